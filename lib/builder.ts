@@ -1,0 +1,135 @@
+/**
+ * Builder: builds one package for one platform into the local engine. Implementations say
+ * what they would run (`command`, pure, so plans can show it) and look up what exists.
+ */
+import { platformString, PLATFORMS, type Arch } from "./spec.ts";
+import type { Shell } from "./shell.ts";
+import { PkgkitError } from "./errors.ts";
+
+export interface BuildRequest {
+  /** Build context directory. */
+  context: string;
+  dockerfile: string;
+  arch: Arch;
+  /** Image reference to tag the result with. */
+  ref: string;
+  network: boolean;
+  cache: boolean;
+  buildArgs: Record<string, string>;
+  labels: Record<string, string>;
+}
+
+export interface BuildCommand {
+  argv: string[];
+  /** Extra environment for the command (no secrets). */
+  env?: Record<string, string>;
+}
+
+/** An image in the local engine. */
+export interface LocalImage {
+  ref: string;
+  id: string;
+  os: string;
+  architecture: string;
+  variant?: string;
+  labels: Record<string, string>;
+}
+
+export interface Builder {
+  readonly name: string;
+  command(req: BuildRequest): BuildCommand;
+  /** Look up images in the local engine, one query for all refs. Missing refs are absent. */
+  inspect(refs: string[]): Promise<Map<string, LocalImage>>;
+}
+
+const flags = (flag: string, entries: Record<string, string>) =>
+  Object.entries(entries).flatMap(([k, v]) => [flag, `${k}=${v}`]);
+
+/** `docker buildx build --load` (the docker driver, i.e. the engine's BuildKit). */
+export function buildxBuilder(shell: Shell, docker = "docker"): Builder {
+  return {
+    name: "buildx",
+    command: (r) => ({
+      argv: [
+        docker, "buildx", "build",
+        "--platform", platformString(r.arch),
+        "--load",
+        "--progress", "plain",
+        ...(r.network ? [] : ["--network", "none"]),
+        ...(r.cache ? [] : ["--no-cache"]),
+        ...flags("--build-arg", r.buildArgs),
+        ...flags("--label", r.labels),
+        "--file", r.dockerfile,
+        "--tag", r.ref,
+        r.context,
+      ],
+    }),
+    inspect: (refs) => inspectImages(shell, docker, refs),
+  };
+}
+
+/**
+ * The legacy builder (`DOCKER_BUILDKIT=0 docker build`) for engines without buildx. It does not
+ * set TARGETARCH and friends, so they are passed as build args; after `FROM scratch` the first
+ * instruction must add files (COPY/ADD), or the engine rejects the platform.
+ */
+export function legacyBuilder(shell: Shell, docker = "docker"): Builder {
+  return {
+    name: "legacy",
+    command: (r) => {
+      const p: { os: string; architecture: string; variant?: string } = PLATFORMS[r.arch];
+      const platformArgs = {
+        TARGETPLATFORM: platformString(r.arch),
+        TARGETOS: p.os,
+        TARGETARCH: p.architecture,
+        TARGETVARIANT: p.variant ?? "",
+      };
+      return {
+        argv: [
+          docker, "build",
+          "--platform", platformString(r.arch),
+          ...(r.network ? [] : ["--network", "none"]),
+          ...(r.cache ? [] : ["--no-cache"]),
+          ...flags("--build-arg", { ...platformArgs, ...r.buildArgs }),
+          ...flags("--label", r.labels),
+          "--file", r.dockerfile,
+          "--tag", r.ref,
+          r.context,
+        ],
+        env: { DOCKER_BUILDKIT: "0" },
+      };
+    },
+    inspect: (refs) => inspectImages(shell, docker, refs),
+  };
+}
+
+async function inspectImages(shell: Shell, docker: string, refs: string[]): Promise<Map<string, LocalImage>> {
+  const found = new Map<string, LocalImage>();
+  if (refs.length === 0) return found;
+  // One process for all refs: missing ones only add a line to stderr.
+  const r = await shell.exec([docker, "image", "inspect", "--format", "{{json .}}", ...refs]);
+  if (r.code !== 0 && !/No such image/i.test(r.stderr))
+    throw new PkgkitError(`docker image inspect failed: ${r.stderr.trim() || `exit ${r.code}`}. Is the Docker engine running?`);
+  const wanted = new Set(refs);
+  for (const line of r.stdout.split("\n").filter(Boolean)) {
+    const img = JSON.parse(line) as {
+      Id: string; Os: string; Architecture: string; Variant?: string; RepoTags?: string[];
+      Config?: { Labels?: Record<string, string> | null };
+    };
+    for (const tag of img.RepoTags ?? []) {
+      if (!wanted.has(tag)) continue;
+      found.set(tag, {
+        ref: tag, id: img.Id, os: img.Os, architecture: img.Architecture,
+        ...(img.Variant ? { variant: img.Variant } : {}),
+        labels: img.Config?.Labels ?? {},
+      });
+    }
+  }
+  return found;
+}
+
+/** buildx when the docker CLI has it, else the legacy builder. */
+export async function detectBuilder(shell: Shell, docker = "docker"): Promise<Builder> {
+  const r = await shell.exec([docker, "buildx", "version"]);
+  return r.code === 0 ? buildxBuilder(shell, docker) : legacyBuilder(shell, docker);
+}

@@ -1,0 +1,175 @@
+/**
+ * LinuxKit's build.yml, read through the same schema as pkg.config.ts. Keys keep LinuxKit's
+ * spelling (kebab-case, and `buildArgs` as a list of NAME=value); errors point at file:line:col.
+ */
+import { readFile } from "node:fs/promises";
+import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import { SpecError, type FieldProblem } from "./errors.ts";
+import { makeDefinition, type PackageDefinition } from "./define.ts";
+import { formatPath, type PackageSpec } from "./spec.ts";
+
+/** build.yml key → spec field. The order is the order `migrate` writes fields in. */
+const FIELDS: Record<string, string> = {
+  image: "image",
+  org: "org",
+  arches: "arches",
+  tag: "tag",
+  dockerfile: "dockerfile",
+  gitrepo: "gitrepo",
+  network: "network",
+  "disable-content-trust": "disableContentTrust",
+  "disable-cache": "disableCache",
+  "extra-sources": "extraSources",
+  buildArgs: "buildArgs",
+  labels: "labels",
+  config: "config",
+  depends: "depends",
+};
+const DEPENDS_FIELDS: Record<string, string> = { "docker-images": "dockerImages" };
+const DOCKER_IMAGES_FIELDS: Record<string, string> = {
+  list: "list",
+  "from-file": "fromFile",
+  target: "target",
+  "target-dir": "targetDir",
+};
+const toYamlKey = (fields: Record<string, string>, specKey: string) =>
+  Object.keys(fields).find((k) => fields[k] === specKey) ?? specKey;
+
+export async function loadBuildYml(file: string): Promise<PackageDefinition> {
+  return parseBuildYml(await readFile(file, "utf8"), file);
+}
+
+export function parseBuildYml(text: string, file: string): PackageDefinition {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number | undefined) => (offset === undefined ? {} : { line: lines.linePos(offset).line, column: lines.linePos(offset).col });
+  if (doc.errors.length > 0) {
+    throw new SpecError(
+      file,
+      doc.errors.map((e) => ({ field: "", message: `invalid YAML: ${e.message.split("\n")[0]}`, ...at(e.pos[0]) })),
+    );
+  }
+  if (!isMap(doc.contents)) {
+    throw new SpecError(file, [{ field: "", message: "expected a YAML mapping of fields, e.g. `image: app`", ...at(doc.contents?.range?.[0]) }]);
+  }
+  const problems: FieldProblem[] = [];
+  const raw = renameKeys(doc, problems, at);
+  if (problems.length === 0) {
+    try {
+      return makeDefinition(raw, file);
+    } catch (err) {
+      if (!(err instanceof SpecError)) throw err;
+      problems.push(...err.problems.map((p) => locate(doc, p, at)));
+    }
+  }
+  throw new SpecError(file, problems);
+}
+
+type Locator = (offset: number | undefined) => { line?: number; column?: number };
+
+/** Turn LinuxKit's keys into spec fields, reporting unknown keys where they stand. */
+function renameKeys(doc: Document, problems: FieldProblem[], at: Locator): Record<string, unknown> {
+  const js = doc.toJS() as Record<string, unknown>;
+  const rename = (obj: unknown, fields: Record<string, string>, yamlPath: (string | number)[]) => {
+    if (obj === null || typeof obj !== "object" || Array.isArray(obj)) return obj;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(obj)) {
+      const specKey = fields[k];
+      if (!specKey) {
+        const near = Object.keys(fields).find((f) => f.replace(/-/g, "").toLowerCase() === k.replace(/[-_]/g, "").toLowerCase())
+          ?? Object.keys(fields).find((f) => levenshteinClose(f, k));
+        const keyNode = (doc.getIn(yamlPath, true) as { items?: { key: Node }[] } | undefined)?.items?.find((p) => isScalar(p.key) && p.key.value === k)?.key;
+        problems.push({
+          field: formatPath([...yamlPath, k]),
+          message: `unknown field${near ? `; did you mean "${near}"?` : ""} Known fields: ${Object.keys(fields).join(", ")}`,
+          ...at(keyNode?.range?.[0]),
+        });
+        continue;
+      }
+      out[specKey] = v;
+    }
+    return out;
+  };
+  const top = rename(js, FIELDS, []) as Record<string, unknown>;
+  if (top.depends !== undefined) {
+    const depends = rename(top.depends, DEPENDS_FIELDS, ["depends"]) as Record<string, unknown>;
+    if (depends?.dockerImages !== undefined)
+      depends.dockerImages = rename(depends.dockerImages, DOCKER_IMAGES_FIELDS, ["depends", "docker-images"]);
+    top.depends = depends;
+  }
+  // LinuxKit writes build args as a list of NAME=value strings.
+  if (Array.isArray(top.buildArgs)) {
+    const args: Record<string, unknown> = {};
+    top.buildArgs.forEach((entry, i) => {
+      const eq = typeof entry === "string" ? entry.indexOf("=") : -1;
+      if (eq <= 0) {
+        const node = doc.getIn(["buildArgs", i], true) as Node | undefined;
+        problems.push({ field: `buildArgs[${i}]`, message: `expected "NAME=value" (got ${JSON.stringify(entry)})`, ...at(node?.range?.[0]) });
+      } else args[entry.slice(0, eq)] = entry.slice(eq + 1);
+    });
+    top.buildArgs = args;
+  }
+  return top;
+}
+
+function levenshteinClose(a: string, b: string): boolean {
+  if (Math.abs(a.length - b.length) > 2) return false;
+  let diff = 0;
+  for (let i = 0; i < Math.max(a.length, b.length); i++) if (a[i] !== b[i]) diff++;
+  return diff <= 2 || [...a].sort().join("") === [...b].sort().join("");
+}
+
+/** Map a schema problem (spec field path) back to the YAML node it came from. */
+function locate(doc: Document, p: FieldProblem, at: Locator): FieldProblem {
+  const specPath = p.path ?? [];
+  const yamlPath: (string | number)[] = [];
+  let fields: Record<string, string> | undefined = FIELDS;
+  for (const k of specPath) {
+    if (typeof k === "number") yamlPath.push(k);
+    else {
+      yamlPath.push(fields ? toYamlKey(fields, String(k)) : String(k));
+      fields = k === "depends" ? DEPENDS_FIELDS : k === "dockerImages" ? DOCKER_IMAGES_FIELDS : undefined;
+    }
+  }
+  // buildArgs are a list in build.yml: point at the NAME=value entry.
+  if (yamlPath[0] === "buildArgs" && typeof yamlPath[1] === "string") {
+    const list = doc.getIn(["buildArgs"]) as { items?: { value?: unknown }[] } | undefined;
+    const idx = list?.items?.findIndex((n) => String(isScalar(n) ? n.value : "").startsWith(`${yamlPath[1]}=`)) ?? -1;
+    yamlPath.splice(1, 1, ...(idx >= 0 ? [idx] : []));
+  }
+  let node: Node | undefined;
+  for (let n = yamlPath.length; n >= 0 && !node; n--) node = doc.getIn(yamlPath.slice(0, n), true) as Node | undefined;
+  return { ...p, field: formatPath(yamlPath), ...at(node?.range?.[0]) };
+}
+
+/** The pkg.config.ts equivalent of a build.yml: only the fields it sets, in LinuxKit's order. */
+export function toConfigSource(spec: PackageSpec, setFields: string[], importFrom = "pkgkit"): string {
+  const body = Object.values(FIELDS)
+    .filter((k) => setFields.includes(k))
+    .map((k) => `  ${k}: ${literal((spec as Record<string, unknown>)[k], "  ")},`)
+    .join("\n");
+  return `import { definePackage } from ${JSON.stringify(importFrom)};\n\nexport default definePackage({\n${body}\n});\n`;
+}
+
+/** The spec fields a build.yml sets explicitly (defaults excluded). */
+export function fieldsSetIn(text: string): string[] {
+  const doc = parseDocument(text);
+  return isMap(doc.contents)
+    ? doc.contents.items.map((p) => FIELDS[String(isScalar(p.key) ? p.key.value : "")]).filter((k): k is string => !!k)
+    : [];
+}
+
+function literal(v: unknown, indent: string): string {
+  if (Array.isArray(v)) {
+    const items = v.map((x) => literal(x, `${indent}  `));
+    const flat = `[${items.join(", ")}]`;
+    return flat.length < 70 && !flat.includes("\n") ? flat : `[\n${items.map((i) => `${indent}  ${i},`).join("\n")}\n${indent}]`;
+  }
+  if (v !== null && typeof v === "object") {
+    const entries = Object.entries(v);
+    if (entries.length === 0) return "{}";
+    const key = (k: string) => (/^[A-Za-z_$][\w$]*$/.test(k) ? k : JSON.stringify(k));
+    return `{\n${entries.map(([k, x]) => `${indent}  ${key(k)}: ${literal(x, `${indent}  `)},`).join("\n")}\n${indent}}`;
+  }
+  return JSON.stringify(v);
+}

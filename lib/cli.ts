@@ -1,0 +1,208 @@
+/**
+ * The command line, for the `pkgkit` bin and for a config file run directly
+ * (`npx tsx pkg.config.ts build`). Commands are composed from recipes/.
+ */
+import process from "node:process";
+import { existsSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
+import { join, relative } from "node:path";
+import { formatOptions, parseArgs, type OptionSpec, type ParsedOptions } from "./args.ts";
+import { ExitCode, InputError, PkgkitError } from "./errors.ts";
+import { ARCHES, type Arch } from "./spec.ts";
+import { indexRef, type Package, type ResolveOptions } from "./package.ts";
+import { formatPlan } from "./plan.ts";
+import { buildxBuilder, legacyBuilder, detectBuilder } from "./builder.ts";
+import { defaultShell } from "./shell.ts";
+import { scriptArgs } from "./runtime.ts";
+import { fieldsSetIn, loadBuildYml, toConfigSource } from "./buildyml.ts";
+import { BUILD_YML, CONFIG_FILE } from "./load.ts";
+import type { PackageDefinition } from "./define.ts";
+import { packagesFromDefinitions, packagesFromDirs } from "../recipes/packages.ts";
+import { buildPackages, planBuild } from "../recipes/build.ts";
+import { consoleReporter, summarize } from "../recipes/report.ts";
+
+const common: Record<string, OptionSpec> = {
+  help: { type: "boolean", short: "h", help: "show this help" },
+};
+const naming: Record<string, OptionSpec> = {
+  org: { type: "string", value: "<org>", help: "override the org, e.g. wombat or 127.0.0.1:5000/demo (env: PKGKIT_ORG)" },
+  hash: { type: "string", value: "<hash>", help: "use this instead of the git tree hash" },
+  json: { type: "boolean", help: "print machine-readable JSON on stdout" },
+};
+const building: Record<string, OptionSpec> = {
+  arches: { type: "string", value: "<a,b>", help: `build only these arches (of ${ARCHES.join(", ")})` },
+  network: { type: "boolean", negatedBy: ["no-network", "nonetwork"], help: "allow network during RUN (overrides the package)" },
+  "disable-cache": { type: "boolean", negatedBy: ["enable-cache"], help: "build without the build cache (overrides the package)" },
+  "disable-content-trust": { type: "boolean", negatedBy: ["enable-content-trust"], help: "do not sign (overrides the package)" },
+  builder: { type: "string", value: "<buildx|legacy>", help: "builder to use (default: buildx if the docker CLI has it, else legacy)" },
+  force: { type: "boolean", help: "rebuild images that already exist locally" },
+  verbose: { type: "boolean", short: "v", help: "print build output" },
+};
+
+interface CommandDef {
+  summary: string;
+  args: string;
+  options: Record<string, OptionSpec>;
+  run(targets: Targets, o: ParsedOptions): Promise<number>;
+}
+
+/** What a command works on: directories (bin) or an already loaded definition (config file). */
+interface Targets {
+  dirs: string[];
+  defs?: PackageDefinition[];
+}
+
+const commands: Record<string, CommandDef> = {
+  build: {
+    summary: "build org/image:<tag>-<arch> for each arch into the local engine, skipping what exists",
+    args: "<dir>...",
+    options: { ...naming, ...building, "dry-run": { type: "boolean", help: "print the plan, build nothing" }, ...common },
+    async run(t, o) {
+      const packages = await resolveTargets(t, o);
+      const { plan, builder, shell } = await planBuild(packages, { ...(await builderOption(o)), force: o.force === true });
+      if (o["dry-run"]) return printPlan(plan, o);
+      const reporter = consoleReporter({ verbose: o.verbose === true });
+      const { result } = await buildPackages(packages, { shell, builder, force: o.force === true, reporter });
+      if (o.json) console.log(JSON.stringify({ plan, result }, null, 2));
+      process.stderr.write(`${summarize(result)}\n`);
+      return result.ok ? ExitCode.ok : ExitCode.failed;
+    },
+  },
+  plan: {
+    summary: "show what build would do, and why, without doing it",
+    args: "<dir>...",
+    options: { ...naming, ...building, ...common },
+    async run(t, o) {
+      const packages = await resolveTargets(t, o);
+      const { plan } = await planBuild(packages, { ...(await builderOption(o)), force: o.force === true });
+      return printPlan(plan, o);
+    },
+  },
+  "show-tag": {
+    summary: "print org/image:<tag> for each package",
+    args: "<dir>...",
+    options: { ...naming, ...common },
+    async run(t, o) {
+      const packages = await resolveTargets(t, o);
+      if (o.json)
+        console.log(JSON.stringify(packages.map((p) => ({ dir: p.dir, ref: indexRef(p), repository: p.repository, tag: p.tag, hash: p.hash, dirty: p.dirty, arches: p.arches })), null, 2));
+      else console.log(packages.map(indexRef).join("\n"));
+      return ExitCode.ok;
+    },
+  },
+  migrate: {
+    summary: `write the ${CONFIG_FILE} equivalent of a LinuxKit ${BUILD_YML}`,
+    args: "<dir>",
+    options: { force: { type: "boolean", help: `overwrite an existing ${CONFIG_FILE}` }, ...common },
+    async run(t, o) {
+      if (t.dirs.length !== 1) throw new InputError(`migrate takes exactly one directory\n${usage("migrate")}`);
+      const yml = join(t.dirs[0]!, BUILD_YML);
+      const out = join(t.dirs[0]!, CONFIG_FILE);
+      if (!existsSync(yml)) throw new InputError(`${yml}: not found; migrate needs a LinuxKit ${BUILD_YML}`);
+      if (existsSync(out) && !o.force) throw new InputError(`${out}: already exists; pass --force to overwrite`);
+      const def = await loadBuildYml(yml);
+      await writeFile(out, toConfigSource(def.spec, fieldsSetIn(await readFile(yml, "utf8"))));
+      process.stderr.write(`wrote ${relative(process.cwd(), out) || out}; pkgkit now reads it instead of ${BUILD_YML}, which you can remove\n`);
+      return ExitCode.ok;
+    },
+  },
+};
+
+async function resolveTargets(t: Targets, o: ParsedOptions): Promise<Package[]> {
+  const options = resolveOptions(o);
+  if (t.defs) return packagesFromDefinitions(t.defs, options);
+  if (t.dirs.length === 0) throw new InputError("no package directory given; e.g. `pkgkit build examples/hello`");
+  return packagesFromDirs(t.dirs, options);
+}
+
+/** Flags and environment → overrides. The precedence is flag > environment > file > default. */
+export function resolveOptions(o: ParsedOptions, env: Record<string, string | undefined> = process.env): ResolveOptions {
+  const arches = typeof o.arches === "string" ? o.arches.split(",").map((a) => a.trim()).filter(Boolean) : undefined;
+  const bad = arches?.filter((a) => !(ARCHES as string[]).includes(a)) ?? [];
+  if (bad.length || arches?.length === 0)
+    throw new InputError(`--arches ${JSON.stringify(o.arches)}: expected a comma-separated list of ${ARCHES.join(", ")}`);
+  const bool = (k: string) => (typeof o[k] === "boolean" ? (o[k] as boolean) : undefined);
+  return {
+    org: typeof o.org === "string" ? o.org : env.PKGKIT_ORG || undefined,
+    hash: typeof o.hash === "string" ? o.hash : undefined,
+    arches: arches as Arch[] | undefined,
+    network: bool("network"),
+    disableCache: bool("disable-cache"),
+    disableContentTrust: bool("disable-content-trust"),
+  };
+}
+
+async function builderOption(o: ParsedOptions) {
+  const shell = await defaultShell();
+  if (o.builder === undefined) return { shell, builder: await detectBuilder(shell) };
+  if (o.builder === "buildx") return { shell, builder: buildxBuilder(shell) };
+  if (o.builder === "legacy") return { shell, builder: legacyBuilder(shell) };
+  throw new InputError(`--builder ${JSON.stringify(o.builder)}: expected buildx or legacy`);
+}
+
+function printPlan(plan: import("./plan.ts").Plan, o: ParsedOptions): number {
+  console.log(o.json ? JSON.stringify(plan, null, 2) : formatPlan(plan));
+  return ExitCode.ok;
+}
+
+function usage(name?: string, prog = "pkgkit"): string {
+  const packageFile = prog !== "pkgkit";
+  if (name && commands[name]) {
+    const c = commands[name]!;
+    return `usage: ${prog} ${name} [options]${packageFile ? "" : ` ${c.args}`}\n\n${c.summary}\n\noptions:\n${formatOptions(c.options)}`;
+  }
+  const names = Object.keys(commands).filter((n) => !(packageFile && n === "migrate"));
+  return [
+    `usage: ${prog} <command> [options]${packageFile ? "" : " <dir>..."}`,
+    "",
+    "commands:",
+    ...names.map((n) => `  ${n.padEnd(10)}${commands[n]!.summary}`),
+    "",
+    `Run '${prog} <command> --help' for a command's options.`,
+    "Exit codes: 0 ok, 1 a step failed, 2 bad input (nothing was started).",
+  ].join("\n");
+}
+
+async function dispatch(argv: string[], prog: string, defs?: PackageDefinition[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    console.log(usage(rest[0], prog));
+    return name ? ExitCode.ok : ExitCode.usage;
+  }
+  const command = commands[name];
+  if (!command || (defs && name === "migrate")) throw new InputError(`unknown command ${JSON.stringify(name)}\n${usage(undefined, prog)}`);
+  const { options, positionals } = parseArgs(rest, command.options, usage(name, prog));
+  if (options.help) {
+    console.log(usage(name, prog));
+    return ExitCode.ok;
+  }
+  if (defs && positionals.length) throw new InputError(`unexpected argument ${JSON.stringify(positionals[0])}: ${prog} works on its own package\n${usage(name, prog)}`);
+  return command.run({ dirs: positionals, defs }, options);
+}
+
+export function exitWithError(err: unknown): never {
+  if (err instanceof PkgkitError) {
+    console.error(`pkgkit: ${err.message}`);
+    process.exit(err.exitCode);
+  }
+  console.error(err);
+  process.exit(ExitCode.failed);
+}
+
+/** Entry point of the `pkgkit` bin. */
+export async function main(argv = scriptArgs()): Promise<void> {
+  try {
+    process.exitCode = await dispatch(argv, "pkgkit");
+  } catch (err) {
+    exitWithError(err);
+  }
+}
+
+/** Entry point when a pkg.config.ts is run directly. */
+export async function runPackageFile(def: PackageDefinition, argv = scriptArgs()): Promise<void> {
+  try {
+    process.exitCode = await dispatch(argv, relative(process.cwd(), def.file) || def.file, [def]);
+  } catch (err) {
+    exitWithError(err);
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * `definePackage()`: the typed, validated replacement for LinuxKit's build.yml.
+ *
+ * Like Vite's `defineConfig` it exists for types and editor help, and it validates eagerly.
+ * It also makes the config file runnable: when the file that calls it is the entry script
+ * (`npx tsx pkg.config.ts build`), the package CLI runs once the module has finished loading.
+ * Imported from anywhere else, it only returns the definition.
+ */
+import { dirname } from "node:path";
+import process from "node:process";
+import { SpecError } from "./errors.ts";
+import { parseSpec, type PackageSpec, type PackageSpecInput } from "./spec.ts";
+import { callerFile, mainFile } from "./runtime.ts";
+
+export interface PackageDefinition {
+  readonly kind: "pkgkit.package";
+  readonly spec: PackageSpec;
+  /** The file that declared it (pkg.config.ts or build.yml), absolute. */
+  readonly file: string;
+  /** The package directory, absolute. */
+  readonly dir: string;
+}
+
+export function isPackageDefinition(v: unknown): v is PackageDefinition {
+  return typeof v === "object" && v !== null && (v as PackageDefinition).kind === "pkgkit.package";
+}
+
+/** Validate and freeze a spec declared in `file`. Throws SpecError naming the file and fields. */
+export function makeDefinition(raw: unknown, file: string): PackageDefinition {
+  const parsed = parseSpec(raw);
+  if ("problems" in parsed) throw new SpecError(file, parsed.problems);
+  return Object.freeze({ kind: "pkgkit.package", spec: parsed.spec, file, dir: dirname(file) });
+}
+
+export function definePackage(spec: PackageSpecInput): PackageDefinition {
+  const file = callerFile(import.meta.url) ?? "pkg.config.ts";
+  const isMain = file === mainFile();
+  if (!isMain) return makeDefinition(spec, file);
+  // Entry script: report bad input as the CLI does (no stack, exit 2), else run the CLI once
+  // the module has finished evaluating.
+  let def: PackageDefinition;
+  try {
+    def = makeDefinition(spec, file);
+  } catch (err) {
+    if (!(err instanceof SpecError)) throw err;
+    console.error(`pkgkit: ${err.message}`);
+    process.exit(err.exitCode);
+  }
+  setTimeout(() => void import("./cli.ts").then((m) => m.runPackageFile(def)), 0);
+  return def;
+}

@@ -1,0 +1,62 @@
+/**
+ * Errors pkgkit reports to users. Every error says where (file, field), what was found and what
+ * was expected; the CLI prints `message` alone (no stack) and exits with `exitCode`.
+ */
+
+/** Exit codes, as the CLI documents them. */
+export const ExitCode = {
+  ok: 0,
+  /** A step failed while running (build error, engine error). */
+  failed: 1,
+  /** Bad input: usage, config file, build.yml, flags. Nothing was started. */
+  usage: 2,
+} as const;
+
+export class PkgkitError extends Error {
+  override name = "PkgkitError";
+  constructor(
+    message: string,
+    readonly exitCode: number = ExitCode.failed,
+  ) {
+    super(message);
+  }
+}
+
+/** Bad input: a config file, a build.yml, a flag or an environment value. */
+export class InputError extends PkgkitError {
+  override name = "InputError";
+  constructor(message: string) {
+    super(message, ExitCode.usage);
+  }
+}
+
+/** One problem with one field of one package file. */
+export interface FieldProblem {
+  /** Dotted path of the field, e.g. `arches[1]` or `buildArgs.BASE`. */
+  field: string;
+  /** The same field as keys, for mapping back to a position in the source. */
+  path?: readonly PropertyKey[];
+  /** What is wrong and what is expected. */
+  message: string;
+  /** 1-based line and column, when the source has positions (build.yml). */
+  line?: number;
+  column?: number;
+}
+
+/** A package file (pkg.config.ts or build.yml) failed validation. */
+export class SpecError extends InputError {
+  override name = "SpecError";
+  constructor(
+    readonly file: string,
+    readonly problems: FieldProblem[],
+  ) {
+    super(
+      problems
+        .map((p) => {
+          const at = p.line ? `${file}:${p.line}:${p.column ?? 1}` : file;
+          return `${at}: ${p.field ? `field "${p.field}"` : "package"}: ${p.message}`;
+        })
+        .join("\n"),
+    );
+  }
+}

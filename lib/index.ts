@@ -1,0 +1,16 @@
+/** pkgkit: build, tag and publish LinuxKit-style packages from a typed pkg.config.ts. */
+export { definePackage, isPackageDefinition, type PackageDefinition } from "./define.ts";
+export {
+  packageSpecSchema, parseSpec, platformString, ARCHES, DEFAULT_ARCHES, DEFAULT_ORG, PLATFORMS,
+  type Arch, type PackageSpec, type PackageSpecInput,
+} from "./spec.ts";
+export { loadBuildYml, parseBuildYml, toConfigSource } from "./buildyml.ts";
+export { loadPackage, loadPackages, findPackageFile, CONFIG_FILE, BUILD_YML } from "./load.ts";
+export { gitStates, type DirState } from "./git.ts";
+export { resolvePackages, archRef, indexRef, type Package, type ResolveOptions } from "./package.ts";
+export { plan, formatPlan, type Plan, type Step, type BuildStep, type SkipStep, type ContextStep, type PlanOptions } from "./plan.ts";
+export { run, type Result, type StepResult, type Reporter, type RunOptions } from "./run.ts";
+export { buildxBuilder, legacyBuilder, detectBuilder, type Builder, type BuildRequest, type BuildCommand, type LocalImage } from "./builder.ts";
+export { defaultShell, type Shell, type ExecOptions, type ExecResult } from "./shell.ts";
+export { PkgkitError, InputError, SpecError, ExitCode, type FieldProblem } from "./errors.ts";
+export { main, runPackageFile } from "./cli.ts";

@@ -1,0 +1,46 @@
+/** Find and load the package file in a directory: pkg.config.ts, else LinuxKit's build.yml. */
+import { stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { InputError, PkgkitError, SpecError } from "./errors.ts";
+import { isPackageDefinition, type PackageDefinition } from "./define.ts";
+import { loadBuildYml } from "./buildyml.ts";
+import { canonical } from "./runtime.ts";
+
+export const CONFIG_FILE = "pkg.config.ts";
+export const BUILD_YML = "build.yml";
+
+const isFile = (p: string) => stat(p).then((s) => s.isFile(), () => false);
+
+/** The package file in `dir`, preferring pkg.config.ts over build.yml. */
+export async function findPackageFile(dir: string): Promise<string> {
+  const abs = canonical(resolve(dir));
+  if (!(await stat(abs).then((s) => s.isDirectory(), () => false)))
+    throw new InputError(`${dir}: not a directory; expected a package directory holding ${CONFIG_FILE} or ${BUILD_YML}`);
+  for (const name of [CONFIG_FILE, BUILD_YML]) if (await isFile(join(abs, name))) return join(abs, name);
+  throw new InputError(`${dir}: no ${CONFIG_FILE} or ${BUILD_YML} found; create one (see \`pkgkit --help\`)`);
+}
+
+export async function loadPackage(dir: string): Promise<PackageDefinition> {
+  const file = await findPackageFile(dir);
+  if (file.endsWith(BUILD_YML)) return loadBuildYml(file);
+  let mod: { default?: unknown };
+  try {
+    mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+  } catch (err) {
+    if (err instanceof PkgkitError) throw err;
+    throw new InputError(`${file}: failed to load: ${(err as Error).message}`);
+  }
+  if (!isPackageDefinition(mod.default))
+    throw new SpecError(file, [{ field: "", message: "expected `export default definePackage({ ... })`" }]);
+  return mod.default;
+}
+
+/** Load several directories; all problems are reported together. */
+export async function loadPackages(dirs: string[]): Promise<PackageDefinition[]> {
+  const results = await Promise.allSettled(dirs.map(loadPackage));
+  const failed = results.flatMap((r) => (r.status === "rejected" ? [r.reason as Error] : []));
+  if (failed.length === 1) throw failed[0];
+  if (failed.length > 1) throw new InputError(failed.map((e) => e.message).join("\n"));
+  return results.map((r) => (r as PromiseFulfilledResult<PackageDefinition>).value);
+}

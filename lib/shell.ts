@@ -1,0 +1,98 @@
+/**
+ * The one place pkgkit starts processes. zx on Node and Bun, dax on Deno; either way arguments
+ * are passed as an array and quoted by the library, never joined into a shell string.
+ */
+import process from "node:process";
+import { runtime } from "./runtime.ts";
+
+export interface ExecOptions {
+  cwd?: string;
+  /** Added to the inherited environment. */
+  env?: Record<string, string>;
+  /** Written to stdin. */
+  input?: string;
+  /** Called for each complete output line, as it arrives. */
+  onLine?: (line: string, stream: "stdout" | "stderr") => void;
+}
+
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Shell {
+  readonly name: "zx" | "dax";
+  /** Run argv[0] with the rest as arguments. Never throws for a non-zero exit: check `code`. */
+  exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
+}
+
+let cached: Promise<Shell> | undefined;
+export function defaultShell(): Promise<Shell> {
+  return (cached ??= runtime === "deno" ? daxShell() : zxShell());
+}
+
+function lineSplitter(stream: "stdout" | "stderr", onLine?: ExecOptions["onLine"]) {
+  let buf = "";
+  let all = "";
+  const decoder = new TextDecoder();
+  return {
+    push(chunk: Uint8Array | string) {
+      const text = typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true });
+      all += text;
+      if (!onLine) return;
+      buf += text;
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        onLine(buf.slice(0, nl).replace(/\r$/, ""), stream);
+        buf = buf.slice(nl + 1);
+      }
+    },
+    end() {
+      if (onLine && buf) onLine(buf, stream);
+      buf = "";
+      return all;
+    },
+  };
+}
+
+async function zxShell(): Promise<Shell> {
+  const { $ } = await import("zx");
+  return {
+    name: "zx",
+    async exec(argv, options = {}) {
+      const out = lineSplitter("stdout", options.onLine);
+      const err = lineSplitter("stderr", options.onLine);
+      const p = $({
+        cwd: options.cwd,
+        env: { ...process.env, ...options.env },
+        input: options.input,
+        quiet: true,
+        nothrow: true,
+        verbose: false,
+      })`${argv}`;
+      p.stdout.on("data", (c: Buffer) => out.push(c));
+      p.stderr.on("data", (c: Buffer) => err.push(c));
+      const result = await p;
+      return { code: result.exitCode ?? 1, stdout: out.end(), stderr: err.end() };
+    },
+  };
+}
+
+async function daxShell(): Promise<Shell> {
+  const { default: $ } = await import("dax-sh");
+  const sink = (s: ReturnType<typeof lineSplitter>) => new WritableStream<Uint8Array>({ write: (c) => s.push(c) });
+  return {
+    name: "dax",
+    async exec(argv, options = {}) {
+      const out = lineSplitter("stdout", options.onLine);
+      const err = lineSplitter("stderr", options.onLine);
+      let cmd = $`${[...argv]}`.noThrow().stdout(sink(out)).stderr(sink(err));
+      if (options.cwd) cmd = cmd.cwd(options.cwd);
+      if (options.env) cmd = cmd.env(options.env);
+      cmd = options.input !== undefined ? cmd.stdinText(options.input) : cmd.stdin("null");
+      const result = await cmd;
+      return { code: result.code, stdout: out.end(), stderr: err.end() };
+    },
+  };
+}

@@ -1,0 +1,201 @@
+/**
+ * The package spec: what a `pkg.config.ts` (via `definePackage`) or a LinuxKit `build.yml`
+ * declares. One zod schema validates both; every error names the field, what was given and the
+ * expected form.
+ */
+import { z } from "zod";
+import { checkImage, checkOrg, tagRe } from "./ref.ts";
+import { type FieldProblem } from "./errors.ts";
+
+/** GOARCH names pkgkit can build for, with their OCI platform. */
+export const PLATFORMS = {
+  amd64: { os: "linux", architecture: "amd64" },
+  arm64: { os: "linux", architecture: "arm64" },
+  arm: { os: "linux", architecture: "arm", variant: "v7" },
+  "386": { os: "linux", architecture: "386" },
+  ppc64le: { os: "linux", architecture: "ppc64le" },
+  s390x: { os: "linux", architecture: "s390x" },
+  riscv64: { os: "linux", architecture: "riscv64" },
+  mips64le: { os: "linux", architecture: "mips64le" },
+  loong64: { os: "linux", architecture: "loong64" },
+} as const;
+export type Arch = keyof typeof PLATFORMS;
+export const ARCHES = Object.keys(PLATFORMS) as Arch[];
+export const DEFAULT_ARCHES: Arch[] = ["amd64", "arm64"];
+/** LinuxKit's default org. */
+export const DEFAULT_ORG = "linuxkit";
+export const HASH_PLACEHOLDER = "{{.Hash}}";
+
+export function platformString(arch: Arch): string {
+  const p: { os: string; architecture: string; variant?: string } = PLATFORMS[arch];
+  return [p.os, p.architecture, p.variant].filter(Boolean).join("/");
+}
+
+const buildArgName = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// Label keys: reverse-DNS style or plain; no spaces, no `=`.
+const labelKey = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/;
+
+/** A path inside the package directory: relative, no `..` escaping it. */
+function relativeInside(what: string) {
+  return z
+    .string({ error: `expected ${what}: a path relative to the package directory, as a string` })
+    .min(1, { error: `expected ${what}: a non-empty relative path` })
+    .refine((p) => !p.startsWith("/") && !p.split("/").includes(".."), {
+      error: `expected ${what} inside the package directory: a relative path without ".."`,
+    });
+}
+
+const extraSource = z.union(
+  [
+    z.strictObject({
+      src: z.string().min(1),
+      dst: z.string().startsWith("/", { error: 'expected "dst" to be an absolute path in the build context, e.g. "/common"' }),
+    }),
+    z.string().regex(/^[^:]+:\/[^:]*$/),
+  ],
+  { error: 'expected "<src>:<dst>" (e.g. "../common:/common") or { src: "../common", dst: "/common" }' },
+);
+
+const dockerImages = z
+  .strictObject({
+    list: z.array(z.string().regex(/@sha256:[0-9a-f]{64}$/, { error: 'expected an image reference with a digest, e.g. "alpine@sha256:<64 hex>"' })).optional(),
+    fromFile: relativeInside('"fromFile"').optional(),
+    target: relativeInside('"target"').optional(),
+    targetDir: relativeInside('"targetDir"').optional(),
+  })
+  .superRefine((v, ctx) => {
+    if ((v.list === undefined) === (v.fromFile === undefined))
+      ctx.addIssue({ code: "custom", message: 'expected exactly one of "list" or "fromFile"' });
+    if ((v.target === undefined) === (v.targetDir === undefined))
+      ctx.addIssue({ code: "custom", message: 'expected exactly one of "target" or "targetDir"' });
+  });
+
+export const packageSpecSchema = z.strictObject({
+  image: z
+    .string({ error: 'expected "image" to be a string, e.g. "app"' })
+    .refine((v) => !checkImage(v), { error: (i) => `"${String(i.input)}" is not a valid image name: ${checkImage(String(i.input))}` }),
+  org: z
+    .string({ error: 'expected "org" to be a string, e.g. "example" or "127.0.0.1:5000/example"' })
+    .refine((v) => !checkOrg(v), { error: (i) => `"${String(i.input)}" is not a valid org: ${checkOrg(String(i.input))}` })
+    .optional(),
+  arches: z
+    .array(z.enum(ARCHES as [Arch, ...Arch[]], { error: (i) => `${JSON.stringify(i.input)} is not a GOARCH name pkgkit builds for; expected one of ${ARCHES.join(", ")}` }), {
+      error: 'expected "arches" to be a list of GOARCH names, e.g. ["amd64", "arm64"]',
+    })
+    .min(1, { error: 'expected at least one arch, e.g. ["amd64"]' })
+    .refine((a) => new Set(a).size === a.length, { error: "expected each arch once; remove the duplicate" })
+    .default(DEFAULT_ARCHES),
+  gitrepo: z.string({ error: 'expected "gitrepo" to be a URL string, e.g. "https://github.com/example/app"' }).url({ error: 'expected "gitrepo" to be a URL, e.g. "https://github.com/example/app"' }).optional(),
+  network: z.boolean({ error: "expected true or false" }).default(false),
+  disableContentTrust: z.boolean({ error: "expected true or false" }).default(false),
+  disableCache: z.boolean({ error: "expected true or false" }).default(false),
+  tag: z
+    .string({ error: `expected a tag template string containing ${HASH_PLACEHOLDER}, e.g. "v1-${HASH_PLACEHOLDER}"` })
+    .refine((t) => t.includes(HASH_PLACEHOLDER) && !/\{\{(?!\.Hash\}\})/.test(t) && tagRe.test(t.replaceAll(HASH_PLACEHOLDER, "0")), {
+      error: `expected a tag template with ${HASH_PLACEHOLDER} and no other placeholder, made of letters, digits, "_", "." and "-", e.g. "v1-${HASH_PLACEHOLDER}"`,
+    })
+    .default(HASH_PLACEHOLDER),
+  dockerfile: relativeInside('"dockerfile"').default("Dockerfile"),
+  buildArgs: z
+    .record(
+      z.string().regex(buildArgName, { error: "expected a build-arg name: letters, digits and _, not starting with a digit" }),
+      z.string({ error: "expected a string value" }),
+      { error: 'expected "buildArgs" to be an object of NAME: "value" pairs' },
+    )
+    .default({}),
+  extraSources: z.array(extraSource, { error: 'expected "extraSources" to be a list' }).default([]),
+  labels: z
+    .record(
+      z.string().regex(labelKey, { error: 'expected a label key such as "org.example.team"' }),
+      z.string({ error: "expected a string value" }),
+      { error: 'expected "labels" to be an object of "key": "value" pairs' },
+    )
+    .default({}),
+  /** LinuxKit's image config: marshalled to JSON as the `org.mobyproject.config` label. */
+  config: z.record(z.string(), z.unknown(), { error: 'expected "config" to be an object (LinuxKit image config)' }).optional(),
+  depends: z.strictObject({ dockerImages }).optional(),
+});
+
+/** What users write. */
+export type PackageSpecInput = z.input<typeof packageSpecSchema>;
+/** The validated spec, defaults applied and extra sources normalised. */
+export type PackageSpec = Omit<z.output<typeof packageSpecSchema>, "extraSources"> & {
+  extraSources: { src: string; dst: string }[];
+};
+
+const KNOWN_FIELDS = Object.keys(packageSpecSchema.shape);
+
+/** Validate raw input. Returns the spec, or the list of problems (never throws). */
+export function parseSpec(raw: unknown): { spec: PackageSpec } | { problems: FieldProblem[] } {
+  const result = packageSpecSchema.safeParse(raw);
+  if (result.success) {
+    const extraSources = result.data.extraSources.map((s) =>
+      typeof s === "string" ? { src: s.slice(0, s.indexOf(":")), dst: s.slice(s.indexOf(":") + 1) } : s,
+    );
+    return { spec: { ...result.data, extraSources } };
+  }
+  const problems: FieldProblem[] = [];
+  for (const issue of result.error.issues) {
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys) {
+        const field = formatPath([...issue.path, key]);
+        const near = issue.path.length === 0 ? closest(key, KNOWN_FIELDS) : undefined;
+        problems.push({
+          field,
+          message: `unknown field${near ? `; did you mean "${near}"?` : ""}${issue.path.length === 0 ? ` Known fields: ${KNOWN_FIELDS.join(", ")}` : ""}`,
+          path: [...issue.path, key],
+        });
+      }
+      continue;
+    }
+    const given = valueAt(raw, issue.path);
+    const message =
+      issue.code === "invalid_type" && given === undefined
+        ? `is required: ${issue.message}`
+        : `${issue.message}${issue.message.includes(describe(given)) ? "" : ` (got ${describe(given)})`}`;
+    problems.push({ field: formatPath(issue.path), message, path: issue.path });
+  }
+  return { problems };
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = raw;
+  for (const k of path) v = v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[k] : undefined;
+  return v;
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return "nothing";
+  const s = JSON.stringify(v);
+  return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (out, k) => (typeof k === "number" ? `${out}[${k}]` : out ? `${out}.${String(k)}` : String(k)),
+    "",
+  );
+}
+
+/** The known field closest to a misspelt one, if any is close enough to be a typo. */
+function closest(word: string, candidates: string[]): string | undefined {
+  const norm = (s: string) => s.toLowerCase().replace(/[-_]/g, "");
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
+  for (const c of candidates) {
+    const d = editDistance(norm(word), norm(c));
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}

@@ -1,0 +1,46 @@
+/** Recipe: progress and summaries on a terminal or in CI logs (stderr), results on stdout. */
+import process from "node:process";
+import type { Reporter, Result, StepResult } from "../lib/run.ts";
+import type { Step } from "../lib/plan.ts";
+
+export interface ConsoleReporterOptions {
+  /** Print every line of build output, prefixed. */
+  verbose?: boolean;
+  /** Seconds between "still building" lines. */
+  heartbeat?: number;
+  write?: (line: string) => void;
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+const label = (s: Step) => ("arch" in s ? `[${s.package} ${s.arch}]` : `[${s.package}]`);
+
+export function consoleReporter(options: ConsoleReporterOptions = {}): Reporter {
+  const write = options.write ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const timers = new Map<string, ReturnType<typeof setInterval>>();
+  const started = new Map<string, number>();
+  return {
+    stepStart(step) {
+      started.set(step.id, Date.now());
+      if (step.kind === "build") {
+        write(`${label(step)} building ${step.ref} (${step.platform}, ${step.builder})`);
+        const t = setInterval(() => write(`${label(step)} still building, ${seconds(Date.now() - started.get(step.id)!)}`), (options.heartbeat ?? 10) * 1000);
+        (t as { unref?: () => void }).unref?.();
+        timers.set(step.id, t);
+      } else if (step.kind === "context") write(`${label(step)} assembling build context with extra sources`);
+    },
+    stepOutput(step, line) {
+      if (options.verbose) write(`${label(step)} ${line}`);
+    },
+    stepEnd(step, r) {
+      clearInterval(timers.get(step.id));
+      if (step.kind === "skip") write(`${label(step)} skip ${step.ref}: ${step.reason}`);
+      else if (r.status === "failed") write(`${label(step)} FAILED after ${seconds(r.durationMs)}\n${r.error}`);
+      else if (step.kind === "build") write(`${label(step)} built ${step.ref} in ${seconds(r.durationMs)} (${r.image?.id.slice(0, 19)})`);
+    },
+  };
+}
+
+export function summarize(result: Result): string {
+  const count = (s: StepResult["status"]) => result.steps.filter((r) => r.status === s && r.kind !== "context").length;
+  return `${count("done")} built, ${count("skipped")} skipped, ${count("failed")} failed`;
+}
