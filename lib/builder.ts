@@ -45,6 +45,16 @@ export interface Builder {
 const flags = (flag: string, entries: Record<string, string>) =>
   Object.entries(entries).flatMap(([k, v]) => [flag, `${k}=${v}`]);
 
+/**
+ * TARGETPLATFORM, TARGETOS, TARGETARCH, TARGETVARIANT, passed explicitly to both builders: the
+ * legacy builder never sets them, and older engine-embedded BuildKit (v0.8, Debian 12's engine)
+ * leaves TARGETARCH empty once a Dockerfile declares a global `ARG TARGETARCH`.
+ */
+function platformArgs(arch: Arch): Record<string, string> {
+  const p: { os: string; architecture: string; variant?: string } = PLATFORMS[arch];
+  return { TARGETPLATFORM: platformString(arch), TARGETOS: p.os, TARGETARCH: p.architecture, TARGETVARIANT: p.variant ?? "" };
+}
+
 /** `docker buildx build --load` (the docker driver, i.e. the engine's BuildKit). */
 export function buildxBuilder(shell: Shell, docker = "docker"): Builder {
   return {
@@ -57,7 +67,7 @@ export function buildxBuilder(shell: Shell, docker = "docker"): Builder {
         "--progress", "plain",
         ...(r.network ? [] : ["--network", "none"]),
         ...(r.cache ? [] : ["--no-cache"]),
-        ...flags("--build-arg", r.buildArgs),
+        ...flags("--build-arg", { ...platformArgs(r.arch), ...r.buildArgs }),
         ...flags("--label", r.labels),
         "--file", r.dockerfile,
         "--tag", r.ref,
@@ -69,28 +79,24 @@ export function buildxBuilder(shell: Shell, docker = "docker"): Builder {
 }
 
 /**
- * The legacy builder (`DOCKER_BUILDKIT=0 docker build`) for engines without buildx. It does not
- * set TARGETARCH and friends, so they are passed as build args; after `FROM scratch` the first
- * instruction must add files (COPY/ADD), or the engine rejects the platform.
+ * The legacy builder (`DOCKER_BUILDKIT=0 docker build`) for engines without buildx. Its gotchas:
+ * - its build cache ignores the platform: a cached arm64 layer is reused for amd64, giving an image
+ *   of the wrong architecture. So it always builds with --no-cache.
+ * - after `FROM scratch`, the first instruction must add files (COPY/ADD); an ARG, ENV or LABEL
+ *   first makes the engine reject the platform ("does not match the specified platform").
+ * - it sets no TARGET* args (passed explicitly, as for buildx).
  */
 export function legacyBuilder(shell: Shell, docker = "docker"): Builder {
   return {
     name: "legacy",
     command: (r) => {
-      const p: { os: string; architecture: string; variant?: string } = PLATFORMS[r.arch];
-      const platformArgs = {
-        TARGETPLATFORM: platformString(r.arch),
-        TARGETOS: p.os,
-        TARGETARCH: p.architecture,
-        TARGETVARIANT: p.variant ?? "",
-      };
       return {
         argv: [
           docker, "build",
           "--platform", platformString(r.arch),
           ...(r.network ? [] : ["--network", "none"]),
-          ...(r.cache ? [] : ["--no-cache"]),
-          ...flags("--build-arg", { ...platformArgs, ...r.buildArgs }),
+          "--no-cache",
+          ...flags("--build-arg", { ...platformArgs(r.arch), ...r.buildArgs }),
           ...flags("--label", r.labels),
           "--file", r.dockerfile,
           "--tag", r.ref,

@@ -81,7 +81,7 @@ function renameKeys(doc: Document, problems: FieldProblem[], at: Locator): Recor
         const keyNode = (doc.getIn(yamlPath, true) as { items?: { key: Node }[] } | undefined)?.items?.find((p) => isScalar(p.key) && p.key.value === k)?.key;
         problems.push({
           field: formatPath([...yamlPath, k]),
-          message: `unknown field${near ? `; did you mean "${near}"?` : ""} Known fields: ${Object.keys(fields).join(", ")}`,
+          message: `unknown field${near ? `; did you mean "${near}"?` : "."} Known fields: ${Object.keys(fields).join(", ")}`,
           ...at(keyNode?.range?.[0]),
         });
         continue;

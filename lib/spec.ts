@@ -20,7 +20,8 @@ export const PLATFORMS = {
   loong64: { os: "linux", architecture: "loong64" },
 } as const;
 export type Arch = keyof typeof PLATFORMS;
-export const ARCHES = Object.keys(PLATFORMS) as Arch[];
+// Listed explicitly: Object.keys would put the integer-like "386" first.
+export const ARCHES: Arch[] = ["amd64", "arm64", "arm", "386", "ppc64le", "s390x", "riscv64", "mips64le", "loong64"];
 export const DEFAULT_ARCHES: Arch[] = ["amd64", "arm64"];
 /** LinuxKit's default org. */
 export const DEFAULT_ORG = "linuxkit";
@@ -45,15 +46,16 @@ function relativeInside(what: string) {
     });
 }
 
+const EXTRA_SOURCE_FORM = 'expected "<src>:<dst>" (e.g. "../common:/common") or { src: "../common", dst: "/common" }';
 const extraSource = z.union(
   [
     z.strictObject({
       src: z.string().min(1),
       dst: z.string().startsWith("/", { error: 'expected "dst" to be an absolute path in the build context, e.g. "/common"' }),
     }),
-    z.string().regex(/^[^:]+:\/[^:]*$/),
+    z.string().regex(/^[^:]+:\/[^:]*$/, { error: EXTRA_SOURCE_FORM }),
   ],
-  { error: 'expected "<src>:<dst>" (e.g. "../common:/common") or { src: "../common", dst: "/common" }' },
+  { error: EXTRA_SOURCE_FORM },
 );
 
 const dockerImages = z
@@ -142,10 +144,15 @@ export function parseSpec(raw: unknown): { spec: PackageSpec } | { problems: Fie
         const near = issue.path.length === 0 ? closest(key, KNOWN_FIELDS) : undefined;
         problems.push({
           field,
-          message: `unknown field${near ? `; did you mean "${near}"?` : ""}${issue.path.length === 0 ? ` Known fields: ${KNOWN_FIELDS.join(", ")}` : ""}`,
+          message: `unknown field${near ? `; did you mean "${near}"?` : "."}${issue.path.length === 0 ? ` Known fields: ${KNOWN_FIELDS.join(", ")}` : ""}`,
           path: [...issue.path, key],
         });
       }
+      continue;
+    }
+    if (issue.code === "invalid_key") {
+      const key = String(issue.path[issue.path.length - 1]);
+      problems.push({ field: formatPath(issue.path), message: `${JSON.stringify(key)} is not a valid name: ${issue.issues[0]?.message ?? issue.message}`, path: issue.path });
       continue;
     }
     const given = valueAt(raw, issue.path);
@@ -171,10 +178,11 @@ function describe(v: unknown): string {
 }
 
 export function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>(
-    (out, k) => (typeof k === "number" ? `${out}[${k}]` : out ? `${out}.${String(k)}` : String(k)),
-    "",
-  );
+  return path.reduce<string>((out, k) => {
+    if (typeof k === "number") return `${out}[${k}]`;
+    if (!out) return String(k);
+    return /^[A-Za-z_$][\w$-]*$/.test(String(k)) ? `${out}.${String(k)}` : `${out}[${JSON.stringify(String(k))}]`;
+  }, "");
 }
 
 /** The known field closest to a misspelt one, if any is close enough to be a typo. */

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Proves the environment from start.sh can do what pkgkit's builders need: build a FROM scratch +
+# static busybox image for amd64 and arm64 with docker buildx (daemon's BuildKit, docker driver) and
+# with the legacy builder, offline (--network none), then run each and check the architecture.
+# Removes the images it tags. Run after install.sh and start.sh.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+STATE=${PKGKIT_STATE:-/var/tmp/pkgkit-testenv}
+[ -f "$STATE/env.sh" ] || { echo "selfcheck.sh: $STATE/env.sh missing; run test/env/start.sh first" >&2; exit 1; }
+# shellcheck source=/dev/null
+source "$STATE/env.sh"
+
+step() { STEP_NAME=$1; STEP_T0=$EPOCHREALTIME; echo "== $1"; }
+endstep() { printf 'TIMING %-60s %6.2fs\n' "$STEP_NAME" "$(elapsed "$STEP_T0")"; }
+elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }'; }
+die() { echo "selfcheck.sh: $*" >&2; exit 1; }
+
+TMP=$(mktemp -d)
+CTX=$TMP/ctx
+LOG=$TMP/build.log
+TAGS=()
+cleanup() {
+  rm -rf "$TMP"
+  if ((${#TAGS[@]})); then docker image rm -f "${TAGS[@]}" >/dev/null 2>&1 || true; fi
+  # The legacy builder keeps every stage as an untagged image; the stages carry our label.
+  docker image prune -f --filter label=pkgkit.selfcheck=yes >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+# expect_image <tag> <arch>: Architecture, label and `uname -m` inside the container must match.
+expect_image() {
+  local tag=$1 arch=$2 uname got
+  case $arch in amd64) uname=x86_64 ;; arm64) uname=aarch64 ;; esac
+  got=$(docker image inspect --format '{{.Os}}/{{.Architecture}} {{index .Config.Labels "pkgkit.selfcheck"}}' "$tag")
+  [ "$got" = "linux/$arch yes" ] || die "$tag: image inspect gave '$got', want 'linux/$arch yes'"
+  got=$(docker run --rm --network none --platform "linux/$arch" "$tag")
+  [ "$got" = "arch=$uname" ] || die "$tag: container printed '$got', want 'arch=$uname'"
+  echo "   $tag: linux/$arch, runs as $uname"
+}
+
+step "docker buildx"
+docker buildx version
+endstep
+
+step "build context (busybox amd64 + arm64)"
+"$HERE/fetch-busybox.sh" "$CTX" >/dev/null
+# One Dockerfile for both builders. TARGETARCH is always passed explicitly: the legacy builder
+# has no automatic platform ARGs, and this daemon's BuildKit (v0.8) blanks the automatic value
+# once the global `ARG TARGETARCH` (needed for FROM in the legacy builder) is declared.
+# Each FROM scratch stage starts with COPY: with the legacy builder and --platform, any other
+# first instruction makes the stage image amd64 and the next step fails the platform check.
+# The stage LABELs only let cleanup find the legacy builder's untagged stage images.
+cat > "$CTX/Dockerfile" <<'EOF'
+ARG TARGETARCH
+FROM scratch AS base-amd64
+COPY busybox-amd64 /bin/busybox
+LABEL pkgkit.selfcheck=yes
+FROM scratch AS base-arm64
+COPY busybox-arm64 /bin/busybox
+LABEL pkgkit.selfcheck=yes
+FROM base-${TARGETARCH}
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+RUN echo "arch=$(uname -m)" > /arch.txt
+CMD ["/bin/cat", "/arch.txt"]
+EOF
+endstep
+
+for arch in arm64 amd64; do
+  tag=pkgkit-selfcheck:buildx-$arch
+  step "buildx build --platform linux/$arch --load --network none"
+  TAGS+=("$tag")
+  docker buildx build --progress plain --load --no-cache --network none --platform "linux/$arch" \
+    --build-arg "TARGETARCH=$arch" --label pkgkit.selfcheck=yes -t "$tag" "$CTX" >"$LOG" 2>&1 \
+    || { cat "$LOG" >&2; die "buildx build for linux/$arch failed (log above)"; }
+  expect_image "$tag" "$arch"
+  endstep
+done
+
+for arch in arm64 amd64; do
+  tag=pkgkit-selfcheck:legacy-$arch
+  step "legacy build --platform linux/$arch --network none"
+  TAGS+=("$tag")
+  # --no-cache is required: the legacy build cache ignores the platform, so FROM scratch steps
+  # cached by a build for another architecture would be reused and carry the wrong Architecture.
+  DOCKER_BUILDKIT=0 docker build --no-cache --network none --platform "linux/$arch" \
+    --build-arg "TARGETARCH=$arch" --label pkgkit.selfcheck=yes -t "$tag" "$CTX" >"$LOG" 2>&1 \
+    || { cat "$LOG" >&2; die "legacy build for linux/$arch failed (log above)"; }
+  expect_image "$tag" "$arch"
+  endstep
+done
+
+echo "selfcheck: OK"
