@@ -1,4 +1,8 @@
-/** pkgkit: build, tag and publish LinuxKit-style packages from a typed pkg.config.ts. */
+/**
+ * pkgkit: build, tag and publish LinuxKit-style packages from a typed pkg.config.ts.
+ * The CLI (`main`) lives in "pkgkit/cli": package files import this module while the CLI is
+ * loading them, so it must not depend on the CLI.
+ */
 export { definePackage, isPackageDefinition, type PackageDefinition } from "./define.ts";
 export {
   packageSpecSchema, parseSpec, platformString, ARCHES, DEFAULT_ARCHES, DEFAULT_ORG, PLATFORMS,
@@ -13,4 +17,3 @@ export { run, type Result, type StepResult, type Reporter, type RunOptions } fro
 export { buildxBuilder, legacyBuilder, detectBuilder, type Builder, type BuildRequest, type BuildCommand, type LocalImage } from "./builder.ts";
 export { defaultShell, type Shell, type ExecOptions, type ExecResult } from "./shell.ts";
 export { PkgkitError, InputError, SpecError, ExitCode, type FieldProblem } from "./errors.ts";
-export { main, runPackageFile } from "./cli.ts";

@@ -31,9 +31,12 @@ export async function loadPackage(dir: string): Promise<PackageDefinition> {
     if (err instanceof PkgkitError) throw err;
     throw new InputError(`${file}: failed to load: ${(err as Error).message}`);
   }
-  if (!isPackageDefinition(mod.default))
+  // A pkg.config.ts outside an ESM package ("type": "module") is compiled to CommonJS by tsx:
+  // its default export then sits one level down.
+  const exported = isPackageDefinition(mod.default) ? mod.default : (mod.default as { default?: unknown } | undefined)?.default;
+  if (!isPackageDefinition(exported))
     throw new SpecError(file, [{ field: "", message: "expected `export default definePackage({ ... })`" }]);
-  return mod.default;
+  return exported;
 }
 
 /** Load several directories; all problems are reported together. */

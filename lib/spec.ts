@@ -159,7 +159,7 @@ export function parseSpec(raw: unknown): { spec: PackageSpec } | { problems: Fie
     const message =
       issue.code === "invalid_type" && given === undefined
         ? `is required: ${issue.message}`
-        : `${issue.message}${issue.message.includes(describe(given)) ? "" : ` (got ${describe(given)})`}`;
+        : `${issue.message}${issue.message.startsWith(describe(given)) ? "" : ` (got ${describe(given)})`}`;
     problems.push({ field: formatPath(issue.path), message, path: issue.path });
   }
   return { problems };

@@ -12,7 +12,11 @@ export interface ConsoleReporterOptions {
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
-const label = (s: Step) => ("arch" in s ? `[${s.package} ${s.arch}]` : `[${s.package}]`);
+/** `[org/image arch]`: the package name without its (long) tag. */
+const label = (s: Step) => {
+  const name = s.package.slice(0, s.package.lastIndexOf(":"));
+  return "arch" in s ? `[${name} ${s.arch}]` : `[${name}]`;
+};
 
 export function consoleReporter(options: ConsoleReporterOptions = {}): Reporter {
   const write = options.write ?? ((l: string) => process.stderr.write(`${l}\n`));

@@ -1,0 +1,48 @@
+/** Shared test helpers: throwaway git repos and running the real CLI. */
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { spawnSync } from "node:child_process";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+export const BIN = join(ROOT, "lib/bin.mjs");
+
+export function sh(cmd: string[], cwd?: string, env?: Record<string, string>): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(cmd[0]!, cmd.slice(1), { cwd, encoding: "utf8", env: { ...process.env, ...env } });
+  if (r.error) throw r.error;
+  return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function must(cmd: string[], cwd?: string, env?: Record<string, string>): string {
+  const r = sh(cmd, cwd, env);
+  if (r.code !== 0) throw new Error(`${cmd.join(" ")} failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
+}
+
+/** A new git repository in a temp dir, with the given files committed. */
+export function tmpRepo(files: Record<string, string> = {}): { dir: string; write(path: string, text: string): void; commit(): void; rm(): void } {
+  const dir = mkdtempSync(join(tmpdir(), "pkgkit-test-"));
+  const git = (...args: string[]) => must(["git", "-c", "user.email=t@example.invalid", "-c", "user.name=t", "-c", "commit.gpgsign=false", ...args], dir);
+  git("init", "-q", "-b", "main");
+  const write = (path: string, text: string) => {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  };
+  for (const [p, t] of Object.entries(files)) write(p, t);
+  const commit = () => {
+    git("add", "-A");
+    git("commit", "-q", "--allow-empty", "-m", "test");
+  };
+  if (Object.keys(files).length) commit();
+  return { dir, write, commit, rm: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function lsTree(repo: string, path: string): string {
+  return must(["git", "ls-tree", "HEAD", "--", path], repo).split(/\s+/)[2]!;
+}
+
+/** Run the pkgkit bin under Node, as a user would. */
+export function pkgkit(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) {
+  return sh([process.execPath, BIN, ...args], options.cwd ?? ROOT, options.env);
+}

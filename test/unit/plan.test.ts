@@ -1,0 +1,105 @@
+// plan() is pure: packages + what exists → steps. The builder's command() is pure too.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { makeDefinition } from "../../lib/define.ts";
+import { resolvePackages, type Package } from "../../lib/package.ts";
+import { plan, formatPlan, type BuildStep } from "../../lib/plan.ts";
+import { buildxBuilder, legacyBuilder, type LocalImage } from "../../lib/builder.ts";
+import { defaultShell } from "../../lib/shell.ts";
+import { parseArgs } from "../../lib/args.ts";
+import { resolveOptions } from "../../lib/cli.ts";
+
+const shell = await defaultShell();
+const dir = mkdtempSync(join(tmpdir(), "pkgkit-plan-"));
+const buildx = buildxBuilder(shell);
+
+async function pkg(spec: Record<string, unknown>, argv: string[] = []): Promise<Package> {
+  const { options } = parseArgs(argv, {
+    network: { type: "boolean", negatedBy: ["no-network", "nonetwork"], help: "" },
+    "disable-cache": { type: "boolean", negatedBy: ["enable-cache"], help: "" },
+  }, "");
+  // --hash keeps git out of it: these tests are about precedence and plans.
+  const [p] = await resolvePackages(shell, [makeDefinition({ image: "app", org: "example", ...spec }, join(dir, "pkg.config.ts"))], { ...resolveOptions(options, {}), hash: "h1" });
+  return p!;
+}
+const steps = (pkgs: Package[], local = new Map<string, LocalImage>(), force = false) =>
+  plan(pkgs, { command: "build", builder: buildx, local, force, scratchDir: "/tmp/ctx" }).steps;
+const argvOf = (p: Package) => (steps([p])[0] as BuildStep).command.argv;
+
+// network: file value × command-line override. Override wins; unset falls back to the file, then false.
+const fileValues = [undefined, false, true] as const;
+const flagValues: [string[], boolean | undefined][] = [[[], undefined], [["--network"], true], [["--no-network"], false], [["-nonetwork"], false]];
+for (const file of fileValues) {
+  for (const [argv, flag] of flagValues) {
+    test(`network: file ${file} × flags [${argv.join(" ")}]`, async () => {
+      const expected = flag ?? file ?? false;
+      const a = argvOf(await pkg(file === undefined ? {} : { network: file }, argv));
+      const i = a.indexOf("--network");
+      if (expected) assert.is(i, -1, "network allowed: no --network none");
+      else assert.is(a[i + 1], "none");
+    });
+  }
+}
+const cacheFlags: [string[], boolean | undefined][] = [[[], undefined], [["--disable-cache"], true], [["--enable-cache"], false], [["--disable-cache=false"], false]];
+for (const file of fileValues) {
+  for (const [argv, flag] of cacheFlags) {
+    test(`disableCache: file ${file} × flags [${argv.join(" ")}]`, async () => {
+      const expected = flag ?? file ?? false;
+      const a = argvOf(await pkg(file === undefined ? {} : { disableCache: file }, argv));
+      assert.is(a.includes("--no-cache"), expected);
+    });
+  }
+}
+
+test("one build step per arch, named org/image:<tag>-<arch>, with platform args, labels and build args", async () => {
+  const p = await pkg({ buildArgs: { BASE: "x y" }, labels: { team: "core" } });
+  const s = steps([p]) as BuildStep[];
+  assert.equal(s.map((x) => x.ref), ["example/app:h1-amd64", "example/app:h1-arm64"]);
+  assert.equal(s.map((x) => x.platform), ["linux/amd64", "linux/arm64"]);
+  const a = s[1]!.command.argv;
+  assert.equal(a.slice(0, 5), ["docker", "buildx", "build", "--platform", "linux/arm64"]);
+  assert.ok(a.includes("TARGETARCH=arm64"));
+  assert.ok(a.includes("BASE=x y"), "values stay one argv element, never shell text");
+  assert.ok(a.includes("team=core"));
+  assert.is(a.at(-1), dir);
+  assert.is(a[a.indexOf("--tag") + 1], "example/app:h1-arm64");
+});
+
+test("what exists locally is skipped, with the reason; --force rebuilds it", async () => {
+  const p = await pkg({});
+  const local = new Map<string, LocalImage>([["example/app:h1-arm64", { ref: "example/app:h1-arm64", id: "sha256:abc", os: "linux", architecture: "arm64", labels: {} }]]);
+  const s = steps([p], local);
+  assert.equal(s.map((x) => [x.kind, x.reason]), [["build", "not in local engine"], ["skip", "exists in local engine"]]);
+  const forced = steps([p], local, true);
+  assert.equal(forced.map((x) => [x.kind, x.reason]), [["build", "not in local engine"], ["build", "--force: rebuild although it exists locally"]]);
+});
+
+test("the plan is plain data: JSON round-trips, and the text form shows each decision", async () => {
+  const p = plan([await pkg({ arches: ["arm64"] })], { command: "build", builder: buildx, local: new Map(), scratchDir: "/tmp/ctx" });
+  assert.equal(JSON.parse(JSON.stringify(p)), p);
+  const text = formatPlan(p);
+  assert.ok(text.startsWith("plan: build (1 to build, 0 to skip)\n  build  example/app:h1-arm64  [linux/arm64, buildx]  not in local engine\n         $ docker buildx build --platform linux/arm64"));
+});
+
+test("extra sources: a context step before the builds, and builds use that context", async () => {
+  const s = steps([await pkg({ extraSources: ["../common:/common"] })]);
+  assert.equal(s.map((x) => x.kind), ["context", "build", "build"]);
+  const ctx = s[0]!.kind === "context" ? s[0]!.context : "";
+  assert.is((s[1] as BuildStep).context, ctx);
+  assert.is((s[1] as BuildStep).command.argv.at(-1), ctx);
+});
+
+test("legacy builder: DOCKER_BUILDKIT=0, explicit TARGETARCH, always --no-cache (its cache ignores the platform)", async () => {
+  const p = await pkg({ arches: ["arm64"] });
+  const [s] = plan([p], { command: "build", builder: legacyBuilder(shell), local: new Map(), scratchDir: "/tmp/ctx" }).steps as BuildStep[];
+  assert.equal(s!.command.env, { DOCKER_BUILDKIT: "0" });
+  assert.equal(s!.command.argv.slice(0, 4), ["docker", "build", "--platform", "linux/arm64"]);
+  assert.ok(s!.command.argv.includes("--no-cache"));
+  assert.ok(s!.command.argv.includes("TARGETARCH=arm64"));
+});
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+test.run();
