@@ -87,6 +87,8 @@ export async function resolvePackages(
   return Promise.all(
     defs.map(async (def) => {
       const { spec } = def;
+      if (spec.depends)
+        throw new InputError(`${def.file}: field "depends": LinuxKit's depends.docker-images is checked but not supported by pkgkit's builds yet; remove it, or save the images into the package directory yourself`);
       const own = states.get(def.dir);
       const extras = spec.extraSources.map((s) => ({ ...s, src: resolve(def.dir, s.src) }));
       const dirty = [def.dir, ...extras.map((e) => e.src)].some((d) => (states.get(d)?.changed.length ?? 0) > 0);

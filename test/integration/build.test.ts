@@ -104,6 +104,23 @@ test("a failing build exits 1 and shows the tail of its output", () => {
   repo.rm();
 });
 
+test("a build.yml package with an extra source: context assembled, built, runs on arm64", () => {
+  const dir = join(ROOT, "examples/hello-yml");
+  const r = pkgkit(["build", "--org", ORG, "--arches", "arm64", dir]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, `[${ORG}/hello-yml] assembling build context with extra sources`);
+  const ref = must([process.execPath, join(ROOT, "lib/bin.mjs"), "show-tag", "--org", ORG, dir]).trim();
+  assert.is(must(["docker", "run", "--rm", "--platform", "linux/arm64", `${ref}-arm64`]).trim(), "hello from a build.yml on aarch64");
+});
+
+test("the custom pipeline example (recipes) plans, builds and smoke-tests both arches", () => {
+  const r = sh([join(ROOT, "node_modules/.bin/tsx"), join(ROOT, "examples/pipeline/pipeline.ts")], ROOT, { PKGKIT_ORG: `${ORG}-pipeline`, ALLOW_DIRTY: "1" });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, "plan: build (2 to build, 0 to skip)");
+  assert.match(r.stdout, new RegExp(`smoke test ${ORG}-pipeline/hello:${tag}-arm64: hello from aarch64`));
+  assert.match(r.stdout, new RegExp(`smoke test ${ORG}-pipeline/hello:${tag}-amd64: hello from x86_64`));
+});
+
 test.after(() => {
   const refs = must(["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]).split("\n").filter((r) => r.startsWith(ORG));
   if (refs.length) sh(["docker", "image", "rm", "-f", ...refs]);
