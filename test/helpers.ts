@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawnSync } from "node:child_process";
+import { SpecError } from "../lib/errors.ts";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const BIN = join(ROOT, "lib/bin.mjs");
@@ -45,4 +46,16 @@ export function lsTree(repo: string, path: string): string {
 /** Run the pkgkit bin under Node, as a user would. */
 export function pkgkit(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) {
   return sh([process.execPath, BIN, ...args], options.cwd ?? ROOT, options.env);
+}
+
+/** The message of the SpecError `fn` throws; fails the test if it throws nothing else. */
+export function specErrorOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    if (!(e instanceof SpecError)) throw e;
+    if (e.exitCode !== 2) throw new Error(`bad input must exit 2, got ${e.exitCode}`);
+    return e.message;
+  }
+  throw new Error("expected a SpecError");
 }

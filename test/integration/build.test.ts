@@ -69,14 +69,19 @@ test("the config file is the CLI: LinuxKit's developer flow, in GNU and Go flag 
   assert.is(inspect(`${ORG}-wombat/hello:${tag}-arm64`).Architecture, "arm64");
 });
 
-test("network: none during RUN by default; network: true gives the build a network", () => {
+/** A committed amd64 package `name` in a temp repo: static busybox, then the given RUN/CMD lines. */
+function busyboxPackage(name: string, lines: string) {
   const repo = tmpRepo({
-    "net/Dockerfile": 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\nRUN ls /sys/class/net | tr "\\n" " " > /ifaces\nCMD ["/bin/cat", "/ifaces"]\n',
-    "net/build.yml": "image: net\narches: [amd64]\n",
+    [`${name}/Dockerfile`]: `FROM scratch\nCOPY busybox /bin/busybox\n${lines}`,
+    [`${name}/build.yml`]: `image: ${name}\narches: [amd64]\n`,
   });
-  copyFileSync(join(HELLO, "busybox-amd64"), join(repo.dir, "net/busybox"));
+  copyFileSync(join(HELLO, "busybox-amd64"), join(repo.dir, name, "busybox"));
   repo.commit();
-  const dir = join(repo.dir, "net");
+  return { repo, dir: join(repo.dir, name) };
+}
+
+test("network: none during RUN by default; network: true gives the build a network", () => {
+  const { repo, dir } = busyboxPackage("net", 'RUN ["/bin/busybox", "--install", "-s", "/bin"]\nRUN ls /sys/class/net | tr "\\n" " " > /ifaces\nCMD ["/bin/cat", "/ifaces"]\n');
   const ifaces = (args: string[]) => {
     const r = pkgkit(["build", "--org", ORG, "--force", ...args, dir]);
     assert.is(r.code, 0, r.stderr);
@@ -89,13 +94,8 @@ test("network: none during RUN by default; network: true gives the build a netwo
 });
 
 test("a failing build exits 1 and shows the tail of its output", () => {
-  const repo = tmpRepo({
-    "bad/Dockerfile": 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "sh", "-c", "echo about to fail; exit 3"]\n',
-    "bad/build.yml": "image: bad\narches: [amd64]\n",
-  });
-  copyFileSync(join(HELLO, "busybox-amd64"), join(repo.dir, "bad/busybox"));
-  repo.commit();
-  const r = pkgkit(["build", "--org", ORG, join(repo.dir, "bad")]);
+  const { repo, dir } = busyboxPackage("bad", 'RUN ["/bin/busybox", "sh", "-c", "echo about to fail; exit 3"]\n');
+  const r = pkgkit(["build", "--org", ORG, dir]);
   assert.is(r.code, 1);
   assert.match(r.stderr, /FAILED after \d+\.\ds/);
   assert.match(r.stderr, /failed with exit code 1:/);

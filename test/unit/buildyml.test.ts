@@ -1,18 +1,10 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { parseBuildYml, toConfigSource, fieldsSetIn } from "../../lib/buildyml.ts";
-import { SpecError } from "../../lib/errors.ts";
+import { specErrorOf } from "../helpers.ts";
 
 const FILE = "/pkgs/app/build.yml";
-const errorOf = (text: string) => {
-  try {
-    parseBuildYml(text, FILE);
-  } catch (e) {
-    assert.instance(e, SpecError);
-    return (e as Error).message;
-  }
-  throw new Error("expected a SpecError");
-};
+const errorOf = (text: string) => specErrorOf(() => parseBuildYml(text, FILE));
 
 const LINUXKIT_YML = `image: init
 org: linuxkit

@@ -1,19 +1,11 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { makeDefinition } from "../../lib/define.ts";
-import { SpecError } from "../../lib/errors.ts";
+import { specErrorOf } from "../helpers.ts";
 import { parseSpec, platformString } from "../../lib/spec.ts";
 
 const FILE = "/pkgs/app/pkg.config.ts";
-const errorOf = (raw: unknown) => {
-  try {
-    makeDefinition(raw, FILE);
-  } catch (e) {
-    assert.instance(e, SpecError);
-    return (e as Error).message;
-  }
-  throw new Error("expected a SpecError");
-};
+const errorOf = (raw: unknown) => specErrorOf(() => makeDefinition(raw, FILE));
 
 test("defaults follow LinuxKit: amd64+arm64, no network, cache and trust on, Dockerfile", () => {
   const def = makeDefinition({ image: "app" }, FILE);
