@@ -1,0 +1,97 @@
+/**
+ * Benchmark: the overhead pkgkit adds to a build. Compares, as whole processes, interleaved:
+ *   A: node lib/bin.mjs build --force --arches amd64 --org bench examples/hello
+ *   B: the exact `docker buildx build ...` argv that A runs (read from `pkgkit plan --json`)
+ * With a warm build cache both are mostly cache hits, so the difference is pkgkit's own cost
+ * (node + tsx startup, loading the package, git, `docker buildx version`, `docker image inspect`).
+ *
+ *   npx tsx bench/build-overhead.ts [--rounds 5] [--no-cache] [--keep-image]
+ *
+ * --no-cache passes --disable-cache to pkgkit (so both run `docker buildx build --no-cache`): a
+ * real, if small, build, where pkgkit's fixed cost is a smaller share.
+ *
+ * Target: median(A) / median(B) <= 1.10. Exit 2 if examples/hello lacks its busybox binaries.
+ */
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { interleave, median, parseFlags, secs, table, timed, type RunResult } from "./common.ts";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(here, "..");
+const BIN = join(ROOT, "lib", "bin.mjs");
+const PKG = "examples/hello";
+const TARGET = 1.1;
+const usage = `usage: npx tsx bench/build-overhead.ts [--rounds 5] [--no-cache] [--keep-image]`;
+const flags = parseFlags(process.argv.slice(2), { rounds: "string", "no-cache": "boolean", "keep-image": "boolean" }, usage);
+const pkgArgs = ["--force", "--arches", "amd64", "--org", "bench", ...(flags["no-cache"] ? ["--disable-cache"] : []), PKG];
+const rounds = Number.parseInt(String(flags.rounds ?? "5"), 10);
+if (!(rounds > 0)) {
+  console.error(usage);
+  process.exit(2);
+}
+
+const missing = ["busybox-amd64", "busybox-arm64"].filter((f) => !existsSync(join(ROOT, PKG, f)));
+if (missing.length) {
+  console.error(`${PKG} has no ${missing.join(", ")}; run the setup first: test/env/fetch-busybox.sh ${PKG}`);
+  process.exit(2);
+}
+
+const fail = (msg: string): never => {
+  console.error(`build-overhead: ${msg}`);
+  process.exit(1);
+};
+
+// The command pkgkit would run, exactly.
+const planned = timed(["node", BIN, "plan", "--json", ...pkgArgs], { cwd: ROOT });
+if (planned.code !== 0) fail(`pkgkit plan failed (exit ${planned.code}):\n${planned.stderr}`);
+interface PlanStep { kind: string; ref?: string; command?: { argv: string[]; env?: Record<string, string> } }
+const steps = (JSON.parse(planned.stdout) as { steps: PlanStep[] }).steps.filter((s) => s.kind === "build");
+if (steps.length !== 1 || !steps[0]!.command) fail(`expected one build step in the plan, got ${steps.length}`);
+const { argv, env: stepEnv } = steps[0]!.command!;
+const ref = steps[0]!.ref!;
+const env = { ...process.env, ...stepEnv };
+const existed = timed(["docker", "image", "inspect", "--format", "{{.Id}}", ref]).code === 0;
+
+const ok = (who: string) => (r: RunResult) => {
+  if (r.code !== 0) fail(`${who} exited ${r.code}:\n${r.stderr.split("\n").slice(-25).join("\n")}`);
+};
+const runA = () => timed(["node", BIN, "build", ...pkgArgs], { cwd: ROOT });
+const runB = () => timed(argv, { cwd: ROOT, env });
+
+console.error(`raw command: ${argv.join(" ")}`);
+try {
+  const times = interleave(
+    [
+      { name: "A", run: runA, check: ok("pkgkit build") },
+      { name: "B", run: runB, check: ok("docker buildx build") },
+    ],
+    rounds,
+    (m) => console.error(m),
+  );
+  const a = median(times.get("A")!), b = median(times.get("B")!);
+
+  // Where pkgkit's extra time goes (median of 3 each).
+  const piece = (cmd: string[]) => median(Array.from({ length: 3 }, () => timed(cmd, { cwd: ROOT }).ms));
+  const pieces: [string, number][] = [
+    ["node lib/bin.mjs plan (no build)", piece(["node", BIN, "plan", ...pkgArgs])],
+    ["node lib/bin.mjs --help (startup)", piece(["node", BIN, "--help"])],
+    ["docker buildx version", piece(["docker", "buildx", "version"])],
+    ["docker image inspect <ref>", piece(["docker", "image", "inspect", "--format", "{{json .}}", ref])],
+  ];
+
+  console.log(`\nbuild-overhead: ${PKG}, amd64, --force, ${flags["no-cache"] ? "--disable-cache (docker --no-cache)" : "warm cache"}; medians of ${rounds} interleaved rounds after one warm-up each\n`);
+  console.log(
+    table([
+      ["contender", "median (s)", "min (s)", "max (s)"],
+      ["A pkgkit build", secs(a), secs(Math.min(...times.get("A")!)), secs(Math.max(...times.get("A")!))],
+      ["B docker buildx build (raw)", secs(b), secs(Math.min(...times.get("B")!)), secs(Math.max(...times.get("B")!))],
+    ]),
+  );
+  console.log(`\nparts of pkgkit's overhead (median ms of 3, separate processes):`);
+  console.log(table([["piece", "ms"], ...pieces.map(([k, v]) => [k, v.toFixed(1)])]));
+  console.log(`\npkgkit/raw = ${(a / b).toFixed(2)} (overhead ${((a - b) / 1000).toFixed(3)}s per build)`);
+  console.log(`target: pkgkit/raw <= ${TARGET.toFixed(2)}: ${a / b <= TARGET ? "MET" : "NOT MET"}`);
+} finally {
+  if (!existed && !flags["keep-image"]) timed(["docker", "image", "rm", ref]);
+}
