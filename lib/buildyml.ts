@@ -2,7 +2,7 @@
  * LinuxKit's build.yml, read through the same schema as pkg.config.ts. Keys keep LinuxKit's
  * spelling (kebab-case, and `buildArgs` as a list of NAME=value); errors point at file:line:col.
  */
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from "yaml";
 import { SpecError, type FieldProblem } from "./errors.ts";
 import { makeDefinition, type PackageDefinition } from "./define.ts";
@@ -36,7 +36,7 @@ const toYamlKey = (fields: Record<string, string>, specKey: string) =>
   Object.keys(fields).find((k) => fields[k] === specKey) ?? specKey;
 
 export async function loadBuildYml(file: string): Promise<PackageDefinition> {
-  return parseBuildYml(await readFile(file, "utf8"), file);
+  return parseBuildYml(readFileSync(file, "utf8"), file);
 }
 
 export function parseBuildYml(text: string, file: string): PackageDefinition {

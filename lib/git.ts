@@ -4,7 +4,8 @@
  * then `ls-tree`, `status` and `config` together, each over all the directories.
  */
 import { createHash } from "node:crypto";
-import { lstat, readFile, readlink, stat } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { lstat, readFile, readlink } from "node:fs/promises";
 import { dirname, relative, resolve, sep } from "node:path";
 import { InputError } from "./errors.ts";
 import type { Shell } from "./shell.ts";
@@ -22,12 +23,26 @@ export interface DirState {
   remote?: string;
 }
 
-/** Walk up to the directory holding `.git` (a directory, or a file for worktrees and submodules). */
-async function findRepoHint(dir: string): Promise<string | undefined> {
-  for (let d = dir; ; d = dirname(d)) {
-    if (await stat(`${d}/.git`).then(() => true, () => false)) return d;
-    if (dirname(d) === d) return undefined;
-  }
+/**
+ * Walk up to the directory holding `.git` (a directory, or a file for worktrees and submodules).
+ * Answers are cached per directory, so many packages under one parent cost one walk.
+ */
+function findRepoHint(dir: string, cache: Map<string, string | undefined>): string | undefined {
+  if (cache.has(dir)) return cache.get(dir);
+  const parent = dirname(dir);
+  const hint = existsSync(`${dir}/.git`) ? dir : parent === dir ? undefined : findRepoHint(parent, cache);
+  cache.set(dir, hint);
+  return hint;
+}
+
+/**
+ * Pathspecs covering `paths`: the paths themselves when few, else their parent directories
+ * (git matches a long pathspec list slowly; the caller filters by prefix anyway).
+ */
+function covering(paths: string[]): string[] {
+  if (paths.length <= 32) return paths;
+  const parents = [...new Set(paths.map((p) => (p.includes("/") ? p.slice(0, p.lastIndexOf("/")) : ".")))];
+  return parents.includes(".") ? ["."] : covering(parents);
 }
 
 async function git(shell: Shell, top: string, args: string[]) {
@@ -37,8 +52,9 @@ async function git(shell: Shell, top: string, args: string[]) {
 /** Git state for each of `dirs` (absolute paths). Throws InputError for a directory outside git. */
 export async function gitStates(shell: Shell, dirs: string[]): Promise<Map<string, DirState>> {
   const byRepo = new Map<string, string[]>();
+  const hints = new Map<string, string | undefined>();
   for (const dir of new Set(dirs)) {
-    const hint = await findRepoHint(dir);
+    const hint = findRepoHint(dir, hints);
     if (!hint) throw notInGit(dir);
     byRepo.set(hint, [...(byRepo.get(hint) ?? []), dir]);
   }
@@ -69,10 +85,12 @@ async function repoStates(shell: Shell, hint: string, dirs: string[]): Promise<M
   const rel = new Map(dirs.map((d) => [d, relative(top, d).split(sep).join("/")]));
   for (const [d, r] of rel) if (r.startsWith("..")) throw new InputError(`${d}: outside the git work tree at ${top}`);
   const paths = [...new Set(rel.values())].filter((r) => r !== "");
-  const spec = rel.size > paths.length ? ["."] : paths; // a package at the top covers everything
+  const spec = rel.size > paths.length ? ["."] : covering(paths); // a package at the top covers everything
+  // Many paths: list every tree under their parents once (-r -d) instead of matching each path.
+  const treeSpec = paths.length > 32 ? ["-r", "-d", "HEAD", "--", ...covering(paths)] : ["HEAD", "--", ...paths];
 
   const [lsTree, status, remote] = await Promise.all([
-    paths.length ? git(shell, top, ["ls-tree", "--full-tree", "-z", "HEAD", "--", ...paths]) : undefined,
+    paths.length ? git(shell, top, ["ls-tree", "--full-tree", "-z", ...treeSpec]) : undefined,
     git(shell, top, ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--ignore-submodules=none", "--", ...spec]),
     git(shell, top, ["config", "--get", "remote.origin.url"]),
   ]);

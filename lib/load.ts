@@ -1,5 +1,5 @@
 /** Find and load the package file in a directory: pkg.config.ts, else LinuxKit's build.yml. */
-import { stat } from "node:fs/promises";
+import { statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { InputError, PkgkitError, SpecError } from "./errors.ts";
@@ -10,14 +10,15 @@ import { canonical } from "./runtime.ts";
 export const CONFIG_FILE = "pkg.config.ts";
 export const BUILD_YML = "build.yml";
 
-const isFile = (p: string) => stat(p).then((s) => s.isFile(), () => false);
+// Synchronous on purpose: thousands of tiny stats queue behind libuv's few threads when async.
+const isFile = (p: string) => statSync(p, { throwIfNoEntry: false })?.isFile() === true;
 
 /** The package file in `dir`, preferring pkg.config.ts over build.yml. */
 export async function findPackageFile(dir: string): Promise<string> {
   const abs = canonical(resolve(dir));
-  if (!(await stat(abs).then((s) => s.isDirectory(), () => false)))
+  if (statSync(abs, { throwIfNoEntry: false })?.isDirectory() !== true)
     throw new InputError(`${dir}: not a directory; expected a package directory holding ${CONFIG_FILE} or ${BUILD_YML}`);
-  for (const name of [CONFIG_FILE, BUILD_YML]) if (await isFile(join(abs, name))) return join(abs, name);
+  for (const name of [CONFIG_FILE, BUILD_YML]) if (isFile(join(abs, name))) return join(abs, name);
   throw new InputError(`${dir}: no ${CONFIG_FILE} or ${BUILD_YML} found; create one (see \`pkgkit --help\`)`);
 }
 
