@@ -7,7 +7,6 @@ const component = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
 const domainLabel = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
 const domain = `(?:${domainLabel}(?:\\.${domainLabel})*|\\[[0-9a-fA-F:]+\\])(?::[0-9]+)?`;
 
-export const componentRe = new RegExp(`^${component}$`);
 /** One or more path components, no registry host (an image name such as `app` or `tools/app`). */
 export const pathRe = new RegExp(`^${component}(?:/${component})*$`);
 const domainRe = new RegExp(`^${domain}$`);
@@ -38,9 +37,5 @@ export function checkImage(image: string): string | undefined {
     : "use lowercase letters and digits, separated by . _ __ or - (and / between components)";
 }
 
-/** The full repository name `org/image`, checked against the 255-character limit. */
-export function repositoryName(org: string, image: string): string {
-  return `${org}/${image}`;
-}
-
+/** The longest repository name (`org/image`) registries accept. */
 export const MAX_NAME_LENGTH = 255;
