@@ -14,11 +14,11 @@ import { formatPlan } from "./plan.ts";
 import { buildxBuilder, legacyBuilder, detectBuilder } from "./builder.ts";
 import { defaultShell } from "./shell.ts";
 import { scriptArgs } from "./runtime.ts";
-import { fieldsSetIn, loadBuildYml, toConfigSource } from "./buildyml.ts";
 import { BUILD_YML, CONFIG_FILE } from "./load.ts";
 import type { PackageDefinition } from "./define.ts";
 import { packagesFromDefinitions, packagesFromDirs } from "../recipes/packages.ts";
-import { buildPackages, planBuild } from "../recipes/build.ts";
+import { planBuild } from "../recipes/build.ts";
+import { run } from "./run.ts";
 import { consoleReporter, summarize } from "../recipes/report.ts";
 
 const common: Record<string, OptionSpec> = {
@@ -58,11 +58,11 @@ const commands: Record<string, CommandDef> = {
     args: "<dir>...",
     options: { ...naming, ...building, "dry-run": { type: "boolean", help: "print the plan, build nothing" }, ...common },
     async run(t, o) {
-      const packages = await resolveTargets(t, o);
-      const { plan, builder, shell } = await planBuild(packages, { ...(await builderOption(o)), force: o.force === true });
+      const [packages, chosen] = await Promise.all([resolveTargets(t, o), builderOption(o)]);
+      const { plan, builder, shell } = await planBuild(packages, { ...chosen, force: o.force === true });
       if (o["dry-run"]) return printPlan(plan, o);
       const reporter = consoleReporter({ verbose: o.verbose === true });
-      const { result } = await buildPackages(packages, { shell, builder, force: o.force === true, reporter });
+      const result = await run(plan, { shell, builder, reporter });
       if (o.json) console.log(JSON.stringify({ plan, result }, null, 2));
       process.stderr.write(`${summarize(result)}\n`);
       return result.ok ? ExitCode.ok : ExitCode.failed;
@@ -73,8 +73,8 @@ const commands: Record<string, CommandDef> = {
     args: "<dir>...",
     options: { ...naming, ...building, ...common },
     async run(t, o) {
-      const packages = await resolveTargets(t, o);
-      const { plan } = await planBuild(packages, { ...(await builderOption(o)), force: o.force === true });
+      const [packages, chosen] = await Promise.all([resolveTargets(t, o), builderOption(o)]);
+      const { plan } = await planBuild(packages, { ...chosen, force: o.force === true });
       return printPlan(plan, o);
     },
   },
@@ -100,6 +100,7 @@ const commands: Record<string, CommandDef> = {
       const out = join(t.dirs[0]!, CONFIG_FILE);
       if (!existsSync(yml)) throw new InputError(`${yml}: not found; migrate needs a LinuxKit ${BUILD_YML}`);
       if (existsSync(out) && !o.force) throw new InputError(`${out}: already exists; pass --force to overwrite`);
+      const { fieldsSetIn, loadBuildYml, toConfigSource } = await import("./buildyml.ts");
       const def = await loadBuildYml(yml);
       await writeFile(out, toConfigSource(def.spec, fieldsSetIn(await readFile(yml, "utf8"))));
       process.stderr.write(`wrote ${relative(process.cwd(), out) || out}; pkgkit now reads it instead of ${BUILD_YML}, which you can remove\n`);

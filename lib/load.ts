@@ -4,7 +4,6 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { InputError, PkgkitError, SpecError } from "./errors.ts";
 import { isPackageDefinition, type PackageDefinition } from "./define.ts";
-import { loadBuildYml } from "./buildyml.ts";
 import { canonical } from "./runtime.ts";
 
 export const CONFIG_FILE = "pkg.config.ts";
@@ -24,7 +23,8 @@ export async function findPackageFile(dir: string): Promise<string> {
 
 export async function loadPackage(dir: string): Promise<PackageDefinition> {
   const file = await findPackageFile(dir);
-  if (file.endsWith(BUILD_YML)) return loadBuildYml(file);
+  // yaml is loaded only when a build.yml is.
+  if (file.endsWith(BUILD_YML)) return (await import("./buildyml.ts")).loadBuildYml(file);
   let mod: { default?: unknown };
   try {
     mod = (await import(pathToFileURL(file).href)) as { default?: unknown };

@@ -57,7 +57,7 @@ function lineSplitter(stream: "stdout" | "stderr", onLine?: ExecOptions["onLine"
 }
 
 async function zxShell(): Promise<Shell> {
-  const { $ } = await import("zx");
+  const { $ } = await import("zx/core"); // the process API alone, without zx's globals (faster start)
   return {
     name: "zx",
     async exec(argv, options = {}) {
