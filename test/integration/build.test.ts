@@ -121,6 +121,18 @@ test("the custom pipeline example (recipes) plans, builds and smoke-tests both a
   assert.match(r.stdout, new RegExp(`smoke test ${ORG}-pipeline/hello:${tag}-amd64: hello from x86_64`));
 });
 
+test("recipes in-process: packagesFromDirs + buildPackages build what the plan says, and the result records it", async () => {
+  const { packagesFromDirs, buildPackages } = await import("../../recipes/index.ts");
+  const org = `${ORG}-sdk`;
+  const packages = await packagesFromDirs([HELLO], { org, arches: ["arm64"] });
+  const { plan, result } = await buildPackages(packages);
+  assert.equal(plan.steps.map((s) => [s.kind, "ref" in s ? s.ref : ""]), [["build", `${org}/hello:${tag}-arm64`]]);
+  assert.ok(result.ok);
+  assert.is(result.steps[0]!.status, "done");
+  assert.is(result.steps[0]!.image!.architecture, "arm64");
+  assert.is(result.steps[0]!.image!.id, inspect(`${org}/hello:${tag}-arm64`).Id);
+});
+
 test.after(() => {
   const refs = must(["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]).split("\n").filter((r) => r.startsWith(ORG));
   if (refs.length) sh(["docker", "image", "rm", "-f", ...refs]);
