@@ -129,6 +129,19 @@ test("outside git: exit 2 with what to do; --hash still works", () => {
   rmSync(dir, { recursive: true });
 });
 
+test("secrets in the environment never reach a plan or its output", () => {
+  const secrets = {
+    DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: "s3cret-passphrase-1",
+    DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE: "s3cret-passphrase-2",
+    REGISTRY_PASSWORD: "s3cret-password-3",
+  };
+  for (const args of [["plan", "--json"], ["plan"], ["build", "--dry-run", "--json"]]) {
+    const r = pkgkit([...args, "examples/hello"], { env: secrets });
+    assert.is(r.code, 0);
+    for (const v of Object.values(secrets)) assert.not.match(r.stdout + r.stderr, v);
+  }
+});
+
 test("migrate writes an equivalent pkg.config.ts, refuses to overwrite, and the tag is unchanged", () => {
   const repo = tmpRepo({
     "p/build.yml": "image: p\norg: example\narches: [arm64]\ndisable-content-trust: true\nbuildArgs:\n  - V=1\n",

@@ -9,7 +9,7 @@ import { makeDefinition } from "../../lib/define.ts";
 import { resolvePackages, type ResolveOptions } from "../../lib/package.ts";
 import { defaultShell, type Shell } from "../../lib/shell.ts";
 import { InputError } from "../../lib/errors.ts";
-import { lsTree, tmpRepo } from "../helpers.ts";
+import { lsTree, must, tmpRepo } from "../helpers.ts";
 
 const shell = await defaultShell();
 const def = (dir: string, spec: Record<string, unknown> = {}) => makeDefinition({ image: "app", ...spec }, join(dir, "pkg.config.ts"));
@@ -28,7 +28,7 @@ test("clean tag equals git ls-tree's tree hash, byte for byte", async () => {
 
 test("a package at the top of the repository uses the commit's root tree", async () => {
   const repo = tmpRepo({ Dockerfile: "FROM scratch\n" });
-  const root = (await import("../helpers.ts")).must(["git", "rev-parse", "HEAD^{tree}"], repo.dir).trim();
+  const root = must(["git", "rev-parse", "HEAD^{tree}"], repo.dir).trim();
   assert.is(await tagOf(repo.dir), root);
   repo.rm();
 });
@@ -116,6 +116,23 @@ test("tag template, org precedence and names", async () => {
   assert.is(p.tag, `v1-${tree}`);
   assert.is(p.repository, "fileorg/app");
   assert.is((await resolveOne(dir, { org: "fileorg" }, { org: "127.0.0.1:5000/demo" })).repository, "127.0.0.1:5000/demo/app");
+  repo.rm();
+});
+
+test("labels: source from gitrepo, else from remote origin; revision is HEAD; user labels kept", async () => {
+  const repo = tmpRepo({ "pkg/app/Dockerfile": "FROM scratch\n" });
+  const dir = join(repo.dir, "pkg/app");
+  const head = must(["git", "rev-parse", "HEAD"], repo.dir).trim();
+  assert.equal((await resolveOne(dir)).labels, { "org.opencontainers.image.revision": head });
+  must(["git", "remote", "add", "origin", "https://example.invalid/team/repo.git"], repo.dir);
+  assert.equal((await resolveOne(dir, { labels: { team: "core" } })).labels, {
+    "org.opencontainers.image.source": "https://example.invalid/team/repo.git",
+    "org.opencontainers.image.revision": head,
+    team: "core",
+  });
+  const p = await resolveOne(dir, { gitrepo: "https://example.invalid/other", config: { binds: ["/a:/a"] } });
+  assert.is(p.labels["org.opencontainers.image.source"], "https://example.invalid/other");
+  assert.is(p.labels["org.mobyproject.config"], '{"binds":["/a:/a"]}');
   repo.rm();
 });
 
