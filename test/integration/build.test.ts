@@ -121,6 +121,18 @@ test("the custom pipeline example (recipes) plans, builds and smoke-tests both a
   assert.match(r.stdout, new RegExp(`smoke test ${ORG}-pipeline/hello:${tag}-amd64: hello from x86_64`));
 });
 
+test("the bin builds the same under Deno (dax) and Bun (zx) as under Node", () => {
+  for (const [name, argv] of [["deno", [join(ROOT, "node_modules/.bin/deno"), "run", "-A", "--quiet"]], ["bun", [join(ROOT, "node_modules/.bin/bun")]]] as const) {
+    const org = `${ORG}-${name}`;
+    const r = sh([...argv, join(ROOT, "lib/bin.mjs"), "build", "--org", org, "--arches", "arm64", HELLO], ROOT);
+    assert.is(r.code, 0, `${name}: ${r.stderr}`);
+    assert.match(r.stderr, "1 built, 0 skipped, 0 failed");
+    const ref = `${org}/hello:${tag}-arm64`;
+    assert.is(inspect(ref).Architecture, "arm64", name);
+    assert.is(must(["docker", "run", "--rm", "--platform", "linux/arm64", ref]).trim(), "hello from aarch64");
+  }
+});
+
 test("recipes in-process: packagesFromDirs + buildPackages build what the plan says, and the result records it", async () => {
   const { packagesFromDirs, buildPackages } = await import("../../recipes/index.ts");
   const org = `${ORG}-sdk`;
