@@ -10,7 +10,7 @@ import { formatOptions, parseArgs, type OptionSpec, type ParsedOptions } from ".
 import { ExitCode, InputError, PkgkitError } from "./errors.ts";
 import { ARCHES, type Arch } from "./spec.ts";
 import { indexRef, type Package, type ResolveOptions } from "./package.ts";
-import { formatPlan } from "./plan.ts";
+import { formatPlan, type Plan } from "./plan.ts";
 import { buildxBuilder, legacyBuilder, detectBuilder } from "./builder.ts";
 import { defaultShell } from "./shell.ts";
 import { scriptArgs } from "./runtime.ts";
@@ -58,8 +58,7 @@ const commands: Record<string, CommandDef> = {
     args: "<dir>...",
     options: { ...naming, ...building, "dry-run": { type: "boolean", help: "print the plan, build nothing" }, ...common },
     async run(t, o) {
-      const [packages, chosen] = await Promise.all([resolveTargets(t, o), builderOption(o)]);
-      const { plan, builder, shell } = await planBuild(packages, { ...chosen, force: o.force === true });
+      const { plan, builder, shell } = await planFor(t, o);
       if (o["dry-run"]) return printPlan(plan, o);
       const reporter = consoleReporter({ verbose: o.verbose === true });
       const result = await run(plan, { shell, builder, reporter });
@@ -73,9 +72,7 @@ const commands: Record<string, CommandDef> = {
     args: "<dir>...",
     options: { ...naming, ...building, ...common },
     async run(t, o) {
-      const [packages, chosen] = await Promise.all([resolveTargets(t, o), builderOption(o)]);
-      const { plan } = await planBuild(packages, { ...chosen, force: o.force === true });
-      return printPlan(plan, o);
+      return printPlan((await planFor(t, o)).plan, o);
     },
   },
   "show-tag": {
@@ -133,6 +130,12 @@ export function resolveOptions(o: ParsedOptions, env: Record<string, string | un
   };
 }
 
+/** Resolve the packages while the builder is detected, then look up what exists and plan. */
+async function planFor(t: Targets, o: ParsedOptions) {
+  const [packages, chosen] = await Promise.all([resolveTargets(t, o), builderOption(o)]);
+  return planBuild(packages, { ...chosen, force: o.force === true });
+}
+
 async function builderOption(o: ParsedOptions) {
   const shell = await defaultShell();
   if (o.builder === undefined) return { shell, builder: await detectBuilder(shell) };
@@ -141,7 +144,7 @@ async function builderOption(o: ParsedOptions) {
   throw new InputError(`--builder ${JSON.stringify(o.builder)}: expected buildx or legacy`);
 }
 
-function printPlan(plan: import("./plan.ts").Plan, o: ParsedOptions): number {
+function printPlan(plan: Plan, o: ParsedOptions): number {
   console.log(o.json ? JSON.stringify(plan, null, 2) : formatPlan(plan));
   return ExitCode.ok;
 }
