@@ -36,7 +36,11 @@ export function canonical(path: string): string {
 export function callerFile(self: string): string | undefined {
   const selfPath = self.startsWith("file:") ? fileURLToPath(self) : self;
   for (const line of (new Error().stack ?? "").split("\n").slice(1)) {
-    const m = /(file:\/\/[^\s)]+?|\/[^\s():]+?):\d+(?::\d+)?\)?\s*$/.exec(line.trim());
+    // "at fn (LOCATION)" or "at LOCATION"; LOCATION is "<file URL or path>:line[:col]" and a
+    // path may contain spaces.
+    const frame = line.trim().replace(/^at\s+(?:async\s+)?/, "");
+    const location = frame.endsWith(")") ? frame.slice(frame.lastIndexOf("(") + 1, -1) : frame;
+    const m = /^(file:\/\/.+?|\/.+?):\d+(?::\d+)?$/.exec(location);
     if (!m) continue;
     const file = m[1]!.startsWith("file:") ? fileURLToPath(m[1]!) : m[1]!;
     if (file !== selfPath && !file.endsWith("/lib/runtime.ts")) return canonical(file);

@@ -40,7 +40,7 @@ export function tmpRepo(files: Record<string, string> = {}): { dir: string; writ
 }
 
 export function lsTree(repo: string, path: string): string {
-  return must(["git", "ls-tree", "HEAD", "--", path], repo).split(/\s+/)[2]!;
+  return /^\d+ tree ([0-9a-f]+)\t/.exec(must(["git", "ls-tree", "HEAD", "--", path], repo))![1]!;
 }
 
 /** Run the pkgkit bin under Node, as a user would. */

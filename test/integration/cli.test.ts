@@ -65,6 +65,18 @@ test("Node (tsx), Deno and Bun print the same tag for a config file run directly
   assert.is(bun, node);
 });
 
+test("a config file whose path has spaces still runs as the CLI, under Node and Bun", () => {
+  const repo = tmpRepo({
+    "my pkgs/a b/pkg.config.ts": `${importLine}export default definePackage({ image: "p", org: "example" });\n`,
+    "my pkgs/a b/Dockerfile": "FROM scratch\n",
+  });
+  const file = join(repo.dir, "my pkgs/a b/pkg.config.ts");
+  const expected = `example/p:${lsTree(repo.dir, "my pkgs/a b")}\n`;
+  assert.is(must([tsx, file, "show-tag"], repo.dir), expected);
+  assert.is(must([join(ROOT, "node_modules/.bin/bun"), file, "show-tag"], repo.dir), expected);
+  repo.rm();
+});
+
 test("importing a config file from a script runs nothing", () => {
   const out = must([tsx, "-e", `import("${join(ROOT, "examples/hello/pkg.config.ts")}").then(m => console.log(JSON.stringify({ kind: m.default.kind, image: m.default.spec.image })))`, "build"]);
   assert.is(out, '{"kind":"pkgkit.package","image":"hello"}\n');
