@@ -202,10 +202,11 @@ export async function main(argv = scriptArgs()): Promise<void> {
   }
 }
 
-/** Entry point when a pkg.config.ts is run directly. */
-export async function runPackageFile(def: PackageDefinition, argv = scriptArgs()): Promise<void> {
+/** Entry point when a pkg.config.ts is run directly: its package(s), no directories. */
+export async function runPackageFile(defs: PackageDefinition[], argv = scriptArgs()): Promise<void> {
+  const file = defs[0]!.file;
   try {
-    process.exitCode = await dispatch(argv, relative(process.cwd(), def.file) || def.file, [def]);
+    process.exitCode = await dispatch(argv, relative(process.cwd(), file) || file, defs);
   } catch (err) {
     exitWithError(err);
   }

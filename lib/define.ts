@@ -32,6 +32,8 @@ export function makeDefinition(raw: unknown, file: string): PackageDefinition {
   return Object.freeze({ kind: "pkgkit.package", spec: parsed.spec, file, dir: dirname(file) });
 }
 
+const mainDefinitions: PackageDefinition[] = [];
+
 export function definePackage(spec: PackageSpecInput): PackageDefinition {
   const file = callerFile(import.meta.url) ?? "pkg.config.ts";
   const isMain = file === mainFile();
@@ -46,6 +48,8 @@ export function definePackage(spec: PackageSpecInput): PackageDefinition {
     console.error(`pkgkit: ${err.message}`);
     process.exit(err.exitCode);
   }
-  setTimeout(() => void import("./cli.ts").then((m) => m.runPackageFile(def)), 0);
+  // A file that defines several packages gets one CLI run over all of them.
+  if (mainDefinitions.push(def) === 1)
+    setTimeout(() => void import("./cli.ts").then((m) => m.runPackageFile(mainDefinitions)), 0);
   return def;
 }

@@ -77,6 +77,15 @@ test("a config file whose path has spaces still runs as the CLI, under Node and 
   repo.rm();
 });
 
+test("a file that defines two packages runs the CLI once, over both", () => {
+  const repo = tmpRepo({
+    "two/pkg.config.ts": `${importLine}export const a = definePackage({ image: "a", org: "example" });\nexport default definePackage({ image: "b", org: "example" });\n`,
+  });
+  const tree = lsTree(repo.dir, "two");
+  assert.is(must([tsx, join(repo.dir, "two/pkg.config.ts"), "show-tag"], repo.dir), `example/a:${tree}\nexample/b:${tree}\n`);
+  repo.rm();
+});
+
 test("importing a config file from a script runs nothing", () => {
   const out = must([tsx, "-e", `import("${join(ROOT, "examples/hello/pkg.config.ts")}").then(m => console.log(JSON.stringify({ kind: m.default.kind, image: m.default.spec.image })))`, "build"]);
   assert.is(out, '{"kind":"pkgkit.package","image":"hello"}\n');
