@@ -1,11 +1,41 @@
 #!/usr/bin/env node
-// The pkgkit command. Node needs tsx to load TypeScript (ours and the users' pkg.config.ts);
-// Deno and Bun load it natively.
-if (typeof globalThis.Deno === "undefined" && typeof globalThis.Bun === "undefined") {
-  const { register } = await import("tsx/esm/api");
-  register();
-  // Registered after tsx, so it sees (and adjusts) what tsx resolves.
-  (await import("node:module")).register("./esm-hooks.mjs", import.meta.url);
+// The pkgkit command. Deno and Bun load the TypeScript sources natively. On Node, the bundle
+// lib/dist/cli.mjs (see bundle.mjs) is used while it is up to date; TypeScript support (tsx) is
+// registered only when a .ts file must be loaded: the sources, or a user's pkg.config.ts.
+import { readdirSync, statSync } from "node:fs";
+
+let typeScriptReady;
+async function loadTypeScript() {
+  typeScriptReady ??= (async () => {
+    const { register } = await import("tsx/esm/api");
+    register();
+    // Registered after tsx, so it sees (and adjusts) what tsx resolves.
+    (await import("node:module")).register("./esm-hooks.mjs", import.meta.url);
+  })();
+  return typeScriptReady;
 }
-const { main } = await import("./cli.ts");
-await main();
+
+/** The bundle, if it exists and is newer than every source file it was built from. */
+function freshBundle() {
+  if (process.env.PKGKIT_NO_BUNDLE) return undefined;
+  const bundle = new URL("./dist/cli.mjs", import.meta.url);
+  const built = statSync(bundle, { throwIfNoEntry: false })?.mtimeMs;
+  if (built === undefined) return undefined;
+  for (const dir of ["./", "../recipes/"]) {
+    const url = new URL(dir, import.meta.url);
+    for (const f of readdirSync(url)) if (f.endsWith(".ts") && statSync(new URL(f, url)).mtimeMs > built) return undefined;
+  }
+  return bundle;
+}
+
+let cli;
+if (typeof globalThis.Deno !== "undefined" || typeof globalThis.Bun !== "undefined") {
+  cli = await import("./cli.ts");
+} else {
+  const bundle = freshBundle();
+  // load.ts calls this before importing a pkg.config.ts.
+  globalThis[Symbol.for("pkgkit.loadTypeScript")] = loadTypeScript;
+  if (!bundle) await loadTypeScript();
+  cli = await import(bundle ? bundle.href : "./cli.ts");
+}
+await cli.main();

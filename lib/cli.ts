@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { formatOptions, parseArgs, type OptionSpec, type ParsedOptions } from "./args.ts";
-import { ExitCode, InputError, PkgkitError } from "./errors.ts";
+import { ExitCode, InputError, isPkgkitError } from "./errors.ts";
 import { ARCHES, type Arch } from "./spec.ts";
 import { indexRef, type Package, type ResolveOptions } from "./package.ts";
 import { formatPlan, type Plan } from "./plan.ts";
@@ -185,7 +185,7 @@ async function dispatch(argv: string[], prog: string, defs?: PackageDefinition[]
 }
 
 export function exitWithError(err: unknown): never {
-  if (err instanceof PkgkitError) {
+  if (isPkgkitError(err)) {
     console.error(`pkgkit: ${err.message}`);
     process.exit(err.exitCode);
   }

@@ -12,6 +12,9 @@ export const ExitCode = {
   usage: 2,
 } as const;
 
+/** Marks pkgkit's errors across module copies (the bundled CLI and the sources a config imports). */
+const BRAND = Symbol.for("pkgkit.error");
+
 export class PkgkitError extends Error {
   override name = "PkgkitError";
   constructor(
@@ -19,7 +22,13 @@ export class PkgkitError extends Error {
     readonly exitCode: number = ExitCode.failed,
   ) {
     super(message);
+    Object.defineProperty(this, BRAND, { value: true });
   }
+}
+
+/** Like `instanceof PkgkitError`, but also true for one thrown by another copy of pkgkit. */
+export function isPkgkitError(err: unknown): err is PkgkitError {
+  return typeof err === "object" && err !== null && (err as Record<symbol, unknown>)[BRAND] === true;
 }
 
 /** Bad input: a config file, a build.yml, a flag or an environment value. */

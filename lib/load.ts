@@ -2,7 +2,7 @@
 import { statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { InputError, PkgkitError, SpecError } from "./errors.ts";
+import { InputError, isPkgkitError, SpecError } from "./errors.ts";
 import { isPackageDefinition, type PackageDefinition } from "./define.ts";
 import { canonical } from "./runtime.ts";
 
@@ -27,9 +27,12 @@ export async function loadPackage(dir: string): Promise<PackageDefinition> {
   if (file.endsWith(BUILD_YML)) return (await import("./buildyml.ts")).loadBuildYml(file);
   let mod: { default?: unknown };
   try {
+    // The bundled bin registers TypeScript support only when it is needed: here.
+    await (globalThis as Record<symbol, (() => Promise<void>) | undefined>)[Symbol.for("pkgkit.loadTypeScript")]?.();
     mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
   } catch (err) {
-    if (err instanceof PkgkitError) throw err;
+    // Errors from the config's own copy of pkgkit (e.g. a SpecError from definePackage) pass as they are.
+    if (isPkgkitError(err)) throw err;
     throw new InputError(`${file}: failed to load: ${(err as Error).message}`);
   }
   // A pkg.config.ts outside an ESM package ("type": "module") is compiled to CommonJS by tsx:

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Runs every uvu suite in its own process and prints one closing line: "N passed, N failed".
 // Unit suites (test/unit) run under Node (tsx), Deno and Bun; integration suites
-// (test/integration) run under Node against the real engine that test/env/start.sh starts.
+// (test/integration) run under Node against the real engine that test/env/start.sh starts; the CLI
+// suite runs twice, through the bundled CLI and from the sources.
 //   node test/run.mjs [--unit] [--only <substring>]
 import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
@@ -20,7 +21,11 @@ for (const file of list("test/unit")) {
   runs.push({ label: `deno ${file}`, argv: [bin("deno"), "run", "-A", "--quiet", file] });
   runs.push({ label: `bun  ${file}`, argv: [bin("bun"), file] });
 }
-if (!unitOnly) for (const file of list("test/integration")) runs.push({ label: `node ${file}`, argv: [bin("tsx"), file] });
+if (!unitOnly) {
+  for (const file of list("test/integration")) runs.push({ label: `node ${file}`, argv: [bin("tsx"), file] });
+  // The bin runs the bundled CLI when it is fresh; check the CLI again from the sources.
+  runs.push({ label: "node test/integration/cli.test.ts (sources, no bundle)", argv: [bin("tsx"), "test/integration/cli.test.ts"], env: { PKGKIT_NO_BUNDLE: "1" } });
+}
 
 const strip = (s) => s.replace(/\x1b\[[0-9;]*m/g, "");
 let passed = 0;
@@ -30,7 +35,7 @@ for (const r of runs.filter((r) => !only || r.label.includes(only))) {
   const started = Date.now();
   process.stdout.write(`\n=== ${r.label}\n`);
   const { code, output } = await new Promise((resolve) => {
-    const child = spawn(r.argv[0], r.argv.slice(1), { cwd: root, env: { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1" } });
+    const child = spawn(r.argv[0], r.argv.slice(1), { cwd: root, env: { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1", ...r.env } });
     let output = "";
     const onData = (d) => {
       output += d;

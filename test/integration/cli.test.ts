@@ -1,7 +1,7 @@
 // The pkgkit bin and config files run as a user runs them: exit codes, messages, help, migrate.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { lsTree, must, pkgkit, ROOT, sh, tmpRepo } from "../helpers.ts";
@@ -182,6 +182,23 @@ test("migrate writes an equivalent pkg.config.ts, refuses to overwrite, and the 
   assert.is(pkgkit(["migrate", "p"], { cwd: repo.dir }).code, 2, "refuses to overwrite");
   assert.is(pkgkit(["migrate", "--force", "p"], { cwd: repo.dir }).code, 0);
   repo.rm();
+});
+
+test("the bin runs the bundled CLI only while it is newer than every source file", () => {
+  const bundle = join(ROOT, "lib/dist/cli.mjs");
+  const original = existsSync(bundle) ? readFileSync(bundle) : undefined;
+  mkdirSync(join(ROOT, "lib/dist"), { recursive: true });
+  try {
+    writeFileSync(bundle, 'export async function main() { console.log("from the bundle"); }\n');
+    const env = { PKGKIT_NO_BUNDLE: "" };
+    assert.is(pkgkit(["--help"], { env }).stdout, "from the bundle\n", "fresh: the bundle runs");
+    utimesSync(bundle, new Date(0), new Date(0));
+    const stale = pkgkit(["--help"], { env });
+    assert.ok(stale.stdout.startsWith("usage: pkgkit <command>"), "stale: the sources run");
+  } finally {
+    if (original) writeFileSync(bundle, original);
+    else rmSync(bundle);
+  }
 });
 
 test.run();
