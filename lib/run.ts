@@ -39,6 +39,15 @@ export interface RunOptions {
 }
 
 export async function run(p: Plan, options: RunOptions): Promise<Result> {
+  try {
+    return await runSteps(p, options);
+  } finally {
+    // Assembled contexts are scratch space: gone once the run ends, however it ends.
+    for (const step of p.steps) if (step.kind === "context") await rm(step.context, { recursive: true, force: true });
+  }
+}
+
+async function runSteps(p: Plan, options: RunOptions): Promise<Result> {
   const results: StepResult[] = [];
   for (const step of p.steps) {
     const started = Date.now();
