@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from "yaml";
 import { SpecError, type FieldProblem } from "./errors.ts";
 import { makeDefinition, type PackageDefinition } from "./define.ts";
-import { formatPath, type PackageSpec } from "./spec.ts";
+import { formatPath, unknownFieldMessage, type PackageSpec } from "./spec.ts";
 
 /** build.yml key → spec field. The order is the order `migrate` writes fields in. */
 const FIELDS: Record<string, string> = {
@@ -76,12 +76,11 @@ function renameKeys(doc: Document, problems: FieldProblem[], at: Locator): Recor
     for (const [k, v] of Object.entries(obj)) {
       const specKey = fields[k];
       if (!specKey) {
-        const near = Object.keys(fields).find((f) => f.replace(/-/g, "").toLowerCase() === k.replace(/[-_]/g, "").toLowerCase())
-          ?? Object.keys(fields).find((f) => levenshteinClose(f, k));
         const keyNode = (doc.getIn(yamlPath, true) as { items?: { key: Node }[] } | undefined)?.items?.find((p) => isScalar(p.key) && p.key.value === k)?.key;
         problems.push({
           field: formatPath([...yamlPath, k]),
-          message: `unknown field${near ? `; did you mean "${near}"?` : "."} Known fields: ${Object.keys(fields).join(", ")}`,
+          // Suggestions at the top level only, as for pkg.config.ts.
+          message: unknownFieldMessage(k, Object.keys(fields), yamlPath.length === 0),
           ...at(keyNode?.range?.[0]),
         });
         continue;
@@ -110,13 +109,6 @@ function renameKeys(doc: Document, problems: FieldProblem[], at: Locator): Recor
     top.buildArgs = args;
   }
   return top;
-}
-
-function levenshteinClose(a: string, b: string): boolean {
-  if (Math.abs(a.length - b.length) > 2) return false;
-  let diff = 0;
-  for (let i = 0; i < Math.max(a.length, b.length); i++) if (a[i] !== b[i]) diff++;
-  return diff <= 2 || [...a].sort().join("") === [...b].sort().join("");
 }
 
 /** Map a schema problem (spec field path) back to the YAML node it came from. */

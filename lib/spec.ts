@@ -140,11 +140,9 @@ export function parseSpec(raw: unknown): { spec: PackageSpec } | { problems: Fie
   for (const issue of result.error.issues) {
     if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys) {
-        const field = formatPath([...issue.path, key]);
-        const near = issue.path.length === 0 ? closest(key, KNOWN_FIELDS) : undefined;
         problems.push({
-          field,
-          message: `unknown field${near ? `; did you mean "${near}"?` : "."}${issue.path.length === 0 ? ` Known fields: ${KNOWN_FIELDS.join(", ")}` : ""}`,
+          field: formatPath([...issue.path, key]),
+          message: issue.path.length === 0 ? unknownFieldMessage(key, KNOWN_FIELDS) : "unknown field.",
           path: [...issue.path, key],
         });
       }
@@ -183,6 +181,12 @@ export function formatPath(path: readonly PropertyKey[]): string {
     if (!out) return String(k);
     return /^[A-Za-z_$][\w$-]*$/.test(String(k)) ? `${out}.${String(k)}` : `${out}[${JSON.stringify(String(k))}]`;
   }, "");
+}
+
+/** "unknown field", a suggestion when `key` looks like a typo of a known one, and the known ones. */
+export function unknownFieldMessage(key: string, known: string[], suggest = true): string {
+  const near = suggest ? closest(key, known) : undefined;
+  return `unknown field${near ? `; did you mean "${near}"?` : "."} Known fields: ${known.join(", ")}`;
 }
 
 /** The known field closest to a misspelt one, if any is close enough to be a typo. */
