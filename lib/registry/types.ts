@@ -1,0 +1,83 @@
+/**
+ * The Registry interface: an OCI distribution client (manifests, blobs, tags), written against
+ * the distribution spec. Repositories are named as in image references, registry host included:
+ * `127.0.0.1:5000/demo/hello`; a name without a host (`linuxkit/hello`) is Docker Hub's.
+ */
+import type { PkgkitError } from "../errors.ts";
+
+export const MediaTypes = {
+  dockerManifest: "application/vnd.docker.distribution.manifest.v2+json",
+  dockerManifestList: "application/vnd.docker.distribution.manifest.list.v2+json",
+  dockerConfig: "application/vnd.docker.container.image.v1+json",
+  dockerLayerGzip: "application/vnd.docker.image.rootfs.diff.tar.gzip",
+  ociManifest: "application/vnd.oci.image.manifest.v1+json",
+  ociIndex: "application/vnd.oci.image.index.v1+json",
+  ociConfig: "application/vnd.oci.image.config.v1+json",
+  ociLayerGzip: "application/vnd.oci.image.layer.v1.tar+gzip",
+} as const;
+
+/** Every manifest media type pkgkit reads (sent as Accept). */
+export const MANIFEST_TYPES: string[] = [
+  MediaTypes.ociIndex, MediaTypes.dockerManifestList, MediaTypes.ociManifest, MediaTypes.dockerManifest,
+];
+export const INDEX_TYPES: string[] = [MediaTypes.ociIndex, MediaTypes.dockerManifestList];
+
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
+export interface Descriptor {
+  mediaType: string;
+  /** `sha256:<64 hex>` */
+  digest: string;
+  size: number;
+  platform?: Platform;
+  annotations?: Record<string, string>;
+}
+
+/** A manifest as the registry returned it: the exact bytes (the digest is over them) and parsed. */
+export interface Manifest {
+  mediaType: string;
+  digest: string;
+  size: number;
+  bytes: Uint8Array;
+  json: { schemaVersion?: number; mediaType?: string; manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[]; [k: string]: unknown };
+}
+
+/** A blob to upload: in memory, or a file on disk (streamed). */
+export interface Blob {
+  digest: string;
+  size: number;
+  data: Uint8Array | { path: string };
+}
+
+export type UploadOutcome = "exists" | "mounted" | "uploaded";
+
+export interface Registry {
+  /** The manifest's descriptor, or undefined when the registry has none (404). */
+  headManifest(repository: string, reference: string): Promise<Descriptor | undefined>;
+  /** The manifest, or undefined when the registry has none (404). */
+  getManifest(repository: string, reference: string): Promise<Manifest | undefined>;
+  /** Put the exact bytes under a tag or digest; returns the digest the registry reports. */
+  putManifest(repository: string, reference: string, bytes: Uint8Array, mediaType: string): Promise<string>;
+  blobExists(repository: string, digest: string): Promise<boolean>;
+  getBlob(repository: string, digest: string): Promise<Uint8Array>;
+  /**
+   * Make the blob present in `repository`: nothing when it is there, a cross-repository mount
+   * from one of `mountFrom` (same registry) when the registry allows it, else an upload.
+   */
+  uploadBlob(repository: string, blob: Blob, options?: { mountFrom?: string[] }): Promise<UploadOutcome>;
+  listTags(repository: string): Promise<string[]>;
+}
+
+export type RegistryErrorKind = "auth" | "forbidden" | "not-found" | "unreachable" | "tls" | "server" | "protocol";
+
+/** Registry failures carry a kind, the registry host and (for HTTP errors) the status. */
+export interface RegistryErrorInfo {
+  kind: RegistryErrorKind;
+  registry: string;
+  status?: number;
+}
+export type RegistryError = PkgkitError & RegistryErrorInfo;
