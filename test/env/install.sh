@@ -14,7 +14,8 @@ STATE=${PKGKIT_STATE:-/var/tmp/pkgkit-testenv}
 APT_DIR=$STATE/apt
 DEB_DIR=$STATE/debs
 PLUGIN_DIR=/usr/local/lib/docker/cli-plugins
-PACKAGES=(docker.io git busybox-static qemu-user-static binfmt-support jq curl ca-certificates)
+PACKAGES=(docker.io git busybox-static qemu-user-static binfmt-support jq curl ca-certificates
+          docker-registry skopeo apache2-utils openssl)
 
 step() { STEP_NAME=$1; STEP_T0=$EPOCHREALTIME; echo "== $1"; }
 endstep() { printf 'TIMING %-60s %6.2fs\n' "$STEP_NAME" "$(elapsed "$STEP_T0")"; }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Proves the environment from start.sh can do what pkgkit's builders need: build a FROM scratch +
 # static busybox image for amd64 and arm64 with docker buildx (daemon's BuildKit, docker driver) and
-# with the legacy builder, offline (--network none), then run each and check the architecture.
+# with the legacy builder, offline (--network none), then run each and check the architecture; and
+# that the test registries work for outside tools: docker push to the plain and the TLS registry
+# (CA from /etc/docker/certs.d), skopeo reads the manifests back, docker pulls by digest.
 # Removes the images it tags. Run after install.sh and start.sh.
 set -euo pipefail
 
@@ -89,5 +91,31 @@ for arch in arm64 amd64; do
   expect_image "$tag" "$arch"
   endstep
 done
+
+step "registries: docker push (plain; TLS + basic auth), skopeo inspect --raw, pull by digest"
+SERVICES=$STATE/services.json
+[ -f "$SERVICES" ] || die "$SERVICES missing; run test/env/start.sh first"
+PLAIN=$(jq -r .registries.plain "$SERVICES"); TLSREG=$(jq -r .registries.tls "$SERVICES")
+CERTS=$(jq -r .certsDir "$SERVICES")
+# A throwaway Docker config for the login; the password goes through stdin only.
+export DOCKER_CONFIG=$TMP/docker-config
+jq -j .password "$SERVICES" | docker login -u "$(jq -r .username "$SERVICES")" --password-stdin "$TLSREG" >"$LOG" 2>&1 \
+  || { cat "$LOG" >&2; die "docker login $TLSREG failed (log above)"; }
+for reg in "$PLAIN" "$TLSREG"; do
+  ref=$reg/pkgkit-selfcheck/busybox:amd64
+  TAGS+=("$ref")
+  docker tag pkgkit-selfcheck:buildx-amd64 "$ref"
+  pushed=$(docker push "$ref" | sed -n 's/.*digest: \(sha256:[0-9a-f]*\).*/\1/p')
+  [ -n "$pushed" ] || die "docker push $ref printed no digest"
+  if [ "$reg" = "$PLAIN" ]; then opts=(--tls-verify=false); else opts=(--cert-dir "$CERTS/$reg" --authfile "$DOCKER_CONFIG/config.json"); fi
+  raw=$(skopeo inspect --raw "${opts[@]}" "docker://$ref" | sha256sum | cut -d' ' -f1)
+  [ "sha256:$raw" = "$pushed" ] || die "skopeo read $ref as sha256:$raw, docker pushed $pushed"
+  docker image rm "$ref" >/dev/null
+  docker pull -q "$reg/pkgkit-selfcheck/busybox@$pushed" >/dev/null
+  TAGS+=("$reg/pkgkit-selfcheck/busybox@$pushed")
+  echo "   $ref: $pushed (skopeo agrees, pulled back by digest)"
+done
+unset DOCKER_CONFIG
+endstep
 
 echo "selfcheck: OK"

@@ -2,7 +2,10 @@
 # Starts what pkgkit's tests need (run as root after install.sh), idempotently:
 #   - a Docker engine: reuses one that already answers, else starts dockerd on the default socket
 #   - qemu-aarch64 via binfmt_misc, so arm64 images build and run on this amd64 machine
-# and writes $PKGKIT_STATE/env.sh for tests and CI to `source`. Stays fast: no builds here
+#   - three distribution registries (docker-registry 2.8): plain HTTP, HTTP + htpasswd basic auth,
+#     TLS (own CA) + htpasswd; the CA and test credentials are generated once under $PKGKIT_STATE
+# and writes $PKGKIT_STATE/env.sh for tests and CI to `source`, and $PKGKIT_STATE/services.json
+# (registry addresses, CA, credentials) for test/services.ts. Stays fast: no builds here
 # (test/env/selfcheck.sh does those). test/env/stop.sh stops what this started.
 set -euo pipefail
 
@@ -12,6 +15,13 @@ DOCKERD_PID=$STATE/dockerd.pid
 DOCKERD_LOG=$STATE/dockerd.log
 DOCKERD_WAIT=${PKGKIT_DOCKERD_WAIT:-60}   # seconds
 BINFMT=/proc/sys/fs/binfmt_misc
+PKI=$STATE/pki
+REG_DIR=$STATE/registry
+CERTS_DIR=$STATE/certs.d                  # certs.d layout (<host:port>/ca.crt), for skopeo and tests
+REG_PLAIN=127.0.0.1:${PKGKIT_REGISTRY_PORT:-5000}          # plain HTTP, no auth, delete enabled
+REG_AUTH=127.0.0.1:${PKGKIT_REGISTRY_AUTH_PORT:-5001}      # plain HTTP + htpasswd basic auth
+REG_TLS=127.0.0.1:${PKGKIT_REGISTRY_TLS_PORT:-5443}        # TLS (own CA) + htpasswd basic auth
+REG_WAIT=${PKGKIT_REGISTRY_WAIT:-15}       # seconds
 
 step() { STEP_NAME=$1; STEP_T0=$EPOCHREALTIME; echo "== $1"; }
 endstep() { printf 'TIMING %-60s %6.2fs\n' "$STEP_NAME" "$(elapsed "$STEP_T0")"; }
@@ -75,6 +85,107 @@ grep -q '^flags: .*F' "$BINFMT/qemu-aarch64" \
   || die "qemu-aarch64 in $BINFMT lacks the F flag (arm64 RUN steps would fail inside containers);" \
          "re-register it: echo -1 > $BINFMT/qemu-aarch64 && update-binfmts --enable qemu-aarch64"
 sed -n 's/^interpreter /   interpreter /p; s/^flags: /   flags: /p' "$BINFMT/qemu-aarch64"
+endstep
+
+step "PKI: own CA + server certificate for IP:127.0.0.1, DNS:localhost ($PKI)"
+if [ -s "$PKI/ca.crt" ] && [ -s "$PKI/server.key" ] && openssl verify -CAfile "$PKI/ca.crt" "$PKI/server.crt" >/dev/null 2>&1; then
+  echo "   present"
+else
+  command -v openssl >/dev/null || die "openssl not found; run test/env/install.sh first"
+  rm -rf "$PKI"; mkdir -p "$PKI"
+  (
+    cd "$PKI"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=pkgkit-test-ca -keyout ca.key -out ca.crt \
+      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server.key -out server.csr 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' > server.ext
+    openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -extfile server.ext -out server.crt 2>/dev/null
+    rm -f server.csr server.ext
+    chmod 600 ca.key server.key
+  )
+  openssl verify -CAfile "$PKI/ca.crt" "$PKI/server.crt" >/dev/null || die "the generated server certificate does not verify"
+  echo "   created"
+fi
+# The engine reads certs.d on every pull: it trusts the TLS registry without a restart.
+install -D -m 0644 "$PKI/ca.crt" "/etc/docker/certs.d/$REG_TLS/ca.crt"
+install -D -m 0644 "$PKI/ca.crt" "$CERTS_DIR/$REG_TLS/ca.crt"
+endstep
+
+step "registries: plain $REG_PLAIN, basic auth $REG_AUTH, TLS + basic auth $REG_TLS"
+command -v docker-registry >/dev/null || die "docker-registry not found; run test/env/install.sh first"
+mkdir -p "$REG_DIR"
+# Random test credentials, generated once, kept only under $STATE (never in the repository).
+CREDS=$REG_DIR/credentials
+if [ ! -s "$CREDS" ]; then
+  (umask 077; printf 'pkgkit-%s\n%s\n' "$(openssl rand -hex 4)" "$(openssl rand -hex 16)" > "$CREDS")
+fi
+REG_USER=$(sed -n 1p "$CREDS"); REG_PASS=$(sed -n 2p "$CREDS")
+# htpasswd -i reads the password from stdin, so it never shows in a process list.
+if [ ! -s "$REG_DIR/htpasswd" ] || ! printf %s "$REG_PASS" | htpasswd -iv "$REG_DIR/htpasswd" "$REG_USER" >/dev/null 2>&1; then
+  printf %s "$REG_PASS" | htpasswd -iBc "$REG_DIR/htpasswd" "$REG_USER" 2>/dev/null
+fi
+# curl reads the credentials from a config on stdin, also kept out of argv.
+curl_creds() { printf 'user = "%s:%s"\n' "$REG_USER" "$REG_PASS" | curl -K - "$@"; }
+registry_alive() { [ -s "$1" ] && [ "$(cat "/proc/$(cat "$1")/comm" 2>/dev/null)" = docker-registry ]; }
+port_busy() { ss -Hltn "sport = :$1" | grep -q .; }
+# start_registry <name> <addr> <extra yaml> <probe command...>
+start_registry() {
+  local name=$1 addr=$2 extra=$3 pidfile=$REG_DIR/$1.pid log=$REG_DIR/$1.log spawned deadline problem
+  shift 3
+  cat > "$REG_DIR/$name.yml" <<YML
+version: 0.1
+log: {level: warn, accesslog: {disabled: true}}
+storage:
+  filesystem: {rootdirectory: $REG_DIR/$name-data}
+  delete: {enabled: true}
+http:
+  addr: $addr
+  secret: pkgkit-test-$name
+$extra
+YML
+  if registry_alive "$pidfile"; then
+    "$@" >/dev/null 2>&1 || die "registry $name (pid $(cat "$pidfile")) runs but does not answer on $addr; see $log or run test/env/stop.sh"
+    echo "   $name: already running on $addr (pid $(cat "$pidfile"))"
+    return
+  fi
+  rm -f "$pidfile"
+  port_busy "${addr##*:}" && die "port ${addr##*:} is in use by another process; set PKGKIT_REGISTRY_PORT, PKGKIT_REGISTRY_AUTH_PORT or PKGKIT_REGISTRY_TLS_PORT"
+  setsid docker-registry serve "$REG_DIR/$name.yml" </dev/null >"$log" 2>&1 &
+  spawned=$!
+  echo "$spawned" > "$pidfile"
+  deadline=$((SECONDS + REG_WAIT))
+  until "$@" >/dev/null 2>&1; do
+    problem=
+    kill -0 "$spawned" 2>/dev/null || problem="registry $name exited"
+    ((SECONDS < deadline)) || problem="registry $name did not answer on $addr within ${REG_WAIT}s"
+    if [ -n "$problem" ]; then
+      tail -n 20 "$log" >&2 || true
+      kill "$spawned" 2>/dev/null || true
+      rm -f "$pidfile"
+      die "$problem (log above: $log)"
+    fi
+    sleep 0.1
+  done
+  echo "   $name: started on $addr (pid $spawned, log $log)"
+}
+HTPASSWD_AUTH="auth: {htpasswd: {realm: pkgkit-test, path: $REG_DIR/htpasswd}}"
+start_registry plain "$REG_PLAIN" "" curl -sf "http://$REG_PLAIN/v2/"
+start_registry auth "$REG_AUTH" "$HTPASSWD_AUTH" curl_creds -sf "http://$REG_AUTH/v2/"
+start_registry tls "$REG_TLS" "  tls: {certificate: $PKI/server.crt, key: $PKI/server.key}
+$HTPASSWD_AUTH" curl_creds -sf --cacert "$PKI/ca.crt" "https://$REG_TLS/v2/"
+# Without credentials the authenticated ones must refuse.
+for url in "http://$REG_AUTH/v2/" "https://$REG_TLS/v2/"; do
+  code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$PKI/ca.crt" "$url")
+  [ "$code" = 401 ] || die "$url answered $code without credentials, expected 401"
+done
+# The password reaches jq through its environment, not argv.
+(umask 077; PKGKIT_REG_PASS=$REG_PASS jq -n --arg plain "$REG_PLAIN" --arg auth "$REG_AUTH" --arg tls "$REG_TLS" \
+  --arg ca "$PKI/ca.crt" --arg certsDir "$CERTS_DIR" --arg username "$REG_USER" \
+  --arg htpasswd "$REG_DIR/htpasswd" --arg tlsCert "$PKI/server.crt" --arg tlsKey "$PKI/server.key" \
+  '{registries: {plain: $plain, auth: $auth, tls: $tls}, ca: $ca, certsDir: $certsDir,
+    username: $username, password: $ENV.PKGKIT_REG_PASS, htpasswd: $htpasswd, tlsCert: $tlsCert, tlsKey: $tlsKey}' \
+  > "$STATE/services.json")
+echo "   wrote $STATE/services.json"
 endstep
 
 cat > "$STATE/env.sh" <<EOF

@@ -1,33 +1,47 @@
 #!/usr/bin/env bash
-# Stops the dockerd that test/env/start.sh started (found by its pidfile). An engine that was already
-# running before start.sh has no pidfile there and is left alone. binfmt_misc entries stay enabled.
+# Stops what test/env/start.sh started, found by pidfiles: the registries, then dockerd. An engine
+# that was already running before start.sh has no pidfile there and is left alone. binfmt_misc
+# entries stay enabled; the CA, test credentials and registry data stay for the next start.
 set -euo pipefail
 
 STATE=${PKGKIT_STATE:-/var/tmp/pkgkit-testenv}
 DOCKERD_PID=$STATE/dockerd.pid
+REG_DIR=$STATE/registry
+
+# stop_pid <pidfile> <comm> <label> <seconds>: TERM, wait, then KILL. Only signals the pid if it
+# still is a <comm> (the pidfile may be stale and the pid reused).
+stop_pid() {
+  local pidfile=$1 comm=$2 label=$3 seconds=$4 pid
+  pid=$(cat "$pidfile")
+  if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" != "$comm" ]; then
+    echo "stop.sh: pid $pid from $pidfile is not a running $comm; removing stale pidfile"
+    rm -f "$pidfile"
+    return
+  fi
+  echo "stop.sh: stopping $label (pid $pid)"
+  kill -TERM "$pid"
+  for _ in $(seq 1 $((seconds * 5))); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "stop.sh: $label (pid $pid) still running after ${seconds}s; sending SIGKILL" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+}
+
+for pidfile in "$REG_DIR"/*.pid; do
+  [ -s "$pidfile" ] || continue
+  stop_pid "$pidfile" docker-registry "registry $(basename "$pidfile" .pid)" 10
+done
+rm -f "$STATE/services.json"
 
 if [ ! -s "$DOCKERD_PID" ]; then
-  echo "stop.sh: no dockerd started by start.sh ($DOCKERD_PID absent); nothing to stop"
+  echo "stop.sh: no dockerd started by start.sh ($DOCKERD_PID absent); nothing more to stop"
   exit 0
 fi
-pid=$(cat "$DOCKERD_PID")
-# Only signal the pid if it still is a dockerd (the pidfile may be stale and the pid reused).
-if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" != dockerd ]; then
-  echo "stop.sh: pid $pid from $DOCKERD_PID is not a running dockerd; removing stale pidfile"
-  rm -f "$DOCKERD_PID"
-  exit 0
-fi
-
-echo "stop.sh: stopping dockerd (pid $pid)"
-kill -TERM "$pid"
 # dockerd stops its containers (10 s grace each, in parallel) and its managed containerd first.
-for _ in $(seq 1 150); do
-  kill -0 "$pid" 2>/dev/null || break
-  sleep 0.2
-done
-if kill -0 "$pid" 2>/dev/null; then
-  echo "stop.sh: dockerd (pid $pid) still running after 30s; sending SIGKILL" >&2
-  kill -KILL "$pid" 2>/dev/null || true
-fi
-rm -f "$DOCKERD_PID" "$STATE/env.sh"
+stop_pid "$DOCKERD_PID" dockerd dockerd 30
+rm -f "$STATE/env.sh"
 echo "stop.sh: stopped"
