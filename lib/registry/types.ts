@@ -3,7 +3,6 @@
  * the distribution spec. Repositories are named as in image references, registry host included:
  * `127.0.0.1:5000/demo/hello`; a name without a host (`linuxkit/hello`) is Docker Hub's.
  */
-import type { PkgkitError } from "../errors.ts";
 
 export const MediaTypes = {
   dockerManifest: "application/vnd.docker.distribution.manifest.v2+json",
@@ -69,7 +68,26 @@ export interface Registry {
    * from one of `mountFrom` (same registry) when the registry allows it, else an upload.
    */
   uploadBlob(repository: string, blob: Blob, options?: { mountFrom?: string[] }): Promise<UploadOutcome>;
-  listTags(repository: string): Promise<string[]>;
+  /** Every tag, following `Link` pagination; `pageSize` asks for that many per page. */
+  listTags(repository: string, options?: { pageSize?: number }): Promise<string[]>;
+}
+
+export interface RegistryOptions {
+  /** Holds config.json (`auths`, `credsStore`, `credHelpers`). Default: $DOCKER_CONFIG, else ~/.docker. */
+  dockerConfigDir?: string;
+  /**
+   * Directories in Docker's certs.d layout: `<dir>/<host:port>/*.crt` are CAs for that host.
+   * Default: $PKGKIT_CERTS_DIR (if set), /etc/docker/certs.d, /etc/containers/certs.d.
+   */
+  certsDirs?: string[];
+  /** CA PEM files trusted for every registry (the CLI's `--registry-ca`). */
+  ca?: string[];
+  /** host[:port]s that may speak plain HTTP and whose certificates are not checked (`--insecure-registry`). */
+  insecure?: string[];
+  /** Retries on 5xx, 429 and refused/reset connections: attempts in all (default 4), first delay (default 200 ms, doubling, with jitter). */
+  retry?: { attempts?: number; baseDelayMs?: number };
+  /** Progress worth a line, such as retry notices. Never holds secrets. */
+  log?: (line: string) => void;
 }
 
 export type RegistryErrorKind = "auth" | "forbidden" | "not-found" | "unreachable" | "tls" | "server" | "protocol";
@@ -80,4 +98,4 @@ export interface RegistryErrorInfo {
   registry: string;
   status?: number;
 }
-export type RegistryError = PkgkitError & RegistryErrorInfo;
+export { RegistryError } from "./errors.ts";

@@ -1,0 +1,261 @@
+/**
+ * createRegistry(): the Registry interface over the OCI distribution API. Each call parses the
+ * repository name, authorizes for its scopes and checks digests of what it reads and writes.
+ */
+import { createHash } from "node:crypto";
+import { stat } from "node:fs/promises";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { PkgkitError } from "../errors.ts";
+import { createAuth, type AuthTarget } from "./auth.ts";
+import { credentialStore } from "./credentials.ts";
+import { RegistryError } from "./errors.ts";
+import { parseRepository, type RepositoryName } from "./names.ts";
+import { createTransport, type HttpRequest, type HttpResponse } from "./transport.ts";
+import { MANIFEST_TYPES, type Blob, type Descriptor, type Manifest, type Registry, type RegistryOptions, type UploadOutcome } from "./types.ts";
+
+const digestRe = /^sha256:[a-f0-9]{64}$/;
+const referenceRe = /^(?:[\w][\w.-]{0,127}|[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,})$/;
+
+export function createRegistry(options: RegistryOptions = {}): Registry {
+  const env = process.env;
+  const dockerConfigDir = options.dockerConfigDir ?? env.DOCKER_CONFIG ?? join(homedir(), ".docker");
+  const certsDirs = options.certsDirs ?? [...(env.PKGKIT_CERTS_DIR ? [env.PKGKIT_CERTS_DIR] : []), "/etc/docker/certs.d", "/etc/containers/certs.d"];
+  const transport = createTransport({
+    certsDirs,
+    ca: options.ca ?? [],
+    insecure: options.insecure ?? [],
+    retry: { attempts: Math.max(1, options.retry?.attempts ?? 4), baseDelayMs: options.retry?.baseDelayMs ?? 200 },
+    ...(options.log ? { log: options.log } : {}),
+  });
+  const store = credentialStore(dockerConfigDir);
+  const auth = createAuth(transport, (registry) => store.get(registry));
+
+  const target = (repo: RepositoryName, actions: string, extra: string[] = []): AuthTarget => ({
+    registry: repo.registry,
+    host: repo.host,
+    scopes: [`repository:${repo.path}:${actions}`, ...extra],
+  });
+  const send = (t: AuthTarget, req: HttpRequest) => auth.wrap(t, (r) => transport.request(t.host, r))(req);
+
+  function repository(name: string, reference?: string): RepositoryName {
+    const repo = parseRepository(name);
+    if (reference !== undefined && !referenceRe.test(reference))
+      throw new PkgkitError(`${name}: ${JSON.stringify(reference)} is neither a tag nor a digest`);
+    return repo;
+  }
+
+  function checkDigest(digest: string, what: string) {
+    if (!digestRe.test(digest)) throw new PkgkitError(`${what}: ${JSON.stringify(digest)} is not a sha256 digest (sha256:<64 hex>)`);
+  }
+
+  const registry: Registry = {
+    async headManifest(name, reference) {
+      const repo = repository(name, reference);
+      const what = `manifest ${name}${sep(reference)}${reference}`;
+      const res = await send(target(repo, "pull"), { method: "HEAD", url: `/v2/${repo.path}/manifests/${reference}`, headers: { accept: MANIFEST_TYPES.join(", ") } });
+      if (res.status === 404) return discard(res, undefined);
+      if (res.status !== 200) return fail(repo, res, `HEAD ${what}`);
+      await res.discard();
+      const digest = res.header("docker-content-digest");
+      const size = Number(res.header("content-length"));
+      const mediaType = mediaTypeOf(res.header("content-type"));
+      if (!digest || !Number.isFinite(size) || !mediaType) {
+        // Not every registry sends these on HEAD: read the manifest instead.
+        const m = await registry.getManifest(name, reference);
+        return m && { mediaType: m.mediaType, digest: m.digest, size: m.size };
+      }
+      if (reference.includes(":") && digestRe.test(digest) && digest !== reference)
+        throw protocolError(repo, `${what}: the registry answered with ${digest}`);
+      return { mediaType, digest, size };
+    },
+
+    async getManifest(name, reference) {
+      const repo = repository(name, reference);
+      const what = `manifest ${name}${sep(reference)}${reference}`;
+      const res = await send(target(repo, "pull"), { method: "GET", url: `/v2/${repo.path}/manifests/${reference}`, headers: { accept: MANIFEST_TYPES.join(", ") } });
+      if (res.status === 404) return discard(res, undefined);
+      if (res.status !== 200) return fail(repo, res, `GET ${what}`);
+      const bytes = await res.bytes();
+      const digest = sha256(bytes);
+      const said = res.header("docker-content-digest");
+      if (said?.startsWith("sha256:") && said !== digest) throw protocolError(repo, `${what}: the registry says ${said}, its bytes hash to ${digest}`);
+      if (reference.startsWith("sha256:") && reference !== digest) throw protocolError(repo, `${what}: the bytes the registry sent hash to ${digest}`);
+      const json = parseJson<Manifest["json"]>(repo, bytes, what);
+      const mediaType = (typeof json.mediaType === "string" && json.mediaType) || mediaTypeOf(res.header("content-type")) || "";
+      return { mediaType, digest, size: bytes.length, bytes, json };
+    },
+
+    async putManifest(name, reference, bytes, mediaType) {
+      const repo = repository(name, reference);
+      const digest = sha256(bytes);
+      const what = `manifest ${name}${sep(reference)}${reference}`;
+      if (reference.startsWith("sha256:") && reference !== digest) throw new PkgkitError(`PUT ${what}: the manifest's digest is ${digest}`);
+      const res = await send(target(repo, "pull,push"), {
+        method: "PUT",
+        url: `/v2/${repo.path}/manifests/${reference}`,
+        headers: { "content-type": mediaType },
+        body: bytes,
+      });
+      if (res.status !== 201 && res.status !== 200 && res.status !== 202) return fail(repo, res, `PUT ${what}`);
+      await res.discard();
+      const said = res.header("docker-content-digest");
+      if (said?.startsWith("sha256:") && said !== digest) throw protocolError(repo, `PUT ${what}: the registry stored it as ${said}, its bytes hash to ${digest}`);
+      return digest;
+    },
+
+    async blobExists(name, digest) {
+      const repo = repository(name);
+      checkDigest(digest, name);
+      const res = await send(target(repo, "pull"), { method: "HEAD", url: `/v2/${repo.path}/blobs/${digest}` });
+      await res.discard();
+      if (res.status === 200) return true;
+      if (res.status === 404) return false;
+      return fail(repo, res, `HEAD blob ${name}@${digest}`);
+    },
+
+    async getBlob(name, digest) {
+      const repo = repository(name);
+      checkDigest(digest, name);
+      const res = await send(target(repo, "pull"), { method: "GET", url: `/v2/${repo.path}/blobs/${digest}` });
+      if (res.status !== 200) return fail(repo, res, `GET blob ${name}@${digest}`);
+      const bytes = await res.bytes();
+      if (sha256(bytes) !== digest) throw protocolError(repo, `GET blob ${name}@${digest}: the bytes the registry sent hash to ${sha256(bytes)}`);
+      return bytes;
+    },
+
+    async uploadBlob(name, blob, uploadOptions = {}): Promise<UploadOutcome> {
+      const repo = repository(name);
+      checkDigest(blob.digest, name);
+      await checkSize(blob, name);
+      if (await registry.blobExists(name, blob.digest)) return "exists";
+
+      // A session a refused mount opened: the spec says to upload into it.
+      let session: string | undefined;
+      for (const from of uploadOptions.mountFrom ?? []) {
+        const source = parseRepository(from);
+        if (source.host !== repo.host || source.path === repo.path) continue;
+        const t = target(repo, "pull,push", [`repository:${source.path}:pull`]);
+        const query = new URLSearchParams({ mount: blob.digest, from: source.path });
+        let res: HttpResponse;
+        try {
+          res = await send(t, { method: "POST", url: `/v2/${repo.path}/blobs/uploads/?${query}`, body: new Uint8Array() });
+        } catch (e) {
+          // No pull access on the source: not a reason to fail, an upload will do.
+          if (e instanceof RegistryError && (e.kind === "auth" || e.kind === "forbidden")) continue;
+          throw e;
+        }
+        await res.discard();
+        if (res.status === 201) return "mounted";
+        const location = res.header("location");
+        if (res.status === 202 && location) {
+          session = location;
+          break;
+        }
+      }
+
+      const t = target(repo, "pull,push");
+      const what = `upload blob ${name}@${blob.digest}`;
+      return transport.retrying(repo.host, what, async (raw, base) => {
+        const sendAuthed = auth.wrap(t, raw);
+        let location = session;
+        session = undefined; // a retry starts a new session
+        if (!location) {
+          const res = await sendAuthed({ method: "POST", url: `/v2/${repo.path}/blobs/uploads/`, body: new Uint8Array() });
+          location = res.header("location");
+          if (res.status !== 202 || !location) return fail(repo, res, `POST ${what}`);
+          await res.discard();
+        }
+        const url = new URL(location, base);
+        url.searchParams.set("digest", blob.digest);
+        const res = await sendAuthed({
+          method: "PUT",
+          url: url.toString(),
+          headers: { "content-type": "application/octet-stream", "content-length": String(blob.size) },
+          body: blob.data instanceof Uint8Array ? blob.data : { path: blob.data.path, size: blob.size },
+        });
+        if (res.status !== 201) return fail(repo, res, `PUT ${what}`);
+        await res.discard();
+        return "uploaded" as const;
+      });
+    },
+
+    async listTags(name, listOptions = {}) {
+      const repo = repository(name);
+      const t = target(repo, "pull");
+      const tags: string[] = [];
+      const seen = new Set<string>();
+      let url: string | undefined = `/v2/${repo.path}/tags/list${listOptions.pageSize ? `?n=${listOptions.pageSize}` : ""}`;
+      while (url && !seen.has(url)) {
+        seen.add(url);
+        const res = await send(t, { method: "GET", url });
+        if (res.status === 404) return discard(res, []);
+        if (res.status !== 200) return fail(repo, res, `GET tags of ${name}`);
+        const body = parseJson<{ tags?: string[] | null }>(repo, await res.bytes(), `GET tags of ${name}`);
+        tags.push(...(body.tags ?? []));
+        url = nextLink(res.header("link"));
+      }
+      return tags;
+    },
+  };
+  return registry;
+}
+
+const sep = (reference: string) => (reference.includes(":") ? "@" : ":");
+
+export function sha256(bytes: Uint8Array): string {
+  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+}
+
+async function checkSize(blob: Blob, name: string) {
+  const size = blob.data instanceof Uint8Array ? blob.data.length : (await stat(blob.data.path)).size;
+  if (size !== blob.size) throw new PkgkitError(`upload blob ${name}@${blob.digest}: the descriptor says ${blob.size} bytes, the data has ${size}`);
+}
+
+function mediaTypeOf(contentType: string | undefined): string | undefined {
+  return contentType?.split(";")[0]!.trim() || undefined;
+}
+
+/** `Link: </v2/x/tags/list?last=b&n=2>; rel="next"` → the path and query. */
+function nextLink(link: string | undefined): string | undefined {
+  const m = link && /<([^>]+)>\s*;\s*rel="?next"?/.exec(link);
+  if (!m) return undefined;
+  const url = new URL(m[1]!, "http://registry.invalid");
+  return url.pathname + url.search;
+}
+
+async function discard<T>(res: HttpResponse, value: T): Promise<T> {
+  await res.discard();
+  return value;
+}
+
+function parseJson<T>(repo: RepositoryName, bytes: Uint8Array, what: string): T {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes)) as T;
+  } catch {
+    throw protocolError(repo, `${what}: the registry sent no valid JSON`);
+  }
+}
+
+function protocolError(repo: RepositoryName, message: string) {
+  return new RegistryError({ kind: "protocol", registry: repo.registry }, `${repo.registry}: ${message}`);
+}
+
+/** An unexpected answer → a RegistryError with the registry's own error codes and messages. */
+async function fail(repo: RepositoryName, res: HttpResponse, what: string): Promise<never> {
+  const body = new TextDecoder().decode(await res.bytes().catch(() => new Uint8Array()));
+  let said = "";
+  try {
+    const errors = (JSON.parse(body) as { errors?: { code?: string; message?: string }[] }).errors ?? [];
+    said = errors.map((e) => [e.code, e.message].filter(Boolean).join(": ")).join("; ");
+  } catch {
+    said = body.trim().split("\n")[0]!.slice(0, 200);
+  }
+  const detail = said ? ` (${said})` : "";
+  const info = { registry: repo.registry, status: res.status };
+  if (res.status === 403) throw new RegistryError({ ...info, kind: "forbidden" }, `denied by ${repo.registry}: ${what}${detail}`);
+  if (res.status === 404) throw new RegistryError({ ...info, kind: "not-found" }, `${what}: not found in ${repo.registry}${detail}`);
+  if (res.status >= 500) throw new RegistryError({ ...info, kind: "server" }, `registry ${repo.registry} failed ${what}: ${res.status}${detail}`);
+  throw new RegistryError({ ...info, kind: "protocol" }, `registry ${repo.registry} answered ${res.status} to ${what}${detail}`);
+}
