@@ -58,6 +58,14 @@ function lineSplitter(stream: "stdout" | "stderr", onLine?: ExecOptions["onLine"
 
 async function zxShell(): Promise<Shell> {
   const { $ } = await import("zx/core"); // the process API alone, without zx's globals (faster start)
+  const { spawn } = await import("node:child_process");
+  // zx writes `input` without an error listener: a child that exits before reading all of it (a
+  // missing program) crashed the whole process with EPIPE (Node and Bun). Its exit code says enough.
+  const spawnQuietStdin = ((...args: Parameters<typeof spawn>) => {
+    const child = spawn(...args);
+    child.stdin?.on("error", () => {});
+    return child;
+  }) as typeof spawn;
   return {
     name: "zx",
     async exec(argv, options = {}) {
@@ -70,6 +78,7 @@ async function zxShell(): Promise<Shell> {
         quiet: true,
         nothrow: true,
         verbose: false,
+        spawn: spawnQuietStdin,
       })`${argv}`;
       p.stdout.on("data", (c: Buffer) => out.push(c));
       p.stderr.on("data", (c: Buffer) => err.push(c));
