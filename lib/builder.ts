@@ -40,6 +40,8 @@ export interface Builder {
   command(req: BuildRequest): BuildCommand;
   /** Look up images in the local engine, one query for all refs. Missing refs are absent. */
   inspect(refs: string[]): Promise<Map<string, LocalImage>>;
+  /** Write an image from the local engine to a `docker save` archive. */
+  save(ref: string, file: string): Promise<void>;
 }
 
 const flags = (flag: string, entries: Record<string, string>) =>
@@ -75,6 +77,7 @@ export function buildxBuilder(shell: Shell, docker = "docker"): Builder {
       ],
     }),
     inspect: (refs) => inspectImages(shell, docker, refs),
+    save: (ref, file) => saveImage(shell, docker, ref, file),
   };
 }
 
@@ -106,7 +109,13 @@ export function legacyBuilder(shell: Shell, docker = "docker"): Builder {
       };
     },
     inspect: (refs) => inspectImages(shell, docker, refs),
+    save: (ref, file) => saveImage(shell, docker, ref, file),
   };
+}
+
+async function saveImage(shell: Shell, docker: string, ref: string, file: string): Promise<void> {
+  const r = await shell.exec([docker, "save", "--output", file, ref]);
+  if (r.code !== 0) throw new PkgkitError(`docker save ${ref} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
 }
 
 async function inspectImages(shell: Shell, docker: string, refs: string[]): Promise<Map<string, LocalImage>> {

@@ -1,0 +1,138 @@
+/**
+ * Images from the local engine, as registry blobs: `docker save` writes the image as a tar (the
+ * legacy layout, or OCI layout on newer engines; both carry manifest.json); each layer is
+ * gzipped into a file and hashed on the way, and a Docker v2 or OCI manifest is made over them.
+ */
+import { createHash } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { open } from "node:fs/promises";
+import { join } from "node:path";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGzip } from "node:zlib";
+import { PkgkitError } from "./errors.ts";
+import { MediaTypes, type Blob, type Platform } from "./registry/types.ts";
+
+export type ManifestFormat = "docker" | "oci";
+
+/** An image ready to push: config and layers as blobs, and the manifest over them. */
+export interface ImageBlobs {
+  config: Blob;
+  layers: Blob[];
+  platform: Platform;
+  manifest: { mediaType: string; bytes: Uint8Array; digest: string; size: number };
+}
+
+export interface TarEntry {
+  name: string;
+  offset: number;
+  size: number;
+}
+
+/** The regular files of a tar archive: names, offsets and sizes (ustar, GNU long names, pax). */
+export async function tarEntries(file: string): Promise<Map<string, TarEntry>> {
+  const fh = await open(file, "r");
+  const entries = new Map<string, TarEntry>();
+  try {
+    const header = Buffer.alloc(512);
+    let pos = 0;
+    let longName: string | undefined;
+    for (;;) {
+      const { bytesRead } = await fh.read(header, 0, 512, pos);
+      if (bytesRead < 512 || header.every((b) => b === 0)) break;
+      const field = (start: number, len: number) => header.subarray(start, start + len).toString("latin1").replace(/\0.*$/s, "");
+      const size = parseInt(field(124, 12).trim() || "0", 8);
+      const type = field(156, 1) || "0";
+      const prefix = field(345, 155);
+      let name = longName ?? (prefix ? `${prefix}/${field(0, 100)}` : field(0, 100));
+      longName = undefined;
+      const data = pos + 512;
+      if (type === "L" || type === "x") {
+        const buf = Buffer.alloc(size);
+        await fh.read(buf, 0, size, data);
+        const text = buf.toString("utf8");
+        longName = type === "L" ? text.replace(/\0.*$/s, "") : /(?:^|\n)\d+ path=([^\n]*)\n/.exec(text)?.[1];
+      } else if (type === "0" || type === "\0") {
+        name = name.replace(/^\.\//, "");
+        entries.set(name, { name, offset: data, size });
+      }
+      pos = data + Math.ceil(size / 512) * 512;
+    }
+  } finally {
+    await fh.close();
+  }
+  return entries;
+}
+
+function hashing(hash: ReturnType<typeof createHash>, count: { n: number }) {
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      count.n += chunk.length;
+      done(null, chunk);
+    },
+  });
+}
+
+/**
+ * Turn a `docker save` archive into blobs under `dir`. Layers are checked against the config's
+ * diff_ids, so a corrupt export never reaches a registry.
+ */
+export async function imageBlobsFromArchive(archive: string, dir: string, format: ManifestFormat = "docker"): Promise<ImageBlobs> {
+  const entries = await tarEntries(archive);
+  const read = async (name: string) => {
+    const e = entries.get(name);
+    if (!e) throw new PkgkitError(`${archive}: no ${name} in the image archive`);
+    const fh = await open(archive, "r");
+    try {
+      const buf = Buffer.alloc(e.size);
+      await fh.read(buf, 0, e.size, e.offset);
+      return buf;
+    } finally {
+      await fh.close();
+    }
+  };
+  const index = JSON.parse((await read("manifest.json")).toString("utf8")) as { Config: string; Layers: string[] }[];
+  if (index.length !== 1) throw new PkgkitError(`${archive}: expected one image in the archive, found ${index.length}`);
+  const configBytes = await read(index[0]!.Config);
+  const config = JSON.parse(configBytes.toString("utf8")) as { os?: string; architecture?: string; variant?: string; rootfs?: { diff_ids?: string[] } };
+  const diffIds = config.rootfs?.diff_ids ?? [];
+  if (diffIds.length !== index[0]!.Layers.length)
+    throw new PkgkitError(`${archive}: the config lists ${diffIds.length} layers, the archive ${index[0]!.Layers.length}`);
+
+  const layers = await Promise.all(
+    index[0]!.Layers.map(async (name, i): Promise<Blob> => {
+      const e = entries.get(name);
+      if (!e) throw new PkgkitError(`${archive}: no layer ${name} in the image archive`);
+      const path = join(dir, `layer-${i}.tar.gz`);
+      const raw = createHash("sha256");
+      const packed = createHash("sha256");
+      const rawCount = { n: 0 };
+      const packedCount = { n: 0 };
+      const source = e.size === 0 ? [Buffer.alloc(0)] : createReadStream(archive, { start: e.offset, end: e.offset + e.size - 1 });
+      await pipeline(source, hashing(raw, rawCount), createGzip(), hashing(packed, packedCount), createWriteStream(path));
+      if (`sha256:${raw.digest("hex")}` !== diffIds[i])
+        throw new PkgkitError(`${archive}: layer ${name} does not match its diff_id ${diffIds[i]}`);
+      return { digest: `sha256:${packed.digest("hex")}`, size: packedCount.n, data: { path } };
+    }),
+  );
+  const configBlob: Blob = { digest: `sha256:${createHash("sha256").update(configBytes).digest("hex")}`, size: configBytes.length, data: configBytes };
+  const docker = format === "docker";
+  const manifestJson = {
+    schemaVersion: 2,
+    mediaType: docker ? MediaTypes.dockerManifest : MediaTypes.ociManifest,
+    config: { mediaType: docker ? MediaTypes.dockerConfig : MediaTypes.ociConfig, size: configBlob.size, digest: configBlob.digest },
+    layers: layers.map((l) => ({ mediaType: docker ? MediaTypes.dockerLayerGzip : MediaTypes.ociLayerGzip, size: l.size, digest: l.digest })),
+  };
+  const bytes = new TextEncoder().encode(JSON.stringify(manifestJson));
+  return {
+    config: configBlob,
+    layers,
+    platform: {
+      os: config.os ?? "linux",
+      architecture: config.architecture ?? "",
+      ...(config.variant ? { variant: config.variant } : {}),
+    },
+    manifest: { mediaType: manifestJson.mediaType, bytes, size: bytes.length, digest: `sha256:${createHash("sha256").update(bytes).digest("hex")}` },
+  };
+}
