@@ -3,11 +3,14 @@
  * It is pure: the existence look-ups happen before (see `lookupLocal`) and their answers are
  * recorded in the plan, so `plan`, `--dry-run` and `run()` all see the same decisions.
  */
-import { archRef, type Package } from "./package.ts";
-import { platformString, type Arch } from "./spec.ts";
+import { archRef, indexRef, type Package } from "./package.ts";
+import { platformString, PLATFORMS, type Arch } from "./spec.ts";
 import type { Builder, BuildCommand, LocalImage } from "./builder.ts";
+import type { Descriptor, Manifest } from "./registry/types.ts";
+import type { ManifestFormat } from "./image.ts";
+import { platformKey } from "./push.ts";
 
-export type Command = "build";
+export type Command = "build" | "push";
 
 export interface BuildStep {
   kind: "build";
@@ -28,11 +31,42 @@ export interface SkipStep {
   kind: "skip";
   id: string;
   package: string;
-  arch: Arch;
+  /** Absent when the index is skipped. */
+  arch?: Arch;
   ref: string;
   reason: string;
-  /** What was found, e.g. the local image id. */
+  /** What was found: the local image id, or the registry's manifest digest. */
   found?: string;
+  /** Skipping a build of an image that will still be pushed, or skipping everything. */
+  skips: "build" | "build+push" | "index";
+}
+
+/** Push `org/image:<tag>-<arch>` from the local engine to its registry. */
+export interface PushStep {
+  kind: "push";
+  id: string;
+  package: string;
+  arch: Arch;
+  platform: string;
+  ref: string;
+  repository: string;
+  tag: string;
+  format: ManifestFormat;
+  reason: string;
+}
+
+/** Merge this run's arches into the index `org/image:<tag>` (and point release tags at it). */
+export interface IndexStep {
+  kind: "index";
+  id: string;
+  package: string;
+  ref: string;
+  repository: string;
+  tag: string;
+  release?: string;
+  /** Each arch's image: pushed by this run (digest known once pushed), or already in the registry. */
+  arches: { arch: Arch; ref: string; digest?: string }[];
+  reason: string;
 }
 
 /** Copy the package and its extra sources into one context directory. */
@@ -45,7 +79,7 @@ export interface ContextStep {
   reason: string;
 }
 
-export type Step = BuildStep | SkipStep | ContextStep;
+export type Step = BuildStep | SkipStep | ContextStep | PushStep | IndexStep;
 
 export interface Plan {
   version: 1;
@@ -59,7 +93,15 @@ export interface PlanOptions {
   builder: Builder;
   /** Local images found by the look-up, keyed by ref. */
   local: Map<string, LocalImage>;
-  /** Rebuild even what exists. */
+  /** Push only: what the registry has, keyed by ref (per-arch tags and release tags). Missing refs are absent. */
+  remote?: Map<string, Descriptor>;
+  /** Push only: the index at each package's `org/image:<tag>`, when the registry has one. */
+  indexes?: Map<string, Manifest>;
+  /** Push only: also point this tag at the index. */
+  release?: string;
+  /** Push only: manifest media types (default docker). */
+  format?: ManifestFormat;
+  /** Rebuild (and push) even what exists. */
   force?: boolean;
   /** Where assembled contexts go (for packages with extra sources). */
   scratchDir: string;
@@ -67,55 +109,80 @@ export interface PlanOptions {
 
 export function plan(packages: Package[], options: PlanOptions): Plan {
   const steps: Step[] = [];
+  const push = options.command === "push";
   for (const pkg of packages) {
     const name = `${pkg.repository}:${pkg.tag}`;
     let context = pkg.dir;
     const needsContext = pkg.extraSources.length > 0;
     let contextPlanned = false;
+    const indexArches: IndexStep["arches"] = [];
     for (const arch of pkg.arches) {
       const ref = archRef(pkg, arch);
       const id = `${pkg.repository}:${pkg.tag}/${arch}`;
-      const existing = options.local.get(ref);
-      if (existing && !options.force) {
-        steps.push({ kind: "skip", id, package: name, arch, ref, reason: "exists in local engine", found: existing.id });
+      const remote = push ? options.remote?.get(ref) : undefined;
+      if (remote && !options.force) {
+        steps.push({ kind: "skip", id, package: name, arch, ref, reason: "exists in registry", found: remote.digest, skips: "build+push" });
+        indexArches.push({ arch, ref, digest: remote.digest });
         continue;
       }
-      if (needsContext && !contextPlanned) {
-        context = `${options.scratchDir}/${pkg.repository.replaceAll("/", "_").replaceAll(":", "_")}-${pkg.tag}`;
+      indexArches.push({ arch, ref });
+      const existing = options.local.get(ref);
+      if (existing && !options.force) {
+        steps.push({ kind: "skip", id, package: name, arch, ref, reason: "exists in local engine", found: existing.id, skips: "build" });
+      } else {
+        if (needsContext && !contextPlanned) {
+          context = `${options.scratchDir}/${pkg.repository.replaceAll("/", "_").replaceAll(":", "_")}-${pkg.tag}`;
+          steps.push({
+            kind: "context",
+            id: `${name}/context`,
+            package: name,
+            context,
+            sources: [{ src: pkg.dir, dst: "/" }, ...pkg.extraSources],
+            reason: `package has ${pkg.extraSources.length} extra source(s)`,
+          });
+          contextPlanned = true;
+        }
+        const dockerfile = needsContext ? `${context}/${relativeTo(pkg.dir, pkg.dockerfile)}` : pkg.dockerfile;
         steps.push({
-          kind: "context",
-          id: `${name}/context`,
+          kind: "build",
+          id,
           package: name,
-          context,
-          sources: [{ src: pkg.dir, dst: "/" }, ...pkg.extraSources],
-          reason: `package has ${pkg.extraSources.length} extra source(s)`,
-        });
-        contextPlanned = true;
-      }
-      const dockerfile = needsContext ? `${context}/${relativeTo(pkg.dir, pkg.dockerfile)}` : pkg.dockerfile;
-      steps.push({
-        kind: "build",
-        id,
-        package: name,
-        dir: pkg.dir,
-        arch,
-        platform: platformString(arch),
-        ref,
-        builder: options.builder.name,
-        context,
-        command: options.builder.command({
-          context,
-          dockerfile,
+          dir: pkg.dir,
           arch,
+          platform: platformString(arch),
           ref,
-          network: pkg.network,
-          cache: pkg.cache,
-          buildArgs: pkg.buildArgs,
-          labels: pkg.labels,
-        }),
-        reason: existing ? "--force: rebuild although it exists locally" : "not in local engine",
-      });
+          builder: options.builder.name,
+          context,
+          command: options.builder.command({
+            context,
+            dockerfile,
+            arch,
+            ref,
+            network: pkg.network,
+            cache: pkg.cache,
+            buildArgs: pkg.buildArgs,
+            labels: pkg.labels,
+          }),
+          reason: options.force && (remote || existing)
+            ? `--force: rebuild although it exists ${remote ? "in the registry" : "locally"}`
+            : push ? "not in registry, not in local engine" : "not in local engine",
+        });
+      }
+      if (push)
+        steps.push({
+          kind: "push",
+          id: `${id}/push`,
+          package: name,
+          arch,
+          platform: platformString(arch),
+          ref,
+          repository: pkg.repository,
+          tag: ref.slice(pkg.repository.length + 1),
+          format: options.format ?? "docker",
+          reason: remote ? "--force: push although the registry has it" : "not in registry",
+        });
     }
+    if (push) steps.push(indexStep(pkg, name, indexArches, options));
   }
   return {
     version: 1,
@@ -125,18 +192,46 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
   };
 }
 
+/** The index step, or a skip when the registry's index already lists every arch's image. */
+function indexStep(pkg: Package, name: string, arches: IndexStep["arches"], options: PlanOptions): IndexStep | SkipStep {
+  const ref = indexRef(pkg);
+  const index = options.indexes?.get(ref);
+  const release = options.release;
+  const listed = (a: IndexStep["arches"][number]) =>
+    !!a.digest && !!index?.json.manifests?.some((d) => d.digest === a.digest && platformKey(d.platform) === platformKey(PLATFORMS[a.arch]));
+  const releaseDone = !release || options.remote?.get(`${pkg.repository}:${release}`)?.digest === index?.digest;
+  if (index && arches.every(listed) && releaseDone && !options.force)
+    return { kind: "skip", id: `${name}/index`, package: name, ref, reason: "index in registry lists every arch", found: index.digest, skips: "index" };
+  return {
+    kind: "index",
+    id: `${name}/index`,
+    package: name,
+    ref,
+    repository: pkg.repository,
+    tag: pkg.tag,
+    ...(release ? { release } : {}),
+    arches,
+    reason: index ? `merge ${arches.map((a) => a.arch).join(", ")} into the existing index (${index.json.manifests?.length ?? 0} entries)` : "no index in registry yet",
+  };
+}
+
 function relativeTo(dir: string, file: string): string {
   return file.startsWith(`${dir}/`) ? file.slice(dir.length + 1) : file;
 }
 
 /** Human-readable plan, one line per step. */
 export function formatPlan(p: Plan): string {
-  const lines = [`plan: ${p.command} (${p.steps.filter((s) => s.kind === "build").length} to build, ${p.steps.filter((s) => s.kind === "skip").length} to skip)`];
+  const count = (k: Step["kind"]) => p.steps.filter((s) => s.kind === k).length;
+  const counts = [`${count("build")} to build`, ...(p.command === "push" ? [`${count("push")} to push`, `${count("index")} index(es) to write`] : []), `${count("skip")} to skip`];
+  const lines = [`plan: ${p.command} (${counts.join(", ")})`];
   for (const s of p.steps) {
     if (s.kind === "build") {
       lines.push(`  build  ${s.ref}  [${s.platform}, ${s.builder}]  ${s.reason}`);
       lines.push(`         $ ${[...Object.entries(s.command.env ?? {}).map(([k, v]) => `${k}=${v}`), ...s.command.argv].map(quoteForDisplay).join(" ")}`);
     } else if (s.kind === "skip") lines.push(`  skip   ${s.ref}  ${s.reason}${s.found ? ` (${s.found.slice(0, 19)})` : ""}`);
+    else if (s.kind === "push") lines.push(`  push   ${s.ref}  [${s.platform}, ${s.format} manifest]  ${s.reason}`);
+    else if (s.kind === "index")
+      lines.push(`  index  ${s.ref}${s.release ? ` (+ ${s.repository}:${s.release})` : ""}  ${s.arches.map((a) => a.arch).join(", ")}: ${s.reason}`);
     else lines.push(`  context ${s.context}  ${s.reason}`);
   }
   return lines.join("\n");

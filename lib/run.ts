@@ -2,12 +2,17 @@
  * run(): executes a Plan, exactly its steps, in order. Progress goes to a Reporter; the Result
  * records what each step did and when, for `--json` and for tests.
  */
-import { cp, mkdir, rm } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PkgkitError } from "./errors.ts";
-import type { Plan, Step } from "./plan.ts";
+import type { IndexStep, Plan, PushStep, Step } from "./plan.ts";
 import type { Builder, LocalImage } from "./builder.ts";
 import type { Shell } from "./shell.ts";
+import type { Descriptor, Registry } from "./registry/types.ts";
+import { imageBlobsFromArchive } from "./image.ts";
+import { mergeIndex, pushImage, type BlobLocations, type MergedIndex, type PushedImage } from "./push.ts";
+import { PLATFORMS } from "./spec.ts";
 
 export interface StepResult {
   id: string;
@@ -18,11 +23,16 @@ export interface StepResult {
   durationMs: number;
   /** For builds: the image as the engine reports it afterwards. */
   image?: LocalImage;
+  /** For pushes: the manifest in the registry, and what happened to its blobs. */
+  pushed?: PushedImage;
+  /** For index steps: the index as read back from the registry. */
+  index?: MergedIndex;
   error?: string;
 }
 
 export interface Result {
   ok: boolean;
+  command: Plan["command"];
   steps: StepResult[];
 }
 
@@ -36,18 +46,31 @@ export interface RunOptions {
   shell: Shell;
   builder: Builder;
   reporter?: Reporter;
+  /** Needed by push plans. */
+  registry?: Registry;
+}
+
+/** What earlier steps of a run produced, for later ones. */
+interface RunState {
+  pushed: Map<string, Descriptor>;
+  blobs: BlobLocations;
+  workDir?: string;
 }
 
 export async function run(p: Plan, options: RunOptions): Promise<Result> {
+  if (p.steps.some((s) => s.kind === "push" || s.kind === "index") && !options.registry)
+    throw new PkgkitError("this plan pushes, but run() was given no registry client");
+  const state: RunState = { pushed: new Map(), blobs: new Map() };
   try {
-    return await runSteps(p, options);
+    return await runSteps(p, options, state);
   } finally {
-    // Assembled contexts are scratch space: gone once the run ends, however it ends.
+    // Assembled contexts and exported images are scratch space: gone once the run ends, however it ends.
     for (const step of p.steps) if (step.kind === "context") await rm(step.context, { recursive: true, force: true });
+    if (state.workDir) await rm(state.workDir, { recursive: true, force: true });
   }
 }
 
-async function runSteps(p: Plan, options: RunOptions): Promise<Result> {
+async function runSteps(p: Plan, options: RunOptions, state: RunState): Promise<Result> {
   const results: StepResult[] = [];
   for (const step of p.steps) {
     const started = Date.now();
@@ -55,22 +78,29 @@ async function runSteps(p: Plan, options: RunOptions): Promise<Result> {
     const base = { id: step.id, kind: step.kind, ref: "ref" in step ? step.ref : undefined, startedAt: new Date(started).toISOString() };
     let result: StepResult;
     try {
-      const image = await runStep(step, options);
-      result = { ...base, status: step.kind === "skip" ? "skipped" : "done", durationMs: Date.now() - started, ...(image ? { image } : {}) };
+      const outcome = await runStep(step, options, state);
+      result = { ...base, status: step.kind === "skip" ? "skipped" : "done", durationMs: Date.now() - started, ...outcome };
     } catch (err) {
       result = { ...base, status: "failed", durationMs: Date.now() - started, error: (err as Error).message };
     }
     results.push(result);
     options.reporter?.stepEnd(step, result);
-    if (result.status === "failed") return { ok: false, steps: results };
+    if (result.status === "failed") return { ok: false, command: p.command, steps: results };
   }
-  return { ok: true, steps: results };
+  return { ok: true, command: p.command, steps: results };
 }
 
-async function runStep(step: Step, { shell, builder, reporter }: RunOptions): Promise<LocalImage | undefined> {
+type Outcome = Pick<StepResult, "image" | "pushed" | "index">;
+
+async function runStep(step: Step, options: RunOptions, state: RunState): Promise<Outcome> {
+  const { shell, builder, reporter } = options;
   switch (step.kind) {
     case "skip":
-      return undefined;
+      return {};
+    case "push":
+      return { pushed: await runPush(step, options, state) };
+    case "index":
+      return { index: await runIndex(step, options, state) };
     case "context": {
       await rm(step.context, { recursive: true, force: true });
       for (const s of step.sources) {
@@ -78,7 +108,7 @@ async function runStep(step: Step, { shell, builder, reporter }: RunOptions): Pr
         await mkdir(dst, { recursive: true });
         await cp(s.src, dst, { recursive: true, filter: (src) => !src.endsWith("/.git") });
       }
-      return undefined;
+      return {};
     }
     case "build": {
       const tail: string[] = [];
@@ -98,7 +128,42 @@ async function runStep(step: Step, { shell, builder, reporter }: RunOptions): Pr
       // The legacy builder can silently produce the host's platform (see legacyBuilder).
       if (!step.platform.startsWith(`${image.os}/${image.architecture}`))
         throw new PkgkitError(`build of ${step.ref} produced a ${built} image, expected ${step.platform}`);
-      return image;
+      return { image };
     }
   }
+}
+
+async function runPush(step: PushStep, { builder, registry }: RunOptions, state: RunState): Promise<PushedImage> {
+  state.workDir ??= await mkdtemp(join(tmpdir(), "pkgkit-push-"));
+  const dir = await mkdtemp(join(state.workDir, "image-"));
+  try {
+    const archive = join(dir, "image.tar");
+    await builder.save(step.ref, archive);
+    const image = await imageBlobsFromArchive(archive, dir, step.format);
+    if (!step.platform.startsWith(`${image.platform.os}/${image.platform.architecture}`))
+      throw new PkgkitError(`${step.ref} in the local engine is a ${image.platform.os}/${image.platform.architecture} image, expected ${step.platform}; rebuild it with --force`);
+    const pushed = await pushImage(registry!, step.repository, step.tag, image, state.blobs);
+    state.pushed.set(step.ref, pushed.descriptor);
+    return pushed;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function runIndex(step: IndexStep, { registry, reporter }: RunOptions, state: RunState): Promise<MergedIndex> {
+  const entries: Descriptor[] = [];
+  for (const a of step.arches) {
+    const pushed = state.pushed.get(a.ref);
+    if (pushed) entries.push(pushed);
+    else if (a.digest) {
+      // Already in the registry (found by the plan's look-up): the arch's platform, its manifest's type and size.
+      const d = await registry!.headManifest(step.repository, a.digest);
+      if (!d) throw new PkgkitError(`${a.ref} (${a.digest}) was in the registry when planned, and is gone now`);
+      entries.push({ mediaType: d.mediaType, digest: d.digest, size: d.size, platform: { ...PLATFORMS[a.arch] } });
+    } else throw new PkgkitError(`${a.ref} was neither pushed by this run nor found in the registry`);
+  }
+  return mergeIndex(registry!, step.repository, step.tag, entries, {
+    alsoTag: step.release ? [step.release] : [],
+    log: (line) => reporter?.stepOutput(step, line),
+  });
 }
