@@ -11,6 +11,9 @@ import { ExitCode, InputError, isPkgkitError } from "./errors.ts";
 import { ARCHES, type Arch } from "./spec.ts";
 import { indexRef, type Package, type ResolveOptions } from "./package.ts";
 import { formatPlan, type Plan } from "./plan.ts";
+import type { Result } from "./run.ts";
+import type { Registry } from "./registry/types.ts";
+import { tagRe } from "./ref.ts";
 import { buildxBuilder, legacyBuilder, detectBuilder } from "./builder.ts";
 import { defaultShell } from "./shell.ts";
 import { scriptArgs } from "./runtime.ts";
@@ -18,6 +21,7 @@ import { BUILD_YML, CONFIG_FILE } from "./load.ts";
 import type { PackageDefinition } from "./define.ts";
 import { packagesFromDefinitions, packagesFromDirs } from "../recipes/packages.ts";
 import { planBuild } from "../recipes/build.ts";
+import { planPush } from "../recipes/push.ts";
 import { run } from "./run.ts";
 import { consoleReporter, summarize } from "../recipes/report.ts";
 
@@ -35,9 +39,18 @@ const building: Record<string, OptionSpec> = {
   "disable-cache": { type: "boolean", negatedBy: ["enable-cache"], help: "build without the build cache (overrides the package)" },
   "disable-content-trust": { type: "boolean", negatedBy: ["enable-content-trust"], help: "do not sign (overrides the package)" },
   builder: { type: "string", value: "<buildx|legacy>", help: "builder to use (default: buildx if the docker CLI has it, else legacy)" },
-  force: { type: "boolean", help: "rebuild images that already exist locally" },
+  force: { type: "boolean", help: "rebuild images that already exist (locally; for push also in the registry) and push them again" },
   verbose: { type: "boolean", short: "v", help: "print build output" },
 };
+
+const pushing: Record<string, OptionSpec> = {
+  "allow-dirty": { type: "boolean", help: "push packages with uncommitted changes (their tags end in -dirty-<hash>)" },
+  release: { type: "string", value: "<tag>", help: "also point org/image:<tag> at each index, e.g. v1.2.3" },
+  oci: { type: "boolean", help: "push OCI manifests and index (default: Docker v2 media types)" },
+  "registry-ca": { type: "string", value: "<file,...>", help: "trust these CA certificates (PEM) for every registry, besides certs.d/<host:port>/ca.crt" },
+  "insecure-registry": { type: "string", value: "<host,...>", help: "allow plain HTTP and unverified TLS for these registries (env: PKGKIT_INSECURE_REGISTRIES); loopback may use plain HTTP anyway" },
+};
+const list = (v: unknown) => (typeof v === "string" ? v.split(",").map((x) => x.trim()).filter(Boolean) : []);
 
 interface CommandDef {
   summary: string;
@@ -67,12 +80,26 @@ const commands: Record<string, CommandDef> = {
       return result.ok ? ExitCode.ok : ExitCode.failed;
     },
   },
-  plan: {
-    summary: "show what build would do, and why, without doing it",
+  push: {
+    summary: "build what is missing, push org/image:<tag>-<arch> and merge them into the index org/image:<tag>",
     args: "<dir>...",
-    options: { ...naming, ...building, ...common },
+    options: { ...naming, ...building, ...pushing, "dry-run": { type: "boolean", help: "print the plan, build and push nothing" }, ...common },
     async run(t, o) {
-      return printPlan((await planFor(t, o)).plan, o);
+      const { plan, builder, shell, registry } = await pushPlanFor(t, o);
+      if (o["dry-run"]) return printPlan(plan, o);
+      const reporter = consoleReporter({ verbose: o.verbose === true });
+      const result = await run(plan, { shell, builder, registry, reporter });
+      if (o.json) console.log(JSON.stringify({ ok: result.ok, packages: pushSummary(plan, result), plan, result }, null, 2));
+      process.stderr.write(`${summarize(result)}\n`);
+      return result.ok ? ExitCode.ok : ExitCode.failed;
+    },
+  },
+  plan: {
+    summary: "show what build (or push, with --push) would do, and why, without doing it",
+    args: "<dir>...",
+    options: { ...naming, ...building, push: { type: "boolean", help: "plan a push: also look up what the registry has" }, ...pushing, ...common },
+    async run(t, o) {
+      return printPlan((o.push ? await pushPlanFor(t, o) : await planFor(t, o)).plan, o);
     },
   },
   "show-tag": {
@@ -134,6 +161,62 @@ export function resolveOptions(o: ParsedOptions, env: Record<string, string | un
 async function planFor(t: Targets, o: ParsedOptions) {
   const [packages, chosen] = await Promise.all([resolveTargets(t, o), builderOption(o)]);
   return planBuild(packages, { ...chosen, force: o.force === true });
+}
+
+async function pushPlanFor(t: Targets, o: ParsedOptions) {
+  if (typeof o.release === "string" && !tagRe.test(o.release))
+    throw new InputError(`--release ${JSON.stringify(o.release)}: expected a tag: letters, digits, "_", "." and "-", at most 128 characters, e.g. v1.2.3`);
+  const packages = await resolveTargets(t, o);
+  const dirty = packages.filter((p) => p.dirty);
+  if (dirty.length && !o["allow-dirty"])
+    throw new InputError(
+      `refusing to push ${dirty.length === 1 ? "a package" : `${dirty.length} packages`} with uncommitted changes:\n` +
+        dirty.map((p) => `  ${relative(process.cwd(), p.dir) || "."}: tag ${p.tag}`).join("\n") +
+        "\ncommit the changes, or pass --allow-dirty to push the -dirty tag anyway",
+    );
+  const chosen = o.builder === undefined ? { shell: await defaultShell() } : await builderOption(o);
+  const registry = await registryOption(o);
+  const planned = await planPush(packages, {
+    ...chosen,
+    registry,
+    force: o.force === true,
+    release: typeof o.release === "string" ? o.release : undefined,
+    format: o.oci ? "oci" : "docker",
+  });
+  return { ...planned, registry };
+}
+
+async function registryOption(o: ParsedOptions, env: Record<string, string | undefined> = process.env): Promise<Registry> {
+  const ca = list(o["registry-ca"]);
+  for (const file of ca) if (!existsSync(file)) throw new InputError(`--registry-ca ${JSON.stringify(file)}: no such file; expected a PEM CA certificate`);
+  const { createRegistry } = await import("./registry/index.ts");
+  return createRegistry({ ca, insecure: [...list(o["insecure-registry"]), ...list(env.PKGKIT_INSECURE_REGISTRIES)] });
+}
+
+/** Per package: the index and each arch's image as they are in the registry after the run. */
+function pushSummary(plan: Plan, result: Result) {
+  const byId = new Map(result.steps.map((r) => [r.id, r]));
+  return plan.packages.map((p) => {
+    const steps = plan.steps.filter((s) => s.package === p.name);
+    const arches = Object.fromEntries(
+      p.arches.map((arch) => {
+        const mine = steps.filter((s) => "arch" in s && s.arch === arch);
+        const push = mine.find((s) => s.kind === "push");
+        const skip = mine.find((s) => s.kind === "skip");
+        const built = mine.some((s) => s.kind === "build" && byId.get(s.id)?.status === "done");
+        const pushed = push && byId.get(push.id)?.pushed;
+        const digest = pushed ? pushed.descriptor.digest : skip?.kind === "skip" && skip.skips === "build+push" ? skip.found : undefined;
+        const action = pushed ? (built ? "built, pushed" : "pushed") : digest ? "exists in registry" : "not pushed";
+        return [arch, { ref: `${p.name}-${arch}`, digest: digest ?? null, action }];
+      }),
+    );
+    const indexStep = steps.find((s) => s.id === `${p.name}/index`);
+    const r = indexStep && byId.get(indexStep.id);
+    const index = r?.index
+      ? { ref: p.name, digest: r.index.digest, mediaType: r.index.mediaType, written: r.index.written }
+      : indexStep?.kind === "skip" ? { ref: p.name, digest: indexStep.found ?? null, written: false } : null;
+    return { dir: p.dir, ref: p.name, index, arches };
+  });
 }
 
 async function builderOption(o: ParsedOptions) {

@@ -2,3 +2,4 @@
 export { packagesFromDirs, packagesFromDefinitions } from "./packages.ts";
 export { lookupLocal, planBuild, buildPackages, type BuildOptions } from "./build.ts";
 export { consoleReporter, summarize, type ConsoleReporterOptions } from "./report.ts";
+export { lookupRegistry, planPush, pushPackages, type PushOptions, type RegistryState } from "./push.ts";

@@ -21,7 +21,7 @@ const referenceRe = /^(?:[\w][\w.-]{0,127}|[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z
 export function createRegistry(options: RegistryOptions = {}): Registry {
   const env = process.env;
   const dockerConfigDir = options.dockerConfigDir ?? env.DOCKER_CONFIG ?? join(homedir(), ".docker");
-  const certsDirs = options.certsDirs ?? [...(env.PKGKIT_CERTS_DIR ? [env.PKGKIT_CERTS_DIR] : []), "/etc/docker/certs.d", "/etc/containers/certs.d"];
+  const certsDirs = options.certsDirs ?? (env.PKGKIT_CERTS_DIR ? env.PKGKIT_CERTS_DIR.split(":").filter(Boolean) : ["/etc/docker/certs.d", "/etc/containers/certs.d"]);
   const transport = createTransport({
     certsDirs,
     ca: options.ca ?? [],

@@ -77,7 +77,7 @@ export interface RegistryOptions {
   dockerConfigDir?: string;
   /**
    * Directories in Docker's certs.d layout: `<dir>/<host:port>/*.crt` are CAs for that host.
-   * Default: $PKGKIT_CERTS_DIR (if set), /etc/docker/certs.d, /etc/containers/certs.d.
+   * Default: $PKGKIT_CERTS_DIR (a `:`-separated list) if set, else /etc/docker/certs.d and /etc/containers/certs.d.
    */
   certsDirs?: string[];
   /** CA PEM files trusted for every registry (the CLI's `--registry-ca`). */
