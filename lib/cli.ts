@@ -16,7 +16,8 @@ import { defaultShell } from "./shell.ts";
 import { scriptArgs } from "./runtime.ts";
 import { BUILD_YML, CONFIG_FILE } from "./load.ts";
 import type { PackageDefinition } from "./define.ts";
-import { packagesFromDefinitions, packagesFromDirs } from "../recipes/packages.ts";
+import { graphFromArgs, graphFromDefinitions } from "../recipes/packages.ts";
+import { formatGraph, graphJson } from "./graph.ts";
 import { planBuild } from "../recipes/build.ts";
 import { run } from "./run.ts";
 import { consoleReporter, summarize } from "../recipes/report.ts";
@@ -39,6 +40,9 @@ const building: Record<string, OptionSpec> = {
   verbose: { type: "boolean", short: "v", help: "print build output" },
 };
 
+/** No directory: the workspace's packages; a quoted glob: the package directories it matches. */
+const PACKAGE_ARGS = "[<dir|glob>...]";
+
 interface CommandDef {
   summary: string;
   args: string;
@@ -55,7 +59,7 @@ interface Targets {
 const commands: Record<string, CommandDef> = {
   build: {
     summary: "build org/image:<tag>-<arch> for each arch into the local engine, skipping what exists",
-    args: "<dir>...",
+    args: PACKAGE_ARGS,
     options: { ...naming, ...building, "dry-run": { type: "boolean", help: "print the plan, build nothing" }, ...common },
     async run(t, o) {
       const { plan, builder, shell } = await planFor(t, o);
@@ -69,7 +73,7 @@ const commands: Record<string, CommandDef> = {
   },
   plan: {
     summary: "show what build would do, and why, without doing it",
-    args: "<dir>...",
+    args: PACKAGE_ARGS,
     options: { ...naming, ...building, ...common },
     async run(t, o) {
       return printPlan((await planFor(t, o)).plan, o);
@@ -77,13 +81,23 @@ const commands: Record<string, CommandDef> = {
   },
   "show-tag": {
     summary: "print org/image:<tag> for each package",
-    args: "<dir>...",
+    args: PACKAGE_ARGS,
     options: { ...naming, ...common },
     async run(t, o) {
       const packages = await resolveTargets(t, o);
       if (o.json)
         console.log(JSON.stringify(packages.map((p) => ({ dir: p.dir, ref: indexRef(p), repository: p.repository, tag: p.tag, hash: p.hash, dirty: p.dirty, arches: p.arches })), null, 2));
       else console.log(packages.map(indexRef).join("\n"));
+      return ExitCode.ok;
+    },
+  },
+  graph: {
+    summary: "print the packages and the dependencies between them (with --json: nodes and edges)",
+    args: PACKAGE_ARGS,
+    options: { ...naming, ...common },
+    async run(t, o) {
+      const graph = await resolveGraphOf(t, o);
+      console.log(o.json ? JSON.stringify(graphJson(graph), null, 2) : formatGraph(graph, process.cwd()));
       return ExitCode.ok;
     },
   },
@@ -107,10 +121,13 @@ const commands: Record<string, CommandDef> = {
 };
 
 async function resolveTargets(t: Targets, o: ParsedOptions): Promise<Package[]> {
+  return (await resolveGraphOf(t, o)).roots;
+}
+
+/** Directories, directory globs, or none: every package of the workspace (see lib/workspace.ts). */
+async function resolveGraphOf(t: Targets, o: ParsedOptions) {
   const options = resolveOptions(o);
-  if (t.defs) return packagesFromDefinitions(t.defs, options);
-  if (t.dirs.length === 0) throw new InputError("no package directory given; e.g. `pkgkit build examples/hello`");
-  return packagesFromDirs(t.dirs, options);
+  return t.defs ? graphFromDefinitions(t.defs, options) : graphFromArgs(t.dirs, options);
 }
 
 /** Flags and environment → overrides. The precedence is flag > environment > file > default. */
@@ -157,7 +174,7 @@ function usage(name?: string, prog = "pkgkit"): string {
   }
   const names = Object.keys(commands).filter((n) => !(packageFile && n === "migrate"));
   return [
-    `usage: ${prog} <command> [options]${packageFile ? "" : " <dir>..."}`,
+    `usage: ${prog} <command> [options]${packageFile ? "" : ` ${PACKAGE_ARGS}`}`,
     "",
     "commands:",
     ...names.map((n) => `  ${n.padEnd(10)}${commands[n]!.summary}`),
