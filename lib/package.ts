@@ -146,6 +146,7 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
   // LinuxKit's hash of each package on its own; reading the changed files is the only I/O left.
   const own = options.hash === undefined ? await Promise.all(graph.nodes.map((n) => ownHash(n.def, states))) : [];
 
+  const asked = new Set(graph.roots);
   const resolved = new Map<GraphNode, Package>();
   // Each package's hash as of HEAD (no -dirty- suffix): what dependents fold in.
   const heads = new Map<GraphNode, string>();
@@ -186,7 +187,7 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
 
     const tag = spec.tag.replaceAll(HASH_PLACEHOLDER, hash);
     const declared = def.fields?.includes("arches") ? spec.arches : ((inWorkspace(def) ? ws?.arches : undefined) ?? spec.arches);
-    const arches = selectArches(def, declared, options.arches);
+    const arches = selectArches(def, declared, options.arches, asked.has(node));
     if (!tagRe.test(`${tag}-${arches.reduce((a, b) => (a.length > b.length ? a : b))}`))
       throw new InputError(`${def.file}: field "tag": the tag "${tag}" is not a valid image tag (letters, digits, "_", "." and "-", at most 128 characters with the -<arch> suffix)`);
     if (repository.length > MAX_NAME_LENGTH)
@@ -252,8 +253,13 @@ async function ownHash(def: PackageDefinition, states: Map<string, DirState>): P
   return { head, changes: { digest: await changedContentDigest(dirtyStates), paths } };
 }
 
-function selectArches(def: PackageDefinition, declared: Arch[], wanted: Arch[] | undefined): Arch[] {
+/** --arches: each must be declared by a package asked for; a dependency keeps those it has. */
+function selectArches(def: PackageDefinition, declared: Arch[], wanted: Arch[] | undefined, asked: boolean): Arch[] {
   if (!wanted) return declared;
+  if (!asked) {
+    const common = declared.filter((a) => wanted.includes(a));
+    return common.length > 0 ? common : declared;
+  }
   const unknown = wanted.filter((a) => !declared.includes(a));
   if (unknown.length > 0)
     throw new InputError(`--arches ${unknown.join(",")}: ${def.file} builds only for ${declared.join(", ")}`);

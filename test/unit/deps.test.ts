@@ -149,6 +149,17 @@ test("dependencies not asked for are resolved too: in the graph, not in the root
   repo.rm();
 });
 
+test("--arches applies strictly to the packages asked for, not to their dependencies", async () => {
+  const repo = tmpRepo({ "a/Dockerfile": "FROM scratch\n", "b/Dockerfile": "FROM scratch\n" });
+  const a = makeDefinition({ image: "a", arches: ["amd64"] }, join(repo.dir, "a/pkg.config.ts"));
+  const b = makeDefinition({ image: "b", arches: ["amd64", "s390x"], buildArgs: { A: a } }, join(repo.dir, "b/pkg.config.ts"));
+  const g = await resolveGraph(shell, [b], { arches: ["s390x"] });
+  assert.equal(g.roots[0]!.arches, ["s390x"]);
+  assert.equal(g.packages[0]!.arches, ["amd64"], "the dependency keeps what it declares");
+  assert.is(await errorOf(resolveGraph(shell, [a, b], { arches: ["s390x"] })), `--arches s390x: ${join(repo.dir, "a/pkg.config.ts")} builds only for amd64`);
+  repo.rm();
+});
+
 const cycleCases: [string, string[]][] = [
   ["2 packages", ["a", "b"]],
   ["3 packages", ["a", "b", "c"]],
