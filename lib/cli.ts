@@ -19,7 +19,8 @@ import { defaultShell } from "./shell.ts";
 import { scriptArgs } from "./runtime.ts";
 import { BUILD_YML, CONFIG_FILE } from "./load.ts";
 import type { PackageDefinition } from "./define.ts";
-import { packagesFromDefinitions, packagesFromDirs } from "../recipes/packages.ts";
+import { graphFromArgs, graphFromDefinitions } from "../recipes/packages.ts";
+import { formatGraph, graphJson } from "./graph.ts";
 import { planBuild } from "../recipes/build.ts";
 import { planPush } from "../recipes/push.ts";
 import { run } from "./run.ts";
@@ -51,6 +52,8 @@ const pushing: Record<string, OptionSpec> = {
   "insecure-registry": { type: "string", value: "<host,...>", help: "allow plain HTTP and unverified TLS for these registries (env: PKGKIT_INSECURE_REGISTRIES); loopback may use plain HTTP anyway" },
 };
 const list = (v: unknown) => (typeof v === "string" ? v.split(",").map((x) => x.trim()).filter(Boolean) : []);
+/** No directory: the workspace's packages; a quoted glob: the package directories it matches. */
+const PACKAGE_ARGS = "[<dir|glob>...]";
 
 interface CommandDef {
   summary: string;
@@ -68,7 +71,7 @@ interface Targets {
 const commands: Record<string, CommandDef> = {
   build: {
     summary: "build org/image:<tag>-<arch> for each arch into the local engine, skipping what exists",
-    args: "<dir>...",
+    args: PACKAGE_ARGS,
     options: { ...naming, ...building, "dry-run": { type: "boolean", help: "print the plan, build nothing" }, ...common },
     async run(t, o) {
       const { plan, builder, shell } = await planFor(t, o);
@@ -82,7 +85,7 @@ const commands: Record<string, CommandDef> = {
   },
   push: {
     summary: "build what is missing, push org/image:<tag>-<arch> and merge them into the index org/image:<tag>",
-    args: "<dir>...",
+    args: PACKAGE_ARGS,
     options: { ...naming, ...building, ...pushing, "dry-run": { type: "boolean", help: "print the plan, build and push nothing" }, ...common },
     async run(t, o) {
       const { plan, builder, shell, registry } = await pushPlanFor(t, o);
@@ -96,7 +99,7 @@ const commands: Record<string, CommandDef> = {
   },
   plan: {
     summary: "show what build (or push, with --push) would do, and why, without doing it",
-    args: "<dir>...",
+    args: PACKAGE_ARGS,
     options: { ...naming, ...building, push: { type: "boolean", help: "plan a push: also look up what the registry has" }, ...pushing, ...common },
     async run(t, o) {
       return printPlan((o.push ? await pushPlanFor(t, o) : await planFor(t, o)).plan, o);
@@ -104,13 +107,23 @@ const commands: Record<string, CommandDef> = {
   },
   "show-tag": {
     summary: "print org/image:<tag> for each package",
-    args: "<dir>...",
+    args: PACKAGE_ARGS,
     options: { ...naming, ...common },
     async run(t, o) {
       const packages = await resolveTargets(t, o);
       if (o.json)
         console.log(JSON.stringify(packages.map((p) => ({ dir: p.dir, ref: indexRef(p), repository: p.repository, tag: p.tag, hash: p.hash, dirty: p.dirty, arches: p.arches })), null, 2));
       else console.log(packages.map(indexRef).join("\n"));
+      return ExitCode.ok;
+    },
+  },
+  graph: {
+    summary: "print the packages and the dependencies between them (with --json: nodes and edges)",
+    args: PACKAGE_ARGS,
+    options: { ...naming, ...common },
+    async run(t, o) {
+      const graph = await resolveGraphOf(t, o);
+      console.log(o.json ? JSON.stringify(graphJson(graph), null, 2) : formatGraph(graph, process.cwd()));
       return ExitCode.ok;
     },
   },
@@ -134,10 +147,13 @@ const commands: Record<string, CommandDef> = {
 };
 
 async function resolveTargets(t: Targets, o: ParsedOptions): Promise<Package[]> {
+  return (await resolveGraphOf(t, o)).roots;
+}
+
+/** Directories, directory globs, or none: every package of the workspace (see lib/workspace.ts). */
+async function resolveGraphOf(t: Targets, o: ParsedOptions) {
   const options = resolveOptions(o);
-  if (t.defs) return packagesFromDefinitions(t.defs, options);
-  if (t.dirs.length === 0) throw new InputError("no package directory given; e.g. `pkgkit build examples/hello`");
-  return packagesFromDirs(t.dirs, options);
+  return t.defs ? graphFromDefinitions(t.defs, options) : graphFromArgs(t.dirs, options);
 }
 
 /** Flags and environment → overrides. The precedence is flag > environment > file > default. */
@@ -240,7 +256,7 @@ function usage(name?: string, prog = "pkgkit"): string {
   }
   const names = Object.keys(commands).filter((n) => !(packageFile && n === "migrate"));
   return [
-    `usage: ${prog} <command> [options]${packageFile ? "" : " <dir>..."}`,
+    `usage: ${prog} <command> [options]${packageFile ? "" : ` ${PACKAGE_ARGS}`}`,
     "",
     "commands:",
     ...names.map((n) => `  ${n.padEnd(10)}${commands[n]!.summary}`),

@@ -9,7 +9,7 @@
 import { dirname } from "node:path";
 import process from "node:process";
 import { SpecError } from "./errors.ts";
-import { parseSpec, type PackageSpec, type PackageSpecInput } from "./spec.ts";
+import { isPackageDefinition, PACKAGE_KIND, parseSpec, type PackageSpec, type PackageSpecInput } from "./spec.ts";
 import { callerFile, mainFile } from "./runtime.ts";
 
 export interface PackageDefinition {
@@ -19,17 +19,18 @@ export interface PackageDefinition {
   readonly file: string;
   /** The package directory, absolute. */
   readonly dir: string;
+  /** The fields the file sets; the others hold defaults (which a workspace may override). */
+  readonly fields: readonly (keyof PackageSpec)[];
 }
 
-export function isPackageDefinition(v: unknown): v is PackageDefinition {
-  return typeof v === "object" && v !== null && (v as PackageDefinition).kind === "pkgkit.package";
-}
+export { isPackageDefinition };
 
 /** Validate and freeze a spec declared in `file`. Throws SpecError naming the file and fields. */
 export function makeDefinition(raw: unknown, file: string): PackageDefinition {
   const parsed = parseSpec(raw);
   if ("problems" in parsed) throw new SpecError(file, parsed.problems);
-  return Object.freeze({ kind: "pkgkit.package", spec: parsed.spec, file, dir: dirname(file) });
+  const fields = Object.keys(raw as object).filter((k) => k in parsed.spec) as (keyof PackageSpec)[];
+  return Object.freeze({ kind: PACKAGE_KIND, spec: parsed.spec, file, dir: dirname(file), fields });
 }
 
 const mainDefinitions: PackageDefinition[] = [];

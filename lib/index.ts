@@ -17,3 +17,11 @@ export { run, type Result, type StepResult, type Reporter, type RunOptions } fro
 export { buildxBuilder, legacyBuilder, detectBuilder, type Builder, type BuildRequest, type BuildCommand, type LocalImage } from "./builder.ts";
 export { defaultShell, type Shell, type ExecOptions, type ExecResult } from "./shell.ts";
 export { PkgkitError, InputError, SpecError, ExitCode, type FieldProblem } from "./errors.ts";
+// Workspaces and dependencies between packages.
+export { resolveGraph, type Dependency, type ResolvedGraph, type WorkspaceDefaults } from "./package.ts";
+export type { BuildArgValue } from "./spec.ts";
+export { buildGraph, formatGraph, graphJson, type DefinitionGraph, type GraphNode, type GraphJson } from "./graph.ts";
+export {
+  defineWorkspace, isWorkspaceDefinition, findWorkspace, findPackageDirs, selectPackageDirs, WORKSPACE_FILE,
+  type WorkspaceDefinition, type WorkspaceInput,
+} from "./workspace.ts";

@@ -1,10 +1,11 @@
 /** Find and load the package file in a directory: pkg.config.ts, else LinuxKit's build.yml. */
-import { statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { readFileSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { InputError, isPkgkitError, SpecError } from "./errors.ts";
 import { isPackageDefinition, type PackageDefinition } from "./define.ts";
 import { canonical } from "./runtime.ts";
+import { UNDEFINED_IMPORT_HINT } from "./spec.ts";
 
 export const CONFIG_FILE = "pkg.config.ts";
 export const BUILD_YML = "build.yml";
@@ -25,29 +26,95 @@ export async function loadPackage(dir: string): Promise<PackageDefinition> {
   const file = await findPackageFile(dir);
   // yaml is loaded only when a build.yml is.
   if (file.endsWith(BUILD_YML)) return (await import("./buildyml.ts")).loadBuildYml(file);
+  const exported = await importDefault(file);
+  if (!isPackageDefinition(exported))
+    throw new SpecError(file, [{ field: "", message: "expected `export default definePackage({ ... })`" }]);
+  return exported;
+}
+
+/** The default export of a TypeScript config file (pkg.config.ts, pkgkit.config.ts). */
+export async function importDefault(file: string): Promise<unknown> {
   let mod: { default?: unknown };
   try {
     // The bundled bin registers TypeScript support only when it is needed: here.
     await (globalThis as Record<symbol, (() => Promise<void>) | undefined>)[Symbol.for("pkgkit.loadTypeScript")]?.();
     mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
   } catch (err) {
+    const cycle = usedBeforeDefined(err) ? importCycle(file) : undefined;
+    if (cycle)
+      throw new InputError(
+        "dependency cycle: these package files import each other, so one is used before it is defined:\n" +
+          `  ${cycle.join("\n  → ")}\n` +
+          "A package cannot depend on itself, directly or through others; remove one of these imports.",
+      );
     // Errors from the config's own copy of pkgkit (e.g. a SpecError from definePackage) pass as they are.
     if (isPkgkitError(err)) throw err;
     throw new InputError(`${file}: failed to load: ${(err as Error).message}`);
   }
-  // A pkg.config.ts outside an ESM package ("type": "module") is compiled to CommonJS by tsx:
+  // A config file outside an ESM package ("type": "module") is compiled to CommonJS by tsx:
   // its default export then sits one level down.
-  const exported = isPackageDefinition(mod.default) ? mod.default : (mod.default as { default?: unknown } | undefined)?.default;
-  if (!isPackageDefinition(exported))
-    throw new SpecError(file, [{ field: "", message: "expected `export default definePackage({ ... })`" }]);
-  return exported;
+  const d = mod.default as { kind?: unknown; default?: unknown } | undefined;
+  return d !== null && typeof d === "object" && d.kind === undefined && "default" in d ? d.default : d;
 }
 
-/** Load several directories; all problems are reported together. */
+/**
+ * The symptoms of package files importing each other: an import read before its module ran,
+ * either as a ReferenceError (Deno, Bun: "Cannot access 'x' before initialization") or, where the
+ * module was compiled to `var`s (tsx), as an undefined build-arg value definePackage rejects;
+ * and Node's internal assertion when CommonJS-compiled files in such a cycle load concurrently.
+ */
+function usedBeforeDefined(err: unknown): boolean {
+  if (err instanceof ReferenceError) return /before initiali[sz]ation|uninitiali[sz]ed/i.test(err.message);
+  if ((err as { code?: unknown } | undefined)?.code === "ERR_INTERNAL_ASSERTION") return true;
+  return err instanceof Error && err.name === "SpecError" && (err as SpecError).problems.some((p) => p.message.includes(UNDEFINED_IMPORT_HINT));
+}
+
+/**
+ * The first cycle of relative imports reachable from `file`, as a list of files whose last entry
+ * is its first; read from the sources, since the module system only reports the symptom.
+ * Listed from the first file by name, so every member reports the same cycle.
+ */
+export function importCycle(file: string): string[] | undefined {
+  const importsOf = (f: string): string[] => {
+    let text: string;
+    try {
+      text = readFileSync(f, "utf8");
+    } catch {
+      return [];
+    }
+    const specifiers = [...text.matchAll(/(?:^|[\s;}])(?:import|export)\s(?!type\s)[^'"]*?\bfrom\s*["']([^"']+)["']|\bimport\s*\(\s*["']([^"']+)["']\s*\)/g)]
+      .map((m) => m[1] ?? m[2]!)
+      .filter((s) => s.startsWith("./") || s.startsWith("../"));
+    return specifiers.map((s) => canonical(resolve(dirname(f), s))).filter(isFile);
+  };
+  const stack: string[] = [];
+  const done = new Set<string>();
+  const visit = (f: string): string[] | undefined => {
+    const at = stack.indexOf(f);
+    if (at >= 0) {
+      const ring = stack.slice(at);
+      const first = ring.reduce((best, g, i) => (g < ring[best]! ? i : best), 0);
+      const ordered = [...ring.slice(first), ...ring.slice(0, first)];
+      return [...ordered, ordered[0]!];
+    }
+    if (done.has(f)) return undefined;
+    stack.push(f);
+    for (const next of importsOf(f)) {
+      const found = visit(next);
+      if (found) return found;
+    }
+    stack.pop();
+    done.add(f);
+    return undefined;
+  };
+  return visit(canonical(file));
+}
+
+/** Load several directories; all problems are reported together (each once). */
 export async function loadPackages(dirs: string[]): Promise<PackageDefinition[]> {
   const results = await Promise.allSettled(dirs.map(loadPackage));
   const failed = results.flatMap((r) => (r.status === "rejected" ? [r.reason as Error] : []));
   if (failed.length === 1) throw failed[0];
-  if (failed.length > 1) throw new InputError(failed.map((e) => e.message).join("\n"));
+  if (failed.length > 1) throw new InputError([...new Set(failed.map((e) => e.message))].join("\n"));
   return results.map((r) => (r as PromiseFulfilledResult<PackageDefinition>).value);
 }

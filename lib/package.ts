@@ -1,24 +1,47 @@
 /**
  * resolvePackages(): a PackageSpec plus git plus command-line overrides become a Package, with
- * its content tag and names. Pure apart from the batched, read-only git queries.
+ * its content tag and names. Pure apart from the batched, read-only git queries (and loading the
+ * package files LinuxKit's "@lkt:" build-arg values name; see graph.ts).
  *
- * The tag, as LinuxKit's pkglib computes it:
- *   hash = tree hash of the package directory at HEAD  (`git ls-tree HEAD -- <dir>`)
- *   with extra sources: hash = sha1(hash + tree(src1) + tree(src2) ...)   (hex)
- *   if the directory or an extra source has uncommitted or untracked, non-ignored changes:
- *     hash += "-dirty-" + first 7 hex of sha256(changed paths and their current content)
- *   --hash <h> replaces all of the above.
- *   tag = the tag template with {{.Hash}} replaced by hash (default "{{.Hash}}").
- * Precedence for other settings: command line > environment (PKGKIT_ORG) > file > default.
+ * The tag. First the hash as LinuxKit's pkglib computes it:
+ *   H = tree hash of the package directory at HEAD  (`git ls-tree HEAD -- <dir>`)
+ *   with extra sources: H = sha1(H + tree(src1) + tree(src2) ...)   (hex)
+ *   D = sha256 of the uncommitted or untracked, non-ignored changes in the directory and its
+ *       extra sources (paths and current content), when there are any
+ * A package with no dependency (no build arg whose value is another package): the hash is H,
+ * plus "-dirty-" + first 7 hex of D when dirty. That is LinuxKit's tag, whatever its build args:
+ * their literal values live in pkg.config.ts or build.yml, inside the tree already.
+ * A package with dependencies, computed after them (dependencies first):
+ *   hash = sha1(H + "\n" + L)  (hex), where L is every build arg as a "NAME=value" line, sorted
+ *       by NAME, joined by "\n", a dependency's value being its reference as of HEAD:
+ *       org/image:<its tag without any -dirty- suffix>
+ *   dirty when the package itself or any dependency is:
+ *     hash += "-dirty-" + first 7 hex of sha256(D (or "") + "\n" + L'), where L' is L with the
+ *     dependencies' actual, possibly dirty references
+ *   So a change in a package gives new tags to it and to everything depending on it, directly
+ *   or not, and to nothing else; and the part before "-dirty-" names the committed state.
+ * --hash <h> replaces all of the above, for every package (dependencies included).
+ * tag = the tag template with {{.Hash}} replaced by hash (default "{{.Hash}}").
+ * Precedence for other settings: command line > environment (PKGKIT_ORG) > file > workspace
+ * (pkgkit.config.ts, for packages inside its directory) > default.
  */
 import { createHash } from "node:crypto";
-import { isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { InputError } from "./errors.ts";
 import { changedContentDigest, gitStates, type DirState } from "./git.ts";
 import { checkOrg, MAX_NAME_LENGTH, tagRe } from "./ref.ts";
 import { DEFAULT_ORG, HASH_PLACEHOLDER, type Arch, type PackageSpec } from "./spec.ts";
+import { buildGraph, dependenciesOf, type GraphNode } from "./graph.ts";
 import type { PackageDefinition } from "./define.ts";
 import type { Shell } from "./shell.ts";
+
+/** Defaults a workspace (pkgkit.config.ts) sets for the packages inside its directory. */
+export interface WorkspaceDefaults {
+  /** The workspace directory, absolute. */
+  dir: string;
+  org?: string;
+  arches?: Arch[];
+}
 
 /** Overrides that apply to every package of a run (command line, environment, code). */
 export interface ResolveOptions {
@@ -30,9 +53,24 @@ export interface ResolveOptions {
   network?: boolean;
   disableCache?: boolean;
   disableContentTrust?: boolean;
+  /** Defaults for packages that do not set `org` or `arches` themselves. */
+  workspace?: WorkspaceDefaults;
+}
+
+/** A build arg whose value is another package. */
+export interface Dependency {
+  /** The build arg, e.g. BASE (for "@lkt:pkgs:", the expanded name). */
+  arg: string;
+  /** The dependency's `id`. */
+  id: string;
+  dir: string;
+  /** `org/image:<tag>`: the value the build arg gets. */
+  ref: string;
 }
 
 export interface Package {
+  /** Stable key: the package directory, or `<dir>#<image>` when one file declares several packages in play. */
+  id: string;
   /** The package file (pkg.config.ts or build.yml). */
   file: string;
   /** The package directory, absolute. */
@@ -47,6 +85,8 @@ export interface Package {
   /** The tag: template applied to `hash`. */
   tag: string;
   dirty: boolean;
+  /** Why it is dirty: its own changes, or a dirty dependency. Empty when clean. */
+  dirtyReasons: string[];
   /** HEAD commit, when in git. */
   commit?: string;
   arches: Arch[];
@@ -55,7 +95,10 @@ export interface Package {
   trust: boolean;
   /** Absolute path of the Dockerfile. */
   dockerfile: string;
+  /** Every build arg with its final value (dependencies as their `org/image:<tag>`). */
   buildArgs: Record<string, string>;
+  /** The build args whose value is another package, in declaration order. */
+  dependencies: Dependency[];
   /** Final image labels, the OCI source/revision ones included. */
   labels: Record<string, string>;
   /** Extra build-context sources, `src` absolute. */
@@ -67,78 +110,132 @@ export const indexRef = (p: Package) => `${p.repository}:${p.tag}`;
 /** `org/image:<tag>-<arch>`: one architecture. */
 export const archRef = (p: Package, arch: Arch) => `${p.repository}:${p.tag}-${arch}`;
 
-export async function resolvePackages(
-  shell: Shell,
-  defs: PackageDefinition[],
-  options: ResolveOptions = {},
-): Promise<Package[]> {
+/** The packages asked for, in the order given, each resolved with all it depends on. */
+export async function resolvePackages(shell: Shell, defs: PackageDefinition[], options: ResolveOptions = {}): Promise<Package[]> {
+  return (await resolveGraph(shell, defs, options)).roots;
+}
+
+export interface ResolvedGraph {
+  /** Every package involved, dependencies included: dependencies before dependents. */
+  packages: Package[];
+  /** The packages asked for, in the order given. */
+  roots: Package[];
+}
+
+/**
+ * Resolve `defs` and every package they depend on: load the graph (cycles are errors), query git
+ * once for all directories, then compute the tags in dependency order (pure hashing).
+ */
+export async function resolveGraph(shell: Shell, defs: PackageDefinition[], options: ResolveOptions = {}): Promise<ResolvedGraph> {
   if (options.org !== undefined && checkOrg(options.org))
     throw new InputError(`--org ${JSON.stringify(options.org)}: ${checkOrg(options.org)}`);
   if (options.hash !== undefined && !tagRe.test(options.hash))
     throw new InputError(`--hash ${JSON.stringify(options.hash)}: expected a tag: letters, digits, "_", "." and "-", at most 128 characters`);
 
+  const ws = options.workspace;
+  const inWorkspace = (d: PackageDefinition) => ws !== undefined && (d.dir === ws.dir || d.dir.startsWith(ws.dir.endsWith(sep) ? ws.dir : ws.dir + sep));
+  const fileOrg = (d: PackageDefinition) => d.spec.org ?? (inWorkspace(d) ? ws?.org : undefined) ?? DEFAULT_ORG;
+  const graph = await buildGraph(defs, { orgOf: fileOrg });
+
   const sourceDirs = (d: PackageDefinition) => [d.dir, ...d.spec.extraSources.map((s) => resolve(d.dir, s.src))];
   // With --hash, git only supplies labels; a package outside git is still fine.
-  const states = await gitStates(shell, defs.flatMap(sourceDirs)).catch((err) => {
+  const states = await gitStates(shell, graph.nodes.flatMap((n) => sourceDirs(n.def))).catch((err) => {
     if (options.hash !== undefined && err instanceof InputError) return new Map<string, DirState>();
     throw err;
   });
+  // LinuxKit's hash of each package on its own; reading the changed files is the only I/O left.
+  const own = options.hash === undefined ? await Promise.all(graph.nodes.map((n) => ownHash(n.def, states))) : [];
 
-  return Promise.all(
-    defs.map(async (def) => {
-      const { spec } = def;
-      if (spec.depends)
-        throw new InputError(`${def.file}: field "depends": LinuxKit's depends.docker-images is checked but not supported by pkgkit's builds yet; remove it, or save the images into the package directory yourself`);
-      const own = states.get(def.dir);
-      const extras = spec.extraSources.map((s) => ({ ...s, src: resolve(def.dir, s.src) }));
-      const dirty = [def.dir, ...extras.map((e) => e.src)].some((d) => (states.get(d)?.changed.length ?? 0) > 0);
-      const hash = options.hash ?? (await contentHash(def, own, extras, states));
-      const tag = spec.tag.replaceAll(HASH_PLACEHOLDER, hash);
-      const org = options.org ?? spec.org ?? DEFAULT_ORG;
-      const repository = `${org}/${spec.image}`;
-      const arches = selectArches(def, options.arches);
-      if (!tagRe.test(`${tag}-${arches.reduce((a, b) => (a.length > b.length ? a : b))}`))
-        throw new InputError(`${def.file}: field "tag": the tag "${tag}" is not a valid image tag (letters, digits, "_", "." and "-", at most 128 characters with the -<arch> suffix)`);
-      if (repository.length > MAX_NAME_LENGTH)
-        throw new InputError(`${def.file}: the repository name "${repository}" is longer than ${MAX_NAME_LENGTH} characters`);
+  const asked = new Set(graph.roots);
+  const resolved = new Map<GraphNode, Package>();
+  // Each package's hash as of HEAD (no -dirty- suffix): what dependents fold in.
+  const heads = new Map<GraphNode, string>();
+  const refAtHead = (n: GraphNode) => `${resolved.get(n)!.repository}:${resolved.get(n)!.spec.tag.replaceAll(HASH_PLACEHOLDER, heads.get(n)!)}`;
+  const refNow = (n: GraphNode) => indexRef(resolved.get(n)!);
+  graph.nodes.forEach((node, i) => {
+    const { def } = node;
+    const { spec } = def;
+    if (spec.depends)
+      throw new InputError(`${def.file}: field "depends": LinuxKit's depends.docker-images is checked but not supported by pkgkit's builds yet; remove it, or save the images into the package directory yourself`);
+    const org = options.org ?? fileOrg(def);
+    const repository = `${org}/${spec.image}`;
+    const deps = dependenciesOf(node).map((a) => ({ arg: a.name, pkg: resolved.get(a.dependency)! }));
+    const argLines = (ref: (n: GraphNode) => string) =>
+      node.args
+        .map((a) => ({ name: a.name, value: "value" in a ? a.value : ref(a.dependency) }))
+        .sort((a, b) => (a.name < b.name ? -1 : 1))
+        .map((a) => `${a.name}=${a.value}`)
+        .join("\n");
 
-      const source = spec.gitrepo ?? own?.remote;
-      const labels: Record<string, string> = {
-        ...(source ? { "org.opencontainers.image.source": source } : {}),
-        ...(own?.commit ? { "org.opencontainers.image.revision": own.commit } : {}),
-        ...(spec.config ? { "org.mobyproject.config": JSON.stringify(spec.config) } : {}),
-        ...spec.labels,
-      };
-      return {
-        file: def.file,
-        dir: def.dir,
-        spec,
-        org,
-        image: spec.image,
-        repository,
-        hash,
-        tag,
-        dirty: options.hash === undefined && dirty,
-        commit: own?.commit,
-        arches,
-        network: options.network ?? spec.network,
-        cache: !(options.disableCache ?? spec.disableCache),
-        trust: !(options.disableContentTrust ?? spec.disableContentTrust),
-        dockerfile: isAbsolute(spec.dockerfile) ? spec.dockerfile : join(def.dir, spec.dockerfile),
-        buildArgs: { ...spec.buildArgs },
-        labels,
-        extraSources: extras,
-      } satisfies Package;
-    }),
-  );
+    let hash: string;
+    let headHash: string;
+    const dirtyReasons: string[] = [];
+    if (options.hash !== undefined) hash = headHash = options.hash;
+    else {
+      const { head, changes } = own[i]!;
+      if (changes) dirtyReasons.push(`uncommitted changes in ${changes.paths.join(", ")}`);
+      for (const d of deps) if (d.pkg.dirty) dirtyReasons.push(`build arg ${d.arg} is ${indexRef(d.pkg)}, which is dirty`);
+      if (deps.length === 0) {
+        headHash = head;
+        hash = changes ? `${head}-dirty-${changes.digest.slice(0, 7)}` : head;
+      } else {
+        headHash = sha1(`${head}\n${argLines(refAtHead)}`);
+        const delta = dirtyReasons.length > 0 ? sha256(`${changes?.digest ?? ""}\n${argLines(refNow)}`) : undefined;
+        hash = delta ? `${headHash}-dirty-${delta.slice(0, 7)}` : headHash;
+      }
+    }
+
+    const tag = spec.tag.replaceAll(HASH_PLACEHOLDER, hash);
+    const declared = def.fields?.includes("arches") ? spec.arches : ((inWorkspace(def) ? ws?.arches : undefined) ?? spec.arches);
+    const arches = selectArches(def, declared, options.arches, asked.has(node));
+    if (!tagRe.test(`${tag}-${arches.reduce((a, b) => (a.length > b.length ? a : b))}`))
+      throw new InputError(`${def.file}: field "tag": the tag "${tag}" is not a valid image tag (letters, digits, "_", "." and "-", at most 128 characters with the -<arch> suffix)`);
+    if (repository.length > MAX_NAME_LENGTH)
+      throw new InputError(`${def.file}: the repository name "${repository}" is longer than ${MAX_NAME_LENGTH} characters`);
+
+    const gitState = states.get(def.dir);
+    const source = spec.gitrepo ?? gitState?.remote;
+    const labels: Record<string, string> = {
+      ...(source ? { "org.opencontainers.image.source": source } : {}),
+      ...(gitState?.commit ? { "org.opencontainers.image.revision": gitState.commit } : {}),
+      ...(spec.config ? { "org.mobyproject.config": JSON.stringify(spec.config) } : {}),
+      ...spec.labels,
+    };
+    const pkg = {
+      id: node.id,
+      file: def.file,
+      dir: def.dir,
+      spec,
+      org,
+      image: spec.image,
+      repository,
+      hash,
+      tag,
+      dirty: dirtyReasons.length > 0,
+      dirtyReasons,
+      commit: gitState?.commit,
+      arches,
+      network: options.network ?? spec.network,
+      cache: !(options.disableCache ?? spec.disableCache),
+      trust: !(options.disableContentTrust ?? spec.disableContentTrust),
+      dockerfile: isAbsolute(spec.dockerfile) ? spec.dockerfile : join(def.dir, spec.dockerfile),
+      buildArgs: Object.fromEntries(node.args.map((a) => [a.name, "value" in a ? a.value : refNow(a.dependency)])),
+      dependencies: deps.map((d) => ({ arg: d.arg, id: d.pkg.id, dir: d.pkg.dir, ref: indexRef(d.pkg) })),
+      labels,
+      extraSources: spec.extraSources.map((s) => ({ ...s, src: resolve(def.dir, s.src) })),
+    } satisfies Package;
+    resolved.set(node, pkg);
+    heads.set(node, headHash);
+  });
+  const out = (n: GraphNode) => resolved.get(n)!;
+  return { packages: graph.nodes.map(out), roots: graph.roots.map(out) };
 }
 
-async function contentHash(
-  def: PackageDefinition,
-  own: DirState | undefined,
-  extras: { src: string }[],
-  states: Map<string, DirState>,
-): Promise<string> {
+const sha1 = (s: string) => createHash("sha1").update(s).digest("hex");
+const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
+
+/** LinuxKit's hash of one package: tree (with extra sources), and the digest of its uncommitted changes. */
+async function ownHash(def: PackageDefinition, states: Map<string, DirState>): Promise<{ head: string; changes?: { digest: string; paths: string[] } }> {
   const tree = (dir: string) => {
     const s = states.get(dir);
     if (!s?.tree)
@@ -147,20 +244,24 @@ async function contentHash(
       );
     return s.tree;
   };
-  let hash = tree(def.dir);
-  if (extras.length > 0) hash = createHash("sha1").update(hash + extras.map((e) => tree(e.src)).join("")).digest("hex");
-  const dirtyStates = [own, ...extras.map((e) => states.get(e.src))].filter((s): s is DirState => !!s && s.changed.length > 0);
-  if (dirtyStates.length > 0) {
-    const digest = await changedContentDigest(dirtyStates);
-    hash += `-dirty-${digest.slice(0, 7)}`;
-  }
-  return hash;
+  const extras = def.spec.extraSources.map((s) => resolve(def.dir, s.src));
+  let head = tree(def.dir);
+  if (extras.length > 0) head = sha1(head + extras.map(tree).join(""));
+  const dirtyStates = [def.dir, ...extras].map((d) => states.get(d)).filter((s): s is DirState => !!s && s.changed.length > 0);
+  if (dirtyStates.length === 0) return { head };
+  const paths = [def.dir, ...extras].filter((d) => (states.get(d)?.changed.length ?? 0) > 0).map((d) => relative(states.get(d)!.top, d) || ".");
+  return { head, changes: { digest: await changedContentDigest(dirtyStates), paths } };
 }
 
-function selectArches(def: PackageDefinition, wanted: Arch[] | undefined): Arch[] {
-  if (!wanted) return def.spec.arches;
-  const unknown = wanted.filter((a) => !def.spec.arches.includes(a));
+/** --arches: each must be declared by a package asked for; a dependency keeps those it has. */
+function selectArches(def: PackageDefinition, declared: Arch[], wanted: Arch[] | undefined, asked: boolean): Arch[] {
+  if (!wanted) return declared;
+  if (!asked) {
+    const common = declared.filter((a) => wanted.includes(a));
+    return common.length > 0 ? common : declared;
+  }
+  const unknown = wanted.filter((a) => !declared.includes(a));
   if (unknown.length > 0)
-    throw new InputError(`--arches ${unknown.join(",")}: ${def.file} builds only for ${def.spec.arches.join(", ")}`);
+    throw new InputError(`--arches ${unknown.join(",")}: ${def.file} builds only for ${declared.join(", ")}`);
   return wanted;
 }

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { checkImage, checkOrg, tagRe } from "./ref.ts";
 import { type FieldProblem } from "./errors.ts";
+import type { PackageDefinition } from "./define.ts";
 
 /** GOARCH names pkgkit can build for, with their OCI platform. */
 export const PLATFORMS = {
@@ -32,7 +33,11 @@ export function platformString(arch: Arch): string {
   return [p.os, p.architecture, p.variant].filter(Boolean).join("/");
 }
 
-const buildArgName = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// "%" is LinuxKit's stem for "@lkt:pkgs:" build args; checked against the value below.
+/** Part of the message for an undefined build-arg value; load.ts recognises it. */
+export const UNDEFINED_IMPORT_HINT = "an imported package is undefined while package files import each other in a cycle";
+
+const buildArgName = /^[A-Za-z_%][A-Za-z0-9_%]*$/;
 // Label keys: reverse-DNS style or plain; no spaces, no `=`.
 const labelKey = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/;
 
@@ -72,21 +77,25 @@ const dockerImages = z
       ctx.addIssue({ code: "custom", message: 'expected exactly one of "target" or "targetDir"' });
   });
 
+/** `org`, also a workspace default. */
+export const orgSchema = z
+  .string({ error: 'expected "org" to be a string, e.g. "example" or "127.0.0.1:5000/example"' })
+  .refine((v) => !checkOrg(v), { error: (i) => `"${String(i.input)}" is not a valid org: ${checkOrg(String(i.input))}` });
+
+/** `arches`, also a workspace default. */
+export const archesSchema = z
+  .array(z.enum(ARCHES as [Arch, ...Arch[]], { error: (i) => `${JSON.stringify(i.input)} is not a GOARCH name pkgkit builds for; expected one of ${ARCHES.join(", ")}` }), {
+    error: 'expected "arches" to be a list of GOARCH names, e.g. ["amd64", "arm64"]',
+  })
+  .min(1, { error: 'expected at least one arch, e.g. ["amd64"]' })
+  .refine((a) => new Set(a).size === a.length, { error: "expected each arch once; remove the duplicate" });
+
 export const packageSpecSchema = z.strictObject({
   image: z
     .string({ error: 'expected "image" to be a string, e.g. "app"' })
     .refine((v) => !checkImage(v), { error: (i) => `"${String(i.input)}" is not a valid image name: ${checkImage(String(i.input))}` }),
-  org: z
-    .string({ error: 'expected "org" to be a string, e.g. "example" or "127.0.0.1:5000/example"' })
-    .refine((v) => !checkOrg(v), { error: (i) => `"${String(i.input)}" is not a valid org: ${checkOrg(String(i.input))}` })
-    .optional(),
-  arches: z
-    .array(z.enum(ARCHES as [Arch, ...Arch[]], { error: (i) => `${JSON.stringify(i.input)} is not a GOARCH name pkgkit builds for; expected one of ${ARCHES.join(", ")}` }), {
-      error: 'expected "arches" to be a list of GOARCH names, e.g. ["amd64", "arm64"]',
-    })
-    .min(1, { error: 'expected at least one arch, e.g. ["amd64"]' })
-    .refine((a) => new Set(a).size === a.length, { error: "expected each arch once; remove the duplicate" })
-    .default(DEFAULT_ARCHES),
+  org: orgSchema.optional(),
+  arches: archesSchema.default(DEFAULT_ARCHES),
   gitrepo: z.string({ error: 'expected "gitrepo" to be a URL string, e.g. "https://github.com/example/app"' }).url({ error: 'expected "gitrepo" to be a URL, e.g. "https://github.com/example/app"' }).optional(),
   network: z.boolean({ error: "expected true or false" }).default(false),
   disableContentTrust: z.boolean({ error: "expected true or false" }).default(false),
@@ -101,9 +110,15 @@ export const packageSpecSchema = z.strictObject({
   buildArgs: z
     .record(
       z.string().regex(buildArgName, { error: "expected a build-arg name: letters, digits and _, not starting with a digit" }),
-      z.string({ error: "expected a string value" }),
+      z.union([z.string(), z.custom<PackageDefinition>(isPackageDefinition), z.custom<() => PackageDefinition>((v) => typeof v === "function")], {
+        error: (i) =>
+          `expected a string, a package (the default export of another pkg.config.ts, imported) or a function returning one, e.g. () => base${
+            i.input === undefined ? `; ${UNDEFINED_IMPORT_HINT}` : ""
+          }`,
+      }),
       { error: 'expected "buildArgs" to be an object of NAME: "value" pairs' },
     )
+    .superRefine(checkLinuxKitArgs)
     .default({}),
   extraSources: z.array(extraSource, { error: 'expected "extraSources" to be a list' }).default([]),
   labels: z
@@ -117,6 +132,37 @@ export const packageSpecSchema = z.strictObject({
   config: z.record(z.string(), z.unknown(), { error: 'expected "config" to be an object (LinuxKit image config)' }).optional(),
   depends: z.strictObject({ dockerImages }).optional(),
 });
+
+/** A build-arg value: a string, another package, or a function returning one (for import order). */
+export type BuildArgValue = string | PackageDefinition | (() => PackageDefinition);
+
+export const PACKAGE_KIND = "pkgkit.package";
+
+export function isPackageDefinition(v: unknown): v is PackageDefinition {
+  return typeof v === "object" && v !== null && (v as PackageDefinition).kind === PACKAGE_KIND;
+}
+
+/** LinuxKit's special build-arg values, "@lkt:pkg:<path>" and "@lkt:pkgs:<glob>". */
+export const LKT_PKG = "@lkt:pkg:";
+export const LKT_PKGS = "@lkt:pkgs:";
+
+function checkLinuxKitArgs(args: Record<string, unknown>, ctx: z.RefinementCtx) {
+  for (const [name, value] of Object.entries(args)) {
+    const text = typeof value === "string" ? value : undefined;
+    const problem = (message: string) => ctx.addIssue({ code: "custom", path: [name], message, input: value });
+    if (text?.startsWith(LKT_PKGS)) {
+      if (!name.includes("%"))
+        problem(`expected the name of a "${LKT_PKGS}<glob>" build arg to contain "%", which stands for each matched package's ORG_IMAGE, e.g. DEP_%`);
+      if (text.length === LKT_PKGS.length) problem(`expected "${LKT_PKGS}<glob>": a glob of package directories, e.g. "${LKT_PKGS}../deps/*"`);
+    } else if (name.includes("%")) {
+      problem(`"%" in a build-arg name is only for "${LKT_PKGS}<glob>" values, where it stands for each matched package's ORG_IMAGE`);
+    } else if (text?.startsWith(LKT_PKG)) {
+      if (text.length === LKT_PKG.length) problem(`expected "${LKT_PKG}<path>": the directory of another package, e.g. "${LKT_PKG}../base"`);
+    } else if (text?.startsWith("@lkt:")) {
+      problem(`expected "${LKT_PKG}<path>" or "${LKT_PKGS}<glob>", LinuxKit's package references`);
+    }
+  }
+}
 
 /** What users write. */
 export type PackageSpecInput = z.input<typeof packageSpecSchema>;
@@ -136,13 +182,18 @@ export function parseSpec(raw: unknown): { spec: PackageSpec } | { problems: Fie
     );
     return { spec: { ...result.data, extraSources } };
   }
+  return { problems: problemsOf(result.error.issues, raw, KNOWN_FIELDS) };
+}
+
+/** zod issues as field problems: the field, what is wrong, what was given; suggestions for unknown fields. */
+export function problemsOf(issues: z.core.$ZodIssue[], raw: unknown, knownFields: string[]): FieldProblem[] {
   const problems: FieldProblem[] = [];
-  for (const issue of result.error.issues) {
+  for (const issue of issues) {
     if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys) {
         problems.push({
           field: formatPath([...issue.path, key]),
-          message: issue.path.length === 0 ? unknownFieldMessage(key, KNOWN_FIELDS) : "unknown field.",
+          message: issue.path.length === 0 ? unknownFieldMessage(key, knownFields) : "unknown field.",
           path: [...issue.path, key],
         });
       }
@@ -160,7 +211,7 @@ export function parseSpec(raw: unknown): { spec: PackageSpec } | { problems: Fie
         : `${issue.message}${issue.message.startsWith(describe(given)) ? "" : ` (got ${describe(given)})`}`;
     problems.push({ field: formatPath(issue.path), message, path: issue.path });
   }
-  return { problems };
+  return problems;
 }
 
 function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {

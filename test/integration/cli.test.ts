@@ -11,7 +11,7 @@ const tsx = join(ROOT, "node_modules/.bin/tsx");
 const importLine = `import { definePackage } from ${JSON.stringify(join(ROOT, "lib/index.ts"))};\n`;
 
 test("--help on every command, exit 0; no command prints usage and exits 2", () => {
-  for (const cmd of ["build", "plan", "show-tag", "migrate"]) {
+  for (const cmd of ["build", "plan", "show-tag", "graph", "migrate"]) {
     const r = pkgkit([cmd, "--help"]);
     assert.is(r.code, 0, cmd);
     assert.ok(r.stdout.startsWith(`usage: pkgkit ${cmd} [options]`), r.stdout);
@@ -31,7 +31,7 @@ test("unknown command and unknown option: exit 2 with the usage", () => {
   assert.ok(r.stderr.startsWith('pkgkit: unknown command "bulid"\nusage: pkgkit <command>'), r.stderr);
   const o = pkgkit(["build", "--orgg", "x", "examples/hello"]);
   assert.is(o.code, 2);
-  assert.ok(o.stderr.startsWith("pkgkit: unknown option --orgg\nusage: pkgkit build [options] <dir>..."), o.stderr);
+  assert.ok(o.stderr.startsWith("pkgkit: unknown option --orgg\nusage: pkgkit build [options] [<dir|glob>...]"), o.stderr);
 });
 
 test("show-tag prints org/image:tag per package, equal to git ls-tree on a clean tree; --json too", () => {

@@ -52,6 +52,8 @@ const bad: [string, string, string][] = [
   ["bad arch, pointed at its line", "image: a\narches:\n  - amd64\n  - sparc\n", `${FILE}:4:5: field "arches[1]": "sparc" is not a GOARCH name pkgkit builds for; expected one of amd64, arm64, arm, 386, ppc64le, s390x, riscv64, mips64le, loong64`],
   ["build arg without =", "image: a\nbuildArgs:\n  - FOO=1\n  - BAR\n", `${FILE}:4:5: field "buildArgs[1]": expected "NAME=value" (got "BAR")`],
   ["bad build-arg name", "image: a\nbuildArgs:\n  - FOO=1\n  - 9X=2\n", `${FILE}:4:5: field "buildArgs[1]": "9X" is not a valid name: expected a build-arg name: letters, digits and _, not starting with a digit`],
+  ["@lkt:pkgs: whose name lacks %, pointed at its entry", "image: a\nbuildArgs:\n  - BASE=@lkt:pkg:../base\n  - DEPS=@lkt:pkgs:../deps/*\n", `${FILE}:4:5: field "buildArgs[1]": expected the name of a "@lkt:pkgs:<glob>" build arg to contain "%", which stands for each matched package's ORG_IMAGE, e.g. DEP_% (got "@lkt:pkgs:../deps/*")`],
+  ["a % name for a plain value", "image: a\nbuildArgs:\n  - DEP_%=1\n", `${FILE}:3:5: field "buildArgs[0]": "%" in a build-arg name is only for "@lkt:pkgs:<glob>" values, where it stands for each matched package's ORG_IMAGE (got "1")`],
   ["a list instead of a mapping", "- image: a\n", `${FILE}:1:1: package: expected a YAML mapping of fields, e.g. \`image: app\``],
   ["missing image", "org: foo\n", `${FILE}:1:1: field "image": is required: expected "image" to be a string, e.g. "app"`],
   ["network not a boolean", "image: a\nnetwork: maybe\n", `${FILE}:2:10: field "network": expected true or false (got "maybe")`],

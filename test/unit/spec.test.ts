@@ -35,6 +35,15 @@ test("every field is accepted and extra sources are normalised to {src, dst}", (
   assert.equal(def.spec.buildArgs, { BASE: "alpine", _X1: "" });
 });
 
+test("a build arg may be another package, or a function returning one; the file records what it set", () => {
+  const base = makeDefinition({ image: "base" }, "/pkgs/base/pkg.config.ts");
+  const later = () => base;
+  const def = makeDefinition({ image: "app", arches: ["amd64"], buildArgs: { BASE: base, LATER: later, DEPS_: "x", "ALL_%": "@lkt:pkgs:../*" } }, FILE);
+  assert.is(def.spec.buildArgs.BASE, base);
+  assert.is(def.spec.buildArgs.LATER, later);
+  assert.equal(def.fields, ["image", "arches", "buildArgs"]);
+});
+
 test("org may carry a registry host, localhost or an IPv6 literal", () => {
   for (const org of ["example", "a/b-c", "127.0.0.1:5000/demo", "localhost:5000/x", "registry.example.com", "[::1]:5000/demo"])
     assert.ok("spec" in parseSpec({ image: "a", org }), org);
@@ -65,7 +74,12 @@ const bad: [string, unknown, string][] = [
   ["tag template with another placeholder", { image: "a", tag: "{{.Hash}}-{{.Arch}}" }, `${FILE}: field "tag": expected a tag template with {{.Hash}} and no other placeholder, made of letters, digits, "_", "." and "-", e.g. "v1-{{.Hash}}" (got "{{.Hash}}-{{.Arch}}")`],
   ["dockerfile outside the package", { image: "a", dockerfile: "../Dockerfile" }, `${FILE}: field "dockerfile": expected "dockerfile" inside the package directory: a relative path without ".." (got "../Dockerfile")`],
   ["bad build-arg name", { image: "a", buildArgs: { "1X": "y" } }, `${FILE}: field "buildArgs["1X"]": "1X" is not a valid name: expected a build-arg name: letters, digits and _, not starting with a digit`],
-  ["build-arg value not a string", { image: "a", buildArgs: { X: 1 } }, `${FILE}: field "buildArgs.X": expected a string value (got 1)`],
+  ["build-arg value neither a string nor a package", { image: "a", buildArgs: { X: 1 } }, `${FILE}: field "buildArgs.X": expected a string, a package (the default export of another pkg.config.ts, imported) or a function returning one, e.g. () => base (got 1)`],
+  ["build-arg value undefined, as an import in a cycle is", { image: "a", buildArgs: { BASE: undefined } }, `${FILE}: field "buildArgs.BASE": expected a string, a package (the default export of another pkg.config.ts, imported) or a function returning one, e.g. () => base; an imported package is undefined while package files import each other in a cycle (got nothing)`],
+  ["@lkt:pkgs: without % in the name", { image: "a", buildArgs: { DEPS: "@lkt:pkgs:../*" } }, `${FILE}: field "buildArgs.DEPS": expected the name of a "@lkt:pkgs:<glob>" build arg to contain "%", which stands for each matched package's ORG_IMAGE, e.g. DEP_% (got "@lkt:pkgs:../*")`],
+  ["% in a name without @lkt:pkgs:", { image: "a", buildArgs: { "DEP_%": "x" } }, `${FILE}: field "buildArgs["DEP_%"]": "%" in a build-arg name is only for "@lkt:pkgs:<glob>" values, where it stands for each matched package's ORG_IMAGE (got "x")`],
+  ["unknown @lkt: value", { image: "a", buildArgs: { B: "@lkt:package:../b" } }, `${FILE}: field "buildArgs.B": expected "@lkt:pkg:<path>" or "@lkt:pkgs:<glob>", LinuxKit's package references (got "@lkt:package:../b")`],
+  ["@lkt:pkg: without a path", { image: "a", buildArgs: { B: "@lkt:pkg:" } }, `${FILE}: field "buildArgs.B": expected "@lkt:pkg:<path>": the directory of another package, e.g. "@lkt:pkg:../base" (got "@lkt:pkg:")`],
   ["extra source without dst", { image: "a", extraSources: ["nocolon"] }, `${FILE}: field "extraSources[0]": expected "<src>:<dst>" (e.g. "../common:/common") or { src: "../common", dst: "/common" } (got "nocolon")`],
   ["label value not a string", { image: "a", labels: { "a.b": true } }, `${FILE}: field "labels["a.b"]": expected a string value (got true)`],
   ["gitrepo not a URL", { image: "a", gitrepo: "not a url" }, `${FILE}: field "gitrepo": expected "gitrepo" to be a URL, e.g. "https://github.com/example/app" (got "not a url")`],
