@@ -24,7 +24,7 @@ import { formatGraph, graphJson } from "./graph.ts";
 import { planBuild } from "../recipes/build.ts";
 import { planPush } from "../recipes/push.ts";
 import { run } from "./run.ts";
-import { consoleReporter, summarize } from "../recipes/report.ts";
+import { consoleReporter, summarize, summaryTable } from "../recipes/report.ts";
 
 const common: Record<string, OptionSpec> = {
   help: { type: "boolean", short: "h", help: "show this help" },
@@ -42,6 +42,7 @@ const building: Record<string, OptionSpec> = {
   builder: { type: "string", value: "<buildx|legacy>", help: "builder to use (default: buildx if the docker CLI has it, else legacy)" },
   force: { type: "boolean", help: "rebuild images that already exist (locally; for push also in the registry) and push them again" },
   verbose: { type: "boolean", short: "v", help: "print build output" },
+  jobs: { type: "string", short: "j", value: "<n>", help: "steps to run at once: independent packages and arches build in parallel (default: one per core)" },
 };
 
 const pushing: Record<string, OptionSpec> = {
@@ -77,9 +78,9 @@ const commands: Record<string, CommandDef> = {
       const { plan, builder, shell } = await planFor(t, o);
       if (o["dry-run"]) return printPlan(plan, o);
       const reporter = consoleReporter({ verbose: o.verbose === true });
-      const result = await run(plan, { shell, builder, reporter });
+      const result = await run(plan, { shell, builder, reporter, jobs: jobsOption(o) });
       if (o.json) console.log(JSON.stringify({ plan, result }, null, 2));
-      process.stderr.write(`${summarize(result)}\n`);
+      process.stderr.write(`\n${summaryTable(plan, result)}\n${summarize(result)}\n`);
       return result.ok ? ExitCode.ok : ExitCode.failed;
     },
   },
@@ -91,9 +92,9 @@ const commands: Record<string, CommandDef> = {
       const { plan, builder, shell, registry } = await pushPlanFor(t, o);
       if (o["dry-run"]) return printPlan(plan, o);
       const reporter = consoleReporter({ verbose: o.verbose === true });
-      const result = await run(plan, { shell, builder, registry, reporter });
+      const result = await run(plan, { shell, builder, registry, reporter, jobs: jobsOption(o) });
       if (o.json) console.log(JSON.stringify({ ok: result.ok, packages: pushSummary(plan, result), plan, result }, null, 2));
-      process.stderr.write(`${summarize(result)}\n`);
+      process.stderr.write(`\n${summaryTable(plan, result)}\n${summarize(result)}\n`);
       return result.ok ? ExitCode.ok : ExitCode.failed;
     },
   },
@@ -150,6 +151,27 @@ async function resolveTargets(t: Targets, o: ParsedOptions): Promise<Package[]> 
   return (await resolveGraphOf(t, o)).roots;
 }
 
+/** What build and push work on: the packages asked for and everything they depend on, dependencies first. */
+async function resolveRunSet(t: Targets, o: ParsedOptions): Promise<Package[]> {
+  const { packages, roots } = await resolveGraphOf(t, o);
+  const byId = new Map(packages.map((p) => [p.id, p]));
+  const wanted = new Set<string>();
+  const visit = (p: Package) => {
+    if (wanted.has(p.id)) return;
+    wanted.add(p.id);
+    for (const d of p.dependencies) visit(byId.get(d.id)!);
+  };
+  roots.forEach(visit);
+  return packages.filter((p) => wanted.has(p.id));
+}
+
+function jobsOption(o: ParsedOptions): number | undefined {
+  if (o.jobs === undefined) return undefined;
+  const n = Number(o.jobs);
+  if (!Number.isInteger(n) || n < 1) throw new InputError(`--jobs ${JSON.stringify(o.jobs)}: expected a whole number of at least 1`);
+  return n;
+}
+
 /** Directories, directory globs, or none: every package of the workspace (see lib/workspace.ts). */
 async function resolveGraphOf(t: Targets, o: ParsedOptions) {
   const options = resolveOptions(o);
@@ -175,14 +197,16 @@ export function resolveOptions(o: ParsedOptions, env: Record<string, string | un
 
 /** Resolve the packages while the builder is detected, then look up what exists and plan. */
 async function planFor(t: Targets, o: ParsedOptions) {
-  const [packages, chosen] = await Promise.all([resolveTargets(t, o), builderOption(o)]);
+  jobsOption(o);
+  const [packages, chosen] = await Promise.all([resolveRunSet(t, o), builderOption(o)]);
   return planBuild(packages, { ...chosen, force: o.force === true });
 }
 
 async function pushPlanFor(t: Targets, o: ParsedOptions) {
   if (typeof o.release === "string" && !tagRe.test(o.release))
     throw new InputError(`--release ${JSON.stringify(o.release)}: expected a tag: letters, digits, "_", "." and "-", at most 128 characters, e.g. v1.2.3`);
-  const packages = await resolveTargets(t, o);
+  jobsOption(o);
+  const packages = await resolveRunSet(t, o);
   const dirty = packages.filter((p) => p.dirty);
   if (dirty.length && !o["allow-dirty"])
     throw new InputError(

@@ -9,6 +9,7 @@ import type { Builder, BuildCommand, LocalImage } from "./builder.ts";
 import type { Descriptor, Manifest } from "./registry/types.ts";
 import type { ManifestFormat } from "./image.ts";
 import { platformKey } from "./push.ts";
+import { InputError } from "./errors.ts";
 
 export type Command = "build" | "push";
 
@@ -79,7 +80,9 @@ export interface ContextStep {
   reason: string;
 }
 
-export type Step = BuildStep | SkipStep | ContextStep | PushStep | IndexStep;
+/** Every step names the steps that must have succeeded before it starts (its edges in the DAG). */
+export type Step = (BuildStep | SkipStep | ContextStep | PushStep | IndexStep) & { needs: string[] };
+type NewStep = BuildStep | SkipStep | ContextStep | PushStep | IndexStep;
 
 export interface Plan {
   version: 1;
@@ -107,32 +110,54 @@ export interface PlanOptions {
   scratchDir: string;
 }
 
+/**
+ * Packages come dependencies first (as `resolveGraph` orders them). A build waits for the builds
+ * of its dependencies for the same arch; a dependency's build arg is its per-arch reference
+ * (`org/image:<tag>-<arch>`), which the engine has once that build ran, or pulls from the registry.
+ */
 export function plan(packages: Package[], options: PlanOptions): Plan {
   const steps: Step[] = [];
+  const add = (step: NewStep, needs: string[] = []) => void steps.push({ ...step, needs });
   const push = options.command === "push";
+  const byId = new Map(packages.map((p) => [p.id, p]));
+  /** `<package id>/<arch>` → the id of the step that builds that image in this plan. */
+  const builtBy = new Map<string, string>();
   for (const pkg of packages) {
     const name = `${pkg.repository}:${pkg.tag}`;
     let context = pkg.dir;
     const needsContext = pkg.extraSources.length > 0;
-    let contextPlanned = false;
+    let contextStep: string | undefined;
     const indexArches: IndexStep["arches"] = [];
+    const pushSteps: string[] = [];
     for (const arch of pkg.arches) {
       const ref = archRef(pkg, arch);
       const id = `${pkg.repository}:${pkg.tag}/${arch}`;
       const remote = push ? options.remote?.get(ref) : undefined;
       if (remote && !options.force) {
-        steps.push({ kind: "skip", id, package: name, arch, ref, reason: "exists in registry", found: remote.digest, skips: "build+push" });
+        add({ kind: "skip", id, package: name, arch, ref, reason: "exists in registry", found: remote.digest, skips: "build+push" });
         indexArches.push({ arch, ref, digest: remote.digest });
         continue;
       }
       indexArches.push({ arch, ref });
       const existing = options.local.get(ref);
+      let buildStep: string | undefined;
       if (existing && !options.force) {
-        steps.push({ kind: "skip", id, package: name, arch, ref, reason: "exists in local engine", found: existing.id, skips: "build" });
+        add({ kind: "skip", id, package: name, arch, ref, reason: "exists in local engine", found: existing.id, skips: "build" });
       } else {
-        if (needsContext && !contextPlanned) {
+        const buildArgs = { ...pkg.buildArgs };
+        const needs: string[] = [];
+        for (const dep of pkg.dependencies) {
+          const d = byId.get(dep.id);
+          if (d && !d.arches.includes(arch))
+            throw new InputError(`${pkg.file}: ${pkg.repository} builds ${arch}, but its dependency ${d.repository} (build arg ${dep.arg}, ${d.file}) has no ${arch}; its arches: ${d.arches.join(", ")}`);
+          buildArgs[dep.arg] = `${dep.ref}-${arch}`;
+          const producer = builtBy.get(`${dep.id}/${arch}`);
+          if (producer) needs.push(producer);
+        }
+        if (needsContext && !contextStep) {
           context = `${options.scratchDir}/${pkg.repository.replaceAll("/", "_").replaceAll(":", "_")}-${pkg.tag}`;
-          steps.push({
+          contextStep = `${name}/context`;
+          add({
             kind: "context",
             id: `${name}/context`,
             package: name,
@@ -140,10 +165,10 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
             sources: [{ src: pkg.dir, dst: "/" }, ...pkg.extraSources],
             reason: `package has ${pkg.extraSources.length} extra source(s)`,
           });
-          contextPlanned = true;
         }
+        if (contextStep) needs.unshift(contextStep);
         const dockerfile = needsContext ? `${context}/${relativeTo(pkg.dir, pkg.dockerfile)}` : pkg.dockerfile;
-        steps.push({
+        add({
           kind: "build",
           id,
           package: name,
@@ -160,16 +185,19 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
             ref,
             network: pkg.network,
             cache: pkg.cache,
-            buildArgs: pkg.buildArgs,
+            buildArgs,
             labels: pkg.labels,
           }),
           reason: options.force && (remote || existing)
             ? `--force: rebuild although it exists ${remote ? "in the registry" : "locally"}`
             : push ? "not in registry, not in local engine" : "not in local engine",
-        });
+        }, needs);
+        buildStep = id;
+        builtBy.set(`${pkg.id}/${arch}`, id);
       }
-      if (push)
-        steps.push({
+      if (push) {
+        pushSteps.push(`${id}/push`);
+        add({
           kind: "push",
           id: `${id}/push`,
           package: name,
@@ -180,9 +208,13 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
           tag: ref.slice(pkg.repository.length + 1),
           format: options.format ?? "docker",
           reason: remote ? "--force: push although the registry has it" : "not in registry",
-        });
+        }, buildStep ? [buildStep] : []);
+      }
     }
-    if (push) steps.push(indexStep(pkg, name, indexArches, options));
+    if (push) {
+      const index = indexStep(pkg, name, indexArches, options);
+      add(index, index.kind === "index" ? pushSteps : []);
+    }
   }
   return {
     version: 1,

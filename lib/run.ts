@@ -1,12 +1,16 @@
 /**
- * run(): executes a Plan, exactly its steps, in order. Progress goes to a Reporter; the Result
- * records what each step did and when, for `--json` and for tests.
+ * run(): executes a Plan, exactly its steps, as a DAG: a step starts once every step it `needs`
+ * has succeeded, with at most `jobs` steps running at once. A failed step stops the steps that
+ * need it (directly or not), which are reported as skipped because of it; independent steps go
+ * on. Progress goes to a Reporter; the Result records what each step did, when and for how long,
+ * in plan order, for `--json` and for tests.
  */
+import { availableParallelism } from "node:os";
 import { cp, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PkgkitError } from "./errors.ts";
-import type { IndexStep, Plan, PushStep, Step } from "./plan.ts";
+import type { Plan, Step } from "./plan.ts";
 import type { Builder, LocalImage } from "./builder.ts";
 import type { Shell } from "./shell.ts";
 import type { Descriptor, Registry } from "./registry/types.ts";
@@ -17,10 +21,14 @@ import { PLATFORMS } from "./spec.ts";
 export interface StepResult {
   id: string;
   kind: Step["kind"];
+  /** skipped: the plan said so (see the step's reason), or `blockedBy` a failed step. */
   status: "done" | "skipped" | "failed";
   ref?: string;
   startedAt: string;
+  endedAt: string;
   durationMs: number;
+  /** For steps not run because a step they need failed (or was itself blocked): that step's id. */
+  blockedBy?: string;
   /** For builds: the image as the engine reports it afterwards. */
   image?: LocalImage;
   /** For pushes: the manifest in the registry, and what happened to its blobs. */
@@ -45,6 +53,8 @@ export interface Reporter {
 export interface RunOptions {
   shell: Shell;
   builder: Builder;
+  /** Steps running at once (default: one per core). */
+  jobs?: number;
   reporter?: Reporter;
   /** Needed by push plans. */
   registry?: Registry;
@@ -71,23 +81,59 @@ export async function run(p: Plan, options: RunOptions): Promise<Result> {
 }
 
 async function runSteps(p: Plan, options: RunOptions, state: RunState): Promise<Result> {
-  const results: StepResult[] = [];
-  for (const step of p.steps) {
+  const jobs = Math.max(1, options.jobs ?? availableParallelism());
+  const results = new Map<string, StepResult>();
+  const known = new Set(p.steps.map((s) => s.id));
+  for (const s of p.steps)
+    for (const n of s.needs) if (!known.has(n)) throw new PkgkitError(`plan step ${s.id} needs ${n}, which is not in the plan`);
+  let pending = [...p.steps];
+  const running = new Map<string, Promise<void>>();
+
+  const finish = (step: Step, result: StepResult) => {
+    results.set(step.id, result);
+    options.reporter?.stepEnd(step, result);
+  };
+  const start = (step: Step) => {
     const started = Date.now();
     options.reporter?.stepStart(step);
     const base = { id: step.id, kind: step.kind, ref: "ref" in step ? step.ref : undefined, startedAt: new Date(started).toISOString() };
-    let result: StepResult;
-    try {
-      const outcome = await runStep(step, options, state);
-      result = { ...base, status: step.kind === "skip" ? "skipped" : "done", durationMs: Date.now() - started, ...outcome };
-    } catch (err) {
-      result = { ...base, status: "failed", durationMs: Date.now() - started, error: (err as Error).message };
+    const done = (extra: Partial<StepResult> & Pick<StepResult, "status">) => {
+      const ended = Date.now();
+      finish(step, { ...base, endedAt: new Date(ended).toISOString(), durationMs: ended - started, ...extra });
+    };
+    running.set(
+      step.id,
+      runStep(step, options, state)
+        .then((outcome) => done({ status: step.kind === "skip" ? "skipped" : "done", ...outcome }))
+        .catch((err: unknown) => done({ status: "failed", error: err instanceof Error ? err.message : String(err) }))
+        .finally(() => running.delete(step.id)),
+    );
+  };
+
+  while (pending.length > 0 || running.size > 0) {
+    let progressed = false;
+    for (const step of pending) {
+      const needs = step.needs.map((n) => results.get(n));
+      const bad = needs.find((r) => r && (r.status === "failed" || r.blockedBy));
+      if (bad) {
+        const at = new Date().toISOString();
+        finish(step, {
+          id: step.id, kind: step.kind, ref: "ref" in step ? step.ref : undefined, status: "skipped", startedAt: at, endedAt: at, durationMs: 0,
+          blockedBy: bad.blockedBy ?? bad.id,
+          error: `not run: ${bad.blockedBy ?? bad.id} failed`,
+        });
+      } else if (needs.every(Boolean) && (running.size < jobs || step.kind === "skip")) start(step);
+      else continue;
+      pending = pending.filter((s) => s !== step);
+      progressed = true;
+      break;
     }
-    results.push(result);
-    options.reporter?.stepEnd(step, result);
-    if (result.status === "failed") return { ok: false, command: p.command, steps: results };
+    if (progressed) continue;
+    if (running.size === 0) throw new PkgkitError(`plan steps wait on each other: ${pending.map((s) => s.id).join(", ")}`);
+    await Promise.race(running.values());
   }
-  return { ok: true, command: p.command, steps: results };
+  const ordered = p.steps.map((s) => results.get(s.id)!);
+  return { ok: ordered.every((r) => r.status !== "failed" && !r.blockedBy), command: p.command, steps: ordered };
 }
 
 type Outcome = Pick<StepResult, "image" | "pushed" | "index">;
@@ -133,7 +179,7 @@ async function runStep(step: Step, options: RunOptions, state: RunState): Promis
   }
 }
 
-async function runPush(step: PushStep, { builder, registry }: RunOptions, state: RunState): Promise<PushedImage> {
+async function runPush(step: Extract<Step, { kind: "push" }>, { builder, registry }: RunOptions, state: RunState): Promise<PushedImage> {
   state.workDir ??= await mkdtemp(join(tmpdir(), "pkgkit-push-"));
   const dir = await mkdtemp(join(state.workDir, "image-"));
   try {
@@ -150,7 +196,7 @@ async function runPush(step: PushStep, { builder, registry }: RunOptions, state:
   }
 }
 
-async function runIndex(step: IndexStep, { registry, reporter }: RunOptions, state: RunState): Promise<MergedIndex> {
+async function runIndex(step: Extract<Step, { kind: "index" }>, { registry, reporter }: RunOptions, state: RunState): Promise<MergedIndex> {
   const entries: Descriptor[] = [];
   for (const a of step.arches) {
     const pushed = state.pushed.get(a.ref);

@@ -1,13 +1,20 @@
-/** Recipe: progress and summaries on a terminal or in CI logs (stderr), results on stdout. */
+/**
+ * Recipe: progress and summaries on a terminal or in CI logs (stderr), results on stdout.
+ * Lines are prefixed `[org/image arch]`, so output from parallel steps stays readable. On a
+ * terminal a live line at the bottom shows what is running and for how long; elsewhere (CI
+ * logs, pipes) plain lines only, with a "still building" line every `heartbeat` seconds.
+ */
 import process from "node:process";
 import type { Reporter, Result, StepResult } from "../lib/run.ts";
-import type { Step } from "../lib/plan.ts";
+import type { Plan, Step } from "../lib/plan.ts";
 
 export interface ConsoleReporterOptions {
   /** Print every line of build output, prefixed. */
   verbose?: boolean;
-  /** Seconds between "still building" lines. */
+  /** Seconds between "still building" lines (plain output only). */
   heartbeat?: number;
+  /** Keep a live status line at the bottom (default: when stderr is a terminal and no `write` is given). */
+  live?: boolean;
   write?: (line: string) => void;
 }
 
@@ -15,21 +22,57 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 /** `[org/image arch]`: the package name without its (long) tag. */
 const label = (s: Step) => {
   const name = s.package.slice(0, s.package.lastIndexOf(":"));
-  return "arch" in s ? `[${name} ${s.arch}]` : `[${name}]`;
+  return "arch" in s && s.arch ? `[${name} ${s.arch}]` : `[${name}]`;
 };
+const verb: Partial<Record<Step["kind"], string>> = { build: "building", push: "pushing", index: "merging index", context: "assembling context" };
 
 export function consoleReporter(options: ConsoleReporterOptions = {}): Reporter {
-  const write = options.write ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const live = options.live ?? (!options.write && process.stderr.isTTY === true);
+  const out = options.write ?? ((l: string) => process.stderr.write(`${l}\n`));
   const timers = new Map<string, ReturnType<typeof setInterval>>();
   const started = new Map<string, number>();
+  const active = new Map<string, Step>();
+  let finished = 0;
+  let statusShown = false;
+  const status = () => {
+    const now = Date.now();
+    const parts = [...active.values()].map((s) => `${label(s)} ${verb[s.kind] ?? s.kind} ${seconds(now - started.get(s.id)!)}`);
+    return `${finished} done · running: ${parts.join(" · ")}`.slice(0, (process.stderr.columns ?? 120) - 1);
+  };
+  const clear = () => {
+    if (statusShown) process.stderr.write("\r\x1b[K");
+    statusShown = false;
+  };
+  const redraw = () => {
+    clear();
+    if (active.size > 0) {
+      process.stderr.write(status());
+      statusShown = true;
+    }
+  };
+  const write = (line: string) => {
+    if (!live) return out(line);
+    clear();
+    out(line);
+    redraw();
+  };
+  let ticker: ReturnType<typeof setInterval> | undefined;
+
   return {
     stepStart(step) {
       started.set(step.id, Date.now());
+      if (step.kind !== "skip") active.set(step.id, step);
+      if (live && !ticker) {
+        ticker = setInterval(redraw, 500);
+        (ticker as { unref?: () => void }).unref?.();
+      }
       if (step.kind === "build") {
         write(`${label(step)} building ${step.ref} (${step.platform}, ${step.builder})`);
-        const t = setInterval(() => write(`${label(step)} still building, ${seconds(Date.now() - started.get(step.id)!)}`), (options.heartbeat ?? 10) * 1000);
-        (t as { unref?: () => void }).unref?.();
-        timers.set(step.id, t);
+        if (!live) {
+          const t = setInterval(() => write(`${label(step)} still building, ${seconds(Date.now() - started.get(step.id)!)}`), (options.heartbeat ?? 10) * 1000);
+          (t as { unref?: () => void }).unref?.();
+          timers.set(step.id, t);
+        }
       } else if (step.kind === "context") write(`${label(step)} assembling build context with extra sources`);
       else if (step.kind === "push") write(`${label(step)} pushing ${step.ref}`);
       else if (step.kind === "index") write(`${label(step)} merging ${step.arches.map((a) => a.arch).join(", ")} into ${step.ref}`);
@@ -40,7 +83,10 @@ export function consoleReporter(options: ConsoleReporterOptions = {}): Reporter 
     },
     stepEnd(step, r) {
       clearInterval(timers.get(step.id));
-      if (step.kind === "skip") write(`${label(step)} skip ${step.ref}: ${step.reason}`);
+      active.delete(step.id);
+      finished += 1;
+      if (r.blockedBy) write(`${label(step)} skip ${"ref" in step ? step.ref : step.id}: ${r.error}`);
+      else if (step.kind === "skip") write(`${label(step)} skip ${step.ref}: ${step.reason}`);
       else if (r.status === "failed") write(`${label(step)} FAILED after ${seconds(r.durationMs)}\n${r.error}`);
       else if (step.kind === "build") write(`${label(step)} built ${step.ref} in ${seconds(r.durationMs)} (${r.image?.id.slice(0, 19)})`);
       else if (step.kind === "push" && r.pushed) {
@@ -49,6 +95,11 @@ export function consoleReporter(options: ConsoleReporterOptions = {}): Reporter 
       } else if (step.kind === "index" && r.index) {
         const arches = r.index.manifests.filter((d) => d.platform && d.platform.os !== "unknown").map((d) => [d.platform!.architecture, d.platform!.variant].filter(Boolean).join("/"));
         write(`${label(step)} ${r.index.written ? "wrote" : "unchanged:"} ${step.ref}@${r.index.digest} (${arches.join(", ")})${step.release ? `, also ${step.repository}:${step.release}` : ""}`);
+      }
+      if (active.size === 0 && ticker) {
+        clearInterval(ticker);
+        ticker = undefined;
+        clear();
       }
     },
   };
@@ -64,4 +115,25 @@ export function summarize(result: Result): string {
     `${count("skipped")} skipped`,
     `${count("failed")} failed`,
   ].join(", ");
+}
+
+/**
+ * The table printed at the end of a run: one row per image (and index), with what happened to it
+ * and why: built, pushed, skipped (exists, or because a step it needs failed), failed (the error).
+ */
+export function summaryTable(plan: Plan, result: Result): string {
+  const byId = new Map(result.steps.map((r) => [r.id, r]));
+  const rows = plan.steps
+    .filter((s) => s.kind !== "context")
+    .map((s) => {
+      const r = byId.get(s.id);
+      const what = s.kind === "skip" ? `skip ${s.skips === "index" ? "index" : s.skips}` : s.kind;
+      const outcome = !r ? "not run" : r.blockedBy ? "skipped" : r.status === "done" ? "ok" : r.status;
+      const why = !r ? "" : r.blockedBy ? `${r.blockedBy} failed` : r.status === "failed" ? (r.error ?? "").split("\n")[0]! : s.kind === "skip" ? s.reason : seconds(r.durationMs);
+      return ["ref" in s ? s.ref : (s as Step).id, what, outcome, why];
+    });
+  const head = ["image", "step", "result", "why / time"];
+  const widths = head.map((h, i) => Math.min(90, Math.max(h.length, ...rows.map((r) => r[i]!.length))));
+  const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ");
+  return [line(head), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
