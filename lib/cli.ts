@@ -152,7 +152,7 @@ async function resolveTargets(t: Targets, o: ParsedOptions): Promise<Package[]> 
 }
 
 /** What build and push work on: the packages asked for and everything they depend on, dependencies first. */
-async function resolveRunSet(t: Targets, o: ParsedOptions): Promise<Package[]> {
+async function resolveRunSet(t: Targets, o: ParsedOptions): Promise<{ packages: Package[]; force: string[] }> {
   const { packages, roots } = await resolveGraphOf(t, o);
   const byId = new Map(packages.map((p) => [p.id, p]));
   const wanted = new Set<string>();
@@ -162,7 +162,8 @@ async function resolveRunSet(t: Targets, o: ParsedOptions): Promise<Package[]> {
     for (const d of p.dependencies) visit(byId.get(d.id)!);
   };
   roots.forEach(visit);
-  return packages.filter((p) => wanted.has(p.id));
+  // --force rebuilds what was asked for; dependencies are built only when missing.
+  return { packages: packages.filter((p) => wanted.has(p.id)), force: o.force === true ? roots.map((p) => p.id) : [] };
 }
 
 function jobsOption(o: ParsedOptions): number | undefined {
@@ -198,15 +199,15 @@ export function resolveOptions(o: ParsedOptions, env: Record<string, string | un
 /** Resolve the packages while the builder is detected, then look up what exists and plan. */
 async function planFor(t: Targets, o: ParsedOptions) {
   jobsOption(o);
-  const [packages, chosen] = await Promise.all([resolveRunSet(t, o), builderOption(o)]);
-  return planBuild(packages, { ...chosen, force: o.force === true });
+  const [{ packages, force }, chosen] = await Promise.all([resolveRunSet(t, o), builderOption(o)]);
+  return planBuild(packages, { ...chosen, force });
 }
 
 async function pushPlanFor(t: Targets, o: ParsedOptions) {
   if (typeof o.release === "string" && !tagRe.test(o.release))
     throw new InputError(`--release ${JSON.stringify(o.release)}: expected a tag: letters, digits, "_", "." and "-", at most 128 characters, e.g. v1.2.3`);
   jobsOption(o);
-  const packages = await resolveRunSet(t, o);
+  const { packages, force } = await resolveRunSet(t, o);
   const dirty = packages.filter((p) => p.dirty);
   if (dirty.length && !o["allow-dirty"])
     throw new InputError(
@@ -219,7 +220,7 @@ async function pushPlanFor(t: Targets, o: ParsedOptions) {
   const planned = await planPush(packages, {
     ...chosen,
     registry,
-    force: o.force === true,
+    force,
     release: typeof o.release === "string" ? o.release : undefined,
     format: o.oci ? "oci" : "docker",
   });

@@ -104,8 +104,8 @@ export interface PlanOptions {
   release?: string;
   /** Push only: manifest media types (default docker). */
   format?: ManifestFormat;
-  /** Rebuild (and push) even what exists. */
-  force?: boolean;
+  /** Rebuild (and push) even what exists: every package, or those with these ids. */
+  force?: boolean | string[];
   /** Where assembled contexts go (for packages with extra sources). */
   scratchDir: string;
 }
@@ -124,6 +124,7 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
   const builtBy = new Map<string, string>();
   for (const pkg of packages) {
     const name = `${pkg.repository}:${pkg.tag}`;
+    const force = forced(pkg, options.force);
     let context = pkg.dir;
     const needsContext = pkg.extraSources.length > 0;
     let contextStep: string | undefined;
@@ -133,7 +134,7 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
       const ref = archRef(pkg, arch);
       const id = `${pkg.repository}:${pkg.tag}/${arch}`;
       const remote = push ? options.remote?.get(ref) : undefined;
-      if (remote && !options.force) {
+      if (remote && !force) {
         add({ kind: "skip", id, package: name, arch, ref, reason: "exists in registry", found: remote.digest, skips: "build+push" });
         indexArches.push({ arch, ref, digest: remote.digest });
         continue;
@@ -141,7 +142,7 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
       indexArches.push({ arch, ref });
       const existing = options.local.get(ref);
       let buildStep: string | undefined;
-      if (existing && !options.force) {
+      if (existing && !force) {
         add({ kind: "skip", id, package: name, arch, ref, reason: "exists in local engine", found: existing.id, skips: "build" });
       } else {
         const buildArgs = { ...pkg.buildArgs };
@@ -188,7 +189,7 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
             buildArgs,
             labels: pkg.labels,
           }),
-          reason: options.force && (remote || existing)
+          reason: force && (remote || existing)
             ? `--force: rebuild although it exists ${remote ? "in the registry" : "locally"}`
             : push ? "not in registry, not in local engine" : "not in local engine",
         }, needs);
@@ -232,7 +233,7 @@ function indexStep(pkg: Package, name: string, arches: IndexStep["arches"], opti
   const listed = (a: IndexStep["arches"][number]) =>
     !!a.digest && !!index?.json.manifests?.some((d) => d.digest === a.digest && platformKey(d.platform) === platformKey(PLATFORMS[a.arch]));
   const releaseDone = !release || options.remote?.get(`${pkg.repository}:${release}`)?.digest === index?.digest;
-  if (index && arches.every(listed) && releaseDone && !options.force)
+  if (index && arches.every(listed) && releaseDone && !forced(pkg, options.force))
     return { kind: "skip", id: `${name}/index`, package: name, ref, reason: "index in registry lists every arch", found: index.digest, skips: "index" };
   return {
     kind: "index",
@@ -246,6 +247,8 @@ function indexStep(pkg: Package, name: string, arches: IndexStep["arches"], opti
     reason: index ? `merge ${arches.map((a) => a.arch).join(", ")} into the existing index (${index.json.manifests?.length ?? 0} entries)` : "no index in registry yet",
   };
 }
+
+export const forced = (pkg: Package, force: PlanOptions["force"]) => (Array.isArray(force) ? force.includes(pkg.id) : force === true);
 
 function relativeTo(dir: string, file: string): string {
   return file.startsWith(`${dir}/`) ? file.slice(dir.length + 1) : file;

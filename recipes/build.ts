@@ -13,8 +13,8 @@ import { defaultShell, type Shell } from "../lib/shell.ts";
 export interface BuildOptions {
   shell?: Shell;
   builder?: Builder;
-  /** Rebuild images that already exist locally. */
-  force?: boolean;
+  /** Rebuild images that already exist locally: every package, or those with these ids. */
+  force?: boolean | string[];
   reporter?: Reporter;
   scratchDir?: string;
 }

@@ -6,7 +6,7 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { archRef, indexRef, type Package } from "../lib/package.ts";
-import { plan, type Plan } from "../lib/plan.ts";
+import { forced, plan, type Plan } from "../lib/plan.ts";
 import { run, type Reporter, type Result } from "../lib/run.ts";
 import { buildxBuilder, detectBuilder, type Builder, type LocalImage } from "../lib/builder.ts";
 import { defaultShell, type Shell } from "../lib/shell.ts";
@@ -18,8 +18,8 @@ export interface PushOptions {
   registry: Registry;
   shell?: Shell;
   builder?: Builder;
-  /** Rebuild and push even what exists. */
-  force?: boolean;
+  /** Rebuild and push even what exists: every package, or those with these ids. */
+  force?: boolean | string[];
   /** Also point this tag at each index. */
   release?: string;
   format?: ManifestFormat;
@@ -61,11 +61,11 @@ export async function lookupRegistry(packages: Package[], registry: Registry, op
 export async function planPush(packages: Package[], options: PushOptions): Promise<{ plan: Plan; builder: Builder; shell: Shell; registryState: RegistryState }> {
   const shell = options.shell ?? (await defaultShell());
   const registryState = await lookupRegistry(packages, options.registry, options);
-  const missing = packages.flatMap((p) => p.arches.map((a) => archRef(p, a))).filter((r) => options.force || !registryState.remote.has(r));
+  const missing = packages.flatMap((p) => p.arches.map((a) => ({ ref: archRef(p, a), force: forced(p, options.force) }))).filter((r) => r.force || !registryState.remote.has(r.ref));
   // Image look-up and export are the engine's, whichever builder builds: any builder serves them.
   const engine = options.builder ?? buildxBuilder(shell);
-  const local: Map<string, LocalImage> = missing.length ? await engine.inspect(missing) : new Map();
-  const needsBuild = missing.some((r) => options.force || !local.has(r));
+  const local: Map<string, LocalImage> = missing.length ? await engine.inspect(missing.map((r) => r.ref)) : new Map();
+  const needsBuild = missing.some((r) => r.force || !local.has(r.ref));
   const builder = options.builder ?? (needsBuild ? await detectBuilder(shell) : engine);
   return {
     plan: plan(packages, {
