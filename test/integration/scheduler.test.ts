@@ -90,4 +90,18 @@ test("--jobs must be a whole number", () => {
   assert.match(r.stderr, '--jobs "0": expected a whole number of at least 1');
 });
 
+test("on a terminal a live status line shows what is running; in a pipe there is none", () => {
+  const files = Object.assign({}, onBase("slow", "base", "sleep 2"));
+  const repo = workspace(files);
+  // script(1) runs the build on a pseudo-terminal and copies what it wrote to stdout.
+  const tty = must(["script", "-qec", `${process.execPath} ${join(ROOT, "lib/bin.mjs")} build --force --disable-cache slow`, "/dev/null"], repo.dir);
+  assert.match(tty, /\r\x1b\[K/, "the status line is redrawn in place");
+  assert.match(tty, new RegExp(`done · running: \\[${RUN}/slow amd64\\] building \\d+\\.\\d`)); // cut to the terminal width
+  const piped = pkgkit(["build", "--force", "--disable-cache", "slow"], { cwd: repo.dir });
+  assert.is(piped.code, 0, piped.stderr);
+  assert.not.match(piped.stderr, "\x1b[K");
+  assert.not.match(piped.stderr, "running:");
+  repo.rm();
+});
+
 test.run();
