@@ -14,7 +14,10 @@ export { gitStates, type DirState } from "./git.ts";
 export { resolvePackages, archRef, indexRef, type Package, type ResolveOptions } from "./package.ts";
 export { plan, formatPlan, type Plan, type Step, type BuildStep, type SkipStep, type ContextStep, type PlanOptions } from "./plan.ts";
 export { run, type Result, type StepResult, type Reporter, type RunOptions } from "./run.ts";
-export { buildxBuilder, legacyBuilder, detectBuilder, type Builder, type BuildRequest, type BuildCommand, type LocalImage } from "./builder.ts";
+export {
+  buildxBuilder, legacyBuilder, detectBuilder, builderFor, parseBuilders,
+  type Builder, type ArchBuilders, type Engine, type BuildRequest, type BuildCommand, type LocalImage,
+} from "./builder.ts";
 export { defaultShell, type Shell, type ExecOptions, type ExecResult } from "./shell.ts";
 export { PkgkitError, InputError, SpecError, ExitCode, type FieldProblem } from "./errors.ts";
 // Workspaces and dependencies between packages.

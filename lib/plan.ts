@@ -5,7 +5,7 @@
  */
 import { archRef, indexRef, type Package } from "./package.ts";
 import { platformString, PLATFORMS, type Arch } from "./spec.ts";
-import type { Builder, BuildCommand, LocalImage } from "./builder.ts";
+import { builderFor, type ArchBuilders, type Builder, type BuildCommand, type LocalImage } from "./builder.ts";
 import type { Descriptor, Manifest } from "./registry/types.ts";
 import type { ManifestFormat } from "./image.ts";
 import { platformKey } from "./push.ts";
@@ -53,6 +53,8 @@ export interface PushStep {
   repository: string;
   tag: string;
   format: ManifestFormat;
+  /** The builder whose engine holds the image (it exports it). */
+  builder: string;
   reason: string;
 }
 
@@ -94,7 +96,9 @@ export interface Plan {
 export interface PlanOptions {
   command: Command;
   builder: Builder;
-  /** Local images found by the look-up, keyed by ref. */
+  /** Builders for arches that build elsewhere than `builder` (remote engines). */
+  builders?: ArchBuilders;
+  /** Images found by the look-up in each arch's builder's engine, keyed by ref. */
   local: Map<string, LocalImage>;
   /** Push only: what the registry has, keyed by ref (per-arch tags and release tags). Missing refs are absent. */
   remote?: Map<string, Descriptor>;
@@ -140,10 +144,12 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
         continue;
       }
       indexArches.push({ arch, ref });
+      const builder = builderFor(arch, options.builder, options.builders);
+      const engine = builder.engine ? `engine ${builder.engine}` : "local engine";
       const existing = options.local.get(ref);
       let buildStep: string | undefined;
       if (existing && !force) {
-        add({ kind: "skip", id, package: name, arch, ref, reason: "exists in local engine", found: existing.id, skips: "build" });
+        add({ kind: "skip", id, package: name, arch, ref, reason: `exists in ${engine}`, found: existing.id, skips: "build" });
       } else {
         const buildArgs = { ...pkg.buildArgs };
         const needs: string[] = [];
@@ -177,9 +183,9 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
           arch,
           platform: platformString(arch),
           ref,
-          builder: options.builder.name,
+          builder: builder.name,
           context,
-          command: options.builder.command({
+          command: builder.command({
             context,
             dockerfile,
             arch,
@@ -190,8 +196,8 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
             labels: pkg.labels,
           }),
           reason: force && (remote || existing)
-            ? `--force: rebuild although it exists ${remote ? "in the registry" : "locally"}`
-            : push ? "not in registry, not in local engine" : "not in local engine",
+            ? `--force: rebuild although it exists ${remote ? "in the registry" : builder.engine ? `in ${engine}` : "locally"}`
+            : push ? `not in registry, not in ${engine}` : `not in ${engine}`,
         }, needs);
         buildStep = id;
         builtBy.set(`${pkg.id}/${arch}`, id);
@@ -208,6 +214,7 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
           repository: pkg.repository,
           tag: ref.slice(pkg.repository.length + 1),
           format: options.format ?? "docker",
+          builder: builder.name,
           reason: remote ? "--force: push although the registry has it" : "not in registry",
         }, buildStep ? [buildStep] : []);
       }
@@ -264,7 +271,7 @@ export function formatPlan(p: Plan): string {
       lines.push(`  build  ${s.ref}  [${s.platform}, ${s.builder}]  ${s.reason}`);
       lines.push(`         $ ${[...Object.entries(s.command.env ?? {}).map(([k, v]) => `${k}=${v}`), ...s.command.argv].map(quoteForDisplay).join(" ")}`);
     } else if (s.kind === "skip") lines.push(`  skip   ${s.ref}  ${s.reason}${s.found ? ` (${s.found.slice(0, 19)})` : ""}`);
-    else if (s.kind === "push") lines.push(`  push   ${s.ref}  [${s.platform}, ${s.format} manifest]  ${s.reason}`);
+    else if (s.kind === "push") lines.push(`  push   ${s.ref}  [${s.platform}, ${s.format} manifest, from ${s.builder}]  ${s.reason}`);
     else if (s.kind === "index")
       lines.push(`  index  ${s.ref}${s.release ? ` (+ ${s.repository}:${s.release})` : ""}  ${s.arches.map((a) => a.arch).join(", ")}: ${s.reason}`);
     else lines.push(`  context ${s.context}  ${s.reason}`);

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PkgkitError } from "./errors.ts";
 import type { Plan, Step } from "./plan.ts";
-import type { Builder, LocalImage } from "./builder.ts";
+import { builderFor, type ArchBuilders, type Builder, type LocalImage } from "./builder.ts";
 import type { Shell } from "./shell.ts";
 import type { Descriptor, Registry } from "./registry/types.ts";
 import { imageBlobsFromArchive } from "./image.ts";
@@ -53,6 +53,8 @@ export interface Reporter {
 export interface RunOptions {
   shell: Shell;
   builder: Builder;
+  /** Builders for arches that build elsewhere than `builder`: as given to plan(). */
+  builders?: ArchBuilders;
   /** Steps running at once (default: one per core). */
   jobs?: number;
   reporter?: Reporter;
@@ -70,6 +72,7 @@ interface RunState {
 export async function run(p: Plan, options: RunOptions): Promise<Result> {
   if (p.steps.some((s) => s.kind === "push" || s.kind === "index") && !options.registry)
     throw new PkgkitError("this plan pushes, but run() was given no registry client");
+  for (const s of p.steps) if (s.kind === "build" || s.kind === "push") stepBuilder(s, options);
   const state: RunState = { pushed: new Map(), blobs: new Map() };
   try {
     return await runSteps(p, options, state);
@@ -139,7 +142,7 @@ async function runSteps(p: Plan, options: RunOptions, state: RunState): Promise<
 type Outcome = Pick<StepResult, "image" | "pushed" | "index">;
 
 async function runStep(step: Step, options: RunOptions, state: RunState): Promise<Outcome> {
-  const { shell, builder, reporter } = options;
+  const { shell, reporter } = options;
   switch (step.kind) {
     case "skip":
       return {};
@@ -168,7 +171,7 @@ async function runStep(step: Step, options: RunOptions, state: RunState): Promis
       });
       if (r.code !== 0)
         throw new PkgkitError(`build of ${step.ref} (${step.platform}) failed with exit code ${r.code}:\n${tail.map((l) => `  | ${l}`).join("\n")}`);
-      const image = (await builder.inspect([step.ref])).get(step.ref);
+      const image = (await stepBuilder(step, options).inspect([step.ref])).get(step.ref);
       if (!image) throw new PkgkitError(`build of ${step.ref} reported success, but the engine has no image ${step.ref}`);
       const built = [image.os, image.architecture, image.variant].filter(Boolean).join("/");
       // The legacy builder can silently produce the host's platform (see legacyBuilder).
@@ -179,15 +182,25 @@ async function runStep(step: Step, options: RunOptions, state: RunState): Promis
   }
 }
 
-async function runPush(step: Extract<Step, { kind: "push" }>, { builder, registry }: RunOptions, state: RunState): Promise<PushedImage> {
+/** The Builder a build or push step names: the engine its image is built in and exported from. */
+function stepBuilder(step: Extract<Step, { kind: "build" | "push" }>, options: RunOptions): Builder {
+  const builder = builderFor(step.arch, options.builder, options.builders);
+  if (builder.name !== step.builder)
+    throw new PkgkitError(`plan step ${step.id} uses builder ${step.builder}, but run() was given ${builder.name} for ${step.arch}: pass the builders the plan was made with`);
+  return builder;
+}
+
+async function runPush(step: Extract<Step, { kind: "push" }>, options: RunOptions, state: RunState): Promise<PushedImage> {
+  const { registry } = options;
   state.workDir ??= await mkdtemp(join(tmpdir(), "pkgkit-push-"));
   const dir = await mkdtemp(join(state.workDir, "image-"));
   try {
     const archive = join(dir, "image.tar");
+    const builder = stepBuilder(step, options);
     await builder.save(step.ref, archive);
     const image = await imageBlobsFromArchive(archive, dir, step.format);
     if (!step.platform.startsWith(`${image.platform.os}/${image.platform.architecture}`))
-      throw new PkgkitError(`${step.ref} in the local engine is a ${image.platform.os}/${image.platform.architecture} image, expected ${step.platform}; rebuild it with --force`);
+      throw new PkgkitError(`${step.ref} in the ${builder.engine ? `engine ${builder.engine}` : "local engine"} is a ${image.platform.os}/${image.platform.architecture} image, expected ${step.platform}; rebuild it with --force`);
     const pushed = await pushImage(registry!, step.repository, step.tag, image, state.blobs);
     state.pushed.set(step.ref, pushed.descriptor);
     return pushed;

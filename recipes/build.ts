@@ -1,48 +1,69 @@
 /**
- * Recipe: build packages. Look up what the local engine already has (one query), plan, run.
- * Each piece is exported so a pipeline can stop after planning, edit the plan, or run its own.
+ * Recipe: build packages. Look up what each arch's engine already has (one query per engine),
+ * plan, run. Each piece is exported so a pipeline can stop after planning, edit the plan, or run
+ * its own.
  */
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { archRef, type Package } from "../lib/package.ts";
 import { plan, type Plan } from "../lib/plan.ts";
 import { run, type Reporter, type Result } from "../lib/run.ts";
-import { detectBuilder, type Builder, type LocalImage } from "../lib/builder.ts";
+import { builderFor, detectBuilder, type ArchBuilders, type Builder, type LocalImage } from "../lib/builder.ts";
 import { defaultShell, type Shell } from "../lib/shell.ts";
+import type { Arch } from "../lib/spec.ts";
 
 export interface BuildOptions {
   shell?: Shell;
   builder?: Builder;
-  /** Rebuild images that already exist locally: every package, or those with these ids. */
+  /** Builders for arches that build in another engine (a remote builder); the others use `builder`. */
+  builders?: ArchBuilders;
+  /** Rebuild images that already exist in their engine: every package, or those with these ids. */
   force?: boolean | string[];
   reporter?: Reporter;
   scratchDir?: string;
 }
 
-/** The read-only look-up step: which `org/image:<tag>-<arch>` images the engine has. */
-export async function lookupLocal(packages: Package[], builder: Builder): Promise<Map<string, LocalImage>> {
-  return builder.inspect(packages.flatMap((p) => p.arches.map((a) => archRef(p, a))));
+/**
+ * The read-only look-up step: which of these `org/image:<tag>-<arch>` images exist, each asked of
+ * the engine its arch builds in (one query per engine, in parallel).
+ */
+export async function lookupImages(images: { ref: string; arch: Arch }[], builder: Builder, builders: ArchBuilders = {}): Promise<Map<string, LocalImage>> {
+  const byBuilder = new Map<Builder, string[]>();
+  for (const { ref, arch } of images) {
+    const b = builderFor(arch, builder, builders);
+    byBuilder.set(b, [...(byBuilder.get(b) ?? []), ref]);
+  }
+  const found = await Promise.all([...byBuilder].map(([b, refs]) => b.inspect(refs)));
+  return new Map(found.flatMap((m) => [...m]));
 }
 
-export async function planBuild(packages: Package[], options: BuildOptions = {}): Promise<{ plan: Plan; builder: Builder; shell: Shell }> {
+/** Every arch image of the packages, looked up in its arch's engine. */
+export async function lookupLocal(packages: Package[], builder: Builder, builders: ArchBuilders = {}): Promise<Map<string, LocalImage>> {
+  return lookupImages(packages.flatMap((p) => p.arches.map((arch) => ({ ref: archRef(p, arch), arch }))), builder, builders);
+}
+
+export async function planBuild(packages: Package[], options: BuildOptions = {}): Promise<{ plan: Plan; builder: Builder; builders: ArchBuilders; shell: Shell }> {
   const shell = options.shell ?? (await defaultShell());
   const builder = options.builder ?? (await detectBuilder(shell));
-  const local = await lookupLocal(packages, builder);
+  const builders = options.builders ?? {};
+  const local = await lookupLocal(packages, builder, builders);
   return {
     plan: plan(packages, {
       command: "build",
       builder,
+      builders,
       local,
       force: options.force,
       scratchDir: options.scratchDir ?? join(tmpdir(), "pkgkit-contexts"),
     }),
     builder,
+    builders,
     shell,
   };
 }
 
 export async function buildPackages(packages: Package[], options: BuildOptions = {}): Promise<{ plan: Plan; result: Result }> {
-  const { plan: p, builder, shell } = await planBuild(packages, options);
-  const result = await run(p, { shell, builder, reporter: options.reporter });
+  const { plan: p, builder, builders, shell } = await planBuild(packages, options);
+  const result = await run(p, { shell, builder, builders, reporter: options.reporter });
   return { plan: p, result };
 }

@@ -1,6 +1,6 @@
 /**
- * Recipe: push packages. Look up what the registry has (bounded concurrency), then what the
- * local engine has of the rest, plan, run. Builder detection happens only when something must
+ * Recipe: push packages. Look up what the registry has (bounded concurrency), then what each
+ * arch's engine has of the rest, plan, run. Builder detection happens only when something must
  * be built, so a push where everything exists never starts a docker process.
  */
 import { tmpdir } from "node:os";
@@ -8,16 +8,19 @@ import { join } from "node:path";
 import { archRef, indexRef, type Package } from "../lib/package.ts";
 import { forced, plan, type Plan } from "../lib/plan.ts";
 import { run, type Reporter, type Result } from "../lib/run.ts";
-import { buildxBuilder, detectBuilder, type Builder, type LocalImage } from "../lib/builder.ts";
+import { buildxBuilder, detectBuilder, type ArchBuilders, type Builder, type LocalImage } from "../lib/builder.ts";
 import { defaultShell, type Shell } from "../lib/shell.ts";
 import { mapLimit } from "../lib/concurrency.ts";
 import type { Descriptor, Manifest, Registry } from "../lib/registry/types.ts";
 import type { ManifestFormat } from "../lib/image.ts";
+import { lookupImages } from "./build.ts";
 
 export interface PushOptions {
   registry: Registry;
   shell?: Shell;
   builder?: Builder;
+  /** Builders for arches that build in another engine (a remote builder); their images are pushed from there. */
+  builders?: ArchBuilders;
   /** Rebuild and push even what exists: every package, or those with these ids. */
   force?: boolean | string[];
   /** Also point this tag at each index. */
@@ -58,19 +61,23 @@ export async function lookupRegistry(packages: Package[], registry: Registry, op
   return { remote, indexes };
 }
 
-export async function planPush(packages: Package[], options: PushOptions): Promise<{ plan: Plan; builder: Builder; shell: Shell; registryState: RegistryState }> {
+export async function planPush(packages: Package[], options: PushOptions): Promise<{ plan: Plan; builder: Builder; builders: ArchBuilders; shell: Shell; registryState: RegistryState }> {
   const shell = options.shell ?? (await defaultShell());
   const registryState = await lookupRegistry(packages, options.registry, options);
-  const missing = packages.flatMap((p) => p.arches.map((a) => ({ ref: archRef(p, a), force: forced(p, options.force) }))).filter((r) => r.force || !registryState.remote.has(r.ref));
+  const missing = packages
+    .flatMap((p) => p.arches.map((arch) => ({ ref: archRef(p, arch), arch, force: forced(p, options.force) })))
+    .filter((i) => i.force || !registryState.remote.has(i.ref));
   // Image look-up and export are the engine's, whichever builder builds: any builder serves them.
   const engine = options.builder ?? buildxBuilder(shell);
-  const local: Map<string, LocalImage> = missing.length ? await engine.inspect(missing.map((r) => r.ref)) : new Map();
-  const needsBuild = missing.some((r) => r.force || !local.has(r.ref));
+  const builders = options.builders ?? {};
+  const local: Map<string, LocalImage> = missing.length ? await lookupImages(missing, engine, builders) : new Map();
+  const needsBuild = missing.some((i) => i.force || !local.has(i.ref));
   const builder = options.builder ?? (needsBuild ? await detectBuilder(shell) : engine);
   return {
     plan: plan(packages, {
       command: "push",
       builder,
+      builders,
       local,
       remote: registryState.remote,
       indexes: registryState.indexes,
@@ -80,13 +87,14 @@ export async function planPush(packages: Package[], options: PushOptions): Promi
       scratchDir: options.scratchDir ?? join(tmpdir(), "pkgkit-contexts"),
     }),
     builder,
+    builders,
     shell,
     registryState,
   };
 }
 
 export async function pushPackages(packages: Package[], options: PushOptions): Promise<{ plan: Plan; result: Result }> {
-  const { plan: p, builder, shell } = await planPush(packages, options);
-  const result = await run(p, { shell, builder, registry: options.registry, reporter: options.reporter });
+  const { plan: p, builder, builders, shell } = await planPush(packages, options);
+  const result = await run(p, { shell, builder, builders, registry: options.registry, reporter: options.reporter });
   return { plan: p, result };
 }
