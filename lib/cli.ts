@@ -5,7 +5,7 @@
 import process from "node:process";
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { formatOptions, parseArgs, type OptionSpec, type ParsedOptions } from "./args.ts";
 import { ExitCode, InputError, isPkgkitError } from "./errors.ts";
 import { ARCHES, type Arch } from "./spec.ts";
@@ -14,7 +14,8 @@ import { formatPlan, type Plan } from "./plan.ts";
 import type { Result } from "./run.ts";
 import type { Registry } from "./registry/types.ts";
 import { tagRe } from "./ref.ts";
-import { buildxBuilder, legacyBuilder, detectBuilder } from "./builder.ts";
+import { BUILDER_KINDS, detectBuilderKind, parseBuilders, parseEngine, type ArchBuilders, type BuilderKind, type Engine } from "./builder.ts";
+import { findWorkspace, type WorkspaceDefinition } from "./workspace.ts";
 import { defaultShell } from "./shell.ts";
 import { scriptArgs } from "./runtime.ts";
 import { BUILD_YML, CONFIG_FILE } from "./load.ts";
@@ -40,6 +41,7 @@ const building: Record<string, OptionSpec> = {
   "disable-cache": { type: "boolean", negatedBy: ["enable-cache"], help: "build without the build cache (overrides the package)" },
   "disable-content-trust": { type: "boolean", negatedBy: ["enable-content-trust"], help: "do not sign (overrides the package)" },
   builder: { type: "string", value: "<buildx|legacy>", help: "builder to use (default: buildx if the docker CLI has it, else legacy)" },
+  builders: { type: "string", value: "<arch=engine,...>", help: "build these arches in an engine of their own, a docker endpoint (unix://, tcp://, ssh://) or context, e.g. arm64=ssh://user@arm-host; the others build locally (env: PKGKIT_BUILDERS; workspace: builders)" },
   force: { type: "boolean", help: "rebuild images that already exist (locally; for push also in the registry) and push them again" },
   verbose: { type: "boolean", short: "v", help: "print build output" },
   jobs: { type: "string", short: "j", value: "<n>", help: "steps to run at once: independent packages and arches build in parallel (default: one per core)" },
@@ -75,10 +77,10 @@ const commands: Record<string, CommandDef> = {
     args: PACKAGE_ARGS,
     options: { ...naming, ...building, "dry-run": { type: "boolean", help: "print the plan, build nothing" }, ...common },
     async run(t, o) {
-      const { plan, builder, shell } = await planFor(t, o);
+      const { plan, builder, builders, shell } = await planFor(t, o);
       if (o["dry-run"]) return printPlan(plan, o);
       const reporter = consoleReporter({ verbose: o.verbose === true });
-      const result = await run(plan, { shell, builder, reporter, jobs: jobsOption(o) });
+      const result = await run(plan, { shell, builder, builders, reporter, jobs: jobsOption(o) });
       if (o.json) console.log(JSON.stringify({ plan, result }, null, 2));
       process.stderr.write(`\n${summaryTable(plan, result)}\n${summarize(result)}\n`);
       return result.ok ? ExitCode.ok : ExitCode.failed;
@@ -89,10 +91,10 @@ const commands: Record<string, CommandDef> = {
     args: PACKAGE_ARGS,
     options: { ...naming, ...building, ...pushing, "dry-run": { type: "boolean", help: "print the plan, build and push nothing" }, ...common },
     async run(t, o) {
-      const { plan, builder, shell, registry } = await pushPlanFor(t, o);
+      const { plan, builder, builders, shell, registry } = await pushPlanFor(t, o);
       if (o["dry-run"]) return printPlan(plan, o);
       const reporter = consoleReporter({ verbose: o.verbose === true });
-      const result = await run(plan, { shell, builder, registry, reporter, jobs: jobsOption(o) });
+      const result = await run(plan, { shell, builder, builders, registry, reporter, jobs: jobsOption(o) });
       if (o.json) console.log(JSON.stringify({ ok: result.ok, packages: pushSummary(plan, result), plan, result }, null, 2));
       process.stderr.write(`\n${summaryTable(plan, result)}\n${summarize(result)}\n`);
       return result.ok ? ExitCode.ok : ExitCode.failed;
@@ -199,7 +201,7 @@ export function resolveOptions(o: ParsedOptions, env: Record<string, string | un
 /** Resolve the packages while the builder is detected, then look up what exists and plan. */
 async function planFor(t: Targets, o: ParsedOptions) {
   jobsOption(o);
-  const [{ packages, force }, chosen] = await Promise.all([resolveRunSet(t, o), builderOption(o)]);
+  const [{ packages, force }, chosen] = await Promise.all([resolveRunSet(t, o), enginesFor(t, o).then((engines) => builderOption(o, engines))]);
   return planBuild(packages, { ...chosen, force });
 }
 
@@ -215,7 +217,8 @@ async function pushPlanFor(t: Targets, o: ParsedOptions) {
         dirty.map((p) => `  ${relative(process.cwd(), p.dir) || "."}: tag ${p.tag}`).join("\n") +
         "\ncommit the changes, or pass --allow-dirty to push the -dirty tag anyway",
     );
-  const chosen = o.builder === undefined ? { shell: await defaultShell() } : await builderOption(o);
+  const engines = await enginesFor(t, o);
+  const chosen = o.builder === undefined && Object.keys(engines).length === 0 ? { shell: await defaultShell() } : await builderOption(o, engines);
   const registry = await registryOption(o);
   const planned = await planPush(packages, {
     ...chosen,
@@ -260,12 +263,32 @@ function pushSummary(plan: Plan, result: Result) {
   });
 }
 
-async function builderOption(o: ParsedOptions) {
+/** The default builder (--builder, else detected) and one of the same kind per arch with an engine of its own. */
+async function builderOption(o: ParsedOptions, engines: Partial<Record<Arch, Engine>>) {
   const shell = await defaultShell();
-  if (o.builder === undefined) return { shell, builder: await detectBuilder(shell) };
-  if (o.builder === "buildx") return { shell, builder: buildxBuilder(shell) };
-  if (o.builder === "legacy") return { shell, builder: legacyBuilder(shell) };
-  throw new InputError(`--builder ${JSON.stringify(o.builder)}: expected buildx or legacy`);
+  if (o.builder !== undefined && !Object.hasOwn(BUILDER_KINDS, o.builder as string))
+    throw new InputError(`--builder ${JSON.stringify(o.builder)}: expected buildx or legacy`);
+  const make = BUILDER_KINDS[(o.builder as BuilderKind | undefined) ?? (await detectBuilderKind(shell))];
+  const builders: ArchBuilders = Object.fromEntries(Object.entries(engines).map(([arch, engine]) => [arch, make(shell, "docker", engine)]));
+  return { shell, builder: make(shell), builders };
+}
+
+/**
+ * Which arches build in an engine of their own: `--builders` > PKGKIT_BUILDERS > the workspace's
+ * `builders`; the first one set applies as a whole. Same syntax for the flag and the variable.
+ */
+export function resolveBuilders(o: ParsedOptions, env: Record<string, string | undefined> = process.env, workspace?: WorkspaceDefinition): Partial<Record<Arch, Engine>> {
+  if (typeof o.builders === "string") return parseBuilders(o.builders, "--builders");
+  if (env.PKGKIT_BUILDERS) return parseBuilders(env.PKGKIT_BUILDERS, "PKGKIT_BUILDERS");
+  // Validated when the workspace file loaded.
+  return Object.fromEntries(Object.entries(workspace?.builders ?? {}).map(([arch, value]) => [arch, parseEngine(value) as Engine]));
+}
+
+/** resolveBuilders with the workspace that applies to the targets (found as recipes/packages.ts finds it). */
+async function enginesFor(t: Targets, o: ParsedOptions) {
+  const from = t.defs ? (t.defs[0] && dirname(t.defs[0].file)) : process.cwd();
+  const workspace = typeof o.builders === "string" || process.env.PKGKIT_BUILDERS || !from ? undefined : await findWorkspace(from);
+  return resolveBuilders(o, process.env, workspace);
 }
 
 function printPlan(plan: Plan, o: ParsedOptions): number {

@@ -5,8 +5,9 @@
  *   export default defineWorkspace({ org: "example", arches: ["amd64"], packages: ["pkgs/*"] });
  *
  * `org` and `arches` are defaults for the packages inside the workspace directory that do not set
- * them; `packages` lists package directories as globs relative to it ("!" excludes); `signer` is
- * recorded for signing. Package files are found with one `git ls-files` (so .gitignore applies;
+ * them; `packages` lists package directories as globs relative to it ("!" excludes); `builders`
+ * gives arches an engine of their own (endpoint or docker context: a remote builder), unless
+ * `--builders` or PKGKIT_BUILDERS say otherwise; `signer` is recorded for signing. Package files are found with one `git ls-files` (so .gitignore applies;
  * outside git, a directory walk), never under node_modules.
  */
 import { readdirSync, statSync } from "node:fs";
@@ -14,7 +15,8 @@ import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { z } from "zod";
 import { InputError, SpecError } from "./errors.ts";
 import { BUILD_YML, CONFIG_FILE, importDefault } from "./load.ts";
-import { archesSchema, orgSchema, problemsOf, type Arch } from "./spec.ts";
+import { ARCHES, archesSchema, orgSchema, problemsOf, type Arch } from "./spec.ts";
+import { parseEngine } from "./builder.ts";
 import { globToRegExp, isGlob } from "./glob.ts";
 import { callerFile, canonical } from "./runtime.ts";
 import type { Shell } from "./shell.ts";
@@ -32,8 +34,26 @@ export const workspaceSchema = z.strictObject({
       error: 'expected "packages" to be a list of directory globs, e.g. ["pkgs/*"]',
     })
     .optional(),
+  builders: z
+    .record(
+      z.string(),
+      z
+        .string({ error: 'expected an engine endpoint or docker context name, e.g. "ssh://user@arm-host"' })
+        .check((ctx) => {
+          const engine = parseEngine(ctx.value);
+          if ("problem" in engine) ctx.issues.push({ code: "custom", input: ctx.value, message: engine.problem });
+        }),
+      { error: 'expected "builders" to map arches to engines, e.g. { arm64: "ssh://user@arm-host" }' },
+    )
+    .check((ctx) => {
+      for (const arch of Object.keys(ctx.value))
+        if (!(ARCHES as string[]).includes(arch))
+          ctx.issues.push({ code: "custom", input: ctx.value, path: [arch], message: `${JSON.stringify(arch)} is not a GOARCH name pkgkit builds for; expected one of ${ARCHES.join(", ")}` });
+    })
+    .optional(),
 });
-export type WorkspaceInput = z.input<typeof workspaceSchema>;
+/** `builders` typed by arch, for editor help (the schema checks the keys itself, for its messages). */
+export type WorkspaceInput = Omit<z.input<typeof workspaceSchema>, "builders"> & { builders?: Partial<Record<Arch, string>> };
 
 export interface WorkspaceDefinition {
   readonly kind: typeof WORKSPACE_KIND;
@@ -43,6 +63,8 @@ export interface WorkspaceDefinition {
   readonly dir: string;
   readonly org?: string;
   readonly arches?: Arch[];
+  /** Engine (endpoint or docker context) per arch, as written. */
+  readonly builders?: Partial<Record<Arch, string>>;
   readonly signer?: "notary" | "sigstore";
   readonly packages?: string[];
 }
