@@ -1,6 +1,7 @@
 /**
  * The real services tests talk to. `services()` reads what test/env/start.sh started (three
- * distribution registries: plain, basic auth, TLS + basic auth). `startRegistry()` runs a
+ * distribution registries: plain, basic auth, TLS + basic auth; a second Docker engine standing
+ * in for a remote builder). `startRegistry()` runs a
  * registry of the test's own, for tests that stop and restart one or need token auth.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -27,6 +28,8 @@ export interface Services {
   /** The TLS registry's certificate and key (127.0.0.1, localhost). */
   tlsCert: string;
   tlsKey: string;
+  /** Endpoint (unix://) of the second engine, the stand-in remote builder. */
+  remoteEngine: string;
 }
 
 let cached: Services | undefined;

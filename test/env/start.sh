@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Starts what pkgkit's tests need (run as root after install.sh), idempotently:
 #   - a Docker engine: reuses one that already answers, else starts dockerd on the default socket
+#   - a second, separate engine on its own socket ($PKGKIT_STATE/remote-docker.sock), standing in
+#     for a remote builder (`--builders arm64=unix://...`)
 #   - qemu-aarch64 via binfmt_misc, so arm64 images build and run on this amd64 machine
 #   - three distribution registries (docker-registry 2.8): plain HTTP, HTTP + htpasswd basic auth,
 #     TLS (own CA) + htpasswd; the CA and test credentials are generated once under $PKGKIT_STATE
 # and writes $PKGKIT_STATE/env.sh for tests and CI to `source`, and $PKGKIT_STATE/services.json
-# (registry addresses, CA, credentials) for test/services.ts. Stays fast: no builds here
+# (registry addresses, CA, credentials, the remote engine's endpoint) for test/services.ts. Stays fast: no builds here
 # (test/env/selfcheck.sh does those). test/env/stop.sh stops what this started.
 set -euo pipefail
 
@@ -14,6 +16,8 @@ DEFAULT_HOST=unix:///var/run/docker.sock
 DOCKERD_PID=$STATE/dockerd.pid
 DOCKERD_LOG=$STATE/dockerd.log
 DOCKERD_WAIT=${PKGKIT_DOCKERD_WAIT:-60}   # seconds
+REMOTE_DIR=$STATE/remote-docker           # the remote builder engine's data, exec root, pidfile, log
+REMOTE_HOST=unix://$STATE/remote-docker.sock
 BINFMT=/proc/sys/fs/binfmt_misc
 PKI=$STATE/pki
 REG_DIR=$STATE/registry
@@ -67,6 +71,42 @@ else
 fi
 docker -H "$DOCKER_HOST_USED" version \
   --format '   client {{.Client.Version}} (API {{.Client.APIVersion}}) / daemon {{.Server.Version}} (API {{.Server.APIVersion}})'
+endstep
+
+step "remote builder engine: $REMOTE_HOST"
+# Its own socket, data root, exec root (so its own managed containerd), pidfile, daemon.json, and
+# its own network namespace: docker0 and iptables rules of its own, never the main engine's (dockerd
+# 20.10 started with --bridge=none deletes docker0 in its namespace). Like a real remote machine it
+# cannot reach this host's loopback registries.
+remote() { docker --host "$REMOTE_HOST" "$@"; }
+if pid_alive "$REMOTE_DIR/dockerd.pid"; then
+  remote info >/dev/null 2>&1 || die "remote dockerd (pid $(cat "$REMOTE_DIR/dockerd.pid")) runs but does not answer on $REMOTE_HOST; see $REMOTE_DIR/dockerd.log or run test/env/stop.sh"
+  echo "   already running (pid $(cat "$REMOTE_DIR/dockerd.pid"))"
+else
+  command -v unshare >/dev/null || die "unshare not found (util-linux)"
+  mkdir -p "$REMOTE_DIR"
+  rm -f "$REMOTE_DIR/dockerd.pid" "$STATE/remote-docker.sock"
+  echo '{}' > "$REMOTE_DIR/daemon.json"
+  setsid unshare --net dockerd --host "$REMOTE_HOST" --config-file "$REMOTE_DIR/daemon.json" \
+    --data-root "$REMOTE_DIR/data" --exec-root "$REMOTE_DIR/exec" --pidfile "$REMOTE_DIR/dockerd.pid" \
+    </dev/null >"$REMOTE_DIR/dockerd.log" 2>&1 &
+  spawned=$!
+  deadline=$((SECONDS + DOCKERD_WAIT))
+  until remote info >/dev/null 2>&1; do
+    problem=
+    kill -0 "$spawned" 2>/dev/null || problem="remote dockerd exited"
+    ((SECONDS < deadline)) || problem="remote dockerd did not answer on $REMOTE_HOST within ${DOCKERD_WAIT}s"
+    if [ -n "$problem" ]; then
+      tail -n 30 "$REMOTE_DIR/dockerd.log" >&2 || true
+      kill "$spawned" 2>/dev/null || true
+      die "$problem (log above: $REMOTE_DIR/dockerd.log)"
+    fi
+    sleep 0.2
+  done
+  [ -s "$REMOTE_DIR/dockerd.pid" ] || echo "$spawned" > "$REMOTE_DIR/dockerd.pid"
+  echo "   started (pid $(cat "$REMOTE_DIR/dockerd.pid"), log $REMOTE_DIR/dockerd.log)"
+fi
+remote version --format '   daemon {{.Server.Version}}, data root '"$REMOTE_DIR/data"
 endstep
 
 step "binfmt_misc: qemu-aarch64"
@@ -182,8 +222,10 @@ done
 (umask 077; PKGKIT_REG_PASS=$REG_PASS jq -n --arg plain "$REG_PLAIN" --arg auth "$REG_AUTH" --arg tls "$REG_TLS" \
   --arg ca "$PKI/ca.crt" --arg certsDir "$CERTS_DIR" --arg username "$REG_USER" \
   --arg htpasswd "$REG_DIR/htpasswd" --arg tlsCert "$PKI/server.crt" --arg tlsKey "$PKI/server.key" \
+  --arg remoteEngine "$REMOTE_HOST" \
   '{registries: {plain: $plain, auth: $auth, tls: $tls}, ca: $ca, certsDir: $certsDir,
-    username: $username, password: $ENV.PKGKIT_REG_PASS, htpasswd: $htpasswd, tlsCert: $tlsCert, tlsKey: $tlsKey}' \
+    username: $username, password: $ENV.PKGKIT_REG_PASS, htpasswd: $htpasswd, tlsCert: $tlsCert, tlsKey: $tlsKey,
+    remoteEngine: $remoteEngine}' \
   > "$STATE/services.json")
 echo "   wrote $STATE/services.json"
 endstep

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Stops what test/env/start.sh started, found by pidfiles: the registries, then dockerd. An engine
-# that was already running before start.sh has no pidfile there and is left alone. binfmt_misc
-# entries stay enabled; the CA, test credentials and registry data stay for the next start.
+# Stops what test/env/start.sh started, found by pidfiles: the registries, the remote builder
+# engine, then dockerd. An engine that was already running before start.sh has no pidfile there and
+# is left alone. binfmt_misc entries stay enabled; the CA, test credentials, registry data and the
+# remote engine's images stay for the next start.
 set -euo pipefail
 
 STATE=${PKGKIT_STATE:-/var/tmp/pkgkit-testenv}
 DOCKERD_PID=$STATE/dockerd.pid
+REMOTE_PID=$STATE/remote-docker/dockerd.pid
 REG_DIR=$STATE/registry
 
 # stop_pid <pidfile> <comm> <label> <seconds>: TERM, wait, then KILL. Only signals the pid if it
@@ -36,6 +38,7 @@ for pidfile in "$REG_DIR"/*.pid; do
   stop_pid "$pidfile" docker-registry "registry $(basename "$pidfile" .pid)" 10
 done
 rm -f "$STATE/services.json"
+[ ! -s "$REMOTE_PID" ] || stop_pid "$REMOTE_PID" dockerd "remote builder dockerd" 30
 
 if [ ! -s "$DOCKERD_PID" ]; then
   echo "stop.sh: no dockerd started by start.sh ($DOCKERD_PID absent); nothing more to stop"
