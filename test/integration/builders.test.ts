@@ -1,0 +1,190 @@
+// Remote builders: `--builders arm64=<endpoint|context>` sends arm64 to its own engine. The second
+// engine test/env/start.sh runs on its own socket stands in for a native arm64 machine; each test
+// reads that engine's image list (and the local one's) to see where each arch was built.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { must, pkgkit, ROOT, sh, tmpRepo } from "../helpers.ts";
+import { services } from "../services.ts";
+import { createRegistry } from "../../lib/registry/index.ts";
+
+const svc = services();
+const REMOTE = svc.remoteEngine;
+if (!REMOTE) throw new Error("services.json has no remoteEngine: run test/env/start.sh (it starts the remote builder engine)");
+const RUN = `${process.pid}${Date.now().toString(36)}`;
+const ORG = `pkgkit-test-builders-${RUN}`;
+const HELLO = join(ROOT, "examples/hello");
+const TAG = pkgkit(["show-tag", "--org", ORG, HELLO]).stdout.trim().split(":").pop()!;
+
+type Engine = "local" | "remote";
+const docker = (engine: Engine, args: string[]) => (engine === "remote" ? ["docker", "--host", REMOTE, ...args] : ["docker", ...args]);
+/** The image as that engine has it, or undefined. */
+function imageIn(engine: Engine, ref: string): { Id: string; Architecture: string } | undefined {
+  const r = sh(docker(engine, ["image", "inspect", ref]));
+  return r.code === 0 ? (JSON.parse(r.stdout) as { Id: string; Architecture: string }[])[0] : undefined;
+}
+const refsIn = (engine: Engine) => must(docker(engine, ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"])).split("\n").filter((r) => r.includes(RUN));
+
+interface PlanStep { kind: string; id: string; arch?: string; ref: string; builder?: string; reason: string; found?: string; command?: { argv: string[] } }
+const planOf = (args: string[], env: Record<string, string> = {}, cwd = ROOT) => {
+  const r = pkgkit(["plan", "--json", ...args], { env, cwd });
+  assert.is(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as { steps: PlanStep[] };
+};
+const builderOf = (p: { steps: PlanStep[] }, arch: string) => p.steps.find((s) => s.kind === "build" && s.arch === arch)?.builder;
+
+test("build --builders arm64=<endpoint>: arm64 is built in that engine only, amd64 in the local one only", () => {
+  const r = pkgkit(["build", "--json", "--org", ORG, "--builders", `arm64=${REMOTE}`, HELLO]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, `building ${ORG}/hello:${TAG}-arm64 (linux/arm64, buildx@${REMOTE})`);
+  assert.match(r.stderr, `building ${ORG}/hello:${TAG}-amd64 (linux/amd64, buildx)`);
+  const { plan } = JSON.parse(r.stdout) as { plan: { steps: PlanStep[] } };
+  const arm = plan.steps.find((s) => s.arch === "arm64")!;
+  assert.equal([arm.builder, arm.command!.argv.slice(0, 5)], [`buildx@${REMOTE}`, ["docker", "--host", REMOTE, "buildx", "build"]]);
+  assert.equal(builderOf(plan, "amd64"), "buildx");
+
+  const arm64 = `${ORG}/hello:${TAG}-arm64`;
+  const amd64 = `${ORG}/hello:${TAG}-amd64`;
+  assert.is(imageIn("remote", arm64)?.Architecture, "arm64", "arm64 is in the remote engine's image list");
+  assert.is(imageIn("local", arm64), undefined, "and not in the local engine");
+  assert.is(imageIn("local", amd64)?.Architecture, "amd64");
+  assert.is(imageIn("remote", amd64), undefined);
+  assert.equal(refsIn("remote"), [arm64]);
+  // The remote engine runs it (under the kernel's qemu binfmt here; natively on an arm64 machine).
+  assert.is(must(docker("remote", ["run", "--rm", "--network", "none", arm64])).trim(), "hello from aarch64");
+});
+
+test("the look-up asks each arch's engine: built again nothing is rebuilt; without --builders arm64 is not local", () => {
+  const ids = { amd64: imageIn("local", `${ORG}/hello:${TAG}-amd64`)!.Id, arm64: imageIn("remote", `${ORG}/hello:${TAG}-arm64`)!.Id };
+  const p = planOf(["--org", ORG, "--builders", `arm64=${REMOTE}`, HELLO]);
+  assert.equal(p.steps.map((s) => [s.kind, s.reason, s.found]), [
+    ["skip", "exists in local engine", ids.amd64],
+    ["skip", `exists in engine ${REMOTE}`, ids.arm64],
+  ]);
+  const plain = planOf(["--org", ORG, HELLO]);
+  assert.equal(plain.steps.map((s) => [s.kind, s.builder, s.reason]), [["skip", undefined, "exists in local engine"], ["build", "buildx", "not in local engine"]]);
+});
+
+test("push --builders: arm64 is built in and exported from the remote engine; the index has both arches", async () => {
+  const org = `${svc.registries.plain}/${ORG}-push`;
+  const r = pkgkit(["push", "--json", "--org", org, "--builders", `arm64=${REMOTE}`, HELLO]);
+  assert.is(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { packages: { arches: Record<string, { digest: string; action: string }> }[]; plan: { steps: PlanStep[] } };
+  assert.equal(out.plan.steps.filter((s) => s.kind === "push").map((s) => [s.arch, s.builder]), [["amd64", "buildx"], ["arm64", `buildx@${REMOTE}`]]);
+  assert.equal(Object.values(out.packages[0]!.arches).map((a) => a.action), ["built, pushed", "built, pushed"]);
+  const remoteArm = imageIn("remote", `${org}/hello:${TAG}-arm64`)!;
+  assert.ok(remoteArm, "arm64 built in the remote engine");
+  assert.is(imageIn("local", `${org}/hello:${TAG}-arm64`), undefined, "not in the local one");
+
+  const client = createRegistry();
+  const index = await client.getManifest(`${org}/hello`, TAG);
+  assert.equal(index!.json.manifests!.map((d) => `${d.platform?.os}/${d.platform?.architecture}`).sort(), ["linux/amd64", "linux/arm64"]);
+  // An image id is its config's digest: each arch's manifest points at the config of the engine it was built in.
+  const configOf = async (arch: string) => (await client.getManifest(`${org}/hello`, index!.json.manifests!.find((d) => d.platform?.architecture === arch)!.digest))!.json.config!.digest;
+  assert.is(await configOf("arm64"), remoteArm.Id);
+  assert.is(await configOf("amd64"), imageIn("local", `${org}/hello:${TAG}-amd64`)!.Id);
+
+  const again = pkgkit(["plan", "--push", "--json", "--org", org, "--builders", `arm64=${REMOTE}`, HELLO]);
+  assert.equal((JSON.parse(again.stdout) as { steps: PlanStep[] }).steps.map((s) => s.kind), ["skip", "skip", "skip"]);
+});
+
+test("PKGKIT_BUILDERS works like --builders; the flag wins over it", () => {
+  const env = { PKGKIT_BUILDERS: `arm64=${REMOTE}` };
+  const org = `${ORG}-env`;
+  const fromEnv = planOf(["--org", org, HELLO], env);
+  assert.equal([builderOf(fromEnv, "amd64"), builderOf(fromEnv, "arm64")], ["buildx", `buildx@${REMOTE}`]);
+  const r = pkgkit(["build", "--org", org, "--arches", "arm64", HELLO], { env });
+  assert.is(r.code, 0, r.stderr);
+  assert.is(imageIn("remote", `${org}/hello:${TAG}-arm64`)?.Architecture, "arm64");
+  assert.is(imageIn("local", `${org}/hello:${TAG}-arm64`), undefined);
+  const flagWins = planOf(["--org", org, "--builders", `amd64=${REMOTE}`, HELLO], env);
+  assert.equal([builderOf(flagWins, "amd64"), builderOf(flagWins, "arm64")], [`buildx@${REMOTE}`, "buildx"]);
+});
+
+test("a workspace's builders apply when neither the flag nor PKGKIT_BUILDERS is set", () => {
+  const repo = tmpRepo({
+    "pkgkit.config.ts": `import { defineWorkspace } from ${JSON.stringify(join(ROOT, "lib/index.ts"))};\nexport default defineWorkspace({ builders: { arm64: ${JSON.stringify(REMOTE)} } });\n`,
+    "pkgs/a/build.yml": "image: a\n",
+    "pkgs/a/Dockerfile": "FROM scratch\n",
+  });
+  const org = `${ORG}-ws`;
+  const p = (env: Record<string, string> = {}, args: string[] = []) => planOf(["--org", org, ...args], env, repo.dir);
+  assert.equal(builderOf(p(), "arm64"), `buildx@${REMOTE}`);
+  const amd64Remote = { PKGKIT_BUILDERS: `amd64=${REMOTE}` };
+  assert.equal([builderOf(p(amd64Remote), "amd64"), builderOf(p(amd64Remote), "arm64")], [`buildx@${REMOTE}`, "buildx"], "the variable replaces the workspace's map as a whole");
+  assert.equal([builderOf(p({}, ["--builders", `amd64=${REMOTE}`]), "amd64"), builderOf(p({}, ["--builders", `amd64=${REMOTE}`]), "arm64")], [`buildx@${REMOTE}`, "buildx"]);
+  repo.rm();
+});
+
+test("a docker context name works: docker --context <name>, built in that context's engine", () => {
+  const config = mkdtempSync(join(tmpdir(), "pkgkit-docker-config-"));
+  const env = { DOCKER_CONFIG: config };
+  const name = "pkgkit-test-remote";
+  must(["docker", "context", "create", name, "--docker", `host=${REMOTE}`], undefined, env);
+  try {
+    const org = `${ORG}-ctx`;
+    const r = pkgkit(["build", "--json", "--org", org, "--arches", "arm64", "--builders", `arm64=${name}`, HELLO], { env });
+    assert.is(r.code, 0, r.stderr);
+    const step = (JSON.parse(r.stdout) as { plan: { steps: PlanStep[] } }).plan.steps[0]!;
+    assert.equal([step.builder, step.command!.argv.slice(0, 4)], [`buildx@${name}`, ["docker", "--context", name, "buildx"]]);
+    assert.is(imageIn("remote", `${org}/hello:${TAG}-arm64`)?.Architecture, "arm64");
+    assert.is(imageIn("local", `${org}/hello:${TAG}-arm64`), undefined);
+  } finally {
+    sh(["docker", "context", "rm", "--force", name], undefined, env);
+    rmSync(config, { recursive: true, force: true });
+  }
+});
+
+test("a dependency built FROM another on arm64: both in the remote engine, the dependent FROM the per-arch ref", () => {
+  const repo = tmpRepo({
+    "base/build.yml": "image: base\n",
+    "base/Dockerfile": "ARG TARGETARCH\nFROM scratch AS base-amd64\nCOPY busybox-amd64 /bin/busybox\nFROM scratch AS base-arm64\nCOPY busybox-arm64 /bin/busybox\nFROM base-${TARGETARCH}\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n",
+    "app/build.yml": "image: app\nbuildArgs:\n  - BASE=@lkt:pkg:../base\n",
+    "app/Dockerfile": "ARG BASE\nFROM ${BASE}\nRUN echo \"app built on $(uname -m)\" > /app\nCMD [\"/bin/cat\", \"/app\"]\n",
+  });
+  for (const a of ["amd64", "arm64"]) copyFileSync(join(HELLO, `busybox-${a}`), join(repo.dir, "base", `busybox-${a}`));
+  repo.commit();
+  const org = `${ORG}-deps`;
+  const r = pkgkit(["build", "--json", "--org", org, "--builders", `arm64=${REMOTE}`, join(repo.dir, "app")]);
+  assert.is(r.code, 0, r.stderr);
+  const steps = (JSON.parse(r.stdout) as { plan: { steps: PlanStep[] } }).plan.steps;
+  const ref = (image: string, arch: string) => steps.find((s) => s.ref.startsWith(`${org}/${image}:`) && s.arch === arch)!.ref;
+  const appArm = steps.find((s) => s.ref === ref("app", "arm64"))!;
+  assert.ok(appArm.command!.argv.includes(`BASE=${ref("base", "arm64")}`));
+  for (const image of ["base", "app"]) {
+    assert.is(imageIn("remote", ref(image, "arm64"))?.Architecture, "arm64", `${image} arm64 in the remote engine`);
+    assert.is(imageIn("local", ref(image, "arm64")), undefined);
+    assert.is(imageIn("local", ref(image, "amd64"))?.Architecture, "amd64", `${image} amd64 in the local engine`);
+  }
+  assert.is(must(docker("remote", ["run", "--rm", "--network", "none", ref("app", "arm64")])).trim(), "app built on aarch64");
+  repo.rm();
+});
+
+test("bad builders exit 2 with what was given and the expected form; nothing is built", () => {
+  const form = "expected arch=<endpoint|context>,..., e.g. arm64=ssh://user@arm-host,amd64=unix:///var/run/docker.sock";
+  const cases: [string[], Record<string, string>, string][] = [
+    [["--builders", "arm64"], {}, `pkgkit: --builders "arm64": "arm64" is not arch=<endpoint|context>; ${form}\n`],
+    [["--builders", `x86=${REMOTE}`], {}, `pkgkit: --builders "x86=${REMOTE}": "x86" is not an arch pkgkit builds for`],
+    [["--builders", "arm64="], {}, `pkgkit: --builders "arm64=": no engine for arm64; ${form}\n`],
+    [[], { PKGKIT_BUILDERS: "arm64=http://host" }, `pkgkit: PKGKIT_BUILDERS "arm64=http://host": "http://host" is not an engine endpoint`],
+    [["--builders", "arm64=no-such-context-here"], {}, 'pkgkit: docker context "no-such-context-here" does not exist'],
+  ];
+  for (const [args, env, message] of cases) {
+    for (const command of ["build", "push", "plan"]) {
+      const r = pkgkit([command, "--org", `${svc.registries.plain}/${ORG}-bad`, ...args, HELLO], { env });
+      assert.is(r.code, 2, `${command} ${args.join(" ")}: ${r.stderr}`);
+      assert.ok(r.stderr.startsWith(message), `${command}: ${r.stderr}`);
+    }
+  }
+  assert.equal(refsIn("local").filter((r) => r.includes("-bad/")), []);
+});
+
+test.after(() => {
+  for (const engine of ["local", "remote"] as const) {
+    const refs = refsIn(engine);
+    if (refs.length) sh(docker(engine, ["image", "rm", "-f", ...refs]));
+  }
+});
+test.run();
