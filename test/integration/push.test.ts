@@ -242,8 +242,9 @@ test("registry stopped part-way: the run fails clearly, no index points at a mis
   const regClient = createRegistry({});
   try {
     // Stop the registry as soon as the first arch is pushed; the push process is paused meanwhile.
+    // One step at a time, so the other arch's push cannot finish alongside the first.
     const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [BIN, "push", "--org", org, HELLO], { env: { ...process.env, ...env } });
+      const child = spawn(process.execPath, [BIN, "push", "--jobs", "1", "--org", org, HELLO], { env: { ...process.env, ...env } });
       let stderr = "";
       let stopped = false;
       child.stderr.on("data", async (d) => {

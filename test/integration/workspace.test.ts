@@ -124,7 +124,7 @@ test("plan with no directory: build args carry the dependencies' references", ()
   assert.equal(plan.packages.map((p: { name: string }) => p.name.split(":")[0]), ["ex/base", "ex/left", "ex/lone", "ex/right", "ex/top", "ex/tool", "ex/yml"]);
   const tags = tagsOf(pkgkit(["show-tag"], { cwd: repo.dir }).stdout);
   const top = plan.steps.find((s: { package: string }) => s.package.startsWith("ex/top:"));
-  assert.ok(top.command.argv.includes(`L=ex/left:${tags.left}`), top.command.argv.join(" "));
+  assert.ok(top.command.argv.includes(`L=ex/left:${tags.left}-amd64`), top.command.argv.join(" "));
   repo.rm();
 });
 
