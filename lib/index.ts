@@ -12,7 +12,9 @@ export { loadBuildYml, parseBuildYml, toConfigSource } from "./buildyml.ts";
 export { loadPackage, loadPackages, findPackageFile, CONFIG_FILE, BUILD_YML } from "./load.ts";
 export { gitStates, type DirState } from "./git.ts";
 export { resolvePackages, archRef, indexRef, type Package, type ResolveOptions } from "./package.ts";
-export { plan, formatPlan, type Plan, type Step, type BuildStep, type SkipStep, type ContextStep, type PlanOptions } from "./plan.ts";
+export {
+  plan, formatPlan, type Plan, type Step, type BuildStep, type SkipStep, type ContextStep, type PlanOptions, type Observed, type PlanInputs, type ResolvedWith,
+} from "./plan.ts";
 export { run, type Result, type StepResult, type Reporter, type RunOptions } from "./run.ts";
 export {
   buildxBuilder, legacyBuilder, detectBuilder, builderFor, parseBuilders,

@@ -89,8 +89,43 @@ type NewStep = BuildStep | SkipStep | ContextStep | PushStep | IndexStep;
 export interface Plan {
   version: 1;
   command: Command;
-  packages: { name: string; dir: string; tag: string; dirty: boolean; arches: Arch[] }[];
+  /** `commit`: HEAD when planned, which the builds record in their revision label. */
+  packages: { name: string; dir: string; tag: string; dirty: boolean; arches: Arch[]; commit?: string }[];
   steps: Step[];
+  /** What the decisions rest on: every look-up made while planning (see Observed). */
+  observed?: Observed;
+  /** The options the plan was made with, so `pkgkit apply` can plan again and compare. */
+  inputs?: PlanInputs;
+}
+
+/** Each look-up made while planning, ref → what was found, null when nothing was. */
+export interface Observed {
+  /** Manifest digests: each `<tag>-<arch>` and release tag (HEAD), each index (GET). */
+  registry: Record<string, string | null>;
+  /** Image ids in the local engine. */
+  local: Record<string, string | null>;
+}
+
+export interface PlanInputs {
+  /** The builder's name (`buildx`, `legacy`), and each arch's that builds in an engine of its own (`buildx@ssh://arm-host`). */
+  builder: string;
+  builders?: Partial<Record<Arch, string>>;
+  release?: string;
+  format?: ManifestFormat;
+  /** Every package, or those with these ids. */
+  force: boolean | string[];
+  scratchDir: string;
+  /** Overrides the packages were resolved with, and the directory the workspace was looked up from. */
+  resolved?: ResolvedWith;
+}
+
+export interface ResolvedWith {
+  from: string;
+  org?: string;
+  hash?: string;
+  network?: boolean;
+  disableCache?: boolean;
+  disableContentTrust?: boolean;
 }
 
 export interface PlanOptions {
@@ -112,6 +147,9 @@ export interface PlanOptions {
   force?: boolean | string[];
   /** Where assembled contexts go (for packages with extra sources). */
   scratchDir: string;
+  /** Recorded in the plan as they are. */
+  observed?: Observed;
+  resolved?: ResolvedWith;
 }
 
 /**
@@ -227,8 +265,18 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
   return {
     version: 1,
     command: options.command,
-    packages: packages.map((p) => ({ name: `${p.repository}:${p.tag}`, dir: p.dir, tag: p.tag, dirty: p.dirty, arches: p.arches })),
+    packages: packages.map((p) => ({ name: `${p.repository}:${p.tag}`, dir: p.dir, tag: p.tag, dirty: p.dirty, arches: p.arches, ...(p.commit ? { commit: p.commit } : {}) })),
     steps,
+    ...(options.observed ? { observed: options.observed } : {}),
+    inputs: {
+      builder: options.builder.name,
+      ...(Object.keys(options.builders ?? {}).length ? { builders: Object.fromEntries(Object.entries(options.builders!).map(([a, b]) => [a, b!.name])) } : {}),
+      ...(options.release ? { release: options.release } : {}),
+      ...(options.format ? { format: options.format } : {}),
+      force: options.force ?? false,
+      scratchDir: options.scratchDir,
+      ...(options.resolved ? { resolved: options.resolved } : {}),
+    },
   };
 }
 
@@ -276,6 +324,10 @@ export function formatPlan(p: Plan): string {
       lines.push(`  index  ${s.ref}${s.release ? ` (+ ${s.repository}:${s.release})` : ""}  ${s.arches.map((a) => a.arch).join(", ")}: ${s.reason}`);
     else lines.push(`  context ${s.context}  ${s.reason}`);
   }
+  const state = (where: string, seen: Record<string, string | null>) =>
+    Object.entries(seen).map(([ref, found]) => `  ${where}  ${ref}  ${found ?? "not found"}`);
+  const observed = [...state("registry", p.observed?.registry ?? {}), ...state("local   ", p.observed?.local ?? {})];
+  if (observed.length) lines.push("looked up (what these decisions rest on):", ...observed);
   return lines.join("\n");
 }
 

@@ -6,7 +6,7 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { archRef, type Package } from "../lib/package.ts";
-import { plan, type Plan } from "../lib/plan.ts";
+import { plan, type Plan, type PlanOptions, type ResolvedWith } from "../lib/plan.ts";
 import { run, type Reporter, type Result } from "../lib/run.ts";
 import { builderFor, detectBuilder, type ArchBuilders, type Builder, type LocalImage } from "../lib/builder.ts";
 import { defaultShell, type Shell } from "../lib/shell.ts";
@@ -21,6 +21,8 @@ export interface BuildOptions {
   force?: boolean | string[];
   reporter?: Reporter;
   scratchDir?: string;
+  /** Recorded in the plan: how the packages were resolved (see `pkgkit apply`). */
+  resolved?: ResolvedWith;
 }
 
 /**
@@ -42,24 +44,39 @@ export async function lookupLocal(packages: Package[], builder: Builder, builder
   return lookupImages(packages.flatMap((p) => p.arches.map((arch) => ({ ref: archRef(p, arch), arch }))), builder, builders);
 }
 
-export async function planBuild(packages: Package[], options: BuildOptions = {}): Promise<{ plan: Plan; builder: Builder; builders: ArchBuilders; shell: Shell }> {
+/** Each ref looked up in an engine → the image id found, or null. */
+export const observedLocal = (refs: string[], found: Map<string, LocalImage>): Record<string, string | null> =>
+  Object.fromEntries(refs.map((r) => [r, found.get(r)?.id ?? null]));
+
+export const defaultScratchDir = () => join(tmpdir(), "pkgkit-contexts");
+
+/** The look-ups a build plan rests on, made now, as the options plan() takes. */
+export async function observeBuild(packages: Package[], options: BuildOptions = {}): Promise<{ options: PlanOptions; builder: Builder; builders: ArchBuilders; shell: Shell }> {
   const shell = options.shell ?? (await defaultShell());
   const builder = options.builder ?? (await detectBuilder(shell));
   const builders = options.builders ?? {};
   const local = await lookupLocal(packages, builder, builders);
+  const refs = packages.flatMap((p) => p.arches.map((a) => archRef(p, a)));
   return {
-    plan: plan(packages, {
+    options: {
       command: "build",
       builder,
       builders,
       local,
       force: options.force,
-      scratchDir: options.scratchDir ?? join(tmpdir(), "pkgkit-contexts"),
-    }),
+      scratchDir: options.scratchDir ?? defaultScratchDir(),
+      observed: { registry: {}, local: observedLocal(refs, local) },
+      ...(options.resolved ? { resolved: options.resolved } : {}),
+    },
     builder,
     builders,
     shell,
   };
+}
+
+export async function planBuild(packages: Package[], options: BuildOptions = {}): Promise<{ plan: Plan; builder: Builder; builders: ArchBuilders; shell: Shell }> {
+  const { options: planOptions, ...rest } = await observeBuild(packages, options);
+  return { plan: plan(packages, planOptions), ...rest };
 }
 
 export async function buildPackages(packages: Package[], options: BuildOptions = {}): Promise<{ plan: Plan; result: Result }> {

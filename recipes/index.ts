@@ -1,5 +1,5 @@
 /** Reusable pipeline pieces. The pkgkit CLI is composed from these; so can your own scripts. */
 export { packagesFromDirs, packagesFromDefinitions, graphFromArgs, graphFromDefinitions } from "./packages.ts";
-export { lookupLocal, lookupImages, planBuild, buildPackages, type BuildOptions } from "./build.ts";
+export { lookupLocal, lookupImages, observeBuild, planBuild, buildPackages, type BuildOptions } from "./build.ts";
 export { consoleReporter, summarize, type ConsoleReporterOptions } from "./report.ts";
-export { lookupRegistry, planPush, pushPackages, type PushOptions, type RegistryState } from "./push.ts";
+export { lookupRegistry, observePush, planPush, pushPackages, type PushOptions, type RegistryState } from "./push.ts";

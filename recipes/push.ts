@@ -3,17 +3,15 @@
  * arch's engine has of the rest, plan, run. Builder detection happens only when something must
  * be built, so a push where everything exists never starts a docker process.
  */
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { archRef, indexRef, type Package } from "../lib/package.ts";
-import { forced, plan, type Plan } from "../lib/plan.ts";
+import { forced, plan, type Plan, type PlanOptions, type ResolvedWith } from "../lib/plan.ts";
 import { run, type Reporter, type Result } from "../lib/run.ts";
 import { buildxBuilder, detectBuilder, type ArchBuilders, type Builder, type LocalImage } from "../lib/builder.ts";
 import { defaultShell, type Shell } from "../lib/shell.ts";
 import { mapLimit } from "../lib/concurrency.ts";
 import type { Descriptor, Manifest, Registry } from "../lib/registry/types.ts";
 import type { ManifestFormat } from "../lib/image.ts";
-import { lookupImages } from "./build.ts";
+import { defaultScratchDir, lookupImages, observedLocal } from "./build.ts";
 
 export interface PushOptions {
   registry: Registry;
@@ -30,6 +28,8 @@ export interface PushOptions {
   scratchDir?: string;
   /** Registry look-ups in flight at once (default 16). */
   concurrency?: number;
+  /** Recorded in the plan: how the packages were resolved (see `pkgkit apply`). */
+  resolved?: ResolvedWith;
 }
 
 export interface RegistryState {
@@ -37,6 +37,8 @@ export interface RegistryState {
   remote: Map<string, Descriptor>;
   /** Indexes the registry has. */
   indexes: Map<string, Manifest>;
+  /** Every ref looked up → the manifest digest found, or null. */
+  observed: Record<string, string | null>;
 }
 
 /** The read-only registry look-up: each `<tag>-<arch>` (and release tag) by HEAD, each index by GET. */
@@ -47,21 +49,25 @@ export async function lookupRegistry(packages: Package[], registry: Registry, op
   ]);
   const remote = new Map<string, Descriptor>();
   const indexes = new Map<string, Manifest>();
+  const observed: Record<string, string | null> = Object.fromEntries([...heads.map((h) => h.ref), ...packages.map(indexRef)].map((r) => [r, null]));
   const limit = options.concurrency ?? 16;
   await Promise.all([
     mapLimit(heads, limit, async (h) => {
       const d = await registry.headManifest(h.repository, h.reference);
       if (d) remote.set(h.ref, d);
+      observed[h.ref] = d?.digest ?? null;
     }),
     mapLimit(packages, limit, async (p) => {
       const m = await registry.getManifest(p.repository, p.tag);
       if (m) indexes.set(indexRef(p), m);
+      observed[indexRef(p)] = m?.digest ?? null;
     }),
   ]);
-  return { remote, indexes };
+  return { remote, indexes, observed };
 }
 
-export async function planPush(packages: Package[], options: PushOptions): Promise<{ plan: Plan; builder: Builder; builders: ArchBuilders; shell: Shell; registryState: RegistryState }> {
+/** The look-ups a push plan rests on (the registry, then each arch's engine for what it lacks), made now, as the options plan() takes. */
+export async function observePush(packages: Package[], options: PushOptions): Promise<{ options: PlanOptions; builder: Builder; builders: ArchBuilders; shell: Shell; registryState: RegistryState }> {
   const shell = options.shell ?? (await defaultShell());
   const registryState = await lookupRegistry(packages, options.registry, options);
   const missing = packages
@@ -74,7 +80,7 @@ export async function planPush(packages: Package[], options: PushOptions): Promi
   const needsBuild = missing.some((i) => i.force || !local.has(i.ref));
   const builder = options.builder ?? (needsBuild ? await detectBuilder(shell) : engine);
   return {
-    plan: plan(packages, {
+    options: {
       command: "push",
       builder,
       builders,
@@ -84,13 +90,20 @@ export async function planPush(packages: Package[], options: PushOptions): Promi
       release: options.release,
       format: options.format,
       force: options.force,
-      scratchDir: options.scratchDir ?? join(tmpdir(), "pkgkit-contexts"),
-    }),
+      scratchDir: options.scratchDir ?? defaultScratchDir(),
+      observed: { registry: registryState.observed, local: observedLocal(missing.map((i) => i.ref), local) },
+      ...(options.resolved ? { resolved: options.resolved } : {}),
+    },
     builder,
     builders,
     shell,
     registryState,
   };
+}
+
+export async function planPush(packages: Package[], options: PushOptions): Promise<{ plan: Plan; builder: Builder; builders: ArchBuilders; shell: Shell; registryState: RegistryState }> {
+  const { options: planOptions, ...rest } = await observePush(packages, options);
+  return { plan: plan(packages, planOptions), ...rest };
 }
 
 export async function pushPackages(packages: Package[], options: PushOptions): Promise<{ plan: Plan; result: Result }> {
