@@ -10,7 +10,7 @@ import { formatOptions, parseArgs, type OptionSpec, type ParsedOptions } from ".
 import { ExitCode, InputError, isPkgkitError } from "./errors.ts";
 import { ARCHES, type Arch } from "./spec.ts";
 import { indexRef, type Package, type ResolveOptions } from "./package.ts";
-import { formatPlan, type Plan } from "./plan.ts";
+import { formatPlan, type Plan, type ResolvedWith } from "./plan.ts";
 import type { Result } from "./run.ts";
 import type { Registry } from "./registry/types.ts";
 import { tagRe } from "./ref.ts";
@@ -22,8 +22,10 @@ import { BUILD_YML, CONFIG_FILE } from "./load.ts";
 import type { PackageDefinition } from "./define.ts";
 import { graphFromArgs, graphFromDefinitions } from "../recipes/packages.ts";
 import { formatGraph, graphJson } from "./graph.ts";
-import { planBuild } from "../recipes/build.ts";
+import { defaultScratchDir, planBuild } from "../recipes/build.ts";
 import { planPush } from "../recipes/push.ts";
+import { applyPlan } from "../recipes/apply.ts";
+import { parsePlanFile, planByArch, selectPlan, type PlanMatrix } from "./apply.ts";
 import { run } from "./run.ts";
 import { consoleReporter, summarize, summaryTable } from "../recipes/report.ts";
 
@@ -101,11 +103,54 @@ const commands: Record<string, CommandDef> = {
     },
   },
   plan: {
-    summary: "show what build (or push, with --push) would do, and why, without doing it",
+    summary: "show what build (or push, with --push) would do, and why, without doing it; --json writes a plan for apply",
     args: PACKAGE_ARGS,
-    options: { ...naming, ...building, push: { type: "boolean", help: "plan a push: also look up what the registry has" }, ...pushing, ...common },
+    options: {
+      ...naming, ...building,
+      push: { type: "boolean", help: "plan a push: also look up what the registry has" },
+      by: { type: "string", value: "arch", help: "one plan per arch (a CI job matrix): each builds and pushes only its arch and merges it into the index" },
+      ...pushing, ...common,
+    },
     async run(t, o) {
-      return printPlan((o.push ? await pushPlanFor(t, o) : await planFor(t, o)).plan, o);
+      if (o.by === undefined) return printPlan((o.push ? await pushPlanFor(t, o) : await planFor(t, o)).plan, o);
+      if (o.by !== "arch") throw new InputError(`--by ${JSON.stringify(o.by)}: expected arch`);
+      // Groups merge into the index at once; each would point the release tag at the index as it saw it.
+      if (typeof o.release === "string")
+        throw new InputError(`--release with --by arch: the groups would race to point ${o.release} at the index; once every group has run, \`pkgkit push --release ${o.release}\` points it (everything else exists by then)`);
+      const matrix = o.push ? await pushPlanFor(t, o, "arch") : await planFor(t, o, "arch");
+      console.log(o.json ? JSON.stringify(matrix, null, 2) : matrix.groups.map((g) => `group ${g.arch}:\n${formatPlan(g.plan)}`).join("\n\n"));
+      return ExitCode.ok;
+    },
+  },
+  apply: {
+    summary: "run a plan written by `plan --json`, once the registry, the local engine and the sources are as it saw them",
+    args: "<plan.json|->",
+    options: {
+      arch: { type: "string", value: "<arch>", help: "with a matrix (`plan --json --by arch`): apply that arch's plan" },
+      json: naming.json!,
+      verbose: building.verbose!,
+      jobs: building.jobs!,
+      "registry-ca": pushing["registry-ca"]!,
+      "insecure-registry": pushing["insecure-registry"]!,
+      ...common,
+    },
+    async run(t, o) {
+      if (t.dirs.length !== 1) throw new InputError(`apply takes exactly one plan file (or - for stdin)\n${usage("apply")}`);
+      const file = t.dirs[0]!;
+      const text = file === "-" ? await readStdin() : await readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
+        throw new InputError(`${file}: ${e.code === "ENOENT" ? "no such file" : e.message}; expected a plan written by \`pkgkit plan --json\``);
+      });
+      const name = file === "-" ? "the plan on stdin" : file;
+      const plan = selectPlan(parsePlanFile(text, name), name, typeof o.arch === "string" ? o.arch : undefined);
+      const jobs = jobsOption(o);
+      const registry = plan.command === "push" ? await registryOption(o) : undefined;
+      const reporter = consoleReporter({ verbose: o.verbose === true });
+      const { result, changes } = await applyPlan(plan, { registry, reporter, jobs, file: name });
+      for (const c of changes)
+        process.stderr.write(`note: ${c.ref} changed since the plan (${c.planned ?? "not there"} → ${c.now ?? "not there"}); the index step merges into what is there now, so the plan still holds\n`);
+      if (o.json) console.log(JSON.stringify(plan.command === "push" ? { ok: result.ok, packages: pushSummary(plan, result), plan, result } : { plan, result }, null, 2));
+      process.stderr.write(`\n${summaryTable(plan, result)}\n${summarize(result)}\n`);
+      return result.ok ? ExitCode.ok : ExitCode.failed;
     },
   },
   "show-tag": {
@@ -148,6 +193,9 @@ const commands: Record<string, CommandDef> = {
     },
   },
 };
+
+/** Commands that work on no package of their own, so a config file run directly does not offer them. */
+const BIN_ONLY = new Set(["migrate", "apply"]);
 
 async function resolveTargets(t: Targets, o: ParsedOptions): Promise<Package[]> {
   return (await resolveGraphOf(t, o)).roots;
@@ -199,13 +247,26 @@ export function resolveOptions(o: ParsedOptions, env: Record<string, string | un
 }
 
 /** Resolve the packages while the builder is detected, then look up what exists and plan. */
-async function planFor(t: Targets, o: ParsedOptions) {
+async function planFor(t: Targets, o: ParsedOptions): Promise<Awaited<ReturnType<typeof planBuild>>>;
+async function planFor(t: Targets, o: ParsedOptions, by: "arch"): Promise<PlanMatrix>;
+async function planFor(t: Targets, o: ParsedOptions, by?: "arch") {
   jobsOption(o);
   const [{ packages, force }, chosen] = await Promise.all([resolveRunSet(t, o), enginesFor(t, o).then((engines) => builderOption(o, engines))]);
-  return planBuild(packages, { ...chosen, force });
+  const options = { ...chosen, force, resolved: resolvedWith(t, o) };
+  if (!by) return planBuild(packages, options);
+  return planByArch(packages, async (pkgs, arch) => (await planBuild(pkgs, { ...options, scratchDir: join(defaultScratchDir(), arch) })).plan);
 }
 
-async function pushPlanFor(t: Targets, o: ParsedOptions) {
+/** Recorded in plans, so `apply` resolves the packages as the plan did. */
+function resolvedWith(t: Targets, o: ParsedOptions): ResolvedWith {
+  const { workspace: _, arches: __, ...overrides } = resolveOptions(o);
+  const from = t.defs ? dirname(t.defs[0]!.file) : process.cwd();
+  return { from, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
+}
+
+async function pushPlanFor(t: Targets, o: ParsedOptions): Promise<Awaited<ReturnType<typeof planPush>> & { registry: Registry }>;
+async function pushPlanFor(t: Targets, o: ParsedOptions, by: "arch"): Promise<PlanMatrix>;
+async function pushPlanFor(t: Targets, o: ParsedOptions, by?: "arch") {
   if (typeof o.release === "string" && !tagRe.test(o.release))
     throw new InputError(`--release ${JSON.stringify(o.release)}: expected a tag: letters, digits, "_", "." and "-", at most 128 characters, e.g. v1.2.3`);
   jobsOption(o);
@@ -220,14 +281,23 @@ async function pushPlanFor(t: Targets, o: ParsedOptions) {
   const engines = await enginesFor(t, o);
   const chosen = o.builder === undefined && Object.keys(engines).length === 0 ? { shell: await defaultShell() } : await builderOption(o, engines);
   const registry = await registryOption(o);
-  const planned = await planPush(packages, {
+  const options = {
     ...chosen,
     registry,
     force,
     release: typeof o.release === "string" ? o.release : undefined,
-    format: o.oci ? "oci" : "docker",
-  });
-  return { ...planned, registry };
+    format: o.oci ? "oci" as const : "docker" as const,
+    resolved: resolvedWith(t, o),
+  };
+  if (by) return planByArch(packages, async (pkgs, arch) => (await planPush(pkgs, { ...options, scratchDir: join(defaultScratchDir(), arch) })).plan);
+  return { ...(await planPush(packages, options)), registry };
+}
+
+async function readStdin(): Promise<string> {
+  let text = "";
+  process.stdin.setEncoding("utf8");
+  for await (const chunk of process.stdin) text += chunk;
+  return text;
 }
 
 async function registryOption(o: ParsedOptions, env: Record<string, string | undefined> = process.env): Promise<Registry> {
@@ -302,7 +372,7 @@ function usage(name?: string, prog = "pkgkit"): string {
     const c = commands[name]!;
     return `usage: ${prog} ${name} [options]${packageFile ? "" : ` ${c.args}`}\n\n${c.summary}\n\noptions:\n${formatOptions(c.options)}`;
   }
-  const names = Object.keys(commands).filter((n) => !(packageFile && n === "migrate"));
+  const names = Object.keys(commands).filter((n) => !(packageFile && BIN_ONLY.has(n)));
   return [
     `usage: ${prog} <command> [options]${packageFile ? "" : ` ${PACKAGE_ARGS}`}`,
     "",
@@ -310,7 +380,7 @@ function usage(name?: string, prog = "pkgkit"): string {
     ...names.map((n) => `  ${n.padEnd(10)}${commands[n]!.summary}`),
     "",
     `Run '${prog} <command> --help' for a command's options.`,
-    "Exit codes: 0 ok, 1 a step failed, 2 bad input (nothing was started).",
+    "Exit codes: 0 ok, 1 a step failed, 2 bad input (nothing was started), 3 apply: the plan no longer holds (nothing was started).",
   ].join("\n");
 }
 
@@ -321,7 +391,7 @@ async function dispatch(argv: string[], prog: string, defs?: PackageDefinition[]
     return name ? ExitCode.ok : ExitCode.usage;
   }
   const command = commands[name];
-  if (!command || (defs && name === "migrate")) throw new InputError(`unknown command ${JSON.stringify(name)}\n${usage(undefined, prog)}`);
+  if (!command || (defs && BIN_ONLY.has(name))) throw new InputError(`unknown command ${JSON.stringify(name)}\n${usage(undefined, prog)}`);
   const { options, positionals } = parseArgs(rest, command.options, usage(name, prog));
   if (options.help) {
     console.log(usage(name, prog));

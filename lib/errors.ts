@@ -8,8 +8,10 @@ export const ExitCode = {
   ok: 0,
   /** A step failed while running (build error, engine error). */
   failed: 1,
-  /** Bad input: usage, config file, build.yml, flags. Nothing was started. */
+  /** Bad input: usage, config file, build.yml, flags, a plan file. Nothing was started. */
   usage: 2,
+  /** `apply`: the plan no longer holds (the registry, the local engine or the sources changed). Nothing was started. */
+  stale: 3,
 } as const;
 
 /** Marks pkgkit's errors across module copies (the bundled CLI and the sources a config imports). */
@@ -36,6 +38,14 @@ export class InputError extends PkgkitError {
   override name = "InputError";
   constructor(message: string) {
     super(message, ExitCode.usage);
+  }
+}
+
+/** A plan that no longer holds: what it rested on has changed since it was made. Make a new plan. */
+export class StalePlanError extends PkgkitError {
+  override name = "StalePlanError";
+  constructor(message: string) {
+    super(message, ExitCode.stale);
   }
 }
 

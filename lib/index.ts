@@ -15,13 +15,16 @@ export { resolvePackages, archRef, indexRef, type Package, type ResolveOptions }
 export {
   plan, formatPlan, type Plan, type Step, type BuildStep, type SkipStep, type ContextStep, type PlanOptions, type Observed, type PlanInputs, type ResolvedWith,
 } from "./plan.ts";
+export {
+  parsePlanFile, selectPlan, planByArch, restrictToArch, observedChanges, stepDifferences, matchPackages, type PlanMatrix, type Change,
+} from "./apply.ts";
 export { run, type Result, type StepResult, type Reporter, type RunOptions } from "./run.ts";
 export {
   buildxBuilder, legacyBuilder, detectBuilder, builderFor, parseBuilders,
   type Builder, type ArchBuilders, type Engine, type BuildRequest, type BuildCommand, type LocalImage,
 } from "./builder.ts";
 export { defaultShell, type Shell, type ExecOptions, type ExecResult } from "./shell.ts";
-export { PkgkitError, InputError, SpecError, ExitCode, type FieldProblem } from "./errors.ts";
+export { PkgkitError, InputError, SpecError, StalePlanError, ExitCode, type FieldProblem } from "./errors.ts";
 // Workspaces and dependencies between packages.
 export { resolveGraph, type Dependency, type ResolvedGraph, type WorkspaceDefaults } from "./package.ts";
 export type { BuildArgValue } from "./spec.ts";

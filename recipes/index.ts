@@ -3,3 +3,4 @@ export { packagesFromDirs, packagesFromDefinitions, graphFromArgs, graphFromDefi
 export { lookupLocal, lookupImages, observeBuild, planBuild, buildPackages, type BuildOptions } from "./build.ts";
 export { consoleReporter, summarize, type ConsoleReporterOptions } from "./report.ts";
 export { lookupRegistry, observePush, planPush, pushPackages, type PushOptions, type RegistryState } from "./push.ts";
+export { checkPlan, applyPlan, type ApplyOptions, type CheckedPlan } from "./apply.ts";

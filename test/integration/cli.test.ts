@@ -11,7 +11,7 @@ const tsx = join(ROOT, "node_modules/.bin/tsx");
 const importLine = `import { definePackage } from ${JSON.stringify(join(ROOT, "lib/index.ts"))};\n`;
 
 test("--help on every command, exit 0; no command prints usage and exits 2", () => {
-  for (const cmd of ["build", "plan", "show-tag", "graph", "migrate"]) {
+  for (const cmd of ["build", "plan", "apply", "show-tag", "graph", "migrate"]) {
     const r = pkgkit([cmd, "--help"]);
     assert.is(r.code, 0, cmd);
     assert.ok(r.stdout.startsWith(`usage: pkgkit ${cmd} [options]`), r.stdout);
@@ -23,6 +23,7 @@ test("--help on every command, exit 0; no command prints usage and exits 2", () 
   assert.is(help.code, 0);
   assert.match(help.stdout, "usage: examples/hello/pkg.config.ts <command> [options]");
   assert.not.match(help.stdout, "migrate");
+  assert.not.match(help.stdout, /^ {2}apply/m, "a package file has no apply: plans name their packages");
 });
 
 test("unknown command and unknown option: exit 2 with the usage", () => {

@@ -1,0 +1,246 @@
+/**
+ * Plans as files, the pure parts: read one back for `pkgkit apply`, compare what it rested on
+ * with what is there now, and make one plan per arch for a CI matrix. The look-ups and the run
+ * are in recipes/apply.ts.
+ *
+ * A plan still holds when
+ *   1. every package resolves to the tag it had (the sources are the same),
+ *   2. every per-arch tag (`<tag>-<arch>`) and every local image looked up gives the answer it gave, and
+ *   3. planning again from what is there now gives the same steps (their reasons aside).
+ * Index and release tags are shared: every writer merges into them and keeps the entries of the
+ * others (lib/push.ts). A change there (another arch merged meanwhile, say by another group of
+ * the same matrix) stops a plan only when it changes a step: an index the plan skipped no longer
+ * lists its arches, for instance.
+ */
+import { isAbsolute } from "node:path";
+import { z } from "zod";
+import { InputError } from "./errors.ts";
+import { ARCHES, type Arch } from "./spec.ts";
+import { tagRe } from "./ref.ts";
+import { indexRef, type Package } from "./package.ts";
+import type { Observed, Plan, Step } from "./plan.ts";
+
+/** `plan --by arch`: one plan per arch, each with that arch's steps and an index step merging only it. */
+export interface PlanMatrix {
+  version: 1;
+  kind: "matrix";
+  by: "arch";
+  groups: { arch: Arch; plan: Plan }[];
+}
+
+/** The packages that build `arch`, each with only that arch. */
+export function restrictToArch(packages: Package[], arch: Arch): Package[] {
+  return packages.filter((p) => p.arches.includes(arch)).map((p) => ({ ...p, arches: [arch] }));
+}
+
+/**
+ * One plan per arch any package builds, in ARCHES order. `planOne` plans the packages restricted
+ * to that arch: dependencies are per arch, so the groups are independent and can run anywhere,
+ * in any order or at once (give each its own scratch directory when they share a machine).
+ */
+export async function planByArch(packages: Package[], planOne: (packages: Package[], arch: Arch) => Promise<Plan>): Promise<PlanMatrix> {
+  const arches = ARCHES.filter((a) => packages.some((p) => p.arches.includes(a)));
+  const groups = await Promise.all(arches.map(async (arch) => ({ arch, plan: await planOne(restrictToArch(packages, arch), arch) })));
+  return { version: 1, kind: "matrix", by: "arch", groups };
+}
+
+const absolute = (what: string) => z.string().refine(isAbsolute, { error: `expected ${what}: an absolute path` });
+const builderName = z.string().regex(/^(buildx|legacy)(@\S+)?$/, { error: "expected a builder: buildx or legacy, or either @<endpoint|context>" });
+const lookups = z.record(z.string(), z.string().nullable(), { error: "expected an object of ref → digest or null" });
+const planSchema = z.object({
+  version: z.literal(1),
+  command: z.enum(["build", "push"]),
+  packages: z
+    .array(z.object({
+      name: z.string().includes(":"),
+      dir: absolute("the package directory"),
+      tag: z.string().regex(tagRe, { error: "expected an image tag" }),
+      dirty: z.boolean(),
+      arches: z.array(z.enum(ARCHES)).min(1),
+      commit: z.string().regex(/^[0-9a-f]{40,64}$/, { error: "expected a git commit id" }).optional(),
+    }))
+    .min(1, { error: "expected at least one package" }),
+  steps: z.array(z.looseObject({ kind: z.enum(["build", "skip", "context", "push", "index"]), id: z.string(), needs: z.array(z.string()) })),
+  observed: z.object({ registry: lookups, local: lookups }, {
+    error: (i) => (i.input === undefined ? "missing: this plan does not record the look-ups it rests on; make it with `pkgkit plan --json`" : undefined),
+  }),
+  inputs: z.object({
+    builder: builderName,
+    builders: z.partialRecord(z.enum(ARCHES), builderName).optional(),
+    release: z.string().regex(tagRe, { error: "expected an image tag" }).optional(),
+    format: z.enum(["docker", "oci"]).optional(),
+    force: z.union([z.boolean(), z.array(z.string())], { error: "expected true, false or a list of package ids" }),
+    scratchDir: absolute("the scratch directory"),
+    resolved: z.object({
+      from: absolute("the directory the plan was made in"),
+      org: z.string().optional(),
+      hash: z.string().optional(),
+      network: z.boolean().optional(),
+      disableCache: z.boolean().optional(),
+      disableContentTrust: z.boolean().optional(),
+    }, { error: (i) => (i.input === undefined ? "missing: this plan does not record how its packages were resolved; make it with `pkgkit plan --json`" : undefined) }),
+  }),
+});
+const matrixSchema = z.object({
+  version: z.literal(1),
+  kind: z.literal("matrix"),
+  by: z.literal("arch"),
+  groups: z.array(z.object({ arch: z.enum(ARCHES), plan: z.unknown() })).min(1),
+});
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const fieldOf = (path: readonly PropertyKey[]) => path.map((k, i) => (typeof k === "number" ? `[${k}]` : `${i ? "." : ""}${String(k)}`)).join("");
+
+function validate<T>(schema: z.ZodType<T>, raw: unknown, file: string, prefix = ""): T {
+  const r = schema.safeParse(raw);
+  if (r.success) return r.data;
+  const problems = r.error.issues.slice(0, 8).map((i) => `${file}: field "${prefix}${fieldOf(i.path)}": ${i.message}`);
+  const more = r.error.issues.length > 8 ? `\n(and ${r.error.issues.length - 8} more)` : "";
+  throw new InputError(`${problems.join("\n")}${more}\n${file} is not a plan this pkgkit can apply; make one with \`pkgkit plan --json\``);
+}
+
+/** A plan file (or a matrix of them) as `pkgkit plan --json` writes it. Errors name the file and the field. */
+export function parsePlanFile(text: string, file: string): Plan | PlanMatrix {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new InputError(`${file}: not a pkgkit plan: not JSON (${(e as Error).message}); expected what \`pkgkit plan --json\` prints`);
+  }
+  if (!isObject(raw) || !("version" in raw) || !(Array.isArray(raw.steps) || raw.kind === "matrix"))
+    throw new InputError(`${file}: not a pkgkit plan: expected the JSON object \`pkgkit plan --json\` prints, with "version", "command", "packages" and "steps"`);
+  if (raw.version !== 1)
+    throw new InputError(`${file}: field "version": ${JSON.stringify(raw.version)}: this pkgkit reads plan version 1; make the plan again with this version of pkgkit`);
+  if (raw.kind !== "matrix") return validatePlan(raw, file);
+  const matrix = validate(matrixSchema, raw, file);
+  return { ...matrix, groups: matrix.groups.map((g, i) => ({ arch: g.arch, plan: validatePlan(g.plan, file, `groups[${i}].plan.`) })) };
+}
+
+/**
+ * Steps are checked for their shape only: `pkgkit apply` then compares each one, field by field,
+ * with the plan it makes again from the sources, so a step pkgkit would not plan never runs.
+ */
+const validatePlan = (raw: unknown, file: string, prefix = "") => validate(planSchema, raw, file, prefix) as unknown as Plan;
+
+/** The plan to apply: the file's plan, or with `arch`, that group of a matrix. */
+export function selectPlan(parsed: Plan | PlanMatrix, file: string, arch?: string): Plan {
+  if (!("kind" in parsed)) {
+    if (arch !== undefined) throw new InputError(`--arch ${arch}: ${file} is a single plan, not a matrix (\`pkgkit plan --json --by arch\`); apply it without --arch`);
+    return parsed;
+  }
+  const arches = parsed.groups.map((g) => g.arch);
+  if (arch === undefined)
+    throw new InputError(
+      `${file} is a plan matrix, one plan per arch (${arches.join(", ")}); apply one group: \`pkgkit apply --arch ${arches[0]} ${file}\`, ` +
+        `or extract it first: jq '.groups[] | select(.arch == "${arches[0]}") | .plan' ${file}`,
+    );
+  const group = parsed.groups.find((g) => g.arch === arch);
+  if (!group) throw new InputError(`--arch ${arch}: ${file} has no group for it; its groups: ${arches.join(", ")}`);
+  return group.plan;
+}
+
+/** A look-up whose answer changed since the plan was made. */
+export interface Change {
+  where: "registry" | "local";
+  ref: string;
+  planned: string | null;
+  now: string | null;
+  /** An index or release tag: merged into by every writer (see the top of this file). */
+  shared: boolean;
+}
+
+/** The look-ups made both when planning and now whose answers differ. */
+export function observedChanges(planned: Plan, now: Observed): Change[] {
+  const shared = new Set(planned.packages.flatMap((p) => [p.name, ...(planned.inputs?.release ? [`${repositoryOf(p.name)}:${planned.inputs.release}`] : [])]));
+  const changes: Change[] = [];
+  for (const where of ["registry", "local"] as const) {
+    const after = now[where];
+    for (const [ref, was] of Object.entries(planned.observed?.[where] ?? {}))
+      if (Object.hasOwn(after, ref) && after[ref] !== was) changes.push({ where, ref, planned: was, now: after[ref]!, shared: where === "registry" && shared.has(ref) });
+  }
+  return changes;
+}
+
+/** How `now` differs from the planned steps, reasons aside (they hold counts and wording, not decisions). */
+export function stepDifferences(planned: Step[], now: Step[]): string[] {
+  const strip = ({ reason: _, ...rest }: Step) => rest as Record<string, unknown>;
+  const nowById = new Map(now.map((s) => [s.id, s]));
+  const plannedIds = new Set(planned.map((s) => s.id));
+  const out: string[] = [];
+  for (const s of planned) {
+    const n = nowById.get(s.id);
+    if (!n) out.push(`${s.id}: in the plan (${s.kind}), not planned now`);
+    else if (n.kind !== s.kind) out.push(`${s.id}: ${describe(s)} in the plan, ${describe(n)} now`);
+    else {
+      const a = strip(s);
+      const b = strip(n);
+      const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => canonical(a[k]) !== canonical(b[k]));
+      if (keys.length) out.push(`${s.id}: ${s.kind} step differs in ${keys.join(", ")}`);
+    }
+  }
+  for (const n of now) if (!plannedIds.has(n.id)) out.push(`${n.id}: planned now (${describe(n)}), not in the plan`);
+  return out;
+}
+
+const describe = (s: Step) => (s.kind === "skip" ? `skip (${s.reason})` : s.kind);
+
+/** JSON with sorted keys: equal for equal data however it was built or read. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+  if (isObject(v)) return `{${Object.keys(v).filter((k) => v[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(",")}}`;
+  return JSON.stringify(v) ?? "null";
+}
+
+/** `org/image` of `org/image:<tag>` (a registry host may have a port; a tag has no ":"). */
+export const repositoryOf = (name: string) => name.slice(0, name.lastIndexOf(":"));
+
+/**
+ * The planned packages among `resolved` (matched by directory and repository), each restricted to
+ * its planned arches, in plan order; and each one whose sources no longer give the planned tag.
+ */
+export function matchPackages(planned: Plan, resolved: Package[]): { packages: Package[]; changed: string[] } {
+  const packages: Package[] = [];
+  const changed: string[] = [];
+  for (const want of planned.packages) {
+    const here = resolved.filter((p) => p.dir === want.dir);
+    const p = here.find((r) => r.repository === repositoryOf(want.name));
+    const missing = p ? want.arches.filter((a) => !p.arches.includes(a)) : [];
+    if (!p) changed.push(`${want.dir}: planned ${want.name}; the directory now holds ${here.map(indexRef).join(", ") || "no such package"}`);
+    else if (p.tag !== want.tag) changed.push(`${want.dir}: planned ${want.name}, now ${indexRef(p)}`);
+    else if (missing.length) changed.push(`${want.dir}: planned ${want.name} for ${missing.join(", ")}, which it no longer builds (arches: ${p.arches.join(", ")})`);
+    else packages.push(atCommit({ ...p, arches: want.arches }, want.commit));
+  }
+  return { packages, changed };
+}
+
+const REVISION = "org.opencontainers.image.revision";
+
+/**
+ * Commits that leave a package's tag alone (elsewhere in the repository) move HEAD, which builds
+ * record in their revision label: the plan's commit names the same sources, so it stays.
+ */
+function atCommit(p: Package, commit: string | undefined): Package {
+  if (!commit || p.commit === commit || p.labels[REVISION] !== p.commit) return p;
+  return { ...p, commit, labels: { ...p.labels, [REVISION]: commit } };
+}
+
+const state = (digest: string | null) => digest ?? "not there";
+
+/** Why a plan no longer holds, with what to do. */
+export function formatStale(file: string, changes: Change[], differences: string[]): string {
+  const lines = changes.length
+    ? [`${file}: the registry or the local engine changed since this plan was made; nothing was done.`]
+    : [
+        `${file}: its steps are not what pkgkit plans now, although the registry and the local engine are as the plan saw them ` +
+          "(was it edited by hand, or made by another version of pkgkit?); nothing was done.",
+      ];
+  for (const c of changes)
+    lines.push(`  ${c.ref} (${c.where === "registry" ? "registry" : "local engine"}): planned ${state(c.planned)}, now ${state(c.now)}${c.shared ? " (an index or release tag)" : ""}`);
+  if (differences.length && changes.every((c) => c.shared)) lines.push(...(changes.length ? ["so the plan would now be different:"] : []), ...differences.map((d) => `  ${d}`));
+  lines.push("Make a new plan and apply that.");
+  return lines.join("\n");
+}
+
+export function formatSourcesChanged(file: string, changed: string[]): string {
+  return [`${file}: the sources changed since this plan was made; nothing was done.`, ...changed.map((c) => `  ${c}`), "Make a new plan and apply that."].join("\n");
+}

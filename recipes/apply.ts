@@ -1,0 +1,102 @@
+/**
+ * Recipe: apply a plan made earlier, maybe elsewhere (`pkgkit plan --json` → `pkgkit apply`).
+ * Resolve its packages again, make the same look-ups again, plan again, and run the plan only if
+ * it still holds (see lib/apply.ts); otherwise refuse, naming what changed. The steps that run
+ * are the plan's, and they equal, field by field, what pkgkit plans now: a plan file cannot make
+ * pkgkit run a command or touch a path it would not have planned itself.
+ */
+import { statSync } from "node:fs";
+import { loadPackages } from "../lib/load.ts";
+import { resolveGraph } from "../lib/package.ts";
+import { findWorkspace, workspaceDefaults } from "../lib/workspace.ts";
+import { plan, type Plan } from "../lib/plan.ts";
+import { run, type Reporter, type Result } from "../lib/run.ts";
+import { BUILDER_KINDS, parseEngine, type ArchBuilders, type Builder, type BuilderKind } from "../lib/builder.ts";
+import { defaultShell, type Shell } from "../lib/shell.ts";
+import { InputError, StalePlanError } from "../lib/errors.ts";
+import type { Registry } from "../lib/registry/types.ts";
+import { formatSourcesChanged, formatStale, matchPackages, observedChanges, stepDifferences, type Change } from "../lib/apply.ts";
+import { observeBuild } from "./build.ts";
+import { observePush } from "./push.ts";
+
+export interface ApplyOptions {
+  /** Needed when the plan pushes. */
+  registry?: Registry;
+  shell?: Shell;
+  reporter?: Reporter;
+  /** Steps running at once (default: one per core). */
+  jobs?: number;
+  /** Registry look-ups in flight at once (default 16). */
+  concurrency?: number;
+  /** Where the plan came from, for messages. */
+  file?: string;
+}
+
+export interface CheckedPlan {
+  builder: Builder;
+  builders: ArchBuilders;
+  shell: Shell;
+  /** Look-ups that changed without changing the plan: index and release tags other writers merged into. */
+  changes: Change[];
+}
+
+/**
+ * Throws StalePlanError (exit 3) when the plan no longer holds: the sources, the registry or the
+ * local engine changed, or its steps are not what pkgkit plans now; InputError (exit 2) when the
+ * plan's directories are not here.
+ */
+export async function checkPlan(planned: Plan, options: ApplyOptions = {}): Promise<CheckedPlan> {
+  const file = options.file ?? "the plan";
+  const shell = options.shell ?? (await defaultShell());
+  const { inputs } = planned;
+  const resolved = inputs?.resolved;
+  if (!inputs || !resolved) throw new InputError(`${file}: field "inputs.resolved": missing: this plan does not record how its packages were resolved; make it with \`pkgkit plan --json\``);
+  // The file may come from another machine: its directories must be here before anything loads from them.
+  const here = (dir: string, field: string) => {
+    if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory())
+      throw new InputError(`${file}: field "${field}": ${dir} is not a directory here; apply a plan in the checkout it was made in, at the same path`);
+  };
+  here(resolved.from, "inputs.resolved.from");
+  planned.packages.forEach((p, i) => here(p.dir, `packages[${i}].dir`));
+
+  const { from, ...overrides } = resolved;
+  const workspace = await findWorkspace(from);
+  const dirs = [...new Set(planned.packages.map((p) => p.dir))];
+  const graph = await resolveGraph(shell, await loadPackages(dirs), { ...overrides, workspace: workspace && workspaceDefaults(workspace) });
+  const { packages, changed } = matchPackages(planned, graph.packages);
+  if (changed.length) throw new StalePlanError(formatSourcesChanged(file, changed));
+
+  const builder = builderNamed(shell, inputs.builder, `${file}: field "inputs.builder"`);
+  const builders: ArchBuilders = Object.fromEntries(
+    Object.entries(inputs.builders ?? {}).map(([arch, name]) => [arch, builderNamed(shell, name, `${file}: field "inputs.builders.${arch}"`)]),
+  );
+  const common = { shell, builder, builders, force: inputs.force, scratchDir: inputs.scratchDir, resolved };
+  let now;
+  if (planned.command === "push") {
+    if (!options.registry) throw new InputError(`${file} pushes, but no registry client was given`);
+    now = (await observePush(packages, { ...common, registry: options.registry, release: inputs.release, format: inputs.format, concurrency: options.concurrency })).options;
+  } else now = (await observeBuild(packages, common)).options;
+
+  const changes = observedChanges(planned, now.observed!);
+  const differences = stepDifferences(planned.steps, plan(packages, now).steps);
+  if (changes.some((c) => !c.shared) || differences.length > 0) throw new StalePlanError(formatStale(file, changes, differences));
+  return { builder, builders, shell, changes };
+}
+
+/** The builder a plan names as lib/builder.ts names them: `buildx`, `legacy`, or either `@<endpoint|context>`. */
+function builderNamed(shell: Shell, name: string, where: string): Builder {
+  const at = name.indexOf("@");
+  const kind = (at < 0 ? name : name.slice(0, at)) as BuilderKind;
+  if (!Object.hasOwn(BUILDER_KINDS, kind)) throw new InputError(`${where}: ${JSON.stringify(name)}: expected buildx or legacy, or either @<endpoint|context>`);
+  if (at < 0) return BUILDER_KINDS[kind](shell);
+  const engine = parseEngine(name.slice(at + 1));
+  if ("problem" in engine) throw new InputError(`${where}: ${engine.problem}`);
+  return BUILDER_KINDS[kind](shell, "docker", engine);
+}
+
+/** Check the plan (see checkPlan), then run exactly its steps. */
+export async function applyPlan(planned: Plan, options: ApplyOptions = {}): Promise<{ result: Result; changes: Change[] }> {
+  const { builder, builders, shell, changes } = await checkPlan(planned, options);
+  const result = await run(planned, { shell, builder, builders, registry: options.registry, reporter: options.reporter, jobs: options.jobs });
+  return { result, changes };
+}
