@@ -229,13 +229,13 @@ const state = (digest: string | null) => digest ?? "not there";
 /** Why a plan no longer holds, with what to do. */
 export function formatStale(file: string, changes: Change[], differences: string[]): string {
   const lines = changes.length
-    ? [`${file}: the registry or the local engine changed since this plan was made; nothing was done.`]
+    ? [`${file}: the registry or an engine changed since this plan was made; nothing was done.`]
     : [
-        `${file}: its steps are not what pkgkit plans now, although the registry and the local engine are as the plan saw them ` +
+        `${file}: its steps are not what pkgkit plans now, although the registry and the engines are as the plan saw them ` +
           "(was it edited by hand, or made by another version of pkgkit?); nothing was done.",
       ];
   for (const c of changes)
-    lines.push(`  ${c.ref} (${c.where === "registry" ? "registry" : "local engine"}): planned ${state(c.planned)}, now ${state(c.now)}${c.shared ? " (an index or release tag)" : ""}`);
+    lines.push(`  ${c.ref} (${c.where === "registry" ? "registry" : "engine"}): planned ${state(c.planned)}, now ${state(c.now)}${c.shared ? " (an index or release tag)" : ""}`);
   if (differences.length && changes.every((c) => c.shared)) lines.push(...(changes.length ? ["so the plan would now be different:"] : []), ...differences.map((d) => `  ${d}`));
   lines.push("Make a new plan and apply that.");
   return lines.join("\n");

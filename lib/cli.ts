@@ -123,7 +123,7 @@ const commands: Record<string, CommandDef> = {
     },
   },
   apply: {
-    summary: "run a plan written by `plan --json`, once the registry, the local engine and the sources are as it saw them",
+    summary: "run a plan written by `plan --json`, once the registry, the engines and the sources are as it saw them",
     args: "<plan.json|->",
     options: {
       arch: { type: "string", value: "<arch>", help: "with a matrix (`plan --json --by arch`): apply that arch's plan" },
@@ -147,7 +147,7 @@ const commands: Record<string, CommandDef> = {
       const reporter = consoleReporter({ verbose: o.verbose === true });
       const { result, changes } = await applyPlan(plan, { registry, reporter, jobs, file: name });
       for (const c of changes)
-        process.stderr.write(`note: ${c.ref} changed since the plan (${c.planned ?? "not there"} → ${c.now ?? "not there"}); the index step merges into what is there now, so the plan still holds\n`);
+        process.stderr.write(`note: ${c.ref} changed since the plan (${c.planned ?? "not there"} → ${c.now ?? "not there"}); other writers merge into it, and the plan's steps are the same, so it still holds\n`);
       if (o.json) console.log(JSON.stringify(plan.command === "push" ? { ok: result.ok, packages: pushSummary(plan, result), plan, result } : { plan, result }, null, 2));
       process.stderr.write(`\n${summaryTable(plan, result)}\n${summarize(result)}\n`);
       return result.ok ? ExitCode.ok : ExitCode.failed;

@@ -10,7 +10,7 @@ export const ExitCode = {
   failed: 1,
   /** Bad input: usage, config file, build.yml, flags, a plan file. Nothing was started. */
   usage: 2,
-  /** `apply`: the plan no longer holds (the registry, the local engine or the sources changed). Nothing was started. */
+  /** `apply`: the plan no longer holds (the registry, an engine or the sources changed). Nothing was started. */
   stale: 3,
 } as const;
 

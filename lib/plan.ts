@@ -102,7 +102,7 @@ export interface Plan {
 export interface Observed {
   /** Manifest digests: each `<tag>-<arch>` and release tag (HEAD), each index (GET). */
   registry: Record<string, string | null>;
-  /** Image ids in the local engine. */
+  /** Image ids in the engine each arch builds in: the local one, unless it has a builder of its own. */
   local: Record<string, string | null>;
 }
 
@@ -326,7 +326,7 @@ export function formatPlan(p: Plan): string {
   }
   const state = (where: string, seen: Record<string, string | null>) =>
     Object.entries(seen).map(([ref, found]) => `  ${where}  ${ref}  ${found ?? "not found"}`);
-  const observed = [...state("registry", p.observed?.registry ?? {}), ...state("local   ", p.observed?.local ?? {})];
+  const observed = [...state("registry", p.observed?.registry ?? {}), ...state("engine  ", p.observed?.local ?? {})];
   if (observed.length) lines.push("looked up (what these decisions rest on):", ...observed);
   return lines.join("\n");
 }

@@ -42,7 +42,7 @@ export interface CheckedPlan {
 
 /**
  * Throws StalePlanError (exit 3) when the plan no longer holds: the sources, the registry or the
- * local engine changed, or its steps are not what pkgkit plans now; InputError (exit 2) when the
+ * engines changed, or its steps are not what pkgkit plans now; InputError (exit 2) when the
  * plan's directories are not here.
  */
 export async function checkPlan(planned: Plan, options: ApplyOptions = {}): Promise<CheckedPlan> {

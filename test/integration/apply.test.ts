@@ -63,7 +63,7 @@ test("plan → someone else pushes an arch → apply refuses (exit 3), naming th
   const amd64 = (await client.headManifest(`${org}/hello`, `${TAG}-amd64`))!.digest;
   const r = apply([file]);
   assert.is(r.code, 3, r.stderr);
-  assert.match(r.stderr, `${file}: the registry or the local engine changed since this plan was made; nothing was done.`);
+  assert.match(r.stderr, `${file}: the registry or an engine changed since this plan was made; nothing was done.`);
   assert.match(r.stderr, `  ${org}/hello:${TAG}-amd64 (registry): planned not there, now ${amd64}\n`);
   assert.match(r.stderr, "Make a new plan and apply that.");
   assert.not.match(r.stderr, "building");
@@ -132,7 +132,7 @@ test("build plans: sources changed since the plan → refused (exit 3); a commit
   // The local engine has the image now: the same plan no longer holds.
   const again = apply([fresh.file]);
   assert.is(again.code, 3, again.stderr);
-  assert.match(again.stderr, `  ${ref} (local engine): planned not there, now sha256:`);
+  assert.match(again.stderr, `  ${ref} (engine): planned not there, now sha256:`);
   sh(["docker", "rmi", "-f", ref]);
   repo.rm();
 });
@@ -165,7 +165,7 @@ test("a plan file that is not a usable plan: clear errors naming the file and th
   const f = write("edited.json", JSON.stringify(edited));
   const r = apply([f]);
   assert.is(r.code, 3, r.stderr);
-  assert.match(r.stderr, `${f}: its steps are not what pkgkit plans now, although the registry and the local engine are as the plan saw them`);
+  assert.match(r.stderr, `${f}: its steps are not what pkgkit plans now, although the registry and the engines are as the plan saw them`);
   assert.match(r.stderr, `  ${build.id}: build step differs in command\n`);
   assert.not.match(r.stderr, "building");
   // A matrix needs --arch.

@@ -78,7 +78,7 @@ test("the plan records its look-ups and inputs, and the text form shows the stat
   const text = formatPlan(p);
   assert.match(text, `\n  skip   ${ref("base", "-amd64")}  exists in registry (sha256:${"1".repeat(12)})`);
   assert.match(text, `\nlooked up (what these decisions rest on):\n  registry  ${ref("base", "-amd64")}  sha256:${"1".repeat(64)}\n  registry  ${ref("base", "-arm64")}  not found\n`);
-  assert.match(text, `\n  local     ${ref("base", "-arm64")}  not found`);
+  assert.match(text, `\n  engine    ${ref("base", "-arm64")}  not found`);
 });
 
 const errorOf = (fn: () => unknown): string => {
