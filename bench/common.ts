@@ -61,6 +61,23 @@ export function table(rows: string[][]): string {
 
 export const secs = (ms: number) => (ms / 1000).toFixed(3);
 
+/** The environment for setup and contenders alike: git without user or system config. */
+export const benchEnv: NodeJS.ProcessEnv = {
+  ...process.env,
+  GIT_CONFIG_NOSYSTEM: "1",
+  GIT_CONFIG_GLOBAL: "/dev/null",
+  GIT_AUTHOR_NAME: "bench", GIT_AUTHOR_EMAIL: "bench@example.invalid",
+  GIT_COMMITTER_NAME: "bench", GIT_COMMITTER_EMAIL: "bench@example.invalid",
+  LC_ALL: "C",
+};
+
+/** Setup commands: run in `benchEnv`, throw with the tail of stderr if they fail. */
+export function mustRun(argv: string[], cwd?: string): RunResult {
+  const r = timed(argv, { cwd, env: benchEnv });
+  if (r.code !== 0) throw new Error(`${argv.slice(0, 4).join(" ")} … failed (${r.code}):\n${r.stderr.slice(-2000)}`);
+  return r;
+}
+
 /** Parse `--name value` / `--name=value` / `--flag` options; unknown options are an error. */
 export function parseFlags(argv: string[], known: Record<string, "string" | "boolean">, usage: string): Record<string, string | boolean> {
   const out: Record<string, string | boolean> = {};

@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { interleave, median, parseFlags, secs, table, timed, type RunResult } from "./common.ts";
+import { interleave, median, parseFlags, secs, table, timed, type RunResult, benchEnv, mustRun } from "./common.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const BIN = resolve(here, "..", "lib", "bin.mjs");
@@ -41,17 +41,8 @@ try {
   console.error(`no ${join(state, "services.json")}: run test/env/start.sh first (it starts the registry this benchmark pushes to)`);
   process.exit(2);
 }
-const env = {
-  ...process.env,
-  GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null",
-  GIT_AUTHOR_NAME: "bench", GIT_AUTHOR_EMAIL: "bench@example.invalid",
-  GIT_COMMITTER_NAME: "bench", GIT_COMMITTER_EMAIL: "bench@example.invalid",
-};
-const must = (argv: string[], cwd?: string) => {
-  const r = timed(argv, { cwd, env });
-  if (r.code !== 0) throw new Error(`${argv.slice(0, 4).join(" ")} … failed (${r.code}):\n${r.stderr.slice(-2000)}`);
-  return r;
-};
+const env = benchEnv;
+const must = mustRun;
 
 // N packages with the same content, so one build per arch serves them all (tagged N times).
 const repo = mkdtempSync(join(tmpdir(), "pkgkit-bench-noop-push-"));

@@ -11,7 +11,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { interleave, median, parseFlags, secs, table, timed, type RunResult } from "./common.ts";
+import { interleave, median, parseFlags, secs, table, timed, type RunResult, benchEnv, mustRun } from "./common.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const BIN = resolve(here, "..", "lib", "bin.mjs");
@@ -32,17 +32,8 @@ if (!existsSync(BUSYBOX)) {
   console.error(`${BUSYBOX} is missing: run test/env/fetch-busybox.sh examples/hello`);
   process.exit(2);
 }
-const env = {
-  ...process.env,
-  GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null",
-  GIT_AUTHOR_NAME: "bench", GIT_AUTHOR_EMAIL: "bench@example.invalid",
-  GIT_COMMITTER_NAME: "bench", GIT_COMMITTER_EMAIL: "bench@example.invalid",
-};
-const must = (argv: string[], cwd?: string) => {
-  const r = timed(argv, { cwd, env });
-  if (r.code !== 0) throw new Error(`${argv.slice(0, 4).join(" ")} … failed (${r.code}):\n${r.stderr.slice(-2000)}`);
-  return r;
-};
+const env = benchEnv;
+const must = mustRun;
 
 // base: static busybox; p1..pN: FROM base, RUN sleep. Independent of each other.
 const repo = mkdtempSync(join(tmpdir(), "pkgkit-bench-parallel-"));

@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync, appendFileSync } from "n
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { interleave, median, parseFlags, secs, table, timed, type RunResult } from "./common.ts";
+import { interleave, median, parseFlags, secs, table, timed, type RunResult, benchEnv } from "./common.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const BIN = resolve(here, "..", "lib", "bin.mjs");
@@ -29,14 +29,7 @@ if (sizes.some((n) => !(n > 0)) || !(rounds > 0) || !(dirtyPercent >= 0 && dirty
 }
 
 // Same git environment for setup and both contenders; no user or system config.
-const env = {
-  ...process.env,
-  GIT_CONFIG_NOSYSTEM: "1",
-  GIT_CONFIG_GLOBAL: "/dev/null",
-  GIT_AUTHOR_NAME: "bench", GIT_AUTHOR_EMAIL: "bench@example.invalid",
-  GIT_COMMITTER_NAME: "bench", GIT_COMMITTER_EMAIL: "bench@example.invalid",
-  LC_ALL: "C",
-};
+const env = benchEnv;
 
 const temps: string[] = [];
 const cleanup = () => {

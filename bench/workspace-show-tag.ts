@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { createHash } from "node:crypto";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { interleave, median, parseFlags, secs, table, timed, type RunResult } from "./common.ts";
+import { interleave, median, parseFlags, secs, table, timed, type RunResult, benchEnv } from "./common.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const BIN = resolve(here, "..", "lib", "bin.mjs");
@@ -34,14 +34,7 @@ if (!(n > 1) || !(rounds > 0) || !(dirtyPercent >= 0 && dirtyPercent <= 100) || 
 }
 
 // Same git environment for setup and both contenders; no user or system config.
-const env = {
-  ...process.env,
-  GIT_CONFIG_NOSYSTEM: "1",
-  GIT_CONFIG_GLOBAL: "/dev/null",
-  GIT_AUTHOR_NAME: "bench", GIT_AUTHOR_EMAIL: "bench@example.invalid",
-  GIT_COMMITTER_NAME: "bench", GIT_COMMITTER_EMAIL: "bench@example.invalid",
-  LC_ALL: "C",
-};
+const env = benchEnv;
 
 const temps: string[] = [];
 process.on("exit", () => {
