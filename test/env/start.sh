@@ -32,6 +32,24 @@ endstep() { printf 'TIMING %-60s %6.2fs\n' "$STEP_NAME" "$(elapsed "$STEP_T0")";
 elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }'; }
 die() { echo "start.sh: $*" >&2; exit 1; }
 pid_alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# wait_for_dockerd <pid> <host> <pidfile> <log>: until the dockerd just spawned answers on <host>;
+# dies with the log's tail if it exits or does not answer within DOCKERD_WAIT seconds.
+wait_for_dockerd() {
+  local spawned=$1 host=$2 pidfile=$3 log=$4 problem deadline=$((SECONDS + DOCKERD_WAIT))
+  until docker -H "$host" info >/dev/null 2>&1; do
+    problem=
+    kill -0 "$spawned" 2>/dev/null || problem="dockerd for $host exited"
+    ((SECONDS < deadline)) || problem="dockerd did not answer 'docker info' on $host within ${DOCKERD_WAIT}s"
+    if [ -n "$problem" ]; then
+      tail -n 30 "$log" >&2 || true
+      kill "$spawned" 2>/dev/null || true
+      die "$problem (log above: $log)"
+    fi
+    sleep 0.2
+  done
+  # dockerd writes the pidfile itself; record ours if it has not yet.
+  [ -s "$pidfile" ] || echo "$spawned" > "$pidfile"
+}
 
 T0=$EPOCHREALTIME
 [ "$(id -u)" = 0 ] || die "run as root"
@@ -52,21 +70,7 @@ else
   echo "   starting dockerd (log: $DOCKERD_LOG)"
   # setsid + closed stdio: dockerd outlives this script and does not hold the caller's pipes open.
   setsid dockerd --host "$DEFAULT_HOST" --pidfile "$DOCKERD_PID" </dev/null >"$DOCKERD_LOG" 2>&1 &
-  spawned=$!
-  deadline=$((SECONDS + DOCKERD_WAIT))
-  until docker -H "$DEFAULT_HOST" info >/dev/null 2>&1; do
-    problem=
-    kill -0 "$spawned" 2>/dev/null || problem="dockerd exited"
-    ((SECONDS < deadline)) || problem="dockerd did not answer 'docker info' within ${DOCKERD_WAIT}s"
-    if [ -n "$problem" ]; then
-      tail -n 30 "$DOCKERD_LOG" >&2 || true
-      kill "$spawned" 2>/dev/null || true
-      die "$problem (log above: $DOCKERD_LOG)"
-    fi
-    sleep 0.2
-  done
-  # dockerd writes the pidfile itself; record ours if it has not yet.
-  [ -s "$DOCKERD_PID" ] || echo "$spawned" > "$DOCKERD_PID"
+  wait_for_dockerd $! "$DEFAULT_HOST" "$DOCKERD_PID" "$DOCKERD_LOG"
   DOCKER_HOST_USED=$DEFAULT_HOST
 fi
 docker -H "$DOCKER_HOST_USED" version \
@@ -90,20 +94,7 @@ else
   setsid unshare --net dockerd --host "$REMOTE_HOST" --config-file "$REMOTE_DIR/daemon.json" \
     --data-root "$REMOTE_DIR/data" --exec-root "$REMOTE_DIR/exec" --pidfile "$REMOTE_DIR/dockerd.pid" \
     </dev/null >"$REMOTE_DIR/dockerd.log" 2>&1 &
-  spawned=$!
-  deadline=$((SECONDS + DOCKERD_WAIT))
-  until remote info >/dev/null 2>&1; do
-    problem=
-    kill -0 "$spawned" 2>/dev/null || problem="remote dockerd exited"
-    ((SECONDS < deadline)) || problem="remote dockerd did not answer on $REMOTE_HOST within ${DOCKERD_WAIT}s"
-    if [ -n "$problem" ]; then
-      tail -n 30 "$REMOTE_DIR/dockerd.log" >&2 || true
-      kill "$spawned" 2>/dev/null || true
-      die "$problem (log above: $REMOTE_DIR/dockerd.log)"
-    fi
-    sleep 0.2
-  done
-  [ -s "$REMOTE_DIR/dockerd.pid" ] || echo "$spawned" > "$REMOTE_DIR/dockerd.pid"
+  wait_for_dockerd $! "$REMOTE_HOST" "$REMOTE_DIR/dockerd.pid" "$REMOTE_DIR/dockerd.log"
   echo "   started (pid $(cat "$REMOTE_DIR/dockerd.pid"), log $REMOTE_DIR/dockerd.log)"
 fi
 remote version --format '   daemon {{.Server.Version}}, data root '"$REMOTE_DIR/data"
