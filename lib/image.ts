@@ -12,6 +12,7 @@ import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import { PkgkitError } from "./errors.ts";
 import { MediaTypes, type Blob, type Platform } from "./registry/types.ts";
+import { sha256 } from "./registry/digest.ts";
 
 export type ManifestFormat = "docker" | "oci";
 
@@ -116,7 +117,7 @@ export async function imageBlobsFromArchive(archive: string, dir: string, format
       return { digest: `sha256:${packed.digest("hex")}`, size: packedCount.n, data: { path } };
     }),
   );
-  const configBlob: Blob = { digest: `sha256:${createHash("sha256").update(configBytes).digest("hex")}`, size: configBytes.length, data: configBytes };
+  const configBlob: Blob = { digest: sha256(configBytes), size: configBytes.length, data: configBytes };
   const docker = format === "docker";
   const manifestJson = {
     schemaVersion: 2,
@@ -133,6 +134,6 @@ export async function imageBlobsFromArchive(archive: string, dir: string, format
       architecture: config.architecture ?? "",
       ...(config.variant ? { variant: config.variant } : {}),
     },
-    manifest: { mediaType: manifestJson.mediaType, bytes, size: bytes.length, digest: `sha256:${createHash("sha256").update(bytes).digest("hex")}` },
+    manifest: { mediaType: manifestJson.mediaType, bytes, size: bytes.length, digest: sha256(bytes) },
   };
 }

@@ -10,11 +10,11 @@
  *   4. if another writer's older read overwrote our entries meanwhile, go to 1.
  * Entries are sorted by platform, so writers that merge the same set write the same bytes.
  */
-import { createHash } from "node:crypto";
 import { PkgkitError } from "./errors.ts";
 import { INDEX_TYPES, MediaTypes, type Descriptor, type Manifest, type Platform, type Registry, type UploadOutcome } from "./registry/types.ts";
 import type { ImageBlobs } from "./image.ts";
 import { parseRepository } from "./registry/names.ts";
+import { sha256 } from "./registry/digest.ts";
 
 export interface PushedImage {
   ref: string;
@@ -117,7 +117,7 @@ export async function mergeIndex(registry: Registry, repository: string, tag: st
     const mediaType = current?.mediaType ?? options.mediaType ?? (ours.every((d) => d.mediaType === MediaTypes.dockerManifest) ? MediaTypes.dockerManifestList : MediaTypes.ociIndex);
     const bytes = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType, manifests: merged }));
     const digest = await registry.putManifest(repository, tag, bytes, mediaType);
-    const expected = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+    const expected = sha256(bytes);
     if (digest !== expected) throw new PkgkitError(`${ref}: the registry stored the index as ${digest}, expected ${expected}`);
     written = true;
     // A writer that read before our write finishes within about one read-modify-write of ours.

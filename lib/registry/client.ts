@@ -2,7 +2,6 @@
  * createRegistry(): the Registry interface over the OCI distribution API. Each call parses the
  * repository name, authorizes for its scopes and checks digests of what it reads and writes.
  */
-import { createHash } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -10,12 +9,12 @@ import process from "node:process";
 import { PkgkitError } from "../errors.ts";
 import { createAuth, type AuthTarget } from "./auth.ts";
 import { credentialStore } from "./credentials.ts";
+import { DIGEST_RE, sha256 } from "./digest.ts";
 import { RegistryError } from "./errors.ts";
 import { parseRepository, type RepositoryName } from "./names.ts";
 import { createTransport, type HttpRequest, type HttpResponse } from "./transport.ts";
 import { MANIFEST_TYPES, type Blob, type Descriptor, type Manifest, type Registry, type RegistryOptions, type UploadOutcome } from "./types.ts";
 
-const digestRe = /^sha256:[a-f0-9]{64}$/;
 const referenceRe = /^(?:[\w][\w.-]{0,127}|[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,})$/;
 
 export function createRegistry(options: RegistryOptions = {}): Registry {
@@ -47,7 +46,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
   }
 
   function checkDigest(digest: string, what: string) {
-    if (!digestRe.test(digest)) throw new PkgkitError(`${what}: ${JSON.stringify(digest)} is not a sha256 digest (sha256:<64 hex>)`);
+    if (!DIGEST_RE.test(digest)) throw new PkgkitError(`${what}: ${JSON.stringify(digest)} is not a sha256 digest (sha256:<64 hex>)`);
   }
 
   const registry: Registry = {
@@ -66,7 +65,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
         const m = await registry.getManifest(name, reference);
         return m && { mediaType: m.mediaType, digest: m.digest, size: m.size };
       }
-      if (reference.includes(":") && digestRe.test(digest) && digest !== reference)
+      if (reference.includes(":") && DIGEST_RE.test(digest) && digest !== reference)
         throw protocolError(repo, `${what}: the registry answered with ${digest}`);
       return { mediaType, digest, size };
     },
@@ -204,9 +203,6 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
 
 const sep = (reference: string) => (reference.includes(":") ? "@" : ":");
 
-export function sha256(bytes: Uint8Array): string {
-  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-}
 
 async function checkSize(blob: Blob, name: string) {
   const size = blob.data instanceof Uint8Array ? blob.data.length : (await stat(blob.data.path)).size;
