@@ -2,10 +2,10 @@
 # Installs what the pkgkit test environment needs on Debian 12 (run as root). Idempotent: a second
 # run only checks. State (private apt lists, downloaded .debs) lives under $PKGKIT_STATE.
 #
-#   test/env/install.sh                          install everything (Debian packages, docker buildx)
+#   test/env/install.sh                          install everything (Debian packages, docker buildx, cosign)
 #   test/env/install.sh busybox-debs <dest-dir>  download bookworm busybox-static .debs (amd64, arm64)
 #
-# Packages that bookworm lacks (docker-buildx) or other architectures' packages (busybox-static:arm64)
+# Packages that bookworm lacks (docker-buildx, cosign) or other architectures' packages (busybox-static:arm64)
 # come from a private apt configuration: own sources, lists and cache under $PKGKIT_STATE/apt, same
 # mirror as the machine's own sources. The machine's apt state is never touched by it.
 set -euo pipefail
@@ -14,8 +14,9 @@ STATE=${PKGKIT_STATE:-/var/tmp/pkgkit-testenv}
 APT_DIR=$STATE/apt
 DEB_DIR=$STATE/debs
 PLUGIN_DIR=/usr/local/lib/docker/cli-plugins
+COSIGN=/usr/local/bin/cosign
 PACKAGES=(docker.io git busybox-static qemu-user-static binfmt-support jq curl ca-certificates
-          docker-registry skopeo apache2-utils openssl)
+          docker-registry skopeo apache2-utils openssl notary)
 
 step() { STEP_NAME=$1; STEP_T0=$EPOCHREALTIME; echo "== $1"; }
 endstep() { printf 'TIMING %-60s %6.2fs\n' "$STEP_NAME" "$(elapsed "$STEP_T0")"; }
@@ -95,6 +96,25 @@ install_debian_packages() {
   endstep
 }
 
+# cosign, the outside verifier of Sigstore signatures: bookworm has none, so take the binary out of
+# trixie's cosign .deb (2.5), as for buildx.
+install_cosign() {
+  step "cosign ($COSIGN)"
+  if [ -x "$COSIGN" ] && "$COSIGN" version >/dev/null 2>&1; then
+    echo "   present"
+    endstep; return
+  fi
+  download_debs "$DEB_DIR" cosign:amd64/trixie
+  local unpack=$STATE/unpack debs=("$DEB_DIR"/cosign_*_amd64.deb)
+  rm -rf "$unpack"; mkdir -p "$unpack"
+  dpkg -x "${debs[-1]}" "$unpack"
+  install -D -m 0755 "$unpack/usr/bin/cosign" "$COSIGN"
+  rm -rf "$unpack"
+  "$COSIGN" version >/dev/null 2>&1 || die "cosign does not run after installing $COSIGN"
+  echo "   installed from $(basename "${debs[-1]}")"
+  endstep
+}
+
 # docker buildx: bookworm has none, so take the plugin binary out of trixie's docker-buildx .deb.
 install_buildx() {
   step "docker buildx plugin ($PLUGIN_DIR)"
@@ -118,6 +138,7 @@ case "${1:-all}" in
     [ "$(id -u)" = 0 ] || die "run as root"
     install_debian_packages
     install_buildx
+    install_cosign
     printf 'TIMING %-60s %6.2fs\n' "install.sh total" "$(elapsed "$T0")"
     ;;
   busybox-debs)

@@ -6,8 +6,9 @@
 #   - qemu-aarch64 via binfmt_misc, so arm64 images build and run on this amd64 machine
 #   - three distribution registries (docker-registry 2.8): plain HTTP, HTTP + htpasswd basic auth,
 #     TLS (own CA) + htpasswd; the CA and test credentials are generated once under $PKGKIT_STATE
+#   - notary-server + notary-signer with memory storage (test/env/notary.sh), for signing tests
 # and writes $PKGKIT_STATE/env.sh for tests and CI to `source`, and $PKGKIT_STATE/services.json
-# (registry addresses, CA, credentials, the remote engine's endpoint) for test/services.ts. Stays fast: no builds here
+# (registry addresses, CA, credentials, the remote engine's endpoint, the notary URL) for test/services.ts. Stays fast: no builds here
 # (test/env/selfcheck.sh does those). test/env/stop.sh stops what this started.
 set -euo pipefail
 
@@ -219,6 +220,10 @@ done
     remoteEngine: $remoteEngine}' \
   > "$STATE/services.json")
 echo "   wrote $STATE/services.json"
+endstep
+
+step "notary-server + notary-signer (memory storage, TLS from $PKI)"
+"$(dirname "${BASH_SOURCE[0]}")/notary.sh" start
 endstep
 
 cat > "$STATE/env.sh" <<EOF
