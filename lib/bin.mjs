@@ -21,7 +21,7 @@ function freshBundle() {
   const bundle = new URL("./dist/cli.mjs", import.meta.url);
   const built = statSync(bundle, { throwIfNoEntry: false })?.mtimeMs;
   if (built === undefined) return undefined;
-  for (const dir of ["./", "../recipes/"]) {
+  for (const dir of ["./", "./sign/", "../recipes/"]) {
     const url = new URL(dir, import.meta.url);
     for (const f of readdirSync(url)) if (f.endsWith(".ts") && statSync(new URL(f, url)).mtimeMs > built) return undefined;
   }

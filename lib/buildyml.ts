@@ -24,6 +24,7 @@ const FIELDS: Record<string, string> = {
   labels: "labels",
   config: "config",
   depends: "depends",
+  signer: "signer",
 };
 const DEPENDS_FIELDS: Record<string, string> = { "docker-images": "dockerImages" };
 const DOCKER_IMAGES_FIELDS: Record<string, string> = {

@@ -28,6 +28,7 @@ import { applyPlan } from "../recipes/apply.ts";
 import { parsePlanFile, planByArch, selectPlan, type PlanMatrix } from "./apply.ts";
 import { run } from "./run.ts";
 import { consoleReporter, summarize, summaryTable } from "../recipes/report.ts";
+import { signingOptions, signingFlags, verifyCommand } from "./sign/cli.ts";
 
 const common: Record<string, OptionSpec> = {
   help: { type: "boolean", short: "h", help: "show this help" },
@@ -55,6 +56,7 @@ const pushing: Record<string, OptionSpec> = {
   oci: { type: "boolean", help: "push OCI manifests and index (default: Docker v2 media types)" },
   "registry-ca": { type: "string", value: "<file,...>", help: "trust these CA certificates (PEM) for every registry, besides certs.d/<host:port>/ca.crt" },
   "insecure-registry": { type: "string", value: "<host,...>", help: "allow plain HTTP and unverified TLS for these registries (env: PKGKIT_INSECURE_REGISTRIES); loopback may use plain HTTP anyway" },
+  ...signingFlags,
 };
 const list = (v: unknown) => (typeof v === "string" ? v.split(",").map((x) => x.trim()).filter(Boolean) : []);
 /** No directory: the workspace's packages; a quoted glob: the package directories it matches. */
@@ -93,10 +95,10 @@ const commands: Record<string, CommandDef> = {
     args: PACKAGE_ARGS,
     options: { ...naming, ...building, ...pushing, "dry-run": { type: "boolean", help: "print the plan, build and push nothing" }, ...common },
     async run(t, o) {
-      const { plan, builder, builders, shell, registry } = await pushPlanFor(t, o);
+      const { plan, builder, builders, shell, registry, signers } = await pushPlanFor(t, o);
       if (o["dry-run"]) return printPlan(plan, o);
       const reporter = consoleReporter({ verbose: o.verbose === true });
-      const result = await run(plan, { shell, builder, builders, registry, reporter, jobs: jobsOption(o) });
+      const result = await run(plan, { shell, builder, builders, registry, reporter, signers, jobs: jobsOption(o) });
       if (o.json) console.log(JSON.stringify({ ok: result.ok, packages: pushSummary(plan, result), plan, result }, null, 2));
       process.stderr.write(`\n${summaryTable(plan, result)}\n${summarize(result)}\n`);
       return result.ok ? ExitCode.ok : ExitCode.failed;
@@ -175,6 +177,7 @@ const commands: Record<string, CommandDef> = {
       return ExitCode.ok;
     },
   },
+  verify: verifyCommand({ naming, pushing, common, resolveTargets, registryOption }),
   migrate: {
     summary: `write the ${CONFIG_FILE} equivalent of a LinuxKit ${BUILD_YML}`,
     args: "<dir>",
@@ -288,6 +291,7 @@ async function pushPlanFor(t: Targets, o: ParsedOptions, by?: "arch") {
     release: typeof o.release === "string" ? o.release : undefined,
     format: o.oci ? "oci" as const : "docker" as const,
     resolved: resolvedWith(t, o),
+    signing: signingOptions(o),
   };
   if (by) return planByArch(packages, async (pkgs, arch) => (await planPush(pkgs, { ...options, scratchDir: join(defaultScratchDir(), arch) })).plan);
   return { ...(await planPush(packages, options)), registry };

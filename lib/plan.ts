@@ -10,6 +10,7 @@ import type { Descriptor, Manifest } from "./registry/types.ts";
 import type { ManifestFormat } from "./image.ts";
 import { platformKey } from "./push.ts";
 import { InputError } from "./errors.ts";
+import { formatSignStep, type SignStep } from "./sign/plan.ts";
 
 export type Command = "build" | "push";
 
@@ -83,7 +84,7 @@ export interface ContextStep {
 }
 
 /** Every step names the steps that must have succeeded before it starts (its edges in the DAG). */
-export type Step = (BuildStep | SkipStep | ContextStep | PushStep | IndexStep) & { needs: string[] };
+export type Step = (BuildStep | SkipStep | ContextStep | PushStep | IndexStep | SignStep) & { needs: string[] };
 type NewStep = BuildStep | SkipStep | ContextStep | PushStep | IndexStep;
 
 export interface Plan {
@@ -312,7 +313,8 @@ function relativeTo(dir: string, file: string): string {
 /** Human-readable plan, one line per step. */
 export function formatPlan(p: Plan): string {
   const count = (k: Step["kind"]) => p.steps.filter((s) => s.kind === k).length;
-  const counts = [`${count("build")} to build`, ...(p.command === "push" ? [`${count("push")} to push`, `${count("index")} index(es) to write`] : []), `${count("skip")} to skip`];
+  const signs = p.steps.filter((s) => s.kind === "sign" && s.action === "sign").length;
+  const counts = [`${count("build")} to build`, ...(p.command === "push" ? [`${count("push")} to push`, `${count("index")} index(es) to write`, ...(signs ? [`${signs} to sign`] : [])] : []), `${count("skip")} to skip`];
   const lines = [`plan: ${p.command} (${counts.join(", ")})`];
   for (const s of p.steps) {
     if (s.kind === "build") {
@@ -322,6 +324,7 @@ export function formatPlan(p: Plan): string {
     else if (s.kind === "push") lines.push(`  push   ${s.ref}  [${s.platform}, ${s.format} manifest, from ${s.builder}]  ${s.reason}`);
     else if (s.kind === "index")
       lines.push(`  index  ${s.ref}${s.release ? ` (+ ${s.repository}:${s.release})` : ""}  ${s.arches.map((a) => a.arch).join(", ")}: ${s.reason}`);
+    else if (s.kind === "sign") lines.push(formatSignStep(s));
     else lines.push(`  context ${s.context}  ${s.reason}`);
   }
   const state = (where: string, seen: Record<string, string | null>) =>

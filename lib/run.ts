@@ -17,6 +17,8 @@ import type { Descriptor, Registry } from "./registry/types.ts";
 import { imageBlobsFromArchive } from "./image.ts";
 import { mergeIndex, pushImage, type BlobLocations, type MergedIndex, type PushedImage } from "./push.ts";
 import { PLATFORMS } from "./spec.ts";
+import { runSignStep, type SignOutcome } from "./sign/run.ts";
+import type { Signer } from "./sign/types.ts";
 
 export interface StepResult {
   id: string;
@@ -35,6 +37,8 @@ export interface StepResult {
   pushed?: PushedImage;
   /** For index steps: the index as read back from the registry. */
   index?: MergedIndex;
+  /** For sign steps. */
+  signed?: SignOutcome;
   error?: string;
 }
 
@@ -60,6 +64,8 @@ export interface RunOptions {
   reporter?: Reporter;
   /** Needed by push plans. */
   registry?: Registry;
+  /** Needed by plans with sign steps: by description (`SignStep.using`). */
+  signers?: Map<string, Signer>;
 }
 
 /** What earlier steps of a run produced, for later ones. */
@@ -73,6 +79,8 @@ export async function run(p: Plan, options: RunOptions): Promise<Result> {
   if (p.steps.some((s) => s.kind === "push" || s.kind === "index") && !options.registry)
     throw new PkgkitError("this plan pushes, but run() was given no registry client");
   for (const s of p.steps) if (s.kind === "build" || s.kind === "push") stepBuilder(s, options);
+  const missing = [...new Set(p.steps.flatMap((s) => (s.kind === "sign" && !options.signers?.has(s.using) ? [s.using] : [])))];
+  if (missing.length) throw new PkgkitError(`this plan signs with ${missing.join(", ")}, but run() was given no such signer (RunOptions.signers)`);
   const state: RunState = { pushed: new Map(), blobs: new Map() };
   try {
     return await runSteps(p, options, state);
@@ -139,7 +147,7 @@ async function runSteps(p: Plan, options: RunOptions, state: RunState): Promise<
   return { ok: ordered.every((r) => r.status !== "failed" && !r.blockedBy), command: p.command, steps: ordered };
 }
 
-type Outcome = Pick<StepResult, "image" | "pushed" | "index">;
+type Outcome = Pick<StepResult, "image" | "pushed" | "index" | "signed">;
 
 async function runStep(step: Step, options: RunOptions, state: RunState): Promise<Outcome> {
   const { shell, reporter } = options;
@@ -150,6 +158,8 @@ async function runStep(step: Step, options: RunOptions, state: RunState): Promis
       return { pushed: await runPush(step, options, state) };
     case "index":
       return { index: await runIndex(step, options, state) };
+    case "sign":
+      return { signed: await runSignStep(step, { signers: options.signers, published: (ref) => state.pushed.get(ref) }) };
     case "context": {
       await rm(step.context, { recursive: true, force: true });
       for (const s of step.sources) {
@@ -221,8 +231,10 @@ async function runIndex(step: Extract<Step, { kind: "index" }>, { registry, repo
       entries.push({ mediaType: d.mediaType, digest: d.digest, size: d.size, platform: { ...PLATFORMS[a.arch] } });
     } else throw new PkgkitError(`${a.ref} was neither pushed by this run nor found in the registry`);
   }
-  return mergeIndex(registry!, step.repository, step.tag, entries, {
+  const merged = await mergeIndex(registry!, step.repository, step.tag, entries, {
     alsoTag: step.release ? [step.release] : [],
     log: (line) => reporter?.stepOutput(step, line),
   });
+  state.pushed.set(step.ref, { mediaType: merged.mediaType, digest: merged.digest, size: merged.size });
+  return merged;
 }

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { checkImage, checkOrg, tagRe } from "./ref.ts";
 import { type FieldProblem } from "./errors.ts";
 import type { PackageDefinition } from "./define.ts";
+import { signerSpecSchema } from "./sign/config.ts";
 
 /** GOARCH names pkgkit can build for, with their OCI platform. */
 export const PLATFORMS = {
@@ -131,6 +132,8 @@ export const packageSpecSchema = z.strictObject({
   /** LinuxKit's image config: marshalled to JSON as the `org.mobyproject.config` label. */
   config: z.record(z.string(), z.unknown(), { error: 'expected "config" to be an object (LinuxKit image config)' }).optional(),
   depends: z.strictObject({ dockerImages }).optional(),
+  /** Who signs this package's images on push: "notary" or "sigstore", optionally with settings. */
+  signer: signerSpecSchema.optional(),
 });
 
 /** A build-arg value: a string, another package, or a function returning one (for import order). */

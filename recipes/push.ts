@@ -12,6 +12,8 @@ import { mapLimit } from "../lib/concurrency.ts";
 import type { Descriptor, Manifest, Registry } from "../lib/registry/types.ts";
 import type { ManifestFormat } from "../lib/image.ts";
 import { defaultScratchDir, lookupImages, observedLocal } from "./build.ts";
+import type { Signer } from "../lib/sign/types.ts";
+import { resolveSigning, signPlan, type SigningOptions } from "./sign.ts";
 
 export interface PushOptions {
   registry: Registry;
@@ -30,6 +32,8 @@ export interface PushOptions {
   concurrency?: number;
   /** Recorded in the plan: how the packages were resolved (see `pkgkit apply`). */
   resolved?: ResolvedWith;
+  /** Who signs (packages with content trust on); default: package field, pkgkit.yml, then notary. */
+  signing?: SigningOptions;
 }
 
 export interface RegistryState {
@@ -101,13 +105,17 @@ export async function observePush(packages: Package[], options: PushOptions): Pr
   };
 }
 
-export async function planPush(packages: Package[], options: PushOptions): Promise<{ plan: Plan; builder: Builder; builders: ArchBuilders; shell: Shell; registryState: RegistryState }> {
+export async function planPush(
+  packages: Package[],
+  options: PushOptions,
+): Promise<{ plan: Plan; builder: Builder; builders: ArchBuilders; shell: Shell; registryState: RegistryState; signers: Map<string, Signer> }> {
   const { options: planOptions, ...rest } = await observePush(packages, options);
-  return { plan: plan(packages, planOptions), ...rest };
+  const signing = await resolveSigning(packages, { registry: options.registry, shell: rest.shell, signing: options.signing });
+  return { plan: await signPlan(plan(packages, planOptions), signing, rest.registryState, options.release), ...rest, signers: signing.signers };
 }
 
 export async function pushPackages(packages: Package[], options: PushOptions): Promise<{ plan: Plan; result: Result }> {
-  const { plan: p, builder, builders, shell } = await planPush(packages, options);
-  const result = await run(p, { shell, builder, builders, registry: options.registry, reporter: options.reporter });
+  const { plan: p, builder, builders, shell, signers } = await planPush(packages, options);
+  const result = await run(p, { shell, builder, builders, registry: options.registry, reporter: options.reporter, signers });
   return { plan: p, result };
 }

@@ -24,7 +24,7 @@ const label = (s: Step) => {
   const name = s.package.slice(0, s.package.lastIndexOf(":"));
   return "arch" in s && s.arch ? `[${name} ${s.arch}]` : `[${name}]`;
 };
-const verb: Partial<Record<Step["kind"], string>> = { build: "building", push: "pushing", index: "merging index", context: "assembling context" };
+const verb: Partial<Record<Step["kind"], string>> = { build: "building", push: "pushing", index: "merging index", context: "assembling context", sign: "signing" };
 
 export function consoleReporter(options: ConsoleReporterOptions = {}): Reporter {
   const live = options.live ?? (!options.write && process.stderr.isTTY === true);
@@ -76,6 +76,7 @@ export function consoleReporter(options: ConsoleReporterOptions = {}): Reporter 
       } else if (step.kind === "context") write(`${label(step)} assembling build context with extra sources`);
       else if (step.kind === "push") write(`${label(step)} pushing ${step.ref}`);
       else if (step.kind === "index") write(`${label(step)} merging ${step.arches.map((a) => a.arch).join(", ")} into ${step.ref}`);
+      else if (step.kind === "sign" && step.action === "prepare") write(`${label(step)} preparing ${step.using}`);
     },
     stepOutput(step, line) {
       // Index merges report only notable events (another writer, dropped entries): always shown.
@@ -95,7 +96,7 @@ export function consoleReporter(options: ConsoleReporterOptions = {}): Reporter 
       } else if (step.kind === "index" && r.index) {
         const arches = r.index.manifests.filter((d) => d.platform && d.platform.os !== "unknown").map((d) => [d.platform!.architecture, d.platform!.variant].filter(Boolean).join("/"));
         write(`${label(step)} ${r.index.written ? "wrote" : "unchanged:"} ${step.ref}@${r.index.digest} (${arches.join(", ")})${step.release ? `, also ${step.repository}:${step.release}` : ""}`);
-      }
+      } else if (step.kind === "sign" && r.signed?.signature) write(`${label(step)} signed ${step.ref}@${r.signed.digest} with ${step.signer}: ${r.signed.signature.stored.join("; ")}`);
       if (active.size === 0 && ticker) {
         clearInterval(ticker);
         ticker = undefined;
@@ -112,6 +113,7 @@ export function summarize(result: Result): string {
   return [
     `${count("done", "build")} built`,
     ...(pushing ? [`${count("done", "push")} pushed`, `${count("done", "index")} index(es) merged`] : []),
+    ...(result.steps.some((r) => r.signed?.signature) ? [`${result.steps.filter((r) => r.signed?.signature).length} signed`] : []),
     `${count("skipped")} skipped`,
     `${count("failed")} failed`,
   ].join(", ");
@@ -127,7 +129,7 @@ export function summaryTable(plan: Plan, result: Result): string {
     .filter((s) => s.kind !== "context")
     .map((s) => {
       const r = byId.get(s.id);
-      const what = s.kind === "skip" ? `skip ${s.skips === "index" ? "index" : s.skips}` : s.kind;
+      const what = s.kind === "skip" ? `skip ${s.skips === "index" ? "index" : s.skips}` : s.kind === "sign" && s.action === "prepare" ? "sign prepare" : s.kind;
       const outcome = !r ? "not run" : r.blockedBy ? "skipped" : r.status === "done" ? "ok" : r.status;
       const why = !r ? "" : r.blockedBy ? `${r.blockedBy} failed` : r.status === "failed" ? (r.error ?? "").split("\n")[0]! : s.kind === "skip" ? s.reason : seconds(r.durationMs);
       return ["ref" in s ? s.ref : (s as Step).id, what, outcome, why];

@@ -32,7 +32,8 @@ const CONFIG = dockerConfig({ [svc.registries.auth]: creds, [svc.registries.tls]
 const env = { DOCKER_CONFIG: CONFIG, PKGKIT_CERTS_DIR: svc.certsDir };
 const client = createRegistry({ dockerConfigDir: CONFIG, certsDirs: [svc.certsDir] });
 
-const push = (args: string[], e: Record<string, string> = {}) => pkgkit(["push", ...args], { env: { ...env, ...e } });
+// Unsigned pushes: signing has its own suites (sign-*.test.ts).
+const push = (args: string[], e: Record<string, string> = {}) => pkgkit(["push", "--disable-content-trust", ...args], { env: { ...env, ...e } });
 const pushJson = (args: string[], e: Record<string, string> = {}) => {
   const r = push(["--json", ...args], e);
   assert.is(r.code, 0, r.stderr);
@@ -93,7 +94,7 @@ test("arches from separate runs (tsx, deno, bun running pkg.config.ts) end up in
   const org = `${svc.registries.plain}/${RUN}-separate`;
   const bin = (n: string) => join(ROOT, "node_modules/.bin", n);
   const viaFile = (runtime: string[], args: string[]) => {
-    const r = sh([...runtime, join(HELLO, "pkg.config.ts"), "push", "--json", "--org", org, ...args], ROOT, env);
+    const r = sh([...runtime, join(HELLO, "pkg.config.ts"), "push", "--disable-content-trust", "--json", "--org", org, ...args], ROOT, env);
     assert.is(r.code, 0, r.stderr);
     return JSON.parse(r.stdout) as ReturnType<typeof pushJson>;
   };
@@ -138,7 +139,7 @@ test("a second push of an unchanged package builds nothing and uploads nothing (
     const org = `${reg.address}/${RUN}-skip`;
     pushJson(["--org", org, HELLO]);
     const before = snapshot(reg.dataDir);
-    const planned = JSON.parse(pkgkit(["plan", "--push", "--json", "--org", org, HELLO], { env }).stdout) as { steps: { kind: string; reason: string }[] };
+    const planned = JSON.parse(pkgkit(["plan", "--push", "--disable-content-trust", "--json", "--org", org, HELLO], { env }).stdout) as { steps: { kind: string; reason: string }[] };
     assert.equal(planned.steps.map((s) => `${s.kind}: ${s.reason}`), ["skip: exists in registry", "skip: exists in registry", "skip: index in registry lists every arch"]);
     const again = pushJson(["--org", org, HELLO]);
     assert.equal(again.plan.steps.map((s) => s.kind), ["skip", "skip", "skip"]);
@@ -167,7 +168,7 @@ test("four concurrent pushes of different arches to the same tag all end up in t
     ["amd64", "arm64", "arm", "386"].map(
       (arch) =>
         new Promise<{ code: number | null; stderr: string }>((resolve) => {
-          const child = spawn(process.execPath, [BIN, "push", "--org", org, "--arches", arch, dir], { env: { ...process.env, ...env } });
+          const child = spawn(process.execPath, [BIN, "push", "--disable-content-trust", "--org", org, "--arches", arch, dir], { env: { ...process.env, ...env } });
           let stderr = "";
           child.stderr.on("data", (d) => (stderr += d));
           child.on("close", (code) => resolve({ code, stderr }));
@@ -244,7 +245,7 @@ test("registry stopped part-way: the run fails clearly, no index points at a mis
     // Stop the registry as soon as the first arch is pushed; the push process is paused meanwhile.
     // One step at a time, so the other arch's push cannot finish alongside the first.
     const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [BIN, "push", "--jobs", "1", "--org", org, HELLO], { env: { ...process.env, ...env } });
+      const child = spawn(process.execPath, [BIN, "push", "--disable-content-trust", "--jobs", "1", "--org", org, HELLO], { env: { ...process.env, ...env } });
       let stderr = "";
       let stopped = false;
       child.stderr.on("data", async (d) => {

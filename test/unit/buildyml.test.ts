@@ -47,8 +47,8 @@ test("migrate: the generated pkg.config.ts body holds exactly the fields the bui
 
 const bad: [string, string, string][] = [
   ["invalid YAML", "image: a\narches: [amd64\n", `${FILE}:3:1: package: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]`],
-  ["typo of a kebab key", "image: a\ndisable-cahce: true\n", `${FILE}:2:1: field "disable-cahce": unknown field; did you mean "disable-cache"? Known fields: image, org, arches, tag, dockerfile, gitrepo, network, disable-content-trust, disable-cache, extra-sources, buildArgs, labels, config, depends`],
-  ["camelCase where LinuxKit uses kebab-case", "image: a\ndisableCache: true\n", `${FILE}:2:1: field "disableCache": unknown field; did you mean "disable-cache"? Known fields: image, org, arches, tag, dockerfile, gitrepo, network, disable-content-trust, disable-cache, extra-sources, buildArgs, labels, config, depends`],
+  ["typo of a kebab key", "image: a\ndisable-cahce: true\n", `${FILE}:2:1: field "disable-cahce": unknown field; did you mean "disable-cache"? Known fields: image, org, arches, tag, dockerfile, gitrepo, network, disable-content-trust, disable-cache, extra-sources, buildArgs, labels, config, depends, signer`],
+  ["camelCase where LinuxKit uses kebab-case", "image: a\ndisableCache: true\n", `${FILE}:2:1: field "disableCache": unknown field; did you mean "disable-cache"? Known fields: image, org, arches, tag, dockerfile, gitrepo, network, disable-content-trust, disable-cache, extra-sources, buildArgs, labels, config, depends, signer`],
   ["bad arch, pointed at its line", "image: a\narches:\n  - amd64\n  - sparc\n", `${FILE}:4:5: field "arches[1]": "sparc" is not a GOARCH name pkgkit builds for; expected one of amd64, arm64, arm, 386, ppc64le, s390x, riscv64, mips64le, loong64`],
   ["build arg without =", "image: a\nbuildArgs:\n  - FOO=1\n  - BAR\n", `${FILE}:4:5: field "buildArgs[1]": expected "NAME=value" (got "BAR")`],
   ["bad build-arg name", "image: a\nbuildArgs:\n  - FOO=1\n  - 9X=2\n", `${FILE}:4:5: field "buildArgs[1]": "9X" is not a valid name: expected a build-arg name: letters, digits and _, not starting with a digit`],

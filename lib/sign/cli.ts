@@ -1,0 +1,70 @@
+/** The signing flags of `push` and `plan --push`, and the `verify` command. */
+import process from "node:process";
+import type { OptionSpec, ParsedOptions } from "../args.ts";
+import { ExitCode, InputError } from "../errors.ts";
+import type { Package } from "../package.ts";
+import type { Registry } from "../registry/types.ts";
+import { verifyPackages, type SigningOptions } from "../../recipes/sign.ts";
+import { SIGNER_NAMES, type SignerName } from "./config.ts";
+
+export const signingFlags: Record<string, OptionSpec> = {
+  signer: { type: "string", value: "<notary|sigstore>", help: "sign with this signer (overrides the package and pkgkit.yml; default notary)" },
+  key: { type: "string", value: "<pem>", help: "sigstore: sign with this ECDSA P-256 private key (password, if encrypted, in $COSIGN_PASSWORD); verify: or a public key" },
+  keyless: { type: "boolean", help: "sigstore: sign keylessly (Fulcio certificate for $SIGSTORE_ID_TOKEN or the CI's OIDC token)" },
+};
+
+export function signingOptions(o: ParsedOptions): SigningOptions {
+  const signer = o.signer;
+  if (signer !== undefined && !SIGNER_NAMES.includes(signer as SignerName))
+    throw new InputError(`--signer ${JSON.stringify(signer)}: expected ${SIGNER_NAMES.join(" or ")}`);
+  return {
+    ...(typeof signer === "string" ? { signer: signer as SignerName } : {}),
+    ...(typeof o.key === "string" ? { key: o.key } : {}),
+    ...(o.keyless === true ? { keyless: true } : {}),
+  };
+}
+
+interface CliParts {
+  naming: Record<string, OptionSpec>;
+  pushing: Record<string, OptionSpec>;
+  common: Record<string, OptionSpec>;
+  resolveTargets(t: { dirs: string[] }, o: ParsedOptions): Promise<Package[]>;
+  registryOption(o: ParsedOptions): Promise<Registry>;
+}
+
+export function verifyCommand(cli: CliParts) {
+  const { "registry-ca": ca, "insecure-registry": insecure } = cli.pushing;
+  return {
+    summary: "check that the index and each per-arch image at the current tag are signed by the package's signer",
+    args: "<dir>...",
+    options: { ...cli.naming, "registry-ca": ca!, "insecure-registry": insecure!, ...signingFlags, ...cli.common },
+    async run(t: { dirs: string[] }, o: ParsedOptions): Promise<number> {
+      const packages = await cli.resolveTargets(t, o);
+      const registry = await cli.registryOption(o);
+      const signing = signingOptions(o);
+      // For verifying, --key may name a public key.
+      if (signing.key) {
+        const { readFileSync } = await import("node:fs");
+        let pem = "";
+        try {
+          pem = readFileSync(signing.key, "utf8");
+        } catch {
+          throw new InputError(`--key ${JSON.stringify(signing.key)}: no such file; expected a PEM key`);
+        }
+        if (pem.includes("PUBLIC KEY")) {
+          const { resolve } = await import("node:path");
+          signing.signer = { type: "sigstore", key: resolve(signing.key), publicKey: resolve(signing.key), keyless: false };
+          delete signing.key;
+        }
+      }
+      const rows = await verifyPackages(packages, { registry, signing });
+      if (o.json) console.log(JSON.stringify(rows, null, 2));
+      else
+        for (const r of rows)
+          console.log(`${r.ok ? "ok  " : "FAIL"}  ${r.ref}${r.digest ? `@${r.digest}` : ""}  [${r.signer}] ${r.detail}`);
+      const bad = rows.filter((r) => !r.ok);
+      process.stderr.write(bad.length ? `${bad.length} of ${rows.length} not signed as configured: ${bad.map((r) => r.ref).join(", ")}\n` : `${rows.length} signed\n`);
+      return bad.length ? ExitCode.failed : ExitCode.ok;
+    },
+  };
+}

@@ -1,0 +1,151 @@
+/**
+ * Which signer signs a package, and with what settings. Three places can say, most specific first:
+ *   run        `--signer`, `--key`, `--keyless` (or `signing.signer` in code)
+ *   package    the `signer` field of pkg.config.ts / build.yml
+ *   workspace  `signer`, `notary:` and `sigstore:` in pkgkit.yml ($PKGKIT_CONFIG, else the first
+ *              pkgkit.yml from the current directory up)
+ * and the default is notary, LinuxKit's signer. The signer's type comes from the most specific
+ * place that names one; its settings are merged from every place that has settings for that type.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import process from "node:process";
+import { z } from "zod";
+import { InputError } from "../errors.ts";
+
+export type SignerName = "notary" | "sigstore";
+export const SIGNER_NAMES: SignerName[] = ["notary", "sigstore"];
+
+const url = (what: string) => z.string({ error: `expected ${what} as a URL string` }).url({ error: `expected ${what} as a URL, e.g. https://example.com` });
+const path = (what: string) => z.string({ error: `expected ${what} as a file path` }).min(1, { error: `expected ${what} as a file path` });
+
+export const notaryOptionsSchema = z.strictObject({
+  /** Notary server URL (else $DOCKER_CONTENT_TRUST_SERVER, else Docker's default for the registry). */
+  server: url('"server"').optional(),
+  /** CA certificate (PEM) of the notary server (else $DOCKER_CONFIG/tls/<host:port>/ca.crt when present). */
+  ca: path('"ca"').optional(),
+  /** Trust directory (else $DOCKER_CONFIG/trust, else ~/.docker/trust: the one `docker trust` reads). */
+  trustDir: path('"trustDir"').optional(),
+  /** Sign into this delegation role (LinuxKit used "targets/releases"); the role must exist. */
+  delegation: z.string().regex(/^targets\/[\w.-]+$/, { error: 'expected a delegation role such as "targets/releases"' }).optional(),
+  /** Prints the repository passphrase (used when $DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE is unset). */
+  passphraseCommand: z.string().min(1, { error: "expected a shell command that prints the passphrase" }).optional(),
+});
+
+export const sigstoreOptionsSchema = z.strictObject({
+  /** ECDSA P-256 private key (PEM, PKCS#8 or SEC1; encrypted PKCS#8 takes its password from `passwordEnv`). */
+  key: path('"key"').optional(),
+  /** Public key (PEM) for `pkgkit verify`; else derived from `key`. */
+  publicKey: path('"publicKey"').optional(),
+  /** Environment variable holding the key's password (default COSIGN_PASSWORD). */
+  passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "expected an environment variable name" }).optional(),
+  /** Keyless: a Fulcio certificate for an OIDC identity token ($SIGSTORE_ID_TOKEN or a CI provider). */
+  keyless: z.boolean({ error: "expected true or false" }).optional(),
+  fulcioURL: url('"fulcioURL"').optional(),
+  rekorURL: url('"rekorURL"').optional(),
+  tsaURL: url('"tsaURL"').optional(),
+  /** Record keyless signatures in Rekor (default true for keyless; key pairs never do). */
+  tlog: z.boolean({ error: "expected true or false" }).optional(),
+  /** Keyless verification: the certificate identity (SAN) and OIDC issuer to accept, and the trusted root (JSON). */
+  identity: z.string().min(1).optional(),
+  issuer: z.string().min(1).optional(),
+  trustedRoot: path('"trustedRoot"').optional(),
+});
+
+export type NotaryOptions = z.infer<typeof notaryOptionsSchema> & {
+  /** Code only: returns the repository passphrase (instead of a command). */
+  passphrase?: () => string | Promise<string>;
+};
+export type SigstoreOptions = z.infer<typeof sigstoreOptionsSchema>;
+export type SignerConfig = ({ type: "notary" } & NotaryOptions) | ({ type: "sigstore" } & SigstoreOptions);
+
+const signerName = z.enum(SIGNER_NAMES as [SignerName, ...SignerName[]], { error: 'expected "notary" or "sigstore"' });
+
+/** The package field: a name, or a name with settings. */
+export const signerSpecSchema = z.union(
+  [
+    signerName,
+    notaryOptionsSchema.extend({ type: z.literal("notary") }),
+    sigstoreOptionsSchema.extend({ type: z.literal("sigstore") }),
+  ],
+  { error: 'expected "notary", "sigstore", or { type: "notary" | "sigstore", ...settings }' },
+);
+export type SignerSpec = z.infer<typeof signerSpecSchema>;
+
+/** pkgkit.yml */
+export const workspaceSchema = z.strictObject({
+  signer: signerName.optional(),
+  notary: notaryOptionsSchema.optional(),
+  sigstore: sigstoreOptionsSchema.optional(),
+});
+export type WorkspaceConfig = z.infer<typeof workspaceSchema> & { file?: string };
+
+export const WORKSPACE_FILE = "pkgkit.yml";
+
+/** $PKGKIT_CONFIG, else the first pkgkit.yml from `cwd` up; paths in it are made absolute. */
+export async function loadWorkspace(cwd = process.cwd(), env: Record<string, string | undefined> = process.env): Promise<WorkspaceConfig> {
+  let file = env.PKGKIT_CONFIG ? resolve(cwd, env.PKGKIT_CONFIG) : undefined;
+  if (file && !existsSync(file)) throw new InputError(`PKGKIT_CONFIG=${env.PKGKIT_CONFIG}: no such file`);
+  for (let dir = resolve(cwd); !file; dir = dirname(dir)) {
+    if (existsSync(join(dir, WORKSPACE_FILE))) file = join(dir, WORKSPACE_FILE);
+    if (dirname(dir) === dir) break;
+  }
+  if (!file) return {};
+  const { parse } = await import("yaml");
+  let raw: unknown;
+  try {
+    raw = parse(readFileSync(file, "utf8")) ?? {};
+  } catch (e) {
+    throw new InputError(`${file}: invalid YAML: ${(e as Error).message.split("\n")[0]}`);
+  }
+  const r = workspaceSchema.safeParse(raw);
+  if (!r.success) throw new InputError(r.error.issues.map((i) => `${file}: field "${i.path.join(".")}": ${i.message}`).join("\n"));
+  return { ...withAbsolutePaths(r.data, dirname(file)), file };
+}
+
+const PATH_FIELDS = ["ca", "trustDir", "key", "publicKey", "trustedRoot"] as const;
+
+function absolutize<T extends object>(o: T | undefined, base: string): T | undefined {
+  if (!o) return o;
+  const out: Record<string, unknown> = { ...(o as Record<string, unknown>) };
+  for (const k of PATH_FIELDS) if (typeof out[k] === "string" && !isAbsolute(out[k] as string)) out[k] = resolve(base, out[k] as string);
+  return out as T;
+}
+
+function withAbsolutePaths(w: z.infer<typeof workspaceSchema>, base: string) {
+  return { ...w, notary: absolutize(w.notary, base), sigstore: absolutize(w.sigstore, base) };
+}
+
+/** A package's `signer` field, its paths made absolute against the package directory. */
+export function packageSigner(spec: SignerSpec | undefined, dir: string): Partial<SignerConfig> | undefined {
+  if (spec === undefined) return undefined;
+  return typeof spec === "string" ? { type: spec } : absolutize(spec, dir);
+}
+
+/** What a run asks for, from flags or code. */
+export interface RunSigner {
+  signer?: SignerName | SignerConfig;
+  /** `--key <pem>`: sigstore with this key. */
+  key?: string;
+  /** `--keyless` */
+  keyless?: boolean;
+}
+
+/** The flags as a partial signer config; `--key`/`--keyless` imply sigstore and contradict notary. */
+export function runSigner(r: RunSigner | undefined): Partial<SignerConfig> | undefined {
+  if (!r) return undefined;
+  const base: Partial<SignerConfig> | undefined = typeof r.signer === "string" ? { type: r.signer } : r.signer;
+  if (r.key === undefined && !r.keyless) return base;
+  if (base?.type === "notary") throw new InputError(`--${r.key !== undefined ? "key" : "keyless"} is a sigstore option; it does not go with --signer notary`);
+  if (r.key !== undefined && r.keyless) throw new InputError("--key and --keyless exclude each other: sign with a key pair, or keylessly");
+  return { ...base, type: "sigstore", ...(r.key !== undefined ? { key: resolve(r.key), keyless: false } : { keyless: true, key: undefined }) } as Partial<SignerConfig>;
+}
+
+/** run > package > workspace > notary; settings for the chosen type merged in the same order. */
+export function resolveSignerConfig(run: Partial<SignerConfig> | undefined, pkg: Partial<SignerConfig> | undefined, workspace: WorkspaceConfig): SignerConfig {
+  const type: SignerName = run?.type ?? pkg?.type ?? workspace.signer ?? "notary";
+  const settings = (p: Partial<SignerConfig> | undefined) => (p && (p.type === undefined || p.type === type) ? p : {});
+  const merged: Record<string, unknown> = { ...(workspace[type] ?? {}), ...settings(pkg), ...settings(run), type };
+  for (const k of Object.keys(merged)) if (merged[k] === undefined) delete merged[k];
+  return merged as SignerConfig;
+}

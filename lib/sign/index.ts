@@ -1,0 +1,31 @@
+/** Signing: the Signer interface, its Notary and Sigstore implementations, and where each is configured. */
+import type { Registry } from "../registry/types.ts";
+import type { Shell } from "../shell.ts";
+import type { SignerConfig } from "./config.ts";
+import { notarySigner } from "./notary.ts";
+import { sigstoreSigner } from "./sigstore.ts";
+import type { Signer } from "./types.ts";
+
+export interface SignerDeps {
+  registry: Registry;
+  shell?: Shell;
+  /** The pkgkit.yml the config came from, for messages. */
+  workspaceFile?: string;
+}
+
+export function createSigner(config: SignerConfig, deps: SignerDeps): Signer {
+  if (config.type === "notary") {
+    const { type: _, ...options } = config;
+    return notarySigner(options, { shell: deps.shell, workspaceFile: deps.workspaceFile });
+  }
+  const { type: _, ...options } = config;
+  return sigstoreSigner(options, { registry: deps.registry });
+}
+
+export * from "./config.ts";
+export type { Signer, SignTarget, Signature, Verification } from "./types.ts";
+export { notarySigner, gun, notaryServer } from "./notary.ts";
+export { sigstoreSigner, verifyBundle, loadPrivateKey, keyHint } from "./sigstore.ts";
+export { withSignSteps, formatSignStep, type SignStep, type SigningAssignments } from "./plan.ts";
+export { runSignStep, type SignOutcome } from "./run.ts";
+export { redact } from "./secrets.ts";

@@ -1,0 +1,246 @@
+/**
+ * Sigstore signing with @sigstore/sign, stored where outside clients look (see oci.ts):
+ *  - key pair: an ECDSA P-256 private key (PEM); no transparency log. `cosign verify --key <pub>
+ *    --insecure-ignore-tlog=true` accepts the signature at `sha256-<hex>.sig`.
+ *  - keyless: a Fulcio certificate for an OIDC identity token ($SIGSTORE_ID_TOKEN, or a CI
+ *    provider @sigstore/sign knows), recorded in Rekor and/or timestamped by a TSA when configured.
+ * Each target gets two signatures made with the same key or certificate identity: a message
+ * signature over cosign's simple-signing payload (the `.sig` layer), and a DSSE bundle (v0.3)
+ * over an in-toto statement with predicate https://sigstore.dev/cosign/sign/v1 (the referrer).
+ */
+import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from "node:crypto";
+import { readFileSync } from "node:fs";
+import process from "node:process";
+import { PkgkitError } from "../errors.ts";
+import type { Registry } from "../registry/types.ts";
+import type { SigstoreOptions } from "./config.ts";
+import { attachBundle, attachSignature, BUNDLE, bundleReferrers, COSIGN, signatureLayers, signStatement, simpleSigningPayload } from "./oci.ts";
+import { redact, rememberSecret } from "./secrets.ts";
+import { targetRef, type Signature, type Signer, type SignTarget, type Verification } from "./types.ts";
+
+export const DEFAULT_FULCIO_URL = "https://fulcio.sigstore.dev";
+export const DEFAULT_REKOR_URL = "https://rekor.sigstore.dev";
+const P256 = "prime256v1";
+
+/** Reads an ECDSA P-256 private key; an encrypted one takes its password from `passwordEnv`. */
+export function loadPrivateKey(file: string, passwordEnv = "COSIGN_PASSWORD"): KeyObject {
+  let pem: string;
+  try {
+    pem = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new PkgkitError(`signing key ${file}: cannot read it: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (pem.includes("ENCRYPTED SIGSTORE PRIVATE KEY"))
+    throw new PkgkitError(`signing key ${file}: cosign's own encrypted key format is not supported; convert it to an encrypted PKCS#8 PEM (openssl pkcs8 -topk8 -v2 aes-256-cbc), or use a key made with openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`);
+  const encrypted = pem.includes("ENCRYPTED PRIVATE KEY") || /Proc-Type: 4,ENCRYPTED/.test(pem);
+  const password = encrypted ? process.env[passwordEnv] : undefined;
+  if (encrypted && !password) throw new PkgkitError(`signing key ${file} is encrypted: set its password in $${passwordEnv}`);
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(password ? { key: pem, passphrase: rememberSecret(password) } : pem);
+  } catch {
+    // The error of a wrong password may quote nothing secret, but say only what is known.
+    throw new PkgkitError(`signing key ${file}: cannot read it as a PEM private key${encrypted ? ` (wrong password in $${passwordEnv}?)` : ""}`);
+  }
+  if (key.asymmetricKeyType !== "ec" || key.asymmetricKeyDetails?.namedCurve !== P256)
+    throw new PkgkitError(`signing key ${file}: expected an ECDSA P-256 key, found ${key.asymmetricKeyType}${key.asymmetricKeyDetails?.namedCurve ? ` (${key.asymmetricKeyDetails.namedCurve})` : ""}`);
+  return key;
+}
+
+export function loadPublicKey(file: string): KeyObject {
+  try {
+    return createPublicKey(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new PkgkitError(`public key ${file}: cannot read it as a PEM public key (${(e as NodeJS.ErrnoException).code ?? "invalid PEM"})`);
+  }
+}
+
+/** The hint a bundle names its key by: base64 SHA-256 of the DER public key. */
+export const keyHint = (pub: KeyObject) => createHash("sha256").update(pub.export({ type: "spki", format: "der" })).digest("base64");
+
+interface Keyed {
+  sign(data: Buffer): Promise<{ signature: Buffer; key: { $case: "publicKey"; publicKey: string; hint?: string } | { $case: "x509Certificate"; certificate: string } }>;
+}
+
+export interface SigstoreSignerDeps {
+  registry: Registry;
+}
+
+export function sigstoreSigner(options: SigstoreOptions, deps: SigstoreSignerDeps): Signer {
+  const { registry } = deps;
+  const keyless = options.keyless === true || (options.keyless === undefined && !options.key);
+  if (!keyless && !options.key) throw new PkgkitError("the sigstore signer needs a key (--key <pem>) or keyless signing (--keyless)");
+  const passwordEnv = options.passwordEnv ?? "COSIGN_PASSWORD";
+  const fulcioURL = options.fulcioURL ?? DEFAULT_FULCIO_URL;
+  const tlog = keyless && options.tlog !== false;
+  const rekorURL = options.rekorURL ?? DEFAULT_REKOR_URL;
+
+  let keySigner: Promise<Keyed> | undefined;
+  const signerP = (): Promise<Keyed> =>
+    (keySigner ??= (async (): Promise<Keyed> => {
+      if (!keyless) {
+        const key = loadPrivateKey(options.key!, passwordEnv);
+        const pub = createPublicKey(key);
+        const publicKey = pub.export({ type: "spki", format: "pem" }).toString();
+        const hint = keyHint(pub);
+        return { sign: async (data) => ({ signature: cryptoSign("sha256", data, key), key: { $case: "publicKey", publicKey, hint } }) };
+      }
+      const { FulcioSigner, CIContextProvider } = await import("@sigstore/sign");
+      const ci = new CIContextProvider("sigstore");
+      // The token is a secret: fetched once, remembered for redaction, never logged.
+      let token: Promise<string> | undefined;
+      const identityProvider = {
+        getToken: () =>
+          (token ??= (async () => {
+            const t = process.env.SIGSTORE_ID_TOKEN || (await ci.getToken().catch(() => ""));
+            if (!t) throw new PkgkitError("keyless signing needs an OIDC identity token: set SIGSTORE_ID_TOKEN, or run in a CI that provides one (GitHub Actions id-token: write)");
+            return rememberSecret(t);
+          })()),
+      };
+      await identityProvider.getToken();
+      return new FulcioSigner({ identityProvider, fulcioBaseURL: fulcioURL }) as unknown as Keyed;
+    })());
+
+  async function builders() {
+    const { DSSEBundleBuilder, MessageSignatureBundleBuilder, RekorWitness, TSAWitness } = await import("@sigstore/sign");
+    const signer = (await signerP()) as never;
+    const witnesses = [
+      ...(tlog ? [new RekorWitness({ rekorBaseURL: rekorURL })] : []),
+      ...(options.tsaURL ? [new TSAWitness({ tsaBaseURL: options.tsaURL })] : []),
+    ];
+    return {
+      message: new MessageSignatureBundleBuilder({ signer, witnesses }),
+      dsse: new DSSEBundleBuilder({ signer, witnesses, certificateChain: false }),
+    };
+  }
+
+  const publicKey = (): KeyObject => (options.publicKey ? loadPublicKey(options.publicKey) : createPublicKey(loadPrivateKey(options.key!, passwordEnv)));
+
+  return {
+    name: "sigstore",
+    description: keyless
+      ? `sigstore keyless (fulcio ${fulcioURL}${tlog ? `, rekor ${rekorURL}` : ""}${options.tsaURL ? `, tsa ${options.tsaURL}` : ""})`
+      : `sigstore key ${options.key}`,
+    async prepare() {
+      await guard(async () => {
+        await signerP();
+      });
+    },
+    async sign(target: SignTarget): Promise<Signature> {
+      return guard(async () => {
+        const { message, dsse } = await builders();
+        const payload = simpleSigningPayload(target.repository, target.digest);
+        const { bundleToJSON } = await import("@sigstore/bundle");
+        const m = await message.create({ data: Buffer.from(payload) });
+        const annotations: Record<string, string> = { [COSIGN.signature]: Buffer.from(m.content.messageSignature.signature).toString("base64") };
+        const vm = m.verificationMaterial;
+        const cert = vm.content.$case === "certificate" ? vm.content.certificate.rawBytes : vm.content.$case === "x509CertificateChain" ? vm.content.x509CertificateChain.certificates[0]?.rawBytes : undefined;
+        if (cert) annotations[COSIGN.certificate] = toPem(cert);
+        const rekor = vm.tlogEntries[0];
+        if (rekor?.inclusionPromise) {
+          annotations[COSIGN.rekorBundle] = JSON.stringify({
+            SignedEntryTimestamp: Buffer.from(rekor.inclusionPromise.signedEntryTimestamp).toString("base64"),
+            Payload: { body: Buffer.from(rekor.canonicalizedBody).toString("base64"), integratedTime: Number(rekor.integratedTime), logIndex: Number(rekor.logIndex), logID: Buffer.from(rekor.logId.keyId).toString("hex") },
+          });
+        }
+        const ts = vm.timestampVerificationData?.rfc3161Timestamps[0];
+        if (ts) annotations[COSIGN.timestamp] = JSON.stringify({ SignedRFC3161Timestamp: Buffer.from(ts.signedTimestamp).toString("base64") });
+        const sig = await attachSignature(registry, target.repository, target.digest, { payload, annotations });
+        const b = await dsse.create({ data: Buffer.from(signStatement(target.repository, target.digest)), type: BUNDLE.inToto });
+        const json = new TextEncoder().encode(JSON.stringify(bundleToJSON(b)));
+        const ref = await attachBundle(registry, target.repository, target, json, "dsse-envelope");
+        return { signer: "sigstore", ref: targetRef(target), stored: [sig, ref] };
+      });
+    },
+    async verify(target: SignTarget): Promise<Verification> {
+      const base = { signer: "sigstore" as const, ref: targetRef(target) };
+      return guard(async () => {
+        const bundles = await bundleReferrers(registry, target.repository, target.digest);
+        if (keyless) {
+          if (!options.identity || !options.issuer || !options.trustedRoot)
+            throw new PkgkitError("keyless verification needs the signer's identity and issuer and a trusted root (sigstore: identity, issuer, trustedRoot)");
+          const problems: string[] = [];
+          for (const b of bundles) {
+            const problem = await verifyBundle(b.bundle, target.digest, { trustedRoot: options.trustedRoot, identity: options.identity, issuer: options.issuer, tlog });
+            if (!problem) return { ...base, ok: true, detail: `Sigstore bundle ${b.digest} verifies for ${options.identity} (${options.issuer})` };
+            problems.push(`bundle ${b.digest}: ${problem}`);
+          }
+          return { ...base, ok: false, detail: problems.length ? problems.join("; ") : "no Sigstore bundle referrer for this digest" };
+        }
+        const pub = publicKey();
+        const layers = await signatureLayers(registry, target.repository, target.digest);
+        const good = layers.find((l) => {
+          const sig = l.annotations[COSIGN.signature];
+          let claimed: string | undefined;
+          try {
+            claimed = (JSON.parse(new TextDecoder().decode(l.payload)) as { critical?: { image?: { "docker-manifest-digest"?: string } } }).critical?.image?.["docker-manifest-digest"];
+          } catch {
+            return false;
+          }
+          return claimed === target.digest && !!sig && cryptoVerify("sha256", l.payload, pub, Buffer.from(sig, "base64"));
+        });
+        if (!good) return { ...base, ok: false, detail: layers.length ? `none of the ${layers.length} signature(s) at ${target.repository}:sha256-….sig is by key ${keyHint(pub)}` : "no cosign signature (sha256-<hex>.sig) for this digest" };
+        for (const b of bundles) if (!(await verifyBundle(b.bundle, target.digest, { publicKey: pub }))) return { ...base, ok: true, detail: `cosign signature and Sigstore bundle ${b.digest} verify with key ${keyHint(pub)}` };
+        return { ...base, ok: false, detail: `the cosign signature verifies, but no Sigstore bundle referrer verifies with key ${keyHint(pub)}` };
+      }).catch((e: Error) => ({ ...base, ok: false, detail: e.message }));
+    },
+  };
+}
+
+/** Errors from the sigstore libraries may quote the identity token: never let one through as it is. */
+async function guard<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof PkgkitError) throw new PkgkitError(redact(e.message), e.exitCode);
+    const cause = (e as { cause?: Error }).cause;
+    throw new PkgkitError(`sigstore: ${redact((e as Error).message ?? String(e))}${cause?.message ? ` (${redact(cause.message)})` : ""}`);
+  }
+}
+
+function toPem(der: Uint8Array): string {
+  const b64 = Buffer.from(der).toString("base64").replace(/.{64}/g, "$&\n");
+  return `-----BEGIN CERTIFICATE-----\n${b64}${b64.endsWith("\n") ? "" : "\n"}-----END CERTIFICATE-----\n`;
+}
+
+export interface BundlePolicy {
+  /** Key-pair bundles: the public key. */
+  publicKey?: KeyObject;
+  /** Keyless bundles: the trusted root (JSON file), and the identity and issuer the certificate must name. */
+  trustedRoot?: string;
+  identity?: string;
+  issuer?: string;
+  tlog?: boolean;
+}
+
+/**
+ * Verifies a Sigstore bundle with @sigstore/verify and checks its in-toto statement names
+ * `digest` with cosign's sign predicate. Returns undefined when it verifies, else the problem.
+ */
+export async function verifyBundle(json: Uint8Array, digest: string, policy: BundlePolicy): Promise<string | undefined> {
+  const { bundleFromJSON } = await import("@sigstore/bundle");
+  const { Verifier, toSignedEntity, toTrustMaterial } = await import("@sigstore/verify");
+  const { TrustedRoot, PublicKeyDetails } = await import("@sigstore/protobuf-specs");
+  try {
+    const bundle = bundleFromJSON(JSON.parse(new TextDecoder().decode(json)));
+    if (bundle.content.$case !== "dsseEnvelope") return "not a DSSE bundle";
+    const envelope = bundle.content.dsseEnvelope;
+    if (envelope.payloadType !== BUNDLE.inToto) return `payload type ${envelope.payloadType}, expected ${BUNDLE.inToto}`;
+    const statement = JSON.parse(Buffer.from(envelope.payload).toString("utf8")) as { predicateType?: string; subject?: { digest?: { sha256?: string } }[] };
+    if (statement.predicateType !== BUNDLE.predicateType) return `predicate ${statement.predicateType}, expected ${BUNDLE.predicateType}`;
+    if (!statement.subject?.some((s) => `sha256:${s.digest?.sha256}` === digest)) return `its statement does not name ${digest}`;
+    if (policy.publicKey) {
+      const hint = keyHint(policy.publicKey);
+      const root = TrustedRoot.fromJSON({ mediaType: "application/vnd.dev.sigstore.trustedroot+json;version=0.1", tlogs: [], certificateAuthorities: [], ctlogs: [], timestampAuthorities: [] });
+      const trust = toTrustMaterial(root, { [hint]: { rawBytes: policy.publicKey.export({ type: "spki", format: "der" }), keyDetails: PublicKeyDetails.PKIX_ECDSA_P256_SHA_256 } });
+      new Verifier(trust, { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 }).verify(toSignedEntity(bundle));
+    } else {
+      const root = TrustedRoot.fromJSON(JSON.parse(readFileSync(policy.trustedRoot!, "utf8")));
+      const verifier = new Verifier(toTrustMaterial(root), { tlogThreshold: policy.tlog ? 1 : 0, ctlogThreshold: root.ctlogs.length ? 1 : 0, timestampThreshold: 1 });
+      verifier.verify(toSignedEntity(bundle), { subjectAlternativeName: policy.identity, extensions: { issuer: policy.issuer } });
+    }
+    return undefined;
+  } catch (e) {
+    return redact((e as Error).message);
+  }
+}

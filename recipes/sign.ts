@@ -1,0 +1,107 @@
+/**
+ * Recipe: signing for a push, and `verify`. Which signer each package uses (run > package >
+ * workspace > notary, see lib/sign/config.ts), one Signer per distinct configuration, the
+ * read-only look-up of what is already signed, and the sign steps added to a push plan.
+ */
+import { indexRef, archRef, type Package } from "../lib/package.ts";
+import type { Plan } from "../lib/plan.ts";
+import type { Descriptor, Manifest, Registry } from "../lib/registry/types.ts";
+import type { Shell } from "../lib/shell.ts";
+import { mapLimit } from "../lib/concurrency.ts";
+import { InputError } from "../lib/errors.ts";
+import {
+  loadWorkspace, packageSigner, resolveSignerConfig, runSigner,
+  type RunSigner, type SignerConfig, type WorkspaceConfig,
+} from "../lib/sign/config.ts";
+import { createSigner } from "../lib/sign/index.ts";
+import { signTargets, withSignSteps, type SigningAssignments } from "../lib/sign/plan.ts";
+import type { Signer, Verification } from "../lib/sign/types.ts";
+
+export interface SigningOptions extends RunSigner {
+  /** pkgkit.yml's settings; read from $PKGKIT_CONFIG or the current directory up when absent. */
+  workspace?: WorkspaceConfig;
+  /** Use these signers instead of making them from the configuration (by type). */
+  signers?: Partial<Record<SignerConfig["type"], Signer>>;
+}
+
+export interface Signing {
+  assignments: SigningAssignments;
+  /** By description (what sign steps name in `using`). */
+  signers: Map<string, Signer>;
+}
+
+/** The signer of every package that signs (content trust on); packages with it off are absent. */
+export async function resolveSigning(packages: Package[], deps: { registry: Registry; shell?: Shell; signing?: SigningOptions }): Promise<Signing> {
+  const options = deps.signing ?? {};
+  const signing: Signing = { assignments: new Map(), signers: new Map() };
+  const trusted = packages.filter((p) => p.trust);
+  if (trusted.length === 0) return signing;
+  const workspace = options.workspace ?? (await loadWorkspace());
+  const run = runSigner(options);
+  const byConfig = new Map<string, Signer>();
+  for (const pkg of trusted) {
+    const config = resolveSignerConfig(run, packageSigner(pkg.spec.signer, pkg.dir), workspace);
+    const key = JSON.stringify(config, (_k, v: unknown) => (typeof v === "function" ? `fn:${String(v)}` : v));
+    let signer = byConfig.get(key);
+    if (!signer) {
+      signer = options.signers?.[config.type] ?? createSigner(config, { registry: deps.registry, shell: deps.shell, workspaceFile: workspace.file });
+      byConfig.set(key, signer);
+    }
+    let using = signer.description;
+    for (let n = 2; signing.signers.has(using) && signing.signers.get(using) !== signer; n++) using = `${signer.description} #${n}`;
+    signing.signers.set(using, signer);
+    signing.assignments.set(indexRef(pkg), { signer: config.type, using });
+  }
+  return signing;
+}
+
+/** What the push look-up found in the registry (per-arch refs and indexes). */
+type RegistryLookup = { remote?: Map<string, Descriptor>; indexes?: Map<string, Manifest> };
+
+/** The read-only look-up: which images and indexes already in the registry are signed by their package's signer. */
+export async function lookupSignatures(p: Plan, signing: Signing, state: RegistryLookup, concurrency = 16): Promise<Set<string>> {
+  const signed = new Set<string>();
+  const known = signTargets(p, { signing: signing.assignments, remote: state.remote, indexes: state.indexes }).filter((t) => t.known);
+  await mapLimit(known, concurrency, async (t) => {
+    const { using } = signing.assignments.get(t.package)!;
+    const v = await signing.signers.get(using)!.verify({ repository: t.repository, tags: t.tags, ...t.known! });
+    if (v.ok) signed.add(`${t.ref}@${t.known!.digest}`);
+  });
+  return signed;
+}
+
+/** Adds the sign steps to a push plan (after looking up what is signed already). */
+export async function signPlan(p: Plan, signing: Signing, state: RegistryLookup, release?: string): Promise<Plan> {
+  if (signing.assignments.size === 0) return p;
+  const signed = await lookupSignatures(p, signing, state);
+  return withSignSteps(p, { signing: signing.assignments, remote: state.remote, indexes: state.indexes, signed, release });
+}
+
+export interface VerifiedRef extends Verification {
+  package: string;
+  arch?: string;
+  digest?: string;
+}
+
+/**
+ * `verify`: the index at each package's current tag and each per-arch image must be in the
+ * registry and signed by the package's signer (key or identity as configured).
+ */
+export async function verifyPackages(packages: Package[], deps: { registry: Registry; shell?: Shell; signing?: SigningOptions }): Promise<VerifiedRef[]> {
+  const unsigned = packages.filter((p) => !p.trust);
+  if (unsigned.length)
+    throw new InputError(`content trust is off for ${unsigned.map((p) => indexRef(p)).join(", ")} (disableContentTrust or --disable-content-trust): there is nothing to verify`);
+  const signing = await resolveSigning(packages, deps);
+  const rows = packages.flatMap((pkg) => [
+    { pkg, ref: indexRef(pkg), tag: pkg.tag, arch: undefined as string | undefined },
+    ...pkg.arches.map((a) => ({ pkg, ref: archRef(pkg, a), tag: archRef(pkg, a).slice(pkg.repository.length + 1), arch: a as string | undefined })),
+  ]);
+  return mapLimit(rows, 8, async (r): Promise<VerifiedRef> => {
+    const { signer: name, using } = signing.assignments.get(indexRef(r.pkg))!;
+    const base = { package: indexRef(r.pkg), ...(r.arch ? { arch: r.arch } : {}) };
+    const d = await deps.registry.headManifest(r.pkg.repository, r.tag);
+    if (!d) return { ...base, ok: false, signer: name, ref: r.ref, detail: "not in the registry" };
+    const v = await signing.signers.get(using)!.verify({ repository: r.pkg.repository, tags: [r.tag], digest: d.digest, size: d.size, mediaType: d.mediaType });
+    return { ...base, ...v, ref: r.ref, digest: d.digest };
+  });
+}

@@ -1,0 +1,197 @@
+// Signing, the pure parts: which signer a package gets (run > package > workspace > notary), the
+// sign steps a push plan gets and how they print, and the passphrase sources (env, command, once).
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { makeDefinition } from "../../lib/define.ts";
+import { resolvePackages, type Package } from "../../lib/package.ts";
+import { formatPlan, plan, type Plan, type Step } from "../../lib/plan.ts";
+import { buildxBuilder } from "../../lib/builder.ts";
+import { defaultShell } from "../../lib/shell.ts";
+import { loadWorkspace, packageSigner, resolveSignerConfig, runSigner } from "../../lib/sign/config.ts";
+import { withSignSteps } from "../../lib/sign/plan.ts";
+import { linuxkitPassphraseCommand, passphrase, redact } from "../../lib/sign/secrets.ts";
+import { parseBuildYml } from "../../lib/buildyml.ts";
+import { SpecError } from "../../lib/errors.ts";
+import type { Descriptor } from "../../lib/registry/types.ts";
+
+type SignStep = Extract<Step, { kind: "sign" }>;
+
+const shell = await defaultShell();
+const dir = mkdtempSync(join(tmpdir(), "pkgkit-sign-unit-"));
+
+async function pkg(spec: Record<string, unknown> = {}, trust = true): Promise<Package> {
+  const [p] = await resolvePackages(shell, [makeDefinition({ image: "app", org: "127.0.0.1:5000/x", ...spec }, join(dir, "pkg.config.ts"))], {
+    hash: "h1",
+    disableContentTrust: !trust,
+  });
+  return p!;
+}
+
+const pushPlan = (p: Package, remote = new Map<string, Descriptor>()): Plan =>
+  plan([p], { command: "push", builder: buildxBuilder(shell), local: new Map(), remote, indexes: new Map(), scratchDir: "/tmp/ctx" });
+const assign = (p: Package, signer: "notary" | "sigstore" = "notary") => new Map([[`${p.repository}:${p.tag}`, { signer, using: `${signer} test` }]]);
+
+test("signer precedence: run > package > workspace > notary; settings merge for the chosen type", () => {
+  assert.equal(resolveSignerConfig(undefined, undefined, {}), { type: "notary" });
+  assert.equal(resolveSignerConfig(undefined, undefined, { signer: "sigstore", sigstore: { key: "/w.pem" } }), { type: "sigstore", key: "/w.pem" });
+  assert.equal(resolveSignerConfig(undefined, { type: "notary" }, { signer: "sigstore", notary: { server: "https://n.example" } }), { type: "notary", server: "https://n.example" });
+  assert.equal(resolveSignerConfig(runSigner({ key: "/r.pem" }), { type: "notary", server: "https://n" } as never, { sigstore: { key: "/w.pem", tsaURL: "https://tsa.example" } }), {
+    type: "sigstore", key: "/r.pem", keyless: false, tsaURL: "https://tsa.example",
+  });
+  assert.equal(resolveSignerConfig(runSigner({ keyless: true }), undefined, { sigstore: { key: "/w.pem" } }), { type: "sigstore", keyless: true });
+  assert.equal(resolveSignerConfig(runSigner({ signer: "notary" }), { type: "sigstore", key: "/p.pem" } as never, {}), { type: "notary" });
+  assert.throws(() => runSigner({ signer: "notary", key: "k.pem" }), /--key is a sigstore option/);
+  assert.throws(() => runSigner({ key: "k.pem", keyless: true }), /exclude each other/);
+});
+
+test("package field: a name or settings; paths relative to the package; build.yml takes it too", () => {
+  assert.equal(packageSigner("sigstore", "/pkg"), { type: "sigstore" });
+  assert.equal(packageSigner({ type: "sigstore", key: "keys/k.pem" }, "/pkg"), { type: "sigstore", key: "/pkg/keys/k.pem" });
+  const def = parseBuildYml("image: a\nsigner: {type: notary, server: 'https://notary.example:4443'}\n", "/pkg/build.yml");
+  assert.equal(def.spec.signer, { type: "notary", server: "https://notary.example:4443" });
+  try {
+    parseBuildYml("image: a\nsigner: cosign\n", "/pkg/build.yml");
+    assert.unreachable();
+  } catch (e) {
+    assert.instance(e, SpecError);
+    assert.match((e as Error).message, /\/pkg\/build\.yml:2:\d+: field "signer": expected "notary", "sigstore"/);
+  }
+});
+
+test("pkgkit.yml: found from the current directory up, paths relative to it; $PKGKIT_CONFIG names one", async () => {
+  const ws = join(dir, "ws");
+  mkdirSync(join(ws, "a/b"), { recursive: true });
+  writeFileSync(join(ws, "pkgkit.yml"), "signer: sigstore\nsigstore:\n  key: keys/cosign.pem\nnotary:\n  passphraseCommand: pass show dct\n");
+  const w = await loadWorkspace(join(ws, "a/b"), {});
+  assert.is(w.file, join(ws, "pkgkit.yml"));
+  assert.is(w.signer, "sigstore");
+  assert.is(w.sigstore?.key, join(ws, "keys/cosign.pem"));
+  assert.is(w.notary?.passphraseCommand, "pass show dct");
+  writeFileSync(join(ws, "other.yml"), "signer: cosign\n");
+  try {
+    await loadWorkspace(dir, { PKGKIT_CONFIG: join(ws, "other.yml") });
+    assert.unreachable();
+  } catch (e) {
+    assert.match((e as Error).message, `${join(ws, "other.yml")}: field "signer"`);
+  }
+});
+
+test("push plan: prepare first, a sign step after each push and after the index; digests come from those steps", async () => {
+  const p = await pkg();
+  const signed = withSignSteps(pushPlan(p), { signing: assign(p), signed: new Set() });
+  assert.equal(signed.steps.map((s) => (s.kind === "sign" ? `sign:${s.action}` : s.kind)), [
+    "sign:prepare", "build", "push", "sign:sign", "build", "push", "sign:sign", "index", "sign:sign",
+  ]);
+  // The DAG: every push and the index wait for prepare; each sign waits for what it signs.
+  const n = "127.0.0.1:5000/x/app:h1";
+  assert.equal(Object.fromEntries(signed.steps.map((s) => [s.id, s.needs])), {
+    [`${n}/sign-prepare`]: [],
+    [`${n}/amd64`]: [],
+    [`${n}/amd64/push`]: [`${n}/amd64`, `${n}/sign-prepare`],
+    [`${n}-amd64/sign`]: [`${n}/amd64/push`],
+    [`${n}/arm64`]: [],
+    [`${n}/arm64/push`]: [`${n}/arm64`, `${n}/sign-prepare`],
+    [`${n}-arm64/sign`]: [`${n}/arm64/push`],
+    [`${n}/index`]: [`${n}/amd64/push`, `${n}/arm64/push`, `${n}/sign-prepare`],
+    [`${n}/sign`]: [`${n}/index`],
+  });
+  const signs = signed.steps.filter((s): s is SignStep => s.kind === "sign" && s.action === "sign");
+  assert.equal(signs.map((s) => [s.ref, s.after, s.tags]), [
+    ["127.0.0.1:5000/x/app:h1-amd64", "127.0.0.1:5000/x/app:h1/amd64/push", ["h1-amd64"]],
+    ["127.0.0.1:5000/x/app:h1-arm64", "127.0.0.1:5000/x/app:h1/arm64/push", ["h1-arm64"]],
+    ["127.0.0.1:5000/x/app:h1", "127.0.0.1:5000/x/app:h1/index", ["h1"]],
+  ]);
+  assert.equal(JSON.parse(JSON.stringify(signed)), signed, "still plain data");
+  const text = formatPlan(signed);
+  assert.match(text, "plan: push (2 to build, 2 to push, 1 index(es) to write, 3 to sign, 0 to skip)");
+  assert.match(text, "  sign   prepare notary test for 127.0.0.1:5000/x/app  before anything is pushed");
+  assert.match(text, "  sign   127.0.0.1:5000/x/app:h1-amd64@<digest of the push> with notary  image written by this run");
+  assert.match(text, "  sign   127.0.0.1:5000/x/app:h1@<digest of the merged index> with notary");
+});
+
+test("images already in the registry: signed only when the look-up found them unsigned; the digest is in the plan", async () => {
+  const p = await pkg({ arches: ["amd64"] });
+  const d = { mediaType: "application/vnd.docker.distribution.manifest.v2+json", digest: `sha256:${"a".repeat(64)}`, size: 529 };
+  const remote = new Map([["127.0.0.1:5000/x/app:h1-amd64", d]]);
+  const unsigned = withSignSteps(pushPlan(p, remote), { signing: assign(p, "sigstore"), remote, signed: new Set() });
+  const sign = unsigned.steps.find((s): s is SignStep => s.kind === "sign" && s.action === "sign" && s.arch === "amd64")!;
+  assert.equal([sign.digest, sign.size, sign.reason], [d.digest, 529, "in the registry, not signed with sigstore yet"]);
+  assert.match(formatPlan(unsigned), `  sign   127.0.0.1:5000/x/app:h1-amd64@${d.digest} with sigstore`);
+  const done = withSignSteps(pushPlan(p, remote), { signing: assign(p), remote, signed: new Set([`127.0.0.1:5000/x/app:h1-amd64@${d.digest}`]) });
+  assert.equal(unsigned.steps.map((s) => [s.kind === "sign" ? `sign:${s.action}` : s.kind, s.needs]), [
+    ["sign:prepare", []],
+    ["skip", []],
+    ["sign:sign", ["127.0.0.1:5000/x/app:h1/sign-prepare"]],
+    ["index", ["127.0.0.1:5000/x/app:h1/sign-prepare"]],
+    ["sign:sign", ["127.0.0.1:5000/x/app:h1/index"]],
+  ], "a sign step for what the registry has waits only for the signer");
+  assert.equal(done.steps.map((s) => (s.kind === "sign" ? `sign:${s.action}:${s.ref}` : s.kind)), [
+    "sign:prepare:127.0.0.1:5000/x/app:h1", "skip", "index", "sign:sign:127.0.0.1:5000/x/app:h1",
+  ]);
+});
+
+test("no signing assignments (content trust off): the plan is unchanged; Notary signs the release tag too", async () => {
+  const p = await pkg({}, false);
+  const base = pushPlan(p);
+  assert.is(withSignSteps(base, { signing: new Map(), signed: new Set() }), base);
+  const t = await pkg();
+  const released = withSignSteps(pushPlan(t), { signing: assign(t), signed: new Set(), release: "v1.0" });
+  assert.equal(released.steps.filter((s): s is SignStep => s.kind === "sign").at(-1)!.tags, ["h1", "v1.0"]);
+});
+
+test("passphrase: the environment first; else the command, run once, its output kept secret", async () => {
+  const counter = join(dir, "runs");
+  writeFileSync(counter, "");
+  const cmd = { command: `echo run >> ${counter}; printf 'pass-from-command-1\\n'`, origin: "test config" };
+  const env = "PKGKIT_TEST_PASSPHRASE";
+  delete process.env[env];
+  const get = passphrase({ env, commands: [cmd], what: "the test passphrase", shell });
+  assert.is(await get(), "pass-from-command-1");
+  assert.is(await get(), "pass-from-command-1");
+  assert.is((await import("node:fs")).readFileSync(counter, "utf8"), "run\n", "the command ran once");
+  assert.is(redact("x pass-from-command-1 y"), "x *** y");
+  process.env[env] = "from-env-value";
+  assert.is(await passphrase({ env, commands: [cmd], what: "t", shell })(), "from-env-value");
+  delete process.env[env];
+});
+
+test("passphrase command that fails or prints nothing: the error names the command, not what it printed", async () => {
+  const failing = passphrase({ env: "PKGKIT_TEST_UNSET", commands: [{ command: "echo secret-output-42; exit 3", origin: "/h/config.yml" }], what: "the repo passphrase", shell });
+  try {
+    await failing();
+    assert.unreachable();
+  } catch (e) {
+    const m = (e as Error).message;
+    assert.match(m, `the repo passphrase: the passphrase command "echo secret-output-42; exit 3" (from /h/config.yml) exited with 3`);
+    assert.is(m.replace("echo secret-output-42", "").includes("secret-output-42"), false);
+  }
+  const empty = passphrase({ env: "PKGKIT_TEST_UNSET", commands: [{ command: "printf '\\n'", origin: "o" }], what: "p", shell });
+  try {
+    await empty();
+    assert.unreachable();
+  } catch (e) {
+    assert.match((e as Error).message, "printed nothing");
+  }
+  const none = passphrase({ env: "PKGKIT_TEST_UNSET", commands: [undefined], what: "the repo passphrase", shell });
+  try {
+    await none();
+    assert.unreachable();
+  } catch (e) {
+    assert.match((e as Error).message, "set PKGKIT_TEST_UNSET, or configure a passphrase command");
+  }
+});
+
+test("LinuxKit's config: pkg.content-trust-passphrase-command under ~/.moby/linuxkit/config.yml", async () => {
+  const home = join(dir, "home");
+  assert.is(await linuxkitPassphraseCommand(home), undefined);
+  mkdirSync(join(home, ".moby/linuxkit"), { recursive: true });
+  writeFileSync(join(home, ".moby/linuxkit/config.yml"), 'pkg:\n  content-trust-passphrase-command: "pass show linuxkit/dct"\n');
+  assert.equal(await linuxkitPassphraseCommand(home), { command: "pass show linuxkit/dct", origin: join(home, ".moby/linuxkit/config.yml") });
+});
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+test.run();
