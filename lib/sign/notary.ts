@@ -62,6 +62,13 @@ export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps
   });
   const lists = new Map<string, Promise<Map<string, { sha256: string; size: number }> | undefined>>();
   const ready = new Map<string, Promise<void>>();
+  // Sign steps run in parallel: a GUN's changelist (addhash, publish) has one writer at a time.
+  const queues = new Map<string, Promise<unknown>>();
+  const exclusive = <T>(g: string, f: () => Promise<T>): Promise<T> => {
+    const next = (queues.get(g) ?? Promise.resolve()).catch(() => {}).then(f);
+    queues.set(g, next);
+    return next;
+  };
 
   const globalFlags = (repository: string) => {
     const server = notaryServer(repository, options);
@@ -135,13 +142,15 @@ export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps
       const g = gun(target.repository);
       const env = await passphraseEnv();
       const hex = target.digest.replace(/^sha256:/, "");
-      for (const tag of target.tags) {
-        const r = await notary(target.repository, ["addhash", g, tag, String(target.size), "--sha256", hex, ...(options.delegation ? ["-r", options.delegation] : [])], env);
-        if (r.code !== 0) throw new PkgkitError(`notary addhash ${g} ${tag} failed: ${r.said}`);
-      }
-      const r = await notary(target.repository, ["publish", g], env);
-      if (r.code !== 0) throw new PkgkitError(`notary publish ${g} (${notaryServer(target.repository, options)}) failed: ${r.said}`);
-      lists.delete(g);
+      await exclusive(g, async () => {
+        for (const tag of target.tags) {
+          const r = await notary(target.repository, ["addhash", g, tag, String(target.size), "--sha256", hex, ...(options.delegation ? ["-r", options.delegation] : [])], env);
+          if (r.code !== 0) throw new PkgkitError(`notary addhash ${g} ${tag} failed: ${r.said}`);
+        }
+        const r = await notary(target.repository, ["publish", g], env);
+        if (r.code !== 0) throw new PkgkitError(`notary publish ${g} (${notaryServer(target.repository, options)}) failed: ${r.said}`);
+        lists.delete(g);
+      });
       return { signer: "notary", ref: targetRef(target), stored: target.tags.map((t) => `notary target ${g}:${t} on ${notaryServer(target.repository, options)}`) };
     },
     async verify(target: SignTarget): Promise<Verification> {
