@@ -1,7 +1,7 @@
 /**
  * The real services tests talk to. `services()` reads what test/env/start.sh started (three
  * distribution registries: plain, basic auth, TLS + basic auth; a second Docker engine standing
- * in for a remote builder). `startRegistry()` runs a
+ * in for a remote builder; notary). `startRegistry()` runs a
  * registry of the test's own, for tests that stop and restart one or need token auth.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -30,6 +30,8 @@ export interface Services {
   tlsKey: string;
   /** Endpoint (unix://) of the second engine, the stand-in remote builder. */
   remoteEngine: string;
+  /** notary-server (memory storage; test/env/notary.sh): its URL and CA. */
+  notary?: { url: string; ca: string };
 }
 
 let cached: Services | undefined;
@@ -37,7 +39,10 @@ export function services(): Services {
   if (cached) return cached;
   const file = join(STATE, "services.json");
   if (!existsSync(file)) throw new Error(`${file} is missing: run test/env/start.sh (after test/env/install.sh) to start the test registries`);
-  return (cached = JSON.parse(readFileSync(file, "utf8")) as Services);
+  cached = JSON.parse(readFileSync(file, "utf8")) as Services;
+  const notary = join(STATE, "notary/service.json");
+  if (!cached.notary && existsSync(notary)) cached.notary = JSON.parse(readFileSync(notary, "utf8")) as Services["notary"];
+  return cached;
 }
 
 export interface RegistryProcessOptions {

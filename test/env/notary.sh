@@ -79,12 +79,14 @@ JSON
   run notary-signer "$DIR/signer.json" port_busy "${SIGNER_ADDR##*:}"
   run notary-server "$DIR/server.json" health
   health >/dev/null || die "notary-server on $SERVER_ADDR does not answer its health check; see $DIR/notary-server.log"
+  # Also in a file of its own, which a start.sh rewriting services.json leaves alone.
   local services=$STATE/services.json tmp
   [ -s "$services" ] || die "$services missing; run test/env/start.sh"
+  jq -n --arg url "https://$SERVER_ADDR" --arg ca "$PKI/ca.crt" '{url: $url, ca: $ca}' > "$DIR/service.json"
   tmp=$(mktemp "$STATE/services.XXXXXX")
-  (umask 077; jq --arg url "https://$SERVER_ADDR" --arg ca "$PKI/ca.crt" '.notary = {url: $url, ca: $ca}' "$services" > "$tmp")
+  (umask 077; jq --slurpfile n "$DIR/service.json" '.notary = $n[0]' "$services" > "$tmp")
   mv "$tmp" "$services"
-  echo "   notary: https://$SERVER_ADDR (CA $PKI/ca.crt) in $services"
+  echo "   notary: https://$SERVER_ADDR (CA $PKI/ca.crt) in $services and $DIR/service.json"
 }
 
 stop() {
@@ -101,6 +103,7 @@ stop() {
     fi
     rm -f "$pidfile"
   done
+  rm -f "$DIR/service.json"
 }
 
 case "${1:-}" in
