@@ -46,6 +46,8 @@ export const sigstoreOptionsSchema = z.strictObject({
   tsaURL: url('"tsaURL"').optional(),
   /** Record keyless signatures in Rekor (default true for keyless; key pairs never do). */
   tlog: z.boolean({ error: "expected true or false" }).optional(),
+  /** Rekor entry kind for the DSSE bundle: "dsse" (default) or the older "intoto". */
+  rekorEntryType: z.enum(["dsse", "intoto"], { error: 'expected "dsse" or "intoto"' }).optional(),
   /** Keyless verification: the certificate identity (SAN) and OIDC issuer to accept, and the trusted root (JSON). */
   identity: z.string().min(1).optional(),
   issuer: z.string().min(1).optional(),

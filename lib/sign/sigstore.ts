@@ -104,13 +104,14 @@ export function sigstoreSigner(options: SigstoreOptions, deps: SigstoreSignerDep
   async function builders() {
     const { DSSEBundleBuilder, MessageSignatureBundleBuilder, RekorWitness, TSAWitness } = await import("@sigstore/sign");
     const signer = (await signerP()) as never;
-    const witnesses = [
-      ...(tlog ? [new RekorWitness({ rekorBaseURL: rekorURL })] : []),
-      ...(options.tsaURL ? [new TSAWitness({ tsaBaseURL: options.tsaURL })] : []),
-    ];
+    const tsa = options.tsaURL ? [new TSAWitness({ tsaBaseURL: options.tsaURL })] : [];
     return {
-      message: new MessageSignatureBundleBuilder({ signer, witnesses }),
-      dsse: new DSSEBundleBuilder({ signer, witnesses, certificateChain: false }),
+      message: new MessageSignatureBundleBuilder({ signer, witnesses: [...(tlog ? [new RekorWitness({ rekorBaseURL: rekorURL })] : []), ...tsa] }),
+      dsse: new DSSEBundleBuilder({
+        signer,
+        witnesses: [...(tlog ? [new RekorWitness({ rekorBaseURL: rekorURL, entryType: options.rekorEntryType ?? "dsse" })] : []), ...tsa],
+        certificateChain: false,
+      }),
     };
   }
 
