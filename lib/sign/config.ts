@@ -26,8 +26,6 @@ export const notaryOptionsSchema = z.strictObject({
   ca: path('"ca"').optional(),
   /** Trust directory (else $DOCKER_CONFIG/trust, else ~/.docker/trust: the one `docker trust` reads). */
   trustDir: path('"trustDir"').optional(),
-  /** Sign into this delegation role (LinuxKit used "targets/releases"); the role must exist. */
-  delegation: z.string().regex(/^targets\/[\w.-]+$/, { error: 'expected a delegation role such as "targets/releases"' }).optional(),
   /** Prints the repository passphrase (used when $DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE is unset). */
   passphraseCommand: z.string().min(1, { error: "expected a shell command that prints the passphrase" }).optional(),
 });

@@ -7,7 +7,7 @@
  *            has no trust data for is initialised (`notary init -p`), which needs the root key's
  *            passphrase: DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE (a new root key is made if the trust
  *            directory has none)
- *   sign     `notary addhash <gun> <tag> <size> --sha256 <hex> [-r <delegation>]` per tag, `publish`
+ *   sign     `notary addhash <gun> <tag> <size> --sha256 <hex>` per tag, `publish`
  *   verify   `notary list <gun>`: each tag must be a target with the same sha256 and size
  * Passphrases reach notary through its environment (NOTARY_*_PASSPHRASE), never argv.
  */
@@ -110,7 +110,7 @@ export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps
 
   async function passphraseEnv(): Promise<Record<string, string>> {
     const p = await repositoryPassphrase();
-    return { NOTARY_TARGETS_PASSPHRASE: p, NOTARY_SNAPSHOT_PASSPHRASE: p, NOTARY_DELEGATION_PASSPHRASE: p };
+    return { NOTARY_TARGETS_PASSPHRASE: p, NOTARY_SNAPSHOT_PASSPHRASE: p };
   }
 
   async function prepareOnce(repository: string) {
@@ -129,7 +129,7 @@ export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps
   return {
     name: "notary",
     get description() {
-      return `notary ${options.server ?? process.env.DOCKER_CONTENT_TRUST_SERVER ?? "(Docker's default server)"}${options.delegation ? ` as ${options.delegation}` : ""}`;
+      return `notary ${options.server ?? process.env.DOCKER_CONTENT_TRUST_SERVER ?? "(Docker's default server)"}`;
     },
     prepare(repository) {
       const g = gun(repository);
@@ -144,7 +144,7 @@ export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps
       const hex = target.digest.replace(/^sha256:/, "");
       await exclusive(g, async () => {
         for (const tag of target.tags) {
-          const r = await notary(target.repository, ["addhash", g, tag, String(target.size), "--sha256", hex, ...(options.delegation ? ["-r", options.delegation] : [])], env);
+          const r = await notary(target.repository, ["addhash", g, tag, String(target.size), "--sha256", hex], env);
           if (r.code !== 0) throw new PkgkitError(`notary addhash ${g} ${tag} failed: ${r.said}`);
         }
         const r = await notary(target.repository, ["publish", g], env);
