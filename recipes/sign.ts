@@ -10,8 +10,8 @@ import type { Shell } from "../lib/shell.ts";
 import { mapLimit } from "../lib/concurrency.ts";
 import { InputError } from "../lib/errors.ts";
 import {
-  loadWorkspace, packageSigner, resolveSignerConfig, runSigner,
-  type RunSigner, type SignerConfig, type WorkspaceConfig,
+  loadSigningConfig, packageSigner, resolveSignerConfig, runSigner,
+  type RunSigner, type SignerConfig, type SigningConfig,
 } from "../lib/sign/config.ts";
 import { createSigner } from "../lib/sign/index.ts";
 import { signTargets, withSignSteps, type SigningAssignments } from "../lib/sign/plan.ts";
@@ -19,7 +19,7 @@ import type { Signer, Verification } from "../lib/sign/types.ts";
 
 export interface SigningOptions extends RunSigner {
   /** pkgkit.yml's settings; read from $PKGKIT_CONFIG or the current directory up when absent. */
-  workspace?: WorkspaceConfig;
+  config?: SigningConfig;
   /** Use these signers instead of making them from the configuration (by type). */
   signers?: Partial<Record<SignerConfig["type"], Signer>>;
 }
@@ -36,15 +36,15 @@ export async function resolveSigning(packages: Package[], deps: { registry: Regi
   const signing: Signing = { assignments: new Map(), signers: new Map() };
   const trusted = packages.filter((p) => p.trust);
   if (trusted.length === 0) return signing;
-  const workspace = options.workspace ?? (await loadWorkspace());
+  const file = options.config ?? (await loadSigningConfig());
   const run = runSigner(options);
   const byConfig = new Map<string, Signer>();
   for (const pkg of trusted) {
-    const config = resolveSignerConfig(run, packageSigner(pkg.spec.signer, pkg.dir), workspace);
+    const config = resolveSignerConfig(run, packageSigner(pkg.spec.signer, pkg.dir), file);
     const key = JSON.stringify(config, (_k, v: unknown) => (typeof v === "function" ? `fn:${String(v)}` : v));
     let signer = byConfig.get(key);
     if (!signer) {
-      signer = options.signers?.[config.type] ?? createSigner(config, { registry: deps.registry, shell: deps.shell, workspaceFile: workspace.file });
+      signer = options.signers?.[config.type] ?? createSigner(config, { registry: deps.registry, shell: deps.shell, configFile: file.file });
       byConfig.set(key, signer);
     }
     let using = signer.description;

@@ -2,8 +2,9 @@
  * Which signer signs a package, and with what settings. Three places can say, most specific first:
  *   run        `--signer`, `--key`, `--keyless` (or `signing.signer` in code)
  *   package    the `signer` field of pkg.config.ts / build.yml
- *   workspace  `signer`, `notary:` and `sigstore:` in pkgkit.yml ($PKGKIT_CONFIG, else the first
- *              pkgkit.yml from the current directory up)
+ *   pkgkit.yml `signer`, `notary:` and `sigstore:` ($PKGKIT_CONFIG, else the first pkgkit.yml
+ *              from the current directory up): the signing config, not to be confused with a
+ *              workspace's pkgkit.config.ts
  * and the default is notary, LinuxKit's signer. The signer's type comes from the most specific
  * place that names one; its settings are merged from every place that has settings for that type.
  */
@@ -73,21 +74,21 @@ export const signerSpecSchema = z.union(
 export type SignerSpec = z.infer<typeof signerSpecSchema>;
 
 /** pkgkit.yml */
-export const workspaceSchema = z.strictObject({
+export const signingConfigSchema = z.strictObject({
   signer: signerName.optional(),
   notary: notaryOptionsSchema.optional(),
   sigstore: sigstoreOptionsSchema.optional(),
 });
-export type WorkspaceConfig = z.infer<typeof workspaceSchema> & { file?: string };
+export type SigningConfig = z.infer<typeof signingConfigSchema> & { file?: string };
 
-export const WORKSPACE_FILE = "pkgkit.yml";
+export const SIGNING_CONFIG_FILE = "pkgkit.yml";
 
 /** $PKGKIT_CONFIG, else the first pkgkit.yml from `cwd` up; paths in it are made absolute. */
-export async function loadWorkspace(cwd = process.cwd(), env: Record<string, string | undefined> = process.env): Promise<WorkspaceConfig> {
+export async function loadSigningConfig(cwd = process.cwd(), env: Record<string, string | undefined> = process.env): Promise<SigningConfig> {
   let file = env.PKGKIT_CONFIG ? resolve(cwd, env.PKGKIT_CONFIG) : undefined;
   if (file && !existsSync(file)) throw new InputError(`PKGKIT_CONFIG=${env.PKGKIT_CONFIG}: no such file`);
   for (let dir = resolve(cwd); !file; dir = dirname(dir)) {
-    if (existsSync(join(dir, WORKSPACE_FILE))) file = join(dir, WORKSPACE_FILE);
+    if (existsSync(join(dir, SIGNING_CONFIG_FILE))) file = join(dir, SIGNING_CONFIG_FILE);
     if (dirname(dir) === dir) break;
   }
   if (!file) return {};
@@ -98,7 +99,7 @@ export async function loadWorkspace(cwd = process.cwd(), env: Record<string, str
   } catch (e) {
     throw new InputError(`${file}: invalid YAML: ${(e as Error).message.split("\n")[0]}`);
   }
-  const r = workspaceSchema.safeParse(raw);
+  const r = signingConfigSchema.safeParse(raw);
   if (!r.success) throw new InputError(r.error.issues.map((i) => `${file}: field "${i.path.join(".")}": ${i.message}`).join("\n"));
   return { ...withAbsolutePaths(r.data, dirname(file)), file };
 }
@@ -112,7 +113,7 @@ function absolutize<T extends object>(o: T | undefined, base: string): T | undef
   return out as T;
 }
 
-function withAbsolutePaths(w: z.infer<typeof workspaceSchema>, base: string) {
+function withAbsolutePaths(w: z.infer<typeof signingConfigSchema>, base: string) {
   return { ...w, notary: absolutize(w.notary, base), sigstore: absolutize(w.sigstore, base) };
 }
 
@@ -141,11 +142,11 @@ export function runSigner(r: RunSigner | undefined): Partial<SignerConfig> | und
   return { ...base, type: "sigstore", ...(r.key !== undefined ? { key: resolve(r.key), keyless: false } : { keyless: true, key: undefined }) } as Partial<SignerConfig>;
 }
 
-/** run > package > workspace > notary; settings for the chosen type merged in the same order. */
-export function resolveSignerConfig(run: Partial<SignerConfig> | undefined, pkg: Partial<SignerConfig> | undefined, workspace: WorkspaceConfig): SignerConfig {
-  const type: SignerName = run?.type ?? pkg?.type ?? workspace.signer ?? "notary";
+/** run > package > pkgkit.yml > notary; settings for the chosen type merged in the same order. */
+export function resolveSignerConfig(run: Partial<SignerConfig> | undefined, pkg: Partial<SignerConfig> | undefined, file: SigningConfig): SignerConfig {
+  const type: SignerName = run?.type ?? pkg?.type ?? file.signer ?? "notary";
   const settings = (p: Partial<SignerConfig> | undefined) => (p && (p.type === undefined || p.type === type) ? p : {});
-  const merged: Record<string, unknown> = { ...(workspace[type] ?? {}), ...settings(pkg), ...settings(run), type };
+  const merged: Record<string, unknown> = { ...(file[type] ?? {}), ...settings(pkg), ...settings(run), type };
   for (const k of Object.keys(merged)) if (merged[k] === undefined) delete merged[k];
   return merged as SignerConfig;
 }

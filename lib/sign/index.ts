@@ -10,13 +10,13 @@ export interface SignerDeps {
   registry: Registry;
   shell?: Shell;
   /** The pkgkit.yml the config came from, for messages. */
-  workspaceFile?: string;
+  configFile?: string;
 }
 
 export function createSigner(config: SignerConfig, deps: SignerDeps): Signer {
   if (config.type === "notary") {
     const { type: _, ...options } = config;
-    return notarySigner(options, { shell: deps.shell, workspaceFile: deps.workspaceFile });
+    return notarySigner(options, { shell: deps.shell, configFile: deps.configFile });
   }
   const { type: _, ...options } = config;
   return sigstoreSigner(options, { registry: deps.registry });

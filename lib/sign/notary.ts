@@ -44,7 +44,7 @@ export interface NotarySignerDeps {
   /** LinuxKit's config is read from here (default: the home directory). */
   home?: string;
   /** pkgkit.yml's passphrase command, with the file it came from. */
-  workspaceFile?: string;
+  configFile?: string;
 }
 
 export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps = {}): Signer {
@@ -54,7 +54,7 @@ export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps
     env: "DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE",
     fn: options.passphrase,
     commands: [
-      options.passphraseCommand ? { command: options.passphraseCommand, origin: deps.workspaceFile ?? "the notary signer's passphraseCommand" } : undefined,
+      options.passphraseCommand ? { command: options.passphraseCommand, origin: deps.configFile ?? "the notary signer's passphraseCommand" } : undefined,
       () => linuxkitPassphraseCommand(deps.home),
     ],
     what: "the content-trust repository passphrase",

@@ -11,7 +11,7 @@ import { resolvePackages, type Package } from "../../lib/package.ts";
 import { formatPlan, plan, type Plan, type Step } from "../../lib/plan.ts";
 import { buildxBuilder } from "../../lib/builder.ts";
 import { defaultShell } from "../../lib/shell.ts";
-import { loadWorkspace, packageSigner, resolveSignerConfig, runSigner } from "../../lib/sign/config.ts";
+import { loadSigningConfig, packageSigner, resolveSignerConfig, runSigner } from "../../lib/sign/config.ts";
 import { withSignSteps } from "../../lib/sign/plan.ts";
 import { linuxkitPassphraseCommand, passphrase, redact } from "../../lib/sign/secrets.ts";
 import { parseBuildYml } from "../../lib/buildyml.ts";
@@ -66,14 +66,14 @@ test("pkgkit.yml: found from the current directory up, paths relative to it; $PK
   const ws = join(dir, "ws");
   mkdirSync(join(ws, "a/b"), { recursive: true });
   writeFileSync(join(ws, "pkgkit.yml"), "signer: sigstore\nsigstore:\n  key: keys/cosign.pem\nnotary:\n  passphraseCommand: pass show dct\n");
-  const w = await loadWorkspace(join(ws, "a/b"), {});
+  const w = await loadSigningConfig(join(ws, "a/b"), {});
   assert.is(w.file, join(ws, "pkgkit.yml"));
   assert.is(w.signer, "sigstore");
   assert.is(w.sigstore?.key, join(ws, "keys/cosign.pem"));
   assert.is(w.notary?.passphraseCommand, "pass show dct");
   writeFileSync(join(ws, "other.yml"), "signer: cosign\n");
   try {
-    await loadWorkspace(dir, { PKGKIT_CONFIG: join(ws, "other.yml") });
+    await loadSigningConfig(dir, { PKGKIT_CONFIG: join(ws, "other.yml") });
     assert.unreachable();
   } catch (e) {
     assert.match((e as Error).message, `${join(ws, "other.yml")}: field "signer"`);
