@@ -41,6 +41,8 @@ export interface WorkspaceDefaults {
   dir: string;
   org?: string;
   arches?: Arch[];
+  /** Who signs packages that name no signer themselves (before pkgkit.yml; see lib/sign/config.ts). */
+  signer?: "notary" | "sigstore";
 }
 
 /** Overrides that apply to every package of a run (command line, environment, code). */
@@ -93,6 +95,8 @@ export interface Package {
   network: boolean;
   cache: boolean;
   trust: boolean;
+  /** The signer of the workspace the package is in (pkgkit.config.ts `signer`), when it names one. */
+  workspaceSigner?: "notary" | "sigstore";
   /** Absolute path of the Dockerfile. */
   dockerfile: string;
   /** Every build arg with its final value (dependencies as their `org/image:<tag>`). */
@@ -218,6 +222,7 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
       network: options.network ?? spec.network,
       cache: !(options.disableCache ?? spec.disableCache),
       trust: !(options.disableContentTrust ?? spec.disableContentTrust),
+      ...(inWorkspace(def) && ws?.signer ? { workspaceSigner: ws.signer } : {}),
       dockerfile: isAbsolute(spec.dockerfile) ? spec.dockerfile : join(def.dir, spec.dockerfile),
       buildArgs: Object.fromEntries(node.args.map((a) => [a.name, "value" in a ? a.value : refNow(a.dependency)])),
       dependencies: deps.map((d) => ({ arg: d.arg, id: d.pkg.id, dir: d.pkg.dir, ref: indexRef(d.pkg) })),

@@ -7,8 +7,10 @@
  * `org` and `arches` are defaults for the packages inside the workspace directory that do not set
  * them; `packages` lists package directories as globs relative to it ("!" excludes); `builders`
  * gives arches an engine of their own (endpoint or docker context: a remote builder), unless
- * `--builders` or PKGKIT_BUILDERS say otherwise; `signer` is recorded for signing. Package files are found with one `git ls-files` (so .gitignore applies;
- * outside git, a directory walk), never under node_modules.
+ * `--builders` or PKGKIT_BUILDERS say otherwise; `signer` signs the packages inside it that name no
+ * signer themselves, unless the run says otherwise (`--signer`, `--key`, `--keyless`; before
+ * pkgkit.yml, see lib/sign/config.ts). Package files are found with one `git ls-files` (so
+ * .gitignore applies; outside git, a directory walk), never under node_modules.
  */
 import { readdirSync, statSync } from "node:fs";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
@@ -86,7 +88,7 @@ export function defineWorkspace(input: WorkspaceInput): WorkspaceDefinition {
 }
 
 /** The defaults a workspace gives the packages inside it. */
-export const workspaceDefaults = (w: WorkspaceDefinition): WorkspaceDefaults => ({ dir: w.dir, org: w.org, arches: w.arches });
+export const workspaceDefaults = (w: WorkspaceDefinition): WorkspaceDefaults => ({ dir: w.dir, org: w.org, arches: w.arches, signer: w.signer });
 
 /** The nearest pkgkit.config.ts in `dir` or above it, up to the top of its git repository. */
 export async function findWorkspace(dir: string): Promise<WorkspaceDefinition | undefined> {

@@ -1,6 +1,6 @@
 /**
  * Recipe: signing for a push, and `verify`. Which signer each package uses (run > package >
- * workspace > notary, see lib/sign/config.ts), one Signer per distinct configuration, the
+ * workspace > pkgkit.yml > notary, see lib/sign/config.ts), one Signer per distinct configuration, the
  * read-only look-up of what is already signed, and the sign steps added to a push plan.
  */
 import { indexRef, archRef, type Package } from "../lib/package.ts";
@@ -40,7 +40,7 @@ export async function resolveSigning(packages: Package[], deps: { registry: Regi
   const run = runSigner(options);
   const byConfig = new Map<string, Signer>();
   for (const pkg of trusted) {
-    const config = resolveSignerConfig(run, packageSigner(pkg.spec.signer, pkg.dir), file);
+    const config = resolveSignerConfig(run, packageSigner(pkg.spec.signer, pkg.dir), pkg.workspaceSigner, file);
     const key = JSON.stringify(config, (_k, v: unknown) => (typeof v === "function" ? `fn:${String(v)}` : v));
     let signer = byConfig.get(key);
     if (!signer) {

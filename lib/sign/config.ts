@@ -1,7 +1,8 @@
 /**
- * Which signer signs a package, and with what settings. Three places can say, most specific first:
+ * Which signer signs a package, and with what settings. Four places can say, most specific first:
  *   run        `--signer`, `--key`, `--keyless` (or `signing.signer` in code)
  *   package    the `signer` field of pkg.config.ts / build.yml
+ *   workspace  `signer` in the pkgkit.config.ts of the workspace the package is in (a name only)
  *   pkgkit.yml `signer`, `notary:` and `sigstore:` ($PKGKIT_CONFIG, else the first pkgkit.yml
  *              from the current directory up): the signing config, not to be confused with a
  *              workspace's pkgkit.config.ts
@@ -142,9 +143,17 @@ export function runSigner(r: RunSigner | undefined): Partial<SignerConfig> | und
   return { ...base, type: "sigstore", ...(r.key !== undefined ? { key: resolve(r.key), keyless: false } : { keyless: true, key: undefined }) } as Partial<SignerConfig>;
 }
 
-/** run > package > pkgkit.yml > notary; settings for the chosen type merged in the same order. */
-export function resolveSignerConfig(run: Partial<SignerConfig> | undefined, pkg: Partial<SignerConfig> | undefined, file: SigningConfig): SignerConfig {
-  const type: SignerName = run?.type ?? pkg?.type ?? file.signer ?? "notary";
+/**
+ * The type: run > package > workspace > pkgkit.yml > notary. Settings for that type: pkgkit.yml's,
+ * then the package's, then the run's (a workspace names a signer, with no settings).
+ */
+export function resolveSignerConfig(
+  run: Partial<SignerConfig> | undefined,
+  pkg: Partial<SignerConfig> | undefined,
+  workspace: SignerName | undefined,
+  file: SigningConfig,
+): SignerConfig {
+  const type: SignerName = run?.type ?? pkg?.type ?? workspace ?? file.signer ?? "notary";
   const settings = (p: Partial<SignerConfig> | undefined) => (p && (p.type === undefined || p.type === type) ? p : {});
   const merged: Record<string, unknown> = { ...(file[type] ?? {}), ...settings(pkg), ...settings(run), type };
   for (const k of Object.keys(merged)) if (merged[k] === undefined) delete merged[k];

@@ -1,4 +1,4 @@
-// Signing, the pure parts: which signer a package gets (run > package > workspace > notary), the
+// Signing, the pure parts: which signer a package gets (run > package > workspace > pkgkit.yml > notary), the
 // sign steps a push plan gets and how they print, and the passphrase sources (env, command, once).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -16,7 +16,9 @@ import { withSignSteps } from "../../lib/sign/plan.ts";
 import { linuxkitPassphraseCommand, passphrase, redact } from "../../lib/sign/secrets.ts";
 import { parseBuildYml } from "../../lib/buildyml.ts";
 import { SpecError } from "../../lib/errors.ts";
-import type { Descriptor } from "../../lib/registry/types.ts";
+import type { Descriptor, Registry } from "../../lib/registry/types.ts";
+import type { Signer } from "../../lib/sign/types.ts";
+import { resolveSigning, type SigningOptions } from "../../recipes/sign.ts";
 
 type SignStep = Extract<Step, { kind: "sign" }>;
 
@@ -35,17 +37,41 @@ const pushPlan = (p: Package, remote = new Map<string, Descriptor>()): Plan =>
   plan([p], { command: "push", builder: buildxBuilder(shell), local: new Map(), remote, indexes: new Map(), scratchDir: "/tmp/ctx" });
 const assign = (p: Package, signer: "notary" | "sigstore" = "notary") => new Map([[`${p.repository}:${p.tag}`, { signer, using: `${signer} test` }]]);
 
-test("signer precedence: run > package > workspace > notary; settings merge for the chosen type", () => {
-  assert.equal(resolveSignerConfig(undefined, undefined, {}), { type: "notary" });
-  assert.equal(resolveSignerConfig(undefined, undefined, { signer: "sigstore", sigstore: { key: "/w.pem" } }), { type: "sigstore", key: "/w.pem" });
-  assert.equal(resolveSignerConfig(undefined, { type: "notary" }, { signer: "sigstore", notary: { server: "https://n.example" } }), { type: "notary", server: "https://n.example" });
-  assert.equal(resolveSignerConfig(runSigner({ key: "/r.pem" }), { type: "notary", server: "https://n" } as never, { sigstore: { key: "/w.pem", tsaURL: "https://tsa.example" } }), {
+test("signer precedence: run > package > workspace > pkgkit.yml > notary; settings merge for the chosen type", () => {
+  assert.equal(resolveSignerConfig(undefined, undefined, undefined, {}), { type: "notary" });
+  assert.equal(resolveSignerConfig(undefined, undefined, undefined, { signer: "sigstore", sigstore: { key: "/w.pem" } }), { type: "sigstore", key: "/w.pem" });
+  assert.equal(resolveSignerConfig(undefined, { type: "notary" }, undefined, { signer: "sigstore", notary: { server: "https://n.example" } }), { type: "notary", server: "https://n.example" });
+  assert.equal(resolveSignerConfig(runSigner({ key: "/r.pem" }), { type: "notary", server: "https://n" } as never, undefined, { sigstore: { key: "/w.pem", tsaURL: "https://tsa.example" } }), {
     type: "sigstore", key: "/r.pem", keyless: false, tsaURL: "https://tsa.example",
   });
-  assert.equal(resolveSignerConfig(runSigner({ keyless: true }), undefined, { sigstore: { key: "/w.pem" } }), { type: "sigstore", keyless: true });
-  assert.equal(resolveSignerConfig(runSigner({ signer: "notary" }), { type: "sigstore", key: "/p.pem" } as never, {}), { type: "notary" });
+  assert.equal(resolveSignerConfig(runSigner({ keyless: true }), undefined, undefined, { sigstore: { key: "/w.pem" } }), { type: "sigstore", keyless: true });
+  assert.equal(resolveSignerConfig(runSigner({ signer: "notary" }), { type: "sigstore", key: "/p.pem" } as never, undefined, {}), { type: "notary" });
+  // The workspace (pkgkit.config.ts) names a signer: over pkgkit.yml's, under the package's and the run's; pkgkit.yml's settings still apply.
+  const file = { signer: "notary" as const, sigstore: { key: "/y.pem" }, notary: { server: "https://n.example" } };
+  assert.equal(resolveSignerConfig(undefined, undefined, "sigstore", file), { type: "sigstore", key: "/y.pem" });
+  assert.equal(resolveSignerConfig(undefined, { type: "notary" }, "sigstore", file), { type: "notary", server: "https://n.example" });
+  assert.equal(resolveSignerConfig(runSigner({ signer: "notary" }), undefined, "sigstore", file), { type: "notary", server: "https://n.example" });
+  assert.equal(resolveSignerConfig(undefined, undefined, "notary", { signer: "sigstore" }), { type: "notary" });
   assert.throws(() => runSigner({ signer: "notary", key: "k.pem" }), /--key is a sigstore option/);
   assert.throws(() => runSigner({ key: "k.pem", keyless: true }), /exclude each other/);
+});
+
+test("a workspace's signer reaches the packages inside it, and resolveSigning uses it unless the package or the run names one", async () => {
+  const ws = join(dir, "signer-ws");
+  const def = (image: string, spec: Record<string, unknown> = {}) => makeDefinition({ image, org: "127.0.0.1:5000/x", ...spec }, join(ws, image, "pkg.config.ts"));
+  const outside = makeDefinition({ image: "out", org: "127.0.0.1:5000/x" }, join(dir, "elsewhere/pkg.config.ts"));
+  const packages = await resolvePackages(shell, [def("a"), def("b", { signer: "notary" }), outside], { hash: "h1", workspace: { dir: ws, signer: "sigstore" } });
+  assert.equal(packages.map((p) => p.workspaceSigner), ["sigstore", "sigstore", undefined]);
+  const fake = (name: "notary" | "sigstore"): Signer => ({
+    name, description: `${name} fake`, prepare: async () => {}, sign: async () => { throw new Error("not here"); }, verify: async () => { throw new Error("not here"); },
+  });
+  const signers = { notary: fake("notary"), sigstore: fake("sigstore") };
+  const registry = {} as Registry;
+  const assigned = async (signing: SigningOptions) =>
+    [...(await resolveSigning(packages, { registry, shell, signing: { config: {}, signers, ...signing } })).assignments.values()].map((a) => a.signer);
+  assert.equal(await assigned({}), ["sigstore", "notary", "notary"]);
+  assert.equal(await assigned({ config: { signer: "sigstore" } }), ["sigstore", "notary", "sigstore"], "pkgkit.yml only for the package outside the workspace");
+  assert.equal(await assigned({ signer: "notary" }), ["notary", "notary", "notary"], "the run wins");
 });
 
 test("package field: a name or settings; paths relative to the package; build.yml takes it too", () => {
