@@ -5,8 +5,10 @@
  *
  * A plan still holds when
  *   1. every package resolves to the tag it had (the sources are the same),
- *   2. every per-arch tag (`<tag>-<arch>`) and every local image looked up gives the answer it gave, and
- *   3. planning again from what is there now gives the same steps (their reasons aside).
+ *   2. every per-arch tag (`<tag>-<arch>`) and every local image looked up gives the answer it gave,
+ *      and so does every signature looked up (signed by the package's signer or not), and
+ *   3. planning again from what is there now gives the same steps (their reasons aside), sign
+ *      steps included: the same signer (`using`), tags and, for what the registry has, digest.
  * Index and release tags are shared: every writer merges into them and keeps the entries of the
  * others (lib/push.ts). A change there (another arch merged meanwhile, say by another group of
  * the same matrix) stops a plan only when it changes a step: an index the plan skipped no longer
@@ -60,8 +62,8 @@ const planSchema = z.object({
       commit: z.string().regex(/^[0-9a-f]{40,64}$/, { error: "expected a git commit id" }).optional(),
     }))
     .min(1, { error: "expected at least one package" }),
-  steps: z.array(z.looseObject({ kind: z.enum(["build", "skip", "context", "push", "index"]), id: z.string(), needs: z.array(z.string()) })),
-  observed: z.object({ registry: lookups, local: lookups }, {
+  steps: z.array(z.looseObject({ kind: z.enum(["build", "skip", "context", "push", "index", "sign"]), id: z.string(), needs: z.array(z.string()) })),
+  observed: z.object({ registry: lookups, local: lookups, signatures: lookups.optional() }, {
     error: (i) => (i.input === undefined ? "missing: this plan does not record the look-ups it rests on; make it with `pkgkit plan --json`" : undefined),
   }),
   inputs: z.object({
@@ -79,6 +81,12 @@ const planSchema = z.object({
       disableCache: z.boolean().optional(),
       disableContentTrust: z.boolean().optional(),
     }, { error: (i) => (i.input === undefined ? "missing: this plan does not record how its packages were resolved; make it with `pkgkit plan --json`" : undefined) }),
+    signing: z.strictObject({
+      signer: z.enum(["notary", "sigstore"]).optional(),
+      key: absolute("the signing key").optional(),
+      keyless: z.boolean().optional(),
+      config: absolute("the pkgkit.yml read").optional(),
+    }).optional(),
   }),
 });
 const matrixSchema = z.object({
@@ -141,7 +149,8 @@ export function selectPlan(parsed: Plan | PlanMatrix, file: string, arch?: strin
 
 /** A look-up whose answer changed since the plan was made. */
 export interface Change {
-  where: "registry" | "local";
+  /** `signatures`: `ref` is `<ref>@<digest>`, the answers the signer that signed it (null: not signed). */
+  where: "registry" | "local" | "signatures";
   ref: string;
   planned: string | null;
   now: string | null;
@@ -153,8 +162,8 @@ export interface Change {
 export function observedChanges(planned: Plan, now: Observed): Change[] {
   const shared = new Set(planned.packages.flatMap((p) => [p.name, ...(planned.inputs?.release ? [`${repositoryOf(p.name)}:${planned.inputs.release}`] : [])]));
   const changes: Change[] = [];
-  for (const where of ["registry", "local"] as const) {
-    const after = now[where];
+  for (const where of ["registry", "local", "signatures"] as const) {
+    const after = now[where] ?? {};
     for (const [ref, was] of Object.entries(planned.observed?.[where] ?? {}))
       if (Object.hasOwn(after, ref) && after[ref] !== was) changes.push({ where, ref, planned: was, now: after[ref]!, shared: where === "registry" && shared.has(ref) });
   }
@@ -182,7 +191,7 @@ export function stepDifferences(planned: Step[], now: Step[]): string[] {
   return out;
 }
 
-const describe = (s: Step) => (s.kind === "skip" ? `skip (${s.reason})` : s.kind);
+const describe = (s: Step) => (s.kind === "skip" ? `skip (${s.reason})` : s.kind === "sign" ? `sign${s.action === "prepare" ? " prepare" : ""} with ${s.using}` : s.kind);
 
 /** JSON with sorted keys: equal for equal data however it was built or read. */
 function canonical(v: unknown): string {
@@ -224,18 +233,19 @@ function atCommit(p: Package, commit: string | undefined): Package {
   return { ...p, commit, labels: { ...p.labels, [REVISION]: commit } };
 }
 
-const state = (digest: string | null) => digest ?? "not there";
+const state = (c: Change, answer: string | null) => (c.where === "signatures" ? (answer ? `signed (${answer})` : "not signed") : (answer ?? "not there"));
+const WHERE = { registry: "registry", local: "engine", signatures: "signature" } as const;
 
 /** Why a plan no longer holds, with what to do. */
 export function formatStale(file: string, changes: Change[], differences: string[]): string {
   const lines = changes.length
-    ? [`${file}: the registry or an engine changed since this plan was made; nothing was done.`]
+    ? [`${file}: the registry${changes.some((c) => c.where === "signatures") ? ", an engine or a signature" : " or an engine"} changed since this plan was made; nothing was done.`]
     : [
         `${file}: its steps are not what pkgkit plans now, although the registry and the engines are as the plan saw them ` +
           "(was it edited by hand, or made by another version of pkgkit?); nothing was done.",
       ];
   for (const c of changes)
-    lines.push(`  ${c.ref} (${c.where === "registry" ? "registry" : "engine"}): planned ${state(c.planned)}, now ${state(c.now)}${c.shared ? " (an index or release tag)" : ""}`);
+    lines.push(`  ${c.ref} (${WHERE[c.where]}): planned ${state(c, c.planned)}, now ${state(c, c.now)}${c.shared ? " (an index or release tag)" : ""}`);
   if (differences.length && changes.every((c) => c.shared)) lines.push(...(changes.length ? ["so the plan would now be different:"] : []), ...differences.map((d) => `  ${d}`));
   lines.push("Make a new plan and apply that.");
   return lines.join("\n");

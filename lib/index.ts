@@ -13,7 +13,7 @@ export { loadPackage, loadPackages, findPackageFile, CONFIG_FILE, BUILD_YML } fr
 export { gitStates, type DirState } from "./git.ts";
 export { resolvePackages, archRef, indexRef, type Package, type ResolveOptions } from "./package.ts";
 export {
-  plan, formatPlan, type Plan, type Step, type BuildStep, type SkipStep, type ContextStep, type PlanOptions, type Observed, type PlanInputs, type ResolvedWith,
+  plan, formatPlan, type Plan, type Step, type BuildStep, type SkipStep, type ContextStep, type PlanOptions, type Observed, type PlanInputs, type ResolvedWith, type SigningInputs,
 } from "./plan.ts";
 export {
   parsePlanFile, selectPlan, planByArch, restrictToArch, observedChanges, stepDifferences, matchPackages, type PlanMatrix, type Change,

@@ -10,7 +10,8 @@ import type { Descriptor, Manifest } from "./registry/types.ts";
 import type { ManifestFormat } from "./image.ts";
 import { platformKey } from "./push.ts";
 import { InputError } from "./errors.ts";
-import { formatSignStep, type SignStep } from "./sign/plan.ts";
+import { formatSignStep, withSignSteps, type SigningAssignments, type SignStep } from "./sign/plan.ts";
+import type { SignerName } from "./sign/config.ts";
 
 export type Command = "build" | "push";
 
@@ -105,6 +106,12 @@ export interface Observed {
   registry: Record<string, string | null>;
   /** Image ids in the engine each arch builds in: the local one, unless it has a builder of its own. */
   local: Record<string, string | null>;
+  /**
+   * Push plans of packages that sign: for each image and index already in the registry,
+   * `<ref>@<digest>` → the signer (its description) it is signed with, null when the package's
+   * signer finds no signature. What is pushed by the plan is signed by it, and not looked up.
+   */
+  signatures?: Record<string, string | null>;
 }
 
 export interface PlanInputs {
@@ -118,6 +125,16 @@ export interface PlanInputs {
   scratchDir: string;
   /** Overrides the packages were resolved with, and the directory the workspace was looked up from. */
   resolved?: ResolvedWith;
+  /** Push plans of packages that sign: what the run said about signing, and the pkgkit.yml read. */
+  signing?: SigningInputs;
+}
+
+/** The run's signing flags (`--signer`, `--key` made absolute, `--keyless`) and the pkgkit.yml read, if any. */
+export interface SigningInputs {
+  signer?: SignerName;
+  key?: string;
+  keyless?: boolean;
+  config?: string;
 }
 
 export interface ResolvedWith {
@@ -151,6 +168,12 @@ export interface PlanOptions {
   /** Recorded in the plan as they are. */
   observed?: Observed;
   resolved?: ResolvedWith;
+  /** Push only: the packages that sign (by `org/image:<tag>`), with their signer; see lib/sign/plan.ts. */
+  signing?: SigningAssignments;
+  /** Push only: `<ref>@<digest>` of images and indexes in the registry already signed by their package's signer. */
+  signed?: Set<string>;
+  /** Recorded in the plan as they are. */
+  signingWith?: SigningInputs;
 }
 
 /**
@@ -263,7 +286,7 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
       add(index, index.kind === "index" ? pushSteps : []);
     }
   }
-  return {
+  const planned: Plan = {
     version: 1,
     command: options.command,
     packages: packages.map((p) => ({ name: `${p.repository}:${p.tag}`, dir: p.dir, tag: p.tag, dirty: p.dirty, arches: p.arches, ...(p.commit ? { commit: p.commit } : {}) })),
@@ -277,8 +300,11 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
       force: options.force ?? false,
       scratchDir: options.scratchDir,
       ...(options.resolved ? { resolved: options.resolved } : {}),
+      ...(options.signingWith ? { signing: options.signingWith } : {}),
     },
   };
+  if (!push || !options.signing?.size) return planned;
+  return withSignSteps(planned, { signing: options.signing, remote: options.remote, indexes: options.indexes, signed: options.signed ?? new Set(), release: options.release });
 }
 
 /** The index step, or a skip when the registry's index already lists every arch's image. */
@@ -329,7 +355,8 @@ export function formatPlan(p: Plan): string {
   }
   const state = (where: string, seen: Record<string, string | null>) =>
     Object.entries(seen).map(([ref, found]) => `  ${where}  ${ref}  ${found ?? "not found"}`);
-  const observed = [...state("registry", p.observed?.registry ?? {}), ...state("engine  ", p.observed?.local ?? {})];
+  const signatures = Object.entries(p.observed?.signatures ?? {}).map(([ref, by]) => `  signature  ${ref}  ${by ? `signed (${by})` : "not signed"}`);
+  const observed = [...state("registry", p.observed?.registry ?? {}), ...state("engine  ", p.observed?.local ?? {}), ...signatures];
   if (observed.length) lines.push("looked up (what these decisions rest on):", ...observed);
   return lines.join("\n");
 }

@@ -6,6 +6,7 @@
  * pkgkit run a command or touch a path it would not have planned itself.
  */
 import { statSync } from "node:fs";
+import { dirname } from "node:path";
 import { loadPackages } from "../lib/load.ts";
 import { resolveGraph } from "../lib/package.ts";
 import { findWorkspace, workspaceDefaults } from "../lib/workspace.ts";
@@ -18,6 +19,9 @@ import type { Registry } from "../lib/registry/types.ts";
 import { formatSourcesChanged, formatStale, matchPackages, observedChanges, stepDifferences, type Change } from "../lib/apply.ts";
 import { observeBuild } from "./build.ts";
 import { observePush } from "./push.ts";
+import { loadSigningConfig } from "../lib/sign/config.ts";
+import type { Signer } from "../lib/sign/types.ts";
+import type { SigningOptions } from "./sign.ts";
 
 export interface ApplyOptions {
   /** Needed when the plan pushes. */
@@ -30,12 +34,19 @@ export interface ApplyOptions {
   concurrency?: number;
   /** Where the plan came from, for messages. */
   file?: string;
+  /**
+   * Signing settings given in code when the plan was made (a signer object, a passphrase
+   * function, own Signers): plans record only the run's flags and the pkgkit.yml read.
+   */
+  signing?: SigningOptions;
 }
 
 export interface CheckedPlan {
   builder: Builder;
   builders: ArchBuilders;
   shell: Shell;
+  /** The signers the plan's sign steps name (by description), made as when it was planned. */
+  signers: Map<string, Signer>;
   /** Look-ups that changed without changing the plan: index and release tags other writers merged into. */
   changes: Change[];
 }
@@ -72,15 +83,37 @@ export async function checkPlan(planned: Plan, options: ApplyOptions = {}): Prom
   );
   const common = { shell, builder, builders, force: inputs.force, scratchDir: inputs.scratchDir, resolved };
   let now;
+  let signers = new Map<string, Signer>();
   if (planned.command === "push") {
     if (!options.registry) throw new InputError(`${file} pushes, but no registry client was given`);
-    now = (await observePush(packages, { ...common, registry: options.registry, release: inputs.release, format: inputs.format, concurrency: options.concurrency })).options;
+    const signing = await signingOf(planned, file, options.signing);
+    const observed = await observePush(packages, { ...common, registry: options.registry, release: inputs.release, format: inputs.format, concurrency: options.concurrency, signing });
+    now = observed.options;
+    signers = observed.signers;
   } else now = (await observeBuild(packages, common)).options;
 
   const changes = observedChanges(planned, now.observed!);
   const differences = stepDifferences(planned.steps, plan(packages, now).steps);
   if (changes.some((c) => !c.shared) || differences.length > 0) throw new StalePlanError(formatStale(file, changes, differences));
-  return { builder, builders, shell, changes };
+  return { builder, builders, shell, signers, changes };
+}
+
+/**
+ * The signing options the plan was made with: its recorded flags, and the pkgkit.yml it read,
+ * read again (none when it read none, whatever $PKGKIT_CONFIG or the directory say now).
+ */
+async function signingOf(planned: Plan, file: string, given: SigningOptions = {}): Promise<SigningOptions> {
+  const recorded = planned.inputs?.signing ?? {};
+  const config = recorded.config;
+  if (config !== undefined && !statSync(config, { throwIfNoEntry: false })?.isFile())
+    throw new InputError(`${file}: field "inputs.signing.config": ${config} is not a file here; the plan was made with the signing settings in it`);
+  return {
+    ...(recorded.signer ? { signer: recorded.signer } : {}),
+    ...(recorded.key ? { key: recorded.key } : {}),
+    ...(recorded.keyless ? { keyless: true } : {}),
+    config: config ? await loadSigningConfig(dirname(config), { PKGKIT_CONFIG: config }) : {},
+    ...given,
+  };
 }
 
 /** The builder a plan names as lib/builder.ts names them: `buildx`, `legacy`, or either `@<endpoint|context>`. */
@@ -96,7 +129,7 @@ function builderNamed(shell: Shell, name: string, where: string): Builder {
 
 /** Check the plan (see checkPlan), then run exactly its steps. */
 export async function applyPlan(planned: Plan, options: ApplyOptions = {}): Promise<{ result: Result; changes: Change[] }> {
-  const { builder, builders, shell, changes } = await checkPlan(planned, options);
-  const result = await run(planned, { shell, builder, builders, registry: options.registry, reporter: options.reporter, jobs: options.jobs });
+  const { builder, builders, shell, signers, changes } = await checkPlan(planned, options);
+  const result = await run(planned, { shell, builder, builders, registry: options.registry, reporter: options.reporter, jobs: options.jobs, signers });
   return { result, changes };
 }

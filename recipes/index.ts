@@ -4,4 +4,4 @@ export { lookupLocal, lookupImages, observeBuild, planBuild, buildPackages, type
 export { consoleReporter, summarize, type ConsoleReporterOptions } from "./report.ts";
 export { lookupRegistry, observePush, planPush, pushPackages, type PushOptions, type RegistryState } from "./push.ts";
 export { checkPlan, applyPlan, type ApplyOptions, type CheckedPlan } from "./apply.ts";
-export { resolveSigning, signPlan, lookupSignatures, verifyPackages, type SigningOptions, type Signing, type VerifiedRef } from "./sign.ts";
+export { resolveSigning, signPlan, lookupSignatures, signedRefs, verifyPackages, type SigningOptions, type Signing, type VerifiedRef } from "./sign.ts";

@@ -13,7 +13,7 @@ import type { Descriptor, Manifest, Registry } from "../lib/registry/types.ts";
 import type { ManifestFormat } from "../lib/image.ts";
 import { defaultScratchDir, lookupImages, observedLocal } from "./build.ts";
 import type { Signer } from "../lib/sign/types.ts";
-import { resolveSigning, signPlan, type SigningOptions } from "./sign.ts";
+import { lookupSignatures, resolveSigning, signedRefs, type SigningOptions } from "./sign.ts";
 
 export interface PushOptions {
   registry: Registry;
@@ -71,7 +71,10 @@ export async function lookupRegistry(packages: Package[], registry: Registry, op
 }
 
 /** The look-ups a push plan rests on (the registry, then each arch's engine for what it lacks), made now, as the options plan() takes. */
-export async function observePush(packages: Package[], options: PushOptions): Promise<{ options: PlanOptions; builder: Builder; builders: ArchBuilders; shell: Shell; registryState: RegistryState }> {
+export async function observePush(
+  packages: Package[],
+  options: PushOptions,
+): Promise<{ options: PlanOptions; builder: Builder; builders: ArchBuilders; shell: Shell; registryState: RegistryState; signers: Map<string, Signer> }> {
   const shell = options.shell ?? (await defaultShell());
   const registryState = await lookupRegistry(packages, options.registry, options);
   const missing = packages
@@ -83,26 +86,30 @@ export async function observePush(packages: Package[], options: PushOptions): Pr
   const local: Map<string, LocalImage> = missing.length ? await lookupImages(missing, engine, builders) : new Map();
   const needsBuild = missing.some((i) => i.force || !local.has(i.ref));
   const builder = options.builder ?? (needsBuild ? await detectBuilder(shell) : engine);
-  return {
-    options: {
-      command: "push",
-      builder,
-      builders,
-      local,
-      remote: registryState.remote,
-      indexes: registryState.indexes,
-      release: options.release,
-      format: options.format,
-      force: options.force,
-      scratchDir: options.scratchDir ?? defaultScratchDir(),
-      observed: { registry: registryState.observed, local: observedLocal(missing.map((i) => i.ref), local) },
-      ...(options.resolved ? { resolved: options.resolved } : {}),
-    },
+  const planOptions: PlanOptions = {
+    command: "push",
     builder,
     builders,
-    shell,
-    registryState,
+    local,
+    remote: registryState.remote,
+    indexes: registryState.indexes,
+    release: options.release,
+    format: options.format,
+    force: options.force,
+    scratchDir: options.scratchDir ?? defaultScratchDir(),
+    observed: { registry: registryState.observed, local: observedLocal(missing.map((i) => i.ref), local) },
+    ...(options.resolved ? { resolved: options.resolved } : {}),
   };
+  // Signing: who signs each package, and whether what the registry has is signed already.
+  const signing = await resolveSigning(packages, { registry: options.registry, shell, signing: options.signing });
+  if (signing.assignments.size > 0) {
+    const signatures = await lookupSignatures(plan(packages, planOptions), signing, registryState, options.concurrency);
+    planOptions.signing = signing.assignments;
+    planOptions.signed = signedRefs(signatures);
+    planOptions.observed = { ...planOptions.observed!, signatures };
+    planOptions.signingWith = signing.inputs;
+  }
+  return { options: planOptions, builder, builders, shell, registryState, signers: signing.signers };
 }
 
 export async function planPush(
@@ -110,8 +117,7 @@ export async function planPush(
   options: PushOptions,
 ): Promise<{ plan: Plan; builder: Builder; builders: ArchBuilders; shell: Shell; registryState: RegistryState; signers: Map<string, Signer> }> {
   const { options: planOptions, ...rest } = await observePush(packages, options);
-  const signing = await resolveSigning(packages, { registry: options.registry, shell: rest.shell, signing: options.signing });
-  return { plan: await signPlan(plan(packages, planOptions), signing, rest.registryState, options.release), ...rest, signers: signing.signers };
+  return { plan: plan(packages, planOptions), ...rest };
 }
 
 export async function pushPackages(packages: Package[], options: PushOptions): Promise<{ plan: Plan; result: Result }> {

@@ -4,7 +4,8 @@
  * read-only look-up of what is already signed, and the sign steps added to a push plan.
  */
 import { indexRef, archRef, type Package } from "../lib/package.ts";
-import type { Plan } from "../lib/plan.ts";
+import { resolve } from "node:path";
+import type { Plan, SigningInputs } from "../lib/plan.ts";
 import type { Descriptor, Manifest, Registry } from "../lib/registry/types.ts";
 import type { Shell } from "../lib/shell.ts";
 import { mapLimit } from "../lib/concurrency.ts";
@@ -28,6 +29,12 @@ export interface Signing {
   assignments: SigningAssignments;
   /** By description (what sign steps name in `using`). */
   signers: Map<string, Signer>;
+  /**
+   * What plans record (`inputs.signing`) so that `pkgkit apply` makes the same signers: the run's
+   * flags and the pkgkit.yml read. Settings given in code (a signer object, a passphrase function)
+   * are not recorded: give them to applyPlan again.
+   */
+  inputs?: SigningInputs;
 }
 
 /** The signer of every package that signs (content trust on); packages with it off are absent. */
@@ -38,6 +45,13 @@ export async function resolveSigning(packages: Package[], deps: { registry: Regi
   if (trusted.length === 0) return signing;
   const file = options.config ?? (await loadSigningConfig());
   const run = runSigner(options);
+  const flags: SigningInputs = {
+    signer: typeof options.signer === "string" ? options.signer : options.signer?.type,
+    key: options.key !== undefined ? resolve(options.key) : undefined,
+    keyless: options.keyless === true ? true : undefined,
+    config: file.file,
+  };
+  signing.inputs = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
   const byConfig = new Map<string, Signer>();
   for (const pkg of trusted) {
     const config = resolveSignerConfig(run, packageSigner(pkg.spec.signer, pkg.dir), pkg.workspaceSigner, file);
@@ -58,22 +72,29 @@ export async function resolveSigning(packages: Package[], deps: { registry: Regi
 /** What the push look-up found in the registry (per-arch refs and indexes). */
 type RegistryLookup = { remote?: Map<string, Descriptor>; indexes?: Map<string, Manifest> };
 
-/** The read-only look-up: which images and indexes already in the registry are signed by their package's signer. */
-export async function lookupSignatures(p: Plan, signing: Signing, state: RegistryLookup, concurrency = 16): Promise<Set<string>> {
-  const signed = new Set<string>();
+/**
+ * The read-only look-up: is each image and index of an unsigned push plan `p` that is already in
+ * the registry (skipped by the plan) signed by its package's signer? `<ref>@<digest>` → that
+ * signer's description, or null (as recorded in `Observed.signatures`), in plan order.
+ */
+export async function lookupSignatures(p: Plan, signing: Signing, state: RegistryLookup, concurrency = 16): Promise<Record<string, string | null>> {
   const known = signTargets(p, { signing: signing.assignments, remote: state.remote, indexes: state.indexes }).filter((t) => t.known);
+  const found: Record<string, string | null> = Object.fromEntries(known.map((t) => [`${t.ref}@${t.known!.digest}`, null]));
   await mapLimit(known, concurrency, async (t) => {
     const { using } = signing.assignments.get(t.package)!;
     const v = await signing.signers.get(using)!.verify({ repository: t.repository, tags: t.tags, ...t.known! });
-    if (v.ok) signed.add(`${t.ref}@${t.known!.digest}`);
+    if (v.ok) found[`${t.ref}@${t.known!.digest}`] = using;
   });
-  return signed;
+  return found;
 }
 
-/** Adds the sign steps to a push plan (after looking up what is signed already). */
+/** The refs a signature look-up found signed. */
+export const signedRefs = (found: Record<string, string | null>) => new Set(Object.keys(found).filter((k) => found[k] !== null));
+
+/** Adds the sign steps to an unsigned push plan (after looking up what is signed already). */
 export async function signPlan(p: Plan, signing: Signing, state: RegistryLookup, release?: string): Promise<Plan> {
   if (signing.assignments.size === 0) return p;
-  const signed = await lookupSignatures(p, signing, state);
+  const signed = signedRefs(await lookupSignatures(p, signing, state));
   return withSignSteps(p, { signing: signing.assignments, remote: state.remote, indexes: state.indexes, signed, release });
 }
 

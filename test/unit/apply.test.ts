@@ -10,7 +10,7 @@ import { formatPlan, plan, type Plan, type PlanOptions, type Step } from "../../
 import { buildxBuilder, type LocalImage } from "../../lib/builder.ts";
 import { defaultShell } from "../../lib/shell.ts";
 import { InputError } from "../../lib/errors.ts";
-import { matchPackages, observedChanges, parsePlanFile, planByArch, selectPlan, stepDifferences, type PlanMatrix } from "../../lib/apply.ts";
+import { formatStale, matchPackages, observedChanges, parsePlanFile, planByArch, selectPlan, stepDifferences, type PlanMatrix } from "../../lib/apply.ts";
 import { MediaTypes, type Descriptor } from "../../lib/registry/types.ts";
 
 const shell = await defaultShell();
@@ -149,6 +149,57 @@ test("stepDifferences: reasons do not count; kinds, commands, digests and missin
   const build = edited.find((s) => s.kind === "build")!;
   if (build.kind === "build") build.command.argv.push("--secret", "id=x");
   assert.equal(stepDifferences(edited, before.steps), [`${build.id}: build step differs in command`]);
+});
+
+/** A signing push plan of `solo` (amd64 only), its image already in the registry, as recipes/push.ts makes one. */
+function signingPlan(signedBy: string | null, using = "notary https://n.example") {
+  const pkgs = packages.filter((p) => p.image === "solo");
+  const d = desc(3, "amd64");
+  const p = pushPlan(pkgs, [[ref("solo", "-amd64"), d]]);
+  const key = `${ref("solo", "-amd64")}@${d.digest}`;
+  const remote = new Map([[ref("solo", "-amd64"), d]]);
+  return plan(pkgs, {
+    command: "push", builder, scratchDir: "/tmp/ctx", local: new Map(), remote, indexes: new Map(),
+    observed: { ...p.observed!, signatures: { [key]: signedBy } },
+    resolved: { from: dir, hash: "h1" },
+    signing: new Map([[ref("solo"), { signer: "notary" as const, using }]]),
+    signed: new Set(signedBy ? [key] : []),
+    signingWith: { signer: "notary", config: "/ws/pkgkit.yml" },
+  });
+}
+
+test("signing plans as files: sign steps, signature look-ups and signing inputs read back; each is compared like the rest", () => {
+  const unsigned = signingPlan(null);
+  const key = `${ref("solo", "-amd64")}@${desc(3, "amd64").digest}`;
+  assert.equal(unsigned.steps.map((s) => `${s.kind === "sign" ? `sign:${s.action}` : s.kind} ${s.id} <- ${s.needs.join(",")}`), [
+    `sign:prepare ${ref("solo")}/sign-prepare <- `,
+    `skip ${ref("solo")}/amd64 <- `,
+    `sign:sign ${ref("solo", "-amd64")}/sign <- ${ref("solo")}/sign-prepare`,
+    `index ${ref("solo")}/index <- ${ref("solo")}/sign-prepare`,
+    `sign:sign ${ref("solo")}/sign <- ${ref("solo")}/index`,
+  ]);
+  assert.equal(unsigned.inputs!.signing, { signer: "notary", config: "/ws/pkgkit.yml" });
+  assert.equal(parsePlanFile(JSON.stringify(unsigned), "s.json"), unsigned);
+  assert.match(formatPlan(unsigned), `\n  signature  ${key}  not signed`);
+  const badKey = { ...unsigned, inputs: { ...unsigned.inputs, signing: { key: "keys/cosign.pem" } } };
+  assert.match(errorOf(() => parsePlanFile(JSON.stringify(badKey), "s.json")), 's.json: field "inputs.signing.key": expected the signing key: an absolute path');
+  const badSigner = { ...unsigned, inputs: { ...unsigned.inputs, signing: { signer: "gpg" } } };
+  assert.match(errorOf(() => parsePlanFile(JSON.stringify(badSigner), "s.json")), 's.json: field "inputs.signing.signer"');
+
+  // Someone signed the image meanwhile: the look-up changed (never shared), and the plan would now be different.
+  const signed = signingPlan("notary https://n.example");
+  const changes = observedChanges(unsigned, signed.observed!);
+  assert.equal(changes, [{ where: "signatures", ref: key, planned: null, now: "notary https://n.example", shared: false }]);
+  assert.equal(stepDifferences(unsigned.steps, signed.steps), [`${ref("solo", "-amd64")}/sign: in the plan (sign), not planned now`]);
+  assert.equal(stepDifferences(signed.steps, unsigned.steps), [`${ref("solo", "-amd64")}/sign: planned now (sign with notary https://n.example), not in the plan`]);
+  assert.match(formatStale("s.json", changes, []), `s.json: the registry, an engine or a signature changed since this plan was made; nothing was done.\n  ${key} (signature): planned not signed, now signed (notary https://n.example)`);
+  // Another signer now (say another notary server): every sign step differs in which signer.
+  const other = signingPlan(null, "notary https://other.example");
+  assert.equal(stepDifferences(unsigned.steps, other.steps), [
+    `${ref("solo")}/sign-prepare: sign step differs in using`,
+    `${ref("solo", "-amd64")}/sign: sign step differs in using`,
+    `${ref("solo")}/sign: sign step differs in using`,
+  ]);
 });
 
 test("matchPackages: the planned packages in plan order, restricted to their planned arches; changed sources named", async () => {
