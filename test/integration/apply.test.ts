@@ -1,6 +1,6 @@
 // `pkgkit plan --json` → `pkgkit apply`: against the plain test registry and the real engine.
 // What apply pushes is read back with pkgkit's registry client; refusals must leave the registry
-// as it was.
+// as it was. Unsigned (--disable-content-trust): plans with sign steps are applied in sign-apply.test.ts.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -35,7 +35,7 @@ const tags = (repository: string) => client.listTags(repository).then((t) => t.s
 
 test("plan → apply pushes exactly what the plan said, from another directory", async () => {
   const org = `${svc.registries.plain}/${RUN}-exact`;
-  const { file, plan } = planFile("exact.json", ["--push", "--org", org, HELLO]);
+  const { file, plan } = planFile("exact.json", ["--push", "--disable-content-trust", "--org", org, HELLO]);
   assert.equal(plan.steps.map((s) => s.kind), ["build", "push", "build", "push", "index"]);
   assert.equal(plan.observed!.registry, { [`${org}/hello:${TAG}-amd64`]: null, [`${org}/hello:${TAG}-arm64`]: null, [`${org}/hello:${TAG}`]: null });
   assert.equal(await tags(`${org}/hello`), [], "planning pushes nothing");
@@ -56,8 +56,8 @@ test("plan → apply pushes exactly what the plan said, from another directory",
 
 test("plan → someone else pushes an arch → apply refuses (exit 3), naming the ref; apply pushes nothing", async () => {
   const org = `${svc.registries.plain}/${RUN}-raced`;
-  const { file } = planFile("raced.json", ["--push", "--org", org, HELLO]);
-  const other = pkgkit(["push", "--org", org, "--arches", "amd64", HELLO]);
+  const { file } = planFile("raced.json", ["--push", "--disable-content-trust", "--org", org, HELLO]);
+  const other = pkgkit(["push", "--disable-content-trust", "--org", org, "--arches", "amd64", HELLO]);
   assert.is(other.code, 0, other.stderr);
   const before = { tags: await tags(`${org}/hello`), index: (await client.getManifest(`${org}/hello`, TAG))!.digest };
   const amd64 = (await client.headManifest(`${org}/hello`, `${TAG}-amd64`))!.digest;
@@ -73,7 +73,7 @@ test("plan → someone else pushes an arch → apply refuses (exit 3), naming th
 
 test("--by arch: each group applied on its own (one after the other) gives an index with both arches", async () => {
   const org = `${svc.registries.plain}/${RUN}-matrix`;
-  const r = pkgkit(["plan", "--push", "--json", "--by", "arch", "--org", org, HELLO]);
+  const r = pkgkit(["plan", "--push", "--disable-content-trust", "--json", "--by", "arch", "--org", org, HELLO]);
   assert.is(r.code, 0, r.stderr);
   const matrix = JSON.parse(r.stdout) as PlanMatrix;
   assert.equal([matrix.kind, matrix.by, matrix.groups.map((g) => g.arch)], ["matrix", "arch", ["amd64", "arm64"]]);
@@ -95,7 +95,7 @@ test("--by arch: each group applied on its own (one after the other) gives an in
 test("a plan made with --builders arm64=<engine>: apply builds arm64 in that engine, as planned", async () => {
   const remote = svc.remoteEngine;
   const org = `${svc.registries.plain}/${RUN}-builders`;
-  const { file, plan } = planFile("builders.json", ["--push", "--org", org, "--builders", `arm64=${remote}`, HELLO]);
+  const { file, plan } = planFile("builders.json", ["--push", "--disable-content-trust", "--org", org, "--builders", `arm64=${remote}`, HELLO]);
   assert.equal(plan.inputs!.builders, { arm64: `buildx@${remote}` });
   const r = apply([file]);
   assert.is(r.code, 0, r.stderr);
@@ -139,7 +139,7 @@ test("build plans: sources changed since the plan → refused (exit 3); a commit
 
 test("a plan file that is not a usable plan: clear errors naming the file and the field (exit 2); an edited step: exit 3", () => {
   const org = `${svc.registries.plain}/${RUN}-bad`;
-  const { plan } = planFile("good.json", ["--push", "--org", org, "--arches", "amd64", HELLO]);
+  const { plan } = planFile("good.json", ["--push", "--disable-content-trust", "--org", org, "--arches", "amd64", HELLO]);
   const write = (name: string, text: string) => {
     const f = join(work, name);
     writeFileSync(f, text);
@@ -169,7 +169,7 @@ test("a plan file that is not a usable plan: clear errors naming the file and th
   assert.match(r.stderr, `  ${build.id}: build step differs in command\n`);
   assert.not.match(r.stderr, "building");
   // A matrix needs --arch.
-  const m = pkgkit(["plan", "--push", "--json", "--by", "arch", "--org", org, HELLO]);
+  const m = pkgkit(["plan", "--push", "--disable-content-trust", "--json", "--by", "arch", "--org", org, HELLO]);
   const mf = write("m.json", m.stdout);
   const r2 = apply([mf]);
   assert.is(r2.code, 2);

@@ -69,7 +69,7 @@ test("the look-up asks each arch's engine: built again nothing is rebuilt; witho
 
 test("push --builders: arm64 is built in and exported from the remote engine; the index has both arches", async () => {
   const org = `${svc.registries.plain}/${ORG}-push`;
-  const r = pkgkit(["push", "--json", "--org", org, "--builders", `arm64=${REMOTE}`, HELLO]);
+  const r = pkgkit(["push", "--disable-content-trust", "--json", "--org", org, "--builders", `arm64=${REMOTE}`, HELLO]);
   assert.is(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { packages: { arches: Record<string, { digest: string; action: string }> }[]; plan: { steps: PlanStep[] } };
   assert.equal(out.plan.steps.filter((s) => s.kind === "push").map((s) => [s.arch, s.builder]), [["amd64", "buildx"], ["arm64", `buildx@${REMOTE}`]]);
@@ -86,7 +86,7 @@ test("push --builders: arm64 is built in and exported from the remote engine; th
   assert.is(await configOf("arm64"), remoteArm.Id);
   assert.is(await configOf("amd64"), imageIn("local", `${org}/hello:${TAG}-amd64`)!.Id);
 
-  const again = pkgkit(["plan", "--push", "--json", "--org", org, "--builders", `arm64=${REMOTE}`, HELLO]);
+  const again = pkgkit(["plan", "--push", "--disable-content-trust", "--json", "--org", org, "--builders", `arm64=${REMOTE}`, HELLO]);
   assert.equal((JSON.parse(again.stdout) as { steps: PlanStep[] }).steps.map((s) => s.kind), ["skip", "skip", "skip"]);
 });
 
