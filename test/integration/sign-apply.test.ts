@@ -1,0 +1,147 @@
+// Plans with sign steps, `pkgkit plan --push --json` → `pkgkit apply`: Sigstore key pairs against the
+// plain test registry (no signing server needed). What apply signed is checked with `pkgkit verify`
+// and the public key; refusals must leave the registry as it was.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { must, pkgkit, ROOT } from "../helpers.ts";
+import { services } from "../services.ts";
+import { createRegistry } from "../../lib/registry/index.ts";
+import type { Plan, Step } from "../../lib/plan.ts";
+import type { Result } from "../../lib/run.ts";
+
+const svc = services();
+const RUN = `sa${process.pid}${Date.now().toString(36)}`;
+const HELLO = join(ROOT, "examples/hello");
+const TAG = pkgkit(["show-tag", "--org", "x", HELLO]).stdout.trim().split(":").pop()!;
+const TMP = mkdtempSync(join(tmpdir(), "pkgkit-sign-apply-"));
+const client = createRegistry({});
+// No pkgkit.yml from the machine: only what each test sets up.
+const env = { PKGKIT_CONFIG: "", COSIGN_PASSWORD: "" };
+
+function keyPair(name: string, password?: string): { key: string; pub: string } {
+  const key = join(TMP, `${name}.pem`);
+  const pub = join(TMP, `${name}.pub`);
+  const cipher = password ? ["-aes-256-cbc", "-pass", "env:COSIGN_PASSWORD"] : [];
+  must(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", ...cipher, "-out", key], undefined, { COSIGN_PASSWORD: password ?? "" });
+  must(["openssl", "pkey", "-in", key, ...(password ? ["-passin", "env:COSIGN_PASSWORD"] : []), "-pubout", "-out", pub], undefined, { COSIGN_PASSWORD: password ?? "" });
+  return { key, pub };
+}
+const one = keyPair("one");
+const two = keyPair("two");
+
+const run = (args: string[], cwd?: string, e: Record<string, string> = {}) => pkgkit(args, { cwd, env: { ...env, ...e } });
+function planFile(name: string, args: string[], cwd?: string): { file: string; plan: Plan } {
+  const r = run(["plan", "--push", "--json", ...args], cwd);
+  assert.is(r.code, 0, r.stderr);
+  const file = join(TMP, name);
+  writeFileSync(file, r.stdout);
+  return { file, plan: JSON.parse(r.stdout) as Plan };
+}
+const apply = (file: string, e: Record<string, string> = {}) => run(["apply", "--json", file], tmpdir(), e);
+const shape = (p: Plan) => p.steps.map((s: Step) => `${s.kind === "sign" ? `sign ${s.action}` : s.kind}${"arch" in s && s.arch ? ` ${s.arch}` : ""}`);
+const tags = (repository: string) => client.listTags(repository).then((t) => t.sort(), () => [] as string[]);
+const verify = (org: string, pub: string) => run(["verify", "--key", pub, "--org", org, HELLO]);
+
+test("plan --push --key → apply: the sign steps run as planned (prepare before the pushes), from another directory", async () => {
+  const org = `${svc.registries.plain}/${RUN}-exact`;
+  const { file, plan } = planFile("exact.json", ["--key", one.key, "--org", org, HELLO]);
+  assert.equal(shape(plan), ["sign prepare", "build amd64", "push amd64", "sign sign amd64", "build arm64", "push arm64", "sign sign arm64", "index", "sign sign"]);
+  assert.equal(plan.inputs!.signing, { key: one.key });
+  const prepare = plan.steps[0]!.id;
+  for (const s of plan.steps) if (s.kind === "push" || s.kind === "index") assert.ok(s.needs.includes(prepare), `${s.id} needs ${prepare}`);
+  assert.equal(plan.observed!.signatures ?? {}, {}, "nothing in the registry: no signature looked up");
+
+  const r = apply(file);
+  assert.is(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { plan: Plan; result: Result };
+  assert.equal(out.result.steps.map((s) => [s.id, s.status]), plan.steps.map((s) => [s.id, "done"]));
+  assert.match(r.stderr, "3 signed");
+  const ok = verify(org, one.pub);
+  assert.is(ok.code, 0, ok.stdout + ok.stderr);
+  assert.match(ok.stderr, "3 signed");
+  assert.is(verify(org, two.pub).code, 1, "signed with the planned key, not another");
+});
+
+test("what the registry has unsigned is signed by digest; signed meanwhile → apply refuses (exit 3) naming the signature; a new plan signs nothing", async () => {
+  const org = `${svc.registries.plain}/${RUN}-raced`;
+  const repo = `${org}/hello`;
+  const unsigned = run(["push", "--disable-content-trust", "--org", org, HELLO]);
+  assert.is(unsigned.code, 0, unsigned.stderr);
+  const { file, plan } = planFile("raced.json", ["--key", one.key, "--org", org, HELLO]);
+  assert.equal(shape(plan), ["sign prepare", "skip amd64", "sign sign amd64", "skip arm64", "sign sign arm64", "skip", "sign sign"]);
+  const index = (await client.getManifest(repo, TAG))!;
+  const looked = plan.observed!.signatures!;
+  assert.equal(Object.values(looked), [null, null, null]);
+  assert.ok(Object.hasOwn(looked, `${repo}:${TAG}@${index.digest}`), Object.keys(looked).join(", "));
+  for (const s of plan.steps) if (s.kind === "sign" && s.action === "sign") assert.equal(s.needs, [plan.steps[0]!.id], `${s.id}: the digest is known, only the signer must be ready`);
+
+  // Someone signs them meanwhile (the same push the plan describes).
+  const other = run(["push", "--key", one.key, "--org", org, HELLO]);
+  assert.is(other.code, 0, other.stderr);
+  const before = await tags(repo);
+  const r = apply(file);
+  assert.is(r.code, 3, r.stderr);
+  assert.match(r.stderr, `${file}: the registry, an engine or a signature changed since this plan was made; nothing was done.`);
+  assert.match(r.stderr, `  ${repo}:${TAG}@${index.digest} (signature): planned not signed, now signed (sigstore key ${one.key})`);
+  assert.equal(await tags(repo), before, "no signature written by apply");
+
+  const fresh = planFile("raced-fresh.json", ["--key", one.key, "--org", org, HELLO]);
+  assert.equal(shape(fresh.plan), ["skip amd64", "skip arm64", "skip"], "signed: no sign step, not even prepare");
+  assert.equal(Object.values(fresh.plan.observed!.signatures!), [`sigstore key ${one.key}`, `sigstore key ${one.key}`, `sigstore key ${one.key}`]);
+  const again = apply(fresh.file);
+  assert.is(again.code, 0, again.stderr);
+});
+
+test("a plan made with a pkgkit.yml: apply reads that file again wherever it runs; another key in it → exit 3, the sign steps differ in their signer", async () => {
+  const org = `${svc.registries.plain}/${RUN}-yml`;
+  const ws = join(TMP, "ws");
+  mkdirSync(ws, { recursive: true });
+  const yml = join(ws, "pkgkit.yml");
+  writeFileSync(yml, `signer: sigstore\nsigstore:\n  key: ${one.key}\n`);
+  const { file, plan } = planFile("yml.json", ["--arches", "amd64", "--org", org, HELLO], ws);
+  assert.equal(plan.inputs!.signing, { config: yml });
+  // The apply directory has a pkgkit.yml of its own: not the plan's, so not read.
+  const elsewhere = join(TMP, "elsewhere");
+  mkdirSync(elsewhere, { recursive: true });
+  writeFileSync(join(elsewhere, "pkgkit.yml"), "signer: notary\n");
+
+  writeFileSync(yml, `signer: sigstore\nsigstore:\n  key: ${two.key}\n`);
+  const stale = run(["apply", file], elsewhere);
+  assert.is(stale.code, 3, stale.stderr);
+  assert.match(stale.stderr, `${file}: its steps are not what pkgkit plans now`);
+  assert.match(stale.stderr, `  ${org}/hello:${TAG}/sign-prepare: sign step differs in using\n`);
+  assert.equal(await tags(`${org}/hello`), []);
+
+  writeFileSync(yml, `signer: sigstore\nsigstore:\n  key: ${one.key}\n`);
+  const ok = run(["apply", file], elsewhere);
+  assert.is(ok.code, 0, ok.stderr);
+  assert.match(ok.stderr, "2 signed");
+});
+
+test("apply where the signing key cannot be read (its password unset): prepare fails, so nothing is pushed", async () => {
+  const org = `${svc.registries.plain}/${RUN}-nopass`;
+  const password = "pw-for-sign-apply-test";
+  const locked = keyPair("locked", password);
+  const { file } = planFile("nopass.json", ["--key", locked.key, "--arches", "amd64", "--org", org, HELLO]);
+  const r = apply(file);
+  assert.is(r.code, 1, r.stderr);
+  assert.match(r.stderr, `signing key ${locked.key} is encrypted: set its password in $COSIGN_PASSWORD`);
+  const steps = (JSON.parse(r.stdout) as { result: Result }).result.steps;
+  const prepare = steps.find((s) => s.id.endsWith("/sign-prepare"))!;
+  assert.is(prepare.status, "failed");
+  assert.equal(steps.filter((s) => s.kind === "push" || s.kind === "index").map((s) => [s.kind, s.blockedBy]), [["push", prepare.id], ["index", prepare.id]]);
+  assert.equal(await tags(`${org}/hello`), [], "nothing unsigned in the registry");
+  // The build (which publishes nothing) ran meanwhile: the engine has the image, so plan again.
+  const again = planFile("nopass-again.json", ["--key", locked.key, "--arches", "amd64", "--org", org, HELLO]);
+  assert.equal(shape(again.plan), ["sign prepare", "skip amd64", "push amd64", "sign sign amd64", "index", "sign sign"]);
+  const ok = apply(again.file, { COSIGN_PASSWORD: password });
+  assert.is(ok.code, 0, ok.stderr);
+  assert.not.match(ok.stdout + ok.stderr, password);
+  const rows = JSON.parse(run(["verify", "--json", "--key", locked.pub, "--org", org, HELLO]).stdout) as { ref: string; ok: boolean; detail: string }[];
+  assert.equal(rows.map((v) => [v.ref.slice(org.length), v.ok]), [[`/hello:${TAG}`, true], [`/hello:${TAG}-amd64`, true], [`/hello:${TAG}-arm64`, false]], "amd64 only was planned");
+});
+
+test.run();
