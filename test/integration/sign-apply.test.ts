@@ -6,7 +6,7 @@ import * as assert from "uvu/assert";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { must, pkgkit, ROOT } from "../helpers.ts";
+import { must, pkgkit, ROOT, tmpRepo } from "../helpers.ts";
 import { services } from "../services.ts";
 import { createRegistry } from "../../lib/registry/index.ts";
 import type { Plan, Step } from "../../lib/plan.ts";
@@ -142,6 +142,23 @@ test("apply where the signing key cannot be read (its password unset): prepare f
   assert.not.match(ok.stdout + ok.stderr, password);
   const rows = JSON.parse(run(["verify", "--json", "--key", locked.pub, "--org", org, HELLO]).stdout) as { ref: string; ok: boolean; detail: string }[];
   assert.equal(rows.map((v) => [v.ref.slice(org.length), v.ok]), [[`/hello:${TAG}`, true], [`/hello:${TAG}-amd64`, true], [`/hello:${TAG}-arm64`, false]], "amd64 only was planned");
+});
+
+test("a workspace's signer (pkgkit.config.ts) signs its packages: over pkgkit.yml's signer, with pkgkit.yml's settings; the run's flag wins", () => {
+  const repo = tmpRepo({
+    "pkgkit.config.ts": `import { defineWorkspace } from ${JSON.stringify(join(ROOT, "lib/index.ts"))};\nexport default defineWorkspace({ signer: "sigstore" });\n`,
+    "pkgkit.yml": `signer: notary\nsigstore:\n  key: ${one.key}\n`,
+    "pkgs/a/build.yml": "image: a\narches: [amd64]\n",
+    "pkgs/a/Dockerfile": "FROM scratch\n",
+  });
+  const org = `${svc.registries.plain}/${RUN}-ws`;
+  const signers = (p: Plan) => [...new Set(p.steps.flatMap((s) => (s.kind === "sign" ? [`${s.signer}: ${s.using}`] : [])))];
+  const { plan } = planFile("ws.json", ["--org", org], repo.dir);
+  assert.equal(signers(plan), [`sigstore: sigstore key ${one.key}`]);
+  assert.equal(plan.inputs!.signing, { config: join(repo.dir, "pkgkit.yml") });
+  const flag = planFile("ws-flag.json", ["--signer", "notary", "--org", org], repo.dir);
+  assert.equal(signers(flag.plan).map((s) => s.split(":")[0]), ["notary"]);
+  repo.rm();
 });
 
 test.run();
