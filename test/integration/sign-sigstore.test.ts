@@ -177,6 +177,10 @@ async function startSigstoreStandIn(): Promise<StandIn> {
   const ca = await mock.initializeCA(caPair, ctLog);
   const tlog = await mock.initializeTLog(url, tlogPair);
   const tsa = await mock.initializeTSA(tsaPair);
+  // The mock (asn1js) writes genTime's milliseconds without trailing zeros ("…12.5Z"), which
+  // @sigstore/core's parser refuses (it wants none or three digits): one signature in ten failed.
+  // Whole seconds are written without a fraction.
+  (tsa as unknown as { getCurrentTime: () => Date }).getCurrentTime = () => new Date(Math.floor(Date.now() / 1000) * 1000);
   const handlers = [mock.fulcioHandler(ca), mock.rekorHandler(tlog), mock.tsaHandler(tsa)];
   server.on("request", (req, res) => {
     let body = "";
