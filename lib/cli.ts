@@ -177,7 +177,7 @@ const commands: Record<string, CommandDef> = {
       return ExitCode.ok;
     },
   },
-  verify: verifyCommand({ naming, pushing, common, resolveTargets, registryOption }),
+  verify: verifyCommand({ args: PACKAGE_ARGS, naming, pushing, common, resolveTargets, registryOption }),
   migrate: {
     summary: `write the ${CONFIG_FILE} equivalent of a LinuxKit ${BUILD_YML}`,
     args: "<dir>",

@@ -25,6 +25,8 @@ export function signingOptions(o: ParsedOptions): SigningOptions {
 }
 
 interface CliParts {
+  /** What the package commands take: directories, globs, or none (the workspace's packages). */
+  args: string;
   naming: Record<string, OptionSpec>;
   pushing: Record<string, OptionSpec>;
   common: Record<string, OptionSpec>;
@@ -36,7 +38,7 @@ export function verifyCommand(cli: CliParts) {
   const { "registry-ca": ca, "insecure-registry": insecure } = cli.pushing;
   return {
     summary: "check that the index and each per-arch image at the current tag are signed by the package's signer",
-    args: "<dir>...",
+    args: cli.args,
     options: { ...cli.naming, "registry-ca": ca!, "insecure-registry": insecure!, ...signingFlags, ...cli.common },
     async run(t: { dirs: string[] }, o: ParsedOptions): Promise<number> {
       const packages = await cli.resolveTargets(t, o);
