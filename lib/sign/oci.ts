@@ -7,8 +7,8 @@
  *    `subject` is the digest), listed in the referrers tag fallback `sha256-<hex>`: an OCI index
  *    of referrers, for registries without the referrers API (distribution 2.8 has none).
  */
-import { createHash } from "node:crypto";
 import { PkgkitError } from "../errors.ts";
+import { sha256 } from "../registry/digest.ts";
 import { MediaTypes, type Descriptor, type Manifest, type Registry } from "../registry/types.ts";
 
 export const COSIGN = {
@@ -31,7 +31,6 @@ export const BUNDLE = {
 const EMPTY_JSON = { mediaType: "application/vnd.oci.empty.v1+json", bytes: new TextEncoder().encode("{}") };
 
 const enc = new TextEncoder();
-const sha256 = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 const hexOf = (digest: string) => digest.replace(/^sha256:/, "");
 
 export const signatureTag = (digest: string) => `sha256-${hexOf(digest)}.sig`;
