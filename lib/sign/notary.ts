@@ -23,6 +23,7 @@ import { linuxkitPassphraseCommand, passphrase, redact, rememberSecret } from ".
 import { targetRef, type Signature, type Signer, type SignTarget, type Verification } from "./types.ts";
 
 export const NOTARY_DOCKER_HUB = "https://notary.docker.io";
+const PUBLISH_ATTEMPTS = 5;
 
 /** Docker's rule: $DOCKER_CONTENT_TRUST_SERVER, else notary.docker.io for Docker Hub, else https://<registry>. */
 export function notaryServer(repository: string, options: NotaryOptions, env = process.env): string {
@@ -147,8 +148,18 @@ export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps
           const r = await notary(target.repository, ["addhash", g, tag, String(target.size), "--sha256", hex], env);
           if (r.code !== 0) throw new PkgkitError(`notary addhash ${g} ${tag} failed: ${r.said}`);
         }
-        const r = await notary(target.repository, ["publish", g], env);
-        if (r.code !== 0) throw new PkgkitError(`notary publish ${g} (${notaryServer(target.repository, options)}) failed: ${r.said}`);
+        // Another machine publishing to the same GUN at once makes the server refuse the one that
+        // read the older version ("rejected operation"); the change stays in the changelist, and
+        // publishing again applies it on top of theirs.
+        for (let attempt = 1; ; attempt++) {
+          const r = await notary(target.repository, ["publish", g], env);
+          if (r.code === 0) break;
+          if (attempt < PUBLISH_ATTEMPTS && /rejected operation|old version/i.test(r.said)) {
+            await new Promise((ok) => setTimeout(ok, 250 * 2 ** attempt * (1 + Math.random())));
+            continue;
+          }
+          throw new PkgkitError(`notary publish ${g} (${notaryServer(target.repository, options)}) failed${attempt > 1 ? ` after ${attempt} attempts` : ""}: ${r.said}`);
+        }
         lists.delete(g);
       });
       return { signer: "notary", ref: targetRef(target), stored: target.tags.map((t) => `notary target ${g}:${t} on ${notaryServer(target.repository, options)}`) };
