@@ -71,6 +71,8 @@ export interface RunOptions {
 /** What earlier steps of a run produced, for later ones. */
 interface RunState {
   pushed: Map<string, Descriptor>;
+  /** Per index ref: the digests of the entries this run merged in. */
+  indexEntries: Map<string, string[]>;
   blobs: BlobLocations;
   workDir?: string;
 }
@@ -81,7 +83,7 @@ export async function run(p: Plan, options: RunOptions): Promise<Result> {
   for (const s of p.steps) if (s.kind === "build" || s.kind === "push") stepBuilder(s, options);
   const missing = [...new Set(p.steps.flatMap((s) => (s.kind === "sign" && !options.signers?.has(s.using) ? [s.using] : [])))];
   if (missing.length) throw new PkgkitError(`this plan signs with ${missing.join(", ")}, but run() was given no such signer (RunOptions.signers)`);
-  const state: RunState = { pushed: new Map(), blobs: new Map() };
+  const state: RunState = { pushed: new Map(), indexEntries: new Map(), blobs: new Map() };
   try {
     return await runSteps(p, options, state);
   } finally {
@@ -159,7 +161,15 @@ async function runStep(step: Step, options: RunOptions, state: RunState): Promis
     case "index":
       return { index: await runIndex(step, options, state) };
     case "sign":
-      return { signed: await runSignStep(step, { signers: options.signers, published: (ref) => state.pushed.get(ref) }) };
+      return {
+        signed: await runSignStep(step, {
+          signers: options.signers,
+          published: (ref) => state.pushed.get(ref),
+          registry: options.registry,
+          entries: (ref) => state.indexEntries.get(ref),
+          log: (line) => reporter?.stepOutput(step, line),
+        }),
+      };
     case "context": {
       await rm(step.context, { recursive: true, force: true });
       for (const s of step.sources) {
@@ -236,5 +246,6 @@ async function runIndex(step: Extract<Step, { kind: "index" }>, { registry, repo
     log: (line) => reporter?.stepOutput(step, line),
   });
   state.pushed.set(step.ref, { mediaType: merged.mediaType, digest: merged.digest, size: merged.size });
+  state.indexEntries.set(step.ref, entries.map((e) => e.digest));
   return merged;
 }

@@ -5,10 +5,11 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, copyFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { must, pkgkit, ROOT, sh } from "../helpers.ts";
+import { BIN, must, pkgkit, ROOT, sh, tmpRepo } from "../helpers.ts";
 import { services } from "../services.ts";
 import { createRegistry } from "../../lib/registry/index.ts";
 
@@ -157,6 +158,61 @@ test("a new repository without DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE stops before
   assert.is(r.code, 1);
   assert.match(r.stderr, `${org}/hello has no trust data on ${NOTARY.url} yet; initialising it needs the root key's passphrase: set DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE`);
   assert.equal(await client.listTags(`${org}/hello`), []);
+});
+
+test("a CI matrix signing one tag at once (three machines, each its own copy of the trust directory): every arch is signed, and the index tag's target is the index the registry ends with", async () => {
+  const org = `${svc.registries.plain}/${RUN}-matrix`;
+  const repo = tmpRepo({
+    "multi/Dockerfile": "FROM scratch\nCOPY hello.txt /\n",
+    "multi/hello.txt": "hello\n",
+    "multi/build.yml": `image: multi\narches: [amd64, arm64, arm, "386"]\n`,
+  });
+  const dir = join(repo.dir, "multi");
+  const gunRepo = `${org}/multi`;
+  // Built first, so the machines race on the index and its signature, not on the engine.
+  const built = run(["build", "--org", org, dir]);
+  assert.is(built.code, 0, built.stderr);
+  // The first machine creates the repository's trust data; the others start from a copy of its keys.
+  const first = run(["push", "--arches", "amd64", "--org", org, dir]);
+  assert.is(first.code, 0, first.stderr);
+  const machines = ["arm64", "arm", "386"].map((arch) => {
+    const config = mkdtempSync(join(TMP, `machine-${arch}-`));
+    cpSync(DOCKER_CONFIG, config, { recursive: true });
+    return { arch, config };
+  });
+  const runs = await Promise.all(
+    machines.map(
+      ({ arch, config }) =>
+        new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+          const child = spawn(process.execPath, [BIN, "push", "--org", org, "--arches", arch, dir], { env: { ...process.env, ...env, DOCKER_CONFIG: config } });
+          let stdout = "";
+          let stderr = "";
+          child.stdout.on("data", (d) => (stdout += d));
+          child.stderr.on("data", (d) => (stderr += d));
+          child.on("close", (code) => resolve({ code, stdout, stderr }));
+        }),
+    ),
+  );
+  for (const r of runs) {
+    printed.push(r.stdout, r.stderr);
+    assert.is(r.code, 0, r.stderr);
+  }
+  const tag = run(["show-tag", "--org", org, dir]).stdout.trim().split(":").pop()!;
+  const index = (await client.getManifest(gunRepo, tag))!;
+  assert.equal(index.json.manifests!.map((d) => d.platform!.architecture).sort(), ["386", "amd64", "arm", "arm64"]);
+  const list = notary("list", gunRepo);
+  assert.is(list.code, 0, list.stderr);
+  const targets = new Map(list.stdout.split("\n").map((l) => l.trim().split(/\s+/)).filter((f) => f.length >= 3).map((f) => [f[0]!, f[1]!]));
+  for (const d of index.json.manifests!) {
+    const arch = d.platform!.architecture;
+    assert.is(targets.get(`${tag}-${arch}`), d.digest.slice(7), `${arch} is signed with the digest the index lists`);
+  }
+  assert.is(targets.get(tag), index.digest.slice(7), "the index tag's signed target is the registry's final index, not one a machine merged earlier");
+  // And Docker's content trust agrees: it resolves the tag through the signed target and pulls arm/v7.
+  const pull = docker(["pull", "--platform", "linux/arm/v7", `${gunRepo}:${tag}`], { DOCKER_CONTENT_TRUST: "1" });
+  assert.is(pull.code, 0, pull.stderr);
+  assert.match(pull.stdout + pull.stderr, `${gunRepo}:${tag}@${index.digest}`);
+  repo.rm();
 });
 
 test("no passphrase or root passphrase appears in anything pkgkit printed (plans, logs, errors, JSON)", () => {

@@ -13,6 +13,7 @@ import { buildxBuilder } from "../../lib/builder.ts";
 import { defaultShell } from "../../lib/shell.ts";
 import { loadSigningConfig, packageSigner, resolveSignerConfig, runSigner } from "../../lib/sign/config.ts";
 import { withSignSteps } from "../../lib/sign/plan.ts";
+import { runSignStep } from "../../lib/sign/run.ts";
 import { linuxkitPassphraseCommand, passphrase, redact } from "../../lib/sign/secrets.ts";
 import { parseBuildYml } from "../../lib/buildyml.ts";
 import { SpecError } from "../../lib/errors.ts";
@@ -220,4 +221,30 @@ test("LinuxKit's config: pkg.content-trust-passphrase-command under ~/.moby/linu
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
+test("signing an index another writer merged into meanwhile (stand-in registry and recording signer): the newer index is signed too while it keeps this run's entries", async () => {
+  const d = (n: number) => `sha256:${String(n).padStart(64, "0")}`;
+  const index = (digest: string, entries: string[]) => ({ digest, size: 300, mediaType: "application/vnd.oci.image.index.v1+json", bytes: new Uint8Array(), json: { manifests: entries.map((e) => ({ digest: e })) } });
+  const signed: string[] = [];
+  const signer = { name: "notary", description: "n", prepare: async () => {}, verify: async () => ({}), sign: async (t: { digest: string }) => (signed.push(t.digest), { signer: "notary", ref: "r", stored: [] }) } as unknown as Signer;
+  const step = { kind: "sign", id: "r/x:t/sign", package: "r/x:t", action: "sign", signer: "notary", using: "n", ref: "r/x:t", repository: "r/x", tags: ["t"], after: "r/x:t/index", reason: "", needs: [] } as SignStep;
+  const at = (...answers: ReturnType<typeof index>[]) => ({ getManifest: async () => answers.shift() }) as unknown as Registry;
+  const ctx = (registry: Registry) => ({ signers: new Map([["n", signer]]), published: () => ({ digest: d(1), size: 200, mediaType: "m" }), registry, entries: () => [d(10)] });
+
+  // The tag still holds what this run merged: one signature.
+  let out = await runSignStep(step, ctx(at(index(d(1), [d(10)]))));
+  assert.equal(signed.splice(0), [d(1)]);
+  assert.is(out.digest, d(1));
+  // Another machine merged its arch in: that index, which still lists ours, is signed as well.
+  out = await runSignStep(step, ctx(at(index(d(2), [d(10), d(11)]), index(d(2), [d(10), d(11)]))));
+  assert.equal(signed.splice(0), [d(1), d(2)]);
+  assert.is(out.digest, d(2));
+  // An index that lost this run's entry is not ours to sign.
+  out = await runSignStep(step, ctx(at(index(d(3), [d(12)]))));
+  assert.equal(signed.splice(0), [d(1)]);
+  assert.is(out.digest, d(1));
+  // A step whose digest the plan knew (already in the registry) is signed as planned, not re-read.
+  out = await runSignStep({ ...step, digest: d(5), size: 1, mediaType: "m", after: undefined }, ctx(at(index(d(6), [d(10)]))));
+  assert.equal(signed.splice(0), [d(5)]);
+});
+
 test.run();
