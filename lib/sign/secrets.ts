@@ -94,7 +94,23 @@ export function passphrase(sources: PassphraseSources): () => Promise<string> {
   };
 }
 
-async function runPassphraseCommand(c: PassphraseCommand, what: string, shell: Shell): Promise<string> {
+/**
+ * Outputs of passphrase commands that succeeded, by command: signers with different settings
+ * (two notary servers, say) that share a command still run it once. A failure is not kept.
+ */
+const commandOutputs = new Map<string, Promise<string>>();
+
+function runPassphraseCommand(c: PassphraseCommand, what: string, shell: Shell): Promise<string> {
+  let p = commandOutputs.get(c.command);
+  if (!p) {
+    p = runCommandOnce(c, what, shell);
+    commandOutputs.set(c.command, p);
+    p.catch(() => commandOutputs.delete(c.command));
+  }
+  return p;
+}
+
+async function runCommandOnce(c: PassphraseCommand, what: string, shell: Shell): Promise<string> {
   // The command is the user's shell text, run as LinuxKit runs it; its output stays in memory.
   const r = await shell.exec(["sh", "-c", c.command]);
   if (r.code !== 0)

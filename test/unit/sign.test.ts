@@ -170,7 +170,7 @@ test("no signing assignments (content trust off): the plan is unchanged; Notary 
   assert.equal(released.steps.filter((s): s is SignStep => s.kind === "sign").at(-1)!.tags, ["h1", "v1.0"]);
 });
 
-test("passphrase: the environment first; else the command, run once, its output kept secret", async () => {
+test("passphrase: the environment first; else the command, run once per run (also for signers that share it), its output kept secret", async () => {
   const counter = join(dir, "runs");
   writeFileSync(counter, "");
   const cmd = { command: `echo run >> ${counter}; printf 'pass-from-command-1\\n'`, origin: "test config" };
@@ -180,6 +180,9 @@ test("passphrase: the environment first; else the command, run once, its output 
   assert.is(await get(), "pass-from-command-1");
   assert.is(await get(), "pass-from-command-1");
   assert.is((await import("node:fs")).readFileSync(counter, "utf8"), "run\n", "the command ran once");
+  // Another signer in the same run (other settings, same command) does not run it again.
+  assert.is(await passphrase({ env, commands: [{ ...cmd, origin: "another config" }], what: "another passphrase", shell })(), "pass-from-command-1");
+  assert.is((await import("node:fs")).readFileSync(counter, "utf8"), "run\n", "still once");
   assert.is(redact("x pass-from-command-1 y"), "x *** y");
   process.env[env] = "from-env-value";
   assert.is(await passphrase({ env, commands: [cmd], what: "t", shell })(), "from-env-value");
