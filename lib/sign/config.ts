@@ -21,6 +21,10 @@ export const SIGNER_NAMES: SignerName[] = ["notary", "sigstore"];
 const url = (what: string) => z.string({ error: `expected ${what} as a URL string` }).url({ error: `expected ${what} as a URL, e.g. https://example.com` });
 const path = (what: string) => z.string({ error: `expected ${what} as a file path` }).min(1, { error: `expected ${what} as a file path` });
 
+/** The TUF role Notary signs in: the repository's own `targets`, or one delegation of it, as notary names them. */
+export const NOTARY_ROLE = /^targets(\/[-a-z0-9_]+)?$/;
+export const NOTARY_ROLE_EXPECTED = 'expected "targets" or a delegation "targets/<name>" (<name>: lowercase letters, digits, "-" and "_"), e.g. "targets/releases"';
+
 export const notaryOptionsSchema = z.strictObject({
   /** Notary server URL (else $DOCKER_CONTENT_TRUST_SERVER, else Docker's default for the registry). */
   server: url('"server"').optional(),
@@ -30,6 +34,12 @@ export const notaryOptionsSchema = z.strictObject({
   trustDir: path('"trustDir"').optional(),
   /** Prints the repository passphrase (used when $DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE is unset). */
   passphraseCommand: z.string().min(1, { error: "expected a shell command that prints the passphrase" }).optional(),
+  /**
+   * Where the targets are signed: "targets" (default: with the repository's targets key) or a
+   * delegation, e.g. "targets/releases" (LinuxKit's, and the one `DOCKER_CONTENT_TRUST=1 docker
+   * pull` prefers): with that delegation's key, which must be in the trust directory.
+   */
+  role: z.string({ error: NOTARY_ROLE_EXPECTED }).regex(NOTARY_ROLE, { error: NOTARY_ROLE_EXPECTED }).optional(),
 });
 
 export const sigstoreOptionsSchema = z.strictObject({

@@ -9,16 +9,22 @@
  *            directory has none)
  *   sign     `notary addhash <gun> <tag> <size> --sha256 <hex>` per tag, `publish`
  *   verify   `notary list <gun>`: each tag must be a target with the same sha256 and size
+ * With `role: "targets/<name>"` (a delegation, LinuxKit's `targets/releases`), targets are signed
+ * with the delegation's key instead of the repository's targets key:
+ *   prepare  no `notary init`: the GUN must have trust data with that delegation
+ *            (`notary delegation list`), and the trust directory one of its keys (`notary key list`)
+ *   sign     `addhash ... --roles <role>`, the passphrase also as NOTARY_DELEGATION_PASSPHRASE
+ *   verify   `notary list <gun> --roles <role>`: the tags must be targets of that role
  * Passphrases reach notary through its environment (NOTARY_*_PASSPHRASE), never argv.
  */
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { PkgkitError } from "../errors.ts";
+import { InputError, PkgkitError } from "../errors.ts";
 import { defaultShell, type Shell } from "../shell.ts";
 import { DOCKER_HUB, parseRepository } from "../registry/names.ts";
-import type { NotaryOptions } from "./config.ts";
+import { NOTARY_ROLE, NOTARY_ROLE_EXPECTED, type NotaryOptions } from "./config.ts";
 import { linuxkitPassphraseCommand, passphrase, redact, rememberSecret } from "./secrets.ts";
 import { targetRef, type Signature, type Signer, type SignTarget, type Verification } from "./types.ts";
 
@@ -48,7 +54,31 @@ export interface NotarySignerDeps {
   configFile?: string;
 }
 
+/** `notary delegation list` → role → the IDs of its keys (as `notary key list` shows them). */
+export function parseDelegationList(text: string): Map<string, string[]> {
+  const roles = new Map<string, string[]>();
+  let current: string[] | undefined;
+  for (const line of text.split("\n")) {
+    const role = /^(targets\/\S+)/.exec(line)?.[1];
+    // A role's first row names it; the rows below it with no role list its further keys.
+    if (role) roles.set(role, (current = []));
+    else if (!/^\s/.test(line)) current = undefined;
+    if (current) for (const m of line.matchAll(/(?:^|\s)([0-9a-f]{64})(?=\s|$)/g)) current.push(m[1]!);
+  }
+  return roles;
+}
+
+/** `notary key list` → the IDs of the private keys in the trust directory. */
+export function parseKeyList(text: string): Set<string> {
+  return new Set([...text.matchAll(/(?:^|\s)([0-9a-f]{64})(?=\s|$)/gm)].map((m) => m[1]!));
+}
+
 export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps = {}): Signer {
+  // Options from code skip the config schema: the role is checked here too.
+  if (options.role !== undefined && !NOTARY_ROLE.test(options.role))
+    throw new InputError(`the notary signer's "role": ${NOTARY_ROLE_EXPECTED} (got ${JSON.stringify(options.role)})`);
+  /** The delegation signed in, if not the repository's own targets role. */
+  const delegation = options.role && options.role !== "targets" ? options.role : undefined;
   const trustDir = options.trustDir ?? join(dockerConfigDir(), "trust");
   const shellP = deps.shell ? Promise.resolve(deps.shell) : defaultShell();
   const repositoryPassphrase = passphrase({
@@ -92,15 +122,16 @@ export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps
     let p = lists.get(g);
     if (!p) {
       p = (async () => {
-        const r = await notary(repository, ["list", g]);
+        const r = await notary(repository, ["list", g, ...(delegation ? ["--roles", delegation] : [])]);
         if (r.code !== 0) {
           if (/does not have trust data/.test(r.said)) return undefined;
           throw new PkgkitError(`notary list ${g} (${notaryServer(repository, options)}) failed: ${r.said}`);
         }
         const targets = new Map<string, { sha256: string; size: number }>();
         for (const line of r.stdout.split("\n")) {
-          const m = /^(\S+)\s+([0-9a-f]{64})\s+(\d+)\s+\S+/.exec(line);
-          if (m) targets.set(m[1]!, { sha256: m[2]!, size: Number(m[3]) });
+          const m = /^(\S+)\s+([0-9a-f]{64})\s+(\d+)\s+(\S+)/.exec(line);
+          // `--roles` lists the delegation's own delegations too; docker reads only the role itself.
+          if (m && (!delegation || m[4] === delegation)) targets.set(m[1]!, { sha256: m[2]!, size: Number(m[3]) });
         }
         return targets;
       })();
@@ -111,12 +142,41 @@ export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps
 
   async function passphraseEnv(): Promise<Record<string, string>> {
     const p = await repositoryPassphrase();
-    return { NOTARY_TARGETS_PASSPHRASE: p, NOTARY_SNAPSHOT_PASSPHRASE: p };
+    // One passphrase for all of them, as LinuxKit has it; the delegation key's is NOTARY_DELEGATION_PASSPHRASE.
+    return { NOTARY_TARGETS_PASSPHRASE: p, NOTARY_SNAPSHOT_PASSPHRASE: p, ...(delegation ? { NOTARY_DELEGATION_PASSPHRASE: p } : {}) };
+  }
+
+  const delegationSetUp = (g: string, role: string, initialised: boolean) =>
+    (initialised
+      ? "A maintainer (with the repository's targets key) adds it: "
+      : `A maintainer initialises it (\`notary init -p ${g}\`, and LinuxKit's \`notary key rotate ${g} snapshot -r\`), then adds the delegation: `) +
+    `\`notary delegation add -p ${g} ${role} <cert.pem> --all-paths\`` +
+    (role === "targets/releases" ? ", or `docker trust signer add --key <cert.pem> <name> " + g + "` (which adds targets/<name> and targets/releases)" : "") +
+    `; the signer imports the matching private key into ${trustDir}: \`notary key import <key.pem> --role <name>\` or \`docker trust key load <key.pem> --name <name>\`.`;
+
+  /** The GUN has the delegation, and the trust directory a private key of it. */
+  async function checkDelegation(repository: string, role: string) {
+    const g = gun(repository);
+    const server = notaryServer(repository, options);
+    if (!(await list(repository)))
+      throw new PkgkitError(`${g} has no trust data on ${server}: signing in ${role} needs a repository initialised by its maintainers, with a ${role} delegation. ${delegationSetUp(g, role, false)} Nothing was pushed.`);
+    const d = await notary(repository, ["delegation", "list", g]);
+    if (d.code !== 0) throw new PkgkitError(`notary delegation list ${g} (${server}) failed: ${d.said}`);
+    const roles = parseDelegationList(d.stdout);
+    const keys = roles.get(role);
+    if (!keys?.length)
+      throw new PkgkitError(`${g} on ${server} has no ${role} delegation (it has ${roles.size ? [...roles.keys()].join(", ") : "none"}), so pkgkit cannot sign in it. ${delegationSetUp(g, role, true)} Nothing was pushed.`);
+    const k = await notary(repository, ["key", "list"]);
+    if (k.code !== 0) throw new PkgkitError(`notary key list (${trustDir}) failed: ${k.said}`);
+    const local = parseKeyList(k.stdout);
+    if (!keys.some((id) => local.has(id)))
+      throw new PkgkitError(`${trustDir} has no private key of ${g}'s ${role} delegation (its key${keys.length > 1 ? "s" : ""}: ${keys.join(", ")}): import it with \`notary key import <key.pem> --role <name>\` or \`docker trust key load <key.pem> --name <name>\`, or add this trust directory's key to the delegation (\`notary delegation add -p ${g} ${role} <cert.pem>\`). Nothing was pushed.`);
   }
 
   async function prepareOnce(repository: string) {
     const g = gun(repository);
     const env = await passphraseEnv();
+    if (delegation) return checkDelegation(repository, delegation);
     if (await list(repository)) return;
     const root = process.env.DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE;
     if (!root)
@@ -130,7 +190,7 @@ export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps
   return {
     name: "notary",
     get description() {
-      return `notary ${options.server ?? process.env.DOCKER_CONTENT_TRUST_SERVER ?? "(Docker's default server)"}`;
+      return `notary ${options.server ?? process.env.DOCKER_CONTENT_TRUST_SERVER ?? "(Docker's default server)"}${delegation ? ` (${delegation})` : ""}`;
     },
     prepare(repository) {
       const g = gun(repository);
@@ -145,7 +205,7 @@ export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps
       const hex = target.digest.replace(/^sha256:/, "");
       await exclusive(g, async () => {
         for (const tag of target.tags) {
-          const r = await notary(target.repository, ["addhash", g, tag, String(target.size), "--sha256", hex], env);
+          const r = await notary(target.repository, ["addhash", g, tag, String(target.size), "--sha256", hex, ...(delegation ? ["--roles", delegation] : [])], env);
           if (r.code !== 0) throw new PkgkitError(`notary addhash ${g} ${tag} failed: ${r.said}`);
         }
         // Another machine publishing to the same GUN at once makes the server refuse the one that
@@ -162,7 +222,7 @@ export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps
         }
         lists.delete(g);
       });
-      return { signer: "notary", ref: targetRef(target), stored: target.tags.map((t) => `notary target ${g}:${t} on ${notaryServer(target.repository, options)}`) };
+      return { signer: "notary", ref: targetRef(target), stored: target.tags.map((t) => `notary target ${g}:${t}${delegation ? ` in ${delegation}` : ""} on ${notaryServer(target.repository, options)}`) };
     },
     async verify(target: SignTarget): Promise<Verification> {
       const g = gun(target.repository);
@@ -172,11 +232,11 @@ export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps
       const hex = target.digest.replace(/^sha256:/, "");
       for (const tag of target.tags) {
         const t = targets.get(tag);
-        if (!t) return { ...base, ok: false, detail: `no signed target ${JSON.stringify(tag)} in ${g}` };
+        if (!t) return { ...base, ok: false, detail: `no signed target ${JSON.stringify(tag)} in ${g}${delegation ? ` (${delegation})` : ""}` };
         if (t.sha256 !== hex || t.size !== target.size)
-          return { ...base, ok: false, detail: `signed target ${g}:${tag} is sha256:${t.sha256} (${t.size} bytes), the registry has ${target.digest} (${target.size} bytes)` };
+          return { ...base, ok: false, detail: `signed target ${g}:${tag}${delegation ? ` in ${delegation}` : ""} is sha256:${t.sha256} (${t.size} bytes), the registry has ${target.digest} (${target.size} bytes)` };
       }
-      return { ...base, ok: true, detail: `signed target${target.tags.length > 1 ? "s" : ""} ${target.tags.map((t) => `${g}:${t}`).join(", ")} match sha256 and size` };
+      return { ...base, ok: true, detail: `signed target${target.tags.length > 1 ? "s" : ""} ${target.tags.map((t) => `${g}:${t}`).join(", ")}${delegation ? ` in ${delegation}` : ""} match sha256 and size` };
     },
   };
 }

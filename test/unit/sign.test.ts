@@ -14,6 +14,8 @@ import { defaultShell } from "../../lib/shell.ts";
 import { loadSigningConfig, packageSigner, resolveSignerConfig, runSigner } from "../../lib/sign/config.ts";
 import { withSignSteps } from "../../lib/sign/plan.ts";
 import { runSignStep } from "../../lib/sign/run.ts";
+import { notarySigner, parseDelegationList, parseKeyList } from "../../lib/sign/notary.ts";
+import type { ExecOptions, Shell } from "../../lib/shell.ts";
 import { linuxkitPassphraseCommand, passphrase, redact } from "../../lib/sign/secrets.ts";
 import { parseBuildYml } from "../../lib/buildyml.ts";
 import { SpecError } from "../../lib/errors.ts";
@@ -168,6 +170,120 @@ test("no signing assignments (content trust off): the plan is unchanged; Notary 
   const t = await pkg();
   const released = withSignSteps(pushPlan(t), { signing: assign(t), signed: new Set(), release: "v1.0" });
   assert.equal(released.steps.filter((s): s is SignStep => s.kind === "sign").at(-1)!.tags, ["h1", "v1.0"]);
+});
+
+test("notary role: \"targets\" or \"targets/<name>\", in pkgkit.yml, the package field and code; errors name the field and the form", async () => {
+  const ws = join(dir, "role-ws");
+  mkdirSync(ws, { recursive: true });
+  writeFileSync(join(ws, "pkgkit.yml"), "notary:\n  role: targets/releases\n");
+  assert.is((await loadSigningConfig(ws, {})).notary?.role, "targets/releases");
+  const expected = 'expected "targets" or a delegation "targets/<name>" (<name>: lowercase letters, digits, "-" and "_"), e.g. "targets/releases"';
+  for (const bad of ["releases", "targets/", "targets/Releases", "targets/releases/ci", "root"]) {
+    writeFileSync(join(ws, "pkgkit.yml"), `notary:\n  role: ${JSON.stringify(bad)}\n`);
+    try {
+      await loadSigningConfig(ws, {});
+      assert.unreachable(bad);
+    } catch (e) {
+      assert.is((e as Error).message, `${join(ws, "pkgkit.yml")}: field "notary.role": ${expected}`);
+    }
+  }
+  assert.equal(parseBuildYml("image: a\nsigner: {type: notary, role: targets/releases}\n", "/pkg/build.yml").spec.signer, { type: "notary", role: "targets/releases" });
+  try {
+    parseBuildYml("image: a\nsigner: {type: notary, role: releases}\n", "/pkg/build.yml");
+    assert.unreachable();
+  } catch (e) {
+    assert.match((e as Error).message, `/pkg/build.yml:2:30: field "signer.role": ${expected} (got "releases")`);
+  }
+  assert.throws(() => notarySigner({ role: "targets/releases/" }), (e: Error) => e.message === `the notary signer's "role": ${expected} (got "targets/releases/")`);
+  assert.is(notarySigner({ server: "https://notary.example" }).description, "notary https://notary.example");
+  assert.is(notarySigner({ server: "https://notary.example", role: "targets" }).description, "notary https://notary.example");
+  assert.is(notarySigner({ server: "https://notary.example", role: "targets/releases" }).description, "notary https://notary.example (targets/releases)");
+});
+
+// What notary 0.7 prints (captured from the test notary server): a role's further keys on rows of their own.
+const DELEGATION_LIST = `
+ROLE                PATHS             KEY IDS                                                             THRESHOLD
+----                -----             -------                                                             ---------
+targets/ci          "" <all paths>    ${"c".repeat(64)}    1
+targets/releases    "" <all paths>    ${"a".repeat(64)}    1
+                                      ${"b".repeat(64)}    
+
+`;
+const KEY_LIST = `
+ROLE       GUN                          KEY ID                                                              LOCATION
+----       ---                          ------                                                              --------
+root                                    ${"0".repeat(64)}    /home/u/.docker/trust/private
+alice                                   ${"b".repeat(64)}    /home/u/.docker/trust/private
+targets    ...1:5000/exp32026x/hello    ${"1".repeat(64)}    /home/u/.docker/trust/private
+
+`;
+
+test("notary delegation list and key list: the delegations' key IDs, the trust directory's key IDs", () => {
+  assert.equal(parseDelegationList(DELEGATION_LIST), new Map([["targets/ci", ["c".repeat(64)]], ["targets/releases", ["a".repeat(64), "b".repeat(64)]]]));
+  assert.equal(parseDelegationList("\nNo delegations present in this repository.\n\n"), new Map());
+  assert.equal(parseKeyList(KEY_LIST), new Set(["0".repeat(64), "b".repeat(64), "1".repeat(64)]));
+});
+
+test("notary with a delegation: prepare checks it and the key, addhash --roles, the passphrase only in the environment", async () => {
+  const calls: { argv: string[]; env: Record<string, string> }[] = [];
+  let delegations = DELEGATION_LIST;
+  const fakeNotary: Shell = {
+    name: "zx",
+    async exec(argv: readonly string[], options: ExecOptions = {}) {
+      calls.push({ argv: [...argv], env: options.env ?? {} });
+      const sub = argv[5];
+      if (sub === "delegation") return { code: 0, stdout: delegations, stderr: "" };
+      if (sub === "key") return { code: 0, stdout: KEY_LIST, stderr: "" };
+      if (sub === "list") return { code: 0, stdout: `NAME DIGEST SIZE ROLE\nh1 ${"d".repeat(64)} 42 targets/releases\nh2 ${"e".repeat(64)} 42 targets/releases/ci\nh3 ${"f".repeat(64)} 42 targets\n`, stderr: "" };
+      return { code: 0, stdout: "", stderr: "" };
+    },
+  };
+  const secret = "delegation-pass-9f3";
+  const signer = notarySigner({ server: "https://notary.example", trustDir: "/t", role: "targets/releases", passphrase: () => secret }, { shell: fakeNotary });
+  await signer.prepare("127.0.0.1:5000/x/app");
+  // Global flags first: no CA for notary.example under $DOCKER_CONFIG/tls, so no --tlscacert.
+  for (const c of calls) assert.equal(c.argv.slice(0, 5), ["notary", "-s", "https://notary.example", "-d", "/t"]);
+  assert.equal(calls.map((c) => c.argv.slice(5)), [
+    ["list", "127.0.0.1:5000/x/app", "--roles", "targets/releases"],
+    ["delegation", "list", "127.0.0.1:5000/x/app"],
+    ["key", "list"],
+  ]);
+  calls.length = 0;
+  await signer.sign({ repository: "127.0.0.1:5000/x/app", tags: ["h1"], digest: `sha256:${"d".repeat(64)}`, size: 42, mediaType: "application/vnd.oci.image.index.v1+json" });
+  assert.equal(calls.map((c) => c.argv.slice(5)), [
+    ["addhash", "127.0.0.1:5000/x/app", "h1", "42", "--sha256", "d".repeat(64), "--roles", "targets/releases"],
+    ["publish", "127.0.0.1:5000/x/app"],
+  ]);
+  for (const c of calls) {
+    assert.is(c.env.NOTARY_DELEGATION_PASSPHRASE, secret);
+    assert.not.ok(c.argv.some((a) => a.includes(secret)), "never in argv");
+  }
+  // verify: only targets of the role itself count (not targets/releases/ci, not targets).
+  const v = (tag: string, hex: string) => signer.verify({ repository: "127.0.0.1:5000/x/app", tags: [tag], digest: `sha256:${hex.repeat(64)}`, size: 42, mediaType: "m" });
+  assert.equal(await v("h1", "d"), { signer: "notary", ref: `127.0.0.1:5000/x/app:h1@sha256:${"d".repeat(64)}`, ok: true, detail: "signed target 127.0.0.1:5000/x/app:h1 in targets/releases match sha256 and size" });
+  assert.match((await v("h2", "e")).detail, 'no signed target "h2" in 127.0.0.1:5000/x/app (targets/releases)');
+  assert.match((await v("h3", "f")).detail, 'no signed target "h3" in 127.0.0.1:5000/x/app (targets/releases)');
+
+  // No such delegation, or no key for it: prepare fails, saying how to set it up.
+  delegations = DELEGATION_LIST.replace(/targets\/releases/g, "targets/other");
+  const without = notarySigner({ server: "https://notary.example", trustDir: "/t", role: "targets/releases", passphrase: () => secret }, { shell: fakeNotary });
+  try {
+    await without.prepare("127.0.0.1:5000/x/app");
+    assert.unreachable();
+  } catch (e) {
+    const m = (e as Error).message;
+    assert.match(m, "127.0.0.1:5000/x/app on https://notary.example has no targets/releases delegation (it has targets/ci, targets/other)");
+    assert.match(m, "`notary delegation add -p 127.0.0.1:5000/x/app targets/releases <cert.pem> --all-paths`");
+    assert.match(m, "`docker trust signer add --key <cert.pem> <name> 127.0.0.1:5000/x/app`");
+    assert.match(m, "Nothing was pushed.");
+  }
+  const noKey = notarySigner({ server: "https://notary.example", trustDir: "/t", role: "targets/ci", passphrase: () => secret }, { shell: fakeNotary });
+  try {
+    await noKey.prepare("127.0.0.1:5000/x/app");
+    assert.unreachable();
+  } catch (e) {
+    assert.match((e as Error).message, `/t has no private key of 127.0.0.1:5000/x/app's targets/ci delegation (its key: ${"c".repeat(64)}): import it with \`notary key import <key.pem> --role <name>\``);
+  }
 });
 
 test("passphrase: the environment first; else the command, run once per run (also for signers that share it), its output kept secret", async () => {
