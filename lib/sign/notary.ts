@@ -17,14 +17,15 @@
  *   verify   `notary list <gun> --roles <role>`: the tags must be targets of that role
  * Passphrases reach notary through its environment (NOTARY_*_PASSPHRASE), never argv.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import process from "node:process";
 import { InputError, PkgkitError } from "../errors.ts";
 import { defaultShell, type Shell } from "../shell.ts";
 import { DOCKER_HUB, parseRepository } from "../registry/names.ts";
 import { NOTARY_ROLE, NOTARY_ROLE_EXPECTED, type NotaryOptions } from "./config.ts";
+import { opensKey } from "./pkcs8.ts";
 import { linuxkitPassphraseCommand, passphrase, redact, rememberSecret } from "./secrets.ts";
 import { targetRef, type Signature, type Signer, type SignTarget, type Verification } from "./types.ts";
 
@@ -171,13 +172,49 @@ export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps
     const local = parseKeyList(k.stdout);
     if (!keys.some((id) => local.has(id)))
       throw new PkgkitError(`${trustDir} has no private key of ${g}'s ${role} delegation (its key${keys.length > 1 ? "s" : ""}: ${keys.join(", ")}): import it with \`notary key import <key.pem> --role <name>\` or \`docker trust key load <key.pem> --name <name>\`, or add this trust directory's key to the delegation (\`notary delegation add -p ${g} ${role} <cert.pem>\`). Nothing was pushed.`);
+    await checkPassphrase(g, (k) => keys.includes(k.id) && local.has(k.id), `${role} delegation key`);
+  }
+
+  /** The private keys in the trust directory: file, key ID (the file name), and notary's PEM headers. */
+  function localKeys() {
+    const dir = join(trustDir, "private");
+    let names: string[];
+    try {
+      names = readdirSync(dir, { recursive: true }) as string[];
+    } catch {
+      return [];
+    }
+    return names
+      .filter((n) => n.endsWith(".key"))
+      .map((n) => {
+        const file = join(dir, n);
+        const pem = readFileSync(file, "utf8");
+        const header = (h: string) => new RegExp(`^${h}: *(\\S+)`, "m").exec(pem)?.[1];
+        return { file, id: basename(n, ".key"), pem, role: header("role"), gun: header("gun") };
+      });
+  }
+
+  /**
+   * The passphrase opens the keys the signature needs (checked in memory, see pkcs8.ts), so a
+   * wrong one stops the run in prepare, before anything is pushed, and not at the first publish.
+   */
+  async function checkPassphrase(g: string, which: (k: ReturnType<typeof localKeys>[number]) => boolean, what: string) {
+    const pass = await repositoryPassphrase();
+    for (const k of localKeys().filter(which)) {
+      if ((await opensKey(k.pem, pass)) === false)
+        throw new PkgkitError(`the content-trust repository passphrase does not open ${g}'s ${k.role === "snapshot" ? "snapshot key" : what} (${k.file}): check DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE or the passphrase command. Nothing was pushed.`);
+    }
   }
 
   async function prepareOnce(repository: string) {
     const g = gun(repository);
     const env = await passphraseEnv();
     if (delegation) return checkDelegation(repository, delegation);
-    if (await list(repository)) return;
+    if (await list(repository)) {
+      if (!localKeys().some((k) => k.gun === g && k.role === "targets"))
+        throw new PkgkitError(`${trustDir} has no targets key of ${g}, which has trust data on ${notaryServer(repository, options)}: signing needs it (import it with \`notary key import <key.pem> --role targets --gun ${g}\`, or sign in a delegation: the notary signer's role option). Nothing was pushed.`);
+      return checkPassphrase(g, (k) => k.gun === g && (k.role === "targets" || k.role === "snapshot"), "targets key");
+    }
     const root = process.env.DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE;
     if (!root)
       throw new PkgkitError(`${g} has no trust data on ${notaryServer(repository, options)} yet; initialising it needs the root key's passphrase: set DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE (a root key is created in ${trustDir} if there is none). Nothing was pushed.`);

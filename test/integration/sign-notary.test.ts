@@ -152,6 +152,19 @@ test("a passphrase command that fails stops the push before anything is pushed; 
   assert.equal(await client.listTags(`${org}/hello`), []);
 });
 
+test("a wrong repository passphrase stops the push in prepare, before anything is pushed (the targets key does not open)", async () => {
+  const WRONG = `wrong-${randomBytes(6).toString("hex")}`;
+  const tag = `wrongpass-${RUN}`;
+  const r = run(["push", "--hash", tag, "--org", ORG, HELLO], { DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: WRONG });
+  assert.is(r.code, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`the content-trust repository passphrase does not open ${REPO.replace(/[.]/g, "\\.")}'s (targets|snapshot) key \\(${join(DOCKER_CONFIG, "trust", "private").replace(/[.]/g, "\\.")}/[0-9a-f]{64}\\.key\\)`));
+  assert.match(r.stderr, "Nothing was pushed.");
+  assert.not.match(r.stdout + r.stderr, WRONG);
+  assert.equal((await client.listTags(REPO)).filter((t) => t.startsWith(tag)), [], "no image or index of that tag is in the registry");
+  const list = notary("list", REPO);
+  assert.not.match(list.stdout, tag, "nothing was signed either");
+});
+
 test("a new repository without DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE stops before anything is pushed", async () => {
   const org = `${svc.registries.plain}/${RUN}-noroot`;
   const r = run(["push", "--org", org, HELLO], { DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE: "" });

@@ -14,6 +14,7 @@ import { defaultShell } from "../../lib/shell.ts";
 import { loadSigningConfig, packageSigner, resolveSignerConfig, runSigner } from "../../lib/sign/config.ts";
 import { withSignSteps } from "../../lib/sign/plan.ts";
 import { runSignStep } from "../../lib/sign/run.ts";
+import { opensKey } from "../../lib/sign/pkcs8.ts";
 import { notarySigner, parseDelegationList, parseKeyList } from "../../lib/sign/notary.ts";
 import type { ExecOptions, Shell } from "../../lib/shell.ts";
 import { linuxkitPassphraseCommand, passphrase, redact } from "../../lib/sign/secrets.ts";
@@ -364,6 +365,23 @@ test("signing an index another writer merged into meanwhile (stand-in registry a
   // A step whose digest the plan knew (already in the registry) is signed as planned, not re-read.
   out = await runSignStep({ ...step, digest: d(5), size: 1, mediaType: "m", after: undefined }, ctx(at(index(d(6), [d(10)]))));
   assert.equal(signed.splice(0), [d(5)]);
+});
+
+test("opensKey: an encrypted PKCS#8 key (PBES2: PBKDF2 + AES-CBC, as openssl and notary write them) opens with its passphrase only, checked with WebCrypto", async () => {
+  const { execFileSync } = await import("node:child_process");
+  const env = { ...process.env, PKGKIT_TEST_KEY_PASS: "right-pass-7" };
+  const openssl = (args: string[], input?: string) => execFileSync("openssl", args, { env, input, encoding: "utf8" });
+  const plain = openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]);
+  const sha256aes256 = openssl(["pkcs8", "-topk8", "-v2", "aes-256-cbc", "-passout", "env:PKGKIT_TEST_KEY_PASS"], plain);
+  const sha1aes128 = openssl(["pkcs8", "-topk8", "-v2", "aes-128-cbc", "-v2prf", "hmacWithSHA1", "-passout", "env:PKGKIT_TEST_KEY_PASS"], plain);
+  for (const pem of [sha256aes256, sha1aes128]) {
+    assert.match(pem, "-----BEGIN ENCRYPTED PRIVATE KEY-----");
+    assert.is(await opensKey(pem, "right-pass-7"), true);
+    assert.is(await opensKey(pem, "wrong-pass-7"), false);
+    // notary's PEM headers in the block are skipped.
+    assert.is(await opensKey(pem.replace("-----\n", "-----\nrole: targets\ngun: example.com/x\n\n"), "right-pass-7"), true);
+  }
+  assert.is(await opensKey(plain, "right-pass-7"), undefined, "an unencrypted key cannot be checked");
 });
 
 test.run();
