@@ -1,18 +1,21 @@
 // Signing under Deno and Bun: a package's pkg.config.ts run directly by each runtime pushes to the
 // TLS registry (basic auth) and signs, with Notary (the real notary server; the repository
 // passphrase from LinuxKit's passphrase command, so the runtime's shell runs it: dax on Deno, zx on
-// Bun) and with Sigstore (an encrypted P-256 key). Checked by clients pkgkit did not write: the
-// `notary` CLI and stock cosign, against digests read back from the registry; and by `verify` run
+// Bun), with Sigstore and an encrypted P-256 key, and keylessly (the Fulcio/Rekor/TSA stand-in).
+// Checked by clients pkgkit did not write: the `notary` CLI, stock cosign and @sigstore/verify (in
+// this process, under Node), against digests read back from the registry; and by `verify` run
 // under the same runtime. The package is a one-arch copy of examples/hello in a repository of its
 // own that imports "pkgkit" as users do, so `verify` (every arch of the package) has all it needs.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { lsTree, must, ROOT, sh, tmpRepo } from "../helpers.ts";
 import { services } from "../services.ts";
+import { startSigstoreStandIn, type StandIn } from "../sigstore-stand-in.ts";
 import { createRegistry } from "../../lib/registry/index.ts";
 
 const svc = services();
@@ -76,11 +79,22 @@ const env = {
   NO_COLOR: "1",
 };
 
-/** `<runtime> hello/pkg.config.ts <args>`, from the user's repository. */
-function runFile(runtime: string[], args: string[]) {
-  const r = sh([...runtime, CONFIG_FILE, ...args], repo.dir, env);
-  printed.push(r.stdout, r.stderr);
-  return r;
+/**
+ * `<runtime> hello/pkg.config.ts <args>`, from the user's repository; without blocking the event
+ * loop, as the keyless stand-in answers from this process.
+ */
+function runFile(runtime: string[], args: string[], e: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(runtime[0]!, [...runtime.slice(1), CONFIG_FILE, ...args], { cwd: repo.dir, env: { ...process.env, ...env, ...e } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => {
+      printed.push(stdout, stderr);
+      resolve({ code, stdout, stderr });
+    });
+  });
 }
 
 type PushJson = { ok: boolean; result: { steps: { kind: string; status: string }[] } };
@@ -103,12 +117,51 @@ must(["openssl", "pkey", "-in", KEY, "-passin", "env:COSIGN_PASSWORD", "-pubout"
 must(["sh", "-c", 'openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 | openssl pkey -pubout -out "$0"', OTHER_PUB]);
 const cosignVerify = (pub: string, ref: string) => sh([COSIGN, "verify", "--key", pub, "--insecure-ignore-tlog=true", "--registry-cacert", svc.ca, ref], undefined, { DOCKER_CONFIG });
 
+// Keyless: an identity token for the stand-in's Fulcio, and the pkgkit.yml that points there.
+const IDENTITY = "https://github.com/pkgkit/pkgkit/.github/workflows/release.yml@refs/heads/main";
+const ISSUER = "https://oidc.pkgkit.test";
+const b64url = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
+const now = Math.floor(Date.now() / 1000);
+const TOKEN = `${b64url({ alg: "none", typ: "JWT" })}.${b64url({ iss: ISSUER, sub: IDENTITY, aud: "sigstore", iat: now, exp: now + 600, nonce: randomBytes(8).toString("hex") })}.`;
+let standIn: StandIn | undefined;
+const KEYLESS_CONFIG = join(TMP, "pkgkit.yml");
+test.before(async () => {
+  standIn = await startSigstoreStandIn();
+  writeFileSync(join(TMP, "trusted_root.json"), JSON.stringify(standIn.trustedRoot));
+  writeFileSync(KEYLESS_CONFIG, [
+    "signer: sigstore",
+    "sigstore:",
+    "  keyless: true",
+    `  fulcioURL: ${standIn.url}`,
+    `  rekorURL: ${standIn.url}`,
+    `  tsaURL: ${standIn.url}`,
+    "  rekorEntryType: intoto", // the stand-in Rekor keeps proposed entries as they are (see sign-sigstore.test.ts)
+    `  identity: ${JSON.stringify(IDENTITY)}`,
+    `  issuer: ${ISSUER}`,
+    "  trustedRoot: trusted_root.json",
+    "",
+  ].join("\n"));
+});
+
+/** The Sigstore bundles attached to `digest`, read through the referrers tag fallback. */
+async function referrerBundles(repository: string, digest: string): Promise<unknown[]> {
+  const index = await client.getManifest(repository, `sha256-${digest.slice(7)}`);
+  assert.ok(index, `referrers tag sha256-${digest.slice(7)} exists`);
+  const out: unknown[] = [];
+  for (const d of index!.json.manifests!) {
+    const m = (await client.getManifest(repository, d.digest))!;
+    assert.is((m.json.subject as { digest: string }).digest, digest, "the referrer's subject is the signed digest");
+    out.push(JSON.parse(Buffer.from(await client.getBlob(repository, m.json.layers![0]!.digest)).toString("utf8")));
+  }
+  return out;
+}
+
 for (const [name, runtime] of RUNTIMES) {
   test(`${name}: push --signer notary signs the amd64 image and the index; notary list has the registry's sha256 and size; verify under ${name} says ok`, async () => {
     const repository = `${svc.registries.tls}/${RUN}-${name}-notary/hello`;
     const org = repository.slice(0, -"/hello".length);
     const before = commandRuns();
-    const r = runFile(runtime, ["push", "--arches", "amd64", "--signer", "notary", "--verbose", "--json", "--org", org]);
+    const r = await runFile(runtime, ["push", "--arches", "amd64", "--signer", "notary", "--verbose", "--json", "--org", org]);
     assert.is(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as PushJson;
     assert.equal(out.result.steps.filter((s) => s.kind === "sign").map((s) => s.status), ["done", "done", "done"], "prepare, the amd64 image, the index");
@@ -122,14 +175,14 @@ for (const [name, runtime] of RUNTIMES) {
     assert.equal(rows.get(TAG), { hex: index.digest.slice(7), size: index.size, role: "targets" }, "the index target is the registry's index");
     assert.equal(rows.get(`${TAG}-amd64`), { hex: amd64.digest.slice(7), size: amd64.size, role: "targets" }, "the amd64 target is the registry's image");
 
-    const verified = runFile(runtime, ["verify", "--signer", "notary", "--org", org]);
+    const verified = await runFile(runtime, ["verify", "--signer", "notary", "--org", org]);
     assert.is(verified.code, 0, verified.stderr);
     assert.match(verified.stdout, `ok    ${repository}:${TAG}@${index.digest}  [notary] signed target ${repository}:${TAG} match sha256 and size`);
     assert.match(verified.stdout, `ok    ${repository}:${TAG}-amd64@${amd64.digest}  [notary] signed target`);
     assert.match(verified.stderr, "2 signed");
 
     // Planning looks the signatures up read-only, through the same signer: nothing left to sign.
-    const again = runFile(runtime, ["plan", "--push", "--arches", "amd64", "--signer", "notary", "--json", "--org", org]);
+    const again = await runFile(runtime, ["plan", "--push", "--arches", "amd64", "--signer", "notary", "--json", "--org", org]);
     assert.is(again.code, 0, again.stderr);
     assert.equal((JSON.parse(again.stdout) as PlanJson).steps.map((s) => s.kind), ["skip", "skip"]);
     assert.is(commandRuns(), before + 1, "planning runs no passphrase command");
@@ -138,7 +191,7 @@ for (const [name, runtime] of RUNTIMES) {
   test(`${name}: push --signer sigstore --key (encrypted PEM) signs both; stock cosign verify passes, another key fails; verify under ${name} says ok`, async () => {
     const repository = `${svc.registries.tls}/${RUN}-${name}-sigstore/hello`;
     const org = repository.slice(0, -"/hello".length);
-    const r = runFile(runtime, ["push", "--arches", "amd64", "--signer", "sigstore", "--key", KEY, "--verbose", "--json", "--org", org]);
+    const r = await runFile(runtime, ["push", "--arches", "amd64", "--signer", "sigstore", "--key", KEY, "--verbose", "--json", "--org", org]);
     assert.is(r.code, 0, r.stderr);
     assert.equal((JSON.parse(r.stdout) as PushJson).result.steps.filter((s) => s.kind === "sign").map((s) => s.status), ["done", "done", "done"]);
 
@@ -154,27 +207,61 @@ for (const [name, runtime] of RUNTIMES) {
       assert.is.not(bad.code, 0, "cosign verify with another key must fail");
     }
 
-    const verified = runFile(runtime, ["verify", "--key", PUB, "--org", org]);
+    const verified = await runFile(runtime, ["verify", "--key", PUB, "--org", org]);
     assert.is(verified.code, 0, verified.stdout + verified.stderr);
     assert.match(verified.stdout, `ok    ${repository}:${TAG}@${index.digest}  [sigstore] cosign signature and Sigstore bundle sha256:`);
     assert.match(verified.stdout, `ok    ${repository}:${TAG}-amd64@${amd64.digest}  [sigstore] cosign signature and Sigstore bundle sha256:`);
     assert.match(verified.stderr, "2 signed");
-    const wrong = runFile(runtime, ["verify", "--key", OTHER_PUB, "--org", org]);
+    const wrong = await runFile(runtime, ["verify", "--key", OTHER_PUB, "--org", org]);
     assert.is(wrong.code, 1);
     assert.match(wrong.stderr, "2 of 2 not signed as configured");
 
     // The look-up while planning verifies the bundles too: a signed package plans no signing.
-    const again = runFile(runtime, ["plan", "--push", "--arches", "amd64", "--key", KEY, "--json", "--org", org]);
+    const again = await runFile(runtime, ["plan", "--push", "--arches", "amd64", "--key", KEY, "--json", "--org", org]);
     assert.is(again.code, 0, again.stderr);
     assert.equal((JSON.parse(again.stdout) as PlanJson).steps.map((s) => s.kind), ["skip", "skip"]);
   });
+
+  test(`${name}: keyless push (stand-in Fulcio, Rekor, TSA) signs both; the bundles verify with @sigstore/verify for the identity; verify under ${name} says ok`, async () => {
+    const repository = `${svc.registries.tls}/${RUN}-${name}-keyless/hello`;
+    const org = repository.slice(0, -"/hello".length);
+    const r = await runFile(runtime, ["push", "--arches", "amd64", "--json", "--org", org], { PKGKIT_CONFIG: KEYLESS_CONFIG, SIGSTORE_ID_TOKEN: TOKEN });
+    assert.is(r.code, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as PushJson).result.steps.filter((s) => s.kind === "sign").map((s) => s.status), ["done", "done", "done"]);
+
+    const { bundleFromJSON } = await import("@sigstore/bundle");
+    const { Verifier, toSignedEntity, toTrustMaterial } = await import("@sigstore/verify");
+    const { TrustedRoot } = await import("@sigstore/protobuf-specs");
+    const verifier = new Verifier(toTrustMaterial(TrustedRoot.fromJSON(standIn!.trustedRoot)), { tlogThreshold: 1, ctlogThreshold: 1, timestampThreshold: 1 });
+    const { index, amd64 } = await published(repository);
+    for (const d of [index, amd64]) {
+      const bundles = await referrerBundles(repository, d.digest);
+      assert.is(bundles.length, 1);
+      const json = bundles[0] as { dsseEnvelope: { payload: string } };
+      const statement = JSON.parse(Buffer.from(json.dsseEnvelope.payload, "base64").toString("utf8")) as { subject: { digest: { sha256: string } }[] };
+      assert.is(`sha256:${statement.subject[0]!.digest.sha256}`, d.digest);
+      const entity = toSignedEntity(bundleFromJSON(json));
+      assert.is(verifier.verify(entity, { subjectAlternativeName: IDENTITY, extensions: { issuer: ISSUER } }).identity?.subjectAlternativeName, IDENTITY);
+      assert.throws(() => verifier.verify(entity, { subjectAlternativeName: "https://github.com/someone/else", extensions: { issuer: ISSUER } }));
+    }
+
+    const verified = await runFile(runtime, ["verify", "--org", org], { PKGKIT_CONFIG: KEYLESS_CONFIG });
+    assert.is(verified.code, 0, verified.stdout + verified.stderr);
+    assert.match(verified.stdout, `ok    ${repository}:${TAG}@${index.digest}  [sigstore] Sigstore bundle sha256:`);
+    assert.match(verified.stdout, `ok    ${repository}:${TAG}-amd64@${amd64.digest}  [sigstore] Sigstore bundle sha256:`);
+    assert.match(verified.stdout, `verifies for ${IDENTITY} (${ISSUER})`);
+  });
 }
 
-test("no passphrase, root passphrase or key password appears in anything Deno or Bun printed", () => {
+test("no passphrase, root passphrase, key password or identity token appears in anything Deno or Bun printed", () => {
   const all = printed.join("\n");
   assert.ok(all.length > 2000, "captured the runs' output");
-  for (const secret of [REPO_PASS, ROOT_PASS, KEY_PASSWORD]) assert.not.match(all, secret);
+  for (const secret of [REPO_PASS, ROOT_PASS, KEY_PASSWORD, TOKEN, TOKEN.split(".")[1]!]) assert.not.match(all, secret);
 });
 
-test.after(() => repo.rm());
+test.after(() => {
+  standIn?.server.close();
+  repo.rm();
+  rmSync(TMP, { recursive: true, force: true });
+});
 test.run();
