@@ -21,9 +21,10 @@ function freshBundle() {
   const bundle = new URL("./dist/cli.mjs", import.meta.url);
   const built = statSync(bundle, { throwIfNoEntry: false })?.mtimeMs;
   if (built === undefined) return undefined;
-  for (const dir of ["./", "./sign/", "../recipes/"]) {
+  // Every source below lib/ and recipes/, subdirectories too (lib/sign, lib/registry).
+  for (const dir of ["./", "../recipes/"]) {
     const url = new URL(dir, import.meta.url);
-    for (const f of readdirSync(url)) if (f.endsWith(".ts") && statSync(new URL(f, url)).mtimeMs > built) return undefined;
+    for (const f of readdirSync(url, { recursive: true })) if (f.endsWith(".ts") && statSync(new URL(f, url)).mtimeMs > built) return undefined;
   }
   return bundle;
 }
