@@ -47,3 +47,31 @@ export function callerFile(self: string): string | undefined {
   }
   return undefined;
 }
+
+let defaultDigestShimmed = false;
+/**
+ * Deno's node:crypto throws "no default digest" for `verify(null, data, key, signature)` with an
+ * EC or RSA key, where Node (OpenSSL 3) uses SHA-256, the default digest of those keys.
+ * @sigstore/verify checks DSSE envelopes, Rekor's signed entry timestamps and checkpoints that
+ * way and turns the throw into "signature verification failed". On Deno, this makes node:crypto's
+ * one-shot `verify` answer as Node does in exactly that case; elsewhere it does nothing. Call it
+ * before verifying with the sigstore libraries.
+ */
+export async function nodeCompatibleVerify(): Promise<void> {
+  if (runtime !== "deno" || defaultDigestShimmed) return;
+  defaultDigestShimmed = true;
+  const { default: crypto } = await import("node:crypto");
+  const verify = crypto.verify;
+  type Args = Parameters<typeof crypto.verify>;
+  crypto.verify = ((...args: Args) => {
+    const [algorithm, data, key, signature] = args;
+    // The callback form, and any call naming its digest, go through unchanged.
+    if (algorithm != null || args.length > 4) return verify(...args);
+    try {
+      return verify(algorithm, data, key, signature);
+    } catch (e) {
+      if ((e as Error).message !== "no default digest") throw e;
+      return verify("sha256", data, key, signature);
+    }
+  }) as typeof crypto.verify;
+}

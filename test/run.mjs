@@ -2,8 +2,8 @@
 // Runs every uvu suite in its own process and prints one closing line: "N passed, N failed".
 // Unit suites (test/unit) run under Node (tsx), Deno and Bun; integration suites
 // (test/integration) run under Node against the real engine and registries that test/env/start.sh
-// starts (the registry client's suite under Deno and Bun too); the CLI suite runs twice, through the
-// bundled CLI and from the sources.
+// starts (the registry client's suite under Deno and Bun too; sign-runtimes drives pkg.config.ts
+// under Deno and Bun); the CLI suite runs twice, through the bundled CLI and from the sources.
 //   node test/run.mjs [--unit] [--only <substring>]
 import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";

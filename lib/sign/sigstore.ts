@@ -12,6 +12,7 @@ import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, veri
 import { readFileSync } from "node:fs";
 import process from "node:process";
 import { PkgkitError } from "../errors.ts";
+import { nodeCompatibleVerify } from "../runtime.ts";
 import type { Registry } from "../registry/types.ts";
 import type { SigstoreOptions } from "./config.ts";
 import { attachBundle, attachSignature, BUNDLE, bundleReferrers, COSIGN, signatureLayers, signStatement, simpleSigningPayload } from "./oci.ts";
@@ -219,6 +220,7 @@ export interface BundlePolicy {
  * `digest` with cosign's sign predicate. Returns undefined when it verifies, else the problem.
  */
 export async function verifyBundle(json: Uint8Array, digest: string, policy: BundlePolicy): Promise<string | undefined> {
+  await nodeCompatibleVerify();
   const { bundleFromJSON } = await import("@sigstore/bundle");
   const { Verifier, toSignedEntity, toTrustMaterial } = await import("@sigstore/verify");
   const { TrustedRoot, PublicKeyDetails } = await import("@sigstore/protobuf-specs");

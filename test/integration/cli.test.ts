@@ -1,7 +1,7 @@
 // The pkgkit bin and config files run as a user runs them: exit codes, messages, help, migrate.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { lsTree, must, pkgkit, ROOT, sh, tmpRepo } from "../helpers.ts";
@@ -188,15 +188,22 @@ test("migrate writes an equivalent pkg.config.ts, refuses to overwrite, and the 
 test("the bin runs the bundled CLI only while it is newer than every source file", () => {
   const bundle = join(ROOT, "lib/dist/cli.mjs");
   const original = existsSync(bundle) ? readFileSync(bundle) : undefined;
+  const source = join(ROOT, "lib/registry/types.ts");
+  const sourceTimes = statSync(source);
   mkdirSync(join(ROOT, "lib/dist"), { recursive: true });
   try {
     writeFileSync(bundle, 'export async function main() { console.log("from the bundle"); }\n');
     const env = { PKGKIT_NO_BUNDLE: "" };
     assert.is(pkgkit(["--help"], { env }).stdout, "from the bundle\n", "fresh: the bundle runs");
+    // A source in a subdirectory changed after the bundle was built.
+    utimesSync(source, sourceTimes.atime, new Date(Date.now() + 60_000));
+    assert.ok(pkgkit(["--help"], { env }).stdout.startsWith("usage: pkgkit <command>"), "lib/registry/types.ts is newer: the sources run");
+    utimesSync(source, sourceTimes.atime, sourceTimes.mtime);
     utimesSync(bundle, new Date(0), new Date(0));
     const stale = pkgkit(["--help"], { env });
     assert.ok(stale.stdout.startsWith("usage: pkgkit <command>"), "stale: the sources run");
   } finally {
+    utimesSync(source, sourceTimes.atime, sourceTimes.mtime);
     if (original) writeFileSync(bundle, original);
     else rmSync(bundle);
   }

@@ -18,6 +18,8 @@ import { opensKey } from "../../lib/sign/pkcs8.ts";
 import { notarySigner, parseDelegationList, parseKeyList } from "../../lib/sign/notary.ts";
 import type { ExecOptions, Shell } from "../../lib/shell.ts";
 import { linuxkitPassphraseCommand, passphrase, redact } from "../../lib/sign/secrets.ts";
+import { keyHint, verifyBundle } from "../../lib/sign/sigstore.ts";
+import { signStatement } from "../../lib/sign/oci.ts";
 import { parseBuildYml } from "../../lib/buildyml.ts";
 import { SpecError } from "../../lib/errors.ts";
 import type { Descriptor, Registry } from "../../lib/registry/types.ts";
@@ -338,6 +340,28 @@ test("LinuxKit's config: pkg.content-trust-passphrase-command under ~/.moby/linu
   mkdirSync(join(home, ".moby/linuxkit"), { recursive: true });
   writeFileSync(join(home, ".moby/linuxkit/config.yml"), 'pkg:\n  content-trust-passphrase-command: "pass show linuxkit/dct"\n');
   assert.equal(await linuxkitPassphraseCommand(home), { command: "pass show linuxkit/dct", origin: join(home, ".moby/linuxkit/config.yml") });
+});
+
+test("a key-pair Sigstore bundle verifies with its key, on every runtime; another key, another digest or a changed statement fail", async () => {
+  // Deno's node:crypto has no default digest for EC keys, which @sigstore/verify relies on for DSSE.
+  const { generateKeyPairSync, sign } = await import("node:crypto");
+  const { DSSEBundleBuilder } = await import("@sigstore/sign");
+  const { bundleToJSON } = await import("@sigstore/bundle");
+  const [signing, other] = [generateKeyPairSync("ec", { namedCurve: "P-256" }), generateKeyPairSync("ec", { namedCurve: "P-256" })];
+  const publicKey = signing.publicKey.export({ type: "spki", format: "pem" }).toString();
+  const builder = new DSSEBundleBuilder({
+    signer: { sign: async (data: Buffer) => ({ signature: sign("sha256", data, signing.privateKey), key: { $case: "publicKey" as const, publicKey, hint: keyHint(signing.publicKey) } }) },
+    witnesses: [],
+    certificateChain: false,
+  });
+  const digest = `sha256:${"ab".repeat(32)}`;
+  const bundle = bundleToJSON(await builder.create({ data: Buffer.from(signStatement("127.0.0.1:5000/x/app", digest)), type: "application/vnd.in-toto+json" }));
+  const bytes = (b: unknown) => new TextEncoder().encode(JSON.stringify(b));
+  assert.is(await verifyBundle(bytes(bundle), digest, { publicKey: signing.publicKey }), undefined);
+  assert.match((await verifyBundle(bytes(bundle), digest, { publicKey: other.publicKey }))!, "key not found");
+  assert.match((await verifyBundle(bytes(bundle), `sha256:${"cd".repeat(32)}`, { publicKey: signing.publicKey }))!, "does not name");
+  const changed = { ...bundle, dsseEnvelope: { ...bundle.dsseEnvelope!, payload: Buffer.from(signStatement("127.0.0.1:5000/x/other", digest)).toString("base64") } };
+  assert.match((await verifyBundle(bytes(changed), digest, { publicKey: signing.publicKey }))!, "signature verification failed");
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,0 +1,58 @@
+/**
+ * A local HTTP stand-in for Fulcio, Rekor and a TSA, from @sigstore/mock's handlers and fresh keys
+ * (not the public-good services), with the trusted root that verifies what it issues. It answers
+ * from the test's own process: run the CLI asynchronously (spawn, not spawnSync) while it is up.
+ */
+import { generateKeyPairSync, createHash, type KeyObject } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface StandIn {
+  url: string;
+  trustedRoot: unknown;
+  server: Server;
+}
+
+export async function startSigstoreStandIn(): Promise<StandIn> {
+  const mock = await import("@sigstore/mock");
+  const pair = () => generateKeyPairSync("ec", { namedCurve: "P-256" }) as { publicKey: KeyObject; privateKey: KeyObject };
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const [ctPair, caPair, tlogPair, tsaPair] = [pair(), pair(), pair(), pair()];
+  const ctLog = await mock.initializeCTLog(ctPair);
+  const ca = await mock.initializeCA(caPair, ctLog);
+  const tlog = await mock.initializeTLog(url, tlogPair);
+  const tsa = await mock.initializeTSA(tsaPair);
+  // The mock (asn1js) writes genTime's milliseconds without trailing zeros ("…12.5Z"), which
+  // @sigstore/core's parser refuses (it wants none or three digits): one signature in ten failed.
+  // Whole seconds are written without a fraction.
+  (tsa as unknown as { getCurrentTime: () => Date }).getCurrentTime = () => new Date(Math.floor(Date.now() / 1000) * 1000);
+  const handlers = [mock.fulcioHandler(ca), mock.rekorHandler(tlog), mock.tsaHandler(tsa)];
+  server.on("request", (req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", async () => {
+      const h = handlers.find((x) => x.path === req.url && req.method === "POST");
+      if (!h) return res.writeHead(404).end();
+      const { statusCode, response, contentType } = await h.fn(body);
+      res.writeHead(statusCode, { "content-type": contentType ?? "text/plain" }).end(typeof response === "string" ? response : Buffer.from(response.buffer, response.byteOffset, response.byteLength));
+    });
+  });
+  const b64 = (v: ArrayBufferView | Buffer) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("base64");
+  const spki = (k: KeyObject) => k.export({ type: "spki", format: "der" });
+  const log = (k: KeyObject) => ({
+    baseUrl: url,
+    hashAlgorithm: "SHA2_256",
+    publicKey: { rawBytes: b64(spki(k)), keyDetails: "PKIX_ECDSA_P256_SHA_256", validFor: { start: "2000-01-01T00:00:00Z" } },
+    logId: { keyId: createHash("sha256").update(spki(k)).digest("base64") },
+  });
+  const trustedRoot = {
+    mediaType: "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+    tlogs: [log(tlogPair.publicKey)],
+    ctlogs: [log(ctPair.publicKey)],
+    certificateAuthorities: [{ subject: { organization: "stand-in", commonName: "fulcio" }, uri: url, certChain: { certificates: [{ rawBytes: b64(ca.rootCertificate) }] }, validFor: { start: "2000-01-01T00:00:00Z" } }],
+    timestampAuthorities: [{ subject: { organization: "stand-in", commonName: "tsa" }, uri: url, certChain: { certificates: [{ rawBytes: b64(tsa.intCertificate) }, { rawBytes: b64(tsa.rootCertificate) }] }, validFor: { start: "2000-01-01T00:00:00Z" } }],
+  };
+  return { url, trustedRoot, server };
+}
