@@ -71,9 +71,9 @@ export const benchEnv: NodeJS.ProcessEnv = {
   LC_ALL: "C",
 };
 
-/** Setup commands: run in `benchEnv`, throw with the tail of stderr if they fail. */
-export function mustRun(argv: string[], cwd?: string): RunResult {
-  const r = timed(argv, { cwd, env: benchEnv });
+/** Setup commands: run in `benchEnv` (or `env`), throw with the tail of stderr if they fail. */
+export function mustRun(argv: string[], cwd?: string, env: NodeJS.ProcessEnv = benchEnv): RunResult {
+  const r = timed(argv, { cwd, env });
   if (r.code !== 0) throw new Error(`${argv.slice(0, 4).join(" ")} … failed (${r.code}):\n${r.stderr.slice(-2000)}`);
   return r;
 }
