@@ -180,6 +180,15 @@ test("a repository with no trust data is not initialised by a delegation signer;
   assert.not.ok((await client.listTags(REPO)).some((t) => t.startsWith(`nokey-${RUN}`)), "nothing of that tag was pushed");
 });
 
+test("a wrong passphrase for the delegation key stops the push in prepare, before anything is pushed", async () => {
+  const tag = `wrongpass-${RUN}`;
+  const r = run(["push", "--hash", tag, "--org", ORG, HELLO], { DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: "not-the-releaser-pass" });
+  assert.is(r.code, 1, r.stderr);
+  assert.match(r.stderr, `the content-trust repository passphrase does not open ${REPO}'s ${ROLE} delegation key (${join(SIGNER_TRUST, "private")}/`);
+  assert.match(r.stderr, "Nothing was pushed.");
+  assert.equal((await client.listTags(REPO)).filter((t) => t.startsWith(tag)), []);
+});
+
 test("no passphrase appears in anything pkgkit printed", () => {
   const all = printed.join("\n");
   assert.ok(all.length > 1000, "captured the runs' output");
