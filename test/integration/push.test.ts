@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BIN, must, pkgkit, ROOT, sh, tmpRepo } from "../helpers.ts";
+import { BIN, must, pkgkit, ROOT, sh, shAsync, tmpRepo } from "../helpers.ts";
 import { services, startRegistry } from "../services.ts";
 import { createRegistry } from "../../lib/registry/index.ts";
 import { MediaTypes, type Manifest } from "../../lib/registry/types.ts";
@@ -164,17 +164,7 @@ test("four concurrent pushes of different arches to the same tag all end up in t
   // Build first, so the four pushes race on the index and not on the engine.
   const built = pkgkit(["build", "--org", org, dir]);
   assert.is(built.code, 0, built.stderr);
-  const runs = await Promise.all(
-    ["amd64", "arm64", "arm", "386"].map(
-      (arch) =>
-        new Promise<{ code: number | null; stderr: string }>((resolve) => {
-          const child = spawn(process.execPath, [BIN, "push", "--disable-content-trust", "--org", org, "--arches", arch, dir], { env: { ...process.env, ...env } });
-          let stderr = "";
-          child.stderr.on("data", (d) => (stderr += d));
-          child.on("close", (code) => resolve({ code, stderr }));
-        }),
-    ),
-  );
+  const runs = await Promise.all(["amd64", "arm64", "arm", "386"].map((arch) => shAsync([process.execPath, BIN, "push", "--disable-content-trust", "--org", org, "--arches", arch, dir], undefined, env)));
   for (const r of runs) assert.is(r.code, 0, r.stderr);
   const tag = pkgkit(["show-tag", "--org", org, dir]).stdout.trim().split(":").pop()!;
   const index = await client.getManifest(`${org}/multi`, tag);

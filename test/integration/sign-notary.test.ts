@@ -5,11 +5,10 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { randomBytes } from "node:crypto";
-import { spawn } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BIN, must, pkgkit, ROOT, sh, tmpRepo } from "../helpers.ts";
+import { BIN, must, pkgkit, ROOT, sh, shAsync, tmpRepo } from "../helpers.ts";
 import { services } from "../services.ts";
 import { createRegistry } from "../../lib/registry/index.ts";
 
@@ -193,19 +192,7 @@ test("a CI matrix signing one tag at once (three machines, each its own copy of 
     cpSync(DOCKER_CONFIG, config, { recursive: true });
     return { arch, config };
   });
-  const runs = await Promise.all(
-    machines.map(
-      ({ arch, config }) =>
-        new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-          const child = spawn(process.execPath, [BIN, "push", "--org", org, "--arches", arch, dir], { env: { ...process.env, ...env, DOCKER_CONFIG: config } });
-          let stdout = "";
-          let stderr = "";
-          child.stdout.on("data", (d) => (stdout += d));
-          child.stderr.on("data", (d) => (stderr += d));
-          child.on("close", (code) => resolve({ code, stdout, stderr }));
-        }),
-    ),
-  );
+  const runs = await Promise.all(machines.map(({ arch, config }) => shAsync([process.execPath, BIN, "push", "--org", org, "--arches", arch, dir], undefined, { ...env, DOCKER_CONFIG: config })));
   for (const r of runs) {
     printed.push(r.stdout, r.stderr);
     assert.is(r.code, 0, r.stderr);

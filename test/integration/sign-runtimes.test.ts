@@ -8,12 +8,11 @@
 // own that imports "pkgkit" as users do, so `verify` (every arch of the package) has all it needs.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { lsTree, must, ROOT, sh, tmpRepo } from "../helpers.ts";
+import { lsTree, must, ROOT, sh, shAsync, tmpRepo } from "../helpers.ts";
 import { services } from "../services.ts";
 import { startSigstoreStandIn, type StandIn } from "../sigstore-stand-in.ts";
 import { createRegistry } from "../../lib/registry/index.ts";
@@ -83,18 +82,10 @@ const env = {
  * `<runtime> hello/pkg.config.ts <args>`, from the user's repository; without blocking the event
  * loop, as the keyless stand-in answers from this process.
  */
-function runFile(runtime: string[], args: string[], e: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(runtime[0]!, [...runtime.slice(1), CONFIG_FILE, ...args], { cwd: repo.dir, env: { ...process.env, ...env, ...e } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => {
-      printed.push(stdout, stderr);
-      resolve({ code, stdout, stderr });
-    });
-  });
+async function runFile(runtime: string[], args: string[], e: Record<string, string> = {}) {
+  const r = await shAsync([...runtime, CONFIG_FILE, ...args], repo.dir, { ...env, ...e });
+  printed.push(r.stdout, r.stderr);
+  return r;
 }
 
 type PushJson = { ok: boolean; result: { steps: { kind: string; status: string }[] } };

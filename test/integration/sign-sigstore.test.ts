@@ -4,12 +4,11 @@
 // a TSA built from @sigstore/mock's handlers (not the public-good services).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BIN, must, pkgkit, ROOT, sh } from "../helpers.ts";
+import { BIN, must, pkgkit, ROOT, sh, shAsync } from "../helpers.ts";
 import { services } from "../services.ts";
 import { startSigstoreStandIn } from "../sigstore-stand-in.ts";
 import { createRegistry } from "../../lib/registry/index.ts";
@@ -31,18 +30,10 @@ const client: Registry = createRegistry({ dockerConfigDir: DOCKER_CONFIG, certsD
 const env = { DOCKER_CONFIG, PKGKIT_CERTS_DIR: svc.certsDir, PKGKIT_CONFIG: "" };
 
 /** Runs the bin without blocking the event loop (the keyless stand-in answers from this process). */
-function pkgkitAsync(args: string[], e: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env, ...e } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => {
-      printed.push(stdout, stderr);
-      resolve({ code, stdout, stderr });
-    });
-  });
+async function pkgkitAsync(args: string[], e: Record<string, string> = {}) {
+  const r = await shAsync([process.execPath, BIN, ...args], ROOT, { ...env, ...e });
+  printed.push(r.stdout, r.stderr);
+  return r;
 }
 
 /** The index and per-arch digests in the registry. */
