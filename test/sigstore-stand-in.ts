@@ -3,7 +3,9 @@
  * (not the public-good services), with the trusted root that verifies what it issues. It answers
  * from the test's own process: run the CLI asynchronously (spawn, not spawnSync) while it is up.
  */
-import { generateKeyPairSync, createHash, type KeyObject } from "node:crypto";
+import { generateKeyPairSync, createHash, randomBytes, type KeyObject } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -55,4 +57,37 @@ export async function startSigstoreStandIn(): Promise<StandIn> {
     timestampAuthorities: [{ subject: { organization: "stand-in", commonName: "tsa" }, uri: url, certChain: { certificates: [{ rawBytes: b64(tsa.intCertificate) }, { rawBytes: b64(tsa.rootCertificate) }] }, validFor: { start: "2000-01-01T00:00:00Z" } }],
   };
   return { url, trustedRoot, server };
+}
+
+/** The CI identity the tests sign as, and its OIDC issuer. */
+export const IDENTITY = "https://github.com/pkgkit/pkgkit/.github/workflows/release.yml@refs/heads/main";
+export const ISSUER = "https://oidc.pkgkit.test";
+
+/** An unsigned OIDC identity token for IDENTITY (the stand-in Fulcio reads its claims without checking a signature). */
+export function identityToken(): string {
+  const b64url = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
+  const now = Math.floor(Date.now() / 1000);
+  return `${b64url({ alg: "none", typ: "JWT" })}.${b64url({ iss: ISSUER, sub: IDENTITY, aud: "sigstore", iat: now, exp: now + 600, nonce: randomBytes(8).toString("hex") })}.`;
+}
+
+/** A pkgkit.yml in `dir` for keyless signing through the stand-in, with its trusted root for verify; returns its path. */
+export function keylessConfig(standIn: StandIn, dir: string): string {
+  writeFileSync(join(dir, "trusted_root.json"), JSON.stringify(standIn.trustedRoot));
+  const file = join(dir, "pkgkit.yml");
+  writeFileSync(file, [
+    "signer: sigstore",
+    "sigstore:",
+    "  keyless: true",
+    `  fulcioURL: ${standIn.url}`,
+    `  rekorURL: ${standIn.url}`,
+    `  tsaURL: ${standIn.url}`,
+    // The stand-in Rekor stores proposed entries as they come; a real Rekor computes a dsse
+    // entry's body itself. An intoto entry's proposed body is already the canonical one.
+    "  rekorEntryType: intoto",
+    `  identity: ${JSON.stringify(IDENTITY)}`,
+    `  issuer: ${ISSUER}`,
+    "  trustedRoot: trusted_root.json",
+    "",
+  ].join("\n"));
+  return file;
 }

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { lsTree, must, ROOT, sh, shAsync, tmpRepo } from "../helpers.ts";
 import { services } from "../services.ts";
-import { startSigstoreStandIn, type StandIn } from "../sigstore-stand-in.ts";
+import { identityToken, IDENTITY, ISSUER, keylessConfig, startSigstoreStandIn, type StandIn } from "../sigstore-stand-in.ts";
 import { createRegistry } from "../../lib/registry/index.ts";
 
 const svc = services();
@@ -109,29 +109,12 @@ must(["sh", "-c", 'openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-25
 const cosignVerify = (pub: string, ref: string) => sh([COSIGN, "verify", "--key", pub, "--insecure-ignore-tlog=true", "--registry-cacert", svc.ca, ref], undefined, { DOCKER_CONFIG });
 
 // Keyless: an identity token for the stand-in's Fulcio, and the pkgkit.yml that points there.
-const IDENTITY = "https://github.com/pkgkit/pkgkit/.github/workflows/release.yml@refs/heads/main";
-const ISSUER = "https://oidc.pkgkit.test";
-const b64url = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
-const now = Math.floor(Date.now() / 1000);
-const TOKEN = `${b64url({ alg: "none", typ: "JWT" })}.${b64url({ iss: ISSUER, sub: IDENTITY, aud: "sigstore", iat: now, exp: now + 600, nonce: randomBytes(8).toString("hex") })}.`;
+const TOKEN = identityToken();
 let standIn: StandIn | undefined;
 const KEYLESS_CONFIG = join(TMP, "pkgkit.yml");
 test.before(async () => {
   standIn = await startSigstoreStandIn();
-  writeFileSync(join(TMP, "trusted_root.json"), JSON.stringify(standIn.trustedRoot));
-  writeFileSync(KEYLESS_CONFIG, [
-    "signer: sigstore",
-    "sigstore:",
-    "  keyless: true",
-    `  fulcioURL: ${standIn.url}`,
-    `  rekorURL: ${standIn.url}`,
-    `  tsaURL: ${standIn.url}`,
-    "  rekorEntryType: intoto", // the stand-in Rekor keeps proposed entries as they are (see sign-sigstore.test.ts)
-    `  identity: ${JSON.stringify(IDENTITY)}`,
-    `  issuer: ${ISSUER}`,
-    "  trustedRoot: trusted_root.json",
-    "",
-  ].join("\n"));
+  keylessConfig(standIn, TMP);
 });
 
 /** The Sigstore bundles attached to `digest`, read through the referrers tag fallback. */

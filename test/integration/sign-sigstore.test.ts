@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BIN, must, pkgkit, ROOT, sh, shAsync } from "../helpers.ts";
 import { services } from "../services.ts";
-import { startSigstoreStandIn } from "../sigstore-stand-in.ts";
+import { identityToken, IDENTITY, ISSUER, keylessConfig, startSigstoreStandIn } from "../sigstore-stand-in.ts";
 import { createRegistry } from "../../lib/registry/index.ts";
 import type { Registry } from "../../lib/registry/types.ts";
 
@@ -149,32 +149,12 @@ test("a wrong key password stops the push before anything is pushed", async () =
 
 // ---------------------------------------------------------------- keyless through a local stand-in
 
-const IDENTITY = "https://github.com/pkgkit/pkgkit/.github/workflows/release.yml@refs/heads/main";
-const ISSUER = "https://oidc.pkgkit.test";
-const b64url = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
-const TOKEN = `${b64url({ alg: "none", typ: "JWT" })}.${b64url({ iss: ISSUER, sub: IDENTITY, aud: "sigstore", iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 600, nonce: randomBytes(8).toString("hex") })}.`;
+const TOKEN = identityToken();
 
 test("keyless via a local stand-in for Fulcio, Rekor and TSA (@sigstore/mock handlers): the bundles verify with @sigstore/verify for the identity and issuer; a wrong identity fails", async () => {
   const standIn = await startSigstoreStandIn();
   try {
-    const rootFile = join(TMP, "trusted_root.json");
-    writeFileSync(rootFile, JSON.stringify(standIn.trustedRoot));
-    const config = join(TMP, "pkgkit.yml");
-    writeFileSync(config, [
-      "signer: sigstore",
-      "sigstore:",
-      "  keyless: true",
-      `  fulcioURL: ${standIn.url}`,
-      `  rekorURL: ${standIn.url}`,
-      `  tsaURL: ${standIn.url}`,
-      // The stand-in Rekor stores proposed entries as they come; a real Rekor computes a dsse
-      // entry's body itself. An intoto entry's proposed body is already the canonical one.
-      "  rekorEntryType: intoto",
-      `  identity: ${JSON.stringify(IDENTITY)}`,
-      `  issuer: ${ISSUER}`,
-      "  trustedRoot: trusted_root.json",
-      "",
-    ].join("\n"));
+    const config = keylessConfig(standIn, TMP);
     const org = `${svc.registries.plain}/${RUN}-keyless`;
     const repo = `${org}/hello`;
     const planned = await pkgkitAsync(["plan", "--push", "--org", org, HELLO], { PKGKIT_CONFIG: config });
