@@ -39,7 +39,14 @@ export function verifyCommand(cli: CliParts) {
   return {
     summary: "check that the index and each per-arch image at the current tag are signed by the package's signer",
     args: cli.args,
-    options: { ...cli.naming, "registry-ca": ca!, "insecure-registry": insecure!, ...signingFlags, ...cli.common },
+    options: {
+      ...cli.naming,
+      arches: { type: "string" as const, value: "<a,b>", help: "check only these arches' images (and the index), as after push --arches" },
+      "registry-ca": ca!,
+      "insecure-registry": insecure!,
+      ...signingFlags,
+      ...cli.common,
+    },
     async run(t: { dirs: string[] }, o: ParsedOptions): Promise<number> {
       const packages = await cli.resolveTargets(t, o);
       const registry = await cli.registryOption(o);

@@ -109,6 +109,9 @@ test("push signs each arch and the index with Notary: docker (DCT) pulls and run
   const ok = run(["verify", "--org", ORG, HELLO]);
   assert.is(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, `ok    ${REPO}:${TAG}@${index.digest}  [notary] signed target`);
+  const one = run(["verify", "--arches", "arm64", "--org", ORG, HELLO]);
+  assert.is(one.code, 0, one.stderr);
+  assert.equal(one.stdout.trim().split("\n").map((l) => l.split(/\s+/)[1]!.replace(/@.*/, "")), [`${REPO}:${TAG}`, `${REPO}:${TAG}-arm64`], "--arches: the index and that arch only");
   const bad = run(["verify", "--hash", `unsigned-${RUN}`, "--org", ORG, HELLO]);
   assert.is(bad.code, 1);
   assert.match(bad.stdout, `FAIL  ${REPO}:unsigned-${RUN}-arm64@sha256:`);
