@@ -1,18 +1,51 @@
 #!/usr/bin/env bash
-# The README's first command: start the engine, qemu for arm64 and a local registry
-# (127.0.0.1:5000), push examples/hello for amd64 and arm64 with pkgkit (build, push each arch,
-# merge the index), then pull the index by tag for each platform and run it.
+# The README's first command: start the engine, qemu for arm64, a local registry (127.0.0.1:5000)
+# and a local notary server (https://127.0.0.1:4443); push examples/hello for amd64 and arm64 with
+# pkgkit (build, push each arch, merge the index, sign all three with Notary); then, as a user with
+# Docker Content Trust on, pull the index by tag for each platform and run it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 ORG=${PKGKIT_ORG:-127.0.0.1:5000/demo}
+STATE=${PKGKIT_STATE:-/var/tmp/pkgkit-testenv}
 
 test/env/start.sh >/dev/null
-# Unsigned: the demo sets up no signer (README, "Signing").
-node lib/bin.mjs push --disable-content-trust --org "$ORG" examples/hello
+NOTARY_URL=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).notary.url)' "$STATE/services.json")
+NOTARY_CA=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).notary.ca)' "$STATE/services.json")
+
+# The demo's signer: a trust directory of its own, and random passphrases made once, kept (0600)
+# beside it and read by a passphrase command, never passed as arguments or printed.
+DEMO="$STATE/demo"
+mkdir -p "$DEMO/docker/tls/${NOTARY_URL#https://}"
+cp "$NOTARY_CA" "$DEMO/docker/tls/${NOTARY_URL#https://}/ca.crt"
+[ -f "$DEMO/docker/config.json" ] || echo '{}' > "$DEMO/docker/config.json"
+for f in repository-passphrase root-passphrase; do
+  [ -s "$DEMO/$f" ] || (umask 077 && od -An -N16 -tx1 /dev/urandom | tr -d ' \n' > "$DEMO/$f")
+done
+cat > "$DEMO/pkgkit.yml" <<EOF
+signer: notary
+notary:
+  server: $NOTARY_URL
+  passphraseCommand: cat '$DEMO/repository-passphrase'
+EOF
+export DOCKER_CONFIG="$DEMO/docker" DOCKER_CONTENT_TRUST_SERVER="$NOTARY_URL" PKGKIT_CONFIG="$DEMO/pkgkit.yml"
+DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE=$(cat "$DEMO/root-passphrase")
+export DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE
+
+# The notary server keeps its data in memory: after a restart it has none for the demo's
+# repository, and the trust directory's copy of the old one would not match. Start that over.
+gun="$ORG/hello"
+if ! notary -s "$NOTARY_URL" -d "$DOCKER_CONFIG/trust" --tlscacert "$NOTARY_CA" list "$gun" >/dev/null 2>&1; then
+  rm -rf "$DOCKER_CONFIG/trust/tuf/$gun"
+fi
+
+node lib/bin.mjs push --org "$ORG" examples/hello
+node lib/bin.mjs verify --org "$ORG" examples/hello
 ref=$(node lib/bin.mjs show-tag --org "$ORG" examples/hello)
 for arch in amd64 arm64; do
-  docker rmi "$ref" >/dev/null 2>&1 || true
-  docker pull -q --platform "linux/$arch" "$ref" >/dev/null
-  printf '%s (pulled for linux/%s): ' "$ref" "$arch"
+  # Content trust pulls by digest, and the engine keeps one image per repository@digest: drop the last one.
+  ids=$(docker images -q "$ORG/hello" | sort -u)
+  [ -z "$ids" ] || docker rmi -f $ids >/dev/null
+  out=$(DOCKER_CONTENT_TRUST=1 docker pull --platform "linux/$arch" "$ref" 2>&1) || { echo "$out" >&2; exit 1; }
+  printf '%s (pulled with content trust for linux/%s): ' "$ref" "$arch"
   docker run --rm --platform "linux/$arch" "$ref"
 done
