@@ -15,6 +15,29 @@ export interface StandIn {
   server: Server;
 }
 
+/**
+ * What a real Rekor does to a proposed dsse (0.0.1) entry before it logs it, and the mock does not:
+ * the logged body holds the envelope's and the payload's hashes and the signatures with their
+ * verifiers, not the envelope. @sigstore/verify compares a bundle with that form. Other kinds pass
+ * through as proposed (an intoto entry's proposed body is already its logged form).
+ */
+function rekorCanonicalDSSE(body: string): string {
+  const entry = JSON.parse(body) as { kind?: string; apiVersion?: string; spec?: { proposedContent?: { envelope: string; verifiers: string[] } } };
+  const proposed = entry.kind === "dsse" ? entry.spec?.proposedContent : undefined;
+  if (!proposed) return body;
+  const envelope = JSON.parse(proposed.envelope) as { payload: string; signatures: { sig: string }[] };
+  const sha256 = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
+  return JSON.stringify({
+    apiVersion: entry.apiVersion,
+    kind: "dsse",
+    spec: {
+      envelopeHash: { algorithm: "sha256", value: sha256(proposed.envelope) },
+      payloadHash: { algorithm: "sha256", value: sha256(Buffer.from(envelope.payload, "base64")) },
+      signatures: envelope.signatures.map((sig, i) => ({ signature: sig.sig, verifier: proposed.verifiers[i] ?? proposed.verifiers[0] })),
+    },
+  });
+}
+
 export async function startSigstoreStandIn(): Promise<StandIn> {
   const mock = await import("@sigstore/mock");
   const pair = () => generateKeyPairSync("ec", { namedCurve: "P-256" }) as { publicKey: KeyObject; privateKey: KeyObject };
@@ -37,7 +60,7 @@ export async function startSigstoreStandIn(): Promise<StandIn> {
     req.on("end", async () => {
       const h = handlers.find((x) => x.path === req.url && req.method === "POST");
       if (!h) return res.writeHead(404).end();
-      const { statusCode, response, contentType } = await h.fn(body);
+      const { statusCode, response, contentType } = await h.fn(h === handlers[1] ? rekorCanonicalDSSE(body) : body);
       res.writeHead(statusCode, { "content-type": contentType ?? "text/plain" }).end(typeof response === "string" ? response : Buffer.from(response.buffer, response.byteOffset, response.byteLength));
     });
   });
@@ -71,7 +94,7 @@ export function identityToken(): string {
 }
 
 /** A pkgkit.yml in `dir` for keyless signing through the stand-in, with its trusted root for verify; returns its path. */
-export function keylessConfig(standIn: StandIn, dir: string): string {
+export function keylessConfig(standIn: StandIn, dir: string, rekorEntryType: "dsse" | "intoto" = "dsse"): string {
   writeFileSync(join(dir, "trusted_root.json"), JSON.stringify(standIn.trustedRoot));
   const file = join(dir, "pkgkit.yml");
   writeFileSync(file, [
@@ -81,9 +104,7 @@ export function keylessConfig(standIn: StandIn, dir: string): string {
     `  fulcioURL: ${standIn.url}`,
     `  rekorURL: ${standIn.url}`,
     `  tsaURL: ${standIn.url}`,
-    // The stand-in Rekor stores proposed entries as they come; a real Rekor computes a dsse
-    // entry's body itself. An intoto entry's proposed body is already the canonical one.
-    "  rekorEntryType: intoto",
+    `  rekorEntryType: ${rekorEntryType}`,
     `  identity: ${JSON.stringify(IDENTITY)}`,
     `  issuer: ${ISSUER}`,
     "  trustedRoot: trusted_root.json",

@@ -114,7 +114,7 @@ let standIn: StandIn | undefined;
 const KEYLESS_CONFIG = join(TMP, "pkgkit.yml");
 test.before(async () => {
   standIn = await startSigstoreStandIn();
-  keylessConfig(standIn, TMP);
+  keylessConfig(standIn, TMP, "intoto"); // the older Rekor entry kind (the option); sign-sigstore.test.ts signs with the default, dsse
 });
 
 /** The Sigstore bundles attached to `digest`, read through the referrers tag fallback. */

@@ -170,6 +170,7 @@ test("keyless via a local stand-in for Fulcio, Rekor and TSA (@sigstore/mock han
       const [json] = (await referrerBundles(repo, d.digest)) as { dsseEnvelope: { payload: string; payloadType: string } }[];
       assert.is(`sha256:${statementOf(json!).subject[0]!.digest.sha256}`, d.digest);
       const bundle = bundleFromJSON(json);
+      assert.equal(bundle.verificationMaterial.tlogEntries.map((e) => e.kindVersion?.kind), ["dsse"], "recorded in Rekor as a dsse entry (the default)");
       const signer = verifier.verify(toSignedEntity(bundle), { subjectAlternativeName: IDENTITY, extensions: { issuer: ISSUER } });
       assert.is(signer.identity?.subjectAlternativeName, IDENTITY);
       assert.throws(() => verifier.verify(toSignedEntity(bundle), { subjectAlternativeName: "https://github.com/someone/else", extensions: { issuer: ISSUER } }), /identity|subject|SAN/i);
