@@ -93,6 +93,38 @@ const answers = (host: string, port: number) =>
     socket.once("error", () => resolve(false));
   });
 
+/** A server process of the test's own: `start` runs it and waits until it accepts connections on host:port; `stop` waits for its exit. */
+function supervised(argv: string[], logFile: string, host: string, port: number) {
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  const start = async () => {
+    const log = openSync(logFile, "a");
+    const c = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", log, log] });
+    closeSync(log);
+    child = c;
+    running.add(c);
+    let gone = false;
+    exited = new Promise<void>((resolve) => c.once("exit", () => {
+      gone = true;
+      running.delete(c);
+      resolve();
+    }));
+    const deadline = Date.now() + 10_000;
+    while (!(await answers(host, port))) {
+      if (gone || Date.now() > deadline) {
+        c.kill("SIGKILL");
+        throw new Error(`${argv[0]} on ${host}:${port} ${gone ? "exited" : "did not answer within 10s"}: ${readFileSync(logFile, "utf8").slice(-2000)}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const stop = async () => {
+    if (child && running.has(child)) child.kill("SIGTERM");
+    await exited;
+  };
+  return { start, stop };
+}
+
 /** A `docker-registry serve` of the test's own, on a free port. */
 export async function startRegistry(options: RegistryProcessOptions = {}): Promise<RegistryProcess> {
   const dir = mkdtempSync(join(tmpdir(), "pkgkit-registry-"));
@@ -126,38 +158,47 @@ export async function startRegistry(options: RegistryProcessOptions = {}): Promi
   ].join("\n"));
   const logFile = join(dir, "registry.log");
 
-  let child: ChildProcess | undefined;
-  let exited: Promise<void> = Promise.resolve();
-  const start = async () => {
-    const log = openSync(logFile, "a");
-    const c = spawn("docker-registry", ["serve", config], { stdio: ["ignore", log, log] });
-    closeSync(log);
-    child = c;
-    running.add(c);
-    let gone = false;
-    exited = new Promise<void>((resolve) => c.once("exit", () => {
-      gone = true;
-      running.delete(c);
-      resolve();
-    }));
-    const deadline = Date.now() + 10_000;
-    while (!(await answers(host, port))) {
-      if (gone || Date.now() > deadline) {
-        c.kill("SIGKILL");
-        throw new Error(`docker-registry on ${address} ${gone ? "exited" : "did not answer within 10s"}: ${readFileSync(logFile, "utf8").slice(-2000)}`);
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
-  const stop = async () => {
-    if (child && running.has(child)) child.kill("SIGTERM");
-    await exited;
-  };
+  const { start, stop } = supervised(["docker-registry", "serve", config], logFile, host, port);
   await start();
   return {
     address,
     dataDir,
     ...(tokenServer ? { tokenServer } : {}),
+    stop,
+    async restart() {
+      await stop();
+      await start();
+    },
+  };
+}
+
+export interface NotaryProcess {
+  url: string;
+  /** Stops it and starts it again on the same port: with memory storage, all trust data is gone. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A notary-server of the test's own (Debian's, memory storage, signing its timestamps itself
+ * instead of through a notary-signer, the project CA's certificate), for tests that restart one.
+ */
+export async function startNotaryServer(): Promise<NotaryProcess> {
+  const s = services();
+  const dir = mkdtempSync(join(tmpdir(), "pkgkit-notary-"));
+  const port = await freePort();
+  const config = join(dir, "server.json");
+  writeFileSync(config, JSON.stringify({
+    server: { http_addr: `127.0.0.1:${port}`, tls_cert_file: s.tlsCert, tls_key_file: s.tlsKey },
+    trust_service: { type: "local" },
+    logging: { level: "warn" },
+    storage: { backend: "memory" },
+  }));
+  const logFile = join(dir, "notary-server.log");
+  const { start, stop } = supervised(["notary-server", "-config", config], logFile, "127.0.0.1", port);
+  await start();
+  return {
+    url: `https://127.0.0.1:${port}`,
     stop,
     async restart() {
       await stop();

@@ -18,7 +18,8 @@
  * Passphrases reach notary through its environment (NOTARY_*_PASSPHRASE), never argv.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { homedir } from "node:os";
+import { mkdtemp, rm } from "node:fs/promises";
+import { homedir, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import process from "node:process";
 import { InputError, PkgkitError } from "../errors.ts";
@@ -93,6 +94,10 @@ export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps
     shell: deps.shell,
   });
   const lists = new Map<string, Promise<Map<string, { sha256: string; size: number }> | undefined>>();
+  /** GUNs the server has no trust data for, though the trust directory has a copy from before. */
+  const stale = new Set<string>();
+  const staleMessage = (g: string, server: string) =>
+    `${server} has no trust data for ${g}, but ${join(trustDir, "tuf", g)} holds a copy from an earlier run: the server lost it (a notary server with memory storage was restarted?), or this is not the server that signed it. To start the repository over on this server (new keys; clients that pinned the old root will refuse it), move that directory aside and run again.`;
   const ready = new Map<string, Promise<void>>();
   // Sign steps run in parallel: a GUN's changelist (addhash, publish) has one writer at a time.
   const queues = new Map<string, Promise<unknown>>();
@@ -102,16 +107,16 @@ export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps
     return next;
   };
 
-  const globalFlags = (repository: string) => {
+  const globalFlags = (repository: string, dir = trustDir) => {
     const server = notaryServer(repository, options);
     const host = new URL(server).host;
     const ca = options.ca ?? [join(dockerConfigDir(), "tls", host, "ca.crt")].find((f) => existsSync(f));
-    return ["-s", server, "-d", trustDir, ...(ca ? ["--tlscacert", ca] : [])];
+    return ["-s", server, "-d", dir, ...(ca ? ["--tlscacert", ca] : [])];
   };
 
-  async function notary(repository: string, args: string[], env: Record<string, string> = {}) {
+  async function notary(repository: string, args: string[], env: Record<string, string> = {}, dir?: string) {
     const shell = await shellP;
-    const r = await shell.exec(["notary", ...globalFlags(repository), ...args], { env });
+    const r = await shell.exec(["notary", ...globalFlags(repository, dir), ...args], { env });
     if (r.code !== 0 && (r.code === 127 || /ENOENT|spawn notary/.test(r.stderr)))
       throw new PkgkitError("the notary CLI is not on PATH; install it (Debian: apt-get install notary)");
     return { ...r, said: redact(`${r.stderr}\n${r.stdout}`.trim().split("\n").filter(Boolean).slice(-5).join("\n")) };
@@ -123,10 +128,29 @@ export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps
     let p = lists.get(g);
     if (!p) {
       p = (async () => {
-        const r = await notary(repository, ["list", g, ...(delegation ? ["--roles", delegation] : [])]);
+        const args = ["list", g, ...(delegation ? ["--roles", delegation] : [])];
+        const r = await notary(repository, args);
         if (r.code !== 0) {
           if (/does not have trust data/.test(r.said)) return undefined;
           throw new PkgkitError(`notary list ${g} (${notaryServer(repository, options)}) failed: ${r.said}`);
+        }
+        // When the server does not answer with current data (it has none, or cannot be reached),
+        // notary lists the trust directory's cached copy and only warns. Never trust that: ask
+        // again with no cache to learn what the server has.
+        if (/using cached/i.test(r.stderr)) {
+          const scratch = await mkdtemp(join(tmpdir(), "pkgkit-notary-"));
+          try {
+            const fresh = await notary(repository, args, {}, scratch);
+            if (fresh.code !== 0 && /does not have trust data/.test(fresh.said)) {
+              stale.add(g);
+              return undefined;
+            }
+            throw new PkgkitError(
+              `notary list ${g}: ${notaryServer(repository, options)} did not give current trust data (notary fell back to the copy in ${trustDir}): ${fresh.code !== 0 ? fresh.said : "the server has trust data, but notary could not bring that copy up to date from it (a new root key, or a passing error: run again)"}`,
+            );
+          } finally {
+            await rm(scratch, { recursive: true, force: true });
+          }
         }
         const targets = new Map<string, { sha256: string; size: number }>();
         for (const line of r.stdout.split("\n")) {
@@ -160,7 +184,7 @@ export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps
     const g = gun(repository);
     const server = notaryServer(repository, options);
     if (!(await list(repository)))
-      throw new PkgkitError(`${g} has no trust data on ${server}: signing in ${role} needs a repository initialised by its maintainers, with a ${role} delegation. ${delegationSetUp(g, role, false)} Nothing was pushed.`);
+      throw new PkgkitError(stale.has(g) ? `${staleMessage(g, server)} Nothing was pushed.` : `${g} has no trust data on ${server}: signing in ${role} needs a repository initialised by its maintainers, with a ${role} delegation. ${delegationSetUp(g, role, false)} Nothing was pushed.`);
     const d = await notary(repository, ["delegation", "list", g]);
     if (d.code !== 0) throw new PkgkitError(`notary delegation list ${g} (${server}) failed: ${d.said}`);
     const roles = parseDelegationList(d.stdout);
@@ -215,6 +239,7 @@ export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps
         throw new PkgkitError(`${trustDir} has no targets key of ${g}, which has trust data on ${notaryServer(repository, options)}: signing needs it (import it with \`notary key import <key.pem> --role targets --gun ${g}\`, or sign in a delegation: the notary signer's role option). Nothing was pushed.`);
       return checkPassphrase(g, (k) => k.gun === g && (k.role === "targets" || k.role === "snapshot"), "targets key");
     }
+    if (stale.has(g)) throw new PkgkitError(`${staleMessage(g, notaryServer(repository, options))} Nothing was pushed.`);
     const root = process.env.DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE;
     if (!root)
       throw new PkgkitError(`${g} has no trust data on ${notaryServer(repository, options)} yet; initialising it needs the root key's passphrase: set DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE (a root key is created in ${trustDir} if there is none). Nothing was pushed.`);
@@ -265,7 +290,7 @@ export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps
       const g = gun(target.repository);
       const base = { signer: "notary" as const, ref: targetRef(target) };
       const targets = await list(target.repository);
-      if (!targets) return { ...base, ok: false, detail: `${notaryServer(target.repository, options)} has no trust data for ${g}` };
+      if (!targets) return { ...base, ok: false, detail: stale.has(g) ? staleMessage(g, notaryServer(target.repository, options)) : `${notaryServer(target.repository, options)} has no trust data for ${g}` };
       const hex = target.digest.replace(/^sha256:/, "");
       for (const tag of target.tags) {
         const t = targets.get(tag);

@@ -5,11 +5,11 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { randomBytes } from "node:crypto";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, copyFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BIN, must, pkgkit, ROOT, sh, shAsync, tmpRepo } from "../helpers.ts";
-import { services } from "../services.ts";
+import { services, startNotaryServer } from "../services.ts";
 import { createRegistry } from "../../lib/registry/index.ts";
 
 const svc = services();
@@ -60,7 +60,16 @@ const run = (args: string[], e: Record<string, string> = {}) => {
   return r;
 };
 const notary = (...args: string[]) => sh(["notary", "-s", NOTARY.url, "-d", join(DOCKER_CONFIG, "trust"), "--tlscacert", NOTARY.ca, ...args]);
-const docker = (args: string[], e: Record<string, string> = {}) => sh(["docker", ...args], undefined, { DOCKER_CONFIG, DOCKER_CONTENT_TRUST_SERVER: NOTARY.url, ...e });
+/** A docker user's own config (the notary CA only, no trust data): what it trusts comes from the server, not from pkgkit's trust directory. */
+function clientConfig(): string {
+  const dir = mkdtempSync(join(TMP, "docker-client-"));
+  mkdirSync(join(dir, "tls", notaryHost), { recursive: true });
+  copyFileSync(NOTARY.ca, join(dir, "tls", notaryHost, "ca.crt"));
+  writeFileSync(join(dir, "config.json"), "{}");
+  return dir;
+}
+const CLIENT_CONFIG = clientConfig();
+const docker = (args: string[], e: Record<string, string> = {}) => sh(["docker", ...args], undefined, { DOCKER_CONFIG: CLIENT_CONFIG, DOCKER_CONTENT_TRUST_SERVER: NOTARY.url, ...e });
 
 const ORG = `${svc.registries.plain}/${RUN}`;
 const TAG = pkgkit(["show-tag", "--org", "x", HELLO]).stdout.trim().split(":").pop()!;
@@ -152,6 +161,46 @@ test("a passphrase command that fails stops the push before anything is pushed; 
   assert.match(empty.stderr, `the passphrase command "true"`);
   assert.match(empty.stderr, "printed nothing");
   assert.equal(await client.listTags(`${org}/hello`), []);
+});
+
+test("a notary server that lost a repository's trust data (a private one, memory storage, restarted): notary would list the trust directory's cached copy; verify says FAIL, push stops before pushing; moved aside, the repository starts over", async () => {
+  const server = await startNotaryServer();
+  try {
+    const org = `${svc.registries.plain}/${RUN}-lost`;
+    const repo = `${org}/hello`;
+    const config = mkdtempSync(join(TMP, "lost-"));
+    mkdirSync(join(config, "tls", new URL(server.url).host), { recursive: true });
+    copyFileSync(NOTARY.ca, join(config, "tls", new URL(server.url).host, "ca.crt"));
+    writeFileSync(join(config, "config.json"), "{}");
+    const e = { DOCKER_CONFIG: config, DOCKER_CONTENT_TRUST_SERVER: server.url, DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: REPO_PASS };
+    const first = run(["push", "--arches", "amd64", "--org", org, HELLO], e);
+    assert.is(first.code, 0, first.stderr);
+    await server.restart();
+
+    const cached = sh(["notary", "-s", server.url, "-d", join(config, "trust"), "--tlscacert", NOTARY.ca, "list", repo]);
+    assert.is(cached.code, 0, "the notary CLI falls back to its cached copy ...");
+    assert.match(cached.stderr, "using cached timestamp", "... and only warns");
+    const stale = `${server.url} has no trust data for ${repo}, but ${join(config, "trust", "tuf", repo)} holds a copy from an earlier run`;
+    const verified = run(["verify", "--arches", "amd64", "--org", org, HELLO], e);
+    assert.is(verified.code, 1, verified.stdout);
+    assert.match(verified.stdout, `FAIL  ${repo}:${TAG}@sha256:`);
+    assert.match(verified.stdout, stale);
+    const tag = `lost-${RUN}`;
+    const pushed = run(["push", "--arches", "amd64", "--hash", tag, "--org", org, HELLO], e);
+    assert.is(pushed.code, 1, pushed.stderr);
+    assert.match(pushed.stderr, stale);
+    assert.match(pushed.stderr, "Nothing was pushed.");
+    assert.equal((await client.listTags(repo)).filter((t) => t.startsWith(tag)), []);
+
+    // As the message says: move the copy aside, and the repository starts over on this server.
+    renameSync(join(config, "trust", "tuf", repo), join(config, "trust", "tuf", `${repo}.old`));
+    const again = run(["push", "--arches", "amd64", "--org", org, HELLO], e);
+    assert.is(again.code, 0, again.stderr);
+    const ok = run(["verify", "--arches", "amd64", "--org", org, HELLO], e);
+    assert.is(ok.code, 0, ok.stdout + ok.stderr);
+  } finally {
+    await server.stop();
+  }
 });
 
 test("a wrong repository passphrase stops the push in prepare, before anything is pushed (the targets key does not open)", async () => {
