@@ -7,7 +7,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { randomBytes } from "node:crypto";
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { must, pkgkit, ROOT, sh } from "../helpers.ts";
@@ -125,7 +125,11 @@ test("push signs in targets/releases with the delegation key: notary lists the r
   // A maintainer signs the same tag in targets for another digest: docker must still take targets/releases'.
   mustNotary(MAINTAINER_TRUST, ["addhash", REPO, TAG, String(arches.amd64!.size), "--sha256", arches.amd64!.digest.slice(7), "-p"], maintainerEnv);
   // The docker CLI with content trust: pulls the index signed in targets/releases for arm64; it runs as aarch64.
-  const docker = (args: string[], e: Record<string, string> = {}) => sh(["docker", ...args], undefined, { DOCKER_CONFIG, DOCKER_CONTENT_TRUST_SERVER: NOTARY.url, ...e });
+  // As a user of its own: the notary CA, no trust data (nothing cached from pkgkit's trust directory).
+  const userConfig = mkdtempSync(join(TMP, "docker-client-"));
+  cpSync(join(DOCKER_CONFIG, "tls"), join(userConfig, "tls"), { recursive: true });
+  writeFileSync(join(userConfig, "config.json"), "{}");
+  const docker = (args: string[], e: Record<string, string> = {}) => sh(["docker", ...args], undefined, { DOCKER_CONFIG: userConfig, DOCKER_CONTENT_TRUST_SERVER: NOTARY.url, ...e });
   docker(["rmi", "-f", `${REPO}:${TAG}`]);
   const pull = docker(["pull", "--platform", "linux/arm64", `${REPO}:${TAG}`], { DOCKER_CONTENT_TRUST: "1" });
   assert.is(pull.code, 0, pull.stderr);
