@@ -128,7 +128,9 @@ export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps
     let p = lists.get(g);
     if (!p) {
       p = (async () => {
-        const args = ["list", g, ...(delegation ? ["--roles", delegation] : [])];
+        // Roles in docker's order: with no delegation configured, targets/releases before targets
+        // (notary lists a tag once, from the first role that has it).
+        const args = ["list", g, ...(delegation ? ["--roles", delegation] : ["--roles", "targets/releases", "--roles", "targets"])];
         const r = await notary(repository, args);
         if (r.code !== 0) {
           if (/does not have trust data/.test(r.said)) return undefined;
@@ -153,11 +155,15 @@ export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps
           }
         }
         const targets = new Map<string, { sha256: string; size: number }>();
-        for (const line of r.stdout.split("\n")) {
+        const rows = r.stdout.split("\n").flatMap((line) => {
           const m = /^(\S+)\s+([0-9a-f]{64})\s+(\d+)\s+(\S+)/.exec(line);
-          // `--roles` lists the delegation's own delegations too; docker reads only the role itself.
-          if (m && (!delegation || m[4] === delegation)) targets.set(m[1]!, { sha256: m[2]!, size: Number(m[3]) });
-        }
+          return m ? [{ tag: m[1]!, sha256: m[2]!, size: Number(m[3]), role: m[4]! }] : [];
+        });
+        // What docker resolves a tag to: with a delegation, that role only (`--roles` lists its
+        // own delegations too); else targets/releases when it has the tag, then targets.
+        const order = delegation ? [delegation] : ["targets", "targets/releases"];
+        for (const role of order)
+          for (const row of rows) if (row.role === role) targets.set(row.tag, { sha256: row.sha256, size: row.size });
         return targets;
       })();
       lists.set(g, p);
