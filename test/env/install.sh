@@ -18,10 +18,7 @@ COSIGN=/usr/local/bin/cosign
 PACKAGES=(docker.io git busybox-static qemu-user-static binfmt-support jq curl ca-certificates
           docker-registry skopeo apache2-utils openssl notary)
 
-step() { STEP_NAME=$1; STEP_T0=$EPOCHREALTIME; echo "== $1"; }
-endstep() { printf 'TIMING %-60s %6.2fs\n' "$STEP_NAME" "$(elapsed "$STEP_T0")"; }
-elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }'; }
-die() { echo "install.sh: $*" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # The Debian mirror this machine already uses: first non-security URI of its own apt sources
 # (deb822 *.sources or one-line *.list). PKGKIT_DEBIAN_MIRROR overrides.

@@ -14,30 +14,19 @@ SERVER_ADDR=127.0.0.1:${PKGKIT_NOTARY_PORT:-4443}
 SIGNER_ADDR=127.0.0.1:${PKGKIT_NOTARY_SIGNER_PORT:-7899}
 WAIT=${PKGKIT_NOTARY_WAIT:-15}   # seconds
 
-die() { echo "notary.sh: $*" >&2; exit 1; }
-alive() { [ -s "$1" ] && [ "$(cat "/proc/$(cat "$1")/comm" 2>/dev/null)" = "$2" ]; }
-port_busy() { ss -Hltn "sport = :$1" | grep -q .; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 health() { curl -sf --cacert "$PKI/ca.crt" "https://$SERVER_ADDR/_notary_server/health"; }
 
 # run <name> <config> <probe...>: start `<name> -config <config>` unless its pidfile names a live one.
 run() {
-  local name=$1 config=$2 pidfile=$DIR/$1.pid log=$DIR/$1.log spawned deadline
+  local name=$1 config=$2 pidfile=$DIR/$1.pid log=$DIR/$1.log spawned
   shift 2
-  if alive "$pidfile" "$name"; then echo "   $name: already running (pid $(cat "$pidfile"))"; return; fi
+  if runs_as "$pidfile" "$name"; then echo "   $name: already running (pid $(cat "$pidfile"))"; return; fi
   rm -f "$pidfile"
   setsid "$name" -config "$config" </dev/null >"$log" 2>&1 &
   spawned=$!
   echo "$spawned" > "$pidfile"
-  deadline=$((SECONDS + WAIT))
-  until "$@" >/dev/null 2>&1; do
-    if ! kill -0 "$spawned" 2>/dev/null || ((SECONDS >= deadline)); then
-      tail -n 20 "$log" >&2 || true
-      kill "$spawned" 2>/dev/null || true
-      rm -f "$pidfile"
-      die "$name did not come up (log above: $log)"
-    fi
-    sleep 0.1
-  done
+  await_start "$spawned" "$pidfile" "$log" "$WAIT" "$name" "$@"
   echo "   $name: started (pid $spawned, log $log)"
 }
 
@@ -67,12 +56,12 @@ JSON
   "logging": { "level": "warn" }, "storage": { "backend": "memory" } }
 JSON
   # A fresh signer under a running server would lose the server's keys: restart both together.
-  if alive "$DIR/notary-signer.pid" notary-signer && ! alive "$DIR/notary-server.pid" notary-server; then stop; fi
-  if ! alive "$DIR/notary-signer.pid" notary-signer && alive "$DIR/notary-server.pid" notary-server; then stop; fi
+  if runs_as "$DIR/notary-signer.pid" notary-signer && ! runs_as "$DIR/notary-server.pid" notary-server; then stop; fi
+  if ! runs_as "$DIR/notary-signer.pid" notary-signer && runs_as "$DIR/notary-server.pid" notary-server; then stop; fi
   local name addr
   for name in notary-signer:"$SIGNER_ADDR" notary-server:"$SERVER_ADDR"; do
     addr=${name#*:}; name=${name%%:*}
-    if port_busy "${addr##*:}" && ! alive "$DIR/$name.pid" "$name"; then
+    if port_busy "${addr##*:}" && ! runs_as "$DIR/$name.pid" "$name"; then
       die "port ${addr##*:} ($name) is in use by another process; set PKGKIT_NOTARY_PORT / PKGKIT_NOTARY_SIGNER_PORT"
     fi
   done
@@ -95,7 +84,7 @@ stop() {
     pidfile=$DIR/$name.pid
     [ -s "$pidfile" ] || continue
     pid=$(cat "$pidfile")
-    if alive "$pidfile" "$name"; then
+    if runs_as "$pidfile" "$name"; then
       echo "notary.sh: stopping $name (pid $pid)"
       kill -TERM "$pid"
       for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done

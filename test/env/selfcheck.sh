@@ -13,10 +13,7 @@ STATE=${PKGKIT_STATE:-/var/tmp/pkgkit-testenv}
 # shellcheck source=/dev/null
 source "$STATE/env.sh"
 
-step() { STEP_NAME=$1; STEP_T0=$EPOCHREALTIME; echo "== $1"; }
-endstep() { printf 'TIMING %-60s %6.2fs\n' "$STEP_NAME" "$(elapsed "$STEP_T0")"; }
-elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }'; }
-die() { echo "selfcheck.sh: $*" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 TMP=$(mktemp -d)
 CTX=$TMP/ctx

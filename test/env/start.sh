@@ -28,26 +28,12 @@ REG_AUTH=127.0.0.1:${PKGKIT_REGISTRY_AUTH_PORT:-5001}      # plain HTTP + htpass
 REG_TLS=127.0.0.1:${PKGKIT_REGISTRY_TLS_PORT:-5443}        # TLS (own CA) + htpasswd basic auth
 REG_WAIT=${PKGKIT_REGISTRY_WAIT:-15}       # seconds
 
-step() { STEP_NAME=$1; STEP_T0=$EPOCHREALTIME; echo "== $1"; }
-endstep() { printf 'TIMING %-60s %6.2fs\n' "$STEP_NAME" "$(elapsed "$STEP_T0")"; }
-elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }'; }
-die() { echo "start.sh: $*" >&2; exit 1; }
-pid_alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
-# wait_for_dockerd <pid> <host> <pidfile> <log>: until the dockerd just spawned answers on <host>;
-# dies with the log's tail if it exits or does not answer within DOCKERD_WAIT seconds.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# wait_for_dockerd <pid> <host> <pidfile> <log>: until the dockerd just spawned answers
+# `docker info` on <host> (see await_start).
 wait_for_dockerd() {
-  local spawned=$1 host=$2 pidfile=$3 log=$4 problem deadline=$((SECONDS + DOCKERD_WAIT))
-  until docker -H "$host" info >/dev/null 2>&1; do
-    problem=
-    kill -0 "$spawned" 2>/dev/null || problem="dockerd for $host exited"
-    ((SECONDS < deadline)) || problem="dockerd did not answer 'docker info' on $host within ${DOCKERD_WAIT}s"
-    if [ -n "$problem" ]; then
-      tail -n 30 "$log" >&2 || true
-      kill "$spawned" 2>/dev/null || true
-      die "$problem (log above: $log)"
-    fi
-    sleep 0.2
-  done
+  local spawned=$1 host=$2 pidfile=$3 log=$4
+  await_start "$spawned" "$pidfile" "$log" "$DOCKERD_WAIT" "dockerd on $host" docker -H "$host" info
   # dockerd writes the pidfile itself; record ours if it has not yet.
   [ -s "$pidfile" ] || echo "$spawned" > "$pidfile"
 }
@@ -158,11 +144,9 @@ if [ ! -s "$REG_DIR/htpasswd" ] || ! printf %s "$REG_PASS" | htpasswd -iv "$REG_
 fi
 # curl reads the credentials from a config on stdin, also kept out of argv.
 curl_creds() { printf 'user = "%s:%s"\n' "$REG_USER" "$REG_PASS" | curl -K - "$@"; }
-registry_alive() { [ -s "$1" ] && [ "$(cat "/proc/$(cat "$1")/comm" 2>/dev/null)" = docker-registry ]; }
-port_busy() { ss -Hltn "sport = :$1" | grep -q .; }
 # start_registry <name> <addr> <extra yaml> <probe command...>
 start_registry() {
-  local name=$1 addr=$2 extra=$3 pidfile=$REG_DIR/$1.pid log=$REG_DIR/$1.log spawned deadline problem
+  local name=$1 addr=$2 extra=$3 pidfile=$REG_DIR/$1.pid log=$REG_DIR/$1.log spawned
   shift 3
   cat > "$REG_DIR/$name.yml" <<YML
 version: 0.1
@@ -175,7 +159,7 @@ http:
   secret: pkgkit-test-$name
 $extra
 YML
-  if registry_alive "$pidfile"; then
+  if runs_as "$pidfile" docker-registry; then
     "$@" >/dev/null 2>&1 || die "registry $name (pid $(cat "$pidfile")) runs but does not answer on $addr; see $log or run test/env/stop.sh"
     echo "   $name: already running on $addr (pid $(cat "$pidfile"))"
     return
@@ -185,19 +169,7 @@ YML
   setsid docker-registry serve "$REG_DIR/$name.yml" </dev/null >"$log" 2>&1 &
   spawned=$!
   echo "$spawned" > "$pidfile"
-  deadline=$((SECONDS + REG_WAIT))
-  until "$@" >/dev/null 2>&1; do
-    problem=
-    kill -0 "$spawned" 2>/dev/null || problem="registry $name exited"
-    ((SECONDS < deadline)) || problem="registry $name did not answer on $addr within ${REG_WAIT}s"
-    if [ -n "$problem" ]; then
-      tail -n 20 "$log" >&2 || true
-      kill "$spawned" 2>/dev/null || true
-      rm -f "$pidfile"
-      die "$problem (log above: $log)"
-    fi
-    sleep 0.1
-  done
+  await_start "$spawned" "$pidfile" "$log" "$REG_WAIT" "registry $name on $addr" "$@"
   echo "   $name: started on $addr (pid $spawned, log $log)"
 }
 HTPASSWD_AUTH="auth: {htpasswd: {realm: pkgkit-test, path: $REG_DIR/htpasswd}}"
