@@ -53,14 +53,15 @@ export async function startSigstoreStandIn(): Promise<StandIn> {
   // @sigstore/core's parser refuses (it wants none or three digits): one signature in ten failed.
   // Whole seconds are written without a fraction.
   (tsa as unknown as { getCurrentTime: () => Date }).getCurrentTime = () => new Date(Math.floor(Date.now() / 1000) * 1000);
-  const handlers = [mock.fulcioHandler(ca), mock.rekorHandler(tlog), mock.tsaHandler(tsa)];
+  const rekor = mock.rekorHandler(tlog);
+  const handlers = [mock.fulcioHandler(ca), rekor, mock.tsaHandler(tsa)];
   server.on("request", (req, res) => {
     let body = "";
     req.on("data", (c) => (body += c));
     req.on("end", async () => {
       const h = handlers.find((x) => x.path === req.url && req.method === "POST");
       if (!h) return res.writeHead(404).end();
-      const { statusCode, response, contentType } = await h.fn(h === handlers[1] ? rekorCanonicalDSSE(body) : body);
+      const { statusCode, response, contentType } = await h.fn(h === rekor ? rekorCanonicalDSSE(body) : body);
       res.writeHead(statusCode, { "content-type": contentType ?? "text/plain" }).end(typeof response === "string" ? response : Buffer.from(response.buffer, response.byteOffset, response.byteLength));
     });
   });
