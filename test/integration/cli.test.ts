@@ -293,6 +293,8 @@ test("migrate writes an equivalent pkg.config.ts, refuses to overwrite, and the 
 test("the bin runs the bundled CLI only while it is newer than every source file", () => {
   const bundle = join(ROOT, "lib/dist/cli.mjs");
   const original = existsSync(bundle) ? readFileSync(bundle) : undefined;
+  // Restored with its times too: rewritten now, an outdated bundle would look fresh and run.
+  const bundleTimes = original ? statSync(bundle) : undefined;
   const source = join(ROOT, "lib/registry/types.ts");
   const sourceTimes = statSync(source);
   mkdirSync(join(ROOT, "lib/dist"), { recursive: true });
@@ -309,8 +311,10 @@ test("the bin runs the bundled CLI only while it is newer than every source file
     assert.ok(stale.stdout.startsWith("usage: pkgkit <command>"), "stale: the sources run");
   } finally {
     utimesSync(source, sourceTimes.atime, sourceTimes.mtime);
-    if (original) writeFileSync(bundle, original);
-    else rmSync(bundle);
+    if (original) {
+      writeFileSync(bundle, original);
+      utimesSync(bundle, bundleTimes!.atime, bundleTimes!.mtime);
+    } else rmSync(bundle);
   }
 });
 
