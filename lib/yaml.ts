@@ -9,6 +9,8 @@ import { isAlias, isCollection, isNode, isPair, isScalar, LineCounter, parseDocu
 export const MAX_ALIASES = 100;
 /** Nodes the aliases may add, all together, once expanded. */
 export const MAX_ALIAS_EXPANSION = 10_000;
+/** Mappings and sequences inside each other: what pkgkit reads nests a few levels. */
+export const MAX_DEPTH = 64;
 
 export interface YamlProblem {
   message: string;
@@ -26,8 +28,12 @@ export function parseYaml(text: string): ParsedYaml {
   try {
     // yaml's own duplicate-key check compares each key with every other one: quadratic. keysOnce is linear.
     const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
-    if (doc.errors.length > 0) return { problems: doc.errors.slice(0, 10).map((e) => ({ message: `invalid YAML: ${e.message.split("\n")[0]}`, ...at(e.pos[0]) })) };
-    const problem = keysOnce(doc, at) ?? boundedAliases(doc, at);
+    if (doc.errors.length > 0) {
+      // The parser catches its own stack overflow; say what it means for the file.
+      const message = (e: Error) => (e.message.startsWith("Maximum call stack size exceeded") ? "nested too deeply" : e.message.split("\n")[0]);
+      return { problems: doc.errors.slice(0, 10).map((e) => ({ message: `invalid YAML: ${message(e)}`, ...at(e.pos[0]) })) };
+    }
+    const problem = shallow(doc, at) ?? keysOnce(doc, at) ?? boundedAliases(doc, at);
     if (problem) return { problems: [problem] };
     // Aliases are bounded above; yaml's own bound would refuse some files within them.
     return { doc, value: doc.toJS({ maxAliasCount: -1 }), at };
@@ -36,6 +42,21 @@ export function parseYaml(text: string): ParsedYaml {
     if (e instanceof RangeError) return { problems: [{ message: "invalid YAML: nested too deeply" }] };
     throw e;
   }
+}
+
+/** At most MAX_DEPTH collections inside each other (deeper, the parser itself may overflow its stack first). */
+function shallow(doc: Document, at: Locator): YamlProblem | undefined {
+  let found: YamlProblem | undefined;
+  visit(doc, {
+    Node(_, node, path) {
+      if (isCollection(node) && path.filter(isCollection).length >= MAX_DEPTH) {
+        found = { message: `invalid YAML: nested too deeply: more than ${MAX_DEPTH} levels`, ...at(node.range?.[0]) };
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
 }
 
 /** Duplicate keys in a mapping, found with one set per mapping. */

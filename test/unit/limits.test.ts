@@ -99,6 +99,12 @@ test("a plan of 1000 packages fits the plan limit and reads back; one over the l
   assert.is(await inputErrorOf(() => readTextLimited(big, MAX_PLAN_BYTES, "a plan")), `${big}: too large: 67108865 bytes; a plan may be at most 64 MiB (67108864 bytes)`);
 });
 
+test("a plan nested 200000 levels deep is refused (exit 2), not overflowed; a deeply nested build.yml too", async () => {
+  const deep = `{"version": 1, "steps": [], "x": ${"[".repeat(200_000)}${"]".repeat(200_000)}}`;
+  assert.is(await inputErrorOf(() => parsePlanFile(deep, "plan.json")), "plan.json: not a pkgkit plan: nested more than 32 levels deep; expected what `pkgkit plan --json` prints");
+  assert.is(errorOf(`image: app\nconfig: ${"{a: ".repeat(200)}1${"}".repeat(200)}\n`), `${FILE}:2:261: package: invalid YAML: nested too deeply: more than 64 levels`);
+});
+
 test("pkgkit.yml: an alias bomb and a size over the limit name the file; a key file that is not a PEM key is refused", async () => {
   const ws = join(dir, "ws");
   mkdirSync(ws);
