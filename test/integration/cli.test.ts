@@ -3,6 +3,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { closeSync, existsSync, ftruncateSync, mkdtempSync, mkdirSync, openSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BIN, lsTree, must, pkgkit, ROOT, sh, tmpRepo } from "../helpers.ts";
@@ -233,6 +234,16 @@ test("apply: a plan of 1000 packages is read (then found stale, exit 3); one ove
   const huge = pkgkit(["apply", file], { cwd: repo.dir });
   assert.is(huge.code, 2);
   assert.is(huge.stderr, `pkgkit: ${file}: too large: 67108865 bytes; a plan written by \`pkgkit plan --json\` may be at most 64 MiB (67108864 bytes)\n`);
+  // A plan signing with a key that is gone by apply time: refused before anything is built.
+  const key = join(repo.dir, "cosign.key");
+  writeFileSync(key, generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }) as string);
+  const org = `127.0.0.1:5000/parse-apply-${Math.random().toString(36).slice(2, 8)}`;
+  writeFileSync(file, must([process.execPath, BIN, "plan", "--push", "--json", "--hash", "h", "--org", org, "--arches", "amd64", "--key", key, "p"], repo.dir));
+  rmSync(key);
+  const gone = pkgkit(["apply", file], { cwd: repo.dir });
+  assert.is(gone.code, 2);
+  assert.is(gone.stderr, `pkgkit: ${file}: field "inputs.signing.key": ${JSON.stringify(key)}: no such file; expected a PEM private key (-----BEGIN PRIVATE KEY----- or EC PRIVATE KEY or ENCRYPTED PRIVATE KEY)\n`);
+  assert.is(sh(["docker", "image", "inspect", `${org}/p:h-amd64`]).code, 1, "nothing was built");
   const stdin = spawnSync(process.execPath, [BIN, "apply", "-"], { cwd: repo.dir, input: Buffer.alloc(64 * 1024 * 1024 + 1, 32), encoding: "utf8" });
   assert.is(stdin.status, 2);
   assert.is(stdin.stderr, "pkgkit: the plan on stdin: too large: more than 67108864 bytes; a plan written by `pkgkit plan --json` may be at most 64 MiB (67108864 bytes)\n");
