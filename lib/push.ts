@@ -20,6 +20,7 @@
  * Entries are sorted by platform, so writers that merge the same set write the same bytes.
  */
 import { PkgkitError } from "./errors.ts";
+import { RegistryError } from "./registry/errors.ts";
 import { INDEX_TYPES, MediaTypes, type Descriptor, type Manifest, type Platform, type Registry, type UploadOutcome } from "./registry/types.ts";
 import type { ImageBlobs } from "./image.ts";
 import { parseRepository } from "./registry/names.ts";
@@ -50,7 +51,7 @@ export async function pushImage(
     blobs[await registry.uploadBlob(repository, blob, { mountFrom })] += 1;
     seen.set(blob.digest, [...new Set([...(seen.get(blob.digest) ?? []), repository])]);
   }
-  const digest = await registry.putManifest(repository, tag, image.manifest.bytes, image.manifest.mediaType);
+  const digest = await putImageManifest(registry, repository, tag, image);
   if (digest !== image.manifest.digest)
     throw new PkgkitError(`${repository}:${tag}: the registry stored the manifest as ${digest}, expected ${image.manifest.digest}`);
   return {
@@ -58,6 +59,26 @@ export async function pushImage(
     descriptor: { mediaType: image.manifest.mediaType, digest, size: image.manifest.size, platform: image.platform },
     blobs,
   };
+}
+
+const MANIFEST_PUT_ATTEMPTS = 3;
+
+/**
+ * Distribution with filesystem storage can refuse a manifest (400, MANIFEST_BLOB_UNKNOWN) whose
+ * blobs are all there, when another writer is pushing one of the same blobs into the repository
+ * at that moment (seen with four arches sharing a layer, pushed at once). So when every blob
+ * reads back as present, the PUT is tried again; when one is missing, the refusal stands.
+ */
+async function putImageManifest(registry: Registry, repository: string, tag: string, image: ImageBlobs): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await registry.putManifest(repository, tag, image.manifest.bytes, image.manifest.mediaType);
+    } catch (e) {
+      if (attempt >= MANIFEST_PUT_ATTEMPTS || !(e instanceof RegistryError) || e.status !== 400 || !e.message.includes("MANIFEST_BLOB_UNKNOWN")) throw e;
+      const present = await Promise.all([image.config, ...image.layers].map((b) => registry.blobExists(repository, b.digest)));
+      if (!present.every(Boolean)) throw e;
+    }
+  }
 }
 
 /** `os/arch[/variant]`, with arm64's default variant v8 left out, as OCI platform matching does. */

@@ -8,7 +8,8 @@
  *   - `{ delayMs }`: wait before the call takes effect; `{ delayAfterMs }`: wait after it took
  *     effect, before answering (both may be given); `{ waitFor }`: before it takes effect, wait
  *     until that promise settles (for interleavings a test sets up step by step);
- *   - `{ status }`: answer with that HTTP status (a 5xx is a "server" RegistryError); nothing happens;
+ *   - `{ status, message? }`: answer with that HTTP status (a 5xx is a "server" RegistryError), the
+ *     message (such as a registry error code) appended; nothing happens;
  *   - `{ lose: "write" }`: a write that reports success but is not stored;
  *   - `{ lose: "answer" }`: a write that is stored, but the caller sees a dropped connection.
  * Every call is recorded in `calls`, with the fault applied to it.
@@ -36,6 +37,7 @@ export interface MemoryFault {
   waitFor?: Promise<unknown>;
   delayAfterMs?: number;
   status?: number;
+  message?: string;
   lose?: "write" | "answer";
 }
 
@@ -83,9 +85,10 @@ export function createMemoryRegistry(fault: MemoryRegistry["fault"] = () => unde
     const what = `${method} ${repository}${reference ? ` ${reference}` : ""}`;
     if (f?.status) {
       const info = { registry: registryOf(repository), status: f.status };
+      const detail = f.message ? ` (${f.message})` : "";
       throw f.status >= 500
-        ? new RegistryError({ ...info, kind: "server" }, `registry ${info.registry} failed ${what}: ${f.status}`)
-        : new RegistryError({ ...info, kind: "protocol" }, `registry ${info.registry} answered ${f.status} to ${what}`);
+        ? new RegistryError({ ...info, kind: "server" }, `registry ${info.registry} failed ${what}: ${f.status}${detail}`)
+        : new RegistryError({ ...info, kind: "protocol" }, `registry ${info.registry} answered ${f.status} to ${what}${detail}`);
     }
     const result = lost && f?.lose === "write" ? lost() : await effect();
     if (f?.delayAfterMs) await sleep(f.delayAfterMs);

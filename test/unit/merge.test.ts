@@ -2,7 +2,8 @@
 // hooks: many interleavings of concurrent writers, failed and lost writes, what an index keeps.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mergeIndex, platformKey, type OwnArch } from "../../lib/push.ts";
+import { mergeIndex, platformKey, pushImage, type OwnArch } from "../../lib/push.ts";
+import type { ImageBlobs } from "../../lib/image.ts";
 import { createMemoryRegistry, type MemoryFault, type MemoryRegistry } from "../../lib/registry/memory.ts";
 import { sha256 } from "../../lib/registry/digest.ts";
 import { MediaTypes, type Descriptor } from "../../lib/registry/types.ts";
@@ -253,6 +254,33 @@ test("memory registry: refuses an index naming an unknown manifest and a manifes
   assert.match(await attempt(bytesOf({ schemaVersion: 2, manifests: [{ mediaType: MediaTypes.dockerManifest, digest: missing, size: 1 }] }), MediaTypes.dockerManifestList), `MANIFEST_BLOB_UNKNOWN (manifest ${missing})`);
   assert.match(await attempt(bytesOf({ schemaVersion: 2, config: { mediaType: MediaTypes.dockerConfig, digest: missing, size: 1 }, layers: [] }), MediaTypes.dockerManifest), `MANIFEST_BLOB_UNKNOWN (blob ${missing})`);
   assert.equal(await registry.listTags(REPO), []);
+});
+
+test("pushImage: a manifest refused as naming an unknown blob while every blob is there is put again; with a blob missing the refusal stands", async () => {
+  const config = bytesOf({ ...PLATFORMS.amd64 });
+  const configBlob = { digest: sha256(config), size: config.length, data: config };
+  const manifest = bytesOf({ schemaVersion: 2, mediaType: MediaTypes.dockerManifest, config: { mediaType: MediaTypes.dockerConfig, digest: configBlob.digest, size: config.length }, layers: [] });
+  const image: ImageBlobs = {
+    config: configBlob, layers: [], platform: { ...PLATFORMS.amd64 },
+    manifest: { bytes: manifest, digest: sha256(manifest), size: manifest.length, mediaType: MediaTypes.dockerManifest },
+  };
+  const refusal: MemoryFault = { status: 400, message: "MANIFEST_BLOB_UNKNOWN: blob unknown to registry" };
+  const registry = createMemoryRegistry();
+  let puts = 0;
+  registry.fault = (c) => (c.method === "putManifest" && ++puts === 1 ? refusal : undefined);
+  const pushed = await pushImage(registry, REPO, `${TAG}-amd64`, image);
+  assert.is(pushed.descriptor.digest, image.manifest.digest);
+  assert.is(puts, 2);
+  assert.is((await registry.headManifest(REPO, `${TAG}-amd64`))?.digest, image.manifest.digest);
+  // A refusal that persists is reported after the bounded attempts; a refusal with a blob really missing is reported at once.
+  const always = createMemoryRegistry((c) => (c.method === "putManifest" ? refusal : undefined));
+  const failed = await pushImage(always, REPO, `${TAG}-amd64`, image).then(() => "pushed", (e: Error) => e.message);
+  assert.match(failed, "answered 400 to putManifest registry.test/demo/app h1-amd64 (MANIFEST_BLOB_UNKNOWN");
+  assert.is(always.calls.filter((c) => c.method === "putManifest").length, 3);
+  const lostBlob = createMemoryRegistry();
+  lostBlob.fault = (c) => (c.method === "uploadBlob" ? { lose: "write" } : c.method === "putManifest" ? refusal : undefined);
+  assert.match(await pushImage(lostBlob, REPO, `${TAG}-amd64`, image).then(() => "pushed", (e: Error) => e.message), "MANIFEST_BLOB_UNKNOWN");
+  assert.is(lostBlob.calls.filter((c) => c.method === "putManifest").length, 1);
 });
 
 test.run();
