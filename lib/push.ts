@@ -100,9 +100,6 @@ export function mergeEntries(existing: Descriptor[], ours: Descriptor[]): Descri
 
 const isAttestation = (d: Descriptor) => d.annotations?.["vnd.docker.reference.type"] === "attestation-manifest";
 
-const sameEntries = (a: Descriptor[], b: Descriptor[]) =>
-  a.length === b.length && a.every((d, i) => d.digest === b[i]!.digest && platformKey(d.platform) === platformKey(b[i]!.platform));
-
 const lists = (entries: Descriptor[], d: Descriptor) => entries.some((e) => e.digest === d.digest && platformKey(e.platform) === platformKey(d.platform));
 
 /** An arch this writer merges: its digest (pushed by this run, or found in the registry), and its pushed descriptor if any. */
@@ -156,7 +153,7 @@ export async function mergeIndex(registry: Registry, repository: string, tag: st
       for (const t of stale) await registry.putManifest(repository, t, current.bytes, current.mediaType);
       continue;
     }
-    if (round > 1) options.log?.(`${ref} lacks ${missing.join(", ")} (another writer replaced it); merging again (round ${round} of ${attempts})`);
+    if (round > 1) options.log?.(`${ref} lacks ${missing.join(", ")} (another writer replaced it, or the registry did not keep the write); merging again (round ${round} of ${attempts})`);
     const merged = await withoutDangling(registry, repository, mergeEntries(existing, tagged), tagged, log);
     const mediaType = current?.mediaType ?? options.mediaType ?? (merged.every((d) => d.mediaType === MediaTypes.dockerManifest) ? MediaTypes.dockerManifestList : MediaTypes.ociIndex);
     const bytes = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType, manifests: merged }));
