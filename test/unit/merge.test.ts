@@ -8,6 +8,14 @@ import { createMemoryRegistry, type MemoryFault, type MemoryRegistry } from "../
 import { sha256 } from "../../lib/registry/digest.ts";
 import { MediaTypes, type Descriptor } from "../../lib/registry/types.ts";
 import { ARCHES, PLATFORMS, type Arch } from "../../lib/spec.ts";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { makeDefinition } from "../../lib/define.ts";
+import { resolvePackages, type Package } from "../../lib/package.ts";
+import { plan } from "../../lib/plan.ts";
+import { run } from "../../lib/run.ts";
+import { buildxBuilder } from "../../lib/builder.ts";
+import { defaultShell } from "../../lib/shell.ts";
 
 const REPO = "registry.test/demo/app";
 const TAG = "h1";
@@ -68,8 +76,8 @@ test("2-8 concurrent writers, random delays before and after every call: every t
     else if (tagged.length !== writers || listed.join() !== tagged.join()) failures.push(`trial ${t} (${writers} writers): tagged ${tagged.join(" ")}, index lists ${listed.join(" ")}`);
     else if (release.length && (await registry.headManifest(REPO, "v1"))?.digest !== index!.digest) failures.push(`trial ${t}: the release tag is not the final index`);
   };
-  // Trials are independent (one registry each): run 25 at a time.
-  for (let t = 0; t < TRIALS; t += 25) await Promise.all(Array.from({ length: 25 }, (_, i) => trial(t + i)));
+  // Trials are independent (one registry each): run 50 at a time.
+  for (let t = 0; t < TRIALS; t += 50) await Promise.all(Array.from({ length: 50 }, (_, i) => trial(t + i)));
   assert.is(failures.length, 0, `${failures.length} of ${TRIALS} trials lost an arch:\n${failures.slice(0, 3).join("\n")}`);
 });
 
@@ -281,6 +289,28 @@ test("pushImage: a manifest refused as naming an unknown blob while every blob i
   lostBlob.fault = (c) => (c.method === "uploadBlob" ? { lose: "write" } : c.method === "putManifest" ? refusal : undefined);
   assert.match(await pushImage(lostBlob, REPO, `${TAG}-amd64`, image).then(() => "pushed", (e: Error) => e.message), "MANIFEST_BLOB_UNKNOWN");
   assert.is(lostBlob.calls.filter((c) => c.method === "putManifest").length, 1);
+});
+
+test("run(): a push plan whose arches are all in the registry merges the index from their tags; a tag gone since the plan fails the step", async () => {
+  const shell = await defaultShell();
+  const builder = buildxBuilder(shell);
+  const [pkg] = (await resolvePackages(shell, [makeDefinition({ image: "app", org: "registry.test/demo" }, join(tmpdir(), "pkg.config.ts"))], { hash: TAG })) as [Package];
+  const registry = createMemoryRegistry();
+  const amd64 = await pushArch(registry, "amd64");
+  const arm64 = await pushArch(registry, "arm64");
+  const remote = new Map<string, Descriptor>([[`${REPO}:${TAG}-amd64`, amd64.descriptor!], [`${REPO}:${TAG}-arm64`, arm64.descriptor!]]);
+  const p = plan([pkg], { command: "push", builder, scratchDir: join(tmpdir(), "pkgkit-merge-unit"), remote, local: new Map(), indexes: new Map() });
+  assert.equal(p.steps.map((s) => s.kind), ["skip", "skip", "index"]);
+  const result = await run(p, { shell, builder, registry });
+  assert.ok(result.ok, JSON.stringify(result.steps.map((s) => s.error)));
+  assert.equal((await state(registry)).listed, [`linux/amd64=${amd64.digest}`, `linux/arm64=${arm64.digest}`]);
+
+  registry.remove(REPO, TAG);
+  registry.remove(REPO, `${TAG}-arm64`);
+  const failed = await run(p, { shell, builder, registry });
+  assert.is(failed.ok, false);
+  assert.is(failed.steps[2]!.error, `${REPO}:${TAG}-arm64 (${arm64.digest}) is not in the registry any more; not writing an index without it. Run the push again.`);
+  assert.is(await registry.getManifest(REPO, TAG), undefined, "no index written");
 });
 
 test.run();
