@@ -15,8 +15,7 @@ import { builderFor, type ArchBuilders, type Builder, type LocalImage } from "./
 import type { Shell } from "./shell.ts";
 import type { Descriptor, Registry } from "./registry/types.ts";
 import { imageBlobsFromArchive } from "./image.ts";
-import { mergeIndex, pushImage, type BlobLocations, type MergedIndex, type PushedImage } from "./push.ts";
-import { PLATFORMS } from "./spec.ts";
+import { mergeIndex, pushImage, type BlobLocations, type MergedIndex, type OwnArch, type PushedImage } from "./push.ts";
 import { runSignStep, type SignOutcome } from "./sign/run.ts";
 import type { Signer } from "./sign/types.ts";
 
@@ -230,22 +229,18 @@ async function runPush(step: Extract<Step, { kind: "push" }>, options: RunOption
 }
 
 async function runIndex(step: Extract<Step, { kind: "index" }>, { registry, reporter }: RunOptions, state: RunState): Promise<MergedIndex> {
-  const entries: Descriptor[] = [];
-  for (const a of step.arches) {
+  const ours: OwnArch[] = step.arches.map((a) => {
     const pushed = state.pushed.get(a.ref);
-    if (pushed) entries.push(pushed);
-    else if (a.digest) {
-      // Already in the registry (found by the plan's look-up): the arch's platform, its manifest's type and size.
-      const d = await registry!.headManifest(step.repository, a.digest);
-      if (!d) throw new PkgkitError(`${a.ref} (${a.digest}) was in the registry when planned, and is gone now`);
-      entries.push({ mediaType: d.mediaType, digest: d.digest, size: d.size, platform: { ...PLATFORMS[a.arch] } });
-    } else throw new PkgkitError(`${a.ref} was neither pushed by this run nor found in the registry`);
-  }
-  const merged = await mergeIndex(registry!, step.repository, step.tag, entries, {
+    if (pushed) return { arch: a.arch, digest: pushed.digest, ...(pushed.platform ? { descriptor: { ...pushed, platform: pushed.platform } } : {}) };
+    // Already in the registry (found by the plan's look-up); the merge checks its tag still has it.
+    if (a.digest) return { arch: a.arch, digest: a.digest };
+    throw new PkgkitError(`${a.ref} was neither pushed by this run nor found in the registry`);
+  });
+  const merged = await mergeIndex(registry!, step.repository, step.tag, ours, {
     alsoTag: step.release ? [step.release] : [],
     log: (line) => reporter?.stepOutput(step, line),
   });
   state.pushed.set(step.ref, { mediaType: merged.mediaType, digest: merged.digest, size: merged.size });
-  state.indexEntries.set(step.ref, entries.map((e) => e.digest));
+  state.indexEntries.set(step.ref, ours.map((o) => o.digest));
   return merged;
 }
