@@ -141,18 +141,20 @@ test("pkgkit verify: ok with the public key; with another key it fails and names
   assert.match(bad.stderr, "3 of 3 not signed as configured");
 });
 
-test("key pair: a wrong password, or a file that is not a key, exits 2 before anything is pushed (registry read back)", async () => {
+test("key pair: a wrong password, a file that is not a key, or none (found while planning) exits 2 before anything is pushed (registry read back)", async () => {
   const notAKey = join(TMP, "not-a-key.pem");
   writeFileSync(notAKey, "just some text, not a PEM key\n");
   const cases = [
     { key: signing.key, password: "not-the-password", message: `signing key ${signing.key}: the password in $COSIGN_PASSWORD does not open it; set the key's password there` },
     { key: notAKey, password: KEY_PASSWORD, message: `signing key ${notAKey}: not a PEM private key (no "-----BEGIN PRIVATE KEY-----" or "-----BEGIN EC PRIVATE KEY-----" block); expected an ECDSA P-256 private key` },
+    { key: join(TMP, "missing.pem"), password: KEY_PASSWORD, message: `pkgkit: signing key ${join(TMP, "missing.pem")}: no such file; expected an ECDSA P-256 private key (PEM)`, beforeBuilding: true },
   ];
   await Promise.all(cases.map(async (c, i) => {
     const org = `${svc.registries.tls}/${RUN}-badkey${i}`;
     const r = await pkgkitAsync(["push", "--key", c.key, "--org", org, HELLO], { COSIGN_PASSWORD: c.password });
     assert.is(r.code, 2, r.stderr);
     assert.match(r.stderr, c.message);
+    if (c.beforeBuilding) assert.not.match(r.stderr, "building", "a missing key file is found while planning");
     assert.equal(await client.listTags(`${org}/hello`).catch(() => []), [], `${c.key}: nothing pushed`);
   }));
 });
