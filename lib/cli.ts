@@ -27,7 +27,7 @@ import { planPush } from "../recipes/push.ts";
 import { applyPlan } from "../recipes/apply.ts";
 import { parsePlanFile, planByArch, selectPlan, type PlanMatrix } from "./apply.ts";
 import { run } from "./run.ts";
-import { consoleReporter, summarize, summaryTable } from "../recipes/report.ts";
+import { consoleReporter, formatUnsigned, runExitCode, summarize, summaryTable, unsignedRefs } from "../recipes/report.ts";
 import { signingOptions, signingFlags, verifyCommand } from "./sign/cli.ts";
 
 const common: Record<string, OptionSpec> = {
@@ -99,9 +99,10 @@ const commands: Record<string, CommandDef> = {
       if (o["dry-run"]) return printPlan(plan, o);
       const reporter = consoleReporter({ verbose: o.verbose === true });
       const result = await run(plan, { shell, builder, builders, registry, reporter, signers, jobs: jobsOption(o) });
-      if (o.json) console.log(JSON.stringify({ ok: result.ok, packages: pushSummary(plan, result), plan, result }, null, 2));
-      process.stderr.write(`\n${summaryTable(plan, result)}\n${summarize(result)}\n`);
-      return result.ok ? ExitCode.ok : ExitCode.failed;
+      const unsigned = unsignedRefs(plan, result);
+      if (o.json) console.log(JSON.stringify({ ok: result.ok, packages: pushSummary(plan, result), unsigned, plan, result }, null, 2));
+      process.stderr.write(`\n${summaryTable(plan, result)}\n${summarize(result)}\n${unsigned.length ? `${formatUnsigned(unsigned)}\n` : ""}`);
+      return runExitCode(result, unsigned);
     },
   },
   plan: {
@@ -150,9 +151,10 @@ const commands: Record<string, CommandDef> = {
       const { result, changes } = await applyPlan(plan, { registry, reporter, jobs, file: name });
       for (const c of changes)
         process.stderr.write(`note: ${c.ref} changed since the plan (${c.planned ?? "not there"} → ${c.now ?? "not there"}); other writers merge into it, and the plan's steps are the same, so it still holds\n`);
-      if (o.json) console.log(JSON.stringify(plan.command === "push" ? { ok: result.ok, packages: pushSummary(plan, result), plan, result } : { plan, result }, null, 2));
-      process.stderr.write(`\n${summaryTable(plan, result)}\n${summarize(result)}\n`);
-      return result.ok ? ExitCode.ok : ExitCode.failed;
+      const unsigned = unsignedRefs(plan, result);
+      if (o.json) console.log(JSON.stringify(plan.command === "push" ? { ok: result.ok, packages: pushSummary(plan, result), unsigned, plan, result } : { plan, result }, null, 2));
+      process.stderr.write(`\n${summaryTable(plan, result)}\n${summarize(result)}\n${unsigned.length ? `${formatUnsigned(unsigned)}\n` : ""}`);
+      return runExitCode(result, unsigned);
     },
   },
   "show-tag": {
@@ -384,7 +386,7 @@ function usage(name?: string, prog = "pkgkit"): string {
     ...names.map((n) => `  ${n.padEnd(10)}${commands[n]!.summary}`),
     "",
     `Run '${prog} <command> --help' for a command's options.`,
-    "Exit codes: 0 ok, 1 a step failed, 2 bad input (nothing was started), 3 apply: the plan no longer holds (nothing was started).",
+    "Exit codes: 0 ok, 1 a step failed, 2 bad input (nothing was started, or a signer's prepare refused it: nothing was published), 3 apply: the plan no longer holds (nothing was started).",
   ].join("\n");
 }
 

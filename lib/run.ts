@@ -9,7 +9,7 @@ import { availableParallelism } from "node:os";
 import { cp, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PkgkitError } from "./errors.ts";
+import { ExitCode, isPkgkitError, PkgkitError } from "./errors.ts";
 import type { Plan, Step } from "./plan.ts";
 import { builderFor, type ArchBuilders, type Builder, type LocalImage } from "./builder.ts";
 import type { Shell } from "./shell.ts";
@@ -39,6 +39,8 @@ export interface StepResult {
   /** For sign steps. */
   signed?: SignOutcome;
   error?: string;
+  /** For a failed step whose error was bad input (2) rather than a failure (1): the exit code it asks for. */
+  exitCode?: number;
 }
 
 export interface Result {
@@ -117,7 +119,13 @@ async function runSteps(p: Plan, options: RunOptions, state: RunState): Promise<
       step.id,
       runStep(step, options, state)
         .then((outcome) => done({ status: step.kind === "skip" ? "skipped" : "done", ...outcome }))
-        .catch((err: unknown) => done({ status: "failed", error: err instanceof Error ? err.message : String(err) }))
+        .catch((err: unknown) =>
+          done({
+            status: "failed",
+            error: err instanceof Error ? err.message : String(err),
+            ...(isPkgkitError(err) && err.exitCode !== ExitCode.failed ? { exitCode: err.exitCode } : {}),
+          }),
+        )
         .finally(() => running.delete(step.id)),
     );
   };
