@@ -34,6 +34,7 @@ import { DEFAULT_ORG, HASH_PLACEHOLDER, type Arch, type PackageSpec } from "./sp
 import { buildGraph, dependenciesOf, type GraphNode } from "./graph.ts";
 import type { PackageDefinition } from "./define.ts";
 import type { Shell } from "./shell.ts";
+import { contextSources } from "./contain.ts";
 
 /** Defaults a workspace (pkgkit.config.ts) sets for the packages inside its directory. */
 export interface WorkspaceDefaults {
@@ -105,7 +106,7 @@ export interface Package {
   dependencies: Dependency[];
   /** Final image labels, the OCI source/revision ones included. */
   labels: Record<string, string>;
-  /** Extra build-context sources, `src` absolute. */
+  /** Extra build-context sources, `src` absolute, `dst` relative to the context (checked: see lib/contain.ts). */
   extraSources: { src: string; dst: string }[];
 }
 
@@ -227,7 +228,7 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
       buildArgs: Object.fromEntries(node.args.map((a) => [a.name, "value" in a ? a.value : refNow(a.dependency)])),
       dependencies: deps.map((d) => ({ arg: d.arg, id: d.pkg.id, dir: d.pkg.dir, ref: indexRef(d.pkg) })),
       labels,
-      extraSources: spec.extraSources.map((s) => ({ ...s, src: resolve(def.dir, s.src) })),
+      extraSources: contextSources(def.dir, spec).slice(1),
     } satisfies Package;
     resolved.set(node, pkg);
     heads.set(node, headHash);
