@@ -25,17 +25,31 @@ export function contextSources(dir: string, spec: PackageSpec): ContextSource[] 
   return [{ src: dir, dst: "." }, ...spec.extraSources.map((s) => ({ src: resolve(dir, s.src), dst: contextPath(s.dst) ?? "" }))];
 }
 
-/** Each package's paths (see checkPackagePaths). */
-export function checkPackages(packages: { file: string; dir: string; spec: PackageSpec }[]): void {
-  for (const p of packages) checkPackagePaths(p.file, p.dir, p.spec);
+type Checked = { file: string; dir: string; spec: PackageSpec };
+
+/**
+ * Each package's paths: with `what: "sources"` only the extra sources (what its tag is computed
+ * from, checked when it is resolved); else the Dockerfile too (checked before building or
+ * pushing). Throws InputError (exit 2) naming the file, the field and the value.
+ */
+export function checkPackages(packages: Checked[], what: "sources" | "all" = "all"): void {
+  for (const p of packages) {
+    checkExtraSources(p);
+    if (what === "all") checkDockerfile(p);
+  }
 }
 
-/** Throws InputError (exit 2) naming the file, the field and the value, for the first path that does not hold. */
-export function checkPackagePaths(file: string, dir: string, spec: PackageSpec): void {
+function problems({ file }: Checked) {
   const yml = basename(file) === BUILD_YML;
   const field = (name: "dockerfile" | "extraSources", i?: number) =>
     `field "${name === "extraSources" && yml ? "extra-sources" : name}${i === undefined ? "" : `[${i}]`}"`;
   const refuse = (where: string, value: string, why: string) => new InputError(`${file}: ${where}: ${JSON.stringify(value)}: ${why}`);
+  return { field, refuse };
+}
+
+function checkDockerfile(p: Checked): void {
+  const { dir, spec } = p;
+  const { field, refuse } = problems(p);
   const realDir = realpathSync(dir);
 
   const dockerfile = join(dir, spec.dockerfile);
@@ -51,7 +65,11 @@ export function checkPackagePaths(file: string, dir: string, spec: PackageSpec):
     throw refuse(field("dockerfile"), spec.dockerfile, `leads to ${real}, outside the package directory ${dir} (through a symlink); expected a regular file inside it`);
   if (!statSync(real).isFile())
     throw refuse(field("dockerfile"), spec.dockerfile, `${statSync(real).isDirectory() ? "is a directory" : "is not a regular file"}; expected a regular file inside the package directory`);
+}
 
+function checkExtraSources(p: Checked): void {
+  const { dir, spec } = p;
+  const { field, refuse } = problems(p);
   const sources = contextSources(dir, spec);
   spec.extraSources.forEach((given, i) => {
     const value = `${given.src}:${given.dst}`;

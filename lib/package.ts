@@ -34,7 +34,7 @@ import { DEFAULT_ORG, HASH_PLACEHOLDER, type Arch, type PackageSpec } from "./sp
 import { buildGraph, dependenciesOf, type GraphNode } from "./graph.ts";
 import type { PackageDefinition } from "./define.ts";
 import type { Shell } from "./shell.ts";
-import { contextSources } from "./contain.ts";
+import { checkPackages, contextSources } from "./contain.ts";
 
 /** Defaults a workspace (pkgkit.config.ts) sets for the packages inside its directory. */
 export interface WorkspaceDefaults {
@@ -58,6 +58,11 @@ export interface ResolveOptions {
   disableContentTrust?: boolean;
   /** Defaults for packages that do not set `org` or `arches` themselves. */
   workspace?: WorkspaceDefaults;
+  /**
+   * Check each package's extra sources on disk (lib/contain.ts) before git is asked about them,
+   * so a bad one is reported as such. The CLI, `apply` and the recipes do; tests of pure planning need not.
+   */
+  checkPaths?: boolean;
 }
 
 /** A build arg whose value is another package. */
@@ -141,6 +146,7 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
   const inWorkspace = (d: PackageDefinition) => ws !== undefined && (d.dir === ws.dir || d.dir.startsWith(ws.dir.endsWith(sep) ? ws.dir : ws.dir + sep));
   const fileOrg = (d: PackageDefinition) => d.spec.org ?? (inWorkspace(d) ? ws?.org : undefined) ?? DEFAULT_ORG;
   const graph = await buildGraph(defs, { orgOf: fileOrg });
+  if (options.checkPaths) checkPackages(graph.nodes.map((n) => n.def), "sources");
 
   const sourceDirs = (d: PackageDefinition) => [d.dir, ...d.spec.extraSources.map((s) => resolve(d.dir, s.src))];
   // With --hash, git only supplies labels; a package outside git is still fine.
