@@ -13,9 +13,6 @@ import type { Plan } from "../../lib/plan.ts";
 const ORG = `127.0.0.1:5000/contain-${process.pid}${Date.now().toString(36)}`;
 const PLANTED = "planted by the test\n";
 const work = mkdtempSync(join(tmpdir(), "pkgkit-contain-"));
-/** The TMPDIR pkgkit runs with: nothing of pkgkit's in it after a run (tsx keeps its cache there). */
-const tmp = join(work, "tmp");
-mkdirSync(tmp);
 
 /** A directory outside every package, standing for /tmp/victim. */
 function victim(): { dir: string; intact(): void } {
@@ -33,7 +30,9 @@ function victim(): { dir: string; intact(): void } {
 /** How a spec error shows the value given (lib/spec.ts). */
 const given = (v: unknown) => (JSON.stringify(v).length > 60 ? `${JSON.stringify(v).slice(0, 57)}...` : JSON.stringify(v));
 
+/** pkgkit with a TMPDIR of its own, which holds nothing of pkgkit's afterwards (tsx keeps its cache there). */
 const run = (args: string[]) => {
+  const tmp = mkdtempSync(join(work, "tmp-"));
   const r = pkgkit(args, { env: { TMPDIR: tmp } });
   assert.equal(readdirSync(tmp).filter((f) => f.startsWith("pkgkit")), [], "pkgkit leaves nothing in its TMPDIR");
   return r;
