@@ -38,7 +38,7 @@ export function restrictToArch(packages: Package[], arch: Arch): Package[] {
 /**
  * One plan per arch any package builds, in ARCHES order. `planOne` plans the packages restricted
  * to that arch: dependencies are per arch, so the groups are independent and can run anywhere,
- * in any order or at once (give each its own scratch directory when they share a machine).
+ * in any order or at once (each run has a scratch directory of its own).
  */
 export async function planByArch(packages: Package[], planOne: (packages: Package[], arch: Arch) => Promise<Plan>): Promise<PlanMatrix> {
   const arches = ARCHES.filter((a) => packages.some((p) => p.arches.includes(a)));
