@@ -14,6 +14,9 @@ import type { ContextSource } from "./contain.ts";
 export async function assembleContext(context: string, sources: ContextSource[]): Promise<void> {
   await mkdir(context, { recursive: true });
   for (const s of sources) {
+    // A source holding the scratch directory would be copied into itself, without end.
+    if (context.startsWith(resolve(s.src) + sep))
+      throw new PkgkitError(`build context: the source ${s.src} contains the context being assembled (${context}); name a directory that does not hold pkgkit's scratch directory`);
     const dst = contextPath(s.dst);
     const target = dst === undefined ? undefined : resolve(context, dst);
     if (target === undefined || (target !== context && !target.startsWith(context + sep)))

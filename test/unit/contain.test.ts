@@ -65,6 +65,9 @@ test("assembleContext: a destination climbing out, or through a symlink an earli
     await rejects(assembleContext(join(work, "ctx-link"), [{ src: pkg, dst: "." }, { src: extra, dst: "out/sub" }])),
     `build context: "out/sub" for ${extra} goes through out, which is a symlink there; nothing is copied through it`,
   );
+  const holder = mkdtempSync(join(work, "holder-"));
+  const inner = join(holder, "ctx");
+  assert.is(await rejects(assembleContext(inner, [{ src: holder, dst: "x" }])), `build context: the source ${holder} contains the context being assembled (${inner}); name a directory that does not hold pkgkit's scratch directory`);
   v.intact();
 });
 
