@@ -420,7 +420,7 @@ function usage(name?: string, prog = "pkgkit"): string {
     ...names.map((n) => `  ${n.padEnd(10)}${commands[n]!.summary}`),
     "",
     `Run '${prog} <command> --help' for a command's options.`,
-    "Exit codes: 0 ok, 1 a step failed, 2 bad input (nothing was started), 3 apply: the plan no longer holds (nothing was started).",
+    "Exit codes: 0 ok, 1 a step failed, 2 bad input (nothing was started), 3 apply: the plan no longer holds (nothing was started), 130/143 interrupted by SIGINT/SIGTERM.",
   ].join("\n");
 }
 
