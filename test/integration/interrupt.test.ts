@@ -32,7 +32,8 @@ const repo = tmpRepo({
     `RUN ["/bin/busybox", "sh", "-c", "[ $TARGETARCH = amd64 ] || /bin/busybox ls /sys/class/net | /bin/busybox grep -q eth0 || { echo interrupt-me-now; /bin/busybox sleep 300; }"]`,
     "",
   ].join("\n"),
-  "slow/build.yml": "image: slow\narches: [amd64, arm64]\ndisable-content-trust: true\n",
+  // No build cache: a cached RUN from an earlier run of this suite would skip the sleep.
+  "slow/build.yml": "image: slow\narches: [amd64, arm64]\ndisable-content-trust: true\ndisable-cache: true\n",
 });
 for (const arch of ["amd64", "arm64"]) copyFileSync(join(HELLO, `busybox-${arch}`), join(repo.dir, "slow", `busybox-${arch}`));
 repo.commit();
