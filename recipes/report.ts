@@ -187,3 +187,39 @@ export function runExitCode(result: Result, unsigned: UnsignedRef[]): number {
   const failed = result.steps.filter((r) => r.status === "failed");
   return !unsigned.some((u) => u.thisRun) && failed.length > 0 && failed.every((r) => r.exitCode === 2) ? 2 : 1;
 }
+
+/**
+ * After an interrupted run (Result.interrupted): what reached the registry and what did not, per
+ * image and index, and which of those published are not signed although their package signs.
+ * For a build: what was built and what was not.
+ */
+export function interruptReport(plan: Plan, result: Result): string {
+  const byId = new Map(result.steps.map((r) => [r.id, r]));
+  const done = (s: Step) => byId.get(s.id)?.status === "done";
+  if (plan.command === "build") {
+    const builds = plan.steps.filter((s): s is Extract<Step, { kind: "build" }> => s.kind === "build");
+    const built = builds.filter(done).map((s) => `  ${s.ref}`);
+    const not = builds.filter((s) => !done(s)).map((s) => `  ${s.ref}`);
+    return [...(built.length ? ["built:", ...built] : []), ...(not.length ? ["not built:", ...not] : [])].join("\n");
+  }
+  const signs = plan.steps.filter((s): s is Extract<Step, { kind: "sign" }> => s.kind === "sign" && s.action === "sign");
+  const unsigned = (ref: string) => signs.some((s) => s.ref === ref && !done(s));
+  const published: string[] = [];
+  const there: string[] = [];
+  const not: string[] = [];
+  for (const s of plan.steps) {
+    const r = byId.get(s.id);
+    const note = (ref: string) => (unsigned(ref) ? ", NOT SIGNED" : "");
+    if (s.kind === "push" || s.kind === "index") {
+      const digest = r?.pushed?.descriptor.digest ?? r?.index?.digest;
+      const what = s.kind === "index" ? `${s.ref} (index)` : s.ref;
+      if (r?.status === "done" && digest) published.push(`  ${what}  ${digest}${note(s.ref)}`);
+      else not.push(`  ${what}${r?.interrupted && r.status === "failed" ? "  (interrupted while in progress: not confirmed; a re-run pushes it)" : ""}`);
+    } else if (s.kind === "skip" && s.skips !== "build") there.push(`  ${s.skips === "index" ? `${s.ref} (index)` : s.ref}  ${s.found ?? ""}${note(s.ref)}`);
+  }
+  return [
+    ...(published.length ? ["published by this run:", ...published] : []),
+    ...(there.length ? ["already in the registry:", ...there] : []),
+    ...(not.length ? ["not published:", ...not] : []),
+  ].join("\n");
+}

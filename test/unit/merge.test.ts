@@ -299,7 +299,7 @@ test("run(): a push plan whose arches are all in the registry merges the index f
   const amd64 = await pushArch(registry, "amd64");
   const arm64 = await pushArch(registry, "arm64");
   const remote = new Map<string, Descriptor>([[`${REPO}:${TAG}-amd64`, amd64.descriptor!], [`${REPO}:${TAG}-arm64`, arm64.descriptor!]]);
-  const p = plan([pkg], { command: "push", builder, scratchDir: join(tmpdir(), "pkgkit-merge-unit"), remote, local: new Map(), indexes: new Map() });
+  const p = plan([pkg], { command: "push", builder, remote, local: new Map(), indexes: new Map() });
   assert.equal(p.steps.map((s) => s.kind), ["skip", "skip", "index"]);
   const result = await run(p, { shell, builder, registry });
   assert.ok(result.ok, JSON.stringify(result.steps.map((s) => s.error)));

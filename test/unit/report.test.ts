@@ -7,7 +7,7 @@ import type { Result, StepResult } from "../../lib/run.ts";
 
 const build = (image: string, needs: string[] = []): Step => ({
   kind: "build", id: `ex/${image}:t/amd64`, package: `ex/${image}:t`, dir: "/x", arch: "amd64", platform: "linux/amd64",
-  ref: `ex/${image}:t-amd64`, builder: "buildx", context: "/x", command: { argv: ["docker"] }, reason: "not in local engine", needs,
+  ref: `ex/${image}:t-amd64`, builder: "buildx", context: "package", command: { argv: ["docker"] }, reason: "not in local engine", needs,
 });
 const result = (step: Step, extra: Partial<StepResult>): StepResult => ({
   id: step.id, kind: step.kind, status: "done", startedAt: "", endedAt: "", durationMs: 1500, ...extra,

@@ -41,7 +41,7 @@ async function pkg(spec: Record<string, unknown> = {}, trust = true): Promise<Pa
 }
 
 const pushPlan = (p: Package, remote = new Map<string, Descriptor>()): Plan =>
-  plan([p], { command: "push", builder: buildxBuilder(shell), local: new Map(), remote, indexes: new Map(), scratchDir: "/tmp/ctx" });
+  plan([p], { command: "push", builder: buildxBuilder(shell), local: new Map(), remote, indexes: new Map() });
 const assign = (p: Package, signer: "notary" | "sigstore" = "notary") => new Map([[`${p.repository}:${p.tag}`, { signer, using: `${signer} test` }]]);
 
 test("signer precedence: run > package > workspace > pkgkit.yml > notary; settings merge for the chosen type", () => {
