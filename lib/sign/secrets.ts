@@ -69,14 +69,14 @@ export function passphrase(sources: PassphraseSources): () => Promise<string> {
     if (fromEnv) return rememberSecret(fromEnv);
     if (sources.fn) {
       const v = await sources.fn();
-      if (!v) throw new PkgkitError(`${sources.what}: the passphrase function returned nothing`);
+      if (!v) throw new InputError(`${sources.what}: the passphrase function returned nothing`);
       return rememberSecret(v);
     }
     for (const c of sources.commands) {
       const cmd = typeof c === "function" ? await c() : c;
       if (cmd) return runPassphraseCommand(cmd, sources.what, sources.shell ?? (await defaultShell()));
     }
-    throw new PkgkitError(`${sources.what} is not set: set ${sources.env}, or configure a passphrase command (pkgkit.yml notary.passphraseCommand, or LinuxKit's pkg.content-trust-passphrase-command in ~/.moby/linuxkit/config.yml)`);
+    throw new InputError(`${sources.what} is not set: set ${sources.env}, or configure a passphrase command (pkgkit.yml notary.passphraseCommand, or LinuxKit's pkg.content-trust-passphrase-command in ~/.moby/linuxkit/config.yml)`);
   };
   return () => {
     if (!value) {

@@ -87,7 +87,7 @@ test("a plan of 1000 packages fits the plan limit and reads back; one over the l
   const { packages } = await resolveGraph(shell, defs, { hash: "0123456789abcdef0123456789abcdef01234567" });
   const refs = packages.flatMap((p) => [...p.arches.map((a) => `${p.repository}:${p.tag}-${a}`), `${p.repository}:${p.tag}`]);
   const p = plan(packages, {
-    command: "push", builder: buildxBuilder(shell), scratchDir: join(dir, "scratch"), local: new Map<string, LocalImage>(), remote: new Map(), indexes: new Map(),
+    command: "push", builder: buildxBuilder(shell), local: new Map<string, LocalImage>(), remote: new Map(), indexes: new Map(),
     observed: { registry: Object.fromEntries(refs.map((r) => [r, null])), local: Object.fromEntries(refs.filter((r) => /-(amd|arm)64$/.test(r)).map((r) => [r, null])) },
     resolved: { from: dir, hash: "0123456789abcdef0123456789abcdef01234567" },
   });
