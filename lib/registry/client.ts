@@ -82,7 +82,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
         res = await send(target(repo, "pull"), { method: "GET", url: `/v2/${repo.path}/manifests/${reference}`, headers: { accept: MANIFEST_TYPES.join(", ") }, maxBody: MANIFEST_LIMIT });
       } catch (e) {
         if (!(e instanceof BodyTooLarge)) throw e;
-        throw protocolError(repo, `GET ${what}: the manifest is ${e.size !== undefined ? `${e.size} bytes` : "larger than that"}; pkgkit reads manifests and indexes of at most ${MANIFEST_LIMIT} bytes (4 MiB, the registry's own limit)`);
+        throw protocolError(repo, `GET ${what}: the manifest is larger than ${MANIFEST_LIMIT} bytes${e.size !== undefined ? ` (${e.size})` : ""}, the most pkgkit reads of a manifest or index (4 MiB, the registry's own limit)`);
       }
       if (res.status === 404) return discard(res, undefined);
       if (res.status !== 200) return fail(repo, res, `GET ${what}`);
@@ -184,6 +184,10 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
           headers: { "content-type": "application/octet-stream", "content-length": String(blob.size) },
           body: blob.data instanceof Uint8Array ? blob.data : { path: blob.data.path, size: blob.size },
         });
+        // A session that is gone after a PUT that landed though its answer was lost (a client
+        // that sent it again on its own, fetch does): the blob is there.
+        if (res.status === 404 && (await sendAuthed({ method: "HEAD", url: `/v2/${repo.path}/blobs/${blob.digest}` }).then(async (head) => (await head.discard(), head.status === 200))))
+          return discard(res, "uploaded" as const);
         if (res.status !== 201) return fail(repo, res, `PUT ${what}`);
         await res.discard();
         return "uploaded" as const;

@@ -275,11 +275,30 @@ export function errorBodyText(bytes: Uint8Array): string {
   try {
     const errors = (JSON.parse(text) as { errors?: { code?: unknown; message?: unknown; detail?: unknown }[] }).errors;
     if (!Array.isArray(errors)) throw new Error("not distribution's errors");
-    said = errors.map((e) => [e.code, e.message, e.detail].filter((x) => typeof x === "string" && x).join(": ")).filter(Boolean).join("; ");
+    said = errors.map((e) => [e.code, e.message, detailText(e.detail)].filter((x) => typeof x === "string" && x).join(": ")).filter(Boolean).join("; ");
   } catch {
     said = text.split("\n")[0]!.trim();
   }
   return said.length > 300 ? `${said.slice(0, 300)}...` : said;
+}
+
+/**
+ * Go errors distribution serialises as they are: its filesystem driver's failures arrive as
+ * `{"DriverName":"filesystem","Enclosed":{"Op":"mkdir","Path":"...","Err":30}}`, the errno a number.
+ */
+const ERRNO: Record<number, string> = {
+  2: "no such file or directory", 5: "input/output error", 13: "permission denied", 28: "no space left on device", 30: "read-only file system", 122: "disk quota exceeded",
+};
+function detailText(detail: unknown): string | undefined {
+  if (typeof detail === "string") return detail;
+  if (!detail || typeof detail !== "object") return undefined;
+  const d = detail as { DriverName?: unknown; Enclosed?: { Op?: unknown; Path?: unknown; Err?: unknown } };
+  const e = d.Enclosed;
+  if (e && typeof e === "object" && typeof e.Op === "string" && typeof e.Path === "string") {
+    const err = typeof e.Err === "number" ? ERRNO[e.Err] ?? `errno ${e.Err}` : typeof e.Err === "string" ? e.Err : "failed";
+    return `${typeof d.DriverName === "string" ? `${d.DriverName}: ` : ""}${e.Op} ${e.Path}: ${err}`;
+  }
+  return JSON.stringify(detail);
 }
 
 /** Retry-After as seconds or an HTTP date → ms from now. */
