@@ -287,7 +287,7 @@ export function errorBodyText(bytes: Uint8Array): string {
  * `{"DriverName":"filesystem","Enclosed":{"Op":"mkdir","Path":"...","Err":30}}`, the errno a number.
  */
 const ERRNO: Record<number, string> = {
-  2: "no such file or directory", 5: "input/output error", 13: "permission denied", 28: "no space left on device", 30: "read-only file system", 122: "disk quota exceeded",
+  2: "no such file or directory", 5: "input/output error", 13: "permission denied", 20: "not a directory", 28: "no space left on device", 30: "read-only file system", 122: "disk quota exceeded",
 };
 function detailText(detail: unknown): string | undefined {
   if (typeof detail === "string") return detail;

@@ -330,10 +330,11 @@ test("5xx (a registry whose storage is broken): retried with backoff, then a ser
     const e = await failure(r.listTags(`${reg.address}/${RUN}/broken`));
     assert.is(e.kind, "server");
     assert.is(e.status, 500);
-    assert.is(e.message, `registry ${reg.address} answered 500 Internal Server Error to GET /v2/${RUN}/broken/tags/list: UNKNOWN: unknown error (3 attempts)`);
+    const said = `UNKNOWN: unknown error: filesystem: open ${notADir}/docker/registry/v2/repositories/${RUN}/broken/_manifests/tags: not a directory`;
+    assert.is(e.message, `registry ${reg.address} answered 500 Internal Server Error to GET /v2/${RUN}/broken/tags/list: ${said} (3 attempts)`);
     assert.equal(logged.map((l) => l.replace(/waiting \d\.\ds$/, "waiting Ns")), [
-      `retrying GET http://${reg.address}/v2/${RUN}/broken/tags/list (2/3) after 500 Internal Server Error (UNKNOWN: unknown error); waiting Ns`,
-      `retrying GET http://${reg.address}/v2/${RUN}/broken/tags/list (3/3) after 500 Internal Server Error (UNKNOWN: unknown error); waiting Ns`,
+      `retrying GET http://${reg.address}/v2/${RUN}/broken/tags/list (2/3) after 500 Internal Server Error (${said}); waiting Ns`,
+      `retrying GET http://${reg.address}/v2/${RUN}/broken/tags/list (3/3) after 500 Internal Server Error (${said}); waiting Ns`,
     ]);
   } finally {
     await reg.stop();
