@@ -38,7 +38,7 @@ export function restrictToArch(packages: Package[], arch: Arch): Package[] {
 /**
  * One plan per arch any package builds, in ARCHES order. `planOne` plans the packages restricted
  * to that arch: dependencies are per arch, so the groups are independent and can run anywhere,
- * in any order or at once (give each its own scratch directory when they share a machine).
+ * in any order or at once (each run has a scratch directory of its own).
  */
 export async function planByArch(packages: Package[], planOne: (packages: Package[], arch: Arch) => Promise<Plan>): Promise<PlanMatrix> {
   const arches = ARCHES.filter((a) => packages.some((p) => p.arches.includes(a)));
@@ -66,13 +66,14 @@ const planSchema = z.object({
   observed: z.object({ registry: lookups, local: lookups, signatures: lookups.optional() }, {
     error: (i) => (i.input === undefined ? "missing: this plan does not record the look-ups it rests on; make it with `pkgkit plan --json`" : undefined),
   }),
-  inputs: z.object({
+  // Loose, like steps: a field pkgkit does not write (an edited path, say) is kept, so that
+  // `apply` finds it when it compares the inputs with its own (recipes/apply.ts).
+  inputs: z.looseObject({
     builder: builderName,
     builders: z.partialRecord(z.enum(ARCHES), builderName).optional(),
     release: z.string().regex(tagRe, { error: "expected an image tag" }).optional(),
     format: z.enum(["docker", "oci"]).optional(),
     force: z.union([z.boolean(), z.array(z.string())], { error: "expected true, false or a list of package ids" }),
-    scratchDir: absolute("the scratch directory"),
     resolved: z.object({
       from: absolute("the directory the plan was made in"),
       org: z.string().optional(),
@@ -169,6 +170,26 @@ export function observedChanges(planned: Plan, now: Observed): Change[] {
   }
   return changes;
 }
+
+/** How the plan's inputs differ from those pkgkit records now, field by field (`inputs.<field>`). */
+export function inputDifferences(planned: Plan["inputs"], now: Plan["inputs"]): string[] {
+  return fieldDifferences(planned ?? {}, now ?? {}, "inputs").map((d) => `${d.field}: ${d.text}`);
+}
+
+/** Leaf fields that differ: in the plan only, now only, or with another value (values shown trimmed). */
+function fieldDifferences(a: unknown, b: unknown, at: string): { field: string; text: string }[] {
+  if (canonical(a) === canonical(b)) return [];
+  const both = (isObject(a) && isObject(b)) || (Array.isArray(a) && Array.isArray(b));
+  if (!both) {
+    const show = (v: unknown) => (v === undefined ? "" : ` (${trim(canonical(v))})`);
+    const text = a === undefined ? `not in the plan, planned now${show(b)}` : b === undefined ? `in the plan${show(a)}, not planned now` : `${trim(canonical(a))} in the plan, ${trim(canonical(b))} now`;
+    return [{ field: at, text }];
+  }
+  const keys = Array.isArray(a) ? [...Array(Math.max(a.length, (b as unknown[]).length)).keys()] : [...new Set([...Object.keys(a as object), ...Object.keys(b as object)])];
+  return keys.flatMap((k) => fieldDifferences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], typeof k === "number" ? `${at}[${k}]` : `${at}.${k}`));
+}
+
+const trim = (s: string) => (s.length > 80 ? `${s.slice(0, 77)}...` : s);
 
 /** How `now` differs from the planned steps, reasons aside (they hold counts and wording, not decisions). */
 export function stepDifferences(planned: Step[], now: Step[]): string[] {

@@ -45,8 +45,8 @@ export interface Builder {
   command(req: BuildRequest): BuildCommand;
   /** Look up images in its engine, one query for all refs. Missing refs are absent. */
   inspect(refs: string[]): Promise<Map<string, LocalImage>>;
-  /** Write an image from its engine to a `docker save` archive. */
-  save(ref: string, file: string): Promise<void>;
+  /** Write an image from its engine to a `docker save` archive; `signal` stops it. */
+  save(ref: string, file: string, options?: { signal?: AbortSignal }): Promise<void>;
 }
 
 /** A builder per arch, for arches that build somewhere else than the default builder. */
@@ -137,7 +137,7 @@ export function buildxBuilder(shell: Shell, docker = "docker", engine?: Engine):
       ],
     }),
     inspect: (refs) => inspectImages(shell, cli, refs),
-    save: (ref, file) => saveImage(shell, cli, ref, file),
+    save: (ref, file, options) => saveImage(shell, cli, ref, file, options?.signal),
   };
 }
 
@@ -170,7 +170,7 @@ export function legacyBuilder(shell: Shell, docker = "docker", engine?: Engine):
       };
     },
     inspect: (refs) => inspectImages(shell, cli, refs),
-    save: (ref, file) => saveImage(shell, cli, ref, file),
+    save: (ref, file, options) => saveImage(shell, cli, ref, file, options?.signal),
   };
 }
 
@@ -186,8 +186,8 @@ function dockerCli(docker: string, engine?: Engine) {
 }
 type DockerCli = ReturnType<typeof dockerCli>;
 
-async function saveImage(shell: Shell, docker: DockerCli, ref: string, file: string): Promise<void> {
-  const r = await shell.exec([...docker.argv, "save", "--output", file, ref]);
+async function saveImage(shell: Shell, docker: DockerCli, ref: string, file: string, signal?: AbortSignal): Promise<void> {
+  const r = await shell.exec([...docker.argv, "save", "--output", file, ref], { signal });
   if (r.code !== 0) throw new PkgkitError(`docker save ${ref}${docker.where} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
 }
 

@@ -22,12 +22,12 @@ import { BUILD_YML, CONFIG_FILE } from "./load.ts";
 import type { PackageDefinition } from "./define.ts";
 import { graphFromArgs, graphFromDefinitions } from "../recipes/packages.ts";
 import { formatGraph, graphJson } from "./graph.ts";
-import { defaultScratchDir, planBuild } from "../recipes/build.ts";
+import { planBuild } from "../recipes/build.ts";
 import { planPush } from "../recipes/push.ts";
 import { applyPlan } from "../recipes/apply.ts";
 import { parsePlanFile, planByArch, selectPlan, type PlanMatrix } from "./apply.ts";
 import { run } from "./run.ts";
-import { consoleReporter, summarize, summaryTable } from "../recipes/report.ts";
+import { consoleReporter, formatUnsigned, interruptReport, runExitCode, summarize, summaryTable, unsignedRefs } from "../recipes/report.ts";
 import { signingOptions, signingFlags, verifyCommand } from "./sign/cli.ts";
 
 const common: Record<string, OptionSpec> = {
@@ -95,7 +95,9 @@ const commands: Record<string, CommandDef> = {
       const { plan, builder, builders, shell } = await planFor(t, o);
       if (o["dry-run"]) return printPlan(plan, o);
       const reporter = consoleReporter({ verbose: o.verbose === true });
-      const result = await run(plan, { shell, builder, builders, reporter, jobs: jobsOption(o) });
+      const interrupt = catchInterrupts();
+      const result = await run(plan, { shell, builder, builders, reporter, jobs: jobsOption(o), signal: interrupt.signal }).finally(interrupt.release);
+      if (result.interrupted) return interrupted(plan, result, interrupt.received!);
       if (o.json) console.log(JSON.stringify({ plan, result }, null, 2));
       process.stderr.write(`\n${summaryTable(plan, result)}\n${summarize(result)}\n`);
       return result.ok ? ExitCode.ok : ExitCode.failed;
@@ -110,10 +112,13 @@ const commands: Record<string, CommandDef> = {
       if (o["dry-run"]) return printPlan(plan, o);
       const reporter = consoleReporter({ verbose: o.verbose === true });
       notice = reporter.note;
-      const result = await run(plan, { shell, builder, builders, registry, reporter, signers, jobs: jobsOption(o) });
-      if (o.json) console.log(JSON.stringify({ ok: result.ok, packages: pushSummary(plan, result), plan, result }, null, 2));
-      process.stderr.write(`\n${summaryTable(plan, result)}\n${summarize(result)}\n`);
-      return result.ok ? ExitCode.ok : ExitCode.failed;
+      const interrupt = catchInterrupts();
+      const result = await run(plan, { shell, builder, builders, registry, reporter, signers, jobs: jobsOption(o), signal: interrupt.signal }).finally(interrupt.release);
+      if (result.interrupted) return interrupted(plan, result, interrupt.received!);
+      const unsigned = unsignedRefs(plan, result);
+      if (o.json) console.log(JSON.stringify({ ok: result.ok, packages: pushSummary(plan, result), unsigned, plan, result }, null, 2));
+      process.stderr.write(`\n${summaryTable(plan, result)}\n${summarize(result)}\n${unsigned.length ? `${formatUnsigned(unsigned)}\n` : ""}`);
+      return runExitCode(result, unsigned);
     },
   },
   plan: {
@@ -159,12 +164,15 @@ const commands: Record<string, CommandDef> = {
       const registry = plan.command === "push" ? await registryOption(o) : undefined;
       const reporter = consoleReporter({ verbose: o.verbose === true });
       notice = reporter.note;
-      const { result, changes } = await applyPlan(plan, { registry, reporter, jobs, file: name });
+      const interrupt = catchInterrupts();
+      const { result, changes } = await applyPlan(plan, { registry, reporter, jobs, file: name, signal: interrupt.signal }).finally(interrupt.release);
+      if (result.interrupted) return interrupted(plan, result, interrupt.received!);
       for (const c of changes)
         process.stderr.write(`note: ${c.ref} changed since the plan (${c.planned ?? "not there"} → ${c.now ?? "not there"}); other writers merge into it, and the plan's steps are the same, so it still holds\n`);
-      if (o.json) console.log(JSON.stringify(plan.command === "push" ? { ok: result.ok, packages: pushSummary(plan, result), plan, result } : { plan, result }, null, 2));
-      process.stderr.write(`\n${summaryTable(plan, result)}\n${summarize(result)}\n`);
-      return result.ok ? ExitCode.ok : ExitCode.failed;
+      const unsigned = unsignedRefs(plan, result);
+      if (o.json) console.log(JSON.stringify(plan.command === "push" ? { ok: result.ok, packages: pushSummary(plan, result), unsigned, plan, result } : { plan, result }, null, 2));
+      process.stderr.write(`\n${summaryTable(plan, result)}\n${summarize(result)}\n${unsigned.length ? `${formatUnsigned(unsigned)}\n` : ""}`);
+      return runExitCode(result, unsigned);
     },
   },
   "show-tag": {
@@ -269,7 +277,7 @@ async function planFor(t: Targets, o: ParsedOptions, by?: "arch") {
   const [{ packages, force }, chosen] = await Promise.all([resolveRunSet(t, o), enginesFor(t, o).then((engines) => builderOption(o, engines))]);
   const options = { ...chosen, force, resolved: resolvedWith(t, o) };
   if (!by) return planBuild(packages, options);
-  return planByArch(packages, async (pkgs, arch) => (await planBuild(pkgs, { ...options, scratchDir: join(defaultScratchDir(), arch) })).plan);
+  return planByArch(packages, async (pkgs) => (await planBuild(pkgs, options)).plan);
 }
 
 /** Recorded in plans, so `apply` resolves the packages as the plan did. */
@@ -305,7 +313,7 @@ async function pushPlanFor(t: Targets, o: ParsedOptions, by?: "arch") {
     resolved: resolvedWith(t, o),
     signing: signingOptions(o),
   };
-  if (by) return planByArch(packages, async (pkgs, arch) => (await planPush(pkgs, { ...options, scratchDir: join(defaultScratchDir(), arch) })).plan);
+  if (by) return planByArch(packages, async (pkgs) => (await planPush(pkgs, options)).plan);
   return { ...(await planPush(packages, options)), registry };
 }
 
@@ -416,6 +424,36 @@ async function enginesFor(t: Targets, o: ParsedOptions) {
   return resolveBuilders(o, process.env, workspace);
 }
 
+const SIGNAL_NUMBERS = { SIGINT: 2, SIGTERM: 15 } as const;
+type Interrupt = keyof typeof SIGNAL_NUMBERS;
+
+/**
+ * While a plan runs, SIGINT and SIGTERM abort it: run() stops its child processes and removes its
+ * scratch directory, then returns, and the command reports what was published and exits 128+n.
+ * A second signal exits at once.
+ */
+function catchInterrupts(): { signal: AbortSignal; received?: Interrupt; release: () => void } {
+  const controller = new AbortController();
+  const state: { signal: AbortSignal; received?: Interrupt; release: () => void } = { signal: controller.signal, release: () => {} };
+  const on = (name: Interrupt) => () => {
+    if (state.received) process.exit(128 + SIGNAL_NUMBERS[state.received]);
+    state.received = name;
+    process.stderr.write(`\npkgkit: ${name}: stopping the running steps and their processes, removing temporary files (again to quit at once)\n`);
+    controller.abort();
+  };
+  const handlers = (Object.keys(SIGNAL_NUMBERS) as Interrupt[]).map((name) => [name, on(name)] as const);
+  for (const [name, handler] of handlers) process.on(name, handler);
+  state.release = () => {
+    for (const [name, handler] of handlers) process.off(name, handler);
+  };
+  return state;
+}
+
+function interrupted(plan: Plan, result: Result, signal: Interrupt): number {
+  process.stderr.write(`\n${summaryTable(plan, result)}\npkgkit: interrupted by ${signal}; this run's temporary files are removed\n${interruptReport(plan, result)}\n`);
+  return 128 + SIGNAL_NUMBERS[signal];
+}
+
 function printPlan(plan: Plan, o: ParsedOptions): number {
   console.log(o.json ? JSON.stringify(plan, null, 2) : formatPlan(plan));
   return ExitCode.ok;
@@ -435,7 +473,7 @@ function usage(name?: string, prog = "pkgkit"): string {
     ...names.map((n) => `  ${n.padEnd(10)}${commands[n]!.summary}`),
     "",
     `Run '${prog} <command> --help' for a command's options.`,
-    "Exit codes: 0 ok, 1 a step failed, 2 bad input (nothing was started), 3 apply: the plan no longer holds (nothing was started).",
+    "Exit codes: 0 ok, 1 a step failed, 2 bad input (nothing was started, or a signer's prepare refused it: nothing was published), 3 apply: the plan no longer holds (nothing was started), 130/143 interrupted by SIGINT/SIGTERM.",
   ].join("\n");
 }
 
@@ -456,6 +494,12 @@ async function dispatch(argv: string[], prog: string, defs?: PackageDefinition[]
   return command.run({ dirs: positionals, defs }, options);
 }
 
+/** After an interrupt, registry requests may still be in flight: they are abandoned, not awaited. */
+function exitWith(code: number): void {
+  if (code > 128) process.exit(code);
+  process.exitCode = code;
+}
+
 export function exitWithError(err: unknown): never {
   if (isPkgkitError(err)) {
     console.error(`pkgkit: ${err.message}`);
@@ -468,7 +512,7 @@ export function exitWithError(err: unknown): never {
 /** Entry point of the `pkgkit` bin. */
 export async function main(argv = scriptArgs()): Promise<void> {
   try {
-    process.exitCode = await dispatch(argv, "pkgkit");
+    exitWith(await dispatch(argv, "pkgkit"));
   } catch (err) {
     exitWithError(err);
   }
@@ -478,7 +522,7 @@ export async function main(argv = scriptArgs()): Promise<void> {
 export async function runPackageFile(defs: PackageDefinition[], argv = scriptArgs()): Promise<void> {
   const file = defs[0]!.file;
   try {
-    process.exitCode = await dispatch(argv, relative(process.cwd(), file) || file, defs);
+    exitWith(await dispatch(argv, relative(process.cwd(), file) || file, defs));
   } catch (err) {
     exitWithError(err);
   }

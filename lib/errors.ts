@@ -8,7 +8,7 @@ export const ExitCode = {
   ok: 0,
   /** A step failed while running (build error, engine error). */
   failed: 1,
-  /** Bad input: usage, config file, build.yml, flags, a plan file. Nothing was started. */
+  /** Bad input: usage, config file, build.yml, flags, a plan file (nothing was started), or what a signer's prepare refused (nothing was published). */
   usage: 2,
   /** `apply`: the plan no longer holds (the registry, an engine or the sources changed). Nothing was started. */
   stale: 3,

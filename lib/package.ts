@@ -34,6 +34,7 @@ import { DEFAULT_ORG, HASH_PLACEHOLDER, type Arch, type PackageSpec } from "./sp
 import { buildGraph, dependenciesOf, type GraphNode } from "./graph.ts";
 import type { PackageDefinition } from "./define.ts";
 import type { Shell } from "./shell.ts";
+import { checkPackages, contextSources } from "./contain.ts";
 
 /** Defaults a workspace (pkgkit.config.ts) sets for the packages inside its directory. */
 export interface WorkspaceDefaults {
@@ -57,6 +58,11 @@ export interface ResolveOptions {
   disableContentTrust?: boolean;
   /** Defaults for packages that do not set `org` or `arches` themselves. */
   workspace?: WorkspaceDefaults;
+  /**
+   * Check each package's extra sources on disk (lib/contain.ts) before git is asked about them,
+   * so a bad one is reported as such. The CLI, `apply` and the recipes do; tests of pure planning need not.
+   */
+  checkPaths?: boolean;
 }
 
 /** A build arg whose value is another package. */
@@ -105,7 +111,7 @@ export interface Package {
   dependencies: Dependency[];
   /** Final image labels, the OCI source/revision ones included. */
   labels: Record<string, string>;
-  /** Extra build-context sources, `src` absolute. */
+  /** Extra build-context sources, `src` absolute, `dst` relative to the context (checked: see lib/contain.ts). */
   extraSources: { src: string; dst: string }[];
 }
 
@@ -140,6 +146,7 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
   const inWorkspace = (d: PackageDefinition) => ws !== undefined && (d.dir === ws.dir || d.dir.startsWith(ws.dir.endsWith(sep) ? ws.dir : ws.dir + sep));
   const fileOrg = (d: PackageDefinition) => d.spec.org ?? (inWorkspace(d) ? ws?.org : undefined) ?? DEFAULT_ORG;
   const graph = await buildGraph(defs, { orgOf: fileOrg });
+  if (options.checkPaths) checkPackages(graph.nodes.map((n) => n.def), "sources");
 
   const sourceDirs = (d: PackageDefinition) => [d.dir, ...d.spec.extraSources.map((s) => resolve(d.dir, s.src))];
   // With --hash, git only supplies labels; a package outside git is still fine.
@@ -227,7 +234,7 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
       buildArgs: Object.fromEntries(node.args.map((a) => [a.name, "value" in a ? a.value : refNow(a.dependency)])),
       dependencies: deps.map((d) => ({ arg: d.arg, id: d.pkg.id, dir: d.pkg.dir, ref: indexRef(d.pkg) })),
       labels,
-      extraSources: spec.extraSources.map((s) => ({ ...s, src: resolve(def.dir, s.src) })),
+      extraSources: contextSources(def.dir, spec).slice(1),
     } satisfies Package;
     resolved.set(node, pkg);
     heads.set(node, headHash);

@@ -24,8 +24,12 @@ export interface BuildStep {
   platform: string;
   ref: string;
   builder: string;
-  /** The build context: the package directory, or an assembled one when there are extra sources. */
-  context: string;
+  /**
+   * The build context, the directory `command` runs in: the package directory (`dir`), or, when
+   * there are extra sources, the one the package's context step assembles in run()'s scratch
+   * directory. `command` names the context as "." and the Dockerfile relative to it.
+   */
+  context: "package" | "assembled";
   command: BuildCommand;
   reason: string;
 }
@@ -74,12 +78,15 @@ export interface IndexStep {
   reason: string;
 }
 
-/** Copy the package and its extra sources into one context directory. */
+/**
+ * Copy the package and its extra sources into one context directory, which run() makes in its
+ * scratch directory (plans name no scratch path): each `src` (absolute) to `dst`, relative to the
+ * context ("." for its root).
+ */
 export interface ContextStep {
   kind: "context";
   id: string;
   package: string;
-  context: string;
   sources: { src: string; dst: string }[];
   reason: string;
 }
@@ -122,7 +129,6 @@ export interface PlanInputs {
   format?: ManifestFormat;
   /** Every package, or those with these ids. */
   force: boolean | string[];
-  scratchDir: string;
   /** Overrides the packages were resolved with, and the directory the workspace was looked up from. */
   resolved?: ResolvedWith;
   /** Push plans of packages that sign: what the run said about signing, and the pkgkit.yml read. */
@@ -163,8 +169,6 @@ export interface PlanOptions {
   format?: ManifestFormat;
   /** Rebuild (and push) even what exists: every package, or those with these ids. */
   force?: boolean | string[];
-  /** Where assembled contexts go (for packages with extra sources). */
-  scratchDir: string;
   /** Recorded in the plan as they are. */
   observed?: Observed;
   resolved?: ResolvedWith;
@@ -191,7 +195,6 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
   for (const pkg of packages) {
     const name = `${pkg.repository}:${pkg.tag}`;
     const force = forced(pkg, options.force);
-    let context = pkg.dir;
     const needsContext = pkg.extraSources.length > 0;
     let contextStep: string | undefined;
     const indexArches: IndexStep["arches"] = [];
@@ -224,19 +227,16 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
           if (producer) needs.push(producer);
         }
         if (needsContext && !contextStep) {
-          context = `${options.scratchDir}/${pkg.repository.replaceAll("/", "_").replaceAll(":", "_")}-${pkg.tag}`;
           contextStep = `${name}/context`;
           add({
             kind: "context",
             id: `${name}/context`,
             package: name,
-            context,
-            sources: [{ src: pkg.dir, dst: "/" }, ...pkg.extraSources],
+            sources: [{ src: pkg.dir, dst: "." }, ...pkg.extraSources],
             reason: `package has ${pkg.extraSources.length} extra source(s)`,
           });
         }
         if (contextStep) needs.unshift(contextStep);
-        const dockerfile = needsContext ? `${context}/${relativeTo(pkg.dir, pkg.dockerfile)}` : pkg.dockerfile;
         add({
           kind: "build",
           id,
@@ -246,10 +246,10 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
           platform: platformString(arch),
           ref,
           builder: builder.name,
-          context,
+          context: needsContext ? "assembled" : "package",
           command: builder.command({
-            context,
-            dockerfile,
+            context: ".",
+            dockerfile: relativeTo(pkg.dir, pkg.dockerfile),
             arch,
             ref,
             network: pkg.network,
@@ -298,7 +298,6 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
       ...(options.release ? { release: options.release } : {}),
       ...(options.format ? { format: options.format } : {}),
       force: options.force ?? false,
-      scratchDir: options.scratchDir,
       ...(options.resolved ? { resolved: options.resolved } : {}),
       ...(options.signingWith ? { signing: options.signingWith } : {}),
     },
@@ -345,13 +344,13 @@ export function formatPlan(p: Plan): string {
   for (const s of p.steps) {
     if (s.kind === "build") {
       lines.push(`  build  ${s.ref}  [${s.platform}, ${s.builder}]  ${s.reason}`);
-      lines.push(`         $ ${[...Object.entries(s.command.env ?? {}).map(([k, v]) => `${k}=${v}`), ...s.command.argv].map(quoteForDisplay).join(" ")}`);
+      lines.push(`         $ ${[...Object.entries(s.command.env ?? {}).map(([k, v]) => `${k}=${v}`), ...s.command.argv].map(quoteForDisplay).join(" ")}   # in ${s.context === "package" ? s.dir : "its assembled context"}`);
     } else if (s.kind === "skip") lines.push(`  skip   ${s.ref}  ${s.reason}${s.found ? ` (${s.found.slice(0, 19)})` : ""}`);
     else if (s.kind === "push") lines.push(`  push   ${s.ref}  [${s.platform}, ${s.format} manifest, from ${s.builder}]  ${s.reason}`);
     else if (s.kind === "index")
       lines.push(`  index  ${s.ref}${s.release ? ` (+ ${s.repository}:${s.release})` : ""}  ${s.arches.map((a) => a.arch).join(", ")}: ${s.reason}`);
     else if (s.kind === "sign") lines.push(formatSignStep(s));
-    else lines.push(`  context ${s.context}  ${s.reason}`);
+    else lines.push(`  context ${s.package}  ${s.reason}`, ...s.sources.map((c) => `         ${c.src} → ${c.dst === "." ? "./" : `./${c.dst}`}`));
   }
   const state = (where: string, seen: Record<string, string | null>) =>
     Object.entries(seen).map(([ref, found]) => `  ${where}  ${ref}  ${found ?? "not found"}`);

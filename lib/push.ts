@@ -3,18 +3,29 @@
  * (`org/image:<tag>`) merged with whatever the registry already holds.
  *
  * The index merge, for writers on other machines pushing other arches at the same time
- * (registries have no compare-and-swap on tags):
- *   1. read the index at the tag (if any); keep every entry, replace those for our platforms;
- *   2. check that every entry's manifest is in the registry (never publish a dangling entry);
- *   3. write it, wait a moment (longer than one read-modify-write takes), read it back;
- *   4. if another writer's older read overwrote our entries meanwhile, go to 1.
+ * (registries have no compare-and-swap on tags). Each writer has pushed its per-arch images
+ * first; then, until a round writes nothing:
+ *   1. read the index at the tag (if any) and the per-arch tags `<tag>-<arch>` of every arch
+ *      pkgkit knows;
+ *   2. if the index lists every per-arch tag present (at the digest the tag has now), and each
+ *      release tag points at it, stop;
+ *   3. else write the index: its entries, those for a present tag's platform replaced by the
+ *      tag's digest, every other present tag added (entries whose manifest is gone are dropped;
+ *      entries for other platforms and the attestations of kept images stay), or point the
+ *      release tags at it; go to 1 once that write has completed.
+ * The last index write is by a writer whose next read saw every per-arch tag pushed before it,
+ * and a tag pushed later has a writer that reads after it: so when all writers have stopped,
+ * the index lists every arch pushed. No step waits for "long enough": correctness rests on
+ * each registry tag reading back what was last written to it, not on timing.
  * Entries are sorted by platform, so writers that merge the same set write the same bytes.
  */
 import { PkgkitError } from "./errors.ts";
+import { RegistryError } from "./registry/errors.ts";
 import { INDEX_TYPES, MediaTypes, type Descriptor, type Manifest, type Platform, type Registry, type UploadOutcome } from "./registry/types.ts";
 import type { ImageBlobs } from "./image.ts";
 import { parseRepository } from "./registry/names.ts";
 import { sha256 } from "./registry/digest.ts";
+import { ARCHES, PLATFORMS, type Arch } from "./spec.ts";
 
 export interface PushedImage {
   ref: string;
@@ -40,7 +51,7 @@ export async function pushImage(
     blobs[await registry.uploadBlob(repository, blob, { mountFrom })] += 1;
     seen.set(blob.digest, [...new Set([...(seen.get(blob.digest) ?? []), repository])]);
   }
-  const digest = await registry.putManifest(repository, tag, image.manifest.bytes, image.manifest.mediaType);
+  const digest = await putImageManifest(registry, repository, tag, image);
   if (digest !== image.manifest.digest)
     throw new PkgkitError(`${repository}:${tag}: the registry stored the manifest as ${digest}, expected ${image.manifest.digest}`);
   return {
@@ -48,6 +59,26 @@ export async function pushImage(
     descriptor: { mediaType: image.manifest.mediaType, digest, size: image.manifest.size, platform: image.platform },
     blobs,
   };
+}
+
+const MANIFEST_PUT_ATTEMPTS = 3;
+
+/**
+ * Distribution with filesystem storage can refuse a manifest (400, MANIFEST_BLOB_UNKNOWN) whose
+ * blobs are all there, when another writer is pushing one of the same blobs into the repository
+ * at that moment (seen with four arches sharing a layer, pushed at once). So when every blob
+ * reads back as present, the PUT is tried again; when one is missing, the refusal stands.
+ */
+async function putImageManifest(registry: Registry, repository: string, tag: string, image: ImageBlobs): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await registry.putManifest(repository, tag, image.manifest.bytes, image.manifest.mediaType);
+    } catch (e) {
+      if (attempt >= MANIFEST_PUT_ATTEMPTS || !(e instanceof RegistryError) || e.status !== 400 || !e.message.includes("MANIFEST_BLOB_UNKNOWN")) throw e;
+      const present = await Promise.all([image.config, ...image.layers].map((b) => registry.blobExists(repository, b.digest)));
+      if (!present.every(Boolean)) throw e;
+    }
+  }
 }
 
 /** `os/arch[/variant]`, with arm64's default variant v8 left out, as OCI platform matching does. */
@@ -69,20 +100,24 @@ export function mergeEntries(existing: Descriptor[], ours: Descriptor[]): Descri
 
 const isAttestation = (d: Descriptor) => d.annotations?.["vnd.docker.reference.type"] === "attestation-manifest";
 
-const sameEntries = (a: Descriptor[], b: Descriptor[]) =>
-  a.length === b.length && a.every((d, i) => d.digest === b[i]!.digest && platformKey(d.platform) === platformKey(b[i]!.platform));
+const lists = (entries: Descriptor[], d: Descriptor) => entries.some((e) => e.digest === d.digest && platformKey(e.platform) === platformKey(d.platform));
 
-const containsAll = (index: Manifest | undefined, ours: Descriptor[]) =>
-  !!index && ours.every((o) => index.json.manifests?.some((d) => d.digest === o.digest && platformKey(d.platform) === platformKey(o.platform)));
+/** An arch this writer merges: its digest (pushed by this run, or found in the registry), and its pushed descriptor if any. */
+export interface OwnArch {
+  arch: Arch;
+  digest: string;
+  descriptor?: Descriptor & { platform: Platform };
+}
 
 export interface MergeOptions {
   /** Index media type for a new index; an existing index keeps its own. Default: from the entries. */
   mediaType?: string;
   /** Further tags to point at the merged index (release tags). */
   alsoTag?: string[];
+  /** Rounds of read, compare, write (default 10). */
   attempts?: number;
-  /** Minimum wait before reading back, ms. */
-  settleMs?: number;
+  /** Give up after this long, ms (default 120000). */
+  timeoutMs?: number;
   log?: (line: string) => void;
 }
 
@@ -96,46 +131,73 @@ export interface MergedIndex {
   written: boolean;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-export async function mergeIndex(registry: Registry, repository: string, tag: string, ours: Descriptor[], options: MergeOptions = {}): Promise<MergedIndex> {
-  const attempts = options.attempts ?? 8;
+export async function mergeIndex(registry: Registry, repository: string, tag: string, ours: OwnArch[], options: MergeOptions = {}): Promise<MergedIndex> {
+  const attempts = options.attempts ?? 10;
+  const deadline = Date.now() + (options.timeoutMs ?? 120_000);
   const ref = `${repository}:${tag}`;
+  const alsoTag = options.alsoTag ?? [];
   let written = false;
-  for (let attempt = 1; attempt <= attempts; attempt++) {
-    const started = Date.now();
+  let missing: string[] = [];
+  const said = new Set<string>();
+  const log = (line: string) => !said.has(line) && said.add(line) && options.log?.(line);
+  for (let round = 1; round <= attempts && (round === 1 || Date.now() < deadline); round++) {
     const current = await registry.getManifest(repository, tag);
     if (current && !INDEX_TYPES.includes(current.mediaType))
       throw new PkgkitError(`${ref} is a single image (${current.mediaType}), not a multi-arch index; pkgkit will not replace it. Delete the tag or use another one.`);
     const existing = current?.json.manifests ?? [];
-    let merged = mergeEntries(existing, ours);
-    if (current && sameEntries(existing, merged)) {
-      await pointTags(registry, repository, current, options.alsoTag);
-      return { ref, digest: current.digest, mediaType: current.mediaType, size: current.size, manifests: existing, written };
+    const tagged = await perArchEntries(registry, repository, tag, ours, existing, log);
+    missing = tagged.filter((d) => !lists(existing, d)).map((d) => platformKey(d.platform));
+    if (current && missing.length === 0) {
+      const stale = await staleTags(registry, repository, current, alsoTag);
+      if (stale.length === 0) return { ref, digest: current.digest, mediaType: current.mediaType, size: current.size, manifests: existing, written };
+      for (const t of stale) await registry.putManifest(repository, t, current.bytes, current.mediaType);
+      continue;
     }
-    merged = await withoutDangling(registry, repository, merged, ours, options.log);
-    const mediaType = current?.mediaType ?? options.mediaType ?? (ours.every((d) => d.mediaType === MediaTypes.dockerManifest) ? MediaTypes.dockerManifestList : MediaTypes.ociIndex);
+    if (round > 1) options.log?.(`${ref} lacks ${missing.join(", ")} (another writer replaced it, or the registry did not keep the write); merging again (round ${round} of ${attempts})`);
+    const merged = await withoutDangling(registry, repository, mergeEntries(existing, tagged), tagged, log);
+    const mediaType = current?.mediaType ?? options.mediaType ?? (merged.every((d) => d.mediaType === MediaTypes.dockerManifest) ? MediaTypes.dockerManifestList : MediaTypes.ociIndex);
     const bytes = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType, manifests: merged }));
     const digest = await registry.putManifest(repository, tag, bytes, mediaType);
     const expected = sha256(bytes);
     if (digest !== expected) throw new PkgkitError(`${ref}: the registry stored the index as ${digest}, expected ${expected}`);
     written = true;
-    // A writer that read before our write finishes within about one read-modify-write of ours.
-    await sleep(Math.max(options.settleMs ?? 150, 2 * (Date.now() - started)) * (1 + Math.random()));
-    const back = await registry.getManifest(repository, tag);
-    if (containsAll(back, ours)) {
-      await pointTags(registry, repository, back!, options.alsoTag);
-      return { ref, digest: back!.digest, mediaType: back!.mediaType, size: back!.size, manifests: back!.json.manifests ?? [], written };
-    }
-    options.log?.(`${ref} was changed by another writer; merging again (attempt ${attempt + 1} of ${attempts})`);
   }
-  throw new PkgkitError(`${ref}: other writers kept replacing the index; gave up after ${attempts} attempts. Run the push again.`);
+  throw new PkgkitError(
+    `${ref}: the index still lacks ${missing.length ? missing.join(", ") : "the release tags' update"} after ${attempts} rounds or ${Math.round((options.timeoutMs ?? 120_000) / 1000)} s ` +
+      "(other writers kept replacing it, or the registry did not keep what pkgkit wrote). The per-arch images are pushed; run the push again to merge them.",
+  );
 }
 
-/** Drop carried-over entries whose manifest is gone from the registry; ours must all be there. */
-async function withoutDangling(registry: Registry, repository: string, entries: Descriptor[], ours: Descriptor[], log?: (line: string) => void) {
+/**
+ * One entry per per-arch tag in the registry, at the digest the tag has now: our pushed
+ * descriptor when it is that digest, else the index's own entry for it, else the tag's manifest
+ * with the arch's platform. Each of ours must still be tagged.
+ */
+async function perArchEntries(registry: Registry, repository: string, tag: string, ours: OwnArch[], existing: Descriptor[], log?: (line: string) => void) {
+  const heads = await Promise.all(ARCHES.map((arch) => registry.headManifest(repository, `${tag}-${arch}`)));
+  const entries: Descriptor[] = [];
+  ARCHES.forEach((arch, i) => {
+    const own = ours.find((o) => o.arch === arch);
+    const head = heads[i];
+    if (!head) {
+      if (own) throw new PkgkitError(`${repository}:${tag}-${arch} (${own.digest}) is not in the registry any more; not writing an index without it. Run the push again.`);
+      return;
+    }
+    if (own && own.digest !== head.digest) log?.(`${repository}:${tag}-${arch} is now ${head.digest} (pushed by another writer), not ${own.digest}; the index lists the tag's digest`);
+    const platform: Platform = { ...PLATFORMS[arch] };
+    const entry =
+      (own?.descriptor?.digest === head.digest ? own.descriptor : undefined) ??
+      existing.find((e) => e.digest === head.digest && platformKey(e.platform) === platformKey(platform)) ??
+      { mediaType: head.mediaType, digest: head.digest, size: head.size, platform };
+    entries.push(entry);
+  });
+  return entries;
+}
+
+/** Drop carried-over entries whose manifest is gone from the registry; the tagged ones must all be there. */
+async function withoutDangling(registry: Registry, repository: string, entries: Descriptor[], tagged: Descriptor[], log?: (line: string) => void) {
   const present = await Promise.all(entries.map((d) => registry.headManifest(repository, d.digest)));
-  const mine = new Set(ours.map((d) => d.digest));
+  const mine = new Set(tagged.map((d) => d.digest));
   const kept: Descriptor[] = [];
   entries.forEach((d, i) => {
     if (present[i]) kept.push(d);
@@ -145,9 +207,8 @@ async function withoutDangling(registry: Registry, repository: string, entries: 
   return kept;
 }
 
-async function pointTags(registry: Registry, repository: string, index: Manifest, tags: string[] = []) {
-  for (const t of tags) {
-    const existing = await registry.headManifest(repository, t);
-    if (existing?.digest !== index.digest) await registry.putManifest(repository, t, index.bytes, index.mediaType);
-  }
+/** Release tags that do not point at the index yet. */
+async function staleTags(registry: Registry, repository: string, index: Manifest, tags: string[]) {
+  const heads = await Promise.all(tags.map((t) => registry.headManifest(repository, t)));
+  return tags.filter((_, i) => heads[i]?.digest !== index.digest);
 }

@@ -6,19 +6,18 @@
  * in plan order, for `--json` and for tests.
  */
 import { availableParallelism } from "node:os";
-import { cp, mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PkgkitError } from "./errors.ts";
+import { ExitCode, isPkgkitError, PkgkitError } from "./errors.ts";
 import type { Plan, Step } from "./plan.ts";
 import { builderFor, type ArchBuilders, type Builder, type LocalImage } from "./builder.ts";
 import type { Shell } from "./shell.ts";
 import type { Descriptor, Registry } from "./registry/types.ts";
 import { imageBlobsFromArchive } from "./image.ts";
-import { mergeIndex, pushImage, type BlobLocations, type MergedIndex, type PushedImage } from "./push.ts";
-import { PLATFORMS } from "./spec.ts";
+import { mergeIndex, pushImage, type BlobLocations, type MergedIndex, type OwnArch, type PushedImage } from "./push.ts";
 import { runSignStep, type SignOutcome } from "./sign/run.ts";
 import type { Signer } from "./sign/types.ts";
+import { createScratch, removeScratch, type Scratch } from "./scratch.ts";
+import { assembleContext } from "./context.ts";
 
 export interface StepResult {
   id: string;
@@ -39,11 +38,17 @@ export interface StepResult {
   index?: MergedIndex;
   /** For sign steps. */
   signed?: SignOutcome;
+  /** The run was interrupted (RunOptions.signal) while this step ran, or before it started. */
+  interrupted?: true;
   error?: string;
+  /** For a failed step whose error was bad input (2) rather than a failure (1): the exit code it asks for. */
+  exitCode?: number;
 }
 
 export interface Result {
   ok: boolean;
+  /** The run stopped early because RunOptions.signal was aborted. */
+  interrupted?: true;
   command: Plan["command"];
   steps: StepResult[];
 }
@@ -66,6 +71,14 @@ export interface RunOptions {
   registry?: Registry;
   /** Needed by plans with sign steps: by description (`SignStep.using`). */
   signers?: Map<string, Signer>;
+  /**
+   * Interrupts the run: no step starts any more, child processes are stopped (their process
+   * group), and once they have exited the scratch directory is removed and run() returns, with
+   * `interrupted` set. Registry requests in flight are abandoned, not awaited.
+   */
+  signal?: AbortSignal;
+  /** Where the run's scratch directory goes (see lib/scratch.ts); default: the OS temporary directory. */
+  tmpDir?: string;
 }
 
 /** What earlier steps of a run produced, for later ones. */
@@ -74,7 +87,17 @@ interface RunState {
   /** Per index ref: the digests of the entries this run merged in. */
   indexEntries: Map<string, string[]>;
   blobs: BlobLocations;
-  workDir?: string;
+  scratch?: Scratch;
+  /** Work on local files and child processes in progress: awaited before the scratch directory goes. */
+  local: Set<Promise<unknown>>;
+}
+
+/** Track `work` until it settles (see RunState.local). */
+function local<T>(state: RunState, work: Promise<T>): Promise<T> {
+  state.local.add(work);
+  const done = () => void state.local.delete(work);
+  work.then(done, done);
+  return work;
 }
 
 export async function run(p: Plan, options: RunOptions): Promise<Result> {
@@ -83,13 +106,15 @@ export async function run(p: Plan, options: RunOptions): Promise<Result> {
   for (const s of p.steps) if (s.kind === "build" || s.kind === "push") stepBuilder(s, options);
   const missing = [...new Set(p.steps.flatMap((s) => (s.kind === "sign" && !options.signers?.has(s.using) ? [s.using] : [])))];
   if (missing.length) throw new PkgkitError(`this plan signs with ${missing.join(", ")}, but run() was given no such signer (RunOptions.signers)`);
-  const state: RunState = { pushed: new Map(), indexEntries: new Map(), blobs: new Map() };
+  const state: RunState = { pushed: new Map(), indexEntries: new Map(), blobs: new Map(), local: new Set() };
+  // One scratch directory per run, made before any step starts (steps running at once share it).
+  if (p.steps.some((s) => s.kind === "context" || s.kind === "push")) state.scratch = await createScratch(options.tmpDir);
   try {
     return await runSteps(p, options, state);
   } finally {
     // Assembled contexts and exported images are scratch space: gone once the run ends, however it ends.
-    for (const step of p.steps) if (step.kind === "context") await rm(step.context, { recursive: true, force: true });
-    if (state.workDir) await rm(state.workDir, { recursive: true, force: true });
+    while (state.local.size > 0) await Promise.allSettled([...state.local]);
+    await state.scratch?.remove();
   }
 }
 
@@ -101,8 +126,13 @@ async function runSteps(p: Plan, options: RunOptions, state: RunState): Promise<
     for (const n of s.needs) if (!known.has(n)) throw new PkgkitError(`plan step ${s.id} needs ${n}, which is not in the plan`);
   let pending = [...p.steps];
   const running = new Map<string, Promise<void>>();
+  const { signal } = options;
+  const aborted = new Promise<void>((resolve) => signal?.addEventListener("abort", () => resolve(), { once: true }));
+  let closed = false;
 
   const finish = (step: Step, result: StepResult) => {
+    // A step abandoned by an interrupt may settle after run() has returned.
+    if (closed) return;
     results.set(step.id, result);
     options.reporter?.stepEnd(step, result);
   };
@@ -118,12 +148,18 @@ async function runSteps(p: Plan, options: RunOptions, state: RunState): Promise<
       step.id,
       runStep(step, options, state)
         .then((outcome) => done({ status: step.kind === "skip" ? "skipped" : "done", ...outcome }))
-        .catch((err: unknown) => done({ status: "failed", error: err instanceof Error ? err.message : String(err) }))
+        .catch((err: unknown) =>
+          done({
+            status: "failed",
+            error: err instanceof Error ? err.message : String(err),
+            ...(isPkgkitError(err) && err.exitCode !== ExitCode.failed ? { exitCode: err.exitCode } : {}),
+          }),
+        )
         .finally(() => running.delete(step.id)),
     );
   };
 
-  while (pending.length > 0 || running.size > 0) {
+  while ((pending.length > 0 || running.size > 0) && !signal?.aborted) {
     let progressed = false;
     for (const step of pending) {
       const needs = step.needs.map((n) => results.get(n));
@@ -143,7 +179,22 @@ async function runSteps(p: Plan, options: RunOptions, state: RunState): Promise<
     }
     if (progressed) continue;
     if (running.size === 0) throw new PkgkitError(`plan steps wait on each other: ${pending.map((s) => s.id).join(", ")}`);
-    await Promise.race(running.values());
+    await Promise.race([...running.values(), aborted]);
+  }
+  if (signal?.aborted) {
+    // Child processes are being stopped (see Shell.exec's signal): wait for them, not for the registry.
+    while (state.local.size > 0) await Promise.allSettled([...state.local]);
+    closed = true;
+    const at = new Date().toISOString();
+    for (const s of p.steps) {
+      if (results.has(s.id)) continue;
+      const wasRunning = running.has(s.id);
+      results.set(s.id, {
+        id: s.id, kind: s.kind, ref: "ref" in s ? s.ref : undefined, status: wasRunning ? "failed" : "skipped", startedAt: at, endedAt: at, durationMs: 0,
+        interrupted: true, error: wasRunning ? "interrupted while running" : "not run: interrupted",
+      });
+    }
+    return { ok: false, interrupted: true, command: p.command, steps: p.steps.map((s) => results.get(s.id)!) };
   }
   const ordered = p.steps.map((s) => results.get(s.id)!);
   return { ok: ordered.every((r) => r.status !== "failed" && !r.blockedBy), command: p.command, steps: ordered };
@@ -171,24 +222,26 @@ async function runStep(step: Step, options: RunOptions, state: RunState): Promis
         }),
       };
     case "context": {
-      await rm(step.context, { recursive: true, force: true });
-      for (const s of step.sources) {
-        const dst = join(step.context, s.dst);
-        await mkdir(dst, { recursive: true });
-        await cp(s.src, dst, { recursive: true, filter: (src) => !src.endsWith("/.git") });
-      }
+      options.signal?.throwIfAborted();
+      await local(state, assembleContext(state.scratch!.contextDir(step.package), step.sources));
       return {};
     }
     case "build": {
+      options.signal?.throwIfAborted();
       const tail: string[] = [];
-      const r = await shell.exec(step.command.argv, {
+      const cwd = step.context === "assembled" ? state.scratch?.contextDir(step.package) : step.dir;
+      if (!cwd) throw new PkgkitError(`plan step ${step.id} builds in an assembled context, but the plan has no context step`);
+      const r = await local(state, shell.exec(step.command.argv, {
+        cwd,
         env: step.command.env,
+        signal: options.signal,
         onLine: (line) => {
           tail.push(line);
           if (tail.length > 25) tail.shift();
           reporter?.stepOutput(step, line);
         },
-      });
+      }));
+      options.signal?.throwIfAborted();
       if (r.code !== 0)
         throw new PkgkitError(`build of ${step.ref} (${step.platform}) failed with exit code ${r.code}:\n${tail.map((l) => `  | ${l}`).join("\n")}`);
       const image = (await stepBuilder(step, options).inspect([step.ref])).get(step.ref);
@@ -211,41 +264,39 @@ function stepBuilder(step: Extract<Step, { kind: "build" | "push" }>, options: R
 }
 
 async function runPush(step: Extract<Step, { kind: "push" }>, options: RunOptions, state: RunState): Promise<PushedImage> {
-  const { registry } = options;
-  state.workDir ??= await mkdtemp(join(tmpdir(), "pkgkit-push-"));
-  const dir = await mkdtemp(join(state.workDir, "image-"));
+  const { registry, signal } = options;
+  signal?.throwIfAborted();
+  const dir = await state.scratch!.tempDir("image-");
   try {
     const archive = join(dir, "image.tar");
     const builder = stepBuilder(step, options);
-    await builder.save(step.ref, archive);
-    const image = await imageBlobsFromArchive(archive, dir, step.format);
+    await local(state, builder.save(step.ref, archive, { signal }));
+    signal?.throwIfAborted();
+    const image = await local(state, imageBlobsFromArchive(archive, dir, step.format));
+    signal?.throwIfAborted();
     if (!step.platform.startsWith(`${image.platform.os}/${image.platform.architecture}`))
       throw new PkgkitError(`${step.ref} in the ${builder.engine ? `engine ${builder.engine}` : "local engine"} is a ${image.platform.os}/${image.platform.architecture} image, expected ${step.platform}; rebuild it with --force`);
     const pushed = await pushImage(registry!, step.repository, step.tag, image, state.blobs);
     state.pushed.set(step.ref, pushed.descriptor);
     return pushed;
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    if (!signal?.aborted) await removeScratch(dir, options.tmpDir);
   }
 }
 
 async function runIndex(step: Extract<Step, { kind: "index" }>, { registry, reporter }: RunOptions, state: RunState): Promise<MergedIndex> {
-  const entries: Descriptor[] = [];
-  for (const a of step.arches) {
+  const ours: OwnArch[] = step.arches.map((a) => {
     const pushed = state.pushed.get(a.ref);
-    if (pushed) entries.push(pushed);
-    else if (a.digest) {
-      // Already in the registry (found by the plan's look-up): the arch's platform, its manifest's type and size.
-      const d = await registry!.headManifest(step.repository, a.digest);
-      if (!d) throw new PkgkitError(`${a.ref} (${a.digest}) was in the registry when planned, and is gone now`);
-      entries.push({ mediaType: d.mediaType, digest: d.digest, size: d.size, platform: { ...PLATFORMS[a.arch] } });
-    } else throw new PkgkitError(`${a.ref} was neither pushed by this run nor found in the registry`);
-  }
-  const merged = await mergeIndex(registry!, step.repository, step.tag, entries, {
+    if (pushed) return { arch: a.arch, digest: pushed.digest, ...(pushed.platform ? { descriptor: { ...pushed, platform: pushed.platform } } : {}) };
+    // Already in the registry (found by the plan's look-up); the merge checks its tag still has it.
+    if (a.digest) return { arch: a.arch, digest: a.digest };
+    throw new PkgkitError(`${a.ref} was neither pushed by this run nor found in the registry`);
+  });
+  const merged = await mergeIndex(registry!, step.repository, step.tag, ours, {
     alsoTag: step.release ? [step.release] : [],
     log: (line) => reporter?.stepOutput(step, line),
   });
   state.pushed.set(step.ref, { mediaType: merged.mediaType, digest: merged.digest, size: merged.size });
-  state.indexEntries.set(step.ref, entries.map((e) => e.digest));
+  state.indexEntries.set(step.ref, ours.map((o) => o.digest));
   return merged;
 }

@@ -13,7 +13,16 @@ export interface ExecOptions {
   input?: string;
   /** Called for each complete output line, as it arrives. */
   onLine?: (line: string, stream: "stdout" | "stderr") => void;
+  /**
+   * Stops the process once aborted. With a signal the process runs in a process group of its own
+   * (zx), and the whole group gets SIGTERM, then SIGKILL if it is still there after a grace
+   * period: `docker` runs `docker-buildx` as a child of its own. exec resolves once it has exited.
+   */
+  signal?: AbortSignal;
 }
+
+/** How long a stopped process group gets between SIGTERM and SIGKILL. */
+const KILL_GRACE_MS = 3000;
 
 export interface ExecResult {
   code: number;
@@ -61,14 +70,16 @@ async function zxShell(): Promise<Shell> {
   const { spawn } = await import("node:child_process");
   // zx writes `input` without an error listener: a child that exits before reading all of it (a
   // missing program) crashed the whole process with EPIPE (Node and Bun). Its exit code says enough.
-  const spawnQuietStdin = ((...args: Parameters<typeof spawn>) => {
-    const child = spawn(...args);
+  const spawnQuietStdin = (signal?: AbortSignal) => ((command: string, args: readonly string[], opts: object) => {
+    const child = spawn(command, args, { ...opts, ...(signal ? { detached: true } : {}) });
     child.stdin?.on("error", () => {});
+    if (signal) stopOnAbort(signal, child);
     return child;
   }) as typeof spawn;
   return {
     name: "zx",
     async exec(argv, options = {}) {
+      options.signal?.throwIfAborted();
       const out = lineSplitter("stdout", options.onLine);
       const err = lineSplitter("stderr", options.onLine);
       const p = $({
@@ -78,7 +89,7 @@ async function zxShell(): Promise<Shell> {
         quiet: true,
         nothrow: true,
         verbose: false,
-        spawn: spawnQuietStdin,
+        spawn: spawnQuietStdin(options.signal),
       })`${argv}`;
       p.stdout.on("data", (c: Buffer) => out.push(c));
       p.stderr.on("data", (c: Buffer) => err.push(c));
@@ -88,20 +99,53 @@ async function zxShell(): Promise<Shell> {
   };
 }
 
+/** On abort, SIGTERM the child's process group, then SIGKILL what is left of it. */
+function stopOnAbort(signal: AbortSignal, child: { pid?: number; exitCode: number | null; signalCode: string | null; once(e: "exit", f: () => void): unknown }) {
+  const group = (sig: NodeJS.Signals) => {
+    try {
+      if (child.pid) process.kill(-child.pid, sig);
+    } catch {
+      // The group is gone already.
+    }
+  };
+  const stop = () => {
+    group("SIGTERM");
+    const t = setTimeout(() => group("SIGKILL"), KILL_GRACE_MS);
+    child.once("exit", () => {
+      // The leader may exit first: what is left of its group goes too.
+      group("SIGKILL");
+      clearTimeout(t);
+    });
+  };
+  if (signal.aborted) stop();
+  else signal.addEventListener("abort", stop, { once: true });
+  child.once("exit", () => signal.removeEventListener("abort", stop));
+}
+
 async function daxShell(): Promise<Shell> {
-  const { default: $ } = await import("dax-sh");
+  const { default: $, KillController } = await import("dax-sh");
   const sink = (s: ReturnType<typeof lineSplitter>) => new WritableStream<Uint8Array>({ write: (c) => s.push(c) });
   return {
     name: "dax",
     async exec(argv, options = {}) {
+      options.signal?.throwIfAborted();
       const out = lineSplitter("stdout", options.onLine);
       const err = lineSplitter("stderr", options.onLine);
       let cmd = $`${[...argv]}`.noThrow().stdout(sink(out)).stderr(sink(err));
+      // dax has no process groups: the signal goes to the process itself.
+      const abort = new KillController();
+      const stop = () => abort.kill("SIGTERM");
+      options.signal?.addEventListener("abort", stop, { once: true });
+      cmd = cmd.signal(abort.signal);
       if (options.cwd) cmd = cmd.cwd(options.cwd);
       if (options.env) cmd = cmd.env(options.env);
       cmd = options.input !== undefined ? cmd.stdinText(options.input) : cmd.stdin("null");
-      const result = await cmd;
-      return { code: result.code, stdout: out.end(), stderr: err.end() };
+      try {
+        const result = await cmd;
+        return { code: result.code, stdout: out.end(), stderr: err.end() };
+      } finally {
+        options.signal?.removeEventListener("abort", stop);
+      }
     },
   };
 }

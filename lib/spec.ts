@@ -55,14 +55,27 @@ function relativeInside(what: string) {
 const EXTRA_SOURCE_FORM = 'expected "<src>:<dst>" (e.g. "../common:/common") or { src: "../common", dst: "/common" }';
 const extraSource = z.union(
   [
-    z.strictObject({
-      src: z.string().min(1),
-      dst: z.string().startsWith("/", { error: 'expected "dst" to be an absolute path in the build context, e.g. "/common"' }),
-    }),
-    z.string().regex(/^[^:]+:\/[^:]*$/, { error: EXTRA_SOURCE_FORM }),
+    z.strictObject({ src: z.string().min(1), dst: z.string().min(1) }),
+    z.string().regex(/^[^:]+:[^:]+$/, { error: EXTRA_SOURCE_FORM }),
   ],
   { error: EXTRA_SOURCE_FORM },
 );
+const dstOf = (s: z.output<typeof extraSource>) => (typeof s === "string" ? s.slice(s.indexOf(":") + 1) : s.dst);
+
+/**
+ * An extra source's destination as a path relative to the build context ("." for its root). As
+ * in LinuxKit, "/common" and "common" both name <context>/common; a ".." that climbs above the
+ * context's root gives undefined.
+ */
+export function contextPath(dst: string): string | undefined {
+  const parts: string[] = [];
+  for (const part of dst.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part !== "..") parts.push(part);
+    else if (parts.pop() === undefined) return undefined;
+  }
+  return parts.length ? parts.join("/") : ".";
+}
 
 const dockerImages = z
   .strictObject({
@@ -121,7 +134,15 @@ export const packageSpecSchema = z.strictObject({
     )
     .superRefine(checkLinuxKitArgs)
     .default({}),
-  extraSources: z.array(extraSource, { error: 'expected "extraSources" to be a list' }).default([]),
+  extraSources: z
+    .array(extraSource, { error: 'expected "extraSources" to be a list' })
+    .superRefine((list, ctx) =>
+      list.forEach((s, i) => {
+        if (contextPath(dstOf(s)) === undefined)
+          ctx.addIssue({ code: "custom", path: [i], input: s, message: `expected the destination ${JSON.stringify(dstOf(s))} inside the build context: a path such as "/common", whose ".." never climbs above the context's root` });
+      }),
+    )
+    .default([]),
   labels: z
     .record(
       z.string().regex(labelKey, { error: 'expected a label key such as "org.example.team"' }),

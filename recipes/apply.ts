@@ -16,7 +16,7 @@ import { BUILDER_KINDS, parseEngine, type ArchBuilders, type Builder, type Build
 import { defaultShell, type Shell } from "../lib/shell.ts";
 import { InputError, StalePlanError } from "../lib/errors.ts";
 import type { Registry } from "../lib/registry/types.ts";
-import { formatSourcesChanged, formatStale, matchPackages, observedChanges, stepDifferences, type Change } from "../lib/apply.ts";
+import { formatSourcesChanged, formatStale, inputDifferences, matchPackages, observedChanges, stepDifferences, type Change } from "../lib/apply.ts";
 import { observeBuild } from "./build.ts";
 import { observePush } from "./push.ts";
 import { loadSigningConfig } from "../lib/sign/config.ts";
@@ -39,6 +39,8 @@ export interface ApplyOptions {
    * function, own Signers): plans record only the run's flags and the pkgkit.yml read.
    */
   signing?: SigningOptions;
+  /** Interrupts the run (see RunOptions.signal). */
+  signal?: AbortSignal;
 }
 
 export interface CheckedPlan {
@@ -73,7 +75,7 @@ export async function checkPlan(planned: Plan, options: ApplyOptions = {}): Prom
   const { from, ...overrides } = resolved;
   const workspace = await findWorkspace(from);
   const dirs = [...new Set(planned.packages.map((p) => p.dir))];
-  const graph = await resolveGraph(shell, await loadPackages(dirs), { ...overrides, workspace: workspace && workspaceDefaults(workspace) });
+  const graph = await resolveGraph(shell, await loadPackages(dirs), { ...overrides, workspace: workspace && workspaceDefaults(workspace), checkPaths: true });
   const { packages, changed } = matchPackages(planned, graph.packages);
   if (changed.length) throw new StalePlanError(formatSourcesChanged(file, changed));
 
@@ -81,7 +83,7 @@ export async function checkPlan(planned: Plan, options: ApplyOptions = {}): Prom
   const builders: ArchBuilders = Object.fromEntries(
     Object.entries(inputs.builders ?? {}).map(([arch, name]) => [arch, builderNamed(shell, name, `${file}: field "inputs.builders.${arch}"`)]),
   );
-  const common = { shell, builder, builders, force: inputs.force, scratchDir: inputs.scratchDir, resolved };
+  const common = { shell, builder, builders, force: inputs.force, resolved };
   let now;
   let signers = new Map<string, Signer>();
   if (planned.command === "push") {
@@ -93,7 +95,9 @@ export async function checkPlan(planned: Plan, options: ApplyOptions = {}): Prom
   } else now = (await observeBuild(packages, common)).options;
 
   const changes = observedChanges(planned, now.observed!);
-  const differences = stepDifferences(planned.steps, plan(packages, now).steps);
+  const again = plan(packages, now);
+  // A field pkgkit would not write itself (a path added to the inputs, say) is a difference too.
+  const differences = [...inputDifferences(planned.inputs, again.inputs), ...stepDifferences(planned.steps, again.steps)];
   if (changes.some((c) => !c.shared) || differences.length > 0) throw new StalePlanError(formatStale(file, changes, differences));
   return { builder, builders, shell, signers, changes };
 }
@@ -130,6 +134,6 @@ function builderNamed(shell: Shell, name: string, where: string): Builder {
 /** Check the plan (see checkPlan), then run exactly its steps. */
 export async function applyPlan(planned: Plan, options: ApplyOptions = {}): Promise<{ result: Result; changes: Change[] }> {
   const { builder, builders, shell, signers, changes } = await checkPlan(planned, options);
-  const result = await run(planned, { shell, builder, builders, registry: options.registry, reporter: options.reporter, jobs: options.jobs, signers });
+  const result = await run(planned, { shell, builder, builders, registry: options.registry, reporter: options.reporter, jobs: options.jobs, signers, signal: options.signal });
   return { result, changes };
 }

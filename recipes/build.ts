@@ -3,14 +3,13 @@
  * plan, run. Each piece is exported so a pipeline can stop after planning, edit the plan, or run
  * its own.
  */
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { archRef, type Package } from "../lib/package.ts";
 import { plan, type Plan, type PlanOptions, type ResolvedWith } from "../lib/plan.ts";
 import { run, type Reporter, type Result } from "../lib/run.ts";
 import { builderFor, detectBuilder, type ArchBuilders, type Builder, type LocalImage } from "../lib/builder.ts";
 import { defaultShell, type Shell } from "../lib/shell.ts";
 import type { Arch } from "../lib/spec.ts";
+import { checkPackages } from "../lib/contain.ts";
 
 export interface BuildOptions {
   shell?: Shell;
@@ -20,7 +19,6 @@ export interface BuildOptions {
   /** Rebuild images that already exist in their engine: every package, or those with these ids. */
   force?: boolean | string[];
   reporter?: Reporter;
-  scratchDir?: string;
   /** Recorded in the plan: how the packages were resolved (see `pkgkit apply`). */
   resolved?: ResolvedWith;
 }
@@ -48,10 +46,9 @@ export async function lookupLocal(packages: Package[], builder: Builder, builder
 export const observedLocal = (refs: string[], found: Map<string, LocalImage>): Record<string, string | null> =>
   Object.fromEntries(refs.map((r) => [r, found.get(r)?.id ?? null]));
 
-export const defaultScratchDir = () => join(tmpdir(), "pkgkit-contexts");
-
 /** The look-ups a build plan rests on, made now, as the options plan() takes. */
 export async function observeBuild(packages: Package[], options: BuildOptions = {}): Promise<{ options: PlanOptions; builder: Builder; builders: ArchBuilders; shell: Shell }> {
+  checkPackages(packages);
   const shell = options.shell ?? (await defaultShell());
   const builder = options.builder ?? (await detectBuilder(shell));
   const builders = options.builders ?? {};
@@ -64,7 +61,6 @@ export async function observeBuild(packages: Package[], options: BuildOptions = 
       builders,
       local,
       force: options.force,
-      scratchDir: options.scratchDir ?? defaultScratchDir(),
       observed: { registry: {}, local: observedLocal(refs, local) },
       ...(options.resolved ? { resolved: options.resolved } : {}),
     },

@@ -24,7 +24,7 @@ export async function packagesFromDefinitions(defs: PackageDefinition[], options
 export async function graphFromArgs(args: string[], options: ResolveOptions = {}, cwd = process.cwd(), shell?: Shell): Promise<ResolvedGraph> {
   const sh = shell ?? (await defaultShell());
   const { dirs, workspace, found } = await selectPackageDirs(args, { cwd, shell: sh });
-  const graph = await resolveGraph(sh, await loadPackages(dirs), { workspace: workspace && workspaceDefaults(workspace), ...options });
+  const graph = await resolveGraph(sh, await loadPackages(dirs), { workspace: workspace && workspaceDefaults(workspace), checkPaths: true, ...options });
   if (!found) return graph;
   const order = new Map(graph.packages.map((p, i) => [p, i]));
   return { ...graph, roots: [...new Set(graph.roots)].sort((a, b) => order.get(a)! - order.get(b)!) };
@@ -33,5 +33,5 @@ export async function graphFromArgs(args: string[], options: ResolveOptions = {}
 /** The resolved graph of already loaded definitions, with the defaults of the workspace around the first. */
 export async function graphFromDefinitions(defs: PackageDefinition[], options: ResolveOptions = {}, shell?: Shell): Promise<ResolvedGraph> {
   const workspace = defs.length > 0 ? await findWorkspace(dirname(defs[0]!.file)) : undefined;
-  return resolveGraph(shell ?? (await defaultShell()), defs, { workspace: workspace && workspaceDefaults(workspace), ...options });
+  return resolveGraph(shell ?? (await defaultShell()), defs, { workspace: workspace && workspaceDefaults(workspace), checkPaths: true, ...options });
 }

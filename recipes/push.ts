@@ -11,8 +11,9 @@ import { defaultShell, type Shell } from "../lib/shell.ts";
 import { mapLimit } from "../lib/concurrency.ts";
 import type { Descriptor, Manifest, Registry } from "../lib/registry/types.ts";
 import type { ManifestFormat } from "../lib/image.ts";
-import { defaultScratchDir, lookupImages, observedLocal } from "./build.ts";
+import { lookupImages, observedLocal } from "./build.ts";
 import type { Signer } from "../lib/sign/types.ts";
+import { checkPackages } from "../lib/contain.ts";
 import { lookupSignatures, resolveSigning, signedRefs, type SigningOptions } from "./sign.ts";
 
 export interface PushOptions {
@@ -27,7 +28,6 @@ export interface PushOptions {
   release?: string;
   format?: ManifestFormat;
   reporter?: Reporter;
-  scratchDir?: string;
   /** Registry look-ups in flight at once (default 16). */
   concurrency?: number;
   /** Recorded in the plan: how the packages were resolved (see `pkgkit apply`). */
@@ -75,6 +75,7 @@ export async function observePush(
   packages: Package[],
   options: PushOptions,
 ): Promise<{ options: PlanOptions; builder: Builder; builders: ArchBuilders; shell: Shell; registryState: RegistryState; signers: Map<string, Signer> }> {
+  checkPackages(packages);
   const shell = options.shell ?? (await defaultShell());
   const registryState = await lookupRegistry(packages, options.registry, options);
   const missing = packages
@@ -96,7 +97,6 @@ export async function observePush(
     release: options.release,
     format: options.format,
     force: options.force,
-    scratchDir: options.scratchDir ?? defaultScratchDir(),
     observed: { registry: registryState.observed, local: observedLocal(missing.map((i) => i.ref), local) },
     ...(options.resolved ? { resolved: options.resolved } : {}),
   };

@@ -141,3 +141,87 @@ export function summaryTable(plan: Plan, result: Result): string {
   const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ");
   return [line(head), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
+
+/** An image or index in the registry that a sign step of the run should have signed, and did not. */
+export interface UnsignedRef {
+  ref: string;
+  digest: string;
+  /** Pushed or merged by this run (else it was in the registry before). */
+  thisRun: boolean;
+  /** Why: the sign step's error, or the step it waited for that failed. */
+  error: string;
+}
+
+/**
+ * What the run left in the registry unsigned: each sign step that failed or did not run, whose
+ * image or index is in the registry (pushed or merged by this run, or there before it).
+ */
+export function unsignedRefs(plan: Plan, result: Result): UnsignedRef[] {
+  const byId = new Map(result.steps.map((r) => [r.id, r]));
+  const out: UnsignedRef[] = [];
+  for (const s of plan.steps) {
+    if (s.kind !== "sign" || s.action !== "sign") continue;
+    const r = byId.get(s.id);
+    if (r?.status === "done") continue;
+    const before = s.after ? byId.get(s.after) : undefined;
+    const digest = s.digest ?? before?.pushed?.descriptor.digest ?? before?.index?.digest;
+    if (!digest) continue;
+    out.push({ ref: s.ref, digest, thisRun: !s.digest, error: r?.blockedBy ? `not run: ${r.blockedBy} failed` : (r?.error ?? "not run").split("\n")[0]! });
+  }
+  return out;
+}
+
+/** The lines naming what is unsigned, and how to sign it. */
+export function formatUnsigned(unsigned: UnsignedRef[]): string {
+  if (!unsigned.length) return "";
+  return [
+    ...unsigned.map((u) => `unsigned: ${u.ref}@${u.digest}  (${u.error})`),
+    `${unsigned.length} image(s) and index(es) in the registry are not signed. Once the signer works again, run \`pkgkit push\` again with the same arguments: it signs what is in the registry unsigned, and pushes nothing again.`,
+  ].join("\n");
+}
+
+/**
+ * The exit code of a run: 0 when every step succeeded; 2 when only bad input failed (a signer's
+ * prepare: a malformed token, a wrong key password) and the run published nothing unsigned; else 1.
+ */
+export function runExitCode(result: Result, unsigned: UnsignedRef[]): number {
+  if (result.ok) return 0;
+  const failed = result.steps.filter((r) => r.status === "failed");
+  return !unsigned.some((u) => u.thisRun) && failed.length > 0 && failed.every((r) => r.exitCode === 2) ? 2 : 1;
+}
+
+/**
+ * After an interrupted run (Result.interrupted): what reached the registry and what did not, per
+ * image and index, and which of those published are not signed although their package signs.
+ * For a build: what was built and what was not.
+ */
+export function interruptReport(plan: Plan, result: Result): string {
+  const byId = new Map(result.steps.map((r) => [r.id, r]));
+  const done = (s: Step) => byId.get(s.id)?.status === "done";
+  if (plan.command === "build") {
+    const builds = plan.steps.filter((s): s is Extract<Step, { kind: "build" }> => s.kind === "build");
+    const built = builds.filter(done).map((s) => `  ${s.ref}`);
+    const not = builds.filter((s) => !done(s)).map((s) => `  ${s.ref}`);
+    return [...(built.length ? ["built:", ...built] : []), ...(not.length ? ["not built:", ...not] : [])].join("\n");
+  }
+  const signs = plan.steps.filter((s): s is Extract<Step, { kind: "sign" }> => s.kind === "sign" && s.action === "sign");
+  const unsigned = (ref: string) => signs.some((s) => s.ref === ref && !done(s));
+  const published: string[] = [];
+  const there: string[] = [];
+  const not: string[] = [];
+  for (const s of plan.steps) {
+    const r = byId.get(s.id);
+    const note = (ref: string) => (unsigned(ref) ? ", NOT SIGNED" : "");
+    if (s.kind === "push" || s.kind === "index") {
+      const digest = r?.pushed?.descriptor.digest ?? r?.index?.digest;
+      const what = s.kind === "index" ? `${s.ref} (index)` : s.ref;
+      if (r?.status === "done" && digest) published.push(`  ${what}  ${digest}${note(s.ref)}`);
+      else not.push(`  ${what}${r?.interrupted && r.status === "failed" ? "  (interrupted while in progress: not confirmed; a re-run pushes it)" : ""}`);
+    } else if (s.kind === "skip" && s.skips !== "build") there.push(`  ${s.skips === "index" ? `${s.ref} (index)` : s.ref}  ${s.found ?? ""}${note(s.ref)}`);
+  }
+  return [
+    ...(published.length ? ["published by this run:", ...published] : []),
+    ...(there.length ? ["already in the registry:", ...there] : []),
+    ...(not.length ? ["not published:", ...not] : []),
+  ].join("\n");
+}

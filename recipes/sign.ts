@@ -64,7 +64,7 @@ export async function resolveSigning(packages: Package[], deps: { registry: Regi
     let using = signer.description;
     for (let n = 2; signing.signers.has(using) && signing.signers.get(using) !== signer; n++) using = `${signer.description} #${n}`;
     signing.signers.set(using, signer);
-    signing.assignments.set(indexRef(pkg), { signer: config.type, using });
+    signing.assignments.set(indexRef(pkg), { signer: config.type, using, ...(signer.prepareAfterBuilds ? { prepareAfterBuilds: true } : {}) });
   }
   return signing;
 }

@@ -11,7 +11,8 @@
  * - `{ stall: true }`: read the request and never answer (until the proxy stops).
  * - `{ stallBody: true }`: forward, send the registry's status and headers, then never the body.
  * - `{ dropUpload: bytes }`: read at most that many bytes of the request body, then close the connection.
- * - `{ delayMs }` / `{ delayAfterMs }`: wait before forwarding / before answering, then go on as usual.
+ * - `{ delayMs }` / `{ delayAfterMs }`: wait before forwarding / before answering, then go on as usual;
+ *   `{ waitFor }`: forward once that promise has settled (then `delayMs`), to line requests up.
  *
  * Every request is recorded (`requests`) with the fault applied to it, so tests can assert how
  * many attempts a client made and what it did after each fault.
@@ -25,7 +26,7 @@ export type Fault =
   | { stall: true }
   | { stallBody: true }
   | { dropUpload: number }
-  | { delayMs?: number; delayAfterMs?: number };
+  | { delayMs?: number; delayAfterMs?: number; waitFor?: Promise<unknown> };
 
 export interface ProxiedRequest {
   /** 1-based, in arrival order. */
@@ -117,6 +118,7 @@ export async function startFaultProxy(target: string, fault: FaultProxy["fault"]
       req.on("end", () => req.socket.destroy());
       return;
     }
+    if ("waitFor" in f && f.waitFor) await f.waitFor.catch(() => undefined);
     if ("delayMs" in f && f.delayMs) await sleep(f.delayMs);
     return forward(req, res, record, f);
   });

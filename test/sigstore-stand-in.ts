@@ -13,6 +13,10 @@ export interface StandIn {
   url: string;
   trustedRoot: unknown;
   server: Server;
+  /** Requests answered so far, by service. */
+  requests: { fulcio: number; rekor: number; tsa: number };
+  /** Set to make a service answer with this HTTP status (and a JSON message) instead of doing its work. */
+  failing: { fulcio?: number; rekor?: number; tsa?: number };
 }
 
 /**
@@ -54,13 +58,19 @@ export async function startSigstoreStandIn(): Promise<StandIn> {
   // Whole seconds are written without a fraction.
   (tsa as unknown as { getCurrentTime: () => Date }).getCurrentTime = () => new Date(Math.floor(Date.now() / 1000) * 1000);
   const rekor = mock.rekorHandler(tlog);
-  const handlers = [mock.fulcioHandler(ca), rekor, mock.tsaHandler(tsa)];
+  const handlers = { fulcio: mock.fulcioHandler(ca), rekor, tsa: mock.tsaHandler(tsa) };
+  const requests = { fulcio: 0, rekor: 0, tsa: 0 };
+  const failing: StandIn["failing"] = {};
   server.on("request", (req, res) => {
     let body = "";
     req.on("data", (c) => (body += c));
     req.on("end", async () => {
-      const h = handlers.find((x) => x.path === req.url && req.method === "POST");
-      if (!h) return res.writeHead(404).end();
+      const name = (Object.keys(handlers) as (keyof typeof handlers)[]).find((n) => handlers[n].path === req.url && req.method === "POST");
+      if (!name) return res.writeHead(404).end();
+      requests[name] += 1;
+      const status = failing[name];
+      if (status) return res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ code: status, message: `stand-in ${name} answers ${status}` }));
+      const h = handlers[name];
       const { statusCode, response, contentType } = await h.fn(h === rekor ? rekorCanonicalDSSE(body) : body);
       res.writeHead(statusCode, { "content-type": contentType ?? "text/plain" }).end(typeof response === "string" ? response : Buffer.from(response.buffer, response.byteOffset, response.byteLength));
     });
@@ -80,7 +90,7 @@ export async function startSigstoreStandIn(): Promise<StandIn> {
     certificateAuthorities: [{ subject: { organization: "stand-in", commonName: "fulcio" }, uri: url, certChain: { certificates: [{ rawBytes: b64(ca.rootCertificate) }] }, validFor: { start: "2000-01-01T00:00:00Z" } }],
     timestampAuthorities: [{ subject: { organization: "stand-in", commonName: "tsa" }, uri: url, certChain: { certificates: [{ rawBytes: b64(tsa.intCertificate) }, { rawBytes: b64(tsa.rootCertificate) }] }, validFor: { start: "2000-01-01T00:00:00Z" } }],
   };
-  return { url, trustedRoot, server };
+  return { url, trustedRoot, server, requests, failing };
 }
 
 /** The CI identity the tests sign as, and its OIDC issuer. */

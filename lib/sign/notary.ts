@@ -239,7 +239,7 @@ export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps
     const pass = await repositoryPassphrase();
     for (const k of localKeys().filter(which)) {
       if ((await opensKey(k.pem, pass)) === false)
-        throw new PkgkitError(`the content-trust repository passphrase does not open ${g}'s ${k.role === "snapshot" ? "snapshot key" : what} (${k.file}): check DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE or the passphrase command. Nothing was pushed.`);
+        throw new InputError(`the content-trust repository passphrase does not open ${g}'s ${k.role === "snapshot" ? "snapshot key" : what} (${k.file}): check DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE or the passphrase command. Nothing was pushed.`);
     }
   }
 
@@ -255,8 +255,13 @@ export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps
     if (stale.has(g)) throw new PkgkitError(`${staleMessage(g, notaryServer(repository, options))} Nothing was pushed.`);
     const root = process.env.DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE;
     if (!root)
-      throw new PkgkitError(`${g} has no trust data on ${notaryServer(repository, options)} yet; initialising it needs the root key's passphrase: set DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE (a root key is created in ${trustDir} if there is none). Nothing was pushed.`);
+      throw new InputError(`${g} has no trust data on ${notaryServer(repository, options)} yet; initialising it needs the root key's passphrase: set DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE (a root key is created in ${trustDir} if there is none). Nothing was pushed.`);
     rememberSecret(root);
+    // notary init signs with a root key of the trust directory, if it has one: that key must open.
+    const roots = localKeys().filter((k) => k.role === "root");
+    const opens = await Promise.all(roots.map((k) => opensKey(k.pem, root)));
+    if (roots.length && opens.every((o) => o === false))
+      throw new InputError(`${g} has no trust data on ${notaryServer(repository, options)} yet, and DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE does not open the root key in ${trustDir} (${roots.map((k) => k.file).join(", ")}) that initialising it needs: set the root key's passphrase there. Nothing was pushed.`);
     const r = await notary(repository, ["init", "-p", g], { ...env, NOTARY_ROOT_PASSPHRASE: root });
     if (r.code !== 0) throw new PkgkitError(`notary init ${g} (${notaryServer(repository, options)}) failed: ${r.said}`);
     lists.set(g, Promise.resolve(new Map()));

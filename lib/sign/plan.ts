@@ -1,10 +1,11 @@
 /**
  * Sign steps in a push plan. `withSignSteps()` takes the plan plan() made and adds, for each
  * package that signs (content trust on), as steps of the DAG (`needs`):
- *   - `prepare` (the passphrase or key or token, and Notary trust data for a new repository),
- *     needing nothing; every push and index step of the package needs it, so a missing
- *     passphrase or a failing passphrase command stops the package before anything of it is
- *     pushed unsigned (its builds go on: they publish nothing);
+ *   - `prepare` (proves the signer can sign: the passphrase opens the keys, the key signs, the
+ *     identity token gets a Fulcio certificate; Notary trust data for a new repository), needing
+ *     nothing, or for keyless signing the package's builds (certificates live 10 minutes); every
+ *     push and index step of the package needs it, so a signer that cannot sign stops the
+ *     package before anything of it is pushed unsigned (builds publish nothing);
  *   - per arch, `sign <ref>@<digest>` needing that arch's push step, the digest being the push's;
  *   - `sign <index ref>@<digest>` needing the index step (with the release tag for Notary);
  *   - for images and indexes already in the registry: a sign step (needing `prepare`) when the
@@ -39,8 +40,11 @@ export interface SignStep {
   reason: string;
 }
 
-/** Per package (by `org/image:<tag>`): the signer's name and description, when it signs. */
-export type SigningAssignments = Map<string, { signer: SignerName; using: string }>;
+/**
+ * Per package (by `org/image:<tag>`): the signer's name and description, when it signs, and
+ * whether its prepare waits for the package's builds (see Signer.prepareAfterBuilds).
+ */
+export type SigningAssignments = Map<string, { signer: SignerName; using: string; prepareAfterBuilds?: boolean }>;
 
 export interface SignPlanOptions {
   signing: SigningAssignments;
@@ -80,7 +84,7 @@ export function withSignSteps(p: Plan, options: SignPlanOptions): Plan {
   const after = new Map<string, Step>();
   const prepares = new Map<string, Step>();
   for (const t of targets) {
-    const { signer, using } = options.signing.get(t.package)!;
+    const { signer, using, prepareAfterBuilds } = options.signing.get(t.package)!;
     if (t.known && options.signed.has(`${t.ref}@${t.known.digest}`)) continue;
     const isIndex = t.arch === undefined;
     const tags = isIndex && options.release && signer === "notary" ? [...t.tags, options.release] : t.tags;
@@ -114,18 +118,31 @@ export function withSignSteps(p: Plan, options: SignPlanOptions): Plan {
         repository: t.repository,
         tags: [],
         reason: signer === "notary"
-          ? "before anything is pushed: the repository passphrase, and trust data for the repository"
-          : "before anything is pushed: the signing key or identity token",
-        needs: [],
+          ? "before anything is pushed: the passphrase opens the keys; trust data for the repository"
+          : prepareAfterBuilds
+            ? "after the builds, right before the first push: the identity token, and a Fulcio certificate (valid 10 minutes)"
+            : "before anything is pushed: the key signs, and its public key verifies that",
+        // A certificate that expires is fetched once the package's images are built, not before.
+        needs: prepareAfterBuilds ? p.steps.filter((s) => s.kind === "build" && s.package === t.package).map((s) => s.id) : [],
       });
   }
   if (prepares.size === 0) return p;
-  const steps: Step[] = [...prepares.values()];
+  // Prepares that need nothing come first; one that waits for builds, right before the first step that needs it.
+  const steps: Step[] = [...prepares.values()].filter((s) => s.needs.length === 0);
+  const placed = new Set(steps.map((s) => s.id));
+  const place = (prepare: Step | undefined) => {
+    if (!prepare || placed.has(prepare.id)) return;
+    steps.push(prepare);
+    placed.add(prepare.id);
+  };
   for (const s of p.steps) {
     const prepare = prepares.get(s.package);
     // Nothing of a signing package is published before its signer is ready.
-    steps.push(prepare && (s.kind === "push" || s.kind === "index") ? { ...s, needs: [...s.needs, prepare.id] } : s);
+    const publishes = s.kind === "push" || s.kind === "index";
+    if (publishes) place(prepare);
+    steps.push(prepare && publishes ? { ...s, needs: [...s.needs, prepare.id] } : s);
     const sign = after.get(s.id);
+    if (sign?.needs.includes(prepareId(s.package))) place(prepare);
     if (sign) steps.push(sign);
   }
   return { ...p, steps };

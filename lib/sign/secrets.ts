@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { PkgkitError } from "../errors.ts";
+import { InputError, PkgkitError } from "../errors.ts";
 import { defaultShell, type Shell } from "../shell.ts";
 
 /** Values to blank out of any text pkgkit prints or throws while signing. */
@@ -76,14 +76,14 @@ export function passphrase(sources: PassphraseSources): () => Promise<string> {
     if (fromEnv) return rememberSecret(fromEnv);
     if (sources.fn) {
       const v = await sources.fn();
-      if (!v) throw new PkgkitError(`${sources.what}: the passphrase function returned nothing`);
+      if (!v) throw new InputError(`${sources.what}: the passphrase function returned nothing`);
       return rememberSecret(v);
     }
     for (const c of sources.commands) {
       const cmd = typeof c === "function" ? await c() : c;
       if (cmd) return runPassphraseCommand(cmd, sources.what, sources.shell ?? (await defaultShell()));
     }
-    throw new PkgkitError(`${sources.what} is not set: set ${sources.env}, or configure a passphrase command (pkgkit.yml notary.passphraseCommand, or LinuxKit's pkg.content-trust-passphrase-command in ~/.moby/linuxkit/config.yml)`);
+    throw new InputError(`${sources.what} is not set: set ${sources.env}, or configure a passphrase command (pkgkit.yml notary.passphraseCommand, or LinuxKit's pkg.content-trust-passphrase-command in ~/.moby/linuxkit/config.yml)`);
   };
   return () => {
     if (!value) {

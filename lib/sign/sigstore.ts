@@ -9,9 +9,10 @@
  * over an in-toto statement with predicate https://sigstore.dev/cosign/sign/v1 (the referrer).
  */
 import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import process from "node:process";
-import { PkgkitError } from "../errors.ts";
+import { InputError, PkgkitError } from "../errors.ts";
+import { keylessCertificates } from "./keyless.ts";
 import { nodeCompatibleVerify } from "../runtime.ts";
 import type { Registry } from "../registry/types.ts";
 import type { SigstoreOptions } from "./config.ts";
@@ -22,29 +23,37 @@ import { targetRef, type Signature, type Signer, type SignTarget, type Verificat
 export const DEFAULT_FULCIO_URL = "https://fulcio.sigstore.dev";
 export const DEFAULT_REKOR_URL = "https://rekor.sigstore.dev";
 const P256 = "prime256v1";
+/** Per request to Rekor or the TSA. */
+const WITNESS_TIMEOUT_MS = 30_000;
 
-/** Reads an ECDSA P-256 private key; an encrypted one takes its password from `passwordEnv`. */
+/** Reads an ECDSA P-256 private key; an encrypted one takes its password from `passwordEnv`. Bad input throws InputError. */
 export function loadPrivateKey(file: string, passwordEnv = "COSIGN_PASSWORD"): KeyObject {
   let pem: string;
   try {
     pem = readFileSync(file, "utf8");
   } catch (e) {
-    throw new PkgkitError(`signing key ${file}: cannot read it: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new InputError(`signing key ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); expected an ECDSA P-256 private key (PEM)`);
   }
   if (pem.includes("ENCRYPTED SIGSTORE PRIVATE KEY"))
-    throw new PkgkitError(`signing key ${file}: cosign's own encrypted key format is not supported; convert it to an encrypted PKCS#8 PEM (openssl pkcs8 -topk8 -v2 aes-256-cbc), or use a key made with openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`);
+    throw new InputError(`signing key ${file}: cosign's own encrypted key format is not supported; convert it to an encrypted PKCS#8 PEM (openssl pkcs8 -topk8 -v2 aes-256-cbc), or use a key made with openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`);
   const encrypted = pem.includes("ENCRYPTED PRIVATE KEY") || /Proc-Type: 4,ENCRYPTED/.test(pem);
+  if (!encrypted && !/-----BEGIN (EC )?PRIVATE KEY-----/.test(pem))
+    throw new InputError(`signing key ${file}: not a PEM private key (no "-----BEGIN PRIVATE KEY-----" or "-----BEGIN EC PRIVATE KEY-----" block); expected an ECDSA P-256 private key, e.g. made with openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`);
   const password = encrypted ? process.env[passwordEnv] : undefined;
-  if (encrypted && !password) throw new PkgkitError(`signing key ${file} is encrypted: set its password in $${passwordEnv}`);
+  if (encrypted && !password) throw new InputError(`signing key ${file} is encrypted: set its password in $${passwordEnv}`);
   let key: KeyObject;
   try {
     key = createPrivateKey(password ? { key: pem, passphrase: rememberSecret(password) } : pem);
   } catch {
-    // The error of a wrong password may quote nothing secret, but say only what is known.
-    throw new PkgkitError(`signing key ${file}: cannot read it as a PEM private key${encrypted ? ` (wrong password in $${passwordEnv}?)` : ""}`);
+    // The library's message says nothing more useful, and must not get the chance to quote the password.
+    throw new InputError(
+      encrypted
+        ? `signing key ${file}: the password in $${passwordEnv} does not open it; set the key's password there`
+        : `signing key ${file}: its PEM block is not a readable private key; expected an ECDSA P-256 private key (PKCS#8 or SEC1)`,
+    );
   }
   if (key.asymmetricKeyType !== "ec" || key.asymmetricKeyDetails?.namedCurve !== P256)
-    throw new PkgkitError(`signing key ${file}: expected an ECDSA P-256 key, found ${key.asymmetricKeyType}${key.asymmetricKeyDetails?.namedCurve ? ` (${key.asymmetricKeyDetails.namedCurve})` : ""}`);
+    throw new InputError(`signing key ${file}: expected an ECDSA P-256 key, found ${key.asymmetricKeyType}${key.asymmetricKeyDetails?.namedCurve ? ` (${key.asymmetricKeyDetails.namedCurve})` : ""}`);
   return key;
 }
 
@@ -76,41 +85,34 @@ export function sigstoreSigner(options: SigstoreOptions, deps: SigstoreSignerDep
   const tlog = keyless && options.tlog !== false;
   const rekorURL = options.rekorURL ?? DEFAULT_REKOR_URL;
 
-  let keySigner: Promise<Keyed> | undefined;
-  const signerP = (): Promise<Keyed> =>
-    (keySigner ??= (async (): Promise<Keyed> => {
-      if (!keyless) {
-        const key = loadPrivateKey(options.key!, passwordEnv);
-        const pub = createPublicKey(key);
-        const publicKey = pub.export({ type: "spki", format: "pem" }).toString();
-        const hint = keyHint(pub);
-        return { sign: async (data) => ({ signature: cryptoSign("sha256", data, key), key: { $case: "publicKey", publicKey, hint } }) };
-      }
-      const { FulcioSigner, CIContextProvider } = await import("@sigstore/sign");
-      const ci = new CIContextProvider("sigstore");
-      // The token is a secret: fetched once, remembered for redaction, never logged.
-      let token: Promise<string> | undefined;
-      const identityProvider = {
-        getToken: () =>
-          (token ??= (async () => {
-            const t = process.env.SIGSTORE_ID_TOKEN || (await ci.getToken().catch(() => ""));
-            if (!t) throw new PkgkitError("keyless signing needs an OIDC identity token: set SIGSTORE_ID_TOKEN, or run in a CI that provides one (GitHub Actions id-token: write)");
-            return rememberSecret(t);
-          })()),
-      };
-      await identityProvider.getToken();
-      return new FulcioSigner({ identityProvider, fulcioBaseURL: fulcioURL }) as unknown as Keyed;
-    })());
+  // A verifier with the public key may not have the private key.
+  if (!keyless && !options.publicKey && !existsSync(options.key!))
+    throw new InputError(`signing key ${options.key}: no such file; expected an ECDSA P-256 private key (PEM), e.g. made with openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`);
+  const certificates = keyless ? keylessCertificates({ fulcioURL }) : undefined;
+  let keySigner: Keyed | undefined;
+  /** The key pair's signer, once its key has signed a throwaway payload that its public key verifies. */
+  const keyPairSigner = (): Keyed => {
+    if (keySigner) return keySigner;
+    const key = loadPrivateKey(options.key!, passwordEnv);
+    const pub = createPublicKey(key);
+    const probe = Buffer.from("pkgkit: proof that the key signs");
+    if (!cryptoVerify("sha256", probe, pub, cryptoSign("sha256", probe, key)))
+      throw new InputError(`signing key ${options.key}: a signature made with it does not verify with its own public key; use another key`);
+    const publicKey = pub.export({ type: "spki", format: "pem" }).toString();
+    const hint = keyHint(pub);
+    return (keySigner = { sign: async (data) => ({ signature: cryptoSign("sha256", data, key), key: { $case: "publicKey", publicKey, hint } }) });
+  };
+  const signerNow = (): Keyed => (certificates ? certificates.signer : keyPairSigner());
 
   async function builders() {
     const { DSSEBundleBuilder, MessageSignatureBundleBuilder, RekorWitness, TSAWitness } = await import("@sigstore/sign");
-    const signer = (await signerP()) as never;
-    const tsa = options.tsaURL ? [new TSAWitness({ tsaBaseURL: options.tsaURL })] : [];
+    const signer = signerNow() as never;
+    const tsa = options.tsaURL ? [new TSAWitness({ tsaBaseURL: options.tsaURL, timeout: WITNESS_TIMEOUT_MS })] : [];
     return {
-      message: new MessageSignatureBundleBuilder({ signer, witnesses: [...(tlog ? [new RekorWitness({ rekorBaseURL: rekorURL })] : []), ...tsa] }),
+      message: new MessageSignatureBundleBuilder({ signer, witnesses: [...(tlog ? [new RekorWitness({ rekorBaseURL: rekorURL, timeout: WITNESS_TIMEOUT_MS })] : []), ...tsa] }),
       dsse: new DSSEBundleBuilder({
         signer,
-        witnesses: [...(tlog ? [new RekorWitness({ rekorBaseURL: rekorURL, entryType: options.rekorEntryType ?? "dsse" })] : []), ...tsa],
+        witnesses: [...(tlog ? [new RekorWitness({ rekorBaseURL: rekorURL, entryType: options.rekorEntryType ?? "dsse", timeout: WITNESS_TIMEOUT_MS })] : []), ...tsa],
         certificateChain: false,
       }),
     };
@@ -123,9 +125,11 @@ export function sigstoreSigner(options: SigstoreOptions, deps: SigstoreSignerDep
     description: keyless
       ? `sigstore keyless (fulcio ${fulcioURL}${tlog ? `, rekor ${rekorURL}` : ""}${options.tsaURL ? `, tsa ${options.tsaURL}` : ""})`
       : `sigstore key ${options.key}`,
+    prepareAfterBuilds: keyless,
     async prepare() {
       await guard(async () => {
-        await signerP();
+        if (certificates) await certificates.ready();
+        else keyPairSigner();
       });
     },
     async sign(target: SignTarget): Promise<Signature> {

@@ -36,10 +36,17 @@ export interface Signer {
   /** One line for plans: which server, key or identity. Never a secret. */
   readonly description: string;
   /**
-   * Everything a signature needs that could fail, done before anything is pushed: passphrases,
-   * keys, tokens, and (Notary) trust data for new repositories. Called once per repository of a run.
+   * Proves the signer can sign, before anything is pushed: passphrases open their keys, a key
+   * signs, a token gets a certificate, and (Notary) trust data exists for new repositories.
+   * Called once per repository of a run. Bad input throws an InputError (exit 2), a failing
+   * service a PkgkitError (exit 1).
    */
   prepare(repository: string): Promise<void>;
+  /**
+   * What prepare gets expires soon (a keyless certificate lives 10 minutes): the plan runs the
+   * prepare step after the package's builds, right before its first push, not alongside them.
+   */
+  readonly prepareAfterBuilds?: boolean;
   sign(target: SignTarget): Promise<Signature>;
   /** Is `target` signed with this signer's key or identity? Read-only. */
   verify(target: SignTarget): Promise<Verification>;

@@ -153,26 +153,6 @@ test("a second push of an unchanged package builds nothing and uploads nothing (
   }
 });
 
-test("four concurrent pushes of different arches to the same tag all end up in the index", async () => {
-  const org = `${svc.registries.plain}/${RUN}-concurrent`;
-  const repo = tmpRepo({
-    "multi/Dockerfile": "FROM scratch\nCOPY hello.txt /\n",
-    "multi/hello.txt": "hello\n",
-    "multi/build.yml": `image: multi\narches: [amd64, arm64, arm, "386"]\n`,
-  });
-  const dir = join(repo.dir, "multi");
-  // Build first, so the four pushes race on the index and not on the engine.
-  const built = pkgkit(["build", "--org", org, dir]);
-  assert.is(built.code, 0, built.stderr);
-  const runs = await Promise.all(["amd64", "arm64", "arm", "386"].map((arch) => shAsync([process.execPath, BIN, "push", "--disable-content-trust", "--org", org, "--arches", arch, dir], undefined, env)));
-  for (const r of runs) assert.is(r.code, 0, r.stderr);
-  const tag = pkgkit(["show-tag", "--org", org, dir]).stdout.trim().split(":").pop()!;
-  const index = await client.getManifest(`${org}/multi`, tag);
-  assert.equal(index!.json.manifests!.map((d) => [d.platform?.architecture, d.platform?.variant ?? ""].join("/")).sort(), ["386/", "amd64/", "arm/v7", "arm64/"]);
-  for (const d of index!.json.manifests!) assert.ok(await client.headManifest(`${org}/multi`, d.digest), `${d.digest} resolves`);
-  repo.rm();
-});
-
 test("a dirty package is refused (exit 2, nothing pushed) unless --allow-dirty", async () => {
   const repo = tmpRepo({ "p/Dockerfile": "FROM scratch\nCOPY a /\n", "p/a": "1\n", "p/build.yml": "image: dirty\narches: [amd64]\n" });
   writeFileSync(join(repo.dir, "p/a"), "2\n");

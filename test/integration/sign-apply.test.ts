@@ -127,7 +127,7 @@ test("apply where the signing key cannot be read (its password unset): prepare f
   const locked = keyPair("locked", password);
   const { file } = planFile("nopass.json", ["--key", locked.key, "--arches", "amd64", "--org", org, HELLO]);
   const r = apply(file);
-  assert.is(r.code, 1, r.stderr);
+  assert.is(r.code, 2, r.stderr);
   assert.match(r.stderr, `signing key ${locked.key} is encrypted: set its password in $COSIGN_PASSWORD`);
   const steps = (JSON.parse(r.stdout) as { result: Result }).result.steps;
   const prepare = steps.find((s) => s.id.endsWith("/sign-prepare"))!;

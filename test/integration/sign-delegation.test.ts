@@ -192,7 +192,7 @@ test("a repository with no trust data is not initialised by a delegation signer;
 test("a wrong passphrase for the delegation key stops the push in prepare, before anything is pushed", async () => {
   const tag = `wrongpass-${RUN}`;
   const r = run(["push", "--hash", tag, "--org", ORG, HELLO], { DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: "not-the-releaser-pass" });
-  assert.is(r.code, 1, r.stderr);
+  assert.is(r.code, 2, r.stderr);
   assert.match(r.stderr, `the content-trust repository passphrase does not open ${REPO}'s ${ROLE} delegation key (${join(SIGNER_TRUST, "private")}/`);
   assert.match(r.stderr, "Nothing was pushed.");
   assert.equal((await client.listTags(REPO)).filter((t) => t.startsWith(tag)), []);

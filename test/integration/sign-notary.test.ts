@@ -207,7 +207,7 @@ test("a wrong repository passphrase stops the push in prepare, before anything i
   const WRONG = `wrong-${randomBytes(6).toString("hex")}`;
   const tag = `wrongpass-${RUN}`;
   const r = run(["push", "--hash", tag, "--org", ORG, HELLO], { DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: WRONG });
-  assert.is(r.code, 1, r.stderr);
+  assert.is(r.code, 2, r.stderr);
   assert.match(r.stderr, new RegExp(`the content-trust repository passphrase does not open ${REPO.replace(/[.]/g, "\\.")}'s (targets|snapshot) key \\(${join(DOCKER_CONFIG, "trust", "private").replace(/[.]/g, "\\.")}/[0-9a-f]{64}\\.key\\)`));
   assert.match(r.stderr, "Nothing was pushed.");
   assert.not.match(r.stdout + r.stderr, WRONG);
@@ -219,9 +219,21 @@ test("a wrong repository passphrase stops the push in prepare, before anything i
 test("a new repository without DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE stops before anything is pushed", async () => {
   const org = `${svc.registries.plain}/${RUN}-noroot`;
   const r = run(["push", "--org", org, HELLO], { DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE: "" });
-  assert.is(r.code, 1);
+  assert.is(r.code, 2, r.stderr);
   assert.match(r.stderr, `${org}/hello has no trust data on ${NOTARY.url} yet; initialising it needs the root key's passphrase: set DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE`);
   assert.equal(await client.listTags(`${org}/hello`), []);
+});
+
+test("a new repository with a root passphrase that does not open the trust directory's root key exits 2 before anything is pushed (no notary init)", async () => {
+  const org = `${svc.registries.plain}/${RUN}-wrongroot`;
+  const WRONG = `wrong-root-${randomBytes(6).toString("hex")}`;
+  const r = run(["push", "--arches", "amd64", "--org", org, HELLO], { DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE: WRONG, DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: REPO_PASS });
+  assert.is(r.code, 2, r.stderr);
+  assert.match(r.stderr, new RegExp(`${org.replace(/\./g, "\\.")}/hello has no trust data on ${NOTARY.url.replace(/\./g, "\\.")} yet, and DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE does not open the root key in ${join(DOCKER_CONFIG, "trust").replace(/\./g, "\\.")} \\(${join(DOCKER_CONFIG, "trust", "private").replace(/\./g, "\\.")}/[0-9a-f]{64}\\.key\\) that initialising it needs`));
+  assert.not.match(r.stdout + r.stderr, WRONG);
+  assert.equal(await client.listTags(`${org}/hello`), []);
+  const listed = notary("list", `${org}/hello`);
+  assert.match(listed.stdout + listed.stderr, "does not have trust data", "not initialised either");
 });
 
 test("a CI matrix signing one tag at once (three machines, each its own copy of the trust directory): every arch is signed, and the index tag's target is the index the registry ends with", async () => {

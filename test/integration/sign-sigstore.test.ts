@@ -5,13 +5,15 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BIN, must, pkgkit, ROOT, sh, shAsync } from "../helpers.ts";
 import { services } from "../services.ts";
 import { identityToken, IDENTITY, ISSUER, keylessConfig, startSigstoreStandIn } from "../sigstore-stand-in.ts";
 import { createRegistry } from "../../lib/registry/index.ts";
+import { keylessCertificates } from "../../lib/sign/keyless.ts";
 import type { Registry } from "../../lib/registry/types.ts";
 
 const svc = services();
@@ -139,12 +141,22 @@ test("pkgkit verify: ok with the public key; with another key it fails and names
   assert.match(bad.stderr, "3 of 3 not signed as configured");
 });
 
-test("a wrong key password stops the push before anything is pushed", async () => {
-  const org = `${svc.registries.tls}/${RUN}-badpw`;
-  const r = await pkgkitAsync(["push", "--key", signing.key, "--org", org, HELLO], { COSIGN_PASSWORD: "not-the-password" });
-  assert.is(r.code, 1);
-  assert.match(r.stderr, `signing key ${signing.key}: cannot read it as a PEM private key (wrong password in $COSIGN_PASSWORD?)`);
-  assert.equal(await client.listTags(`${org}/hello`).catch(() => []), []);
+test("key pair: a wrong password, a file that is not a key, or none (found while planning) exits 2 before anything is pushed (registry read back)", async () => {
+  const notAKey = join(TMP, "not-a-key.pem");
+  writeFileSync(notAKey, "just some text, not a PEM key\n");
+  const cases = [
+    { key: signing.key, password: "not-the-password", message: `signing key ${signing.key}: the password in $COSIGN_PASSWORD does not open it; set the key's password there` },
+    { key: notAKey, password: KEY_PASSWORD, message: `signing key ${notAKey}: not a PEM private key (no "-----BEGIN PRIVATE KEY-----" or "-----BEGIN EC PRIVATE KEY-----" block); expected an ECDSA P-256 private key` },
+    { key: join(TMP, "missing.pem"), password: KEY_PASSWORD, message: `pkgkit: signing key ${join(TMP, "missing.pem")}: no such file; expected an ECDSA P-256 private key (PEM)`, beforeBuilding: true },
+  ];
+  await Promise.all(cases.map(async (c, i) => {
+    const org = `${svc.registries.tls}/${RUN}-badkey${i}`;
+    const r = await pkgkitAsync(["push", "--key", c.key, "--org", org, HELLO], { COSIGN_PASSWORD: c.password });
+    assert.is(r.code, 2, r.stderr);
+    assert.match(r.stderr, c.message);
+    if (c.beforeBuilding) assert.not.match(r.stderr, "building", "a missing key file is found while planning");
+    assert.equal(await client.listTags(`${org}/hello`).catch(() => []), [], `${c.key}: nothing pushed`);
+  }));
 });
 
 // ---------------------------------------------------------------- keyless through a local stand-in
@@ -194,12 +206,169 @@ test("keyless via a local stand-in for Fulcio, Rekor and TSA (@sigstore/mock han
   }
 });
 
-test("keyless without an identity token stops before anything is pushed", async () => {
+test("keyless without an identity token exits 2 before anything is pushed", async () => {
   const org = `${svc.registries.plain}/${RUN}-notoken`;
   const r = await pkgkitAsync(["push", "--keyless", "--org", org, HELLO], { SIGSTORE_ID_TOKEN: "" });
-  assert.is(r.code, 1);
-  assert.match(r.stderr, "keyless signing needs an OIDC identity token: set SIGSTORE_ID_TOKEN");
+  assert.is(r.code, 2, r.stderr);
+  assert.match(r.stderr, "sigstore keyless: no OIDC identity token: set SIGSTORE_ID_TOKEN to a current OIDC identity token for the audience sigstore");
   assert.equal(await client.listTags(`${org}/hello`).catch(() => []), []);
+});
+
+// ------------------------------------------- keyless: nothing unsigned (the stand-in for Fulcio, Rekor and TSA)
+
+const b64url = (o: unknown) => Buffer.from(typeof o === "string" ? o : JSON.stringify(o)).toString("base64url");
+const claims = (extra: Record<string, unknown> = {}) => ({ iss: ISSUER, sub: IDENTITY, aud: "sigstore", exp: Math.floor(Date.now() / 1000) + 600, nonce: randomBytes(8).toString("hex"), ...extra });
+const jwt = (payload: unknown) => `${b64url({ alg: "none", typ: "JWT" })}.${b64url(payload)}.`;
+
+/** Nothing of the package in the registry: no `<tag>-<arch>`, no index tag, no signature. */
+async function nothingPushed(repo: string) {
+  assert.equal(await client.listTags(repo).catch(() => []), [], `${repo}: nothing pushed`);
+  assert.is(await client.getManifest(repo, TAG).catch(() => undefined), undefined);
+}
+
+test("keyless (stand-in Fulcio): a malformed identity token (not a JWT, bad base64, expired, no issuer) exits 2 after the builds with a message naming $SIGSTORE_ID_TOKEN, never the token; nothing is pushed", async () => {
+  const standIn = await startSigstoreStandIn();
+  try {
+    const config = keylessConfig(standIn, mkdtempSync(join(TMP, "malformed-")));
+    const expiredAt = Math.floor(Date.now() / 1000) - 60;
+    const cases = [
+      { name: "notjwt", token: `not-a-jwt-${randomBytes(8).toString("hex")}`, problem: 'is not a JWT: expected three base64url parts separated by ".", found 1' },
+      { name: "base64", token: `${b64url({ alg: "none" })}.@@${randomBytes(8).toString("hex")}@@.sig`, problem: "is not a JWT: its payload (the second part) is not base64url-encoded JSON" },
+      { name: "expired", token: jwt(claims({ exp: expiredAt })), problem: `expired at ${new Date(expiredAt * 1000).toISOString()} (claim "exp")` },
+      { name: "noiss", token: jwt(claims({ iss: undefined })), problem: 'has no issuer (claim "iss"), which Fulcio needs to know who vouches for the identity' },
+    ];
+    await Promise.all(cases.map(async (c) => {
+      const org = `${svc.registries.plain}/${RUN}-token-${c.name}`;
+      const r = await pkgkitAsync(["push", "--arches", "amd64", "--org", org, HELLO], { PKGKIT_CONFIG: config, SIGSTORE_ID_TOKEN: c.token });
+      assert.is(r.code, 2, `${c.name}: ${r.stderr}`);
+      assert.match(r.stderr, `sigstore keyless: the identity token from $SIGSTORE_ID_TOKEN ${c.problem}; set SIGSTORE_ID_TOKEN to a current OIDC identity token for the audience sigstore`);
+      assert.match(r.stderr, /1 built, 0 pushed, 0 index\(es\) merged/, "prepare ran after the build");
+      assert.not.match(r.stderr + r.stdout, c.token);
+      assert.not.match(r.stderr + r.stdout, c.token.split(".")[1] ?? c.token);
+      assert.not.match(r.stderr, "must be of type", "no raw JS message");
+      await nothingPushed(`${org}/hello`);
+    }));
+    assert.is(standIn.requests.fulcio, 0, "a malformed token never reaches Fulcio");
+  } finally {
+    standIn.server.close();
+  }
+});
+
+test("keyless: Fulcio unreachable (a closed port) or refusing (stand-ins answering 500, 401) exits 1 naming the Fulcio URL; nothing is pushed", async () => {
+  const [refusing500, refusing401] = await Promise.all([startSigstoreStandIn(), startSigstoreStandIn()]);
+  try {
+    refusing500.failing.fulcio = 500;
+    refusing401.failing.fulcio = 401;
+    const closed = await new Promise<number>((ok) => {
+      const s = createServer().listen(0, "127.0.0.1", () => {
+        const port = (s.address() as AddressInfo).port;
+        s.close(() => ok(port));
+      });
+    });
+    const config = (standIn: typeof refusing500, fulcio = standIn.url) => {
+      const file = keylessConfig(standIn, mkdtempSync(join(TMP, "fulcio-")));
+      writeFileSync(file, readFileSync(file, "utf8").replace(`fulcioURL: ${standIn.url}`, `fulcioURL: ${fulcio}`));
+      return file;
+    };
+    const cases = [
+      { name: "down", url: `http://127.0.0.1:${closed}`, config: config(refusing500, `http://127.0.0.1:${closed}`), said: "cannot reach it (ECONNREFUSED)" },
+      { name: "500", url: refusing500.url, config: config(refusing500), said: "it answered HTTP 500: stand-in fulcio answers 500" },
+      { name: "401", url: refusing401.url, config: config(refusing401), said: "it refused the token (HTTP 401: stand-in fulcio answers 401)" },
+    ];
+    await Promise.all(cases.map(async (c) => {
+      const org = `${svc.registries.plain}/${RUN}-fulcio-${c.name}`;
+      const r = await pkgkitAsync(["push", "--arches", "amd64", "--org", org, HELLO], { PKGKIT_CONFIG: c.config, SIGSTORE_ID_TOKEN: TOKEN });
+      assert.is(r.code, 1, r.stderr);
+      assert.match(r.stderr, `sigstore keyless: Fulcio at ${c.url} did not issue a signing certificate for the identity token from $SIGSTORE_ID_TOKEN: ${c.said}; check the Fulcio URL (sigstore.fulcioURL) and that Fulcio is up, then run again`);
+      assert.not.match(r.stderr + r.stdout, TOKEN.split(".")[1]!);
+      await nothingPushed(`${org}/hello`);
+    }));
+    assert.is(refusing500.requests.fulcio, 1, "the 500 stand-in was asked (no retry)");
+    assert.is(refusing401.requests.fulcio, 1);
+  } finally {
+    refusing500.server.close();
+    refusing401.server.close();
+  }
+});
+
+test("keyless: plan --push --json runs the prepare step after the package's builds, before its pushes (a key pair's needs nothing)", async () => {
+  const standIn = await startSigstoreStandIn();
+  try {
+    const config = keylessConfig(standIn, mkdtempSync(join(TMP, "position-")));
+    const org = `${svc.registries.plain}/${RUN}-position`;
+    const keyedPlan = pkgkitAsync(["plan", "--push", "--force", "--json", "--key", signing.key, "--org", org, HELLO]);
+    const r = await pkgkitAsync(["plan", "--push", "--force", "--json", "--org", org, HELLO], { PKGKIT_CONFIG: config });
+    assert.is(r.code, 0, r.stderr);
+    const steps = (JSON.parse(r.stdout) as { steps: { id: string; kind: string; action?: string; needs: string[] }[] }).steps;
+    const prepare = steps.find((s) => s.action === "prepare")!;
+    const builds = steps.filter((s) => s.kind === "build").map((s) => s.id);
+    assert.is(builds.length, 2);
+    assert.equal(prepare.needs, builds);
+    for (const s of steps.filter((s) => s.kind === "push" || s.kind === "index")) assert.ok(s.needs.includes(prepare.id), `${s.id} needs the prepare step`);
+    assert.is((prepare as { reason?: string }).reason, "after the builds, right before the first push: the identity token, and a Fulcio certificate (valid 10 minutes)");
+    const keyed = await keyedPlan;
+    assert.equal((JSON.parse(keyed.stdout) as { steps: { action?: string; needs: string[] }[] }).steps.find((s) => s.action === "prepare")!.needs, []);
+  } finally {
+    standIn.server.close();
+  }
+});
+
+test("keyless: Rekor failing after prepare (stand-in Rekor answering 500) exits 1 listing every unsigned tag with its digest (text and --json); a re-run with Rekor back signs them with one Fulcio certificate; pkgkit verify says ok", async () => {
+  const standIn = await startSigstoreStandIn();
+  try {
+    const config = keylessConfig(standIn, mkdtempSync(join(TMP, "rekor-")));
+    const org = `${svc.registries.plain}/${RUN}-rekor`;
+    const repo = `${org}/hello`;
+    standIn.failing.rekor = 500;
+    const r = await pkgkitAsync(["push", "--json", "--org", org, HELLO], { PKGKIT_CONFIG: config, SIGSTORE_ID_TOKEN: TOKEN });
+    assert.is(r.code, 1, r.stderr);
+    const all = await digests(repo);
+    assert.is(all.length, 3, "the images and the index were pushed (prepare succeeded)");
+    const out = JSON.parse(r.stdout) as { unsigned: { ref: string; digest: string; thisRun: boolean }[] };
+    assert.equal(out.unsigned.map((u) => `${u.ref}@${u.digest}`).sort(), all.map((d) => `${d.ref}@${d.digest}`).sort());
+    for (const d of all) assert.match(r.stderr, `unsigned: ${d.ref}@${d.digest}  (`);
+    assert.match(r.stderr, "3 image(s) and index(es) in the registry are not signed. Once the signer works again, run `pkgkit push` again with the same arguments");
+    assert.is(standIn.requests.fulcio, 1, "one certificate for the run");
+
+    delete standIn.failing.rekor;
+    const fulcioBefore = standIn.requests.fulcio;
+    const again = await pkgkitAsync(["push", "--org", org, HELLO], { PKGKIT_CONFIG: config, SIGSTORE_ID_TOKEN: TOKEN });
+    assert.is(again.code, 0, again.stderr);
+    assert.match(again.stderr, "0 built, 0 pushed, 0 index(es) merged, 3 signed");
+    assert.is(standIn.requests.fulcio - fulcioBefore, 1, "six signatures (a message and a bundle for each of 3 digests), one Fulcio certificate");
+    const ok = await pkgkitAsync(["verify", "--org", org, HELLO], { PKGKIT_CONFIG: config });
+    assert.is(ok.code, 0, ok.stdout + ok.stderr);
+    for (const d of all) assert.match(ok.stdout, `ok    ${d.ref}@${d.digest}  [sigstore] Sigstore bundle`);
+  } finally {
+    standIn.server.close();
+  }
+});
+
+test("keyless certificate (stand-in Fulcio): one for every signature while it is valid; a new one when prepare wants 5 minutes more, or a signature finds under a minute left (clock moved on)", async () => {
+  const standIn = await startSigstoreStandIn();
+  try {
+    let clock = Date.now();
+    const token = jwt(claims({ exp: Math.floor(clock / 1000) + 3600 }));
+    const certs = keylessCertificates({ fulcioURL: standIn.url, token: async () => ({ value: token, from: "the test" }), now: () => clock });
+    await certs.ready();
+    const first = await Promise.all([1, 2, 3].map((i) => certs.signer.sign(Buffer.from(`payload ${i}`))));
+    assert.is(standIn.requests.fulcio, 1);
+    assert.is(new Set(first.map((s) => s.key.certificate)).size, 1, "one certificate for all three");
+    clock += 6 * 60_000; // 4 minutes left: enough for a signature, not for a package's prepare
+    const still = await certs.signer.sign(Buffer.from("payload 4"));
+    assert.is(still.key.certificate, first[0]!.key.certificate);
+    await certs.ready();
+    assert.is(standIn.requests.fulcio, 2, "prepare fetched a new certificate");
+    clock += 3.5 * 60_000; // the new one has about 30 s left
+    const renewed = await certs.signer.sign(Buffer.from("payload 5"));
+    assert.is(standIn.requests.fulcio, 3, "the signature fetched a new certificate first");
+    const { X509Certificate } = await import("@sigstore/core");
+    const cert = X509Certificate.parse(renewed.key.certificate);
+    const { createPublicKey, verify } = await import("node:crypto");
+    assert.ok(verify("sha256", Buffer.from("payload 5"), createPublicKey({ key: Buffer.from(cert.publicKey), format: "der", type: "spki" }), renewed.signature), "signed with the key the new certificate is for");
+  } finally {
+    standIn.server.close();
+  }
 });
 
 test("no key password or identity token appears in anything pkgkit printed (plans, logs, errors)", async () => {

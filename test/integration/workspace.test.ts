@@ -118,6 +118,8 @@ test("graph shows why a dependent is dirty", () => {
 
 test("plan with no directory: build args carry the dependencies' references", () => {
   const repo = workspace();
+  // Planning a build checks each package's Dockerfile (lib/contain.ts).
+  for (const p of ["base", "left", "right", "top", "tool", "lone"]) repo.write(`pkgs/${p}/Dockerfile`, "FROM scratch\n");
   const r = pkgkit(["plan", "--json", "--arches", "amd64"], { cwd: repo.dir });
   assert.is(r.code, 0, r.stderr);
   const plan = JSON.parse(r.stdout);

@@ -25,11 +25,11 @@ const ref = (image: string, suffix = "") => `127.0.0.1:5000/t/${image}:h1${suffi
 const desc = (n: number, architecture: string): Descriptor => ({ mediaType: MediaTypes.dockerManifest, digest: `sha256:${String(n).repeat(64)}`, size: n, platform: { os: "linux", architecture } });
 
 /** A push plan as recipes/push.ts makes it, with its look-ups recorded. */
-function pushPlan(pkgs: Package[], remote: [string, Descriptor][] = [], scratchDir = "/tmp/ctx"): Plan {
+function pushPlan(pkgs: Package[], remote: [string, Descriptor][] = []): Plan {
   const refs = pkgs.flatMap((p) => p.arches.map((a) => `${p.repository}:${p.tag}-${a}`));
   const remoteMap = new Map(remote);
   const options: PlanOptions = {
-    command: "push", builder, scratchDir, local: new Map<string, LocalImage>(), remote: remoteMap, indexes: new Map(),
+    command: "push", builder, local: new Map<string, LocalImage>(), remote: remoteMap, indexes: new Map(),
     observed: {
       registry: Object.fromEntries([...refs, ...pkgs.map((p) => `${p.repository}:${p.tag}`)].map((r) => [r, remoteMap.get(r)?.digest ?? null])),
       local: Object.fromEntries(refs.filter((r) => !remoteMap.has(r)).map((r) => [r, null])),
@@ -41,7 +41,7 @@ function pushPlan(pkgs: Package[], remote: [string, Descriptor][] = [], scratchD
 
 test("--by arch: one group per arch, each with only that arch's steps and an index step merging only it", async () => {
   const full = pushPlan(packages);
-  const matrix = await planByArch(packages, async (pkgs, arch) => pushPlan(pkgs, [], `/tmp/ctx/${arch}`));
+  const matrix = await planByArch(packages, async (pkgs) => pushPlan(pkgs));
   assert.equal(matrix.groups.map((g) => g.arch), ["amd64", "arm64"]);
   const amd64 = matrix.groups[0]!.plan;
   const arm64 = matrix.groups[1]!.plan;
@@ -59,13 +59,10 @@ test("--by arch: one group per arch, each with only that arch's steps and an ind
   const appBuild = arm64.steps.find((s) => s.kind === "build" && s.ref === ref("app", "-arm64"))!;
   assert.equal(appBuild.needs, [`${ref("base")}/arm64`]);
   assert.ok(appBuild.kind === "build" && appBuild.command.argv.includes(`BASE=${ref("base")}-arm64`));
-  // Builds, pushes and per-arch skips are the full plan's, but for where the contexts go: each group has its own.
-  const strip = (s: Step) => JSON.stringify(s).replaceAll(/\/tmp\/ctx(\/(amd64|arm64))?/g, "CTX");
-  const perArch = (p: Plan, arch: string) => p.steps.filter((s) => "arch" in s && s.arch === arch).map(strip);
+  // Builds, pushes and per-arch skips are the full plan's; plans name no scratch path (run() makes its own).
+  const perArch = (p: Plan, arch: string) => p.steps.filter((s) => "arch" in s && s.arch === arch);
   assert.equal(perArch(amd64, "amd64"), perArch(full, "amd64"));
   assert.equal(perArch(arm64, "arm64"), perArch(full, "arm64"));
-  const context = amd64.steps.find((s) => s.kind === "context")!;
-  assert.ok(context.kind === "context" && context.context.startsWith("/tmp/ctx/amd64/"), "groups sharing a machine do not share contexts");
   assert.equal(amd64.steps.filter((s) => s.kind === "index").map((s) => s.ref), [ref("base"), ref("app"), ref("solo")]);
   // The look-ups recorded in a group are that arch's (and the indexes).
   assert.equal(Object.keys(arm64.observed!.registry), [ref("base", "-arm64"), ref("app", "-arm64"), ref("base"), ref("app")]);
@@ -73,7 +70,7 @@ test("--by arch: one group per arch, each with only that arch's steps and an ind
 
 test("the plan records its look-ups and inputs, and the text form shows the state behind the decisions", () => {
   const p = pushPlan(packages.slice(0, 1), [[ref("base", "-amd64"), desc(1, "amd64")]]);
-  assert.equal(p.inputs, { builder: "buildx", force: false, scratchDir: "/tmp/ctx", resolved: { from: dir, hash: "h1" } });
+  assert.equal(p.inputs, { builder: "buildx", force: false, resolved: { from: dir, hash: "h1" } });
   assert.equal(JSON.parse(JSON.stringify(p)), p);
   const text = formatPlan(p);
   assert.match(text, `\n  skip   ${ref("base", "-amd64")}  exists in registry (sha256:${"1".repeat(12)})`);
@@ -111,7 +108,7 @@ test("a plan file that is not a plan, or of another version, or lacks a field: e
 });
 
 test("a matrix file: --arch picks a group; without it, the error says how", async () => {
-  const matrix = await planByArch(packages, async (pkgs, arch) => pushPlan(pkgs, [], `/tmp/ctx/${arch}`));
+  const matrix = await planByArch(packages, async (pkgs) => pushPlan(pkgs));
   const parsed = parsePlanFile(JSON.stringify(matrix), "m.json") as PlanMatrix;
   assert.equal(selectPlan(parsed, "m.json", "arm64"), matrix.groups[1]!.plan);
   assert.match(errorOf(() => selectPlan(parsed, "m.json")), "m.json is a plan matrix, one plan per arch (amd64, arm64); apply one group: `pkgkit apply --arch amd64 m.json`");
@@ -159,7 +156,7 @@ function signingPlan(signedBy: string | null, using = "notary https://n.example"
   const key = `${ref("solo", "-amd64")}@${d.digest}`;
   const remote = new Map([[ref("solo", "-amd64"), d]]);
   return plan(pkgs, {
-    command: "push", builder, scratchDir: "/tmp/ctx", local: new Map(), remote, indexes: new Map(),
+    command: "push", builder, local: new Map(), remote, indexes: new Map(),
     observed: { ...p.observed!, signatures: { [key]: signedBy } },
     resolved: { from: dir, hash: "h1" },
     signing: new Map([[ref("solo"), { signer: "notary" as const, using }]]),

@@ -76,19 +76,19 @@ test("builders on an engine: --host or --context before the subcommand, and a na
 
 test("plan: each arch builds with its own builder, the others with the default; look-ups are per engine", () => {
   const found = new Map<string, LocalImage>([["example/app:h1-arm64", { ref: "example/app:h1-arm64", id: "sha256:remote", os: "linux", architecture: "arm64", labels: {} }]]);
-  const p = plan([pkg], { command: "build", builder: local, builders: { arm64: remote }, local: new Map(), scratchDir: "/tmp/ctx" });
+  const p = plan([pkg], { command: "build", builder: local, builders: { arm64: remote }, local: new Map() });
   const [amd, arm] = p.steps as BuildStep[];
   assert.equal([amd!.builder, amd!.reason, amd!.command.argv[1]], ["buildx", "not in local engine", "buildx"]);
   assert.equal([arm!.builder, arm!.reason, arm!.command.argv.slice(1, 3)], [`buildx@${REMOTE}`, `not in engine ${REMOTE}`, ["--host", REMOTE]]);
   assert.match(formatPlan(p), `build  example/app:h1-arm64  [linux/arm64, buildx@${REMOTE}]  not in engine ${REMOTE}\n         $ docker --host ${REMOTE} buildx build`);
-  const again = plan([pkg], { command: "build", builder: local, builders: { arm64: remote }, local: found, scratchDir: "/tmp/ctx" });
+  const again = plan([pkg], { command: "build", builder: local, builders: { arm64: remote }, local: found });
   assert.equal((again.steps[1] as SkipStep).reason, `exists in engine ${REMOTE}`);
-  const forced = plan([pkg], { command: "build", builder: local, builders: { arm64: remote }, local: found, force: true, scratchDir: "/tmp/ctx" });
+  const forced = plan([pkg], { command: "build", builder: local, builders: { arm64: remote }, local: found, force: true });
   assert.is((forced.steps[1] as BuildStep).reason, `--force: rebuild although it exists in engine ${REMOTE}`);
 });
 
 test("push plan: each arch is pushed from its builder's engine, and the plan says which", () => {
-  const p = plan([pkg], { command: "push", builder: local, builders: { arm64: remote }, local: new Map(), remote: new Map(), indexes: new Map(), scratchDir: "/tmp/ctx" });
+  const p = plan([pkg], { command: "push", builder: local, builders: { arm64: remote }, local: new Map(), remote: new Map(), indexes: new Map() });
   const pushes = p.steps.filter((s): s is PushStep & { needs: string[] } => s.kind === "push");
   assert.equal(pushes.map((s) => [s.arch, s.builder]), [["amd64", "buildx"], ["arm64", `buildx@${REMOTE}`]]);
   assert.match(formatPlan(p), `[linux/arm64, docker manifest, from buildx@${REMOTE}]`);
@@ -98,7 +98,7 @@ test("a dependency's arch image builds on the same arch's engine as its dependen
   const defs = [makeDefinition({ image: "base", org: "example" }, join(tmpdir(), "base/pkg.config.ts"))];
   defs.push(makeDefinition({ image: "app", org: "example", buildArgs: { BASE: defs[0]! } }, join(tmpdir(), "app/pkg.config.ts")));
   const pkgs = await resolvePackages(shell, defs, { hash: "h1" });
-  const p = plan(pkgs, { command: "build", builder: local, builders: { arm64: remote }, local: new Map(), scratchDir: "/tmp/ctx" });
+  const p = plan(pkgs, { command: "build", builder: local, builders: { arm64: remote }, local: new Map() });
   const appArm = p.steps.find((s) => s.id === "example/app:h1/arm64") as BuildStep & { needs: string[] };
   assert.is(appArm.builder, `buildx@${REMOTE}`);
   assert.equal(appArm.needs, ["example/base:h1/arm64"]);
@@ -107,7 +107,7 @@ test("a dependency's arch image builds on the same arch's engine as its dependen
 });
 
 test("run() refuses, before starting anything, a plan made with other builders than it is given", async () => {
-  const p = plan([pkg], { command: "build", builder: local, builders: { arm64: remote }, local: new Map(), scratchDir: "/tmp/ctx" });
+  const p = plan([pkg], { command: "build", builder: local, builders: { arm64: remote }, local: new Map() });
   let message = "";
   await run(p, { shell, builder: local }).catch((e: Error) => (message = e.message));
   assert.is(message, `plan step example/app:h1/arm64 uses builder buildx@${REMOTE}, but run() was given buildx for arm64: pass the builders the plan was made with`);

@@ -26,7 +26,7 @@ async function pkg(spec: Record<string, unknown>, argv: string[] = []): Promise<
   return p!;
 }
 const steps = (pkgs: Package[], local = new Map<string, LocalImage>(), force = false) =>
-  plan(pkgs, { command: "build", builder: buildx, local, force, scratchDir: "/tmp/ctx" }).steps;
+  plan(pkgs, { command: "build", builder: buildx, local, force }).steps;
 const argvOf = (p: Package) => (steps([p])[0] as BuildStep).command.argv;
 
 // network: file value × command-line override. Override wins; unset falls back to the file, then false.
@@ -64,7 +64,8 @@ test("one build step per arch, named org/image:<tag>-<arch>, with platform args,
   assert.ok(a.includes("TARGETARCH=arm64"));
   assert.ok(a.includes("BASE=x y"), "values stay one argv element, never shell text");
   assert.ok(a.includes("team=core"));
-  assert.is(a.at(-1), dir);
+  assert.is(a.at(-1), ".", "the build runs in the package directory");
+  assert.equal([s[1]!.context, s[1]!.dir], ["package", dir]);
   assert.is(a[a.indexOf("--tag") + 1], "example/app:h1-arm64");
 });
 
@@ -78,23 +79,24 @@ test("what exists locally is skipped, with the reason; --force rebuilds it", asy
 });
 
 test("the plan is plain data: JSON round-trips, and the text form shows each decision", async () => {
-  const p = plan([await pkg({ arches: ["arm64"] })], { command: "build", builder: buildx, local: new Map(), scratchDir: "/tmp/ctx" });
+  const p = plan([await pkg({ arches: ["arm64"] })], { command: "build", builder: buildx, local: new Map() });
   assert.equal(JSON.parse(JSON.stringify(p)), p);
   const text = formatPlan(p);
-  assert.ok(text.startsWith("plan: build (1 to build, 0 to skip)\n  build  example/app:h1-arm64  [linux/arm64, buildx]  not in local engine\n         $ docker buildx build --platform linux/arm64"));
+  assert.ok(text.startsWith(`plan: build (1 to build, 0 to skip)\n  build  example/app:h1-arm64  [linux/arm64, buildx]  not in local engine\n         $ docker buildx build --platform linux/arm64`));
 });
 
 test("extra sources: a context step before the builds, and builds use that context", async () => {
   const s = steps([await pkg({ extraSources: ["../common:/common"] })]);
   assert.equal(s.map((x) => x.kind), ["context", "build", "build"]);
-  const ctx = s[0]!.kind === "context" ? s[0]!.context : "";
-  assert.is((s[1] as BuildStep).context, ctx);
-  assert.is((s[1] as BuildStep).command.argv.at(-1), ctx);
+  assert.equal(s[0]!.kind === "context" && s[0]!.sources.map((c) => c.dst), [".", "common"]);
+  assert.is((s[1] as BuildStep).context, "assembled");
+  assert.is((s[1] as BuildStep).command.argv.at(-1), ".", "the build runs in the context, which no argument names");
+  assert.equal(Object.keys(s[0]!).sort(), ["id", "kind", "needs", "package", "reason", "sources"], "no scratch path in the plan");
 });
 
 test("legacy builder: DOCKER_BUILDKIT=0, explicit TARGETARCH, always --no-cache (its cache ignores the platform)", async () => {
   const p = await pkg({ arches: ["arm64"] });
-  const [s] = plan([p], { command: "build", builder: legacyBuilder(shell), local: new Map(), scratchDir: "/tmp/ctx" }).steps as BuildStep[];
+  const [s] = plan([p], { command: "build", builder: legacyBuilder(shell), local: new Map() }).steps as BuildStep[];
   assert.equal(s!.command.env, { DOCKER_BUILDKIT: "0" });
   assert.equal(s!.command.argv.slice(0, 4), ["docker", "build", "--platform", "linux/arm64"]);
   assert.ok(s!.command.argv.includes("--no-cache"));

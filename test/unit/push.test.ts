@@ -25,7 +25,7 @@ const local = (ref: string): [string, LocalImage] => [ref, { ref, id: "sha256:lo
 
 function pushPlan(o: { remote?: [string, Descriptor][]; indexes?: [string, Manifest][]; local?: [string, LocalImage][]; force?: boolean; release?: string }) {
   return plan([pkg], {
-    command: "push", builder, scratchDir: "/tmp/ctx", force: o.force, release: o.release,
+    command: "push", builder, force: o.force, release: o.release,
     local: new Map(o.local ?? []), remote: new Map(o.remote ?? []), indexes: new Map(o.indexes ?? []),
   });
 }

@@ -21,7 +21,8 @@ import { linuxkitPassphraseCommand, passphrase, redact } from "../../lib/sign/se
 import { keyHint, verifyBundle } from "../../lib/sign/sigstore.ts";
 import { signStatement } from "../../lib/sign/oci.ts";
 import { parseBuildYml } from "../../lib/buildyml.ts";
-import { SpecError } from "../../lib/errors.ts";
+import { SpecError, type InputError } from "../../lib/errors.ts";
+import { checkIdentityToken } from "../../lib/sign/keyless.ts";
 import type { Descriptor, Registry } from "../../lib/registry/types.ts";
 import type { Signer } from "../../lib/sign/types.ts";
 import { resolveSigning, type SigningOptions } from "../../recipes/sign.ts";
@@ -40,7 +41,7 @@ async function pkg(spec: Record<string, unknown> = {}, trust = true): Promise<Pa
 }
 
 const pushPlan = (p: Package, remote = new Map<string, Descriptor>()): Plan =>
-  plan([p], { command: "push", builder: buildxBuilder(shell), local: new Map(), remote, indexes: new Map(), scratchDir: "/tmp/ctx" });
+  plan([p], { command: "push", builder: buildxBuilder(shell), local: new Map(), remote, indexes: new Map() });
 const assign = (p: Package, signer: "notary" | "sigstore" = "notary") => new Map([[`${p.repository}:${p.tag}`, { signer, using: `${signer} test` }]]);
 
 test("signer precedence: run > package > workspace > pkgkit.yml > notary; settings merge for the chosen type", () => {
@@ -143,6 +144,52 @@ test("push plan: prepare first, a sign step after each push and after the index;
   assert.match(text, "  sign   prepare notary test for 127.0.0.1:5000/x/app  before anything is pushed");
   assert.match(text, "  sign   127.0.0.1:5000/x/app:h1-amd64@<digest of the push> with notary  image written by this run");
   assert.match(text, "  sign   127.0.0.1:5000/x/app:h1@<digest of the merged index> with notary");
+});
+
+test("keyless prepare (prepareAfterBuilds): needs the package's builds, not its pushes; listed before its first push; every push and the index need it", async () => {
+  const p = await pkg();
+  const signing = new Map([...assign(p)].map(([k, v]) => [k, { ...v, prepareAfterBuilds: true }]));
+  const signed = withSignSteps(pushPlan(p), { signing, signed: new Set() });
+  const n = "127.0.0.1:5000/x/app:h1";
+  assert.equal(signed.steps.map((s) => (s.kind === "sign" ? `sign:${s.action}` : s.kind)), [
+    "build", "sign:prepare", "push", "sign:sign", "build", "push", "sign:sign", "index", "sign:sign",
+  ]);
+  const needs = Object.fromEntries(signed.steps.map((s) => [s.id, s.needs]));
+  assert.equal(needs[`${n}/sign-prepare`], [`${n}/amd64`, `${n}/arm64`]);
+  assert.equal(needs[`${n}/arm64/push`], [`${n}/arm64`, `${n}/sign-prepare`]);
+  assert.equal(needs[`${n}/index`], [`${n}/amd64/push`, `${n}/arm64/push`, `${n}/sign-prepare`]);
+});
+
+test("identity token check: what Fulcio needs (three parts, JSON claims, iss, sub or a verified email, not expired); errors name the source, never the token", () => {
+  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
+  const jwt = (claims: unknown) => `${b64({ alg: "none" })}.${b64(claims)}.`;
+  const now = new Date("2026-12-01T12:00:00Z");
+  const exp = now.getTime() / 1000 + 300;
+  const from = "$SIGSTORE_ID_TOKEN";
+  assert.equal(checkIdentityToken({ value: jwt({ iss: "https://issuer", sub: "me", exp }), from }, now), { issuer: "https://issuer", subject: "me", expires: new Date(exp * 1000) });
+  assert.equal(checkIdentityToken({ value: jwt({ iss: "https://issuer", email: "a@b.c", email_verified: true }), from }, now), { issuer: "https://issuer", subject: "a@b.c" });
+  const problem = (value: string) => {
+    try {
+      checkIdentityToken({ value, from }, now);
+    } catch (e) {
+      assert.is((e as InputError).exitCode, 2);
+      const message = (e as Error).message;
+      assert.not.match(message, value);
+      assert.ok(message.startsWith("sigstore keyless: the identity token from $SIGSTORE_ID_TOKEN "), message);
+      return message.slice("sigstore keyless: the identity token from $SIGSTORE_ID_TOKEN ".length).split(";")[0];
+    }
+    throw new Error("expected the token to be refused");
+  };
+  assert.is(problem("secret-but-no-dots"), 'is not a JWT: expected three base64url parts separated by ".", found 1');
+  assert.is(problem("a.b.c.d"), 'is not a JWT: expected three base64url parts separated by ".", found 4');
+  assert.is(problem("aaaa.!!!!.cccc"), "is not a JWT: its payload (the second part) is not base64url-encoded JSON");
+  assert.is(problem(`aaaa.${Buffer.from("not json").toString("base64url")}.cccc`), "is not a JWT: its payload (the second part) is not base64url-encoded JSON");
+  assert.is(problem(jwt(["an", "array"])), "is not a JWT: its payload is not a JSON object of claims");
+  assert.is(problem(jwt({ sub: "me", exp })), 'has no issuer (claim "iss"), which Fulcio needs to know who vouches for the identity');
+  assert.is(problem(jwt({ iss: "https://issuer", exp })), 'has no subject (claim "sub" or "email"), the identity Fulcio certifies');
+  assert.is(problem(jwt({ iss: "https://issuer", sub: "me", exp: now.getTime() / 1000 - 1 })), 'expired at 2026-12-01T11:59:59.000Z (claim "exp")');
+  assert.is(problem(jwt({ iss: "https://issuer", sub: "me", exp: "tomorrow" })), 'has an expiry (claim "exp") that is not a number of seconds');
+  assert.is(problem(jwt({ iss: "https://issuer", email: "a@b.c" })), 'names an email (claim "email") that its issuer has not verified (claim "email_verified" is not true), which Fulcio refuses');
 });
 
 test("images already in the registry: signed only when the look-up found them unsigned; the digest is in the plan", async () => {

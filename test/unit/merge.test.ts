@@ -1,0 +1,316 @@
+// The index merge protocol (lib/push.ts mergeIndex) against the in-memory registry with fault
+// hooks: many interleavings of concurrent writers, failed and lost writes, what an index keeps.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { mergeIndex, platformKey, pushImage, type OwnArch } from "../../lib/push.ts";
+import type { ImageBlobs } from "../../lib/image.ts";
+import { createMemoryRegistry, type MemoryFault, type MemoryRegistry } from "../../lib/registry/memory.ts";
+import { sha256 } from "../../lib/registry/digest.ts";
+import { MediaTypes, type Descriptor } from "../../lib/registry/types.ts";
+import { ARCHES, PLATFORMS, type Arch } from "../../lib/spec.ts";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { makeDefinition } from "../../lib/define.ts";
+import { resolvePackages, type Package } from "../../lib/package.ts";
+import { plan } from "../../lib/plan.ts";
+import { run } from "../../lib/run.ts";
+import { buildxBuilder } from "../../lib/builder.ts";
+import { defaultShell } from "../../lib/shell.ts";
+
+const REPO = "registry.test/demo/app";
+const TAG = "h1";
+const bytesOf = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+
+/** xorshift32: seeded, so a failing trial can be replayed. */
+function random(seed: number) {
+  let state = seed >>> 0 || 1;
+  return () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 0x100000000;
+  };
+}
+
+/** Pushes a tiny image for `arch` under `<tag>-<arch>`, as pushImage does: blob first, then the manifest. */
+async function pushArch(registry: MemoryRegistry, arch: Arch, n = 0, tag = TAG): Promise<OwnArch> {
+  const config = bytesOf({ ...PLATFORMS[arch], n });
+  const configDesc = { mediaType: MediaTypes.dockerConfig, digest: sha256(config), size: config.length };
+  await registry.uploadBlob(REPO, { digest: configDesc.digest, size: configDesc.size, data: config });
+  const manifest = bytesOf({ schemaVersion: 2, mediaType: MediaTypes.dockerManifest, config: configDesc, layers: [] });
+  const digest = await registry.putManifest(REPO, `${tag}-${arch}`, manifest, MediaTypes.dockerManifest);
+  return { arch, digest, descriptor: { mediaType: MediaTypes.dockerManifest, digest, size: manifest.length, platform: { ...PLATFORMS[arch] } } };
+}
+
+/** The per-arch tags in the registry and the index's entries, as `platform=digest`, sorted. */
+async function state(registry: MemoryRegistry, tag = TAG) {
+  const heads = await Promise.all(ARCHES.map((a) => registry.headManifest(REPO, `${tag}-${a}`)));
+  const tagged = ARCHES.flatMap((a, i) => (heads[i] ? [`${platformKey(PLATFORMS[a])}=${heads[i]!.digest}`] : [])).sort();
+  const index = await registry.getManifest(REPO, tag);
+  const listed = (index?.json.manifests ?? []).map((d) => `${platformKey(d.platform)}=${d.digest}`).sort();
+  return { tagged, listed, index };
+}
+
+const quiet = (registry: MemoryRegistry) => (registry.fault = () => undefined);
+
+test("2-8 concurrent writers, random delays before and after every call: every trial ends with every arch in the index", async () => {
+  const TRIALS = 400;
+  const failures: string[] = [];
+  const trial = async (t: number) => {
+    const rnd = random(1000 + t);
+    const registry = createMemoryRegistry(() => ({ delayMs: Math.floor(rnd() * 4), delayAfterMs: Math.floor(rnd() * 4) }));
+    const writers = 2 + (t % 7);
+    const arches = [...ARCHES].sort(() => rnd() - 0.5).slice(0, writers);
+    const release = t % 4 === 0 ? ["v1"] : [];
+    const results = await Promise.allSettled(
+      arches.map(async (arch) => {
+        await new Promise((r) => setTimeout(r, Math.floor(rnd() * 5)));
+        const own = await pushArch(registry, arch);
+        return mergeIndex(registry, REPO, TAG, [own], { alsoTag: release });
+      }),
+    );
+    quiet(registry);
+    const rejected = results.filter((r) => r.status === "rejected");
+    const { tagged, listed, index } = await state(registry);
+    if (rejected.length) failures.push(`trial ${t}: ${rejected.length} writer(s) failed: ${(rejected[0] as PromiseRejectedResult).reason}`);
+    else if (tagged.length !== writers || listed.join() !== tagged.join()) failures.push(`trial ${t} (${writers} writers): tagged ${tagged.join(" ")}, index lists ${listed.join(" ")}`);
+    else if (release.length && (await registry.headManifest(REPO, "v1"))?.digest !== index!.digest) failures.push(`trial ${t}: the release tag is not the final index`);
+  };
+  // Trials are independent (one registry each): run 50 at a time.
+  for (let t = 0; t < TRIALS; t += 50) await Promise.all(Array.from({ length: 50 }, (_, i) => trial(t + i)));
+  assert.is(failures.length, 0, `${failures.length} of ${TRIALS} trials lost an arch:\n${failures.slice(0, 3).join("\n")}`);
+});
+
+test("a stale writer's index PUT lands after another writer confirmed its merge: the stale writer sees the arch missing and merges again", async () => {
+  const registry = createMemoryRegistry();
+  const arm64 = await pushArch(registry, "arm64");
+  // Hold the arm64 writer's index PUT (it read the tags before amd64's existed) until amd64's merge has returned.
+  let arrived!: () => void;
+  let release!: () => void;
+  const atPut = new Promise<void>((r) => (arrived = r));
+  const gate = new Promise<void>((r) => (release = r));
+  registry.fault = (c) => {
+    if (c.method !== "putManifest" || c.reference !== TAG || registry.calls.some((o) => o.fault?.waitFor)) return undefined;
+    arrived();
+    return { waitFor: gate };
+  };
+  const lines: string[] = [];
+  const slow = mergeIndex(registry, REPO, TAG, [arm64], { log: (l) => lines.push(l) });
+  await atPut;
+  const amd64 = await pushArch(registry, "amd64");
+  const fast = await mergeIndex(registry, REPO, TAG, [amd64]);
+  assert.equal(fast.manifests.map((d) => platformKey(d.platform)), ["linux/amd64", "linux/arm64"]);
+  release();
+  const merged = await slow;
+  assert.equal(merged.manifests.map((d) => `${platformKey(d.platform)}=${d.digest}`), [`linux/amd64=${amd64.digest}`, `linux/arm64=${arm64.digest}`]);
+  assert.equal((await state(registry)).listed, [`linux/amd64=${amd64.digest}`, `linux/arm64=${arm64.digest}`]);
+  assert.equal(lines, [`${REPO}:${TAG} lacks linux/amd64 (another writer replaced it, or the registry did not keep the write); merging again (round 2 of 10)`]);
+});
+
+test("a writer whose index PUT fails exits with the registry's error; one whose PUT was stored but unanswered fails too", async () => {
+  for (const [fault, message] of [
+    [{ status: 500 }, "failed putManifest registry.test/demo/app h1: 500"],
+    [{ lose: "answer" }, "connection reset during putManifest registry.test/demo/app h1"],
+  ] as [MemoryFault, string][]) {
+    const registry = createMemoryRegistry();
+    const own = await pushArch(registry, "amd64");
+    registry.fault = (c) => (c.method === "putManifest" && c.reference === TAG ? fault : undefined);
+    try {
+      await mergeIndex(registry, REPO, TAG, [own]);
+      assert.unreachable("the merge must fail");
+    } catch (e) {
+      assert.match((e as Error).message, message);
+    }
+  }
+});
+
+test("a read-back that fails fails the merge (never assumed to have worked)", async () => {
+  const registry = createMemoryRegistry();
+  const own = await pushArch(registry, "amd64");
+  let gets = 0;
+  registry.fault = (c) => (c.method === "getManifest" && ++gets === 2 ? { status: 503 } : undefined);
+  try {
+    await mergeIndex(registry, REPO, TAG, [own]);
+    assert.unreachable("the merge must fail");
+  } catch (e) {
+    assert.match((e as Error).message, "failed getManifest registry.test/demo/app h1: 503");
+  }
+  assert.ok(registry.calls.some((c) => c.method === "putManifest" && c.reference === TAG), "the index was written before the read-back failed");
+});
+
+test("a PUT that reports success but is not stored is written again; one never stored fails after the bounded rounds, saying what to do", async () => {
+  const registry = createMemoryRegistry();
+  const own = await pushArch(registry, "amd64");
+  let puts = 0;
+  registry.fault = (c) => (c.method === "putManifest" && c.reference === TAG && ++puts === 1 ? { lose: "write" } : undefined);
+  const merged = await mergeIndex(registry, REPO, TAG, [own]);
+  assert.is(puts, 2);
+  assert.equal((await state(registry)).listed, [`linux/amd64=${own.digest}`]);
+  assert.is(merged.written, true);
+
+  const never = createMemoryRegistry();
+  const mine = await pushArch(never, "arm64");
+  never.fault = (c) => (c.method === "putManifest" && c.reference === TAG ? { lose: "write" } : undefined);
+  try {
+    await mergeIndex(never, REPO, TAG, [mine], { attempts: 3 });
+    assert.unreachable("the merge must fail");
+  } catch (e) {
+    assert.is(
+      (e as Error).message,
+      "registry.test/demo/app:h1: the index still lacks linux/arm64 after 3 rounds or 120 s (other writers kept replacing it, or the registry did not keep what pkgkit wrote). The per-arch images are pushed; run the push again to merge them.",
+    );
+  }
+  assert.is(never.calls.filter((c) => c.method === "putManifest" && c.reference === TAG).length, 3);
+});
+
+test("the index covers per-arch tags pushed by others, at the digest each tag has now", async () => {
+  const registry = createMemoryRegistry();
+  const amd64 = await pushArch(registry, "amd64");
+  const old = await pushArch(registry, "arm64", 1);
+  await mergeIndex(registry, REPO, TAG, [amd64, old]);
+  // arm64 is pushed again (another build) and riscv64 appears, both without an index merge.
+  const arm64 = await pushArch(registry, "arm64", 2);
+  const riscv64 = await pushArch(registry, "riscv64");
+  const lines: string[] = [];
+  const merged = await mergeIndex(registry, REPO, TAG, [amd64], { log: (l) => lines.push(l) });
+  assert.equal(merged.manifests.map((d) => `${platformKey(d.platform)}=${d.digest}`).sort(), [`linux/amd64=${amd64.digest}`, `linux/arm64=${arm64.digest}`, `linux/riscv64=${riscv64.digest}`]);
+  assert.equal(lines, []);
+});
+
+test("our own tag moved to another digest: the index lists the tag's digest, and says so; our tag gone: refused", async () => {
+  const registry = createMemoryRegistry();
+  const mine = await pushArch(registry, "amd64", 1);
+  const theirs = await pushArch(registry, "amd64", 2);
+  const lines: string[] = [];
+  const merged = await mergeIndex(registry, REPO, TAG, [mine], { log: (l) => lines.push(l) });
+  assert.equal(merged.manifests.map((d) => d.digest), [theirs.digest]);
+  assert.equal(lines, [`${REPO}:${TAG}-amd64 is now ${theirs.digest} (pushed by another writer), not ${mine.digest}; the index lists the tag's digest`]);
+  registry.remove(REPO, `${TAG}-amd64`);
+  try {
+    await mergeIndex(registry, REPO, TAG, [mine]);
+    assert.unreachable("must refuse");
+  } catch (e) {
+    assert.is((e as Error).message, `${REPO}:${TAG}-amd64 (${mine.digest}) is not in the registry any more; not writing an index without it. Run the push again.`);
+  }
+});
+
+test("kept: entries for platforms pkgkit does not know, attestations of kept images; dropped: dangling entries, attestations of replaced images", async () => {
+  const registry = createMemoryRegistry();
+  const amd64 = await pushArch(registry, "amd64", 1);
+  const arm64 = await pushArch(registry, "arm64", 1);
+  // An image pkgkit has no arch for (windows/amd64), pushed by digest only, and one that will vanish.
+  const foreign = async (n: number, platform: Descriptor["platform"]) => {
+    const own = await pushArch(registry, "s390x", n, `tmp${n}`);
+    registry.remove(REPO, `tmp${n}-s390x`);
+    return { ...own.descriptor!, platform: platform! };
+  };
+  const windows = await foreign(3, { os: "windows", architecture: "amd64" });
+  const gone = await foreign(4, { os: "linux", architecture: "sparc" });
+  const attestation = async (of: string, n: number): Promise<Descriptor> => ({
+    ...(await foreign(10 + n, { os: "unknown", architecture: "unknown" })),
+    annotations: { "vnd.docker.reference.type": "attestation-manifest", "vnd.docker.reference.digest": of },
+  });
+  const keptAtt = await attestation(amd64.digest, 5);
+  const droppedAtt = await attestation(arm64.digest, 6);
+  const existing = [amd64.descriptor!, arm64.descriptor!, windows, gone, keptAtt, droppedAtt];
+  await registry.putManifest(REPO, TAG, bytesOf({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: existing }), MediaTypes.ociIndex);
+  registry.remove(REPO, gone.digest);
+  const newArm64 = await pushArch(registry, "arm64", 2);
+  const lines: string[] = [];
+  const merged = await mergeIndex(registry, REPO, TAG, [newArm64], { log: (l) => lines.push(l) });
+  assert.equal(merged.manifests.map((d) => `${platformKey(d.platform)}=${d.digest}`), [
+    `linux/amd64=${amd64.digest}`, `linux/arm64=${newArm64.digest}`, `windows/amd64=${windows.digest}`, `unknown/unknown=${keptAtt.digest}`,
+  ]);
+  assert.is(merged.mediaType, MediaTypes.ociIndex, "an existing index keeps its media type");
+  assert.equal(lines, [`${REPO}: dropping index entry linux/sparc ${gone.digest}: its manifest is no longer in the registry`]);
+});
+
+test("release tags: pointed at the merged index, and again when the index is already complete", async () => {
+  const registry = createMemoryRegistry();
+  const amd64 = await pushArch(registry, "amd64");
+  const first = await mergeIndex(registry, REPO, TAG, [amd64]);
+  assert.is(await registry.headManifest(REPO, "v1.0"), undefined);
+  const again = await mergeIndex(registry, REPO, TAG, [amd64], { alsoTag: ["v1.0"] });
+  assert.is(again.written, false, "the index itself was complete");
+  assert.is(again.digest, first.digest);
+  assert.is((await registry.headManifest(REPO, "v1.0"))?.digest, first.digest);
+  // A release tag that a lost write never stored: pointed again, then confirmed.
+  registry.remove(REPO, "v1.0");
+  let lost = 0;
+  registry.fault = (c) => (c.method === "putManifest" && c.reference === "v1.0" && ++lost === 1 ? { lose: "write" } : undefined);
+  await mergeIndex(registry, REPO, TAG, [amd64], { alsoTag: ["v1.0"] });
+  assert.is(lost, 2);
+  assert.is((await registry.headManifest(REPO, "v1.0"))?.digest, first.digest);
+});
+
+test("a single image at the index tag is not replaced", async () => {
+  const registry = createMemoryRegistry();
+  const amd64 = await pushArch(registry, "amd64");
+  await registry.putManifest(REPO, TAG, (await registry.getManifest(REPO, amd64.digest))!.bytes, MediaTypes.dockerManifest);
+  try {
+    await mergeIndex(registry, REPO, TAG, [amd64]);
+    assert.unreachable("must refuse");
+  } catch (e) {
+    assert.match((e as Error).message, `${REPO}:${TAG} is a single image (${MediaTypes.dockerManifest}), not a multi-arch index`);
+  }
+});
+
+test("memory registry: refuses an index naming an unknown manifest and a manifest naming an unknown blob, as distribution does", async () => {
+  const registry = createMemoryRegistry();
+  const missing = `sha256:${"a".repeat(64)}`;
+  const attempt = (bytes: Uint8Array, type: string) => registry.putManifest(REPO, "x", bytes, type).then(() => "stored", (e: Error) => e.message);
+  assert.match(await attempt(bytesOf({ schemaVersion: 2, manifests: [{ mediaType: MediaTypes.dockerManifest, digest: missing, size: 1 }] }), MediaTypes.dockerManifestList), `MANIFEST_BLOB_UNKNOWN (manifest ${missing})`);
+  assert.match(await attempt(bytesOf({ schemaVersion: 2, config: { mediaType: MediaTypes.dockerConfig, digest: missing, size: 1 }, layers: [] }), MediaTypes.dockerManifest), `MANIFEST_BLOB_UNKNOWN (blob ${missing})`);
+  assert.equal(await registry.listTags(REPO), []);
+});
+
+test("pushImage: a manifest refused as naming an unknown blob while every blob is there is put again; with a blob missing the refusal stands", async () => {
+  const config = bytesOf({ ...PLATFORMS.amd64 });
+  const configBlob = { digest: sha256(config), size: config.length, data: config };
+  const manifest = bytesOf({ schemaVersion: 2, mediaType: MediaTypes.dockerManifest, config: { mediaType: MediaTypes.dockerConfig, digest: configBlob.digest, size: config.length }, layers: [] });
+  const image: ImageBlobs = {
+    config: configBlob, layers: [], platform: { ...PLATFORMS.amd64 },
+    manifest: { bytes: manifest, digest: sha256(manifest), size: manifest.length, mediaType: MediaTypes.dockerManifest },
+  };
+  const refusal: MemoryFault = { status: 400, message: "MANIFEST_BLOB_UNKNOWN: blob unknown to registry" };
+  const registry = createMemoryRegistry();
+  let puts = 0;
+  registry.fault = (c) => (c.method === "putManifest" && ++puts === 1 ? refusal : undefined);
+  const pushed = await pushImage(registry, REPO, `${TAG}-amd64`, image);
+  assert.is(pushed.descriptor.digest, image.manifest.digest);
+  assert.is(puts, 2);
+  assert.is((await registry.headManifest(REPO, `${TAG}-amd64`))?.digest, image.manifest.digest);
+  // A refusal that persists is reported after the bounded attempts; a refusal with a blob really missing is reported at once.
+  const always = createMemoryRegistry((c) => (c.method === "putManifest" ? refusal : undefined));
+  const failed = await pushImage(always, REPO, `${TAG}-amd64`, image).then(() => "pushed", (e: Error) => e.message);
+  assert.match(failed, "answered 400 to putManifest registry.test/demo/app h1-amd64 (MANIFEST_BLOB_UNKNOWN");
+  assert.is(always.calls.filter((c) => c.method === "putManifest").length, 3);
+  const lostBlob = createMemoryRegistry();
+  lostBlob.fault = (c) => (c.method === "uploadBlob" ? { lose: "write" } : c.method === "putManifest" ? refusal : undefined);
+  assert.match(await pushImage(lostBlob, REPO, `${TAG}-amd64`, image).then(() => "pushed", (e: Error) => e.message), "MANIFEST_BLOB_UNKNOWN");
+  assert.is(lostBlob.calls.filter((c) => c.method === "putManifest").length, 1);
+});
+
+test("run(): a push plan whose arches are all in the registry merges the index from their tags; a tag gone since the plan fails the step", async () => {
+  const shell = await defaultShell();
+  const builder = buildxBuilder(shell);
+  const [pkg] = (await resolvePackages(shell, [makeDefinition({ image: "app", org: "registry.test/demo" }, join(tmpdir(), "pkg.config.ts"))], { hash: TAG })) as [Package];
+  const registry = createMemoryRegistry();
+  const amd64 = await pushArch(registry, "amd64");
+  const arm64 = await pushArch(registry, "arm64");
+  const remote = new Map<string, Descriptor>([[`${REPO}:${TAG}-amd64`, amd64.descriptor!], [`${REPO}:${TAG}-arm64`, arm64.descriptor!]]);
+  const p = plan([pkg], { command: "push", builder, remote, local: new Map(), indexes: new Map() });
+  assert.equal(p.steps.map((s) => s.kind), ["skip", "skip", "index"]);
+  const result = await run(p, { shell, builder, registry });
+  assert.ok(result.ok, JSON.stringify(result.steps.map((s) => s.error)));
+  assert.equal((await state(registry)).listed, [`linux/amd64=${amd64.digest}`, `linux/arm64=${arm64.digest}`]);
+
+  registry.remove(REPO, TAG);
+  registry.remove(REPO, `${TAG}-arm64`);
+  const failed = await run(p, { shell, builder, registry });
+  assert.is(failed.ok, false);
+  assert.is(failed.steps[2]!.error, `${REPO}:${TAG}-arm64 (${arm64.digest}) is not in the registry any more; not writing an index without it. Run the push again.`);
+  assert.is(await registry.getManifest(REPO, TAG), undefined, "no index written");
+});
+
+test.run();
