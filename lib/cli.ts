@@ -54,12 +54,23 @@ const building: Record<string, OptionSpec> = {
   jobs: { type: "string", short: "j", value: "<n>", help: "steps to run at once: independent packages and arches build in parallel (default: one per core)" },
 };
 
+/** How pkgkit reaches registries: every command that talks to one takes these. */
+function registryFlags(): Record<string, OptionSpec> {
+  return {
+    "registry-ca": { type: "string", value: "<file,...>", help: "trust these CA certificates (PEM) for every registry, besides certs.d/<host:port>/ca.crt" },
+    "insecure-registry": { type: "string", value: "<host,...>", help: "allow plain HTTP and unverified TLS for these registries (env: PKGKIT_INSECURE_REGISTRIES); loopback may use plain HTTP anyway" },
+    "registry-timeout": { type: "string", value: "<duration>", help: `longest wait of one registry request for a connection, the answer, or the next chunk of a body, e.g. 30s (default ${REGISTRY_DEFAULTS.timeout}; env: PKGKIT_REGISTRY_TIMEOUT)` },
+    "registry-total-timeout": { type: "string", value: "<duration>", help: `no retry of a registry request starts after this, e.g. 5m (default ${REGISTRY_DEFAULTS.total}; env: PKGKIT_REGISTRY_TOTAL_TIMEOUT)` },
+    "registry-retries": { type: "string", value: "<n>", help: `retry a registry request that failed with 5xx, 429, a reset, refused or timed-out connection up to n times (default ${REGISTRY_DEFAULTS.retries}; env: PKGKIT_REGISTRY_RETRIES)` },
+  };
+}
+const REGISTRY_DEFAULTS = { timeout: "15s", total: "60s", retries: 3 };
+
 const pushing: Record<string, OptionSpec> = {
   "allow-dirty": { type: "boolean", help: "push packages with uncommitted changes (their tags end in -dirty-<hash>)" },
   release: { type: "string", value: "<tag>", help: "also point org/image:<tag> at each index, e.g. v1.2.3" },
   oci: { type: "boolean", help: "push OCI manifests and index (default: Docker v2 media types)" },
-  "registry-ca": { type: "string", value: "<file,...>", help: "trust these CA certificates (PEM) for every registry, besides certs.d/<host:port>/ca.crt" },
-  "insecure-registry": { type: "string", value: "<host,...>", help: "allow plain HTTP and unverified TLS for these registries (env: PKGKIT_INSECURE_REGISTRIES); loopback may use plain HTTP anyway" },
+  ...registryFlags(),
   ...signingFlags,
 };
 const list = (v: unknown) => (typeof v === "string" ? v.split(",").map((x) => x.trim()).filter(Boolean) : []);
@@ -104,6 +115,7 @@ const commands: Record<string, CommandDef> = {
       const { plan, builder, builders, shell, registry, signers } = await pushPlanFor(t, o);
       if (o["dry-run"]) return printPlan(plan, o);
       const reporter = consoleReporter({ verbose: o.verbose === true });
+      notice = reporter.note;
       const interrupt = catchInterrupts();
       const result = await run(plan, { shell, builder, builders, registry, reporter, signers, jobs: jobsOption(o), signal: interrupt.signal }).finally(interrupt.release);
       if (result.interrupted) return interrupted(plan, result, interrupt.received!);
@@ -141,8 +153,7 @@ const commands: Record<string, CommandDef> = {
       json: naming.json!,
       verbose: building.verbose!,
       jobs: building.jobs!,
-      "registry-ca": pushing["registry-ca"]!,
-      "insecure-registry": pushing["insecure-registry"]!,
+      ...registryFlags(),
       ...common,
     },
     async run(t, o) {
@@ -154,6 +165,7 @@ const commands: Record<string, CommandDef> = {
       const jobs = jobsOption(o);
       const registry = plan.command === "push" ? await registryOption(o) : undefined;
       const reporter = consoleReporter({ verbose: o.verbose === true });
+      notice = reporter.note;
       const interrupt = catchInterrupts();
       const { result, changes } = await applyPlan(plan, { registry, reporter, jobs, file: name, signal: interrupt.signal }).finally(interrupt.release);
       if (result.interrupted) return interrupted(plan, result, interrupt.received!);
@@ -187,7 +199,7 @@ const commands: Record<string, CommandDef> = {
       return ExitCode.ok;
     },
   },
-  verify: verifyCommand({ args: PACKAGE_ARGS, naming, pushing, common, resolveTargets, registryOption }),
+  verify: verifyCommand({ args: PACKAGE_ARGS, naming, registryFlags: registryFlags(), common, resolveTargets, registryOption }),
   migrate: {
     summary: `write the ${CONFIG_FILE} equivalent of a LinuxKit ${BUILD_YML}`,
     args: "<dir>",
@@ -325,11 +337,50 @@ async function readStdin(limit: number, name: string, what: string): Promise<str
   return Buffer.concat(chunks).toString("utf8");
 }
 
-async function registryOption(o: ParsedOptions, env: Record<string, string | undefined> = process.env): Promise<Registry> {
+/** Lines that belong to no step (registry retries): through the reporter once a command has one, so a live status line stays intact. */
+let notice: (line: string) => void = (line) => void process.stderr.write(`${line}\n`);
+
+/** The registry client the flags and environment ask for; its retry lines go to `log` (stderr by default). */
+async function registryOption(o: ParsedOptions, log: (line: string) => void = (l) => notice(l), env: Record<string, string | undefined> = process.env): Promise<Registry> {
   const ca = list(o["registry-ca"]);
   for (const file of ca) checkPemFile(file, "certificate", `--registry-ca ${JSON.stringify(file)}`);
+  const { requestMs, totalMs, retries } = registryBounds(o, env);
   const { createRegistry } = await import("./registry/index.ts");
-  return createRegistry({ ca, insecure: [...list(o["insecure-registry"]), ...list(env.PKGKIT_INSECURE_REGISTRIES)] });
+  return createRegistry({
+    ca,
+    insecure: [...list(o["insecure-registry"]), ...list(env.PKGKIT_INSECURE_REGISTRIES)],
+    timeouts: { requestMs, totalMs },
+    retry: { attempts: retries + 1 },
+    log,
+  });
+}
+
+/** `--registry-timeout` etc. > PKGKIT_REGISTRY_* > defaults; a bad value names the flag or variable it came from. */
+export function registryBounds(o: ParsedOptions, env: Record<string, string | undefined> = process.env) {
+  const setting = (flag: string, variable: string, fallback: string) =>
+    typeof o[flag] === "string" ? { value: o[flag] as string, from: `--${flag}` } : env[variable] ? { value: env[variable]!, from: variable } : { value: fallback, from: "" };
+  const duration = (flag: string, variable: string, fallback: string) => {
+    const { value, from } = setting(flag, variable, fallback);
+    const ms = parseDuration(value);
+    if (ms === undefined) throw new InputError(`${from} ${JSON.stringify(value)}: expected a duration of 1ms to 24h, such as 500ms, 30s or 5m`);
+    return ms;
+  };
+  const retries = setting("registry-retries", "PKGKIT_REGISTRY_RETRIES", String(REGISTRY_DEFAULTS.retries));
+  if (!/^\d{1,2}$/.test(retries.value.trim()))
+    throw new InputError(`${retries.from} ${JSON.stringify(retries.value)}: expected a whole number of retries from 0 to 99, such as 3`);
+  return {
+    requestMs: duration("registry-timeout", "PKGKIT_REGISTRY_TIMEOUT", REGISTRY_DEFAULTS.timeout),
+    totalMs: duration("registry-total-timeout", "PKGKIT_REGISTRY_TOTAL_TIMEOUT", REGISTRY_DEFAULTS.total),
+    retries: Number(retries.value),
+  };
+}
+
+/** `500ms`, `30s`, `5m`, `1h` (a bare number is seconds) → ms; undefined when not one, or outside 1 ms..24 h. */
+export function parseDuration(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) return undefined;
+  const ms = Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "s") as "ms" | "s" | "m" | "h"]);
+  return ms >= 1 && ms <= 86_400_000 ? ms : undefined;
 }
 
 /** Per package: the index and each arch's image as they are in the registry after the run. */

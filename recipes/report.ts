@@ -26,7 +26,7 @@ const label = (s: Step) => {
 };
 const verb: Partial<Record<Step["kind"], string>> = { build: "building", push: "pushing", index: "merging index", context: "assembling context", sign: "signing" };
 
-export function consoleReporter(options: ConsoleReporterOptions = {}): Reporter {
+export function consoleReporter(options: ConsoleReporterOptions = {}): Reporter & { note(line: string): void } {
   const live = options.live ?? (!options.write && process.stderr.isTTY === true);
   const out = options.write ?? ((l: string) => process.stderr.write(`${l}\n`));
   const timers = new Map<string, ReturnType<typeof setInterval>>();
@@ -59,6 +59,8 @@ export function consoleReporter(options: ConsoleReporterOptions = {}): Reporter 
   let ticker: ReturnType<typeof setInterval> | undefined;
 
   return {
+    /** A line that belongs to no step (a registry's retry line), always shown, below the live line. */
+    note: (line) => write(line),
     stepStart(step) {
       started.set(step.id, Date.now());
       if (step.kind !== "skip") active.set(step.id, step);

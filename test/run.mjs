@@ -2,7 +2,7 @@
 // Runs every uvu suite in its own process and prints one closing line: "N passed, N failed".
 // Unit suites (test/unit) run under Node (tsx), Deno and Bun; integration suites
 // (test/integration) run under Node against the real engine and registries that test/env/start.sh
-// starts (the registry client's suite under Deno and Bun too; sign-runtimes drives pkg.config.ts
+// starts (the registry client's suites under Deno and Bun too; sign-runtimes drives pkg.config.ts
 // under Deno and Bun); the CLI suite runs twice, through the bundled CLI and from the sources.
 //   node test/run.mjs [--unit] [--only <substring>]
 import { spawn } from "node:child_process";
@@ -24,10 +24,12 @@ for (const file of list("test/unit")) {
 }
 if (!unitOnly) {
   for (const file of list("test/integration")) runs.push({ label: `node ${file}`, argv: [bin("tsx"), file] });
-  // The registry client has a transport per runtime (undici, Deno's and Bun's fetch): its suite runs under all three.
-  const registrySuite = "test/integration/registry.test.ts";
-  runs.push({ label: `deno ${registrySuite}`, argv: [bin("deno"), "run", "-A", "--quiet", registrySuite] });
-  runs.push({ label: `bun  ${registrySuite}`, argv: [bin("bun"), registrySuite] });
+  // The registry client has a transport per runtime (undici, Deno's and Bun's fetch, each with its own
+  // timeouts): its suites run under all three.
+  for (const registrySuite of ["test/integration/registry.test.ts", "test/integration/registry-faults.test.ts"]) {
+    runs.push({ label: `deno ${registrySuite}`, argv: [bin("deno"), "run", "-A", "--quiet", registrySuite] });
+    runs.push({ label: `bun  ${registrySuite}`, argv: [bin("bun"), registrySuite] });
+  }
   // The bin runs the bundled CLI when it is fresh; check the CLI again from the sources.
   runs.push({ label: "node test/integration/cli.test.ts (sources, no bundle)", argv: [bin("tsx"), "test/integration/cli.test.ts"], env: { PKGKIT_NO_BUNDLE: "1" } });
 }

@@ -12,8 +12,11 @@ import { credentialStore } from "./credentials.ts";
 import { DIGEST_RE, sha256 } from "./digest.ts";
 import { RegistryError } from "./errors.ts";
 import { parseRepository, type RepositoryName } from "./names.ts";
-import { createTransport, type HttpRequest, type HttpResponse } from "./transport.ts";
+import { BodyTooLarge, createTransport, errorBodyText, statusText, type HttpRequest, type HttpResponse } from "./transport.ts";
 import { MANIFEST_TYPES, type Blob, type Descriptor, type Manifest, type Registry, type RegistryOptions, type UploadOutcome } from "./types.ts";
+
+/** The largest manifest or index pkgkit reads: distribution's own limit for what it accepts. */
+export const MANIFEST_LIMIT = 4 * 1024 * 1024;
 
 const referenceRe = /^(?:[\w][\w.-]{0,127}|[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,})$/;
 
@@ -26,6 +29,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     ca: options.ca ?? [],
     insecure: options.insecure ?? [],
     retry: { attempts: Math.max(1, options.retry?.attempts ?? 4), baseDelayMs: options.retry?.baseDelayMs ?? 200 },
+    timeouts: { requestMs: options.timeouts?.requestMs ?? 15_000, totalMs: options.timeouts?.totalMs ?? 60_000 },
     ...(options.log ? { log: options.log } : {}),
   });
   const store = credentialStore(dockerConfigDir);
@@ -73,7 +77,13 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     async getManifest(name, reference) {
       const repo = repository(name, reference);
       const what = `manifest ${name}${sep(reference)}${reference}`;
-      const res = await send(target(repo, "pull"), { method: "GET", url: `/v2/${repo.path}/manifests/${reference}`, headers: { accept: MANIFEST_TYPES.join(", ") } });
+      let res: HttpResponse;
+      try {
+        res = await send(target(repo, "pull"), { method: "GET", url: `/v2/${repo.path}/manifests/${reference}`, headers: { accept: MANIFEST_TYPES.join(", ") }, maxBody: MANIFEST_LIMIT });
+      } catch (e) {
+        if (!(e instanceof BodyTooLarge)) throw e;
+        throw protocolError(repo, `GET ${what}: the manifest is larger than ${MANIFEST_LIMIT} bytes${e.size !== undefined ? ` (${e.size})` : ""}, the most pkgkit reads of a manifest or index (4 MiB, the registry's own limit)`);
+      }
       if (res.status === 404) return discard(res, undefined);
       if (res.status !== 200) return fail(repo, res, `GET ${what}`);
       const bytes = await res.bytes();
@@ -174,6 +184,10 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
           headers: { "content-type": "application/octet-stream", "content-length": String(blob.size) },
           body: blob.data instanceof Uint8Array ? blob.data : { path: blob.data.path, size: blob.size },
         });
+        // A session that is gone after a PUT that landed though its answer was lost (a client
+        // that sent it again on its own, fetch does): the blob is there.
+        if (res.status === 404 && (await sendAuthed({ method: "HEAD", url: `/v2/${repo.path}/blobs/${blob.digest}` }).then(async (head) => (await head.discard(), head.status === 200))))
+          return discard(res, "uploaded" as const);
         if (res.status !== 201) return fail(repo, res, `PUT ${what}`);
         await res.discard();
         return "uploaded" as const;
@@ -238,20 +252,13 @@ function protocolError(repo: RepositoryName, message: string) {
   return new RegistryError({ kind: "protocol", registry: repo.registry }, `${repo.registry}: ${message}`);
 }
 
-/** An unexpected answer → a RegistryError with the registry's own error codes and messages. */
+/** An unexpected answer → a RegistryError with what the registry said (its error codes and messages). */
 async function fail(repo: RepositoryName, res: HttpResponse, what: string): Promise<never> {
-  const body = new TextDecoder().decode(await res.bytes().catch(() => new Uint8Array()));
-  let said = "";
-  try {
-    const errors = (JSON.parse(body) as { errors?: { code?: string; message?: string }[] }).errors ?? [];
-    said = errors.map((e) => [e.code, e.message].filter(Boolean).join(": ")).join("; ");
-  } catch {
-    said = body.trim().split("\n")[0]!.slice(0, 200);
-  }
+  const said = errorBodyText(await res.bytes(64 * 1024).catch(() => new Uint8Array()));
   const detail = said ? ` (${said})` : "";
   const info = { registry: repo.registry, status: res.status };
   if (res.status === 403) throw new RegistryError({ ...info, kind: "forbidden" }, `denied by ${repo.registry}: ${what}${detail}`);
   if (res.status === 404) throw new RegistryError({ ...info, kind: "not-found" }, `${what}: not found in ${repo.registry}${detail}`);
-  if (res.status >= 500) throw new RegistryError({ ...info, kind: "server" }, `registry ${repo.registry} failed ${what}: ${res.status}${detail}`);
-  throw new RegistryError({ ...info, kind: "protocol" }, `registry ${repo.registry} answered ${res.status} to ${what}${detail}`);
+  if (res.status >= 500) throw new RegistryError({ ...info, kind: "server" }, `registry ${repo.registry} failed ${what}: ${statusText(res.status)}${detail}`);
+  throw new RegistryError({ ...info, kind: "protocol" }, `registry ${repo.registry} answered ${statusText(res.status)} to ${what}${detail}`);
 }

@@ -86,7 +86,14 @@ export interface RegistryOptions {
   insecure?: string[];
   /** Retries on 5xx, 429 and refused/reset connections: attempts in all (default 4), first delay (default 200 ms, doubling, with jitter). */
   retry?: { attempts?: number; baseDelayMs?: number };
-  /** Progress worth a line, such as retry notices. Never holds secrets. */
+  /**
+   * How long to wait. `requestMs` (default 15 s): one attempt's wait for a connection, for the
+   * answer once the request is sent, and between two chunks of a body (idle, so a large upload
+   * goes on while bytes flow). `totalMs` (default 60 s): no retry of an operation starts after it,
+   * and waits end by then.
+   */
+  timeouts?: { requestMs?: number; totalMs?: number };
+  /** Retry lines (`retrying PUT <url> (2/4) after 503 Service Unavailable; waiting 0.2s`). Never hold secrets. */
   log?: (line: string) => void;
 }
 

@@ -31,22 +31,21 @@ interface CliParts {
   /** What the package commands take: directories, globs, or none (the workspace's packages). */
   args: string;
   naming: Record<string, OptionSpec>;
-  pushing: Record<string, OptionSpec>;
+  /** How to reach registries (--registry-ca, --insecure-registry, timeouts, retries). */
+  registryFlags: Record<string, OptionSpec>;
   common: Record<string, OptionSpec>;
   resolveTargets(t: { dirs: string[] }, o: ParsedOptions): Promise<Package[]>;
   registryOption(o: ParsedOptions): Promise<Registry>;
 }
 
 export function verifyCommand(cli: CliParts) {
-  const { "registry-ca": ca, "insecure-registry": insecure } = cli.pushing;
   return {
     summary: "check that the index and each per-arch image at the current tag are signed by the package's signer",
     args: cli.args,
     options: {
       ...cli.naming,
       arches: { type: "string" as const, value: "<a,b>", help: "check only these arches' images (and the index), as after push --arches" },
-      "registry-ca": ca!,
-      "insecure-registry": insecure!,
+      ...cli.registryFlags,
       ...signingFlags,
       ...cli.common,
     },

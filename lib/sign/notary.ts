@@ -27,11 +27,18 @@ import { defaultShell, type Shell } from "../shell.ts";
 import { DOCKER_HUB, parseRepository } from "../registry/names.ts";
 import { NOTARY_ROLE, NOTARY_ROLE_EXPECTED, type NotaryOptions } from "./config.ts";
 import { opensKey } from "./pkcs8.ts";
+import { retry } from "../retry.ts";
 import { linuxkitPassphraseCommand, passphrase, redact, rememberSecret } from "./secrets.ts";
 import { targetRef, type Signature, type Signer, type SignTarget, type Verification } from "./types.ts";
 
 export const NOTARY_DOCKER_HUB = "https://notary.docker.io";
 const PUBLISH_ATTEMPTS = 5;
+
+class PublishRefused extends PkgkitError {
+  constructor(message: string, readonly said: string) {
+    super(message);
+  }
+}
 
 /** Docker's rule: $DOCKER_CONTENT_TRUST_SERVER, else notary.docker.io for Docker Hub, else https://<registry>. */
 export function notaryServer(repository: string, options: NotaryOptions, env = process.env): string {
@@ -289,15 +296,16 @@ export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps
         // Another machine publishing to the same GUN at once makes the server refuse the one that
         // read the older version ("rejected operation"); the change stays in the changelist, and
         // publishing again applies it on top of theirs.
-        for (let attempt = 1; ; attempt++) {
+        const server = notaryServer(target.repository, options);
+        await retry(async (attempt) => {
           const r = await notary(target.repository, ["publish", g], env);
-          if (r.code === 0) break;
-          if (attempt < PUBLISH_ATTEMPTS && /rejected operation|old version/i.test(r.said)) {
-            await new Promise((ok) => setTimeout(ok, 250 * 2 ** attempt * (1 + Math.random())));
-            continue;
-          }
-          throw new PkgkitError(`notary publish ${g} (${notaryServer(target.repository, options)}) failed${attempt > 1 ? ` after ${attempt} attempts` : ""}: ${r.said}`);
-        }
+          if (r.code !== 0) throw new PublishRefused(`notary publish ${g} (${server}) failed${attempt > 1 ? ` after ${attempt} attempts` : ""}: ${r.said}`, r.said);
+        }, {
+          what: `notary publish ${g} (${server})`,
+          attempts: PUBLISH_ATTEMPTS,
+          baseDelayMs: 1000,
+          classify: (e) => (e instanceof PublishRefused && /rejected operation|old version/i.test(e.said) ? { reason: "another writer published first" } : undefined),
+        });
         lists.delete(g);
       });
       return { signer: "notary", ref: targetRef(target), stored: target.tags.map((t) => `notary target ${g}:${t}${delegation ? ` in ${delegation}` : ""} on ${notaryServer(target.repository, options)}`) };
