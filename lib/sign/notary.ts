@@ -22,7 +22,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import process from "node:process";
-import { InputError, PkgkitError } from "../errors.ts";
+import { InputError, PkgkitError, redactUrlPasswords } from "../errors.ts";
 import { defaultShell, type Shell } from "../shell.ts";
 import { DOCKER_HUB, parseRepository } from "../registry/names.ts";
 import { NOTARY_ROLE, NOTARY_ROLE_EXPECTED, type NotaryOptions } from "./config.ts";
@@ -42,8 +42,13 @@ class PublishRefused extends PkgkitError {
 
 /** Docker's rule: $DOCKER_CONTENT_TRUST_SERVER, else notary.docker.io for Docker Hub, else https://<registry>. */
 export function notaryServer(repository: string, options: NotaryOptions, env = process.env): string {
-  if (options.server) return options.server.replace(/\/$/, "");
-  if (env.DOCKER_CONTENT_TRUST_SERVER) return env.DOCKER_CONTENT_TRUST_SERVER.replace(/\/$/, "");
+  // The URL is printed in plans and messages: a password in it would be too.
+  const plain = (url: string, source: string) => {
+    if (redactUrlPasswords(url) !== url) throw new InputError(`${source} ${JSON.stringify(redactUrlPasswords(url))}: a notary server URL must not hold a password; notary authenticates with the registry's credentials (docker login)`);
+    return url.replace(/\/$/, "");
+  };
+  if (options.server) return plain(options.server, 'notary "server"');
+  if (env.DOCKER_CONTENT_TRUST_SERVER) return plain(env.DOCKER_CONTENT_TRUST_SERVER, "DOCKER_CONTENT_TRUST_SERVER");
   const { registry } = parseRepository(repository);
   return registry === DOCKER_HUB ? NOTARY_DOCKER_HUB : `https://${registry}`;
 }
@@ -270,7 +275,7 @@ export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps
   return {
     name: "notary",
     get description() {
-      return `notary ${options.server ?? process.env.DOCKER_CONTENT_TRUST_SERVER ?? "(Docker's default server)"}${delegation ? ` (${delegation})` : ""}`;
+      return `notary ${redactUrlPasswords(options.server ?? process.env.DOCKER_CONTENT_TRUST_SERVER ?? "(Docker's default server)")}${delegation ? ` (${delegation})` : ""}`;
     },
     prepare(repository) {
       const g = gun(repository);
