@@ -1,0 +1,37 @@
+// Red-team cases: a registry or package in a state an attacker or an earlier mistake left it in,
+// through the real CLI against the real engine and registry.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { join } from "node:path";
+import { pkgkit, tmpRepo } from "../helpers.ts";
+import { services } from "../services.ts";
+import { createRegistry } from "../../lib/registry/index.ts";
+import { MediaTypes } from "../../lib/registry/types.ts";
+
+const svc = services();
+const RUN = `rt${process.pid}${Date.now().toString(36)}`;
+const client = createRegistry({});
+const repo = tmpRepo({ "p/Dockerfile": "FROM scratch\nCOPY a.txt /\n", "p/a.txt": "a\n", "p/build.yml": "image: rt\narches: [amd64]\n" });
+const pkg = join(repo.dir, "p");
+
+test("a per-arch tag that holds an index is not listed in the index as that arch (exit 1, nothing written)", async () => {
+  const org = `${svc.registries.plain}/${RUN}-nested`;
+  const name = `${org}/rt`;
+  const first = pkgkit(["push", "--disable-content-trust", "--org", org, "--hash", "one", pkg]);
+  assert.is(first.code, 0, first.stderr);
+  // The index of `one` put under `two-arm64`: a per-arch tag that is not an image.
+  const index = await client.getManifest(name, "one");
+  assert.ok(index);
+  await client.putManifest(name, "two-arm64", index.bytes, index.mediaType);
+
+  const second = pkgkit(["push", "--disable-content-trust", "--org", org, "--hash", "two", pkg]);
+  assert.is(second.code, 1, second.stdout + second.stderr);
+  assert.ok(
+    (second.stdout + second.stderr).includes(`${name}:two-arm64 is a multi-arch index (${MediaTypes.dockerManifestList}), not a single image; not listing it in ${name}:two as arm64`),
+    second.stdout + second.stderr,
+  );
+  assert.is(await client.getManifest(name, "two"), undefined, "no index written at two");
+});
+
+test.after(() => repo.rm());
+test.run();
