@@ -2,8 +2,9 @@
 // through the real CLI against the real engine and registry.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { pkgkit, tmpRepo } from "../helpers.ts";
+import { pkgkit, sh, tmpRepo } from "../helpers.ts";
 import { services } from "../services.ts";
 import { createRegistry } from "../../lib/registry/index.ts";
 import { MediaTypes } from "../../lib/registry/types.ts";
@@ -31,6 +32,21 @@ test("a per-arch tag that holds an index is not listed in the index as that arch
     second.stdout + second.stderr,
   );
   assert.is(await client.getManifest(name, "two"), undefined, "no index written at two");
+});
+
+test("apply refuses a plan with a step in it twice (exit 3), and builds nothing", () => {
+  const org = `${svc.registries.plain}/${RUN}-dup`;
+  const made = pkgkit(["plan", "--json", "--org", org, "--hash", "dup", pkg]);
+  assert.is(made.code, 0, made.stderr);
+  const plan = JSON.parse(made.stdout);
+  assert.is(plan.steps.length, 1);
+  const build = plan.steps[0];
+  const file = join(repo.dir, "dup.json");
+  writeFileSync(file, JSON.stringify({ ...plan, steps: [build, build] }));
+  const r = pkgkit(["apply", file]);
+  assert.is(r.code, 3, r.stdout + r.stderr);
+  assert.ok(r.stderr.includes(`  ${build.id}: in the plan 2 times, planned once now`), r.stderr);
+  assert.is(sh(["docker", "image", "inspect", `${org}/rt:dup-amd64`]).code, 1, "nothing built");
 });
 
 test.after(() => repo.rm());
