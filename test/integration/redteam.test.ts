@@ -2,7 +2,7 @@
 // through the real CLI against the real engine and registry.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { writeFileSync } from "node:fs";
+import { rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pkgkit, sh, tmpRepo } from "../helpers.ts";
 import { services } from "../services.ts";
@@ -47,6 +47,34 @@ test("apply refuses a plan with a step in it twice (exit 3), and builds nothing"
   assert.is(r.code, 3, r.stdout + r.stderr);
   assert.ok(r.stderr.includes(`  ${build.id}: in the plan 2 times, planned once now`), r.stderr);
   assert.is(sh(["docker", "image", "inspect", `${org}/rt:dup-amd64`]).code, 1, "nothing built");
+});
+
+test("an extra source's Dockerfile symlink (or a symlinked directory on its way) out of the package: plan and build refuse, exit 2, the host file is never read", () => {
+  // The legacy builder's client follows a Dockerfile symlink out of the context and sends the file it finds.
+  const r = tmpRepo({
+    "p/Dockerfile": "FROM scratch\nCOPY a.txt /\n",
+    "p/a.txt": "a\n",
+    "p/build.yml": `image: rtdf\narches: [amd64]\nextra-sources: ["../src:/"]\n`,
+    "src/keep": "",
+    "host/Dockerfile": "FROM scratch\nRUN-host-file-read\n",
+  });
+  const yml = join(r.dir, "p/build.yml");
+  const hostFile = join(r.dir, "host/Dockerfile");
+  symlinkSync(hostFile, join(r.dir, "src/Dockerfile"));
+  for (const command of ["plan", "build"]) {
+    const out = pkgkit([command, "--builder", "legacy", "--org", `${RUN}-df`, "--hash", "df", join(r.dir, "p")]);
+    assert.is(out.code, 2, `${command}: ${out.stdout}${out.stderr}`);
+    assert.is(out.stderr, `pkgkit: ${yml}: field "extra-sources[0]": "../src:/": puts a symlink (to ${hostFile}) at "Dockerfile" in the build context, where the build reads the Dockerfile "Dockerfile"; expected a regular file there, not a symlink\n`);
+  }
+  rmSync(join(r.dir, "src/Dockerfile"));
+  r.write("p/build.yml", `image: rtdf\narches: [amd64]\ndockerfile: sub/Dockerfile\nextra-sources: ["../src:/"]\n`);
+  r.write("p/sub/Dockerfile", "FROM scratch\nCOPY a.txt /\n");
+  symlinkSync(join(r.dir, "host"), join(r.dir, "src/sub"));
+  const out = pkgkit(["build", "--builder", "legacy", "--org", `${RUN}-df`, "--hash", "df2", join(r.dir, "p")]);
+  assert.is(out.code, 2, out.stdout + out.stderr);
+  assert.is(out.stderr, `pkgkit: ${yml}: field "extra-sources[0]": "../src:/": puts a symlink (to ${join(r.dir, "host")}) at "sub" in the build context, where the build reads the Dockerfile "sub/Dockerfile"; expected a directory there, not a symlink\n`);
+  assert.not.ok((out.stdout + out.stderr).includes("RUN-HOST-FILE-READ"));
+  r.rm();
 });
 
 test.after(() => repo.rm());
