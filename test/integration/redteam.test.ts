@@ -4,7 +4,9 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { pkgkit, sh, tmpRepo } from "../helpers.ts";
+import { spawn } from "node:child_process";
+import { BIN, pkgkit, sh, tmpRepo } from "../helpers.ts";
+import { startFaultProxy } from "../fault-proxy.ts";
 import { services } from "../services.ts";
 import { createRegistry } from "../../lib/registry/index.ts";
 import { MediaTypes } from "../../lib/registry/types.ts";
@@ -75,6 +77,39 @@ test("an extra source's Dockerfile symlink (or a symlinked directory on its way)
   assert.is(out.stderr, `pkgkit: ${yml}: field "extra-sources[0]": "../src:/": puts a symlink (to ${join(r.dir, "host")}) at "sub" in the build context, where the build reads the Dockerfile "sub/Dockerfile"; expected a directory there, not a symlink\n`);
   assert.not.ok((out.stdout + out.stderr).includes("RUN-HOST-FILE-READ"));
   r.rm();
+});
+
+test("SIGINT while the registry's answer to the index PUT is held (the index is stored): exit 130, the index is reported in progress, not as unpublished", async () => {
+  const proxy = await startFaultProxy(svc.registries.plain);
+  let release = () => {};
+  const held = new Promise<void>((r) => (release = r));
+  try {
+    const org = `${proxy.address}/${RUN}-sig`;
+    const direct = `${svc.registries.plain}/${RUN}-sig/rt`;
+    proxy.fault = (r) => (r.method === "PUT" && r.path.endsWith("/manifests/sig") ? { waitAfter: held } : undefined);
+    const child = spawn(process.execPath, [BIN, "push", "--disable-content-trust", "--org", org, "--hash", "sig", pkg]);
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    const exited = new Promise<number | null>((r) => child.on("close", r));
+    // Until the registry has stored the index (its answer is still held by the proxy).
+    let index = await client.getManifest(direct, "sig");
+    for (let i = 0; !index && i < 600; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      index = await client.getManifest(direct, "sig");
+    }
+    assert.ok(index, `the index reached the registry: ${out}`);
+    child.kill("SIGINT");
+    assert.is(await exited, 130, out);
+    const amd64 = await client.headManifest(direct, "sig-amd64");
+    assert.ok(amd64);
+    assert.match(out, `published by this run:\n  ${org}/rt:sig-amd64  ${amd64.digest}\n` +
+      `in progress when interrupted (the registry may have it or not; a re-run pushes what is missing):\n  ${org}/rt:sig (index)\n`);
+    assert.not.match(out, "not published:");
+  } finally {
+    release();
+    await proxy.stop();
+  }
 });
 
 test.after(() => repo.rm());
