@@ -5,7 +5,7 @@ import * as assert from "uvu/assert";
 import { rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
-import { BIN, pkgkit, sh, tmpRepo } from "../helpers.ts";
+import { BIN, pkgkit, sh, shAsync, tmpRepo } from "../helpers.ts";
 import { startFaultProxy } from "../fault-proxy.ts";
 import { services } from "../services.ts";
 import { createRegistry } from "../../lib/registry/index.ts";
@@ -108,6 +108,34 @@ test("SIGINT while the registry's answer to the index PUT is held (the index is 
     assert.not.match(out, "not published:");
   } finally {
     release();
+    await proxy.stop();
+  }
+});
+
+test("a registry that sends a malformed index (an entry null, manifests not an array): exit 1 naming the index and the entry, no index written", async () => {
+  const proxy = await startFaultProxy(svc.registries.plain);
+  try {
+    const index = (manifests: unknown) => ({
+      status: 200,
+      body: JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests }),
+      headers: { "content-type": MediaTypes.ociIndex },
+    });
+    for (const [hash, manifests, why] of [
+      ["bad1", [null], "manifests[0] is not a descriptor (expected {mediaType, digest, size})"],
+      ["bad2", "x", `"manifests" is "x"; expected an array of descriptors`],
+    ] as const) {
+      proxy.fault = (r) => (r.method === "GET" && r.path.endsWith(`/manifests/${hash}`) ? index(manifests) : undefined);
+      const name = `${proxy.address}/${RUN}-bad/rt`;
+      const out = await shAsync([process.execPath, BIN, "push", "--disable-content-trust", "--org", `${proxy.address}/${RUN}-bad`, "--hash", hash, pkg]);
+      assert.is(out.code, 1, out.stdout + out.stderr);
+      assert.ok(
+        (out.stdout + out.stderr).includes(`${proxy.address}: manifest ${name}:${hash}: not a valid index: ${why}`),
+        out.stdout + out.stderr,
+      );
+      assert.not.match(out.stdout + out.stderr, "Cannot read properties");
+      assert.is(await client.getManifest(`${svc.registries.plain}/${RUN}-bad/rt`, hash), undefined, "no index written");
+    }
+  } finally {
     await proxy.stop();
   }
 });
