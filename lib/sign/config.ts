@@ -18,7 +18,19 @@ import { InputError } from "../errors.ts";
 export type SignerName = "notary" | "sigstore";
 export const SIGNER_NAMES: SignerName[] = ["notary", "sigstore"];
 
-const url = (what: string) => z.string({ error: `expected ${what} as a URL string` }).url({ error: `expected ${what} as a URL, e.g. https://example.com` });
+const url = (what: string) =>
+  z.string({ error: `expected ${what} as a URL string` }).url({ error: `expected ${what} as a URL, e.g. https://example.com` })
+    .refine((v) => !hasCredentials(v), { error: `expected ${what} as a URL without credentials (user:password@): pkgkit shows it in plans and logs` });
+
+/** A URL with user info: never shown, never accepted as a setting. */
+export function hasCredentials(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.username !== "" || u.password !== "";
+  } catch {
+    return false;
+  }
+}
 const path = (what: string) => z.string({ error: `expected ${what} as a file path` }).min(1, { error: `expected ${what} as a file path` });
 
 /** The TUF role Notary signs in: the repository's own `targets`, or one delegation of it, as notary names them. */
