@@ -2,7 +2,7 @@
 // through the real CLI against the real engine and registry.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { BIN, pkgkit, sh, shAsync, tmpRepo } from "../helpers.ts";
@@ -156,6 +156,26 @@ test("a notary server URL with credentials in it (DOCKER_CONTENT_TRUST_SERVER, p
   assert.is(r.stderr, `pkgkit: ${yml}: field "notary.server": expected "server" as a URL without credentials (user:password@): pkgkit shows it in plans and logs\n`);
   assert.not.match(r.stdout + r.stderr, "hunter2");
   assert.is(sh(["docker", "image", "inspect", `${org}/rt:creds-amd64`]).code, 1, "nothing built");
+});
+
+test("TMPDIR that does not exist, or is a file: exit 2 naming TMPDIR, and pkgkit creates no directory on the way", () => {
+  const r = tmpRepo({
+    "p/Dockerfile": "FROM scratch\nCOPY . /\n",
+    "p/build.yml": `image: rttmp\narches: [amd64]\nextra-sources: ["../src:/s"]\n`,
+    "src/s.txt": "s\n",
+    "victim/planted": "planted\n",
+  });
+  const missing = join(r.dir, "victim/no/such/dir");
+  let out = pkgkit(["build", "--org", `${RUN}-tmp`, "--hash", "tmp", join(r.dir, "p")], { env: { TMPDIR: missing } });
+  assert.is(out.code, 2, out.stdout + out.stderr);
+  assert.ok(out.stderr.endsWith(`pkgkit: TMPDIR ${missing}: no such directory; pkgkit makes its scratch directory in it: set TMPDIR to an existing directory\n`), out.stderr);
+  assert.equal(readdirSync(join(r.dir, "victim")), ["planted"], "no directory appears on the way to TMPDIR");
+  const file = join(r.dir, "victim/planted");
+  out = pkgkit(["build", "--org", `${RUN}-tmp`, "--hash", "tmp", join(r.dir, "p")], { env: { TMPDIR: file } });
+  assert.is(out.code, 2, out.stdout + out.stderr);
+  assert.ok(out.stderr.endsWith(`pkgkit: TMPDIR ${file}: not a directory; pkgkit makes its scratch directory in it: set TMPDIR to an existing directory\n`), out.stderr);
+  assert.is(readFileSync(file, "utf8"), "planted\n");
+  r.rm();
 });
 
 test.after(() => repo.rm());
