@@ -178,5 +178,38 @@ test("TMPDIR that does not exist, or is a file: exit 2 naming TMPDIR, and pkgkit
   r.rm();
 });
 
+test("SIGINT while the registry's answers to the signature PUTs are held (the .sig tags are stored): exit 130, the report does not say NOT SIGNED", async () => {
+  const key = join(repo.dir, "cosign.pem");
+  sh(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key]);
+  const proxy = await startFaultProxy(svc.registries.plain);
+  let release = () => {};
+  const held = new Promise<void>((r) => (release = r));
+  try {
+    const org = `${proxy.address}/${RUN}-sigsign`;
+    const direct = `${svc.registries.plain}/${RUN}-sigsign/rt`;
+    proxy.fault = (r) => (r.method === "PUT" && /\/manifests\/sha256-[0-9a-f]{64}\.sig$/.test(r.path) ? { waitAfter: held } : undefined);
+    const child = spawn(process.execPath, [BIN, "push", "--key", key, "--org", org, "--hash", "sigsign", pkg]);
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    const exited = new Promise<number | null>((r) => child.on("close", r));
+    // Until both signatures (image and index) are stored; their answers are still held.
+    const sigs = async () => (await client.listTags(direct)).filter((t) => t.endsWith(".sig"));
+    for (let i = 0; (await sigs()).length < 2 && i < 600; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.is((await sigs()).length, 2, `both signatures reached the registry: ${out}`);
+    child.kill("SIGINT");
+    assert.is(await exited, 130, out);
+    const amd64 = (await client.headManifest(direct, "sigsign-amd64"))!;
+    const index = (await client.headManifest(direct, "sigsign"))!;
+    assert.match(out, `published by this run:\n` +
+      `  ${org}/rt:sigsign-amd64  ${amd64.digest}, signing in progress when interrupted (not confirmed; a re-run signs what is missing)\n` +
+      `  ${org}/rt:sigsign (index)  ${index.digest}, signing in progress when interrupted (not confirmed; a re-run signs what is missing)\n`);
+    assert.not.match(out, "NOT SIGNED");
+  } finally {
+    release();
+    await proxy.stop();
+  }
+});
+
 test.after(() => repo.rm());
 test.run();
