@@ -211,5 +211,19 @@ test("SIGINT while the registry's answers to the signature PUTs are held (the .s
   }
 });
 
+test("a registry error message with a newline and terminal escapes is shown on one line, the control characters escaped", async () => {
+  const proxy = await startFaultProxy(svc.registries.plain);
+  try {
+    const message = "boom\n\u001b[2J\rpushed everything, all signed";
+    proxy.fault = (r) => (r.method === "PUT" && r.path.endsWith("/manifests/esc-amd64") ? { status: 500, body: JSON.stringify({ errors: [{ code: "UNKNOWN", message }] }) } : undefined);
+    const out = await shAsync([process.execPath, BIN, "push", "--disable-content-trust", "--registry-retries", "0", "--org", `${proxy.address}/${RUN}-esc`, "--hash", "esc", pkg]);
+    assert.is(out.code, 1, out.stdout + out.stderr);
+    assert.ok((out.stdout + out.stderr).includes(": UNKNOWN: boom\\n\\u001b[2J\\rpushed everything, all signed (1 attempt)"), out.stdout + out.stderr);
+    assert.not.ok(/[\u001b\r]/.test(out.stdout + out.stderr), "no escape or carriage return from the registry reaches the output");
+  } finally {
+    await proxy.stop();
+  }
+});
+
 test.after(() => repo.rm());
 test.run();
