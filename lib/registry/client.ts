@@ -257,7 +257,7 @@ const anyDigestRe = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 function checkIndex(repo: RepositoryName, what: string, json: Record<string, unknown>) {
   const bad = (why: string) => protocolError(repo, `${what}: not a valid index: ${why}`);
   const { manifests } = json;
-  if (!Array.isArray(manifests)) throw bad(`"manifests" is ${JSON.stringify(manifests) ?? "missing"}; expected an array of descriptors`);
+  if (!Array.isArray(manifests)) throw bad(`"manifests" is ${manifests === undefined ? "missing" : `${typeof manifests === "object" ? (manifests === null ? "null" : "an object") : `a ${typeof manifests}`}`}; expected an array of descriptors`);
   manifests.forEach((d: unknown, i) => {
     if (!isObject(d) || typeof d.mediaType !== "string" || typeof d.digest !== "string" || !anyDigestRe.test(d.digest) || typeof d.size !== "number")
       throw bad(`manifests[${i}] is not a descriptor (expected {mediaType, digest, size})`);

@@ -122,7 +122,7 @@ test("a registry that sends a malformed index (an entry null, manifests not an a
     });
     for (const [hash, manifests, why] of [
       ["bad1", [null], "manifests[0] is not a descriptor (expected {mediaType, digest, size})"],
-      ["bad2", "x", `"manifests" is "x"; expected an array of descriptors`],
+      ["bad2", "x", `"manifests" is a string; expected an array of descriptors`],
     ] as const) {
       proxy.fault = (r) => (r.method === "GET" && r.path.endsWith(`/manifests/${hash}`) ? index(manifests) : undefined);
       const name = `${proxy.address}/${RUN}-bad/rt`;
