@@ -108,6 +108,20 @@ function validate<T>(schema: z.ZodType<T>, raw: unknown, file: string, prefix = 
   throw new InputError(`${problems.join("\n")}${more}\n${file} is not a plan this pkgkit can apply; make one with \`pkgkit plan --json\``);
 }
 
+const MAX_PLAN_DEPTH = 32;
+
+/** Whether arrays and objects in `value` nest deeper than `limit`: walked without recursion. */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== "object" || v === null) continue;
+    if (depth >= limit) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 /** A plan file (or a matrix of them) as `pkgkit plan --json` writes it. Errors name the file and the field. */
 export function parsePlanFile(text: string, file: string): Plan | PlanMatrix {
   let raw: unknown;
@@ -116,6 +130,9 @@ export function parsePlanFile(text: string, file: string): Plan | PlanMatrix {
   } catch (e) {
     throw new InputError(`${file}: not a pkgkit plan: not JSON (${(e as Error).message}); expected what \`pkgkit plan --json\` prints`);
   }
+  // Plans nest a few levels; deeper input would overflow the recursive comparisons later on.
+  if (nestedDeeperThan(raw, MAX_PLAN_DEPTH))
+    throw new InputError(`${file}: not a pkgkit plan: nested more than ${MAX_PLAN_DEPTH} levels deep; expected what \`pkgkit plan --json\` prints`);
   if (!isObject(raw) || !("version" in raw) || !(Array.isArray(raw.steps) || raw.kind === "matrix"))
     throw new InputError(`${file}: not a pkgkit plan: expected the JSON object \`pkgkit plan --json\` prints, with "version", "command", "packages" and "steps"`);
   if (raw.version !== 1)

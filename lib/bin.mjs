@@ -40,4 +40,6 @@ if (typeof globalThis.Deno !== "undefined" || typeof globalThis.Bun !== "undefin
   if (!bundle) await loadTypeScript();
   cli = await import(bundle ? bundle.href : "./cli.ts");
 }
-await cli.main();
+// Not awaited: a config file whose top-level await never settles must not keep this module
+// pending, or Bun spins instead of emitting beforeExit, which load.ts waits for to report it.
+cli.main();

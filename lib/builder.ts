@@ -6,7 +6,7 @@
  */
 import { ARCHES, platformString, PLATFORMS, type Arch } from "./spec.ts";
 import type { Shell } from "./shell.ts";
-import { InputError, PkgkitError } from "./errors.ts";
+import { InputError, PkgkitError, redactUrlPasswords } from "./errors.ts";
 
 export interface BuildRequest {
   /** Build context directory. */
@@ -70,6 +70,8 @@ export const BUILDERS_FORM = "arch=<endpoint|context>,..., e.g. arm64=ssh://user
 export function parseEngine(value: string): Engine | { problem: string } {
   if (value.trim() === "") return { problem: "no engine given; expected an endpoint (unix://, tcp://, ssh://) or a docker context name" };
   if (value.includes("://")) {
+    if (redactUrlPasswords(value) !== value)
+      return { problem: `${JSON.stringify(redactUrlPasswords(value))}: an engine endpoint must not hold a password; use an SSH key or agent (ssh://user@host), or TLS (tcp://)` };
     if (ENDPOINT_RE.test(value)) return { host: value };
     return { problem: `${JSON.stringify(value)} is not an engine endpoint; expected unix:///<socket>, tcp://<host>:<port> or ssh://[user@]<host>` };
   }
@@ -85,7 +87,7 @@ export const engineName = (e: Engine): string => ("host" in e ? e.host : e.conte
  */
 export function parseBuilders(text: string, source: string): Partial<Record<Arch, Engine>> {
   const engines: Partial<Record<Arch, Engine>> = {};
-  const bad = (why: string) => new InputError(`${source} ${JSON.stringify(text)}: ${why}; expected ${BUILDERS_FORM}`);
+  const bad = (why: string) => new InputError(`${source} ${JSON.stringify(redactUrlPasswords(text))}: ${why}; expected ${BUILDERS_FORM}`);
   const entries = text.split(",").map((e) => e.trim()).filter(Boolean);
   if (entries.length === 0) throw bad("no builder given");
   for (const entry of entries) {

@@ -2,11 +2,12 @@
  * LinuxKit's build.yml, read through the same schema as pkg.config.ts. Keys keep LinuxKit's
  * spelling (kebab-case, and `buildArgs` as a list of NAME=value); errors point at file:line:col.
  */
-import { readFileSync } from "node:fs";
-import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import { isMap, isScalar, type Document, type Node } from "yaml";
 import { SpecError, type FieldProblem } from "./errors.ts";
 import { makeDefinition, type PackageDefinition } from "./define.ts";
 import { formatPath, unknownFieldMessage, type PackageSpec } from "./spec.ts";
+import { MAX_CONFIG_BYTES, readTextLimited } from "./limits.ts";
+import { parseYaml, type Locator } from "./yaml.ts";
 
 /** build.yml key → spec field. The order is the order `migrate` writes fields in. */
 const FIELDS: Record<string, string> = {
@@ -37,46 +38,42 @@ const toYamlKey = (fields: Record<string, string>, specKey: string) =>
   Object.keys(fields).find((k) => fields[k] === specKey) ?? specKey;
 
 export async function loadBuildYml(file: string): Promise<PackageDefinition> {
-  return parseBuildYml(readFileSync(file, "utf8"), file);
+  return parseBuildYml(readTextLimited(file, MAX_CONFIG_BYTES, "a build.yml"), file);
 }
 
+/** At most this many problems are reported (each is looked up in the document). */
+const MAX_PROBLEMS = 20;
+
 export function parseBuildYml(text: string, file: string): PackageDefinition {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  const at = (offset: number | undefined) => (offset === undefined ? {} : { line: lines.linePos(offset).line, column: lines.linePos(offset).col });
-  if (doc.errors.length > 0) {
-    throw new SpecError(
-      file,
-      doc.errors.map((e) => ({ field: "", message: `invalid YAML: ${e.message.split("\n")[0]}`, ...at(e.pos[0]) })),
-    );
-  }
+  const parsed = parseYaml(text);
+  if ("problems" in parsed) throw new SpecError(file, parsed.problems.map((p) => ({ field: "", ...p })));
+  const { doc, value, at } = parsed;
   if (!isMap(doc.contents)) {
     throw new SpecError(file, [{ field: "", message: "expected a YAML mapping of fields, e.g. `image: app`", ...at(doc.contents?.range?.[0]) }]);
   }
   const problems: FieldProblem[] = [];
-  const raw = renameKeys(doc, problems, at);
+  const raw = renameKeys(doc, value, problems, at);
   if (problems.length === 0) {
     try {
       return makeDefinition(raw, file);
     } catch (err) {
       if (!(err instanceof SpecError)) throw err;
-      problems.push(...err.problems.map((p) => locate(doc, p, at)));
+      problems.push(...err.problems.slice(0, MAX_PROBLEMS).map((p) => locate(doc, p, at)));
+      if (err.problems.length > MAX_PROBLEMS) problems.push({ field: "", message: `and ${err.problems.length - MAX_PROBLEMS} more problems` });
     }
   }
   throw new SpecError(file, problems);
 }
 
-type Locator = (offset: number | undefined) => { line?: number; column?: number };
-
 /** Turn LinuxKit's keys into spec fields, reporting unknown keys where they stand. */
-function renameKeys(doc: Document, problems: FieldProblem[], at: Locator): Record<string, unknown> {
-  const js = doc.toJS() as Record<string, unknown>;
+function renameKeys(doc: Document, js: unknown, problems: FieldProblem[], at: Locator): Record<string, unknown> {
   const rename = (obj: unknown, fields: Record<string, string>, yamlPath: (string | number)[]) => {
     if (obj === null || typeof obj !== "object" || Array.isArray(obj)) return obj;
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(obj)) {
       const specKey = fields[k];
       if (!specKey) {
+        if (problems.length >= MAX_PROBLEMS) continue;
         const keyNode = (doc.getIn(yamlPath, true) as { items?: { key: Node }[] } | undefined)?.items?.find((p) => isScalar(p.key) && p.key.value === k)?.key;
         problems.push({
           field: formatPath([...yamlPath, k]),
@@ -103,6 +100,7 @@ function renameKeys(doc: Document, problems: FieldProblem[], at: Locator): Recor
     top.buildArgs.forEach((entry, i) => {
       const eq = typeof entry === "string" ? entry.indexOf("=") : -1;
       if (eq <= 0) {
+        if (problems.length >= MAX_PROBLEMS) return;
         const node = doc.getIn(["buildArgs", i], true) as Node | undefined;
         problems.push({ field: `buildArgs[${i}]`, message: `expected "NAME=value" (got ${JSON.stringify(entry)})`, ...at(node?.range?.[0]) });
       } else args[entry.slice(0, eq)] = entry.slice(eq + 1);
@@ -146,9 +144,9 @@ export function toConfigSource(spec: PackageSpec, setFields: string[], importFro
 
 /** The spec fields a build.yml sets explicitly (defaults excluded). */
 export function fieldsSetIn(text: string): string[] {
-  const doc = parseDocument(text);
-  return isMap(doc.contents)
-    ? doc.contents.items.map((p) => FIELDS[String(isScalar(p.key) ? p.key.value : "")]).filter((k): k is string => !!k)
+  const parsed = parseYaml(text);
+  return "doc" in parsed && isMap(parsed.doc.contents)
+    ? parsed.doc.contents.items.map((p) => FIELDS[String(isScalar(p.key) ? p.key.value : "")]).filter((k): k is string => !!k)
     : [];
 }
 

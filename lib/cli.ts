@@ -4,7 +4,7 @@
  */
 import process from "node:process";
 import { existsSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { formatOptions, parseArgs, type OptionSpec, type ParsedOptions } from "./args.ts";
 import { ExitCode, InputError, isPkgkitError } from "./errors.ts";
@@ -29,6 +29,10 @@ import { parsePlanFile, planByArch, selectPlan, type PlanMatrix } from "./apply.
 import { run } from "./run.ts";
 import { consoleReporter, formatUnsigned, interruptReport, runExitCode, summarize, summaryTable, unsignedRefs } from "../recipes/report.ts";
 import { signingOptions, signingFlags, verifyCommand } from "./sign/cli.ts";
+import { checkPemFile } from "./pemfile.ts";
+import { MAX_CONFIG_BYTES, MAX_PLAN_BYTES, readTextLimited, tooLarge } from "./limits.ts";
+
+const PLAN_FILE = "a plan written by `pkgkit plan --json`";
 
 const common: Record<string, OptionSpec> = {
   help: { type: "boolean", short: "h", help: "show this help" },
@@ -155,10 +159,8 @@ const commands: Record<string, CommandDef> = {
     async run(t, o) {
       if (t.dirs.length !== 1) throw new InputError(`apply takes exactly one plan file (or - for stdin)\n${usage("apply")}`);
       const file = t.dirs[0]!;
-      const text = file === "-" ? await readStdin() : await readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
-        throw new InputError(`${file}: ${e.code === "ENOENT" ? "no such file" : e.message}; expected a plan written by \`pkgkit plan --json\``);
-      });
       const name = file === "-" ? "the plan on stdin" : file;
+      const text = file === "-" ? await readStdin(MAX_PLAN_BYTES, name, PLAN_FILE) : readTextLimited(file, MAX_PLAN_BYTES, PLAN_FILE);
       const plan = selectPlan(parsePlanFile(text, name), name, typeof o.arch === "string" ? o.arch : undefined);
       const jobs = jobsOption(o);
       const registry = plan.command === "push" ? await registryOption(o) : undefined;
@@ -210,7 +212,7 @@ const commands: Record<string, CommandDef> = {
       if (existsSync(out) && !o.force) throw new InputError(`${out}: already exists; pass --force to overwrite`);
       const { fieldsSetIn, loadBuildYml, toConfigSource } = await import("./buildyml.ts");
       const def = await loadBuildYml(yml);
-      await writeFile(out, toConfigSource(def.spec, fieldsSetIn(await readFile(yml, "utf8"))));
+      await writeFile(out, toConfigSource(def.spec, fieldsSetIn(readTextLimited(yml, MAX_CONFIG_BYTES, `a ${BUILD_YML}`))));
       process.stderr.write(`wrote ${relative(process.cwd(), out) || out}; pkgkit now reads it instead of ${BUILD_YML}, which you can remove\n`);
       return ExitCode.ok;
     },
@@ -259,8 +261,10 @@ export function resolveOptions(o: ParsedOptions, env: Record<string, string | un
   if (bad.length || arches?.length === 0)
     throw new InputError(`--arches ${JSON.stringify(o.arches)}: expected a comma-separated list of ${ARCHES.join(", ")}`);
   const bool = (k: string) => (typeof o[k] === "boolean" ? (o[k] as boolean) : undefined);
+  const org = typeof o.org === "string" ? o.org : env.PKGKIT_ORG || undefined;
   return {
-    org: typeof o.org === "string" ? o.org : env.PKGKIT_ORG || undefined,
+    org,
+    ...(org !== undefined && typeof o.org !== "string" ? { orgSource: "PKGKIT_ORG" } : {}),
     hash: typeof o.hash === "string" ? o.hash : undefined,
     arches: arches as Arch[] | undefined,
     network: bool("network"),
@@ -282,7 +286,7 @@ async function planFor(t: Targets, o: ParsedOptions, by?: "arch") {
 
 /** Recorded in plans, so `apply` resolves the packages as the plan did. */
 function resolvedWith(t: Targets, o: ParsedOptions): ResolvedWith {
-  const { workspace: _, arches: __, ...overrides } = resolveOptions(o);
+  const { workspace: _, arches: __, orgSource: ___, ...overrides } = resolveOptions(o);
   const from = t.defs ? dirname(t.defs[0]!.file) : process.cwd();
   return { from, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
 }
@@ -293,6 +297,7 @@ async function pushPlanFor(t: Targets, o: ParsedOptions, by?: "arch") {
   if (typeof o.release === "string" && !tagRe.test(o.release))
     throw new InputError(`--release ${JSON.stringify(o.release)}: expected a tag: letters, digits, "_", "." and "-", at most 128 characters, e.g. v1.2.3`);
   jobsOption(o);
+  const signing = signingOptions(o);
   const { packages, force } = await resolveRunSet(t, o);
   const dirty = packages.filter((p) => p.dirty);
   if (dirty.length && !o["allow-dirty"])
@@ -311,17 +316,25 @@ async function pushPlanFor(t: Targets, o: ParsedOptions, by?: "arch") {
     release: typeof o.release === "string" ? o.release : undefined,
     format: o.oci ? "oci" as const : "docker" as const,
     resolved: resolvedWith(t, o),
-    signing: signingOptions(o),
+    signing,
   };
   if (by) return planByArch(packages, async (pkgs) => (await planPush(pkgs, options)).plan);
   return { ...(await planPush(packages, options)), registry };
 }
 
-async function readStdin(): Promise<string> {
-  let text = "";
-  process.stdin.setEncoding("utf8");
-  for await (const chunk of process.stdin) text += chunk;
-  return text;
+/** Standard input, refused once it passes `limit` bytes (it is not read further). */
+async function readStdin(limit: number, name: string, what: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      process.stdin.destroy();
+      throw tooLarge(name, undefined, limit, what);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 /** Lines that belong to no step (registry retries): through the reporter once a command has one, so a live status line stays intact. */
@@ -330,7 +343,7 @@ let notice: (line: string) => void = (line) => void process.stderr.write(`${line
 /** The registry client the flags and environment ask for; its retry lines go to `log` (stderr by default). */
 async function registryOption(o: ParsedOptions, log: (line: string) => void = (l) => notice(l), env: Record<string, string | undefined> = process.env): Promise<Registry> {
   const ca = list(o["registry-ca"]);
-  for (const file of ca) if (!existsSync(file)) throw new InputError(`--registry-ca ${JSON.stringify(file)}: no such file; expected a PEM CA certificate`);
+  for (const file of ca) checkPemFile(file, "certificate", `--registry-ca ${JSON.stringify(file)}`);
   const { requestMs, totalMs, retries } = registryBounds(o, env);
   const { createRegistry } = await import("./registry/index.ts");
   return createRegistry({

@@ -6,7 +6,7 @@
  * (`npx tsx pkg.config.ts build`), the package CLI runs once the module has finished loading.
  * Imported from anywhere else, it only returns the definition.
  */
-import { dirname } from "node:path";
+import { basename, dirname } from "node:path";
 import process from "node:process";
 import { SpecError } from "./errors.ts";
 import { isPackageDefinition, PACKAGE_KIND, parseSpec, type PackageSpec, type PackageSpecInput } from "./spec.ts";
@@ -35,6 +35,21 @@ export function makeDefinition(raw: unknown, file: string): PackageDefinition {
 
 const mainDefinitions: PackageDefinition[] = [];
 
+// A pkg.config.ts run directly that never calls definePackage leaves nothing to run: say so
+// rather than exit without a word (Node: 13, for a top-level await that never settles). Bun
+// never gets here then (it spins: oven-sh/bun#14951); Deno reports such an await itself.
+// Shared across copies of this module (tsx may load one as CommonJS, the CLI another as ESM).
+const entryState = ((globalThis as Record<symbol, { defined: number; hooked: boolean } | undefined>)[Symbol.for("pkgkit.entry")] ??= { defined: 0, hooked: false });
+const entry = mainFile();
+if (entry !== undefined && basename(entry) === "pkg.config.ts" && !entryState.hooked) {
+  entryState.hooked = true;
+  process.once("beforeExit", () => {
+    if (entryState.defined > 0) return;
+    console.error(`pkgkit: ${entry}: defined no package: a top-level await in it (or in a file it imports) never settled, or it has no \`export default definePackage({ ... })\``);
+    process.exitCode = 2;
+  });
+}
+
 export function definePackage(spec: PackageSpecInput): PackageDefinition {
   const file = callerFile(import.meta.url) ?? "pkg.config.ts";
   const isMain = file === mainFile();
@@ -49,6 +64,7 @@ export function definePackage(spec: PackageSpecInput): PackageDefinition {
     console.error(`pkgkit: ${err.message}`);
     process.exit(err.exitCode);
   }
+  entryState.defined++;
   // A file that defines several packages gets one CLI run over all of them.
   if (mainDefinitions.push(def) === 1)
     setTimeout(() => void import("./cli.ts").then((m) => m.runPackageFile(mainDefinitions)), 0);

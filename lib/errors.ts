@@ -3,6 +3,9 @@
  * was expected; the CLI prints `message` alone (no stack) and exits with `exitCode`.
  */
 
+/** `text` with the password of every `scheme://user:password@` in it as ***, for messages. */
+export const redactUrlPasswords = (text: string) => text.replace(/(:\/\/[^/@:\s,]*):[^@/\s,]*@/g, "$1:***@");
+
 /** Exit codes, as the CLI documents them. */
 export const ExitCode = {
   ok: 0,

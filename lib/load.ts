@@ -2,6 +2,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import process from "node:process";
 import { InputError, isPkgkitError, SpecError } from "./errors.ts";
 import { isPackageDefinition, type PackageDefinition } from "./define.ts";
 import { canonical } from "./runtime.ts";
@@ -38,7 +39,7 @@ export async function importDefault(file: string): Promise<unknown> {
   try {
     // The bundled bin registers TypeScript support only when it is needed: here.
     await (globalThis as Record<symbol, (() => Promise<void>) | undefined>)[Symbol.for("pkgkit.loadTypeScript")]?.();
-    mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+    mod = (await unlessStalled(import(pathToFileURL(file).href), file)) as { default?: unknown };
   } catch (err) {
     const cycle = usedBeforeDefined(err) ? importCycle(file) : undefined;
     if (cycle)
@@ -49,12 +50,50 @@ export async function importDefault(file: string): Promise<unknown> {
       );
     // Errors from the config's own copy of pkgkit (e.g. a SpecError from definePackage) pass as they are.
     if (isPkgkitError(err)) throw err;
-    throw new InputError(`${file}: failed to load: ${(err as Error).message}`);
+    throw new InputError(`${file}: failed to load: ${thrown(err)}`);
   }
   // A config file outside an ESM package ("type": "module") is compiled to CommonJS by tsx:
   // its default export then sits one level down.
   const d = mod.default as { kind?: unknown; default?: unknown } | undefined;
   return d !== null && typeof d === "object" && d.kind === undefined && "default" in d ? d.default : d;
+}
+
+/** What a config file threw, on one line: an Error's message (a missing module names itself), else the value. */
+function thrown(err: unknown): string {
+  if (err instanceof Error || (typeof err === "object" && err !== null && typeof (err as Error).message === "string")) {
+    // Deno puts the importing file on a second line, in colour.
+    const message = (err as Error).message.replace(/\x1b\[[0-9;]*m/g, "").replace(/\s*\n\s*/g, " ").trim();
+    return message || `it threw ${(err as Error).name || "an error"} without a message`;
+  }
+  let value: string;
+  try {
+    value = typeof err === "string" ? JSON.stringify(err) : typeof err === "object" && err !== null ? (JSON.stringify(err) ?? String(err)) : String(err);
+  } catch {
+    value = Object.prototype.toString.call(err);
+  }
+  return `it threw ${value.length > 200 ? `${value.slice(0, 197)}...` : value} (not an Error)`;
+}
+
+/** Loads that nothing can settle any more fail, all at once, when the event loop runs empty. */
+const loading = new Set<() => void>();
+const failStalled = () => [...loading].forEach((fail) => fail());
+
+/**
+ * `load`, or an InputError naming `file` once the event loop has nothing left to do while it is
+ * still pending: a top-level await that never settles. (Node would exit 13 without a word, Bun
+ * would spin; Deno reports it itself, naming the file and line, before this can.)
+ */
+function unlessStalled<T>(load: Promise<T>, file: string): Promise<T> {
+  let fail!: () => void;
+  const stalled = new Promise<never>((_, reject) => {
+    fail = () => reject(new InputError(`${file}: never finished loading: a top-level await in it, or in a file it imports, waits for something that never happens`));
+  });
+  if (loading.size === 0) process.on("beforeExit", failStalled);
+  loading.add(fail);
+  return Promise.race([load, stalled]).finally(() => {
+    loading.delete(fail);
+    if (loading.size === 0) process.off("beforeExit", failStalled);
+  });
 }
 
 /**

@@ -29,7 +29,7 @@ import { createHash } from "node:crypto";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { InputError } from "./errors.ts";
 import { changedContentDigest, gitStates, type DirState } from "./git.ts";
-import { checkOrg, MAX_NAME_LENGTH, tagRe } from "./ref.ts";
+import { checkOrg, MAX_NAME_LENGTH, MAX_TAG_LENGTH, redactOrg, tagRe } from "./ref.ts";
 import { DEFAULT_ORG, HASH_PLACEHOLDER, type Arch, type PackageSpec } from "./spec.ts";
 import { buildGraph, dependenciesOf, type GraphNode } from "./graph.ts";
 import type { PackageDefinition } from "./define.ts";
@@ -49,6 +49,8 @@ export interface WorkspaceDefaults {
 /** Overrides that apply to every package of a run (command line, environment, code). */
 export interface ResolveOptions {
   org?: string;
+  /** Where `org` came from, as messages name it (default "--org"), e.g. "PKGKIT_ORG". */
+  orgSource?: string;
   /** Use this instead of the computed content hash. */
   hash?: string;
   /** Build only these arches (each must be one the package declares). */
@@ -137,8 +139,9 @@ export interface ResolvedGraph {
  * once for all directories, then compute the tags in dependency order (pure hashing).
  */
 export async function resolveGraph(shell: Shell, defs: PackageDefinition[], options: ResolveOptions = {}): Promise<ResolvedGraph> {
+  const orgSource = options.orgSource ?? "--org";
   if (options.org !== undefined && checkOrg(options.org))
-    throw new InputError(`--org ${JSON.stringify(options.org)}: ${checkOrg(options.org)}`);
+    throw new InputError(`${orgSource} ${JSON.stringify(redactOrg(options.org))}: ${checkOrg(options.org)}`);
   if (options.hash !== undefined && !tagRe.test(options.hash))
     throw new InputError(`--hash ${JSON.stringify(options.hash)}: expected a tag: letters, digits, "_", "." and "-", at most 128 characters`);
 
@@ -199,10 +202,25 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
     const tag = spec.tag.replaceAll(HASH_PLACEHOLDER, hash);
     const declared = def.fields?.includes("arches") ? spec.arches : ((inWorkspace(def) ? ws?.arches : undefined) ?? spec.arches);
     const arches = selectArches(def, declared, options.arches, asked.has(node));
-    if (!tagRe.test(`${tag}-${arches.reduce((a, b) => (a.length > b.length ? a : b))}`))
-      throw new InputError(`${def.file}: field "tag": the tag "${tag}" is not a valid image tag (letters, digits, "_", "." and "-", at most 128 characters with the -<arch> suffix)`);
+    const longest = `${tag}-${arches.reduce((a, b) => (a.length > b.length ? a : b))}`;
+    if (!tagRe.test(longest)) {
+      // Too long only because of --hash (the template holds a short hash): the flag is to blame.
+      if (options.hash !== undefined && tagRe.test(longest.replace(tag, spec.tag.replaceAll(HASH_PLACEHOLDER, "0")))) {
+        const uses = spec.tag.split(HASH_PLACEHOLDER).length - 1;
+        const room = Math.floor((MAX_TAG_LENGTH - (longest.length - uses * options.hash.length)) / uses);
+        throw new InputError(
+          `--hash ${JSON.stringify(options.hash)}: too long for ${def.file}: its tag would be ${longest}, ${longest.length} characters; ` +
+            `a tag has at most ${MAX_TAG_LENGTH}, so use a hash of at most ${room} characters`,
+        );
+      }
+      throw new InputError(`${def.file}: field "tag": the tag "${tag}" is not a valid image tag (letters, digits, "_", "." and "-", at most ${MAX_TAG_LENGTH} characters with the -<arch> suffix)`);
+    }
     if (repository.length > MAX_NAME_LENGTH)
-      throw new InputError(`${def.file}: the repository name "${repository}" is longer than ${MAX_NAME_LENGTH} characters`);
+      throw new InputError(
+        options.org !== undefined
+          ? `${orgSource} ${JSON.stringify(options.org)}: too long for ${def.file}: the repository name ${repository} would have ${repository.length} characters, and one has at most ${MAX_NAME_LENGTH}`
+          : `${def.file}: the repository name "${repository}" is longer than ${MAX_NAME_LENGTH} characters`,
+      );
 
     const gitState = states.get(def.dir);
     const source = spec.gitrepo ?? gitState?.remote;

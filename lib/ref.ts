@@ -11,6 +11,7 @@ const domain = `(?:${domainLabel}(?:\\.${domainLabel})*|\\[[0-9a-fA-F:]+\\])(?::
 export const pathRe = new RegExp(`^${component}(?:/${component})*$`);
 const domainRe = new RegExp(`^${domain}$`);
 export const tagRe = /^[\w][\w.-]{0,127}$/;
+export const MAX_TAG_LENGTH = 128;
 
 /** Like Docker: the first part is a registry host only if it has a `.` or `:` or is `localhost`. */
 function isHost(first: string): boolean {
@@ -22,6 +23,7 @@ function isHost(first: string): boolean {
  * host, `127.0.0.1:5000/demo` or `registry.example.com`. Returns a reason when invalid.
  */
 export function checkOrg(org: string): string | undefined {
+  if (org.includes("@")) return CREDENTIALS_IN_ORG;
   const [first = "", ...rest] = org.split("/");
   if (isHost(first)) {
     if (rest.length === 0 || pathRe.test(rest.join("/"))) return undefined;
@@ -30,6 +32,12 @@ export function checkOrg(org: string): string | undefined {
   if (pathRe.test(org)) return undefined;
   return "use lowercase path components (a-z, 0-9, separated by . _ __ or -), optionally after a registry host such as 127.0.0.1:5000/";
 }
+
+/** Why an org holding "user:password@" is refused; said without the value, which is a secret. */
+export const CREDENTIALS_IN_ORG = "an org must not contain credentials (user:password@): give them to `docker login`, which pkgkit reads";
+
+/** `org` for a message: anything up to an "@" (credentials) as ***. */
+export const redactOrg = (org: string) => (org.includes("@") ? `***@${org.slice(org.lastIndexOf("@") + 1)}` : org);
 
 export function checkImage(image: string): string | undefined {
   return pathRe.test(image)

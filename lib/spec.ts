@@ -4,7 +4,7 @@
  * expected form.
  */
 import { z } from "zod";
-import { checkImage, checkOrg, tagRe } from "./ref.ts";
+import { checkImage, checkOrg, redactOrg, tagRe } from "./ref.ts";
 import { type FieldProblem } from "./errors.ts";
 import type { PackageDefinition } from "./define.ts";
 import { signerSpecSchema } from "./sign/config.ts";
@@ -94,7 +94,7 @@ const dockerImages = z
 /** `org`, also a workspace default. */
 export const orgSchema = z
   .string({ error: 'expected "org" to be a string, e.g. "example" or "127.0.0.1:5000/example"' })
-  .refine((v) => !checkOrg(v), { error: (i) => `"${String(i.input)}" is not a valid org: ${checkOrg(String(i.input))}` });
+  .refine((v) => !checkOrg(v), { error: (i) => `${JSON.stringify(redactOrg(String(i.input)))} is not a valid org: ${checkOrg(String(i.input))}`, params: { secret: true } });
 
 /** `arches`, also a workspace default. */
 export const archesSchema = z
@@ -229,10 +229,12 @@ export function problemsOf(issues: z.core.$ZodIssue[], raw: unknown, knownFields
       continue;
     }
     const given = valueAt(raw, issue.path);
+    // An issue marked secret says what it may of the value itself.
+    const secret = issue.code === "custom" && (issue.params as { secret?: boolean } | undefined)?.secret === true;
     const message =
       issue.code === "invalid_type" && given === undefined
         ? `is required: ${issue.message}`
-        : `${issue.message}${issue.message.startsWith(describe(given)) ? "" : ` (got ${describe(given)})`}`;
+        : `${issue.message}${secret || issue.message.startsWith(describe(given)) ? "" : ` (got ${describe(given)})`}`;
     problems.push({ field: formatPath(issue.path), message, path: issue.path });
   }
   return problems;

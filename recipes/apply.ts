@@ -20,6 +20,7 @@ import { formatSourcesChanged, formatStale, inputDifferences, matchPackages, obs
 import { observeBuild } from "./build.ts";
 import { observePush } from "./push.ts";
 import { loadSigningConfig } from "../lib/sign/config.ts";
+import { checkPemFile } from "../lib/pemfile.ts";
 import type { Signer } from "../lib/sign/types.ts";
 import type { SigningOptions } from "./sign.ts";
 
@@ -111,6 +112,7 @@ async function signingOf(planned: Plan, file: string, given: SigningOptions = {}
   const config = recorded.config;
   if (config !== undefined && !statSync(config, { throwIfNoEntry: false })?.isFile())
     throw new InputError(`${file}: field "inputs.signing.config": ${config} is not a file here; the plan was made with the signing settings in it`);
+  if (recorded.key !== undefined) checkPemFile(recorded.key, "private key", `${file}: field "inputs.signing.key": ${JSON.stringify(recorded.key)}`);
   return {
     ...(recorded.signer ? { signer: recorded.signer } : {}),
     ...(recorded.key ? { key: recorded.key } : {}),

@@ -6,6 +6,7 @@ import type { Package } from "../package.ts";
 import type { Registry } from "../registry/types.ts";
 import { verifyPackages, type SigningOptions } from "../../recipes/sign.ts";
 import { SIGNER_NAMES, type SignerName } from "./config.ts";
+import { checkPemFile } from "../pemfile.ts";
 
 export const signingFlags: Record<string, OptionSpec> = {
   signer: { type: "string", value: "<notary|sigstore>", help: "sign with this signer (overrides the package and pkgkit.yml; default notary)" },
@@ -13,10 +14,12 @@ export const signingFlags: Record<string, OptionSpec> = {
   keyless: { type: "boolean", help: "sigstore: sign keylessly (Fulcio certificate for $SIGSTORE_ID_TOKEN or the CI's OIDC token)" },
 };
 
-export function signingOptions(o: ParsedOptions): SigningOptions {
+/** The signing flags; `--key` names a PEM private key (for verify, `keyKind` "key": or a public one), checked now. */
+export function signingOptions(o: ParsedOptions, keyKind: "private key" | "key" = "private key"): SigningOptions {
   const signer = o.signer;
   if (signer !== undefined && !SIGNER_NAMES.includes(signer as SignerName))
     throw new InputError(`--signer ${JSON.stringify(signer)}: expected ${SIGNER_NAMES.join(" or ")}`);
+  if (typeof o.key === "string") checkPemFile(o.key, keyKind, `--key ${JSON.stringify(o.key)}`);
   return {
     ...(typeof signer === "string" ? { signer: signer as SignerName } : {}),
     ...(typeof o.key === "string" ? { key: o.key } : {}),
@@ -49,17 +52,11 @@ export function verifyCommand(cli: CliParts) {
     async run(t: { dirs: string[] }, o: ParsedOptions): Promise<number> {
       const packages = await cli.resolveTargets(t, o);
       const registry = await cli.registryOption(o);
-      const signing = signingOptions(o);
       // For verifying, --key may name a public key.
+      const signing = signingOptions(o, "key");
       if (signing.key) {
         const { readFileSync } = await import("node:fs");
-        let pem = "";
-        try {
-          pem = readFileSync(signing.key, "utf8");
-        } catch {
-          throw new InputError(`--key ${JSON.stringify(signing.key)}: no such file; expected a PEM key`);
-        }
-        if (pem.includes("PUBLIC KEY")) {
+        if (readFileSync(signing.key, "utf8").includes("PUBLIC KEY")) {
           const { resolve } = await import("node:path");
           signing.signer = { type: "sigstore", key: resolve(signing.key), publicKey: resolve(signing.key), keyless: false };
           delete signing.key;

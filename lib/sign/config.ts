@@ -9,28 +9,18 @@
  * and the default is notary, LinuxKit's signer. The signer's type comes from the most specific
  * place that names one; its settings are merged from every place that has settings for that type.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import process from "node:process";
 import { z } from "zod";
 import { InputError } from "../errors.ts";
+import { MAX_CONFIG_BYTES, readTextLimited } from "../limits.ts";
+import { checkPemFile, type PemKind } from "../pemfile.ts";
 
 export type SignerName = "notary" | "sigstore";
 export const SIGNER_NAMES: SignerName[] = ["notary", "sigstore"];
 
-const url = (what: string) =>
-  z.string({ error: `expected ${what} as a URL string` }).url({ error: `expected ${what} as a URL, e.g. https://example.com` })
-    .refine((v) => !hasCredentials(v), { error: `expected ${what} as a URL without credentials (user:password@): pkgkit shows it in plans and logs` });
-
-/** A URL with user info: never shown, never accepted as a setting. */
-export function hasCredentials(url: string): boolean {
-  try {
-    const u = new URL(url);
-    return u.username !== "" || u.password !== "";
-  } catch {
-    return false;
-  }
-}
+const url = (what: string) => z.string({ error: `expected ${what} as a URL string` }).url({ error: `expected ${what} as a URL, e.g. https://example.com` });
 const path = (what: string) => z.string({ error: `expected ${what} as a file path` }).min(1, { error: `expected ${what} as a file path` });
 
 /** The TUF role Notary signs in: the repository's own `targets`, or one delegation of it, as notary names them. */
@@ -109,22 +99,32 @@ export const SIGNING_CONFIG_FILE = "pkgkit.yml";
 /** $PKGKIT_CONFIG, else the first pkgkit.yml from `cwd` up; paths in it are made absolute. */
 export async function loadSigningConfig(cwd = process.cwd(), env: Record<string, string | undefined> = process.env): Promise<SigningConfig> {
   let file = env.PKGKIT_CONFIG ? resolve(cwd, env.PKGKIT_CONFIG) : undefined;
-  if (file && !existsSync(file)) throw new InputError(`PKGKIT_CONFIG=${env.PKGKIT_CONFIG}: no such file`);
+  if (file && !existsSync(file)) throw new InputError(`PKGKIT_CONFIG=${env.PKGKIT_CONFIG}: no such file; expected a ${SIGNING_CONFIG_FILE}`);
   for (let dir = resolve(cwd); !file; dir = dirname(dir)) {
     if (existsSync(join(dir, SIGNING_CONFIG_FILE))) file = join(dir, SIGNING_CONFIG_FILE);
     if (dirname(dir) === dir) break;
   }
   if (!file) return {};
-  const { parse } = await import("yaml");
-  let raw: unknown;
-  try {
-    raw = parse(readFileSync(file, "utf8")) ?? {};
-  } catch (e) {
-    throw new InputError(`${file}: invalid YAML: ${(e as Error).message.split("\n")[0]}`);
-  }
+  const { parseYaml } = await import("../yaml.ts");
+  const parsed = parseYaml(readTextLimited(file, MAX_CONFIG_BYTES, `a ${SIGNING_CONFIG_FILE}`, env.PKGKIT_CONFIG ? `PKGKIT_CONFIG=${file}` : file));
+  if ("problems" in parsed) throw new InputError(parsed.problems.map((p) => `${file}${p.line ? `:${p.line}:${p.column}` : ""}: ${p.message}`).join("\n"));
+  const raw = parsed.value ?? {};
   const r = signingConfigSchema.safeParse(raw);
   if (!r.success) throw new InputError(r.error.issues.map((i) => `${file}: field "${i.path.join(".")}": ${i.message}`).join("\n"));
-  return { ...withAbsolutePaths(r.data, dirname(file)), file };
+  const config = withAbsolutePaths(r.data, dirname(file));
+  checkPaths(config, file);
+  return { ...config, file };
+}
+
+/** The key and certificate files pkgkit.yml names exist and hold what they should, before anything is built. */
+function checkPaths(config: z.infer<typeof signingConfigSchema>, file: string): void {
+  const pem = (section: "notary" | "sigstore", field: string, kind: PemKind) => {
+    const path = (config[section] as Record<string, unknown> | undefined)?.[field];
+    if (typeof path === "string") checkPemFile(path, kind, `${file}: field "${section}.${field}": ${JSON.stringify(path)}`);
+  };
+  pem("notary", "ca", "certificate");
+  pem("sigstore", "key", "private key");
+  pem("sigstore", "publicKey", "public key");
 }
 
 const PATH_FIELDS = ["ca", "trustDir", "key", "publicKey", "trustedRoot"] as const;

@@ -22,10 +22,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import process from "node:process";
-import { InputError, PkgkitError } from "../errors.ts";
+import { InputError, PkgkitError, redactUrlPasswords } from "../errors.ts";
 import { defaultShell, type Shell } from "../shell.ts";
 import { DOCKER_HUB, parseRepository } from "../registry/names.ts";
-import { hasCredentials, NOTARY_ROLE, NOTARY_ROLE_EXPECTED, type NotaryOptions } from "./config.ts";
+import { NOTARY_ROLE, NOTARY_ROLE_EXPECTED, type NotaryOptions } from "./config.ts";
 import { opensKey } from "./pkcs8.ts";
 import { retry } from "../retry.ts";
 import { linuxkitPassphraseCommand, passphrase, redact, rememberSecret } from "./secrets.ts";
@@ -42,8 +42,13 @@ class PublishRefused extends PkgkitError {
 
 /** Docker's rule: $DOCKER_CONTENT_TRUST_SERVER, else notary.docker.io for Docker Hub, else https://<registry>. */
 export function notaryServer(repository: string, options: NotaryOptions, env = process.env): string {
-  const set = serverSetting(options, env);
-  if (set) return set.replace(/\/$/, "");
+  // The URL is printed in plans and messages: a password in it would be too.
+  const plain = (url: string, source: string) => {
+    if (redactUrlPasswords(url) !== url) throw new InputError(`${source} ${JSON.stringify(redactUrlPasswords(url))}: a notary server URL must not hold a password; notary authenticates with the registry's credentials (docker login)`);
+    return url.replace(/\/$/, "");
+  };
+  if (options.server) return plain(options.server, 'notary "server"');
+  if (env.DOCKER_CONTENT_TRUST_SERVER) return plain(env.DOCKER_CONTENT_TRUST_SERVER, "DOCKER_CONTENT_TRUST_SERVER");
   const { registry } = parseRepository(repository);
   return registry === DOCKER_HUB ? NOTARY_DOCKER_HUB : `https://${registry}`;
 }
@@ -51,16 +56,6 @@ export function notaryServer(repository: string, options: NotaryOptions, env = p
 export function gun(repository: string): string {
   const r = parseRepository(repository);
   return `${r.registry}/${r.path}`;
-}
-
-/** The server the settings name (the signer's, else $DOCKER_CONTENT_TRUST_SERVER), refused when it holds credentials: plans and logs show it. */
-function serverSetting(options: NotaryOptions, env = process.env): string | undefined {
-  const [source, value] = options.server ? [`the notary signer's "server"`, options.server] : ["DOCKER_CONTENT_TRUST_SERVER", env.DOCKER_CONTENT_TRUST_SERVER];
-  if (value && hasCredentials(value)) {
-    const u = new URL(value);
-    throw new InputError(`${source}: the notary server URL holds credentials (${u.protocol}//***@${u.host}); give the URL without them and the credentials in NOTARY_AUTH (base64 of user:password), which notary reads from its environment`);
-  }
-  return value || undefined;
 }
 
 const dockerConfigDir = (env = process.env) => env.DOCKER_CONFIG || join(homedir(), ".docker");
@@ -280,7 +275,7 @@ export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps
   return {
     name: "notary",
     get description() {
-      return `notary ${serverSetting(options) ?? "(Docker's default server)"}${delegation ? ` (${delegation})` : ""}`;
+      return `notary ${redactUrlPasswords(options.server ?? process.env.DOCKER_CONTENT_TRUST_SERVER ?? "(Docker's default server)")}${delegation ? ` (${delegation})` : ""}`;
     },
     prepare(repository) {
       const g = gun(repository);

@@ -3,11 +3,12 @@
  * only when a signature needs them and at most once per run, and kept out of argv, logs, plans and
  * errors. A passphrase command's output is never shown, not even in its own error.
  */
-import { readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { InputError, PkgkitError } from "../errors.ts";
+import { MAX_CONFIG_BYTES, readTextLimited } from "../limits.ts";
 import { defaultShell, type Shell } from "../shell.ts";
 
 /** Values to blank out of any text pkgkit prints or throws while signing. */
@@ -34,19 +35,11 @@ export interface PassphraseCommand {
 /** LinuxKit's `pkg: content-trust-passphrase-command:` in ~/.moby/linuxkit/config.yml, if set. */
 export async function linuxkitPassphraseCommand(home = homedir()): Promise<PassphraseCommand | undefined> {
   const file = join(home, ".moby/linuxkit/config.yml");
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch {
-    return undefined;
-  }
-  const { parse } = await import("yaml");
-  let config: unknown;
-  try {
-    config = parse(text);
-  } catch (e) {
-    throw new PkgkitError(`${file}: invalid YAML: ${(e as Error).message.split("\n")[0]}`);
-  }
+  if (!existsSync(file)) return undefined;
+  const { parseYaml } = await import("../yaml.ts");
+  const parsed = parseYaml(readTextLimited(file, MAX_CONFIG_BYTES, "LinuxKit's config.yml"));
+  if ("problems" in parsed) throw new InputError(parsed.problems.map((p) => `${file}${p.line ? `:${p.line}:${p.column}` : ""}: ${p.message}`).join("\n"));
+  const config = parsed.value;
   const command = (config as { pkg?: { "content-trust-passphrase-command"?: unknown } } | null)?.pkg?.["content-trust-passphrase-command"];
   if (command === undefined || command === null || command === "") return undefined;
   if (typeof command !== "string") throw new PkgkitError(`${file}: pkg.content-trust-passphrase-command: expected a shell command as a string`);

@@ -1,10 +1,12 @@
 // The pkgkit bin and config files run as a user runs them: exit codes, messages, help, migrate.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, ftruncateSync, mkdtempSync, mkdirSync, openSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { lsTree, must, pkgkit, ROOT, sh, tmpRepo } from "../helpers.ts";
+import { BIN, lsTree, must, pkgkit, ROOT, sh, tmpRepo } from "../helpers.ts";
 
 const tsx = join(ROOT, "node_modules/.bin/tsx");
 // Package files in temp repos import "pkgkit" as users do; point that at this checkout.
@@ -99,6 +101,14 @@ const badPackages: [string, Record<string, string>, string][] = [
     `pkgkit: $DIR/p/pkg.config.ts: package: expected \`export default definePackage({ ... })\`\n`],
   ["pkg.config.ts that throws", { "p/pkg.config.ts": `throw new Error("boom");\n` },
     `pkgkit: $DIR/p/pkg.config.ts: failed to load: boom\n`],
+  ["pkg.config.ts that throws a string", { "p/pkg.config.ts": `throw "str";\n` },
+    `pkgkit: $DIR/p/pkg.config.ts: failed to load: it threw "str" (not an Error)\n`],
+  ["pkg.config.ts whose top-level await never settles", { "p/pkg.config.ts": `await new Promise(() => {});\nexport default 1;\n` },
+    `pkgkit: $DIR/p/pkg.config.ts: never finished loading: a top-level await in it, or in a file it imports, waits for something that never happens\n`],
+  ["pkg.config.ts importing a file that is not there", { "p/pkg.config.ts": `import base from "./base.ts";\nexport default base;\n` },
+    `pkgkit: $DIR/p/pkg.config.ts: failed to load: Cannot find module '$DIR/p/base.ts' imported from $DIR/p/pkg.config.ts\n`],
+  ["build.yml with an alias bomb", { "p/build.yml": ["image: p", 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]', ..."bcdefghi".split("").map((c, i) => `${c}: &${c} [${Array(9).fill(`*${"abcdefghi"[i]}`).join(",")}]`)].join("\n") },
+    `pkgkit: $DIR/p/build.yml:6:8: package: YAML aliases expand to more than 10000 nodes (at *d); a file's aliases may add at most 10000\n`],
   ["build.yml with a bad arch", { "p/build.yml": "image: p\narches:\n  - amd64\n  - armv7\n" },
     `pkgkit: $DIR/p/build.yml:4:5: field "arches[1]": "armv7" is not a GOARCH name pkgkit builds for; expected one of amd64, arm64, arm, 386, ppc64le, s390x, riscv64, mips64le, loong64\n`],
   ["a directory without a package file", { "p/README": "nothing\n" },
@@ -124,12 +134,120 @@ test("bad flags, exit 2: --org, --hash, --arches, --builder", () => {
     [["--arches", "amd64,sparc"], 'pkgkit: --arches "amd64,sparc": expected a comma-separated list of amd64, arm64, arm, 386, ppc64le, s390x, riscv64, mips64le, loong64\n'],
     [["--arches", "s390x"], `pkgkit: --arches s390x: ${join(ROOT, "examples/hello/pkg.config.ts")} builds only for amd64, arm64\n`],
     [["--builder", "kaniko"], 'pkgkit: --builder "kaniko": expected buildx or legacy\n'],
+    [["--hash", "h".repeat(125)], `pkgkit: --hash "${"h".repeat(125)}": too long for ${join(ROOT, "examples/hello/pkg.config.ts")}: its tag would be ${"h".repeat(125)}-arm64, 131 characters; a tag has at most 128, so use a hash of at most 122 characters\n`],
+    [["--org", "bob:hunter22@127.0.0.1:5000/x"], 'pkgkit: --org "***@127.0.0.1:5000/x": an org must not contain credentials (user:password@): give them to `docker login`, which pkgkit reads\n'],
+    [["--push", "--registry-ca", "/etc/passwd"], 'pkgkit: --registry-ca "/etc/passwd": not a PEM certificate (-----BEGIN CERTIFICATE-----)\n'],
+    [["--push", "--key", "/nonexistent/cosign.key"], 'pkgkit: --key "/nonexistent/cosign.key": no such file; expected a PEM private key (-----BEGIN PRIVATE KEY----- or EC PRIVATE KEY or ENCRYPTED PRIVATE KEY)\n'],
+    [["--builders", "arm64=ssh://bob:hunter22@arm-host"], 'pkgkit: --builders "arm64=ssh://bob:***@arm-host": "ssh://bob:***@arm-host": an engine endpoint must not hold a password; use an SSH key or agent (ssh://user@host), or TLS (tcp://); expected arch=<endpoint|context>,..., e.g. arm64=ssh://user@arm-host,amd64=unix:///var/run/docker.sock\n'],
   ];
   for (const [flags, expected] of cases) {
     const r = pkgkit(["plan", ...flags, "examples/hello"]);
     assert.is(r.code, 2, flags.join(" "));
     assert.is(r.stderr, expected);
+    assert.not.match(r.stdout + r.stderr, "hunter22", "no password is echoed");
   }
+});
+
+test("a bad PKGKIT_ORG is reported as PKGKIT_ORG, credentials redacted; --org, when given, is what counts", () => {
+  const bad = pkgkit(["show-tag", "examples/hello"], { env: { PKGKIT_ORG: "Bad Org" } });
+  assert.is(bad.code, 2);
+  assert.is(bad.stderr, 'pkgkit: PKGKIT_ORG "Bad Org": use lowercase path components (a-z, 0-9, separated by . _ __ or -), optionally after a registry host such as 127.0.0.1:5000/\n');
+  const secret = pkgkit(["show-tag", "examples/hello"], { env: { PKGKIT_ORG: "bob:hunter22@127.0.0.1:5000/x" } });
+  assert.is(secret.code, 2);
+  assert.is(secret.stderr, 'pkgkit: PKGKIT_ORG "***@127.0.0.1:5000/x": an org must not contain credentials (user:password@): give them to `docker login`, which pkgkit reads\n');
+  assert.not.match(secret.stdout + secret.stderr, "hunter22");
+  assert.is(pkgkit(["show-tag", "--org", "flag", "--hash", "h", "examples/hello"], { env: { PKGKIT_ORG: "Bad Org" } }).stdout, "flag/hello:h\n");
+});
+
+test("a 48 MB build.yml is refused from its size (exit 2), not read", () => {
+  const repo = tmpRepo({ "p/Dockerfile": "FROM scratch\n" });
+  const fd = openSync(join(repo.dir, "p/build.yml"), "w");
+  ftruncateSync(fd, 48_000_000);
+  closeSync(fd);
+  const r = pkgkit(["show-tag", "--hash", "h", "p"], { cwd: repo.dir });
+  assert.is(r.code, 2);
+  assert.is(r.stderr, `pkgkit: ${join(repo.dir, "p/build.yml")}: too large: 48000000 bytes; a build.yml may be at most 1 MiB (1048576 bytes)\n`);
+  repo.rm();
+});
+
+test("config files that throw, hang or miss an import under Bun and Deno through the bin: one line naming the file, exit 2 (Deno reports a hanging await itself)", () => {
+  const repo = tmpRepo({
+    "t/pkg.config.ts": `throw "str";\n`,
+    "w/pkg.config.ts": `await new Promise(() => {});\nexport default 1;\n`,
+    "m/pkg.config.ts": `import base from "./base.ts";\nexport default base;\n`,
+  });
+  const bun = (dir: string) => sh([join(ROOT, "node_modules/.bin/bun"), BIN, "show-tag", dir], repo.dir);
+  const deno = (dir: string) => sh([join(ROOT, "node_modules/.bin/deno"), "run", "-A", "--quiet", BIN, "show-tag", dir], repo.dir, { NO_COLOR: "1" });
+  const file = (d: string) => join(repo.dir, d, "pkg.config.ts");
+  for (const run of [bun, deno]) {
+    const t = run("t");
+    assert.equal([t.code, t.stderr], [2, `pkgkit: ${file("t")}: failed to load: it threw "str" (not an Error)\n`]);
+    const m = run("m");
+    assert.is(m.code, 2);
+    assert.ok(m.stderr.startsWith(`pkgkit: ${file("m")}: failed to load: `) && m.stderr.includes("base.ts") && m.stderr.split("\n").length === 2, m.stderr);
+  }
+  const w = bun("w");
+  assert.equal([w.code, w.stderr], [2, `pkgkit: ${file("w")}: never finished loading: a top-level await in it, or in a file it imports, waits for something that never happens\n`]);
+  const dw = deno("w");
+  assert.is(dw.code, 1);
+  // Deno colours this message even with NO_COLOR when FORCE_COLOR is set (as test/run.mjs does).
+  const said = dw.stderr.replace(/\x1b\[[0-9;]*m/g, "");
+  assert.match(said, `error: Top-level await promise never resolved`);
+  assert.match(said, `${file("w")}:1:1`);
+  repo.rm();
+});
+
+test("a pkg.config.ts run directly whose top-level await never settles: one line naming it, exit 2 (Node)", () => {
+  const repo = tmpRepo({
+    "package.json": '{ "type": "module" }\n',
+    "p/pkg.config.ts": `${importLine}await new Promise(() => {});\nexport default definePackage({ image: "p" });\n`,
+  });
+  const r = sh([tsx, join(repo.dir, "p/pkg.config.ts"), "show-tag"], repo.dir);
+  assert.is(r.code, 2);
+  assert.is(r.stderr, `pkgkit: ${join(repo.dir, "p/pkg.config.ts")}: defined no package: a top-level await in it (or in a file it imports) never settled, or it has no \`export default definePackage({ ... })\`\n`);
+  repo.rm();
+});
+
+test("push --key with a missing key file: exit 2 before anything is built", () => {
+  const org = `127.0.0.1:5000/parse-key-${Math.random().toString(36).slice(2, 8)}`;
+  const repo = tmpRepo({ "p/build.yml": `image: p\norg: ${org}\narches: [amd64]\n`, "p/Dockerfile": "FROM scratch\nLABEL x=1\n" });
+  const r = pkgkit(["push", "--hash", "h", "--key", join(repo.dir, "cosign.key"), "p"], { cwd: repo.dir });
+  assert.is(r.code, 2);
+  assert.is(r.stderr, `pkgkit: --key ${JSON.stringify(join(repo.dir, "cosign.key"))}: no such file; expected a PEM private key (-----BEGIN PRIVATE KEY----- or EC PRIVATE KEY or ENCRYPTED PRIVATE KEY)\n`);
+  assert.is(r.stdout, "");
+  assert.is(sh(["docker", "image", "inspect", `${org}/p:h-amd64`]).code, 1, "no image was built");
+  repo.rm();
+});
+
+test("apply: a plan of 1000 packages is read (then found stale, exit 3); one over 64 MiB, as a file or on stdin, is refused (exit 2)", () => {
+  const repo = tmpRepo({ "p/build.yml": "image: p\norg: 127.0.0.1:5000/parse-apply\n", "p/Dockerfile": "FROM scratch\n" });
+  const one = JSON.parse(must([process.execPath, BIN, "plan", "--json", "--hash", "h", "p"], repo.dir)) as { packages: { name: string }[] };
+  const big = { ...one, packages: Array.from({ length: 1000 }, (_, i) => ({ ...one.packages[0]!, name: `127.0.0.1:5000/parse-apply/p${i}:h` })) };
+  const file = join(repo.dir, "plan.json");
+  writeFileSync(file, JSON.stringify(big, null, 2));
+  const r = pkgkit(["apply", file], { cwd: repo.dir });
+  assert.is(r.code, 3, r.stderr);
+  assert.ok(r.stderr.startsWith(`pkgkit: ${file}: the sources changed since this plan was made; nothing was done.\n`), r.stderr);
+  const fd = openSync(file, "w");
+  ftruncateSync(fd, 64 * 1024 * 1024 + 1);
+  closeSync(fd);
+  const huge = pkgkit(["apply", file], { cwd: repo.dir });
+  assert.is(huge.code, 2);
+  assert.is(huge.stderr, `pkgkit: ${file}: too large: 67108865 bytes; a plan written by \`pkgkit plan --json\` may be at most 64 MiB (67108864 bytes)\n`);
+  // A plan signing with a key that is gone by apply time: refused before anything is built.
+  const key = join(repo.dir, "cosign.key");
+  writeFileSync(key, generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }) as string);
+  const org = `127.0.0.1:5000/parse-apply-${Math.random().toString(36).slice(2, 8)}`;
+  writeFileSync(file, must([process.execPath, BIN, "plan", "--push", "--json", "--hash", "h", "--org", org, "--arches", "amd64", "--key", key, "p"], repo.dir));
+  rmSync(key);
+  const gone = pkgkit(["apply", file], { cwd: repo.dir });
+  assert.is(gone.code, 2);
+  assert.is(gone.stderr, `pkgkit: ${file}: field "inputs.signing.key": ${JSON.stringify(key)}: no such file; expected a PEM private key (-----BEGIN PRIVATE KEY----- or EC PRIVATE KEY or ENCRYPTED PRIVATE KEY)\n`);
+  assert.is(sh(["docker", "image", "inspect", `${org}/p:h-amd64`]).code, 1, "nothing was built");
+  const stdin = spawnSync(process.execPath, [BIN, "apply", "-"], { cwd: repo.dir, input: Buffer.alloc(64 * 1024 * 1024 + 1, 32), encoding: "utf8" });
+  assert.is(stdin.status, 2);
+  assert.is(stdin.stderr, "pkgkit: the plan on stdin: too large: more than 67108864 bytes; a plan written by `pkgkit plan --json` may be at most 64 MiB (67108864 bytes)\n");
+  repo.rm();
 });
 
 test("a bad pkg.config.ts run directly: the message, no stack trace, exit 2", () => {
@@ -188,6 +306,8 @@ test("migrate writes an equivalent pkg.config.ts, refuses to overwrite, and the 
 test("the bin runs the bundled CLI only while it is newer than every source file", () => {
   const bundle = join(ROOT, "lib/dist/cli.mjs");
   const original = existsSync(bundle) ? readFileSync(bundle) : undefined;
+  // Restored with its times too: rewritten now, an outdated bundle would look fresh and run.
+  const bundleTimes = original ? statSync(bundle) : undefined;
   const source = join(ROOT, "lib/registry/types.ts");
   const sourceTimes = statSync(source);
   mkdirSync(join(ROOT, "lib/dist"), { recursive: true });
@@ -204,8 +324,10 @@ test("the bin runs the bundled CLI only while it is newer than every source file
     assert.ok(stale.stdout.startsWith("usage: pkgkit <command>"), "stale: the sources run");
   } finally {
     utimesSync(source, sourceTimes.atime, sourceTimes.mtime);
-    if (original) writeFileSync(bundle, original);
-    else rmSync(bundle);
+    if (original) {
+      writeFileSync(bundle, original);
+      utimesSync(bundle, bundleTimes!.atime, bundleTimes!.mtime);
+    } else rmSync(bundle);
   }
 });
 

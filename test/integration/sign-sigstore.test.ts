@@ -146,8 +146,9 @@ test("key pair: a wrong password, a file that is not a key, or none (found while
   writeFileSync(notAKey, "just some text, not a PEM key\n");
   const cases = [
     { key: signing.key, password: "not-the-password", message: `signing key ${signing.key}: the password in $COSIGN_PASSWORD does not open it; set the key's password there` },
-    { key: notAKey, password: KEY_PASSWORD, message: `signing key ${notAKey}: not a PEM private key (no "-----BEGIN PRIVATE KEY-----" or "-----BEGIN EC PRIVATE KEY-----" block); expected an ECDSA P-256 private key` },
-    { key: join(TMP, "missing.pem"), password: KEY_PASSWORD, message: `pkgkit: signing key ${join(TMP, "missing.pem")}: no such file; expected an ECDSA P-256 private key (PEM)`, beforeBuilding: true },
+    // The --key flag is checked when the options are read (lib/pemfile.ts), before the signer's prepare.
+    { key: notAKey, password: KEY_PASSWORD, message: `pkgkit: --key ${JSON.stringify(notAKey)}: not a PEM private key (-----BEGIN PRIVATE KEY----- or EC PRIVATE KEY or ENCRYPTED PRIVATE KEY)`, beforeBuilding: true },
+    { key: join(TMP, "missing.pem"), password: KEY_PASSWORD, message: `pkgkit: --key ${JSON.stringify(join(TMP, "missing.pem"))}: no such file; expected a PEM private key (-----BEGIN PRIVATE KEY----- or EC PRIVATE KEY or ENCRYPTED PRIVATE KEY)`, beforeBuilding: true },
   ];
   await Promise.all(cases.map(async (c, i) => {
     const org = `${svc.registries.tls}/${RUN}-badkey${i}`;

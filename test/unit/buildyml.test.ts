@@ -57,7 +57,7 @@ const bad: [string, string, string][] = [
   ["a list instead of a mapping", "- image: a\n", `${FILE}:1:1: package: expected a YAML mapping of fields, e.g. \`image: app\``],
   ["missing image", "org: foo\n", `${FILE}:1:1: field "image": is required: expected "image" to be a string, e.g. "app"`],
   ["network not a boolean", "image: a\nnetwork: maybe\n", `${FILE}:2:10: field "network": expected true or false (got "maybe")`],
-  ["duplicate key", "image: a\nimage: b\n", `${FILE}:2:1: package: invalid YAML: Map keys must be unique`],
+  ["duplicate key", "image: a\nimage: b\n", `${FILE}:2:1: package: invalid YAML: Map keys must be unique; "image" appears more than once`],
   ["unknown nested key", "image: a\ndepends:\n  docker-images:\n    target-dir: x\n    lst: [a]\n", `${FILE}:5:5: field "depends.docker-images.lst": unknown field. Known fields: list, from-file, target, target-dir`],
 ];
 for (const [name, text, message] of bad) {

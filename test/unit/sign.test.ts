@@ -3,6 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { generateKeyPairSync } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -99,6 +100,22 @@ test("pkgkit.yml: found from the current directory up, paths relative to it; $PK
   const ws = join(dir, "ws");
   mkdirSync(join(ws, "a/b"), { recursive: true });
   writeFileSync(join(ws, "pkgkit.yml"), "signer: sigstore\nsigstore:\n  key: keys/cosign.pem\nnotary:\n  passphraseCommand: pass show dct\n");
+  // The key is checked when pkgkit.yml is read, before anything is built.
+  try {
+    await loadSigningConfig(join(ws, "a/b"), {});
+    assert.unreachable();
+  } catch (e) {
+    assert.is((e as Error).message, `${join(ws, "pkgkit.yml")}: field "sigstore.key": ${JSON.stringify(join(ws, "keys/cosign.pem"))}: no such file; expected a PEM private key (-----BEGIN PRIVATE KEY----- or EC PRIVATE KEY or ENCRYPTED PRIVATE KEY)`);
+  }
+  mkdirSync(join(ws, "keys"));
+  writeFileSync(join(ws, "keys/cosign.pem"), "not a key\n");
+  try {
+    await loadSigningConfig(join(ws, "a/b"), {});
+    assert.unreachable();
+  } catch (e) {
+    assert.is((e as Error).message, `${join(ws, "pkgkit.yml")}: field "sigstore.key": ${JSON.stringify(join(ws, "keys/cosign.pem"))}: not a PEM private key (-----BEGIN PRIVATE KEY----- or EC PRIVATE KEY or ENCRYPTED PRIVATE KEY)`);
+  }
+  writeFileSync(join(ws, "keys/cosign.pem"), generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }) as string);
   const w = await loadSigningConfig(join(ws, "a/b"), {});
   assert.is(w.file, join(ws, "pkgkit.yml"));
   assert.is(w.signer, "sigstore");
