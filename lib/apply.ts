@@ -214,6 +214,9 @@ export function stepDifferences(planned: Step[], now: Step[]): string[] {
   const nowById = new Map(now.map((s) => [s.id, s]));
   const plannedIds = new Set(planned.map((s) => s.id));
   const out: string[] = [];
+  const times = new Map<string, number>();
+  for (const s of planned) times.set(s.id, (times.get(s.id) ?? 0) + 1);
+  for (const [id, n] of times) if (n > 1) out.push(`${id}: in the plan ${n} times, planned once now`);
   for (const s of planned) {
     const n = nowById.get(s.id);
     if (!n) out.push(`${s.id}: in the plan (${s.kind}), not planned now`);

@@ -7,7 +7,7 @@
  * `build`, `push` and `apply` all refuse before anything runs.
  */
 import { lstatSync, readlinkSync, realpathSync, statSync } from "node:fs";
-import { basename, join, resolve, sep } from "node:path";
+import { basename, join, relative, resolve, sep } from "node:path";
 import { InputError } from "./errors.ts";
 import { contextPath, type PackageSpec } from "./spec.ts";
 import { BUILD_YML } from "./load.ts";
@@ -35,7 +35,10 @@ type Checked = { file: string; dir: string; spec: PackageSpec };
 export function checkPackages(packages: Checked[], what: "sources" | "all" = "all"): void {
   for (const p of packages) {
     checkExtraSources(p);
-    if (what === "all") checkDockerfile(p);
+    if (what === "all") {
+      checkDockerfile(p);
+      checkContextDockerfile(p);
+    }
   }
 }
 
@@ -65,6 +68,32 @@ function checkDockerfile(p: Checked): void {
     throw refuse(field("dockerfile"), spec.dockerfile, `leads to ${real}, outside the package directory ${dir} (through a symlink); expected a regular file inside it`);
   if (!statSync(real).isFile())
     throw refuse(field("dockerfile"), spec.dockerfile, `${statSync(real).isDirectory() ? "is a directory" : "is not a regular file"}; expected a regular file inside the package directory`);
+}
+
+/**
+ * With extra sources the build reads the Dockerfile from the assembled context, where a later
+ * source may put a symlink at its path or on the way to it (the legacy builder's client follows
+ * it out of the context and sends the file it finds).
+ */
+function checkContextDockerfile(p: Checked): void {
+  const { dir, spec } = p;
+  const { field, refuse } = problems(p);
+  const path = relative(dir, resolve(dir, spec.dockerfile)).split(sep).join("/");
+  const parts = path.split("/");
+  contextSources(dir, spec).forEach((source, i) => {
+    if (i === 0) return;
+    const given = spec.extraSources[i - 1]!;
+    for (let n = 1; n <= parts.length; n++) {
+      const at = parts.slice(0, n).join("/");
+      const under = source.dst === "." ? at : at.startsWith(`${source.dst}/`) ? at.slice(source.dst.length + 1) : undefined;
+      if (under === undefined) continue;
+      const there = join(source.src, under);
+      if (!lstatSync(there, { throwIfNoEntry: false })?.isSymbolicLink()) continue;
+      const expected = n < parts.length ? "a directory" : "a regular file";
+      throw refuse(field("extraSources", i - 1), `${given.src}:${given.dst}`,
+        `puts a symlink (to ${readlinkSync(there)}) at "${at}" in the build context, where the build reads the Dockerfile "${path}"; expected ${expected} there, not a symlink`);
+    }
+  });
 }
 
 function checkExtraSources(p: Checked): void {

@@ -183,6 +183,8 @@ async function perArchEntries(registry: Registry, repository: string, tag: strin
       if (own) throw new PkgkitError(`${repository}:${tag}-${arch} (${own.digest}) is not in the registry any more; not writing an index without it. Run the push again.`);
       return;
     }
+    if (INDEX_TYPES.includes(head.mediaType))
+      throw new PkgkitError(`${repository}:${tag}-${arch} is a multi-arch index (${head.mediaType}), not a single image; not listing it in ${repository}:${tag} as ${arch}. Delete the tag or push the ${arch} image to it again.`);
     if (own && own.digest !== head.digest) log?.(`${repository}:${tag}-${arch} is now ${head.digest} (pushed by another writer), not ${own.digest}; the index lists the tag's digest`);
     const platform: Platform = { ...PLATFORMS[arch] };
     const entry =

@@ -6,12 +6,12 @@
  * run() derives each one from what the plan carries (the package name), and nothing outside the
  * parent is ever removed (`removeScratch`).
  */
-import { lstatSync } from "node:fs";
+import { lstatSync, statSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, rm, rmdir } from "node:fs/promises";
 import { tmpdir, userInfo } from "node:os";
 import { join, resolve, sep } from "node:path";
 import process from "node:process";
-import { PkgkitError } from "./errors.ts";
+import { InputError, PkgkitError } from "./errors.ts";
 
 export interface Scratch {
   /** This run's directory. */
@@ -31,8 +31,14 @@ export function scratchParent(tmp = tmpdir()): string {
   return resolve(tmp, `pkgkit-${uid()}`);
 }
 
-async function ensureParent(parent: string): Promise<void> {
-  await mkdir(parent, { recursive: true, mode: 0o700 });
+async function ensureParent(parent: string, tmp: string): Promise<void> {
+  // Made in TMPDIR, never on the way to it: a TMPDIR that is not there is a mistake, not a place to create.
+  const t = statSync(tmp, { throwIfNoEntry: false });
+  if (!t?.isDirectory())
+    throw new InputError(`TMPDIR ${tmp}: ${t ? "not a directory" : "no such directory"}; pkgkit makes its scratch directory in it: set TMPDIR to an existing directory`);
+  await mkdir(parent, { mode: 0o700 }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== "EEXIST") throw e;
+  });
   const s = lstatSync(parent);
   if (s.isSymbolicLink() || !s.isDirectory() || s.uid !== uid())
     throw new PkgkitError(`${parent}: pkgkit's scratch directory is ${s.isSymbolicLink() ? "a symlink" : !s.isDirectory() ? "not a directory" : `owned by uid ${s.uid}`}; expected a directory of this user (uid ${uid()}); remove it, or set TMPDIR`);
@@ -44,7 +50,7 @@ export async function createScratch(tmp = tmpdir()): Promise<Scratch> {
   let dir: string | undefined;
   // Another run may remove the parent between our mkdir and mkdtemp, when it has just emptied it.
   for (let attempt = 0; !dir; attempt++) {
-    await ensureParent(parent);
+    await ensureParent(parent, resolve(tmp));
     dir = await mkdtemp(join(parent, "run-")).catch((e: NodeJS.ErrnoException) => {
       if (e.code !== "ENOENT" || attempt >= 5) throw e;
       return undefined;

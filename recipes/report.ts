@@ -205,23 +205,33 @@ export function interruptReport(plan: Plan, result: Result): string {
     return [...(built.length ? ["built:", ...built] : []), ...(not.length ? ["not built:", ...not] : [])].join("\n");
   }
   const signs = plan.steps.filter((s): s is Extract<Step, { kind: "sign" }> => s.kind === "sign" && s.action === "sign");
-  const unsigned = (ref: string) => signs.some((s) => s.ref === ref && !done(s));
+  const interrupted = (s: Step) => byId.get(s.id)?.interrupted === true && byId.get(s.id)?.status === "failed";
+  // A signature being written when the run was interrupted may be in the registry already.
+  const signing = (ref: string) => {
+    const open = signs.filter((s) => s.ref === ref && !done(s));
+    if (!open.length) return "";
+    return open.every(interrupted) ? ", signing in progress when interrupted (not confirmed; a re-run signs what is missing)" : ", NOT SIGNED";
+  };
   const published: string[] = [];
   const there: string[] = [];
   const not: string[] = [];
+  const unconfirmed: string[] = [];
   for (const s of plan.steps) {
     const r = byId.get(s.id);
-    const note = (ref: string) => (unsigned(ref) ? ", NOT SIGNED" : "");
+    const note = signing;
     if (s.kind === "push" || s.kind === "index") {
       const digest = r?.pushed?.descriptor.digest ?? r?.index?.digest;
       const what = s.kind === "index" ? `${s.ref} (index)` : s.ref;
       if (r?.status === "done" && digest) published.push(`  ${what}  ${digest}${note(s.ref)}`);
-      else not.push(`  ${what}${r?.interrupted && r.status === "failed" ? "  (interrupted while in progress: not confirmed; a re-run pushes it)" : ""}`);
+      // Its write may have reached the registry before the interrupt: not "not published".
+      else if (r?.interrupted && r.status === "failed") unconfirmed.push(`  ${what}`);
+      else not.push(`  ${what}`);
     } else if (s.kind === "skip" && s.skips !== "build") there.push(`  ${s.skips === "index" ? `${s.ref} (index)` : s.ref}  ${s.found ?? ""}${note(s.ref)}`);
   }
   return [
     ...(published.length ? ["published by this run:", ...published] : []),
     ...(there.length ? ["already in the registry:", ...there] : []),
+    ...(unconfirmed.length ? ["in progress when interrupted (the registry may have it or not; a re-run pushes what is missing):", ...unconfirmed] : []),
     ...(not.length ? ["not published:", ...not] : []),
   ].join("\n");
 }

@@ -12,7 +12,8 @@
  * - `{ stallBody: true }`: forward, send the registry's status and headers, then never the body.
  * - `{ dropUpload: bytes }`: read at most that many bytes of the request body, then close the connection.
  * - `{ delayMs }` / `{ delayAfterMs }`: wait before forwarding / before answering, then go on as usual;
- *   `{ waitFor }`: forward once that promise has settled (then `delayMs`), to line requests up.
+ *   `{ waitFor }`: forward once that promise has settled (then `delayMs`), to line requests up;
+ *   `{ waitAfter }`: forward, let the registry act, and pass its answer on once that promise has settled.
  *
  * Every request is recorded (`requests`) with the fault applied to it, so tests can assert how
  * many attempts a client made and what it did after each fault.
@@ -26,7 +27,7 @@ export type Fault =
   | { stall: true }
   | { stallBody: true }
   | { dropUpload: number }
-  | { delayMs?: number; delayAfterMs?: number; waitFor?: Promise<unknown> };
+  | { delayMs?: number; delayAfterMs?: number; waitFor?: Promise<unknown>; waitAfter?: Promise<unknown> };
 
 export interface ProxiedRequest {
   /** 1-based, in arrival order. */
@@ -69,6 +70,7 @@ export async function startFaultProxy(target: string, fault: FaultProxy["fault"]
             return;
           }
           if (f && "delayAfterMs" in f && f.delayAfterMs) await sleep(f.delayAfterMs);
+          if (f && "waitAfter" in f && f.waitAfter) await f.waitAfter.catch(() => undefined);
           record.status = answer.statusCode;
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           if (f && "stallBody" in f) {

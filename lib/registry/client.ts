@@ -13,7 +13,7 @@ import { DIGEST_RE, sha256 } from "./digest.ts";
 import { RegistryError } from "./errors.ts";
 import { parseRepository, type RepositoryName } from "./names.ts";
 import { BodyTooLarge, createTransport, errorBodyText, statusText, type HttpRequest, type HttpResponse } from "./transport.ts";
-import { MANIFEST_TYPES, type Blob, type Descriptor, type Manifest, type Registry, type RegistryOptions, type UploadOutcome } from "./types.ts";
+import { INDEX_TYPES, MANIFEST_TYPES, type Blob, type Descriptor, type Manifest, type Registry, type RegistryOptions, type UploadOutcome } from "./types.ts";
 
 /** The largest manifest or index pkgkit reads: distribution's own limit for what it accepts. */
 export const MANIFEST_LIMIT = 4 * 1024 * 1024;
@@ -92,7 +92,9 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
       if (said?.startsWith("sha256:") && said !== digest) throw protocolError(repo, `${what}: the registry says ${said}, its bytes hash to ${digest}`);
       if (reference.startsWith("sha256:") && reference !== digest) throw protocolError(repo, `${what}: the bytes the registry sent hash to ${digest}`);
       const json = parseJson<Manifest["json"]>(repo, bytes, what);
+      if (!isObject(json)) throw protocolError(repo, `${what}: the registry sent JSON that is not a manifest (expected an object)`);
       const mediaType = (typeof json.mediaType === "string" && json.mediaType) || mediaTypeOf(res.header("content-type")) || "";
+      if (INDEX_TYPES.includes(mediaType)) checkIndex(repo, what, json);
       return { mediaType, digest, size: bytes.length, bytes, json };
     },
 
@@ -246,6 +248,23 @@ function parseJson<T>(repo: RepositoryName, bytes: Uint8Array, what: string): T 
   } catch {
     throw protocolError(repo, `${what}: the registry sent no valid JSON`);
   }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const anyDigestRe = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+
+/** An index another writer (or a broken registry) made is read as data: its entries must be descriptors. */
+function checkIndex(repo: RepositoryName, what: string, json: Record<string, unknown>) {
+  const bad = (why: string) => protocolError(repo, `${what}: not a valid index: ${why}`);
+  const { manifests } = json;
+  if (!Array.isArray(manifests)) throw bad(`"manifests" is ${manifests === undefined ? "missing" : `${typeof manifests === "object" ? (manifests === null ? "null" : "an object") : `a ${typeof manifests}`}`}; expected an array of descriptors`);
+  manifests.forEach((d: unknown, i) => {
+    if (!isObject(d) || typeof d.mediaType !== "string" || typeof d.digest !== "string" || !anyDigestRe.test(d.digest) || typeof d.size !== "number")
+      throw bad(`manifests[${i}] is not a descriptor (expected {mediaType, digest, size})`);
+    const p = d.platform;
+    if (p !== undefined && (!isObject(p) || typeof p.os !== "string" || typeof p.architecture !== "string"))
+      throw bad(`manifests[${i}].platform is not a platform (expected {os, architecture})`);
+  });
 }
 
 function protocolError(repo: RepositoryName, message: string) {

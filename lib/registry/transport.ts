@@ -279,6 +279,8 @@ export function errorBodyText(bytes: Uint8Array): string {
   } catch {
     said = text.split("\n")[0]!.trim();
   }
+  // What a registry says is shown on one line and never drives the terminal: control characters escaped.
+  said = said.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => ({ "\n": "\\n", "\r": "\\r", "\t": "\\t" })[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
   return said.length > 300 ? `${said.slice(0, 300)}...` : said;
 }
 

@@ -148,6 +148,13 @@ test("stepDifferences: reasons do not count; kinds, commands, digests and missin
   assert.equal(stepDifferences(edited, before.steps), [`${build.id}: build step differs in command`]);
 });
 
+test("stepDifferences: a step in the plan twice is a difference, as is one listed in another order only not", () => {
+  const before = pushPlan(packages.slice(0, 1));
+  const build = before.steps.find((s) => s.kind === "build")!;
+  assert.equal(stepDifferences([...before.steps, build], before.steps), [`${build.id}: in the plan 2 times, planned once now`]);
+  assert.equal(stepDifferences([...before.steps].reverse(), before.steps), []);
+});
+
 /** A signing push plan of `solo` (amd64 only), its image already in the registry, as recipes/push.ts makes one. */
 function signingPlan(signedBy: string | null, using = "notary https://n.example") {
   const pkgs = packages.filter((p) => p.image === "solo");
