@@ -18,12 +18,12 @@
  * Passphrases reach notary through its environment (NOTARY_*_PASSPHRASE), never argv.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { homedir, tmpdir } from "node:os";
+import { homedir } from "node:os";
 import { basename, join } from "node:path";
 import process from "node:process";
 import { InputError, PkgkitError, redactUrlPasswords } from "../errors.ts";
 import { defaultShell, type Shell } from "../shell.ts";
+import { createScratch } from "../scratch.ts";
 import { DOCKER_HUB, parseRepository } from "../registry/names.ts";
 import { NOTARY_ROLE, NOTARY_ROLE_EXPECTED, type NotaryOptions } from "./config.ts";
 import { opensKey } from "./pkcs8.ts";
@@ -152,9 +152,9 @@ export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps
         // notary lists the trust directory's cached copy and only warns. Never trust that: ask
         // again with no cache to learn what the server has.
         if (/using cached/i.test(r.stderr)) {
-          const scratch = await mkdtemp(join(tmpdir(), "pkgkit-notary-"));
+          const scratch = await createScratch();
           try {
-            const fresh = await notary(repository, args, {}, scratch);
+            const fresh = await notary(repository, args, {}, scratch.dir);
             if (fresh.code !== 0 && /does not have trust data/.test(fresh.said)) {
               stale.add(g);
               return undefined;
@@ -163,7 +163,7 @@ export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps
               `notary list ${g}: ${notaryServer(repository, options)} did not give current trust data (notary fell back to the copy in ${trustDir}): ${fresh.code !== 0 ? fresh.said : "the server has trust data, but notary could not bring that copy up to date from it (a new root key, or a passing error: run again)"}`,
             );
           } finally {
-            await rm(scratch, { recursive: true, force: true });
+            await scratch.remove();
           }
         }
         const targets = new Map<string, { sha256: string; size: number }>();
