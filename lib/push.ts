@@ -138,6 +138,8 @@ export async function mergeIndex(registry: Registry, repository: string, tag: st
   const alsoTag = options.alsoTag ?? [];
   let written = false;
   let missing: string[] = [];
+  /** Digests of other writers' per-arch images whose config was read and matched their tag's arch. */
+  const checked = new Set<string>();
   const said = new Set<string>();
   const log = (line: string) => !said.has(line) && said.add(line) && options.log?.(line);
   for (let round = 1; round <= attempts && (round === 1 || Date.now() < deadline); round++) {
@@ -145,7 +147,7 @@ export async function mergeIndex(registry: Registry, repository: string, tag: st
     if (current && !INDEX_TYPES.includes(current.mediaType))
       throw new PkgkitError(`${ref} is a single image (${current.mediaType}), not a multi-arch index; pkgkit will not replace it. Delete the tag or use another one.`);
     const existing = current?.json.manifests ?? [];
-    const tagged = await perArchEntries(registry, repository, tag, ours, existing, log);
+    const tagged = await perArchEntries(registry, repository, tag, ours, existing, checked, log);
     missing = tagged.filter((d) => !lists(existing, d)).map((d) => platformKey(d.platform));
     if (current && missing.length === 0) {
       const stale = await staleTags(registry, repository, current, alsoTag);
@@ -171,29 +173,49 @@ export async function mergeIndex(registry: Registry, repository: string, tag: st
 /**
  * One entry per per-arch tag in the registry, at the digest the tag has now: our pushed
  * descriptor when it is that digest, else the index's own entry for it, else the tag's manifest
- * with the arch's platform. Each of ours must still be tagged.
+ * with the arch's platform, once its config says it is that arch's image. Each of ours must still be tagged.
  */
-async function perArchEntries(registry: Registry, repository: string, tag: string, ours: OwnArch[], existing: Descriptor[], log?: (line: string) => void) {
+async function perArchEntries(registry: Registry, repository: string, tag: string, ours: OwnArch[], existing: Descriptor[], checked: Set<string>, log?: (line: string) => void) {
   const heads = await Promise.all(ARCHES.map((arch) => registry.headManifest(repository, `${tag}-${arch}`)));
   const entries: Descriptor[] = [];
-  ARCHES.forEach((arch, i) => {
+  for (const [i, arch] of ARCHES.entries()) {
     const own = ours.find((o) => o.arch === arch);
     const head = heads[i];
     if (!head) {
       if (own) throw new PkgkitError(`${repository}:${tag}-${arch} (${own.digest}) is not in the registry any more; not writing an index without it. Run the push again.`);
-      return;
+      continue;
     }
     if (INDEX_TYPES.includes(head.mediaType))
       throw new PkgkitError(`${repository}:${tag}-${arch} is a multi-arch index (${head.mediaType}), not a single image; not listing it in ${repository}:${tag} as ${arch}. Delete the tag or push the ${arch} image to it again.`);
     if (own && own.digest !== head.digest) log?.(`${repository}:${tag}-${arch} is now ${head.digest} (pushed by another writer), not ${own.digest}; the index lists the tag's digest`);
     const platform: Platform = { ...PLATFORMS[arch] };
-    const entry =
+    const known =
       (own?.descriptor?.digest === head.digest ? own.descriptor : undefined) ??
-      existing.find((e) => e.digest === head.digest && platformKey(e.platform) === platformKey(platform)) ??
-      { mediaType: head.mediaType, digest: head.digest, size: head.size, platform };
-    entries.push(entry);
-  });
+      existing.find((e) => e.digest === head.digest && platformKey(e.platform) === platformKey(platform));
+    if (!known && !checked.has(head.digest)) {
+      await checkImagePlatform(registry, repository, `${tag}-${arch}`, head.digest, platform);
+      checked.add(head.digest);
+    }
+    entries.push(known ?? { mediaType: head.mediaType, digest: head.digest, size: head.size, platform });
+  }
   return entries;
+}
+
+/** Another writer's per-arch image is listed as its tag's arch only when its config says it is that os/architecture. */
+async function checkImagePlatform(registry: Registry, repository: string, reference: string, digest: string, platform: Platform) {
+  const manifest = await registry.getManifest(repository, digest);
+  const configDigest = manifest?.json.config?.digest;
+  let config: { os?: unknown; architecture?: unknown } | undefined;
+  try {
+    config = configDigest ? JSON.parse(new TextDecoder().decode(await registry.getBlob(repository, configDigest))) : undefined;
+  } catch (e) {
+    if (!(e instanceof SyntaxError)) throw e;
+  }
+  if (config?.os !== platform.os || config?.architecture !== platform.architecture)
+    throw new PkgkitError(
+      `${repository}:${reference} (${digest}) holds a ${String(config?.os)}/${String(config?.architecture)} image, not ${platform.os}/${platform.architecture}; ` +
+        `not listing it in the index as that arch. Delete the tag or push the ${platform.architecture} image to it again.`,
+    );
 }
 
 /** Drop carried-over entries whose manifest is gone from the registry; the tagged ones must all be there. */

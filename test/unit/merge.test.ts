@@ -243,6 +243,20 @@ test("release tags: pointed at the merged index, and again when the index is alr
   assert.is((await registry.headManifest(REPO, "v1.0"))?.digest, first.digest);
 });
 
+test("another writer's per-arch tag holding another platform's image is not listed as that arch: refused, no index written", async () => {
+  const registry = createMemoryRegistry();
+  const amd64 = await pushArch(registry, "amd64");
+  const manifest = (await registry.getManifest(REPO, `${TAG}-amd64`))!;
+  await registry.putManifest(REPO, `${TAG}-arm64`, manifest.bytes, manifest.mediaType); // the amd64 image, tagged as arm64
+  const error = await mergeIndex(registry, REPO, TAG, [amd64]).then(() => "merged", (e: Error) => e.message);
+  assert.is(error, `${REPO}:${TAG}-arm64 (${amd64.digest}) holds a linux/amd64 image, not linux/arm64; not listing it in the index as that arch. Delete the tag or push the arm64 image to it again.`);
+  assert.is((await state(registry)).index, undefined);
+  // An arm64 image there is listed, its config read once.
+  const arm64 = await pushArch(registry, "arm64", 1);
+  const merged = await mergeIndex(registry, REPO, TAG, [amd64]);
+  assert.equal(merged.manifests.map((d) => `${platformKey(d.platform)}=${d.digest}`), [`linux/amd64=${amd64.digest}`, `linux/arm64=${arm64.digest}`]);
+});
+
 test("a single image at the index tag is not replaced", async () => {
   const registry = createMemoryRegistry();
   const amd64 = await pushArch(registry, "amd64");
