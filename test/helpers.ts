@@ -5,6 +5,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawn, spawnSync } from "node:child_process";
 import { SpecError } from "../lib/errors.ts";
+import { RegistryError } from "../lib/registry/errors.ts";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const BIN = join(ROOT, "lib/bin.mjs");
@@ -71,4 +72,16 @@ export function specErrorOf(fn: () => unknown): string {
     return e.message;
   }
   throw new Error("expected a SpecError");
+}
+
+/** The RegistryError `p` rejects with, its message added to `said` (for the suite's leak check); fails the test on anything else. */
+export async function registryFailure(p: Promise<unknown>, said: string[]): Promise<RegistryError> {
+  try {
+    await p;
+  } catch (e) {
+    said.push((e as Error).message);
+    if (e instanceof RegistryError) return e;
+    throw e;
+  }
+  throw new Error("expected a RegistryError");
 }

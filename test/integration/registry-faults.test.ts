@@ -10,9 +10,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { createRegistry, MediaTypes, RegistryError, type Blob, type Registry, type RegistryOptions } from "../../lib/registry/index.ts";
+import { createRegistry, MediaTypes, type Blob, type Registry, type RegistryOptions } from "../../lib/registry/index.ts";
 import { runtime } from "../../lib/runtime.ts";
-import { sh } from "../helpers.ts";
+import { registryFailure, sh } from "../helpers.ts";
 import { startFaultProxy, type FaultProxy } from "../fault-proxy.ts";
 import { services, startRegistry } from "../services.ts";
 
@@ -39,16 +39,7 @@ function client(options: RegistryOptions & { lines?: string[] } = {}): Registry 
   });
 }
 
-async function failure(p: Promise<unknown>): Promise<RegistryError> {
-  try {
-    await p;
-  } catch (e) {
-    said.push((e as Error).message);
-    if (e instanceof RegistryError) return e;
-    throw e;
-  }
-  throw new Error("expected a RegistryError");
-}
+const failure = (p: Promise<unknown>) => registryFailure(p, said);
 
 /** A manifest over a config and a layer, the blobs uploaded; returns its bytes and digest. */
 async function image(r: Registry, name: string, arch = "amd64"): Promise<{ bytes: Uint8Array; digest: string }> {

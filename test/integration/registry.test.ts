@@ -8,9 +8,9 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { createRegistry, MediaTypes, RegistryError, type Blob, type Registry, type RegistryOptions } from "../../lib/registry/index.ts";
+import { createRegistry, MediaTypes, type Blob, type Registry, type RegistryOptions } from "../../lib/registry/index.ts";
 import { runtime } from "../../lib/runtime.ts";
-import { must } from "../helpers.ts";
+import { must, registryFailure } from "../helpers.ts";
 import { freePort, services, startRegistry } from "../services.ts";
 
 const svc = services();
@@ -40,16 +40,7 @@ function client(options: RegistryOptions = {}): Registry {
   return createRegistry({ dockerConfigDir: GOOD, certsDirs: [svc.certsDir], retry: FAST, log: (l) => said.push(l), ...options });
 }
 
-async function failure(p: Promise<unknown>): Promise<RegistryError> {
-  try {
-    await p;
-  } catch (e) {
-    said.push((e as Error).message);
-    if (e instanceof RegistryError) return e;
-    throw e;
-  }
-  throw new Error("expected a RegistryError");
-}
+const failure = (p: Promise<unknown>) => registryFailure(p, said);
 
 /** Pushes a config and a layer, then a manifest of `mediaType` over them; returns its bytes. */
 async function pushImage(r: Registry, name: string, mediaType: string, arch = "amd64"): Promise<{ bytes: Uint8Array; digest: string }> {
