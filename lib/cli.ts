@@ -119,10 +119,7 @@ const commands: Record<string, CommandDef> = {
       const interrupt = catchInterrupts();
       const result = await run(plan, { shell, builder, builders, registry, reporter, signers, jobs: jobsOption(o), signal: interrupt.signal }).finally(interrupt.release);
       if (result.interrupted) return interrupted(plan, result, interrupt.received!);
-      const unsigned = unsignedRefs(plan, result);
-      if (o.json) console.log(JSON.stringify({ ok: result.ok, packages: pushSummary(plan, result), unsigned, plan, result }, null, 2));
-      process.stderr.write(`\n${summaryTable(plan, result)}\n${summarize(result)}\n${unsigned.length ? `${formatUnsigned(unsigned)}\n` : ""}`);
-      return runExitCode(result, unsigned);
+      return reportRun(plan, result, o);
     },
   },
   plan: {
@@ -171,10 +168,7 @@ const commands: Record<string, CommandDef> = {
       if (result.interrupted) return interrupted(plan, result, interrupt.received!);
       for (const c of changes)
         process.stderr.write(`note: ${c.ref} changed since the plan (${c.planned ?? "not there"} → ${c.now ?? "not there"}); other writers merge into it, and the plan's steps are the same, so it still holds\n`);
-      const unsigned = unsignedRefs(plan, result);
-      if (o.json) console.log(JSON.stringify(plan.command === "push" ? { ok: result.ok, packages: pushSummary(plan, result), unsigned, plan, result } : { plan, result }, null, 2));
-      process.stderr.write(`\n${summaryTable(plan, result)}\n${summarize(result)}\n${unsigned.length ? `${formatUnsigned(unsigned)}\n` : ""}`);
-      return runExitCode(result, unsigned);
+      return reportRun(plan, result, o);
     },
   },
   "show-tag": {
@@ -460,6 +454,14 @@ function catchInterrupts(): { signal: AbortSignal; received?: Interrupt; release
     for (const [name, handler] of handlers) process.off(name, handler);
   };
   return state;
+}
+
+/** After push or apply: `--json`, the summary table, what was left unsigned; the exit code the run asks for. */
+function reportRun(plan: Plan, result: Result, o: ParsedOptions): number {
+  const unsigned = unsignedRefs(plan, result);
+  if (o.json) console.log(JSON.stringify(plan.command === "push" ? { ok: result.ok, packages: pushSummary(plan, result), unsigned, plan, result } : { plan, result }, null, 2));
+  process.stderr.write(`\n${summaryTable(plan, result)}\n${summarize(result)}\n${unsigned.length ? `${formatUnsigned(unsigned)}\n` : ""}`);
+  return runExitCode(result, unsigned);
 }
 
 function interrupted(plan: Plan, result: Result, signal: Interrupt): number {

@@ -100,6 +100,11 @@ function local<T>(state: RunState, work: Promise<T>): Promise<T> {
   return work;
 }
 
+/** Wait until no tracked local work is in progress (work settling may have started more). */
+async function localSettled(state: RunState): Promise<void> {
+  while (state.local.size > 0) await Promise.allSettled([...state.local]);
+}
+
 export async function run(p: Plan, options: RunOptions): Promise<Result> {
   if (p.steps.some((s) => s.kind === "push" || s.kind === "index") && !options.registry)
     throw new PkgkitError("this plan pushes, but run() was given no registry client");
@@ -113,7 +118,7 @@ export async function run(p: Plan, options: RunOptions): Promise<Result> {
     return await runSteps(p, options, state);
   } finally {
     // Assembled contexts and exported images are scratch space: gone once the run ends, however it ends.
-    while (state.local.size > 0) await Promise.allSettled([...state.local]);
+    await localSettled(state);
     await state.scratch?.remove();
   }
 }
@@ -183,7 +188,7 @@ async function runSteps(p: Plan, options: RunOptions, state: RunState): Promise<
   }
   if (signal?.aborted) {
     // Child processes are being stopped (see Shell.exec's signal): wait for them, not for the registry.
-    while (state.local.size > 0) await Promise.allSettled([...state.local]);
+    await localSettled(state);
     closed = true;
     const at = new Date().toISOString();
     for (const s of p.steps) {
