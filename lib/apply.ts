@@ -18,7 +18,7 @@ import { isAbsolute } from "node:path";
 import { z } from "zod";
 import { InputError } from "./errors.ts";
 import { ARCHES, type Arch } from "./spec.ts";
-import { tagRe } from "./ref.ts";
+import { tagRe } from "./names.ts";
 import { indexRef, type Package } from "./package.ts";
 import type { Observed, Plan, Step } from "./plan.ts";
 

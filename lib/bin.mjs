@@ -32,13 +32,13 @@ function freshBundle() {
 
 let cli;
 if (typeof globalThis.Deno !== "undefined" || typeof globalThis.Bun !== "undefined") {
-  cli = await import("./cli.ts");
+  cli = await import("./cli/main.ts");
 } else {
   const bundle = freshBundle();
   // load.ts calls this before importing a pkg.config.ts.
   globalThis[Symbol.for("pkgkit.loadTypeScript")] = loadTypeScript;
   if (!bundle) await loadTypeScript();
-  cli = await import(bundle ? bundle.href : "./cli.ts");
+  cli = await import(bundle ? bundle.href : "./cli/main.ts");
 }
 // Not awaited: a config file whose top-level await never settles must not keep this module
 // pending, or Bun spins instead of emitting beforeExit, which load.ts waits for to report it.

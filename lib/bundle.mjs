@@ -6,7 +6,7 @@
 import { build } from "esbuild";
 
 await build({
-  entryPoints: [new URL("./cli.ts", import.meta.url).pathname],
+  entryPoints: [new URL("./cli/main.ts", import.meta.url).pathname],
   outfile: new URL("./dist/cli.mjs", import.meta.url).pathname,
   bundle: true,
   platform: "node",

@@ -1,29 +1,33 @@
 /**
  * `definePackage()`: the typed, validated replacement for LinuxKit's build.yml.
  *
- * Like Vite's `defineConfig` it exists for types and editor help, and it validates eagerly.
- * It also makes the config file runnable: when the file that calls it is the entry script
- * (`npx tsx pkg.config.ts build`), the package CLI runs once the module has finished loading.
- * Imported from anywhere else, it only returns the definition.
+ * Like Vite's `defineConfig` it exists for types and editor help: it validates, freezes and
+ * returns. The one thing it reads besides its argument is the stack, to learn which file declared
+ * the package (its directory is the package's). Making a config file runnable
+ * (`npx tsx pkg.config.ts build`) is not its business: the public entry module installs a hook
+ * (lib/cli/entry.ts) that is told of each definition.
  */
-import { basename, dirname } from "node:path";
-import process from "node:process";
+import { dirname } from "node:path";
 import { SpecError } from "./errors.ts";
-import { isPackageDefinition, PACKAGE_KIND, parseSpec, type PackageSpec, type PackageSpecInput } from "./spec.ts";
-import { callerFile, mainFile } from "./runtime.ts";
+import { isPackageDefinition, PACKAGE_KIND, parseSpec, type PackageDefinition, type PackageSpec, type PackageSpecInput } from "./spec.ts";
+import { callerFile } from "./runtime.ts";
 
-export interface PackageDefinition {
-  readonly kind: "pkgkit.package";
-  readonly spec: PackageSpec;
-  /** The file that declared it (pkg.config.ts or build.yml), absolute. */
-  readonly file: string;
-  /** The package directory, absolute. */
-  readonly dir: string;
-  /** The fields the file sets; the others hold defaults (which a workspace may override). */
-  readonly fields: readonly (keyof PackageSpec)[];
+export { isPackageDefinition, type PackageDefinition };
+
+/** Told of each `definePackage` call, valid or not. */
+export interface DefinitionHook {
+  defined(def: PackageDefinition): void;
+  invalid(file: string, err: SpecError): void;
 }
 
-export { isPackageDefinition };
+// Shared by every copy of this module (tsx may load one as CommonJS, the CLI another as ESM).
+const HOOK = Symbol.for("pkgkit.definitionHook");
+const hooks = globalThis as { [HOOK]?: DefinitionHook };
+
+/** Install (or with undefined, remove) the hook `definePackage` tells of each definition. */
+export function setDefinitionHook(hook: DefinitionHook | undefined): void {
+  hooks[HOOK] = hook;
+}
 
 /** Validate and freeze a spec declared in `file`. Throws SpecError naming the file and fields. */
 export function makeDefinition(raw: unknown, file: string): PackageDefinition {
@@ -33,40 +37,16 @@ export function makeDefinition(raw: unknown, file: string): PackageDefinition {
   return Object.freeze({ kind: PACKAGE_KIND, spec: parsed.spec, file, dir: dirname(file), fields });
 }
 
-const mainDefinitions: PackageDefinition[] = [];
-
-// A pkg.config.ts run directly that never calls definePackage leaves nothing to run: say so
-// rather than exit without a word (Node: 13, for a top-level await that never settles). Bun
-// never gets here then (it spins: oven-sh/bun#14951); Deno reports such an await itself.
-// Shared across copies of this module (tsx may load one as CommonJS, the CLI another as ESM).
-const entryState = ((globalThis as Record<symbol, { defined: number; hooked: boolean } | undefined>)[Symbol.for("pkgkit.entry")] ??= { defined: 0, hooked: false });
-const entry = mainFile();
-if (entry !== undefined && basename(entry) === "pkg.config.ts" && !entryState.hooked) {
-  entryState.hooked = true;
-  process.once("beforeExit", () => {
-    if (entryState.defined > 0) return;
-    console.error(`pkgkit: ${entry}: defined no package: a top-level await in it (or in a file it imports) never settled, or it has no \`export default definePackage({ ... })\``);
-    process.exitCode = 2;
-  });
-}
-
+/** Declare a package: validated now (SpecError names the file and each bad field), frozen, returned. */
 export function definePackage(spec: PackageSpecInput): PackageDefinition {
   const file = callerFile(import.meta.url) ?? "pkg.config.ts";
-  const isMain = file === mainFile();
-  if (!isMain) return makeDefinition(spec, file);
-  // Entry script: report bad input as the CLI does (no stack, exit 2), else run the CLI once
-  // the module has finished evaluating.
   let def: PackageDefinition;
   try {
     def = makeDefinition(spec, file);
   } catch (err) {
-    if (!(err instanceof SpecError)) throw err;
-    console.error(`pkgkit: ${err.message}`);
-    process.exit(err.exitCode);
+    if (err instanceof SpecError) hooks[HOOK]?.invalid(file, err);
+    throw err;
   }
-  entryState.defined++;
-  // A file that defines several packages gets one CLI run over all of them.
-  if (mainDefinitions.push(def) === 1)
-    setTimeout(() => void import("./cli.ts").then((m) => m.runPackageFile(mainDefinitions)), 0);
+  hooks[HOOK]?.defined(def);
   return def;
 }

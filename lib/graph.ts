@@ -18,7 +18,6 @@ import { BUILD_YML, loadPackage } from "./load.ts";
 import { globDirs } from "./glob.ts";
 import { canonical } from "./runtime.ts";
 import type { PackageDefinition } from "./define.ts";
-import type { Package, ResolvedGraph } from "./package.ts";
 
 /** One build arg after expansion: a plain value, or another package (resolved to its reference later). */
 export type GraphArg = { name: string; value: string } | { name: string; dependency: GraphNode };
@@ -183,37 +182,4 @@ function cycleError(members: GraphNode[]): InputError {
   });
   const what = ring.length === 1 ? "a package depends on itself" : `${ring.length} packages depend on each other`;
   return new InputError(`dependency cycle: ${what}, so none can be tagged first; remove one of these build args:\n${lines.join("\n")}`);
-}
-
-/** The resolved graph as plain data (`pkgkit graph --json`): edges point from a package to what it depends on. */
-export interface GraphJson {
-  nodes: { id: string; ref: string; dir: string; file: string; tag: string; dirty: boolean; dirtyReasons: string[]; selected: boolean }[];
-  edges: { from: string; to: string; arg: string }[];
-}
-
-// Not package.ts's indexRef: package.ts imports this module.
-const ref = (p: Package) => `${p.repository}:${p.tag}`;
-
-export function graphJson(g: ResolvedGraph): GraphJson {
-  const selected = new Set(g.roots);
-  return {
-    nodes: g.packages.map((p) => ({ id: p.id, ref: ref(p), dir: p.dir, file: p.file, tag: p.tag, dirty: p.dirty, dirtyReasons: p.dirtyReasons, selected: selected.has(p) })),
-    edges: g.packages.flatMap((p) => p.dependencies.map((d) => ({ from: p.id, to: d.id, arg: d.arg }))),
-  };
-}
-
-/**
- * The resolved graph for people: each package (dependencies first) with its directory, then one
- * line per dependency: `BUILD_ARG → org/image:tag`. Packages only reached as dependencies are marked.
- */
-export function formatGraph(g: ResolvedGraph, cwd: string): string {
-  const selected = new Set(g.roots);
-  return g.packages
-    .map((p) => {
-      const where = relative(cwd, p.dir) || ".";
-      const head = `${ref(p)}  ${where}${selected.has(p) ? "" : "  (dependency, not selected)"}`;
-      const dirty = p.dirtyReasons.map((r) => `    dirty: ${r}`);
-      return [head, ...p.dependencies.map((d) => `    ${d.arg} → ${d.ref}`), ...dirty].join("\n");
-    })
-    .join("\n");
 }

@@ -1,8 +1,12 @@
 /**
  * pkgkit: build, tag and publish LinuxKit-style packages from a typed pkg.config.ts.
  * The CLI (`main`) lives in "pkgkit/cli": package files import this module while the CLI is
- * loading them, so it must not depend on the CLI.
+ * loading them, so it loads none of the CLI, only the hook that makes a config file runnable.
  */
+import { installEntryHook } from "./cli/entry.ts";
+
+installEntryHook();
+
 export { definePackage, isPackageDefinition, type PackageDefinition } from "./define.ts";
 export {
   packageSpecSchema, parseSpec, platformString, ARCHES, DEFAULT_ARCHES, DEFAULT_ORG, PLATFORMS,
@@ -28,7 +32,8 @@ export { PkgkitError, InputError, SpecError, StalePlanError, ExitCode, type Fiel
 // Workspaces and dependencies between packages.
 export { resolveGraph, type Dependency, type ResolvedGraph, type WorkspaceDefaults } from "./package.ts";
 export type { BuildArgValue } from "./spec.ts";
-export { buildGraph, formatGraph, graphJson, type DefinitionGraph, type GraphNode, type GraphJson } from "./graph.ts";
+export { buildGraph, type DefinitionGraph, type GraphNode } from "./graph.ts";
+export { formatGraph, graphJson, type GraphJson } from "./package.ts";
 export {
   defineWorkspace, isWorkspaceDefinition, findWorkspace, findPackageDirs, selectPackageDirs, WORKSPACE_FILE,
   type WorkspaceDefinition, type WorkspaceInput,

@@ -29,7 +29,7 @@ import { createHash } from "node:crypto";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { InputError } from "./errors.ts";
 import { changedContentDigest, gitStates, type DirState } from "./git.ts";
-import { checkOrg, MAX_NAME_LENGTH, MAX_TAG_LENGTH, redactOrg, tagRe } from "./ref.ts";
+import { checkOrg, MAX_NAME_LENGTH, MAX_TAG_LENGTH, redactOrg, tagRe } from "./names.ts";
 import { DEFAULT_ORG, HASH_PLACEHOLDER, type Arch, type PackageSpec } from "./spec.ts";
 import { buildGraph, dependenciesOf, type GraphNode } from "./graph.ts";
 import type { PackageDefinition } from "./define.ts";
@@ -294,4 +294,34 @@ function selectArches(def: PackageDefinition, declared: Arch[], wanted: Arch[] |
   if (unknown.length > 0)
     throw new InputError(`--arches ${unknown.join(",")}: ${def.file} builds only for ${declared.join(", ")}`);
   return wanted;
+}
+
+/** The resolved graph as plain data (`pkgkit graph --json`): edges point from a package to what it depends on. */
+export interface GraphJson {
+  nodes: { id: string; ref: string; dir: string; file: string; tag: string; dirty: boolean; dirtyReasons: string[]; selected: boolean }[];
+  edges: { from: string; to: string; arg: string }[];
+}
+
+export function graphJson(g: ResolvedGraph): GraphJson {
+  const selected = new Set(g.roots);
+  return {
+    nodes: g.packages.map((p) => ({ id: p.id, ref: indexRef(p), dir: p.dir, file: p.file, tag: p.tag, dirty: p.dirty, dirtyReasons: p.dirtyReasons, selected: selected.has(p) })),
+    edges: g.packages.flatMap((p) => p.dependencies.map((d) => ({ from: p.id, to: d.id, arg: d.arg }))),
+  };
+}
+
+/**
+ * The resolved graph for people: each package (dependencies first) with its directory, then one
+ * line per dependency: `BUILD_ARG → org/image:tag`. Packages only reached as dependencies are marked.
+ */
+export function formatGraph(g: ResolvedGraph, cwd: string): string {
+  const selected = new Set(g.roots);
+  return g.packages
+    .map((p) => {
+      const where = relative(cwd, p.dir) || ".";
+      const head = `${indexRef(p)}  ${where}${selected.has(p) ? "" : "  (dependency, not selected)"}`;
+      const dirty = p.dirtyReasons.map((r) => `    dirty: ${r}`);
+      return [head, ...p.dependencies.map((d) => `    ${d.arg} → ${d.ref}`), ...dirty].join("\n");
+    })
+    .join("\n");
 }

@@ -4,14 +4,13 @@
  * recorded in the plan, so `plan`, `--dry-run` and `run()` all see the same decisions.
  */
 import { archRef, indexRef, type Package } from "./package.ts";
-import { platformString, PLATFORMS, type Arch } from "./spec.ts";
+import { platformKey, platformString, PLATFORMS, type Arch } from "./names.ts";
 import { builderFor, type ArchBuilders, type Builder, type BuildCommand, type LocalImage } from "./builder.ts";
 import type { Descriptor, Manifest } from "./registry/types.ts";
 import type { ManifestFormat } from "./image.ts";
-import { platformKey } from "./push.ts";
 import { InputError } from "./errors.ts";
 import { formatSignStep, withSignSteps, type SigningAssignments, type SignStep } from "./sign/plan.ts";
-import type { SignerName } from "./sign/config.ts";
+import type { SignerName } from "./sign/schema.ts";
 
 export type Command = "build" | "push";
 

@@ -25,7 +25,7 @@ import { INDEX_TYPES, MediaTypes, type Descriptor, type Manifest, type Platform,
 import type { ImageBlobs } from "./image.ts";
 import { parseRepository } from "./registry/names.ts";
 import { sha256 } from "./registry/digest.ts";
-import { ARCHES, PLATFORMS, type Arch } from "./spec.ts";
+import { ARCHES, PLATFORMS, platformKey, type Arch } from "./names.ts";
 
 export interface PushedImage {
   ref: string;
@@ -82,12 +82,6 @@ async function putImageManifest(registry: Registry, repository: string, tag: str
 }
 
 /** `os/arch[/variant]`, with arm64's default variant v8 left out, as OCI platform matching does. */
-export function platformKey(p: Platform | undefined): string {
-  if (!p) return "unknown";
-  const variant = p.architecture === "arm64" && p.variant === "v8" ? undefined : p.variant;
-  return [p.os, p.architecture, variant].filter(Boolean).join("/");
-}
-
 /** Existing entries, ours replacing any for the same platform; attestations of dropped images go too. */
 export function mergeEntries(existing: Descriptor[], ours: Descriptor[]): Descriptor[] {
   const mine = new Set(ours.map((d) => platformKey(d.platform)));

@@ -4,35 +4,15 @@
  * expected form.
  */
 import { z } from "zod";
-import { checkImage, checkOrg, redactOrg, tagRe } from "./ref.ts";
+import { ARCHES, checkImage, checkOrg, redactOrg, tagRe, type Arch } from "./names.ts";
+export { ARCHES, PLATFORMS, platformKey, platformString, type Arch } from "./names.ts";
 import { type FieldProblem } from "./errors.ts";
-import type { PackageDefinition } from "./define.ts";
-import { signerSpecSchema } from "./sign/config.ts";
+import { signerSpecSchema } from "./sign/schema.ts";
 
-/** GOARCH names pkgkit can build for, with their OCI platform. */
-export const PLATFORMS = {
-  amd64: { os: "linux", architecture: "amd64" },
-  arm64: { os: "linux", architecture: "arm64" },
-  arm: { os: "linux", architecture: "arm", variant: "v7" },
-  "386": { os: "linux", architecture: "386" },
-  ppc64le: { os: "linux", architecture: "ppc64le" },
-  s390x: { os: "linux", architecture: "s390x" },
-  riscv64: { os: "linux", architecture: "riscv64" },
-  mips64le: { os: "linux", architecture: "mips64le" },
-  loong64: { os: "linux", architecture: "loong64" },
-} as const;
-export type Arch = keyof typeof PLATFORMS;
-// Listed explicitly: Object.keys would put the integer-like "386" first.
-export const ARCHES: Arch[] = ["amd64", "arm64", "arm", "386", "ppc64le", "s390x", "riscv64", "mips64le", "loong64"];
 export const DEFAULT_ARCHES: Arch[] = ["amd64", "arm64"];
 /** LinuxKit's default org. */
 export const DEFAULT_ORG = "linuxkit";
 export const HASH_PLACEHOLDER = "{{.Hash}}";
-
-export function platformString(arch: Arch): string {
-  const p: { os: string; architecture: string; variant?: string } = PLATFORMS[arch];
-  return [p.os, p.architecture, p.variant].filter(Boolean).join("/");
-}
 
 // "%" is LinuxKit's stem for "@lkt:pkgs:" build args; checked against the value below.
 /** Part of the message for an undefined build-arg value; load.ts recognises it. */
@@ -161,6 +141,18 @@ export const packageSpecSchema = z.strictObject({
 export type BuildArgValue = string | PackageDefinition | (() => PackageDefinition);
 
 export const PACKAGE_KIND = "pkgkit.package";
+
+/** A validated package, as `definePackage` returns it and `loadPackage` reads it from pkg.config.ts or build.yml. */
+export interface PackageDefinition {
+  readonly kind: typeof PACKAGE_KIND;
+  readonly spec: PackageSpec;
+  /** The file that declared it (pkg.config.ts or build.yml), absolute. */
+  readonly file: string;
+  /** The package directory, absolute. */
+  readonly dir: string;
+  /** The fields the file sets; the others hold defaults (which a workspace may override). */
+  readonly fields: readonly (keyof PackageSpec)[];
+}
 
 export function isPackageDefinition(v: unknown): v is PackageDefinition {
   return typeof v === "object" && v !== null && (v as PackageDefinition).kind === PACKAGE_KIND;

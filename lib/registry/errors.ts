@@ -1,6 +1,14 @@
 /** RegistryError: a registry operation failed; says which registry, what happened and what to do. */
 import { ExitCode, PkgkitError } from "../errors.ts";
-import type { RegistryErrorInfo, RegistryErrorKind } from "./types.ts";
+
+export type RegistryErrorKind = "auth" | "forbidden" | "not-found" | "unreachable" | "tls" | "server" | "protocol";
+
+/** Registry failures carry a kind, the registry host and (for HTTP errors) the status. */
+export interface RegistryErrorInfo {
+  kind: RegistryErrorKind;
+  registry: string;
+  status?: number;
+}
 
 export class RegistryError extends PkgkitError implements RegistryErrorInfo {
   override name = "RegistryError";

@@ -3,7 +3,7 @@
  * `hello`) → where the distribution API lives and which key the Docker config files them under.
  */
 import { InputError } from "../errors.ts";
-import { pathRe } from "../ref.ts";
+import { isHost, pathRe } from "../names.ts";
 
 export interface RepositoryName {
   /** The registry as users name it: `127.0.0.1:5000`, `docker.io`. */
@@ -18,11 +18,6 @@ export const DOCKER_HUB = "docker.io";
 const DOCKER_HUB_API = "registry-1.docker.io";
 /** Docker Hub's key in config.json `auths` and the server name given to credential helpers. */
 export const DOCKER_HUB_AUTH_KEY = "https://index.docker.io/v1/";
-
-/** Like Docker: the first component is a registry host only if it has a `.` or `:` or is `localhost`. */
-function isHost(first: string): boolean {
-  return first.includes(".") || first.includes(":") || first === "localhost";
-}
 
 export function parseRepository(name: string): RepositoryName {
   const slash = name.indexOf("/");

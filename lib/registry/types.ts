@@ -97,12 +97,4 @@ export interface RegistryOptions {
   log?: (line: string) => void;
 }
 
-export type RegistryErrorKind = "auth" | "forbidden" | "not-found" | "unreachable" | "tls" | "server" | "protocol";
-
-/** Registry failures carry a kind, the registry host and (for HTTP errors) the status. */
-export interface RegistryErrorInfo {
-  kind: RegistryErrorKind;
-  registry: string;
-  status?: number;
-}
-export { RegistryError } from "./errors.ts";
+export { RegistryError, type RegistryErrorInfo, type RegistryErrorKind } from "./errors.ts";

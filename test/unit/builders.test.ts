@@ -13,7 +13,7 @@ import { run } from "../../lib/run.ts";
 import { defaultShell } from "../../lib/shell.ts";
 import { InputError } from "../../lib/errors.ts";
 import { makeWorkspace } from "../../lib/workspace.ts";
-import { resolveBuilders } from "../../lib/cli.ts";
+import { resolveBuilders } from "../../lib/cli/main.ts";
 import { specErrorOf } from "../helpers.ts";
 
 const shell = await defaultShell();

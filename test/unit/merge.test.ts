@@ -2,7 +2,8 @@
 // hooks: many interleavings of concurrent writers, failed and lost writes, what an index keeps.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mergeIndex, platformKey, pushImage, type OwnArch } from "../../lib/push.ts";
+import { mergeIndex, pushImage, type OwnArch } from "../../lib/push.ts";
+import { platformKey } from "../../lib/names.ts";
 import type { ImageBlobs } from "../../lib/image.ts";
 import { createMemoryRegistry, type MemoryFault, type MemoryRegistry } from "../../lib/registry/memory.ts";
 import { sha256 } from "../../lib/registry/digest.ts";

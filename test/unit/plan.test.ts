@@ -9,8 +9,8 @@ import { resolvePackages, type Package } from "../../lib/package.ts";
 import { plan, formatPlan, type BuildStep } from "../../lib/plan.ts";
 import { buildxBuilder, legacyBuilder, type LocalImage } from "../../lib/builder.ts";
 import { defaultShell } from "../../lib/shell.ts";
-import { parseArgs } from "../../lib/args.ts";
-import { resolveOptions } from "../../lib/cli.ts";
+import { parseArgs } from "../../lib/cli/args.ts";
+import { resolveOptions } from "../../lib/cli/main.ts";
 
 const shell = await defaultShell();
 const dir = mkdtempSync(join(tmpdir(), "pkgkit-plan-"));

@@ -8,7 +8,8 @@ import { resolvePackages, type Package } from "../../lib/package.ts";
 import { plan, formatPlan, type IndexStep, type PushStep, type SkipStep } from "../../lib/plan.ts";
 import { buildxBuilder, type LocalImage } from "../../lib/builder.ts";
 import { defaultShell } from "../../lib/shell.ts";
-import { mergeEntries, platformKey } from "../../lib/push.ts";
+import { mergeEntries } from "../../lib/push.ts";
+import { platformKey } from "../../lib/names.ts";
 import { MediaTypes, type Descriptor, type Manifest } from "../../lib/registry/types.ts";
 
 const shell = await defaultShell();

@@ -1,11 +1,11 @@
 /** The signing flags of `push` and `plan --push`, and the `verify` command. */
 import process from "node:process";
-import type { OptionSpec, ParsedOptions } from "../args.ts";
+import type { OptionSpec, ParsedOptions } from "./args.ts";
 import { ExitCode, InputError } from "../errors.ts";
 import type { Package } from "../package.ts";
 import type { Registry } from "../registry/types.ts";
 import { verifyPackages, type SigningOptions } from "../../recipes/sign.ts";
-import { SIGNER_NAMES, type SignerName } from "./config.ts";
+import { SIGNER_NAMES, type SignerName } from "../sign/config.ts";
 import { checkPemFile } from "../pemfile.ts";
 
 export const signingFlags: Record<string, OptionSpec> = {

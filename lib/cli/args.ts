@@ -2,7 +2,7 @@
  * Command-line options. Long options take `--name value` or `--name=value`; like LinuxKit's Go
  * flags, `-name=value` and `-name` are accepted too, so `-org=wombat -disable-content-trust` works.
  */
-import { InputError } from "./errors.ts";
+import { InputError } from "../errors.ts";
 
 export interface OptionSpec {
   type: "string" | "boolean";

@@ -7,30 +7,30 @@ import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { formatOptions, parseArgs, type OptionSpec, type ParsedOptions } from "./args.ts";
-import { ExitCode, InputError, isPkgkitError } from "./errors.ts";
-import { ARCHES, type Arch } from "./spec.ts";
-import { indexRef, type Package, type ResolveOptions } from "./package.ts";
-import { formatPlan, type Plan, type ResolvedWith } from "./plan.ts";
-import type { Result } from "./run.ts";
-import type { Registry } from "./registry/types.ts";
-import { tagRe } from "./ref.ts";
-import { BUILDER_KINDS, detectBuilderKind, parseBuilders, parseEngine, type ArchBuilders, type BuilderKind, type Engine } from "./builder.ts";
-import { findWorkspace, type WorkspaceDefinition } from "./workspace.ts";
-import { defaultShell } from "./shell.ts";
-import { scriptArgs } from "./runtime.ts";
-import { BUILD_YML, CONFIG_FILE } from "./load.ts";
-import type { PackageDefinition } from "./define.ts";
-import { graphFromArgs, graphFromDefinitions } from "../recipes/packages.ts";
-import { formatGraph, graphJson } from "./graph.ts";
-import { planBuild } from "../recipes/build.ts";
-import { planPush } from "../recipes/push.ts";
-import { applyPlan } from "../recipes/apply.ts";
-import { parsePlanFile, planByArch, selectPlan, type PlanMatrix } from "./apply.ts";
-import { run } from "./run.ts";
-import { consoleReporter, formatUnsigned, interruptReport, runExitCode, summarize, summaryTable, unsignedRefs } from "../recipes/report.ts";
-import { signingOptions, signingFlags, verifyCommand } from "./sign/cli.ts";
-import { checkPemFile } from "./pemfile.ts";
-import { MAX_CONFIG_BYTES, MAX_PLAN_BYTES, readTextLimited, tooLarge } from "./limits.ts";
+import { ExitCode, InputError, isPkgkitError } from "../errors.ts";
+import { ARCHES, type Arch } from "../spec.ts";
+import { indexRef, type Package, type ResolveOptions } from "../package.ts";
+import { formatPlan, type Plan, type ResolvedWith } from "../plan.ts";
+import type { Result } from "../run.ts";
+import type { Registry } from "../registry/types.ts";
+import { tagRe } from "../names.ts";
+import { BUILDER_KINDS, detectBuilderKind, parseBuilders, parseEngine, type ArchBuilders, type BuilderKind, type Engine } from "../builder.ts";
+import { findWorkspace, type WorkspaceDefinition } from "../workspace.ts";
+import { defaultShell } from "../shell.ts";
+import { scriptArgs } from "../runtime.ts";
+import { BUILD_YML, CONFIG_FILE } from "../load.ts";
+import type { PackageDefinition } from "../define.ts";
+import { graphFromArgs, graphFromDefinitions } from "../../recipes/packages.ts";
+import { formatGraph, graphJson } from "../package.ts";
+import { planBuild } from "../../recipes/build.ts";
+import { planPush } from "../../recipes/push.ts";
+import { applyPlan } from "../../recipes/apply.ts";
+import { parsePlanFile, planByArch, selectPlan, type PlanMatrix } from "../apply.ts";
+import { run } from "../run.ts";
+import { consoleReporter, formatUnsigned, interruptReport, runExitCode, summarize, summaryTable, unsignedRefs } from "../../recipes/report.ts";
+import { signingOptions, signingFlags, verifyCommand } from "./sign.ts";
+import { checkPemFile } from "../pemfile.ts";
+import { MAX_CONFIG_BYTES, MAX_PLAN_BYTES, readTextLimited, tooLarge } from "../limits.ts";
 
 const PLAN_FILE = "a plan written by `pkgkit plan --json`";
 
@@ -204,7 +204,7 @@ const commands: Record<string, CommandDef> = {
       const out = join(t.dirs[0]!, CONFIG_FILE);
       if (!existsSync(yml)) throw new InputError(`${yml}: not found; migrate needs a LinuxKit ${BUILD_YML}`);
       if (existsSync(out) && !o.force) throw new InputError(`${out}: already exists; pass --force to overwrite`);
-      const { fieldsSetIn, loadBuildYml, toConfigSource } = await import("./buildyml.ts");
+      const { fieldsSetIn, loadBuildYml, toConfigSource } = await import("../buildyml.ts");
       const def = await loadBuildYml(yml);
       await writeFile(out, toConfigSource(def.spec, fieldsSetIn(readTextLimited(yml, MAX_CONFIG_BYTES, `a ${BUILD_YML}`))));
       process.stderr.write(`wrote ${relative(process.cwd(), out) || out}; pkgkit now reads it instead of ${BUILD_YML}, which you can remove\n`);
@@ -339,7 +339,7 @@ async function registryOption(o: ParsedOptions, log: (line: string) => void = (l
   const ca = list(o["registry-ca"]);
   for (const file of ca) checkPemFile(file, "certificate", `--registry-ca ${JSON.stringify(file)}`);
   const { requestMs, totalMs, retries } = registryBounds(o, env);
-  const { createRegistry } = await import("./registry/index.ts");
+  const { createRegistry } = await import("../registry/index.ts");
   return createRegistry({
     ca,
     insecure: [...list(o["insecure-registry"]), ...list(env.PKGKIT_INSECURE_REGISTRIES)],
