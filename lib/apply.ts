@@ -14,21 +14,16 @@
  * the same matrix) stops a plan only when it changes a step: an index the plan skipped no longer
  * lists its arches, for instance.
  */
-import { isAbsolute } from "node:path";
 import { z } from "zod";
 import { InputError } from "./errors.ts";
-import { ARCHES, type Arch } from "./spec.ts";
-import { tagRe } from "./names.ts";
+import { ARCHES, parseImageRef, type Arch } from "./names.ts";
 import { indexRef, type Package } from "./package.ts";
-import type { Observed, Plan, Step } from "./plan.ts";
+import {
+  observedSchema, planInputsSchema, planMatrixSchema, planSchema, resolvedWithSchema, STEP_KINDS,
+  type Observed, type Plan, type PlanMatrix, type Step,
+} from "./plan/schema.ts";
 
-/** `plan --by arch`: one plan per arch, each with that arch's steps and an index step merging only it. */
-export interface PlanMatrix {
-  version: 1;
-  kind: "matrix";
-  by: "arch";
-  groups: { arch: Arch; plan: Plan }[];
-}
+export type { PlanMatrix };
 
 /** The packages that build `arch`, each with only that arch. */
 export function restrictToArch(packages: Package[], arch: Arch): Package[] {
@@ -46,55 +41,28 @@ export async function planByArch(packages: Package[], planOne: (packages: Packag
   return { version: 1, kind: "matrix", by: "arch", groups };
 }
 
-const absolute = (what: string) => z.string().refine(isAbsolute, { error: `expected ${what}: an absolute path` });
-const builderName = z.string().regex(/^(buildx|legacy)(@\S+)?$/, { error: "expected a builder: buildx or legacy, or either @<endpoint|context>" });
-const lookups = z.record(z.string(), z.string().nullable(), { error: "expected an object of ref → digest or null" });
-const planSchema = z.object({
-  version: z.literal(1),
-  command: z.enum(["build", "push"]),
-  packages: z
-    .array(z.object({
-      name: z.string().includes(":"),
-      dir: absolute("the package directory"),
-      tag: z.string().regex(tagRe, { error: "expected an image tag" }),
-      dirty: z.boolean(),
-      arches: z.array(z.enum(ARCHES)).min(1),
-      commit: z.string().regex(/^[0-9a-f]{40,64}$/, { error: "expected a git commit id" }).optional(),
-    }))
-    .min(1, { error: "expected at least one package" }),
-  steps: z.array(z.looseObject({ kind: z.enum(["build", "skip", "context", "push", "index", "sign"]), id: z.string(), needs: z.array(z.string()) })),
-  observed: z.object({ registry: lookups, local: lookups, signatures: lookups.optional() }, {
+/**
+ * A plan file: the plan's schema, with what a file must hold besides (the look-ups and how its
+ * packages were resolved, which `apply` makes again), and loose where a field pkgkit does not
+ * write (an edited path, say) must be kept, so that `apply` finds it when it compares the file
+ * with its own plan (recipes/apply.ts). Steps are checked for their kind, id and needs only:
+ * `apply` compares each one, field by field, with the plan it makes again from the sources, so a
+ * step pkgkit would not plan never runs, and the refusal names the step and the fields that differ.
+ */
+const planFileSchema = planSchema.extend({
+  steps: z.array(z.looseObject({ kind: z.enum(STEP_KINDS), id: z.string(), needs: z.array(z.string()) })),
+  observed: z.object(observedSchema.shape, {
     error: (i) => (i.input === undefined ? "missing: this plan does not record the look-ups it rests on; make it with `pkgkit plan --json`" : undefined),
   }),
-  // Loose, like steps: a field pkgkit does not write (an edited path, say) is kept, so that
-  // `apply` finds it when it compares the inputs with its own (recipes/apply.ts).
-  inputs: z.looseObject({
-    builder: builderName,
-    builders: z.partialRecord(z.enum(ARCHES), builderName).optional(),
-    release: z.string().regex(tagRe, { error: "expected an image tag" }).optional(),
-    format: z.enum(["docker", "oci"]).optional(),
-    force: z.union([z.boolean(), z.array(z.string())], { error: "expected true, false or a list of package ids" }),
-    resolved: z.object({
-      from: absolute("the directory the plan was made in"),
-      org: z.string().optional(),
-      hash: z.string().optional(),
-      network: z.boolean().optional(),
-      disableCache: z.boolean().optional(),
-      disableContentTrust: z.boolean().optional(),
-    }, { error: (i) => (i.input === undefined ? "missing: this plan does not record how its packages were resolved; make it with `pkgkit plan --json`" : undefined) }),
-    signing: z.strictObject({
-      signer: z.enum(["notary", "sigstore"]).optional(),
-      key: absolute("the signing key").optional(),
-      keyless: z.boolean().optional(),
-      config: absolute("the pkgkit.yml read").optional(),
-    }).optional(),
-  }),
+  inputs: planInputsSchema.extend({
+    resolved: z.object(resolvedWithSchema.shape, {
+      error: (i) => (i.input === undefined ? "missing: this plan does not record how its packages were resolved; make it with `pkgkit plan --json`" : undefined),
+    }),
+  }).loose(),
 });
-const matrixSchema = z.object({
-  version: z.literal(1),
-  kind: z.literal("matrix"),
-  by: z.literal("arch"),
-  groups: z.array(z.object({ arch: z.enum(ARCHES), plan: z.unknown() })).min(1),
+/** A matrix file: each group's plan is read as a plan file of its own (errors name `groups[<n>].plan.<field>`). */
+const matrixFileSchema = planMatrixSchema.extend({
+  groups: z.array(planMatrixSchema.shape.groups.element.extend({ plan: z.unknown() })).min(1),
 });
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -138,15 +106,12 @@ export function parsePlanFile(text: string, file: string): Plan | PlanMatrix {
   if (raw.version !== 1)
     throw new InputError(`${file}: field "version": ${JSON.stringify(raw.version)}: this pkgkit reads plan version 1; make the plan again with this version of pkgkit`);
   if (raw.kind !== "matrix") return validatePlan(raw, file);
-  const matrix = validate(matrixSchema, raw, file);
+  const matrix = validate(matrixFileSchema, raw, file);
   return { ...matrix, groups: matrix.groups.map((g, i) => ({ arch: g.arch, plan: validatePlan(g.plan, file, `groups[${i}].plan.`) })) };
 }
 
-/**
- * Steps are checked for their shape only: `pkgkit apply` then compares each one, field by field,
- * with the plan it makes again from the sources, so a step pkgkit would not plan never runs.
- */
-const validatePlan = (raw: unknown, file: string, prefix = "") => validate(planSchema, raw, file, prefix) as unknown as Plan;
+/** Its steps are what the file says, checked by the comparison with a new plan (see planFileSchema). */
+const validatePlan = (raw: unknown, file: string, prefix = "") => validate(planFileSchema, raw, file, prefix) as Plan;
 
 /** The plan to apply: the file's plan, or with `arch`, that group of a matrix. */
 export function selectPlan(parsed: Plan | PlanMatrix, file: string, arch?: string): Plan {
@@ -178,7 +143,7 @@ export interface Change {
 
 /** The look-ups made both when planning and now whose answers differ. */
 export function observedChanges(planned: Plan, now: Observed): Change[] {
-  const shared = new Set(planned.packages.flatMap((p) => [p.name, ...(planned.inputs?.release ? [`${repositoryOf(p.name)}:${planned.inputs.release}`] : [])]));
+  const shared = new Set(planned.packages.flatMap((p) => [p.name, ...(planned.inputs?.release ? [`${parseImageRef(p.name).repository}:${planned.inputs.release}`] : [])]));
   const changes: Change[] = [];
   for (const where of ["registry", "local", "signatures"] as const) {
     const after = now[where] ?? {};
@@ -241,9 +206,6 @@ function canonical(v: unknown): string {
   return JSON.stringify(v) ?? "null";
 }
 
-/** `org/image` of `org/image:<tag>` (a registry host may have a port; a tag has no ":"). */
-export const repositoryOf = (name: string) => name.slice(0, name.lastIndexOf(":"));
-
 /**
  * The planned packages among `resolved` (matched by directory and repository), each restricted to
  * its planned arches, in plan order; and each one whose sources no longer give the planned tag.
@@ -253,7 +215,8 @@ export function matchPackages(planned: Plan, resolved: Package[]): { packages: P
   const changed: string[] = [];
   for (const want of planned.packages) {
     const here = resolved.filter((p) => p.dir === want.dir);
-    const p = here.find((r) => r.repository === repositoryOf(want.name));
+    const { repository } = parseImageRef(want.name);
+    const p = here.find((r) => r.repository === repository);
     const missing = p ? want.arches.filter((a) => !p.arches.includes(a)) : [];
     if (!p) changed.push(`${want.dir}: planned ${want.name}; the directory now holds ${here.map(indexRef).join(", ") || "no such package"}`);
     else if (p.tag !== want.tag) changed.push(`${want.dir}: planned ${want.name}, now ${indexRef(p)}`);

@@ -16,9 +16,11 @@ export { loadBuildYml, parseBuildYml, toConfigSource } from "./buildyml.ts";
 export { loadPackage, loadPackages, findPackageFile, CONFIG_FILE, BUILD_YML } from "./load.ts";
 export { gitStates, type DirState } from "./git.ts";
 export { resolvePackages, archRef, indexRef, type Package, type ResolveOptions } from "./package.ts";
+export { plan, type PlanOptions } from "./plan/plan.ts";
+export { formatPlan } from "./plan/format.ts";
 export {
-  plan, formatPlan, type Plan, type Step, type BuildStep, type SkipStep, type ContextStep, type PlanOptions, type Observed, type PlanInputs, type ResolvedWith, type SigningInputs,
-} from "./plan.ts";
+  type Plan, type Step, type BuildStep, type SkipStep, type ContextStep, type Observed, type PlanInputs, type ResolvedWith, type SigningInputs,
+} from "./plan/schema.ts";
 export {
   parsePlanFile, selectPlan, planByArch, restrictToArch, observedChanges, stepDifferences, matchPackages, type PlanMatrix, type Change,
 } from "./apply.ts";

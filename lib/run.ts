@@ -8,7 +8,7 @@
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { ExitCode, isPkgkitError, PkgkitError } from "./errors.ts";
-import type { Plan, Step } from "./plan.ts";
+import type { Plan, Step } from "./plan/schema.ts";
 import { builderFor, type ArchBuilders, type Builder, type LocalImage } from "./builder.ts";
 import type { Shell } from "./shell.ts";
 import type { Descriptor, Registry } from "./registry/types.ts";
@@ -69,7 +69,7 @@ export interface RunOptions {
   reporter?: Reporter;
   /** Needed by push plans. */
   registry?: Registry;
-  /** Needed by plans with sign steps: by description (`SignStep.using`). */
+  /** Needed by plans with sign steps: by signer id (`SignStep.signerId`; see recipes/sign.ts resolveSigning). */
   signers?: Map<string, Signer>;
   /**
    * Interrupts the run: no step starts any more, child processes are stopped (their process
@@ -109,8 +109,8 @@ export async function run(p: Plan, options: RunOptions): Promise<Result> {
   if (p.steps.some((s) => s.kind === "push" || s.kind === "index") && !options.registry)
     throw new PkgkitError("this plan pushes, but run() was given no registry client");
   for (const s of p.steps) if (s.kind === "build" || s.kind === "push") stepBuilder(s, options);
-  const missing = [...new Set(p.steps.flatMap((s) => (s.kind === "sign" && !options.signers?.has(s.using) ? [s.using] : [])))];
-  if (missing.length) throw new PkgkitError(`this plan signs with ${missing.join(", ")}, but run() was given no such signer (RunOptions.signers)`);
+  const missing = [...new Set(p.steps.flatMap((s) => (s.kind === "sign" && !options.signers?.has(s.signerId) ? [`${s.using} (signer id ${s.signerId})`] : [])))];
+  if (missing.length) throw new PkgkitError(`this plan signs with ${missing.join(", ")}, but run() was given no such signer (RunOptions.signers, by signer id)`);
   const state: RunState = { pushed: new Map(), indexEntries: new Map(), blobs: new Map(), local: new Set() };
   // One scratch directory per run, made before any step starts (steps running at once share it).
   if (p.steps.some((s) => s.kind === "context" || s.kind === "push")) state.scratch = await createScratch(options.tmpDir);

@@ -10,7 +10,8 @@ import { dirname } from "node:path";
 import { loadPackages } from "../lib/load.ts";
 import { resolveGraph } from "../lib/package.ts";
 import { findWorkspace, workspaceDefaults } from "../lib/workspace.ts";
-import { plan, type Plan } from "../lib/plan.ts";
+import { plan } from "../lib/plan/plan.ts";
+import type { Plan } from "../lib/plan/schema.ts";
 import { run, type Reporter, type Result } from "../lib/run.ts";
 import { BUILDER_KINDS, parseEngine, type ArchBuilders, type Builder, type BuilderKind } from "../lib/builder.ts";
 import { defaultShell, type Shell } from "../lib/shell.ts";
@@ -48,7 +49,7 @@ export interface CheckedPlan {
   builder: Builder;
   builders: ArchBuilders;
   shell: Shell;
-  /** The signers the plan's sign steps name (by description), made as when it was planned. */
+  /** The signers the plan's sign steps name (by signer id), made as when it was planned. */
   signers: Map<string, Signer>;
   /** Look-ups that changed without changing the plan: index and release tags other writers merged into. */
   changes: Change[];

@@ -4,7 +4,8 @@
  * its own.
  */
 import { archRef, type Package } from "../lib/package.ts";
-import { plan, type Plan, type PlanOptions, type ResolvedWith } from "../lib/plan.ts";
+import { plan, type PlanOptions } from "../lib/plan/plan.ts";
+import type { Plan, ResolvedWith } from "../lib/plan/schema.ts";
 import { run, type Reporter, type Result } from "../lib/run.ts";
 import { builderFor, detectBuilder, type ArchBuilders, type Builder, type LocalImage } from "../lib/builder.ts";
 import { defaultShell, type Shell } from "../lib/shell.ts";

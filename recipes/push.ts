@@ -4,7 +4,8 @@
  * be built, so a push where everything exists never starts a docker process.
  */
 import { archRef, indexRef, type Package } from "../lib/package.ts";
-import { forced, plan, type Plan, type PlanOptions, type ResolvedWith } from "../lib/plan.ts";
+import { forced, plan, type PlanOptions } from "../lib/plan/plan.ts";
+import type { Plan, ResolvedWith } from "../lib/plan/schema.ts";
 import { run, type Reporter, type Result } from "../lib/run.ts";
 import { buildxBuilder, detectBuilder, type ArchBuilders, type Builder, type LocalImage } from "../lib/builder.ts";
 import { defaultShell, type Shell } from "../lib/shell.ts";
@@ -14,7 +15,7 @@ import type { ManifestFormat } from "../lib/image.ts";
 import { lookupImages, observedLocal } from "./build.ts";
 import type { Signer } from "../lib/sign/types.ts";
 import { checkPackages } from "../lib/contain.ts";
-import { lookupSignatures, resolveSigning, signedRefs, type SigningOptions } from "./sign.ts";
+import { planOptionsWithSigning, resolveSigning, type SigningOptions } from "./sign.ts";
 
 export interface PushOptions {
   registry: Registry;
@@ -102,14 +103,8 @@ export async function observePush(
   };
   // Signing: who signs each package, and whether what the registry has is signed already.
   const signing = await resolveSigning(packages, { registry: options.registry, shell, signing: options.signing });
-  if (signing.assignments.size > 0) {
-    const signatures = await lookupSignatures(plan(packages, planOptions), signing, registryState, options.concurrency);
-    planOptions.signing = signing.assignments;
-    planOptions.signed = signedRefs(signatures);
-    planOptions.observed = { ...planOptions.observed!, signatures };
-    planOptions.signingWith = signing.inputs;
-  }
-  return { options: planOptions, builder, builders, shell, registryState, signers: signing.signers };
+  const signed = await planOptionsWithSigning(packages, planOptions, signing, options.concurrency);
+  return { options: signed, builder, builders, shell, registryState, signers: signing.signers };
 }
 
 export async function planPush(

@@ -6,7 +6,7 @@
  */
 import process from "node:process";
 import type { Reporter, Result, StepResult } from "../lib/run.ts";
-import type { Plan, Step } from "../lib/plan.ts";
+import type { Plan, Step } from "../lib/plan/schema.ts";
 
 export interface ConsoleReporterOptions {
   /** Print every line of build output, prefixed. */

@@ -1,12 +1,15 @@
 /**
  * Recipe: signing for a push, and `verify`. Which signer each package uses (run > package >
  * workspace > pkgkit.yml > notary, see lib/sign/config.ts), one Signer per distinct configuration, the
- * read-only look-up of what is already signed, and the sign steps added to a push plan.
+ * read-only look-up of what is already signed, and push plans with their sign steps.
  */
 import { indexRef, archRef, type Package } from "../lib/package.ts";
 import { resolve } from "node:path";
-import type { Plan, SigningInputs } from "../lib/plan.ts";
-import type { Descriptor, Manifest, Registry } from "../lib/registry/types.ts";
+import { parseImageRef, registryTag } from "../lib/names.ts";
+import { plan, type PlanOptions } from "../lib/plan/plan.ts";
+import type { Plan, SigningInputs } from "../lib/plan/schema.ts";
+import { signedKey, signTargets, type RegistryLookup, type SigningAssignments } from "../lib/plan/sign.ts";
+import type { Registry } from "../lib/registry/types.ts";
 import type { Shell } from "../lib/shell.ts";
 import { mapLimit } from "../lib/concurrency.ts";
 import { InputError } from "../lib/errors.ts";
@@ -15,7 +18,6 @@ import {
   type RunSigner, type SignerConfig, type SigningConfig,
 } from "../lib/sign/config.ts";
 import { createSigner } from "../lib/sign/index.ts";
-import { signTargets, withSignSteps, type SigningAssignments } from "../lib/sign/plan.ts";
 import type { Signer, Verification } from "../lib/sign/types.ts";
 
 export interface SigningOptions extends RunSigner {
@@ -27,7 +29,7 @@ export interface SigningOptions extends RunSigner {
 
 export interface Signing {
   assignments: SigningAssignments;
-  /** By description (what sign steps name in `using`). */
+  /** By signer id (what sign steps name in `signerId`): what run() is given as RunOptions.signers. */
   signers: Map<string, Signer>;
   /**
    * What plans record (`inputs.signing`) so that `pkgkit apply` makes the same signers: the run's
@@ -37,7 +39,13 @@ export interface Signing {
   inputs?: SigningInputs;
 }
 
-/** The signer of every package that signs (content trust on); packages with it off are absent. */
+/**
+ * The signer of every package that signs (content trust on); packages with it off are absent.
+ * Each distinct configuration gets one Signer and an id, given in package order: its type
+ * (`notary`, `sigstore`), then `sigstore#2` for the second sigstore configuration, and so on.
+ * The same packages and settings give the same ids, so `pkgkit apply` names its signers as the
+ * plan does.
+ */
 export async function resolveSigning(packages: Package[], deps: { registry: Registry; shell?: Shell; signing?: SigningOptions }): Promise<Signing> {
   const options = deps.signing ?? {};
   const signing: Signing = { assignments: new Map(), signers: new Map() };
@@ -52,25 +60,30 @@ export async function resolveSigning(packages: Package[], deps: { registry: Regi
     config: file.file,
   };
   signing.inputs = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
-  const byConfig = new Map<string, Signer>();
+  const byConfig = new Map<string, { signer: Signer; signerId: string }>();
+  const ofType = new Map<string, number>();
+  /** Descriptions shown in plans, each of one signer (`#2` added when two signers describe themselves alike). */
+  const described = new Map<string, Signer>();
   for (const pkg of trusted) {
     const config = resolveSignerConfig(run, packageSigner(pkg.spec.signer, pkg.dir), pkg.workspaceSigner, file);
     const key = JSON.stringify(config, (_k, v: unknown) => (typeof v === "function" ? `fn:${String(v)}` : v));
-    let signer = byConfig.get(key);
-    if (!signer) {
-      signer = options.signers?.[config.type] ?? createSigner(config, { registry: deps.registry, shell: deps.shell, configFile: file.file });
-      byConfig.set(key, signer);
+    let made = byConfig.get(key);
+    if (!made) {
+      const signer = options.signers?.[config.type] ?? createSigner(config, { registry: deps.registry, shell: deps.shell, configFile: file.file });
+      const n = (ofType.get(config.type) ?? 0) + 1;
+      ofType.set(config.type, n);
+      made = { signer, signerId: n === 1 ? config.type : `${config.type}#${n}` };
+      byConfig.set(key, made);
+      signing.signers.set(made.signerId, signer);
     }
+    const { signer, signerId } = made;
     let using = signer.description;
-    for (let n = 2; signing.signers.has(using) && signing.signers.get(using) !== signer; n++) using = `${signer.description} #${n}`;
-    signing.signers.set(using, signer);
-    signing.assignments.set(indexRef(pkg), { signer: config.type, using, ...(signer.prepareAfterBuilds ? { prepareAfterBuilds: true } : {}) });
+    for (let n = 2; described.has(using) && described.get(using) !== signer; n++) using = `${signer.description} #${n}`;
+    described.set(using, signer);
+    signing.assignments.set(indexRef(pkg), { signer: config.type, signerId, using, ...(signer.prepareAfterBuilds ? { prepareAfterBuilds: true } : {}) });
   }
   return signing;
 }
-
-/** What the push look-up found in the registry (per-arch refs and indexes). */
-type RegistryLookup = { remote?: Map<string, Descriptor>; indexes?: Map<string, Manifest> };
 
 /**
  * The read-only look-up: is each image and index of an unsigned push plan `p` that is already in
@@ -78,12 +91,16 @@ type RegistryLookup = { remote?: Map<string, Descriptor>; indexes?: Map<string, 
  * signer's description, or null (as recorded in `Observed.signatures`), in plan order.
  */
 export async function lookupSignatures(p: Plan, signing: Signing, state: RegistryLookup, concurrency = 16): Promise<Record<string, string | null>> {
-  const known = signTargets(p, { signing: signing.assignments, remote: state.remote, indexes: state.indexes }).filter((t) => t.known);
-  const found: Record<string, string | null> = Object.fromEntries(known.map((t) => [`${t.ref}@${t.known!.digest}`, null]));
+  const known = p.packages.flatMap((pkg) => {
+    const who = signing.assignments.get(pkg.name);
+    if (!who) return [];
+    const steps = p.steps.filter((s) => s.package === pkg.name);
+    return signTargets(parseImageRef(pkg.name), steps, state).filter((t) => t.known).map((t) => ({ ...t, who }));
+  });
+  const found: Record<string, string | null> = Object.fromEntries(known.map((t) => [signedKey(t), null]));
   await mapLimit(known, concurrency, async (t) => {
-    const { using } = signing.assignments.get(t.package)!;
-    const v = await signing.signers.get(using)!.verify({ repository: t.repository, tags: t.tags, ...t.known! });
-    if (v.ok) found[`${t.ref}@${t.known!.digest}`] = using;
+    const v = await signing.signers.get(t.who.signerId)!.verify({ repository: t.ref.repository, tags: [registryTag(t.ref)], ...t.known! });
+    if (v.ok) found[signedKey(t)] = t.who.using;
   });
   return found;
 }
@@ -91,11 +108,26 @@ export async function lookupSignatures(p: Plan, signing: Signing, state: Registr
 /** The refs a signature look-up found signed. */
 export const signedRefs = (found: Record<string, string | null>) => new Set(Object.keys(found).filter((k) => found[k] !== null));
 
-/** Adds the sign steps to an unsigned push plan (after looking up what is signed already). */
-export async function signPlan(p: Plan, signing: Signing, state: RegistryLookup, release?: string): Promise<Plan> {
-  if (signing.assignments.size === 0) return p;
-  const signed = signedRefs(await lookupSignatures(p, signing, state));
-  return withSignSteps(p, { signing: signing.assignments, remote: state.remote, indexes: state.indexes, signed, release });
+/**
+ * The options of a push plan that signs: who signs each package, and which of what the registry
+ * has (`options.remote`, `options.indexes`) its signer signed already, looked up on the plan
+ * without signing; recorded in the plan (`observed.signatures`, `inputs.signing`).
+ */
+export async function planOptionsWithSigning(packages: Package[], options: PlanOptions, signing: Signing, concurrency?: number): Promise<PlanOptions> {
+  if (signing.assignments.size === 0) return options;
+  const signatures = await lookupSignatures(plan(packages, options), signing, options, concurrency);
+  return {
+    ...options,
+    signing: signing.assignments,
+    signed: signedRefs(signatures),
+    ...(options.observed ? { observed: { ...options.observed, signatures } } : {}),
+    signingWith: signing.inputs,
+  };
+}
+
+/** A push plan with its sign steps (after looking up what is signed already); see planOptionsWithSigning. */
+export async function signPlan(packages: Package[], options: PlanOptions, signing: Signing, concurrency?: number): Promise<Plan> {
+  return plan(packages, await planOptionsWithSigning(packages, options, signing, concurrency));
 }
 
 export interface VerifiedRef extends Verification {
@@ -118,11 +150,11 @@ export async function verifyPackages(packages: Package[], deps: { registry: Regi
     ...pkg.arches.map((a) => ({ pkg, ref: archRef(pkg, a), tag: archRef(pkg, a).slice(pkg.repository.length + 1), arch: a as string | undefined })),
   ]);
   return mapLimit(rows, 8, async (r): Promise<VerifiedRef> => {
-    const { signer: name, using } = signing.assignments.get(indexRef(r.pkg))!;
+    const { signer: name, signerId } = signing.assignments.get(indexRef(r.pkg))!;
     const base = { package: indexRef(r.pkg), ...(r.arch ? { arch: r.arch } : {}) };
     const d = await deps.registry.headManifest(r.pkg.repository, r.tag);
     if (!d) return { ...base, ok: false, signer: name, ref: r.ref, detail: "not in the registry" };
-    const v = await signing.signers.get(using)!.verify({ repository: r.pkg.repository, tags: [r.tag], digest: d.digest, size: d.size, mediaType: d.mediaType });
+    const v = await signing.signers.get(signerId)!.verify({ repository: r.pkg.repository, tags: [r.tag], digest: d.digest, size: d.size, mediaType: d.mediaType });
     return { ...base, ...v, ref: r.ref, digest: d.digest };
   });
 }

@@ -10,7 +10,8 @@ import { formatOptions, parseArgs, type OptionSpec, type ParsedOptions } from ".
 import { ExitCode, InputError, isPkgkitError } from "../errors.ts";
 import { ARCHES, type Arch } from "../spec.ts";
 import { indexRef, type Package, type ResolveOptions } from "../package.ts";
-import { formatPlan, type Plan, type ResolvedWith } from "../plan.ts";
+import { formatPlan } from "../plan/format.ts";
+import type { Plan, ResolvedWith } from "../plan/schema.ts";
 import type { Result } from "../run.ts";
 import type { Registry } from "../registry/types.ts";
 import { tagRe } from "../names.ts";

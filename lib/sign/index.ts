@@ -26,6 +26,5 @@ export * from "./config.ts";
 export type { Signer, SignTarget, Signature, Verification } from "./types.ts";
 export { notarySigner, gun, notaryServer } from "./notary.ts";
 export { sigstoreSigner, verifyBundle, loadPrivateKey, keyHint } from "./sigstore.ts";
-export { withSignSteps, formatSignStep, type SignStep, type SigningAssignments } from "./plan.ts";
 export { runSignStep, type SignOutcome } from "./run.ts";
 export { redact } from "./secrets.ts";

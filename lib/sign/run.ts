@@ -11,11 +11,11 @@
  */
 import { PkgkitError } from "../errors.ts";
 import type { Descriptor, Registry } from "../registry/types.ts";
-import type { SignStep } from "./plan.ts";
+import type { SignStep } from "../plan/schema.ts";
 import type { Signature, Signer } from "./types.ts";
 
 export interface SignStepContext {
-  /** By description (`SignStep.using`). */
+  /** By signer id (`SignStep.signerId`). */
   signers?: Map<string, Signer>;
   /** What this run pushed or merged, by ref. */
   published(ref: string): Descriptor | undefined;
@@ -35,8 +35,8 @@ export interface SignOutcome {
 }
 
 export async function runSignStep(step: SignStep, ctx: SignStepContext): Promise<SignOutcome> {
-  const signer = ctx.signers?.get(step.using);
-  if (!signer) throw new PkgkitError(`${step.id}: this plan signs with ${step.using}, but run() was given no such signer (RunOptions.signers)`);
+  const signer = ctx.signers?.get(step.signerId);
+  if (!signer) throw new PkgkitError(`${step.id}: this plan signs with ${step.using} (signer id ${step.signerId}), but run() was given no such signer (RunOptions.signers, by signer id)`);
   if (step.action === "prepare") {
     await signer.prepare(step.repository);
     return { signer: step.using, prepared: true };

@@ -10,7 +10,7 @@ import { must, pkgkit, ROOT, sh, tmpRepo } from "../helpers.ts";
 import { services } from "../services.ts";
 import { createRegistry } from "../../lib/registry/index.ts";
 import type { Manifest } from "../../lib/registry/types.ts";
-import type { Plan } from "../../lib/plan.ts";
+import type { Plan } from "../../lib/plan/schema.ts";
 import type { PlanMatrix } from "../../lib/apply.ts";
 import type { Result } from "../../lib/run.ts";
 

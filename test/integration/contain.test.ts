@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync,
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pkgkit, tmpRepo } from "../helpers.ts";
-import type { Plan } from "../../lib/plan.ts";
+import type { Plan } from "../../lib/plan/schema.ts";
 
 const ORG = `127.0.0.1:5000/contain-${process.pid}${Date.now().toString(36)}`;
 const PLANTED = "planted by the test\n";

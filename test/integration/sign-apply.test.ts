@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { must, pkgkit, ROOT, tmpRepo } from "../helpers.ts";
 import { services } from "../services.ts";
 import { createRegistry } from "../../lib/registry/index.ts";
-import type { Plan, Step } from "../../lib/plan.ts";
+import type { Plan, Step } from "../../lib/plan/schema.ts";
 import type { Result } from "../../lib/run.ts";
 
 const svc = services();

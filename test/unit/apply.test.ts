@@ -6,7 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeDefinition } from "../../lib/define.ts";
 import { resolveGraph, type Package } from "../../lib/package.ts";
-import { formatPlan, plan, type Plan, type PlanOptions, type Step } from "../../lib/plan.ts";
+import { plan, type PlanOptions } from "../../lib/plan/plan.ts";
+import { formatPlan } from "../../lib/plan/format.ts";
+import type { Plan, Step } from "../../lib/plan/schema.ts";
 import { buildxBuilder, type LocalImage } from "../../lib/builder.ts";
 import { defaultShell } from "../../lib/shell.ts";
 import { InputError } from "../../lib/errors.ts";
@@ -166,7 +168,7 @@ function signingPlan(signedBy: string | null, using = "notary https://n.example"
     command: "push", builder, local: new Map(), remote, indexes: new Map(),
     observed: { ...p.observed!, signatures: { [key]: signedBy } },
     resolved: { from: dir, hash: "h1" },
-    signing: new Map([[ref("solo"), { signer: "notary" as const, using }]]),
+    signing: new Map([[ref("solo"), { signer: "notary" as const, signerId: "notary", using }]]),
     signed: new Set(signedBy ? [key] : []),
     signingWith: { signer: "notary", config: "/ws/pkgkit.yml" },
   });

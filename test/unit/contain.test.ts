@@ -11,7 +11,7 @@ import { createScratch, removeScratch, scratchParent } from "../../lib/scratch.t
 import { run } from "../../lib/run.ts";
 import { buildxBuilder } from "../../lib/builder.ts";
 import { defaultShell } from "../../lib/shell.ts";
-import type { Plan } from "../../lib/plan.ts";
+import type { Plan } from "../../lib/plan/schema.ts";
 
 const work = mkdtempSync(join(tmpdir(), "pkgkit-contain-unit-"));
 const PLANTED = "planted\n";

@@ -13,7 +13,7 @@ import { loadSigningConfig } from "../../lib/sign/config.ts";
 import { parseBuilders } from "../../lib/builder.ts";
 import { makeDefinition } from "../../lib/define.ts";
 import { resolveGraph } from "../../lib/package.ts";
-import { plan } from "../../lib/plan.ts";
+import { plan } from "../../lib/plan/plan.ts";
 import { buildxBuilder, type LocalImage } from "../../lib/builder.ts";
 import { defaultShell } from "../../lib/shell.ts";
 import { parsePlanFile } from "../../lib/apply.ts";

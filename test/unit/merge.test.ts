@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { makeDefinition } from "../../lib/define.ts";
 import { resolvePackages, type Package } from "../../lib/package.ts";
-import { plan } from "../../lib/plan.ts";
+import { plan } from "../../lib/plan/plan.ts";
 import { run } from "../../lib/run.ts";
 import { buildxBuilder } from "../../lib/builder.ts";
 import { defaultShell } from "../../lib/shell.ts";

@@ -2,7 +2,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { consoleReporter, formatUnsigned, runExitCode, summarize, summaryTable, unsignedRefs } from "../../recipes/report.ts";
-import type { Plan, Step } from "../../lib/plan.ts";
+import type { Plan, Step } from "../../lib/plan/schema.ts";
 import type { Result, StepResult } from "../../lib/run.ts";
 
 const build = (image: string, needs: string[] = []): Step => ({
@@ -44,7 +44,7 @@ test("summary table: built, failed with its error, skipped because of the failur
 
 test("unsigned: each sign step that failed or did not run, whose image or index is in the registry, with its digest; exit 1 then, 2 when only a prepare's bad input failed", () => {
   const pkg = "r/app:t";
-  const base = { package: pkg, signer: "sigstore" as const, using: "sigstore keyless", repository: "r/app", reason: "" };
+  const base = { package: pkg, signer: "sigstore" as const, signerId: "sigstore", using: "sigstore keyless", repository: "r/app", reason: "" };
   const prepare: Step = { kind: "sign", id: `${pkg}/sign-prepare`, action: "prepare", ref: pkg, tags: [], ...base, needs: [] };
   const push: Step = { kind: "push", id: `${pkg}/amd64/push`, package: pkg, arch: "amd64", platform: "linux/amd64", ref: "r/app:t-amd64", repository: "r/app", tag: "t-amd64", format: "docker", builder: "buildx", reason: "", needs: [prepare.id] };
   const signPush: Step = { kind: "sign", id: "r/app:t-amd64/sign", action: "sign", ref: "r/app:t-amd64", tags: ["t-amd64"], arch: "amd64", after: push.id, ...base, needs: [push.id] };

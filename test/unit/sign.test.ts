@@ -9,11 +9,12 @@ import { join } from "node:path";
 import process from "node:process";
 import { makeDefinition } from "../../lib/define.ts";
 import { resolvePackages, type Package } from "../../lib/package.ts";
-import { formatPlan, plan, type Plan, type Step } from "../../lib/plan.ts";
+import { plan, type PlanOptions } from "../../lib/plan/plan.ts";
+import { formatPlan } from "../../lib/plan/format.ts";
+import type { Plan, Step } from "../../lib/plan/schema.ts";
 import { buildxBuilder } from "../../lib/builder.ts";
 import { defaultShell } from "../../lib/shell.ts";
 import { loadSigningConfig, packageSigner, resolveSignerConfig, runSigner } from "../../lib/sign/config.ts";
-import { withSignSteps } from "../../lib/sign/plan.ts";
 import { runSignStep } from "../../lib/sign/run.ts";
 import { opensKey } from "../../lib/sign/pkcs8.ts";
 import { notarySigner, parseDelegationList, parseKeyList } from "../../lib/sign/notary.ts";
@@ -41,9 +42,10 @@ async function pkg(spec: Record<string, unknown> = {}, trust = true): Promise<Pa
   return p!;
 }
 
-const pushPlan = (p: Package, remote = new Map<string, Descriptor>()): Plan =>
-  plan([p], { command: "push", builder: buildxBuilder(shell), local: new Map(), remote, indexes: new Map() });
-const assign = (p: Package, signer: "notary" | "sigstore" = "notary") => new Map([[`${p.repository}:${p.tag}`, { signer, using: `${signer} test` }]]);
+type PushPlanOptions = Pick<PlanOptions, "signing" | "signed" | "release">;
+const pushPlan = (p: Package, remote = new Map<string, Descriptor>(), signing: PushPlanOptions = {}): Plan =>
+  plan([p], { command: "push", builder: buildxBuilder(shell), local: new Map(), remote, indexes: new Map(), ...signing });
+const assign = (p: Package, signer: "notary" | "sigstore" = "notary") => new Map([[`${p.repository}:${p.tag}`, { signer, signerId: signer, using: `${signer} test` }]]);
 
 test("signer precedence: run > package > workspace > pkgkit.yml > notary; settings merge for the chosen type", () => {
   assert.equal(resolveSignerConfig(undefined, undefined, undefined, {}), { type: "notary" });
@@ -132,7 +134,7 @@ test("pkgkit.yml: found from the current directory up, paths relative to it; $PK
 
 test("push plan: prepare first, a sign step after each push and after the index; digests come from those steps", async () => {
   const p = await pkg();
-  const signed = withSignSteps(pushPlan(p), { signing: assign(p), signed: new Set() });
+  const signed = pushPlan(p, undefined, { signing: assign(p), signed: new Set() });
   assert.equal(signed.steps.map((s) => (s.kind === "sign" ? `sign:${s.action}` : s.kind)), [
     "sign:prepare", "build", "push", "sign:sign", "build", "push", "sign:sign", "index", "sign:sign",
   ]);
@@ -166,7 +168,7 @@ test("push plan: prepare first, a sign step after each push and after the index;
 test("keyless prepare (prepareAfterBuilds): needs the package's builds, not its pushes; listed before its first push; every push and the index need it", async () => {
   const p = await pkg();
   const signing = new Map([...assign(p)].map(([k, v]) => [k, { ...v, prepareAfterBuilds: true }]));
-  const signed = withSignSteps(pushPlan(p), { signing, signed: new Set() });
+  const signed = pushPlan(p, undefined, { signing, signed: new Set() });
   const n = "127.0.0.1:5000/x/app:h1";
   assert.equal(signed.steps.map((s) => (s.kind === "sign" ? `sign:${s.action}` : s.kind)), [
     "build", "sign:prepare", "push", "sign:sign", "build", "push", "sign:sign", "index", "sign:sign",
@@ -213,11 +215,11 @@ test("images already in the registry: signed only when the look-up found them un
   const p = await pkg({ arches: ["amd64"] });
   const d = { mediaType: "application/vnd.docker.distribution.manifest.v2+json", digest: `sha256:${"a".repeat(64)}`, size: 529 };
   const remote = new Map([["127.0.0.1:5000/x/app:h1-amd64", d]]);
-  const unsigned = withSignSteps(pushPlan(p, remote), { signing: assign(p, "sigstore"), remote, signed: new Set() });
+  const unsigned = pushPlan(p, remote, { signing: assign(p, "sigstore"), signed: new Set() });
   const sign = unsigned.steps.find((s): s is SignStep => s.kind === "sign" && s.action === "sign" && s.arch === "amd64")!;
   assert.equal([sign.digest, sign.size, sign.reason], [d.digest, 529, "in the registry, not signed with sigstore yet"]);
   assert.match(formatPlan(unsigned), `  sign   127.0.0.1:5000/x/app:h1-amd64@${d.digest} with sigstore`);
-  const done = withSignSteps(pushPlan(p, remote), { signing: assign(p), remote, signed: new Set([`127.0.0.1:5000/x/app:h1-amd64@${d.digest}`]) });
+  const done = pushPlan(p, remote, { signing: assign(p), signed: new Set([`127.0.0.1:5000/x/app:h1-amd64@${d.digest}`]) });
   assert.equal(unsigned.steps.map((s) => [s.kind === "sign" ? `sign:${s.action}` : s.kind, s.needs]), [
     ["sign:prepare", []],
     ["skip", []],
@@ -233,9 +235,9 @@ test("images already in the registry: signed only when the look-up found them un
 test("no signing assignments (content trust off): the plan is unchanged; Notary signs the release tag too", async () => {
   const p = await pkg({}, false);
   const base = pushPlan(p);
-  assert.is(withSignSteps(base, { signing: new Map(), signed: new Set() }), base);
+  assert.equal(pushPlan(p, undefined, { signing: new Map(), signed: new Set() }), base);
   const t = await pkg();
-  const released = withSignSteps(pushPlan(t), { signing: assign(t), signed: new Set(), release: "v1.0" });
+  const released = pushPlan(t, undefined, { signing: assign(t), signed: new Set(), release: "v1.0" });
   assert.equal(released.steps.filter((s): s is SignStep => s.kind === "sign").at(-1)!.tags, ["h1", "v1.0"]);
 });
 
@@ -434,9 +436,9 @@ test("signing an index another writer merged into meanwhile (stand-in registry a
   const index = (digest: string, entries: string[]) => ({ digest, size: 300, mediaType: "application/vnd.oci.image.index.v1+json", bytes: new Uint8Array(), json: { manifests: entries.map((e) => ({ digest: e })) } });
   const signed: string[] = [];
   const signer = { name: "notary", description: "n", prepare: async () => {}, verify: async () => ({}), sign: async (t: { digest: string }) => (signed.push(t.digest), { signer: "notary", ref: "r", stored: [] }) } as unknown as Signer;
-  const step = { kind: "sign", id: "r/x:t/sign", package: "r/x:t", action: "sign", signer: "notary", using: "n", ref: "r/x:t", repository: "r/x", tags: ["t"], after: "r/x:t/index", reason: "", needs: [] } as SignStep;
+  const step = { kind: "sign", id: "r/x:t/sign", package: "r/x:t", action: "sign", signer: "notary", signerId: "notary", using: "n", ref: "r/x:t", repository: "r/x", tags: ["t"], after: "r/x:t/index", reason: "", needs: [] } as SignStep;
   const at = (...answers: ReturnType<typeof index>[]) => ({ getManifest: async () => answers.shift() }) as unknown as Registry;
-  const ctx = (registry: Registry) => ({ signers: new Map([["n", signer]]), published: () => ({ digest: d(1), size: 200, mediaType: "m" }), registry, entries: () => [d(10)] });
+  const ctx = (registry: Registry) => ({ signers: new Map([["notary", signer]]), published: () => ({ digest: d(1), size: 200, mediaType: "m" }), registry, entries: () => [d(10)] });
 
   // The tag still holds what this run merged: one signature.
   let out = await runSignStep(step, ctx(at(index(d(1), [d(10)]))));

@@ -1,0 +1,39 @@
+/** Plans for people: one line per step, then the look-ups the decisions rest on. */
+import type { Plan, SignStep, Step } from "./schema.ts";
+
+/** Human-readable plan, one line per step. */
+export function formatPlan(p: Plan): string {
+  const count = (k: Step["kind"]) => p.steps.filter((s) => s.kind === k).length;
+  const signs = p.steps.filter((s) => s.kind === "sign" && s.action === "sign").length;
+  const counts = [`${count("build")} to build`, ...(p.command === "push" ? [`${count("push")} to push`, `${count("index")} index(es) to write`, ...(signs ? [`${signs} to sign`] : [])] : []), `${count("skip")} to skip`];
+  const lines = [`plan: ${p.command} (${counts.join(", ")})`];
+  for (const s of p.steps) {
+    if (s.kind === "build") {
+      lines.push(`  build  ${s.ref}  [${s.platform}, ${s.builder}]  ${s.reason}`);
+      lines.push(`         $ ${[...Object.entries(s.command.env ?? {}).map(([k, v]) => `${k}=${v}`), ...s.command.argv].map(quoteForDisplay).join(" ")}   # in ${s.context === "package" ? s.dir : "its assembled context"}`);
+    } else if (s.kind === "skip") lines.push(`  skip   ${s.ref}  ${s.reason}${s.found ? ` (${s.found.slice(0, 19)})` : ""}`);
+    else if (s.kind === "push") lines.push(`  push   ${s.ref}  [${s.platform}, ${s.format} manifest, from ${s.builder}]  ${s.reason}`);
+    else if (s.kind === "index")
+      lines.push(`  index  ${s.ref}${s.release ? ` (+ ${s.repository}:${s.release})` : ""}  ${s.arches.map((a) => a.arch).join(", ")}: ${s.reason}`);
+    else if (s.kind === "sign") lines.push(formatSignStep(s));
+    else lines.push(`  context ${s.package}  ${s.reason}`, ...s.sources.map((c) => `         ${c.src} → ${c.dst === "." ? "./" : `./${c.dst}`}`));
+  }
+  const state = (where: string, seen: Record<string, string | null>) =>
+    Object.entries(seen).map(([ref, found]) => `  ${where}  ${ref}  ${found ?? "not found"}`);
+  const signatures = Object.entries(p.observed?.signatures ?? {}).map(([ref, by]) => `  signature  ${ref}  ${by ? `signed (${by})` : "not signed"}`);
+  const observed = [...state("registry", p.observed?.registry ?? {}), ...state("engine  ", p.observed?.local ?? {}), ...signatures];
+  if (observed.length) lines.push("looked up (what these decisions rest on):", ...observed);
+  return lines.join("\n");
+}
+
+/** Quote for display only: plans are executed from argv arrays, never from this text. */
+function quoteForDisplay(a: string): string {
+  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`;
+}
+
+/** The plan's line for a sign step. */
+function formatSignStep(s: SignStep): string {
+  if (s.action === "prepare") return `  sign   prepare ${s.using} for ${s.repository}  ${s.reason}`;
+  const digest = s.digest ?? `<digest of ${s.after?.endsWith("/index") ? "the merged index" : "the push"}>`;
+  return `  sign   ${s.ref}@${digest} with ${s.signer}${s.tags.length > 1 ? ` (tags ${s.tags.join(", ")})` : ""}  ${s.reason}`;
+}

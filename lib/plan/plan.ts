@@ -1,0 +1,213 @@
+/**
+ * plan(): packages + what already exists → the steps a command will take, as plain data.
+ * It is pure: the existence look-ups happen before (see `lookupLocal`) and their answers are
+ * recorded in the plan, so `plan`, `--dry-run` and `run()` all see the same decisions.
+ */
+import type { Package } from "../package.ts";
+import { formatRef, imageRef, platformKey, platformString, registryTag, withArch, PLATFORMS, type ImageRef } from "../names.ts";
+import { builderFor, type ArchBuilders, type Builder, type LocalImage } from "../builder.ts";
+import type { Descriptor, Manifest } from "../registry/types.ts";
+import type { ManifestFormat } from "../image.ts";
+import { InputError } from "../errors.ts";
+import type { Command, IndexStep, Observed, Plan, ResolvedWith, SigningInputs, SkipStep, Step } from "./schema.ts";
+import { withSigning, type SigningAssignments } from "./sign.ts";
+
+/** What plan() decides from: the command, the builders, what the look-ups found, and what to record. */
+export interface PlanOptions {
+  command: Command;
+  builder: Builder;
+  /** Builders for arches that build elsewhere than `builder` (remote engines). */
+  builders?: ArchBuilders;
+  /** Images found by the look-up in each arch's builder's engine, keyed by ref. */
+  local: Map<string, LocalImage>;
+  /** Push only: what the registry has, keyed by ref (per-arch tags and release tags). Missing refs are absent. */
+  remote?: Map<string, Descriptor>;
+  /** Push only: the index at each package's `org/image:<tag>`, when the registry has one. */
+  indexes?: Map<string, Manifest>;
+  /** Push only: also point this tag at the index. */
+  release?: string;
+  /** Push only: manifest media types (default docker). */
+  format?: ManifestFormat;
+  /** Rebuild (and push) even what exists: every package, or those with these ids. */
+  force?: boolean | string[];
+  /** Recorded in the plan as they are. */
+  observed?: Observed;
+  resolved?: ResolvedWith;
+  /** Push only: the packages that sign (by `org/image:<tag>`), with their signer; see lib/plan/sign.ts. */
+  signing?: SigningAssignments;
+  /** Push only: `<ref>@<digest>` of images and indexes in the registry already signed by their package's signer. */
+  signed?: Set<string>;
+  /** Recorded in the plan as they are. */
+  signingWith?: SigningInputs;
+}
+
+/**
+ * Packages come dependencies first (as `resolveGraph` orders them). A build waits for the builds
+ * of its dependencies for the same arch; a dependency's build arg is its per-arch reference
+ * (`org/image:<tag>-<arch>`), which the engine has once that build ran, or pulls from the registry.
+ */
+export function plan(packages: Package[], options: PlanOptions): Plan {
+  /** Prepare steps that need nothing: before every package's steps. */
+  const first: Step[] = [];
+  const steps: Step[] = [];
+  const push = options.command === "push";
+  const byId = new Map(packages.map((p) => [p.id, p]));
+  /** `<package id>/<arch>` → the id of the step that builds that image in this plan. */
+  const builtBy = new Map<string, string>();
+  for (const pkg of packages) {
+    const own: Step[] = [];
+    const add = (step: Unplaced<Step>, needs: string[] = []) => void own.push({ ...step, needs });
+    const index = imageRef(pkg.org, pkg.image, pkg.tag);
+    const name = formatRef(index);
+    const force = forced(pkg, options.force);
+    const needsContext = pkg.extraSources.length > 0;
+    let contextStep: string | undefined;
+    const indexArches: IndexStep["arches"] = [];
+    const pushSteps: string[] = [];
+    for (const arch of pkg.arches) {
+      const image = withArch(index, arch);
+      const ref = formatRef(image);
+      const id = `${name}/${arch}`;
+      const remote = push ? options.remote?.get(ref) : undefined;
+      if (remote && !force) {
+        add({ kind: "skip", id, package: name, arch, ref, reason: "exists in registry", found: remote.digest, skips: "build+push" });
+        indexArches.push({ arch, ref, digest: remote.digest });
+        continue;
+      }
+      indexArches.push({ arch, ref });
+      const builder = builderFor(arch, options.builder, options.builders);
+      const engine = builder.engine ? `engine ${builder.engine}` : "local engine";
+      const existing = options.local.get(ref);
+      let buildStep: string | undefined;
+      if (existing && !force) {
+        add({ kind: "skip", id, package: name, arch, ref, reason: `exists in ${engine}`, found: existing.id, skips: "build" });
+      } else {
+        const buildArgs = { ...pkg.buildArgs };
+        const needs: string[] = [];
+        for (const dep of pkg.dependencies) {
+          const d = byId.get(dep.id);
+          if (d && !d.arches.includes(arch))
+            throw new InputError(`${pkg.file}: ${pkg.repository} builds ${arch}, but its dependency ${d.repository} (build arg ${dep.arg}, ${d.file}) has no ${arch}; its arches: ${d.arches.join(", ")}`);
+          buildArgs[dep.arg] = `${dep.ref}-${arch}`;
+          const producer = builtBy.get(`${dep.id}/${arch}`);
+          if (producer) needs.push(producer);
+        }
+        if (needsContext && !contextStep) {
+          contextStep = `${name}/context`;
+          add({
+            kind: "context",
+            id: `${name}/context`,
+            package: name,
+            sources: [{ src: pkg.dir, dst: "." }, ...pkg.extraSources],
+            reason: `package has ${pkg.extraSources.length} extra source(s)`,
+          });
+        }
+        if (contextStep) needs.unshift(contextStep);
+        add({
+          kind: "build",
+          id,
+          package: name,
+          dir: pkg.dir,
+          arch,
+          platform: platformString(arch),
+          ref,
+          builder: builder.name,
+          context: needsContext ? "assembled" : "package",
+          command: builder.command({
+            context: ".",
+            dockerfile: relativeTo(pkg.dir, pkg.dockerfile),
+            arch,
+            ref,
+            network: pkg.network,
+            cache: pkg.cache,
+            buildArgs,
+            labels: pkg.labels,
+          }),
+          reason: force && (remote || existing)
+            ? `--force: rebuild although it exists ${remote ? "in the registry" : builder.engine ? `in ${engine}` : "locally"}`
+            : push ? `not in registry, not in ${engine}` : `not in ${engine}`,
+        }, needs);
+        buildStep = id;
+        builtBy.set(`${pkg.id}/${arch}`, id);
+      }
+      if (push) {
+        pushSteps.push(`${id}/push`);
+        add({
+          kind: "push",
+          id: `${id}/push`,
+          package: name,
+          arch,
+          platform: platformString(arch),
+          ref,
+          repository: image.repository,
+          tag: registryTag(image),
+          format: options.format ?? "docker",
+          builder: builder.name,
+          reason: remote ? "--force: push although the registry has it" : "not in registry",
+        }, buildStep ? [buildStep] : []);
+      }
+    }
+    if (push) {
+      const step = indexStep(pkg, index, indexArches, options);
+      add(step, step.kind === "index" ? pushSteps : []);
+    }
+    const signer = push ? options.signing?.get(name) : undefined;
+    if (!signer) {
+      steps.push(...own);
+      continue;
+    }
+    const signed = withSigning(index, own, signer, { remote: options.remote, indexes: options.indexes, signed: options.signed ?? new Set(), release: options.release });
+    if (signed.first) first.push(signed.first);
+    steps.push(...signed.steps);
+  }
+  return {
+    version: 1,
+    command: options.command,
+    packages: packages.map((p) => ({ name: formatRef(imageRef(p.org, p.image, p.tag)), dir: p.dir, tag: p.tag, dirty: p.dirty, arches: p.arches, ...(p.commit ? { commit: p.commit } : {}) })),
+    steps: [...first, ...steps],
+    ...(options.observed ? { observed: options.observed } : {}),
+    inputs: {
+      builder: options.builder.name,
+      ...(Object.keys(options.builders ?? {}).length ? { builders: Object.fromEntries(Object.entries(options.builders!).map(([a, b]) => [a, b!.name])) } : {}),
+      ...(options.release ? { release: options.release } : {}),
+      ...(options.format ? { format: options.format } : {}),
+      force: options.force ?? false,
+      ...(options.resolved ? { resolved: options.resolved } : {}),
+      ...(options.signingWith ? { signing: options.signingWith } : {}),
+    },
+  };
+}
+
+/** A step before plan() gives it its `needs`. */
+type Unplaced<S> = S extends unknown ? Omit<S, "needs"> : never;
+
+/** The index step, or a skip when the registry's index already lists every arch's image. */
+function indexStep(pkg: Package, image: ImageRef, arches: IndexStep["arches"], options: PlanOptions): Unplaced<IndexStep | SkipStep> {
+  const name = formatRef(image);
+  const ref = name;
+  const index = options.indexes?.get(ref);
+  const release = options.release;
+  const listed = (a: IndexStep["arches"][number]) =>
+    !!a.digest && !!index?.json.manifests?.some((d) => d.digest === a.digest && platformKey(d.platform) === platformKey(PLATFORMS[a.arch]));
+  const releaseDone = !release || options.remote?.get(`${image.repository}:${release}`)?.digest === index?.digest;
+  if (index && arches.every(listed) && releaseDone && !forced(pkg, options.force))
+    return { kind: "skip", id: `${name}/index`, package: name, ref, reason: "index in registry lists every arch", found: index.digest, skips: "index" };
+  return {
+    kind: "index",
+    id: `${name}/index`,
+    package: name,
+    ref,
+    repository: image.repository,
+    tag: registryTag(image),
+    ...(release ? { release } : {}),
+    arches,
+    reason: index ? `merge ${arches.map((a) => a.arch).join(", ")} into the existing index (${index.json.manifests?.length ?? 0} entries)` : "no index in registry yet",
+  };
+}
+
+/** Whether `force` names `pkg`. */
+export const forced = (pkg: Package, force: PlanOptions["force"]) => (Array.isArray(force) ? force.includes(pkg.id) : force === true);
+
+function relativeTo(dir: string, file: string): string {
+  return file.startsWith(`${dir}/`) ? file.slice(dir.length + 1) : file;
+}

@@ -1,0 +1,235 @@
+/**
+ * The plan as data: one zod schema per step kind, the plan and the plan matrix. These schemas are
+ * the one definition: the TypeScript types below are inferred from them, and plan files are read
+ * back with them (lib/apply.ts).
+ */
+import { isAbsolute } from "node:path";
+import { z } from "zod";
+import { ARCHES, parseImageRef, tagRe } from "../names.ts";
+import { signerName } from "../sign/schema.ts";
+
+const arch = z.enum(ARCHES);
+const absolute = (what: string) => z.string().refine(isAbsolute, { error: `expected ${what}: an absolute path` });
+const builderName = z.string().regex(/^(buildx|legacy)(@\S+)?$/, { error: "expected a builder: buildx or legacy, or either @<endpoint|context>" });
+const imageTag = z.string().regex(tagRe, { error: "expected an image tag" });
+
+function isImageName(text: string): boolean {
+  try {
+    parseImageRef(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What every step has: `needs` names the steps that must have succeeded before it starts (its edges in the DAG). */
+const step = { id: z.string(), package: z.string(), reason: z.string(), needs: z.array(z.string()) };
+
+/** Build one arch of a package: `command` runs in its context directory. */
+export const buildStepSchema = z.object({
+  kind: z.literal("build"),
+  ...step,
+  dir: z.string(),
+  arch,
+  platform: z.string(),
+  ref: z.string(),
+  builder: z.string(),
+  /**
+   * The build context, the directory `command` runs in: the package directory (`dir`), or, when
+   * there are extra sources, the one the package's context step assembles in run()'s scratch
+   * directory. `command` names the context as "." and the Dockerfile relative to it.
+   */
+  context: z.enum(["package", "assembled"]),
+  command: z.object({ argv: z.array(z.string()), env: z.record(z.string(), z.string()).optional() }),
+});
+
+/** Nothing to do: the image (or the index) is there already. */
+export const skipStepSchema = z.object({
+  kind: z.literal("skip"),
+  ...step,
+  /** Absent when the index is skipped. */
+  arch: arch.optional(),
+  ref: z.string(),
+  /** What was found: the local image id, or the registry's manifest digest. */
+  found: z.string().optional(),
+  /** Skipping a build of an image that will still be pushed, or skipping everything. */
+  skips: z.enum(["build", "build+push", "index"]),
+});
+
+/**
+ * Copy the package and its extra sources into one context directory, which run() makes in its
+ * scratch directory (plans name no scratch path): each `src` (absolute) to `dst`, relative to the
+ * context ("." for its root).
+ */
+export const contextStepSchema = z.object({
+  kind: z.literal("context"),
+  ...step,
+  sources: z.array(z.object({ src: z.string(), dst: z.string() })),
+});
+
+/** Push `org/image:<tag>-<arch>` from the local engine to its registry. */
+export const pushStepSchema = z.object({
+  kind: z.literal("push"),
+  ...step,
+  arch,
+  platform: z.string(),
+  ref: z.string(),
+  repository: z.string(),
+  tag: z.string(),
+  format: z.enum(["docker", "oci"]),
+  /** The builder whose engine holds the image (it exports it). */
+  builder: z.string(),
+});
+
+/** Merge this run's arches into the index `org/image:<tag>` (and point release tags at it). */
+export const indexStepSchema = z.object({
+  kind: z.literal("index"),
+  ...step,
+  ref: z.string(),
+  repository: z.string(),
+  tag: z.string(),
+  release: z.string().optional(),
+  /** Each arch's image: pushed by this run (digest known once pushed), or already in the registry. */
+  arches: z.array(z.object({ arch, ref: z.string(), digest: z.string().optional() })),
+});
+
+/**
+ * `prepare` readies a package's signer (see lib/plan/sign.ts); `sign` signs one image or index,
+ * whose digest the plan holds (already in the registry) or the `after` step produces.
+ */
+export const signStepSchema = z.object({
+  kind: z.literal("sign"),
+  ...step,
+  action: z.enum(["prepare", "sign"]),
+  signer: signerName,
+  /** Which signer: the key of `RunOptions.signers`, given in package order (`sigstore`, `sigstore#2`; see recipes/sign.ts). */
+  signerId: z.string(),
+  /** The signer's description, for people: its server, key or identity. */
+  using: z.string(),
+  /** `org/image:<tag>[-<arch>]`; for `prepare`, the package's index ref. */
+  ref: z.string(),
+  repository: z.string(),
+  /** Tags the digest is published under (Notary signs each); empty for `prepare`. */
+  tags: z.array(z.string()),
+  arch: arch.optional(),
+  /** Known when planned for what the registry already has; else the `after` step's result. */
+  digest: z.string().optional(),
+  size: z.number().optional(),
+  mediaType: z.string().optional(),
+  /** The push or index step whose result is the digest to sign. */
+  after: z.string().optional(),
+});
+
+/** Any step, by its `kind`. */
+export const stepSchema = z.discriminatedUnion("kind", [buildStepSchema, skipStepSchema, contextStepSchema, pushStepSchema, indexStepSchema, signStepSchema]);
+
+/** The kinds of step a plan has. */
+export const STEP_KINDS = stepSchema.options.map((s) => s.shape.kind.value);
+
+const lookups = z.record(z.string(), z.string().nullable(), { error: "expected an object of ref → digest or null" });
+
+/** Each look-up made while planning, ref → what was found, null when nothing was. */
+export const observedSchema = z.object({
+  /** Manifest digests: each `<tag>-<arch>` and release tag (HEAD), each index (GET). */
+  registry: lookups,
+  /** Image ids in the engine each arch builds in: the local one, unless it has a builder of its own. */
+  local: lookups,
+  /**
+   * Push plans of packages that sign: for each image and index already in the registry,
+   * `<ref>@<digest>` → the signer (its description) it is signed with, null when the package's
+   * signer finds no signature. What is pushed by the plan is signed by it, and not looked up.
+   */
+  signatures: lookups.optional(),
+});
+
+/** Overrides the packages were resolved with, and the directory the workspace was looked up from. */
+export const resolvedWithSchema = z.object({
+  from: absolute("the directory the plan was made in"),
+  org: z.string().optional(),
+  hash: z.string().optional(),
+  network: z.boolean().optional(),
+  disableCache: z.boolean().optional(),
+  disableContentTrust: z.boolean().optional(),
+});
+
+/** The run's signing flags (`--signer`, `--key` made absolute, `--keyless`) and the pkgkit.yml read, if any. */
+export const signingInputsSchema = z.strictObject({
+  signer: signerName.optional(),
+  key: absolute("the signing key").optional(),
+  keyless: z.boolean().optional(),
+  config: absolute("the pkgkit.yml read").optional(),
+});
+
+/** The options a plan was made with, so `pkgkit apply` can plan again and compare. */
+export const planInputsSchema = z.object({
+  /** The builder's name (`buildx`, `legacy`), and each arch's that builds in an engine of its own (`buildx@ssh://arm-host`). */
+  builder: builderName,
+  builders: z.partialRecord(arch, builderName).optional(),
+  release: imageTag.optional(),
+  format: z.enum(["docker", "oci"]).optional(),
+  /** Every package, or those with these ids. */
+  force: z.union([z.boolean(), z.array(z.string())], { error: "expected true, false or a list of package ids" }),
+  resolved: resolvedWithSchema.optional(),
+  /** Push plans of packages that sign: what the run said about signing, and the pkgkit.yml read. */
+  signing: signingInputsSchema.optional(),
+});
+
+/** A plan's package: `commit` is HEAD when planned, which the builds record in their revision label. */
+export const plannedPackageSchema = z.object({
+  name: z.string().refine(isImageName, { error: "expected an image name: org/image:<tag>" }),
+  dir: absolute("the package directory"),
+  tag: imageTag,
+  dirty: z.boolean(),
+  arches: z.array(arch).min(1),
+  commit: z.string().regex(/^[0-9a-f]{40,64}$/, { error: "expected a git commit id" }).optional(),
+});
+
+/** A plan: its packages, its steps in order, what they rest on, and the options it was made with. */
+export const planSchema = z.object({
+  version: z.literal(1),
+  command: z.enum(["build", "push"]),
+  packages: z.array(plannedPackageSchema).min(1, { error: "expected at least one package" }),
+  steps: z.array(stepSchema),
+  /** What the decisions rest on: every look-up made while planning. */
+  observed: observedSchema.optional(),
+  inputs: planInputsSchema.optional(),
+});
+
+/** `plan --by arch`: one plan per arch, each with that arch's steps and an index step merging only it. */
+export const planMatrixSchema = z.object({
+  version: z.literal(1),
+  kind: z.literal("matrix"),
+  by: z.literal("arch"),
+  groups: z.array(z.object({ arch, plan: planSchema })).min(1),
+});
+
+/** What a plan is for: `build`, or `push` (build, push, merge the index, sign). */
+export type Command = Plan["command"];
+/** See buildStepSchema. */
+export type BuildStep = z.infer<typeof buildStepSchema>;
+/** See skipStepSchema. */
+export type SkipStep = z.infer<typeof skipStepSchema>;
+/** See contextStepSchema. */
+export type ContextStep = z.infer<typeof contextStepSchema>;
+/** See pushStepSchema. */
+export type PushStep = z.infer<typeof pushStepSchema>;
+/** See indexStepSchema. */
+export type IndexStep = z.infer<typeof indexStepSchema>;
+/** See signStepSchema. */
+export type SignStep = z.infer<typeof signStepSchema>;
+/** Any step; `needs` are its edges in the DAG. */
+export type Step = z.infer<typeof stepSchema>;
+/** See observedSchema. */
+export type Observed = z.infer<typeof observedSchema>;
+/** See resolvedWithSchema. */
+export type ResolvedWith = z.infer<typeof resolvedWithSchema>;
+/** See signingInputsSchema. */
+export type SigningInputs = z.infer<typeof signingInputsSchema>;
+/** See planInputsSchema. */
+export type PlanInputs = z.infer<typeof planInputsSchema>;
+/** See plannedPackageSchema. */
+export type PlannedPackage = z.infer<typeof plannedPackageSchema>;
+/** See planSchema. */
+export type Plan = z.infer<typeof planSchema>;
+/** See planMatrixSchema. */
+export type PlanMatrix = z.infer<typeof planMatrixSchema>;
