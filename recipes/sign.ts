@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import { parseImageRef, registryTag } from "../lib/names.ts";
 import { plan, type PlanOptions } from "../lib/plan/plan.ts";
 import type { Plan, SigningInputs } from "../lib/plan/schema.ts";
-import { signedKey, signTargets, type RegistryLookup, type SigningAssignments } from "../lib/plan/sign.ts";
+import { signedKey, signingTargets, type RegistryLookup, type SigningAssignments } from "../lib/plan/sign.ts";
 import type { Registry } from "../lib/registry/types.ts";
 import type { Shell } from "../lib/shell.ts";
 import { mapLimit } from "../lib/concurrency.ts";
@@ -95,7 +95,7 @@ export async function lookupSignatures(p: Plan, signing: Signing, state: Registr
     const who = signing.assignments.get(pkg.name);
     if (!who) return [];
     const steps = p.steps.filter((s) => s.package === pkg.name);
-    return signTargets(parseImageRef(pkg.name), steps, state).filter((t) => t.known).map((t) => ({ ...t, who }));
+    return signingTargets(parseImageRef(pkg.name), steps, state).filter((t) => t.known).map((t) => ({ ...t, who }));
   });
   const found: Record<string, string | null> = Object.fromEntries(known.map((t) => [signedKey(t), null]));
   await mapLimit(known, concurrency, async (t) => {

@@ -42,7 +42,7 @@ export interface RegistryLookup {
  * One image or index of a package that needs a signature: written by the step `after`, or
  * already in the registry (`known`, skipped by the step `skipId`).
  */
-export interface SignTarget {
+export interface SigningTarget {
   ref: ImageRef;
   after?: string;
   skipId?: string;
@@ -50,8 +50,8 @@ export interface SignTarget {
 }
 
 /** What of one package's steps (`ref`: its index) needs a signature, in step order. */
-export function signTargets(ref: ImageRef, steps: Step[], lookup: RegistryLookup): SignTarget[] {
-  const out: SignTarget[] = [];
+export function signingTargets(ref: ImageRef, steps: Step[], lookup: RegistryLookup): SigningTarget[] {
+  const out: SigningTarget[] = [];
   for (const s of steps) {
     if (s.kind === "push") out.push({ ref: withArch(ref, s.arch), after: s.id });
     else if (s.kind === "index") out.push({ ref, after: s.id });
@@ -67,7 +67,7 @@ export function signTargets(ref: ImageRef, steps: Step[], lookup: RegistryLookup
 }
 
 /** `<ref>@<digest>`: how signature look-ups and `PlanOptions.signed` name what is in the registry. */
-export const signedKey = (t: SignTarget) => `${formatRef(t.ref)}@${t.known!.digest}`;
+export const signedKey = (t: SigningTarget) => `${formatRef(t.ref)}@${t.known!.digest}`;
 
 /** The id of a package's prepare step (`name`: `org/image:<tag>`). */
 export const prepareId = (name: string) => `${name}/sign-prepare`;
@@ -89,7 +89,7 @@ export function withSigning(ref: ImageRef, steps: Step[], who: PackageSigner, op
   const prepare = prepareId(name);
   /** Sign steps by the id of the step they follow (a push, an index, a skip). */
   const after = new Map<string, SignStep>();
-  for (const t of signTargets(ref, steps, options)) {
+  for (const t of signingTargets(ref, steps, options)) {
     if (t.known && options.signed.has(signedKey(t))) continue;
     after.set(t.after ?? t.skipId!, signStep(name, t, who, options.release));
   }
@@ -132,7 +132,7 @@ export function withSigning(ref: ImageRef, steps: Step[], who: PackageSigner, op
   return { ...(prepareStep.needs.length === 0 ? { first: prepareStep } : {}), steps: out };
 }
 
-function signStep(name: string, t: SignTarget, who: PackageSigner, release: string | undefined): SignStep {
+function signStep(name: string, t: SigningTarget, who: PackageSigner, release: string | undefined): SignStep {
   const isIndex = t.ref.arch === undefined;
   const tag = registryTag(t.ref);
   return {
