@@ -144,6 +144,34 @@ test("apply where the signing key cannot be read (its password unset): prepare f
   assert.equal(rows.map((v) => [v.ref.slice(org.length), v.ok]), [[`/hello:${TAG}`, true], [`/hello:${TAG}-amd64`, true], [`/hello:${TAG}-arm64`, false]], "amd64 only was planned");
 });
 
+test("packages signing with two keys: the sign steps name each signer by its id, and apply makes the same signers, each package signed with its own key", async () => {
+  const repo = tmpRepo({
+    "a/build.yml": `image: a\narches: [amd64]\nsigner: {type: sigstore, key: ${JSON.stringify(one.key)}}\n`,
+    "a/Dockerfile": "FROM scratch\nCOPY a.txt /\n",
+    "a/a.txt": "a\n",
+    "b/build.yml": `image: b\narches: [amd64]\nsigner: {type: sigstore, key: ${JSON.stringify(two.key)}}\n`,
+    "b/Dockerfile": "FROM scratch\nCOPY b.txt /\n",
+    "b/b.txt": "b\n",
+  });
+  const org = `${svc.registries.plain}/${RUN}-two`;
+  const dirs = [join(repo.dir, "a"), join(repo.dir, "b")];
+  const { file, plan } = planFile("two.json", ["--org", org, ...dirs]);
+  const prepares = plan.steps.flatMap((s) => (s.kind === "sign" && s.action === "prepare" ? [[s.repository, s.signerId, s.using]] : []));
+  assert.equal(prepares, [[`${org}/a`, "sigstore", `sigstore key ${one.key}`], [`${org}/b`, "sigstore#2", `sigstore key ${two.key}`]]);
+  for (const s of plan.steps) if (s.kind === "sign") assert.is(s.signerId, s.repository === `${org}/a` ? "sigstore" : "sigstore#2", s.id);
+
+  const r = apply(file);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, "4 signed");
+  const verifyWith = (dir: string, pub: string) => run(["verify", "--key", pub, "--org", org, dir]);
+  for (const [dir, pub] of [[dirs[0]!, one.pub], [dirs[1]!, two.pub]] as const) {
+    const ok = verifyWith(dir, pub);
+    assert.is(ok.code, 0, ok.stdout + ok.stderr);
+  }
+  assert.is(verifyWith(dirs[1]!, one.pub).code, 1, "b is signed with its own key, not a's");
+  repo.rm();
+});
+
 test("a workspace's signer (pkgkit.config.ts) signs its packages: over pkgkit.yml's signer, with pkgkit.yml's settings; the run's flag wins", () => {
   const repo = tmpRepo({
     "pkgkit.config.ts": `import { defineWorkspace } from ${JSON.stringify(join(ROOT, "lib/index.ts"))};\nexport default defineWorkspace({ signer: "sigstore" });\n`,
