@@ -9,6 +9,7 @@ import { run, type Reporter, type Result } from "../lib/run.ts";
 import { buildxBuilder, detectBuilder, type ArchBuilders, type Builder, type LocalImage } from "../lib/builder.ts";
 import { defaultShell, type Shell } from "../lib/shell.ts";
 import { mapLimit } from "../lib/concurrency.ts";
+import { registryTag, withArch } from "../lib/names.ts";
 import type { Descriptor, Manifest, Registry } from "../lib/registry/types.ts";
 import type { ManifestFormat } from "../lib/image.ts";
 import { lookupImages, observedLocal } from "./build.ts";
@@ -48,7 +49,7 @@ export interface RegistryState {
 /** The read-only registry look-up: each `<tag>-<arch>` (and release tag) by HEAD, each index by GET. */
 export async function lookupRegistry(packages: Package[], registry: Registry, options: { release?: string; concurrency?: number } = {}): Promise<RegistryState> {
   const heads = packages.flatMap((p) => [
-    ...p.arches.map((a) => ({ repository: p.repository, ref: archRef(p, a), reference: archRef(p, a).slice(p.repository.length + 1) })),
+    ...p.arches.map((a) => ({ repository: p.repository, ref: archRef(p, a), reference: registryTag(withArch(p.ref, a)) })),
     ...(options.release ? [{ repository: p.repository, ref: `${p.repository}:${options.release}`, reference: options.release }] : []),
   ]);
   const remote = new Map<string, Descriptor>();

@@ -7,6 +7,7 @@
 import process from "node:process";
 import type { Reporter, Result, StepResult } from "../lib/run.ts";
 import type { Plan, Step } from "../lib/plan.ts";
+import { parseImageRef } from "../lib/names.ts";
 
 export interface ConsoleReporterOptions {
   /** Print every line of build output, prefixed. */
@@ -21,7 +22,7 @@ export interface ConsoleReporterOptions {
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 /** `[org/image arch]`: the package name without its (long) tag. */
 const label = (s: Step) => {
-  const name = s.package.slice(0, s.package.lastIndexOf(":"));
+  const name = parseImageRef(s.package).repository;
   return "arch" in s && s.arch ? `[${name} ${s.arch}]` : `[${name}]`;
 };
 const verb: Partial<Record<Step["kind"], string>> = { build: "building", push: "pushing", index: "merging index", context: "assembling context", sign: "signing" };

@@ -9,6 +9,7 @@ import type { Plan, SigningInputs } from "../lib/plan.ts";
 import type { Descriptor, Manifest, Registry } from "../lib/registry/types.ts";
 import type { Shell } from "../lib/shell.ts";
 import { mapLimit } from "../lib/concurrency.ts";
+import { registryTag, withArch } from "../lib/names.ts";
 import { InputError } from "../lib/errors.ts";
 import {
   loadSigningConfig, packageSigner, resolveSignerConfig, runSigner,
@@ -115,7 +116,7 @@ export async function verifyPackages(packages: Package[], deps: { registry: Regi
   const signing = await resolveSigning(packages, deps);
   const rows = packages.flatMap((pkg) => [
     { pkg, ref: indexRef(pkg), tag: pkg.tag, arch: undefined as string | undefined },
-    ...pkg.arches.map((a) => ({ pkg, ref: archRef(pkg, a), tag: archRef(pkg, a).slice(pkg.repository.length + 1), arch: a as string | undefined })),
+    ...pkg.arches.map((a) => ({ pkg, ref: archRef(pkg, a), tag: registryTag(withArch(pkg.ref, a)), arch: a as string | undefined })),
   ]);
   return mapLimit(rows, 8, async (r): Promise<VerifiedRef> => {
     const { signer: name, using } = signing.assignments.get(indexRef(r.pkg))!;
