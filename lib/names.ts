@@ -117,10 +117,13 @@ export const registryTag = (ref: ImageRef): string => (ref.arch ? `${ref.tag}-${
 /** `org/image:<tag>[-<arch>]`, as Docker and registries name it. */
 export const formatRef = (ref: ImageRef): string => `${ref.repository}:${registryTag(ref)}`;
 
-/** The registry host an org names (`127.0.0.1:5000`), or undefined: Docker Hub. */
+/**
+ * The registry host an org names (`127.0.0.1:5000` of `127.0.0.1:5000/demo`, or of the org
+ * `127.0.0.1:5000` itself, since the image name follows it), or undefined: Docker Hub.
+ */
 export function registryHost(org: string): string | undefined {
   const first = org.split("/")[0]!;
-  return org.includes("/") && isHost(first) ? first : undefined;
+  return isHost(first) ? first : undefined;
 }
 
 /**
