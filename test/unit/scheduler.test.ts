@@ -4,18 +4,20 @@
 // talk to the in-memory registry. No docker, no registry server, no timing.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { run, type Reporter, type Result } from "../../lib/run.ts";
-import type { Plan, Step } from "../../lib/plan.ts";
+import { plan, type Plan, type Step } from "../../lib/plan.ts";
 import type { Builder } from "../../lib/builder.ts";
 import type { ExecOptions, Shell } from "../../lib/shell.ts";
 import type { Registry } from "../../lib/registry/types.ts";
 import { createMemoryRegistry, type MemoryRegistry } from "../../lib/registry/memory.ts";
 import { sha256 } from "../../lib/registry/digest.ts";
 import { MediaTypes } from "../../lib/registry/types.ts";
-import { PLATFORMS, type Arch } from "../../lib/names.ts";
+import { platformKey, PLATFORMS, type Arch } from "../../lib/names.ts";
+import { makeDefinition } from "../../lib/define.ts";
+import { resolvePackages } from "../../lib/package.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "pkgkit-scheduler-"));
 
@@ -55,13 +57,41 @@ function standInShell(o: { fails?: string[]; during?: (name: string, options: Ex
   return shell;
 }
 
-/** Builder stand-in: every image a build made is there, an amd64 one; export (save) fails. */
-const builder: Builder = {
-  name: "stand-in",
-  command: (req) => ({ argv: ["stand-in-build", req.ref] }),
-  inspect: async (refs) => new Map(refs.map((ref) => [ref, { ref, id: `sha256:${ref}`, os: "linux", architecture: "amd64", labels: {} }])),
-  save: (ref) => Promise.reject(new Error(`builder stand-in: cannot export ${ref}`)),
-};
+/** A `docker save` archive of an image with no layers: manifest.json and its config, as ustar entries. */
+function saveArchive(arch: Arch): Buffer {
+  const files = {
+    "manifest.json": JSON.stringify([{ Config: "config.json", Layers: [] }]),
+    "config.json": JSON.stringify({ ...PLATFORMS[arch], rootfs: { type: "layers", diff_ids: [] } }),
+  };
+  const blocks = Object.entries(files).flatMap(([name, text]) => {
+    const data = Buffer.from(text);
+    const header = Buffer.alloc(512);
+    header.write(name, 0, "latin1");
+    header.write(data.length.toString(8).padStart(11, "0"), 124, "latin1");
+    header.write("0", 156, "latin1");
+    return [header, data, Buffer.alloc((512 - (data.length % 512)) % 512)];
+  });
+  return Buffer.concat([...blocks, Buffer.alloc(1024)]);
+}
+
+const archOf = (ref: string): Arch => (ref.endsWith("-arm64") ? "arm64" : "amd64");
+
+/**
+ * Builder stand-in: every image a build made is there (arm64 when its ref ends in -arm64, else
+ * amd64); export (save) writes a layerless archive of it, or fails for the refs in `cannotExport`.
+ */
+function standInBuilder(cannotExport: string[] = []): Builder {
+  return {
+    name: "stand-in",
+    command: (req) => ({ argv: ["stand-in-build", req.ref] }),
+    inspect: async (refs) => new Map(refs.map((ref) => [ref, { ref, id: `sha256:${ref}`, os: "linux", architecture: PLATFORMS[archOf(ref)].architecture, labels: {} }])),
+    async save(ref, file) {
+      if (cannotExport.includes(ref)) throw new Error(`builder stand-in: cannot export ${ref}`);
+      writeFileSync(file, saveArchive(archOf(ref)));
+    },
+  };
+}
+const builder = standInBuilder();
 
 /** Reporter that records `start <id>` and `end <id> <status>` in order. */
 function recorder() {
@@ -187,7 +217,7 @@ test("push plan (memory registry, builder stand-in whose export fails): a failed
       { kind: "index", id: `${base}:t/index`, package: `${base}:t`, ref: `${base}:t`, repository: base, tag: "t", arches: [{ arch: "amd64", ref: `${base}:t-amd64`, digest: baseDigest }], reason: "", needs: [] },
     ],
   };
-  const result = await runWith(p, { shell, builder, registry }, { jobs: 2, reporter });
+  const result = await runWith(p, { shell, builder: standInBuilder([`${app}:t-amd64`]), registry }, { jobs: 2, reporter });
   assert.equal(statuses(result), {
     [`${app}:t/amd64`]: "done",
     [`${app}:t/amd64/push`]: "failed",
@@ -199,6 +229,32 @@ test("push plan (memory registry, builder stand-in whose export fails): a failed
   assert.not.ok(events.includes(`start ${app}:t/index`));
   assert.is(await registry.getManifest(app, "t"), undefined, "no index for the package whose push failed");
   assert.equal((await registry.getManifest(base, "t"))?.json.manifests?.map((d) => d.digest), [baseDigest]);
+});
+
+test("a package's push plan from plan() (shell and builder stand-ins, memory registry): each push after its build, the index after every push, listing what was pushed", async () => {
+  mkdirSync(join(tmp, "app"), { recursive: true });
+  writeFileSync(join(tmp, "app", "Dockerfile"), "FROM scratch\n");
+  const def = makeDefinition({ image: "app", org: "registry.test/demo", arches: ["amd64", "arm64"], disableContentTrust: true }, join(tmp, "app", "pkg.config.ts"));
+  const shell = standInShell();
+  const [pkg] = await resolvePackages(shell, [def], { hash: "h1" });
+  const registry = createMemoryRegistry();
+  const p = plan([pkg!], { command: "push", builder, local: new Map(), remote: new Map(), indexes: new Map() });
+  const { events, reporter } = recorder();
+  const result = await runWith(p, { shell, builder, registry }, { jobs: 4, reporter });
+  assert.ok(result.ok, JSON.stringify(result.steps.map((s) => s.error)));
+  const at = (e: string) => {
+    assert.ok(events.includes(e), `${e} in ${events.join(", ")}`);
+    return events.indexOf(e);
+  };
+  const REPO = "registry.test/demo/app";
+  for (const arch of ["amd64", "arm64"]) assert.ok(at(`end ${REPO}:h1/${arch} done`) < at(`start ${REPO}:h1/${arch}/push`));
+  for (const arch of ["amd64", "arm64"]) assert.ok(at(`end ${REPO}:h1/${arch}/push done`) < at(`start ${REPO}:h1/index`));
+  assert.equal(shell.ran.sort(), [`${REPO}:h1-amd64`, `${REPO}:h1-arm64`]);
+  assert.is(shell.most, 2, "the two builds ran together");
+  const pushed = result.steps.filter((s) => s.kind === "push").map((s) => `${platformKey(s.pushed!.descriptor.platform)}=${s.pushed!.descriptor.digest}`);
+  const index = await registry.getManifest(REPO, "h1");
+  assert.equal(index?.json.manifests?.map((d) => `${platformKey(d.platform)}=${d.digest}`), pushed);
+  assert.equal(result.steps.at(-1)!.index?.digest, index?.digest);
 });
 
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
