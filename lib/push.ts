@@ -92,7 +92,6 @@ function putImageManifest(registry: Registry, repository: string, tag: string, i
   });
 }
 
-/** `os/arch[/variant]`, with arm64's default variant v8 left out, as OCI platform matching does. */
 /** Existing entries, ours replacing any for the same platform; attestations of dropped images go too. */
 export function mergeEntries(existing: Descriptor[], ours: Descriptor[]): Descriptor[] {
   const mine = new Set(ours.map((d) => platformKey(d.platform)));

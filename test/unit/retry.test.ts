@@ -1,4 +1,4 @@
-// lib/retry.ts: the one retry loop (registry transport, notary publish, index merges).
+// lib/retry.ts: the one retry loop (registry transport, notary publish, manifest re-PUT, scratch directory).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { retry, type RetryOptions } from "../../lib/retry.ts";
