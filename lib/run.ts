@@ -281,7 +281,7 @@ async function runPush(step: Extract<Step, { kind: "push" }>, options: RunOption
     signal?.throwIfAborted();
     if (!step.platform.startsWith(`${image.platform.os}/${image.platform.architecture}`))
       throw new PkgkitError(`${step.ref} in the ${builder.engine ? `engine ${builder.engine}` : "local engine"} is a ${image.platform.os}/${image.platform.architecture} image, expected ${step.platform}; rebuild it with --force`);
-    const pushed = await pushImage(registry!, step.repository, step.tag, image, state.blobs);
+    const pushed = await pushImage(registry!, step.repository, step.tag, image, state.blobs, { log: (line) => options.reporter?.stepOutput(step, line) });
     state.pushed.set(step.ref, pushed.descriptor);
     return pushed;
   } finally {
