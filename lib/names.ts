@@ -21,6 +21,7 @@ export const PLATFORMS = {
   mips64le: { os: "linux", architecture: "mips64le" },
   loong64: { os: "linux", architecture: "loong64" },
 } as const;
+/** An architecture by its GOARCH name (`amd64`, `arm64`, `arm`, ...): a key of PLATFORMS. */
 export type Arch = keyof typeof PLATFORMS;
 // Listed explicitly: Object.keys would put the integer-like "386" first.
 export const ARCHES: Arch[] = ["amd64", "arm64", "arm", "386", "ppc64le", "s390x", "riscv64", "mips64le", "loong64"];

@@ -78,6 +78,10 @@ export interface Dependency {
   ref: string;
 }
 
+/**
+ * A resolved package: its definition with the overrides and workspace defaults applied, its
+ * content tag from git, and its image names. Plain data; `plan()` takes a list of them.
+ */
 export interface Package {
   /** Stable key: the package directory, or `<dir>#<image>` when one file declares several packages in play. */
   id: string;
@@ -124,7 +128,12 @@ export const indexRef = (p: Package) => formatRef(p.ref);
 /** `org/image:<tag>-<arch>`: one architecture. */
 export const archRef = (p: Package, arch: Arch) => formatRef(withArch(p.ref, arch));
 
-/** The packages asked for, in the order given, each resolved with all it depends on. */
+/**
+ * Resolve definitions into packages: tags from one batched git query, names, settings (`options`
+ * over the package file over the workspace). Returns the packages asked for, in the order given;
+ * the packages they depend on are resolved too (each `Dependency` names one). Throws InputError
+ * for a bad override, a dependency cycle or a name or tag that is not valid.
+ */
 export async function resolvePackages(shell: Shell, defs: PackageDefinition[], options: ResolveOptions = {}): Promise<Package[]> {
   return (await resolveGraph(shell, defs, options)).roots;
 }

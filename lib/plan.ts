@@ -94,6 +94,11 @@ export interface ContextStep {
 export type Step = (BuildStep | SkipStep | ContextStep | PushStep | IndexStep | SignStep) & { needs: string[] };
 type NewStep = BuildStep | SkipStep | ContextStep | PushStep | IndexStep;
 
+/**
+ * What a command will do, as plain data: the packages, the steps (a DAG through `needs`), what the
+ * decisions rest on (`observed`) and what the plan was made with (`inputs`). JSON as it is:
+ * `pkgkit plan --json` writes one, `parsePlanFile` reads one back.
+ */
 export interface Plan {
   version: 1;
   command: Command;
@@ -151,6 +156,7 @@ export interface ResolvedWith {
   disableContentTrust?: boolean;
 }
 
+/** What `plan()` decides with: the command, the builders, and the look-ups made before planning. */
 export interface PlanOptions {
   command: Command;
   builder: Builder;
@@ -180,9 +186,25 @@ export interface PlanOptions {
 }
 
 /**
+ * The steps `options.command` takes for `packages`, decided from the look-ups in `options` (what
+ * the engines and the registry already have). Pure: it starts nothing and asks nothing. Throws
+ * InputError when a package builds an arch that one of its dependencies does not.
+ *
  * Packages come dependencies first (as `resolveGraph` orders them). A build waits for the builds
  * of its dependencies for the same arch; a dependency's build arg is its per-arch reference
  * (`org/image:<tag>-<arch>`), which the engine has once that build ran, or pulls from the registry.
+ *
+ * @example
+ * ```ts
+ * import { archRef, defaultShell, detectBuilder, formatPlan, loadPackages, plan, resolvePackages } from "pkgkit";
+ *
+ * const shell = await defaultShell();
+ * const builder = await detectBuilder(shell);
+ * const packages = await resolvePackages(shell, await loadPackages(["pkg/app"]));
+ * // The look-up plan() rests on: which per-arch images the engine has already.
+ * const local = await builder.inspect(packages.flatMap((p) => p.arches.map((arch) => archRef(p, arch))));
+ * console.log(formatPlan(plan(packages, { command: "build", builder, local })));
+ * ```
  */
 export function plan(packages: Package[], options: PlanOptions): Plan {
   const steps: Step[] = [];

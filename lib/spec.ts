@@ -180,7 +180,7 @@ function checkLinuxKitArgs(args: Record<string, unknown>, ctx: z.RefinementCtx) 
   }
 }
 
-/** What users write. */
+/** The fields `definePackage` takes: what a pkg.config.ts writes (README, "Fields"). */
 export type PackageSpecInput = z.input<typeof packageSpecSchema>;
 /** The validated spec, defaults applied and extra sources normalised. */
 export type PackageSpec = Omit<z.output<typeof packageSpecSchema>, "extraSources"> & {

@@ -17,6 +17,7 @@ import type { Signer } from "../lib/sign/types.ts";
 import { checkPackages } from "../lib/contain.ts";
 import { lookupSignatures, resolveSigning, signedRefs, type SigningOptions } from "./sign.ts";
 
+/** How to push: the registry, the shell and builders (detected when needed), what to force, the release tag, who signs. */
 export interface PushOptions {
   registry: Registry;
   shell?: Shell;
@@ -113,6 +114,7 @@ export async function observePush(
   return { options: planOptions, builder, builders, shell, registryState, signers: signing.signers };
 }
 
+/** The push plan, sign steps included, after the look-ups (`observePush`), with what `run()` needs for it: shell, builders, signers. */
 export async function planPush(
   packages: Package[],
   options: PushOptions,
@@ -121,6 +123,7 @@ export async function planPush(
   return { plan: plan(packages, planOptions), ...rest };
 }
 
+/** Build what the registry lacks, push it, merge each index and sign: plan, then run. A failed step is in `result`, not thrown. */
 export async function pushPackages(packages: Package[], options: PushOptions): Promise<{ plan: Plan; result: Result }> {
   const { plan: p, builder, builders, shell, signers } = await planPush(packages, options);
   const result = await run(p, { shell, builder, builders, registry: options.registry, reporter: options.reporter, signers });

@@ -9,6 +9,7 @@ import type { Reporter, Result, StepResult } from "../lib/run.ts";
 import type { Plan, Step } from "../lib/plan.ts";
 import { parseImageRef } from "../lib/names.ts";
 
+/** How `consoleReporter` prints. */
 export interface ConsoleReporterOptions {
   /** Print every line of build output, prefixed. */
   verbose?: boolean;
@@ -16,6 +17,7 @@ export interface ConsoleReporterOptions {
   heartbeat?: number;
   /** Keep a live status line at the bottom (default: when stderr is a terminal and no `write` is given). */
   live?: boolean;
+  /** Where lines go (default: stderr). */
   write?: (line: string) => void;
 }
 
@@ -27,6 +29,7 @@ const label = (s: Step) => {
 };
 const verb: Partial<Record<Step["kind"], string>> = { build: "building", push: "pushing", index: "merging index", context: "assembling context", sign: "signing" };
 
+/** A Reporter for terminals and CI logs: step lines prefixed `[org/image arch]`, a live status line on a terminal; `note` prints a line of its own. */
 export function consoleReporter(options: ConsoleReporterOptions = {}): Reporter & { note(line: string): void } {
   const live = options.live ?? (!options.write && process.stderr.isTTY === true);
   const out = options.write ?? ((l: string) => process.stderr.write(`${l}\n`));
@@ -109,6 +112,7 @@ export function consoleReporter(options: ConsoleReporterOptions = {}): Reporter 
   };
 }
 
+/** One line saying what a run did: how many images were built, pushed, indexes merged, signed, skipped and failed. */
 export function summarize(result: Result): string {
   const count = (s: StepResult["status"], kind?: StepResult["kind"]) =>
     result.steps.filter((r) => r.status === s && r.kind !== "context" && (!kind || r.kind === kind)).length;

@@ -19,6 +19,7 @@ import { createSigner } from "../lib/sign/index.ts";
 import { signTargets, withSignSteps, type SigningAssignments } from "../lib/sign/plan.ts";
 import type { Signer, Verification } from "../lib/sign/types.ts";
 
+/** Who signs, as a run says it (signer, key, keyless), with pkgkit.yml's settings or signers made in code. */
 export interface SigningOptions extends RunSigner {
   /** pkgkit.yml's settings; read from $PKGKIT_CONFIG or the current directory up when absent. */
   config?: SigningConfig;
@@ -26,6 +27,7 @@ export interface SigningOptions extends RunSigner {
   signers?: Partial<Record<SignerConfig["type"], Signer>>;
 }
 
+/** Which signer signs each package, and the signers themselves, as `resolveSigning` decides them. */
 export interface Signing {
   assignments: SigningAssignments;
   /** By description (what sign steps name in `using`). */

@@ -23,6 +23,11 @@ export const MANIFEST_LIMIT = 4 * 1024 * 1024;
 const digestRe = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
 const isReference = (reference: string) => tagRe.test(reference) || digestRe.test(reference);
 
+/**
+ * A Registry over the OCI distribution API: credentials as `docker login` stores them (config.json,
+ * credential helpers), CAs from certs.d directories and `options.ca`, retries and timeouts bounded
+ * by `options`. Failures throw RegistryError naming the registry and what to do.
+ */
 export function createRegistry(options: RegistryOptions = {}): Registry {
   const env = process.env;
   const dockerConfigDir = options.dockerConfigDir ?? env.DOCKER_CONFIG ?? join(homedir(), ".docker");

@@ -37,6 +37,11 @@ export interface SignOptions {
   log?(line: string): void;
 }
 
+/**
+ * Signs a manifest digest for a reference, and verifies one. `prepare` runs before anything is
+ * pushed, so nothing is published that the signer cannot sign. Implementations: Notary v1
+ * (`notarySigner`) and Sigstore (`sigstoreSigner`); `createSigner` makes one from a SignerConfig.
+ */
 export interface Signer {
   readonly name: SignerName;
   /** One line for plans: which server, key or identity. Never a secret. */
