@@ -50,6 +50,34 @@ const docsOf = (s: DocNode["symbols"][number]): JsDoc[] =>
     return doc ? [doc] : [];
   });
 
+// The curated public API. Adding or dropping a name is a decision about users' code: make it here too.
+const PUBLIC: Record<keyof typeof ENTRIES, string[]> = {
+  pkgkit: [
+    "definePackage", "defineWorkspace", "Arch", "PackageDefinition", "PackageSpecInput", "WorkspaceDefinition", "WorkspaceInput",
+    "loadPackages", "resolvePackages", "archRef", "indexRef", "Package", "ResolveOptions",
+    "imageRef", "formatRef", "parseImageRef", "ImageRef",
+    "plan", "formatPlan", "Plan", "Step", "PlanOptions", "parsePlanFile", "selectPlan", "planByArch", "PlanMatrix",
+    "run", "Result", "StepResult", "Reporter", "RunOptions",
+    "buildxBuilder", "legacyBuilder", "detectBuilder", "Builder", "createRegistry", "Registry", "createSigner", "Signer", "SignerConfig", "defaultShell", "Shell",
+    "PkgkitError", "InputError", "SpecError", "StalePlanError", "ExitCode",
+  ],
+  "pkgkit/recipes": [
+    "packagesFromDirs", "packagesFromDefinitions", "graphFromArgs",
+    "observeBuild", "planBuild", "buildPackages", "BuildOptions", "observePush", "planPush", "pushPackages", "PushOptions",
+    "checkPlan", "applyPlan", "ApplyOptions", "resolveSigning", "verifyPackages", "Signing", "SigningOptions",
+    "consoleReporter", "summarize", "ConsoleReporterOptions",
+  ],
+  "pkgkit/registry": [
+    "createRegistry", "createMemoryRegistry", "MemoryCall", "MemoryFault", "MemoryRegistry", "RegistryError", "RegistryErrorKind",
+    "MediaTypes", "Blob", "Descriptor", "Manifest", "Platform", "Registry", "RegistryOptions", "UploadOutcome",
+  ],
+};
+
+test("the entry points export the curated names, no more, no fewer", () => {
+  for (const [name, path] of Object.entries(ENTRIES))
+    assert.equal(entry(path).symbols.map((s) => s.name).sort(), [...PUBLIC[name as keyof typeof ENTRIES]].sort(), name);
+});
+
 test("every name the entry points export has a doc comment", () => {
   const undocumented = Object.entries(ENTRIES).flatMap(([name, path]) =>
     entry(path).symbols.filter((s) => !docsOf(s).some((d) => d.doc?.trim())).map((s) => `${name}: ${s.name}`),
