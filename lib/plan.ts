@@ -90,7 +90,7 @@ export interface ContextStep {
   reason: string;
 }
 
-/** Every step names the steps that must have succeeded before it starts (its edges in the DAG). */
+/** One step of a plan (build, skip, context, push, index or sign); `needs` names the steps that must have succeeded before it starts: its edges in the DAG. */
 export type Step = (BuildStep | SkipStep | ContextStep | PushStep | IndexStep | SignStep) & { needs: string[] };
 type NewStep = BuildStep | SkipStep | ContextStep | PushStep | IndexStep;
 

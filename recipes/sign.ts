@@ -40,7 +40,10 @@ export interface Signing {
   inputs?: SigningInputs;
 }
 
-/** The signer of every package that signs (content trust on); packages with it off are absent. */
+/**
+ * Who signs each package that signs (content trust on; packages with it off are absent), decided
+ * run > package > workspace > pkgkit.yml > notary, and one Signer per distinct configuration.
+ */
 export async function resolveSigning(packages: Package[], deps: { registry: Registry; shell?: Shell; signing?: SigningOptions }): Promise<Signing> {
   const options = deps.signing ?? {};
   const signing: Signing = { assignments: new Map(), signers: new Map() };
