@@ -1,19 +1,23 @@
-// The public API as `deno doc` reads it (the tool `npm run api` makes the reference with): every
-// name the three entry points export ("pkgkit", "pkgkit/recipes", "pkgkit/registry") has a doc
-// comment, each entry point a module doc, and the names a newcomer starts from an example.
+// The public API as `deno doc` reads it (the tool `npm run api` makes the reference with): the
+// three entry points ("pkgkit", "pkgkit/recipes", "pkgkit/registry") export the curated names,
+// each with a doc comment; each entry point has a module doc; the names a newcomer starts from have
+// an example, and the examples typecheck against the API as it is.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFileSync } from "node:child_process";
-import { join } from "node:path";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { ROOT } from "../helpers.ts";
+import { ROOT, sh } from "../helpers.ts";
+import { runtime } from "../../lib/runtime.ts";
 
 const ENTRIES = { pkgkit: "lib/index.ts", "pkgkit/recipes": "recipes/index.ts", "pkgkit/registry": "lib/registry/index.ts" };
 const WITH_EXAMPLE = ["definePackage", "defineWorkspace", "plan", "run"];
 
 interface JsDoc {
   doc?: string;
-  tags?: { kind: string }[];
+  tags?: { kind: string; doc?: string }[];
 }
 interface Declaration {
   location: { filename: string; line: number; col: number };
@@ -95,6 +99,41 @@ test(`${WITH_EXAMPLE.join(", ")} have an @example`, () => {
     const s = symbols.find((x) => x.name === name);
     assert.ok(s, `"pkgkit" should export ${name}`);
     assert.ok(docsOf(s).some((d) => d.tags?.some((t) => t.kind === "example")), `${name}: no @example`);
+  }
+});
+
+// tsc answers the same whichever runtime asks it: once, under Node, keeps the unit suites fast.
+if (runtime === "node") test("the @examples typecheck against the entry points (tsc, the project's settings)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "pkgkit-api-"));
+  try {
+    const files: string[] = [];
+    const write = (path: string, text: string) => {
+      mkdirSync(dirname(join(dir, path)), { recursive: true });
+      writeFileSync(join(dir, path), text);
+    };
+    write("package.json", JSON.stringify({ type: "module" }));
+    // What definePackage's example imports.
+    write("pkg/base/pkg.config.ts", 'import { definePackage } from "pkgkit";\nexport default definePackage({ image: "base" });\n');
+    const symbols = new Map(Object.values(ENTRIES).flatMap((path) => entry(path).symbols.map((s) => [s.name, s] as const)));
+    for (const s of symbols.values())
+      for (const [i, example] of docsOf(s).flatMap((d) => d.tags ?? []).filter((t) => t.kind === "example").entries()) {
+        const code = /```ts\n([\s\S]*?)```/.exec(example.doc ?? "")?.[1];
+        assert.ok(code, `${s.name}: its @example should be a \`\`\`ts block`);
+        files.push(`pkg/app/${s.name}-${i}.ts`);
+        write(files.at(-1)!, `${code}export {};\n`);
+      }
+    assert.ok(files.length >= WITH_EXAMPLE.length, `examples found: ${files.join(", ")}`);
+    const paths = Object.fromEntries(Object.entries(ENTRIES).map(([name, path]) => [name, [join(ROOT, path)]]));
+    write("tsconfig.json", JSON.stringify({
+      extends: join(ROOT, "tsconfig.json"),
+      compilerOptions: { paths, typeRoots: [join(ROOT, "node_modules/@types")] },
+      files,
+    }));
+    const r = sh([join(ROOT, "node_modules/.bin/tsc"), "-p", join(dir, "tsconfig.json")]);
+    assert.is(r.stdout + r.stderr, "", "tsc should find nothing wrong with the examples");
+    assert.is(r.code, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
