@@ -24,9 +24,8 @@ export { defineWorkspace, type WorkspaceDefinition, type WorkspaceInput } from "
 export { loadPackages } from "./load.ts";
 export { resolvePackages, archRef, indexRef, type Package, type ResolveOptions } from "./package.ts";
 
-// Image references. ImageRef (lib/names.ts) is the one typed name; `Package` carries one once the
-// ImageRef work is merged.
-export { imageRef, formatRef, parseImageRef, type ImageRef } from "./names.ts";
+// Image references: the one typed name (a Package's `ref`), made and read back once, never sliced.
+export { imageRef, withArch, formatRef, parseImageRef, type ImageRef } from "./names.ts";
 
 // Plans: what a command will do, as plain data; plan files read back for `apply`, and per-arch
 // plan matrices for CI.

@@ -59,7 +59,7 @@ const PUBLIC: Record<keyof typeof ENTRIES, string[]> = {
   pkgkit: [
     "definePackage", "defineWorkspace", "Arch", "PackageDefinition", "PackageSpecInput", "WorkspaceDefinition", "WorkspaceInput",
     "loadPackages", "resolvePackages", "archRef", "indexRef", "Package", "ResolveOptions",
-    "imageRef", "formatRef", "parseImageRef", "ImageRef",
+    "imageRef", "withArch", "formatRef", "parseImageRef", "ImageRef",
     "plan", "formatPlan", "Plan", "Step", "PlanOptions", "parsePlanFile", "selectPlan", "planByArch", "PlanMatrix",
     "run", "Result", "StepResult", "Reporter", "RunOptions",
     "buildxBuilder", "legacyBuilder", "detectBuilder", "Builder", "createRegistry", "Registry", "createSigner", "Signer", "SignerConfig", "defaultShell", "Shell",
