@@ -11,6 +11,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseImageRef, registryTag, withArch } from "../lib/names.ts";
+import { parseRepository } from "../lib/registry/names.ts";
 import { interleave, median, parseFlags, secs, table, timed, type RunResult, benchEnv, mustRun } from "./common.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -66,9 +68,10 @@ for (const ref of refs.slice(1)) for (const arch of ["amd64", "arm64"]) must(["d
 must(["node", BIN, "push", "--disable-content-trust", ...dirs], repo);
 console.error(`setup: ${n} packages built (once per arch, tagged ${n} times) and pushed to ${registry} in ${secs(performance.now() - t0)}s`);
 
-const urls = refs.flatMap((ref) => {
-  const [name, tag] = [ref.slice(registry.length + 1, ref.lastIndexOf(":")), ref.slice(ref.lastIndexOf(":") + 1)];
-  return ["amd64", "arm64"].map((a) => `http://${registry}/v2/${name}/manifests/${tag}-${a}`);
+const urls = refs.flatMap((text) => {
+  const ref = parseImageRef(text);
+  const { host, path } = parseRepository(ref.repository);
+  return (["amd64", "arm64"] as const).map((a) => `http://${host}/v2/${path}/manifests/${registryTag(withArch(ref, a))}`);
 });
 const curlScript = `xargs -P ${parallel} -n 1 curl -sfI -o /dev/null -w '%{http_code}\\n' -H ${JSON.stringify(`Accept: ${ACCEPT}`)}`;
 

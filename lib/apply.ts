@@ -90,7 +90,7 @@ function nestedDeeperThan(value: unknown, limit: number): boolean {
   return false;
 }
 
-/** A plan file (or a matrix of them) as `pkgkit plan --json` writes it. Errors name the file and the field. */
+/** Parse a plan file (or a matrix of them) as `pkgkit plan --json` writes it. Throws InputError naming `file` and the field. */
 export function parsePlanFile(text: string, file: string): Plan | PlanMatrix {
   let raw: unknown;
   try {

@@ -37,6 +37,10 @@ export interface LocalImage {
   labels: Record<string, string>;
 }
 
+/**
+ * Builds one package for one platform in one engine, and looks up and exports what that engine
+ * holds. Implementations: `buildxBuilder`, `legacyBuilder` (`detectBuilder` picks one).
+ */
 export interface Builder {
   /** The kind, and where it builds when that is not the default engine: `buildx`, `buildx@ssh://arm-host`. */
   readonly name: string;
@@ -118,7 +122,10 @@ function platformArgs(arch: Arch): Record<string, string> {
   return { TARGETPLATFORM: platformString(arch), TARGETOS: p.os, TARGETARCH: p.architecture, TARGETVARIANT: p.variant ?? "" };
 }
 
-/** `docker buildx build --load` (the docker driver, i.e. the engine's BuildKit). */
+/**
+ * The Builder that runs `docker buildx build --load` (the docker driver: the engine's own
+ * BuildKit) through `docker` (the CLI to run), in `engine` or else the CLI's default engine.
+ */
 export function buildxBuilder(shell: Shell, docker = "docker", engine?: Engine): Builder {
   const cli = dockerCli(docker, engine);
   return {
@@ -229,7 +236,7 @@ export async function detectBuilderKind(shell: Shell, docker = "docker"): Promis
   return r.code === 0 ? "buildx" : "legacy";
 }
 
-/** buildx when the docker CLI has it, else the legacy builder. */
+/** `buildxBuilder` when the docker CLI has buildx (it asks `docker buildx version`), else `legacyBuilder`. */
 export async function detectBuilder(shell: Shell, docker = "docker", engine?: Engine): Promise<Builder> {
   return BUILDER_KINDS[await detectBuilderKind(shell, docker)](shell, docker, engine);
 }

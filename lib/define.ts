@@ -37,7 +37,25 @@ export function makeDefinition(raw: unknown, file: string): PackageDefinition {
   return Object.freeze({ kind: PACKAGE_KIND, spec: parsed.spec, file, dir: dirname(file), fields });
 }
 
-/** Declare a package: validated now (SpecError names the file and each bad field), frozen, returned. */
+/**
+ * Declare a package: the default export of a `pkg.config.ts`. Validated now, frozen and returned;
+ * the file that calls it is the package's file, its directory the package directory. Throws
+ * SpecError naming the file and each bad field.
+ *
+ * @example
+ * ```ts
+ * // pkg/app/pkg.config.ts
+ * import { definePackage } from "pkgkit";
+ * import base from "../base/pkg.config.ts";
+ *
+ * export default definePackage({
+ *   image: "app",
+ *   org: "example",
+ *   arches: ["amd64", "arm64"],
+ *   buildArgs: { BASE: base }, // another package: its tag, folded into this one's hash
+ * });
+ * ```
+ */
 export function definePackage(spec: PackageSpecInput): PackageDefinition {
   const file = callerFile(import.meta.url) ?? "pkg.config.ts";
   let def: PackageDefinition;

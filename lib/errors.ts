@@ -20,6 +20,7 @@ export const ExitCode = {
 /** Marks pkgkit's errors across module copies (the bundled CLI and the sources a config imports). */
 const BRAND = Symbol.for("pkgkit.error");
 
+/** An error pkgkit reports to users: its message says what and where, `exitCode` is what the CLI exits with (default 1). */
 export class PkgkitError extends Error {
   override name = "PkgkitError";
   constructor(

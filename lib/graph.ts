@@ -13,7 +13,7 @@
  */
 import { basename, relative, resolve } from "node:path";
 import { InputError, isPkgkitError, SpecError } from "./errors.ts";
-import { DEFAULT_ORG, formatPath, isPackageDefinition, LKT_PKG, LKT_PKGS } from "./spec.ts";
+import { formatPath, isPackageDefinition, LKT_PKG, LKT_PKGS } from "./spec.ts";
 import { BUILD_YML, loadPackage } from "./load.ts";
 import { globDirs } from "./glob.ts";
 import { canonical } from "./runtime.ts";
@@ -40,15 +40,15 @@ export interface DefinitionGraph {
 export interface GraphOptions {
   /** Loads the package in a directory, for "@lkt:" values (default: `loadPackage`). */
   load?: (dir: string) => Promise<PackageDefinition>;
-  /** The org "@lkt:pkgs:" names a dependency by (default: its file's org, else linuxkit). */
-  orgOf?: (def: PackageDefinition) => string;
+  /** The org "@lkt:pkgs:" names a dependency by: the one its images get (resolveGraph says which). */
+  orgOf: (def: PackageDefinition) => string;
 }
 
 export const dependenciesOf = (n: GraphNode): { name: string; dependency: GraphNode }[] =>
   n.args.filter((a): a is { name: string; dependency: GraphNode } => "dependency" in a);
 
-export async function buildGraph(defs: PackageDefinition[], options: GraphOptions = {}): Promise<DefinitionGraph> {
-  const orgOf = options.orgOf ?? ((d: PackageDefinition) => d.spec.org ?? DEFAULT_ORG);
+export async function buildGraph(defs: PackageDefinition[], options: GraphOptions): Promise<DefinitionGraph> {
+  const { orgOf } = options;
   const loaded = new Map<string, Promise<PackageDefinition>>();
   // A build.yml given as a root is not parsed a second time when an "@lkt:" value names its directory.
   for (const d of defs) if (d.file.endsWith(`/${BUILD_YML}`)) loaded.set(d.dir, Promise.resolve(d));

@@ -1,42 +1,52 @@
 /**
- * pkgkit: build, tag and publish LinuxKit-style packages from a typed pkg.config.ts.
- * The CLI (`main`) lives in "pkgkit/cli": package files import this module while the CLI is
- * loading them, so it loads none of the CLI, only the hook that makes a config file runnable.
+ * pkgkit: build, tag and publish LinuxKit-style packages from a typed `pkg.config.ts`.
+ *
+ * The SDK's public API. A package file needs `definePackage` (and a workspace root
+ * `defineWorkspace`); a script composes the flow: load and resolve packages, `plan()` what a
+ * command would do, `run()` the plan through a Builder, a Registry and Signers. Ready-made
+ * pipelines (build, push, apply, verify) are in "pkgkit/recipes"; the OCI registry client in full
+ * (its types, media types, an in-memory registry for tests) is "pkgkit/registry".
+ *
+ * @module
  */
 import { installEntryHook } from "./cli/entry.ts";
 
+// Package files import this module while the CLI is loading them: it loads none of the CLI, only
+// the hook that makes a config file runnable (`npx tsx pkg.config.ts build`).
 installEntryHook();
 
-export { definePackage, isPackageDefinition, type PackageDefinition } from "./define.ts";
-export {
-  packageSpecSchema, parseSpec, platformString, ARCHES, DEFAULT_ARCHES, DEFAULT_ORG, PLATFORMS,
-  type Arch, type PackageSpec, type PackageSpecInput,
-} from "./spec.ts";
-export { loadBuildYml, parseBuildYml, toConfigSource } from "./buildyml.ts";
-export { loadPackage, loadPackages, findPackageFile, CONFIG_FILE, BUILD_YML } from "./load.ts";
-export { gitStates, type DirState } from "./git.ts";
+// Declaring packages (pkg.config.ts) and workspaces (pkgkit.config.ts).
+export { definePackage } from "./define.ts";
+export type { Arch, PackageDefinition, PackageSpecInput } from "./spec.ts";
+export { defineWorkspace, type WorkspaceDefinition, type WorkspaceInput } from "./workspace.ts";
+
+// Packages: loaded from their directories, resolved with git into tags and image names.
+export { loadPackages } from "./load.ts";
 export { resolvePackages, archRef, indexRef, type Package, type ResolveOptions } from "./package.ts";
+
+// Image references: the one typed name (a Package's `ref`), made and read back once, never sliced.
+export { imageRef, withArch, formatRef, parseImageRef, type ImageRef } from "./names.ts";
+
+// Plans: what a command will do, as plain data; plan files read back for `apply`, and per-arch
+// plan matrices for CI.
 export { plan, type PlanOptions } from "./plan/plan.ts";
 export { formatPlan } from "./plan/format.ts";
-export {
-  type Plan, type Step, type BuildStep, type SkipStep, type ContextStep, type Observed, type PlanInputs, type ResolvedWith, type SigningInputs,
-} from "./plan/schema.ts";
-export {
-  parsePlanFile, selectPlan, planByArch, restrictToArch, observedChanges, stepDifferences, matchPackages, type PlanMatrix, type Change,
-} from "./apply.ts";
+export type { Plan, Step } from "./plan/schema.ts";
+export { parsePlanFile, selectPlan, planByArch, type PlanMatrix } from "./apply.ts";
+
+// Running a plan.
 export { run, type Result, type StepResult, type Reporter, type RunOptions } from "./run.ts";
-export {
-  buildxBuilder, legacyBuilder, detectBuilder, builderFor, parseBuilders,
-  type Builder, type ArchBuilders, type Engine, type BuildRequest, type BuildCommand, type LocalImage,
-} from "./builder.ts";
-export { defaultShell, type Shell, type ExecOptions, type ExecResult } from "./shell.ts";
-export { PkgkitError, InputError, SpecError, StalePlanError, ExitCode, type FieldProblem } from "./errors.ts";
-// Workspaces and dependencies between packages.
-export { resolveGraph, type Dependency, type ResolvedGraph, type WorkspaceDefaults } from "./package.ts";
-export type { BuildArgValue } from "./spec.ts";
-export { buildGraph, type DefinitionGraph, type GraphNode } from "./graph.ts";
-export { formatGraph, graphJson, type GraphJson } from "./package.ts";
-export {
-  defineWorkspace, isWorkspaceDefinition, findWorkspace, findPackageDirs, selectPackageDirs, WORKSPACE_FILE,
-  type WorkspaceDefinition, type WorkspaceInput,
-} from "./workspace.ts";
+// The session (lib/session.ts: createSession, composing builders, registry, signers and shell
+// from resolved options) is exported here once it is merged.
+
+// The side effects, behind three interfaces (and the Shell that runs processes).
+export { buildxBuilder, legacyBuilder, detectBuilder, type Builder } from "./builder.ts";
+export { createRegistry } from "./registry/client.ts";
+export type { Registry } from "./registry/types.ts";
+export { createSigner } from "./sign/index.ts";
+export type { Signer } from "./sign/types.ts";
+export type { SignerConfig } from "./sign/schema.ts";
+export { defaultShell, type Shell } from "./shell.ts";
+
+// Errors: each carries the exit code the CLI exits with.
+export { PkgkitError, InputError, SpecError, StalePlanError, ExitCode } from "./errors.ts";

@@ -149,7 +149,11 @@ export function importCycle(file: string): string[] | undefined {
   return visit(canonical(file));
 }
 
-/** Load several directories; all problems are reported together (each once). */
+/**
+ * The package definitions in `dirs` (each directory's pkg.config.ts, else its build.yml), in the
+ * order given. Every directory is loaded before anything is thrown: the problems of all of them
+ * come in one error (SpecError or InputError), each once.
+ */
 export async function loadPackages(dirs: string[]): Promise<PackageDefinition[]> {
   const results = await Promise.allSettled(dirs.map(loadPackage));
   const failed = results.flatMap((r) => (r.status === "rejected" ? [r.reason as Error] : []));

@@ -21,6 +21,7 @@ export const PLATFORMS = {
   mips64le: { os: "linux", architecture: "mips64le" },
   loong64: { os: "linux", architecture: "loong64" },
 } as const;
+/** An architecture by its GOARCH name (`amd64`, `arm64`, `arm`, ...): a key of PLATFORMS. */
 export type Arch = keyof typeof PLATFORMS;
 // Listed explicitly: Object.keys would put the integer-like "386" first.
 export const ARCHES: Arch[] = ["amd64", "arm64", "arm", "386", "ppc64le", "s390x", "riscv64", "mips64le", "loong64"];
@@ -117,10 +118,13 @@ export const registryTag = (ref: ImageRef): string => (ref.arch ? `${ref.tag}-${
 /** `org/image:<tag>[-<arch>]`, as Docker and registries name it. */
 export const formatRef = (ref: ImageRef): string => `${ref.repository}:${registryTag(ref)}`;
 
-/** The registry host an org names (`127.0.0.1:5000`), or undefined: Docker Hub. */
+/**
+ * The registry host an org names (`127.0.0.1:5000` of `127.0.0.1:5000/demo`, or of the org
+ * `127.0.0.1:5000` itself, since the image name follows it), or undefined: Docker Hub.
+ */
 export function registryHost(org: string): string | undefined {
   const first = org.split("/")[0]!;
-  return org.includes("/") && isHost(first) ? first : undefined;
+  return isHost(first) ? first : undefined;
 }
 
 /**

@@ -29,7 +29,7 @@ import { createHash } from "node:crypto";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { InputError } from "./errors.ts";
 import { changedContentDigest, gitStates, type DirState } from "./git.ts";
-import { checkOrg, MAX_NAME_LENGTH, MAX_TAG_LENGTH, redactOrg, tagRe } from "./names.ts";
+import { checkOrg, formatRef, imageRef, MAX_NAME_LENGTH, MAX_TAG_LENGTH, redactOrg, tagRe, withArch, type ImageRef } from "./names.ts";
 import { DEFAULT_ORG, HASH_PLACEHOLDER, type Arch, type PackageSpec } from "./spec.ts";
 import { buildGraph, dependenciesOf, type GraphNode } from "./graph.ts";
 import type { PackageDefinition } from "./define.ts";
@@ -78,6 +78,10 @@ export interface Dependency {
   ref: string;
 }
 
+/**
+ * A resolved package: its definition with the overrides and workspace defaults applied, its
+ * content tag from git, and its image names. Plain data; `plan()` takes a list of them.
+ */
 export interface Package {
   /** Stable key: the package directory, or `<dir>#<image>` when one file declares several packages in play. */
   id: string;
@@ -90,6 +94,8 @@ export interface Package {
   image: string;
   /** `org/image` */
   repository: string;
+  /** The index `org/image:<tag>` as one ImageRef (org, image, repository and tag as above); an arch's image is `withArch(ref, arch)`. */
+  ref: ImageRef;
   /** The content hash, before the tag template. */
   hash: string;
   /** The tag: template applied to `hash`. */
@@ -118,11 +124,16 @@ export interface Package {
 }
 
 /** `org/image:<tag>`: the multi-arch index. */
-export const indexRef = (p: Package) => `${p.repository}:${p.tag}`;
+export const indexRef = (p: Package) => formatRef(p.ref);
 /** `org/image:<tag>-<arch>`: one architecture. */
-export const archRef = (p: Package, arch: Arch) => `${p.repository}:${p.tag}-${arch}`;
+export const archRef = (p: Package, arch: Arch) => formatRef(withArch(p.ref, arch));
 
-/** The packages asked for, in the order given, each resolved with all it depends on. */
+/**
+ * Resolve definitions into packages: tags from one batched git query, names, settings (`options`
+ * over the package file over the workspace). Returns the packages asked for, in the order given;
+ * the packages they depend on are resolved too (each `Dependency` names one). Throws InputError
+ * for a bad override, a dependency cycle or a name or tag that is not valid.
+ */
 export async function resolvePackages(shell: Shell, defs: PackageDefinition[], options: ResolveOptions = {}): Promise<Package[]> {
   return (await resolveGraph(shell, defs, options)).roots;
 }
@@ -164,7 +175,7 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
   const resolved = new Map<GraphNode, Package>();
   // Each package's hash as of HEAD (no -dirty- suffix): what dependents fold in.
   const heads = new Map<GraphNode, string>();
-  const refAtHead = (n: GraphNode) => `${resolved.get(n)!.repository}:${resolved.get(n)!.spec.tag.replaceAll(HASH_PLACEHOLDER, heads.get(n)!)}`;
+  const refAtHead = (n: GraphNode) => formatRef({ ...resolved.get(n)!.ref, tag: resolved.get(n)!.spec.tag.replaceAll(HASH_PLACEHOLDER, heads.get(n)!) });
   const refNow = (n: GraphNode) => indexRef(resolved.get(n)!);
   graph.nodes.forEach((node, i) => {
     const { def } = node;
@@ -221,6 +232,8 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
           ? `${orgSource} ${JSON.stringify(options.org)}: too long for ${def.file}: the repository name ${repository} would have ${repository.length} characters, and one has at most ${MAX_NAME_LENGTH}`
           : `${def.file}: the repository name "${repository}" is longer than ${MAX_NAME_LENGTH} characters`,
       );
+    // Checked above with messages that name the flag or field to blame; imageRef checks again.
+    const ref = imageRef(org, spec.image, tag);
 
     const gitState = states.get(def.dir);
     const source = spec.gitrepo ?? gitState?.remote;
@@ -238,6 +251,7 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
       org,
       image: spec.image,
       repository,
+      ref,
       hash,
       tag,
       dirty: dirtyReasons.length > 0,

@@ -25,6 +25,7 @@ import { INDEX_TYPES, MediaTypes, type Descriptor, type Manifest, type Platform,
 import type { ImageBlobs } from "./image.ts";
 import { parseRepository } from "./registry/names.ts";
 import { sha256 } from "./registry/digest.ts";
+import { retry } from "./retry.ts";
 import { ARCHES, PLATFORMS, platformKey, type Arch } from "./names.ts";
 
 export interface PushedImage {
@@ -38,12 +39,20 @@ export type BlobLocations = Map<string, string[]>;
 
 const host = (repository: string) => parseRepository(repository).registry;
 
+/** What pushImage reports besides its result. */
+export interface PushImageOptions {
+  /** Retry lines (a manifest PUT tried again). */
+  log?: (line: string) => void;
+}
+
+/** Pushes one image's blobs (mounting those `seen` in another repository of the host), then its manifest under `tag`. */
 export async function pushImage(
   registry: Registry,
   repository: string,
   tag: string,
   image: ImageBlobs,
   seen: BlobLocations = new Map(),
+  options: PushImageOptions = {},
 ): Promise<PushedImage> {
   const blobs: Record<UploadOutcome, number> = { exists: 0, mounted: 0, uploaded: 0 };
   for (const blob of [image.config, ...image.layers]) {
@@ -51,7 +60,7 @@ export async function pushImage(
     blobs[await registry.uploadBlob(repository, blob, { mountFrom })] += 1;
     seen.set(blob.digest, [...new Set([...(seen.get(blob.digest) ?? []), repository])]);
   }
-  const digest = await putImageManifest(registry, repository, tag, image);
+  const digest = await putImageManifest(registry, repository, tag, image, options.log);
   if (digest !== image.manifest.digest)
     throw new PkgkitError(`${repository}:${tag}: the registry stored the manifest as ${digest}, expected ${image.manifest.digest}`);
   return {
@@ -69,19 +78,20 @@ const MANIFEST_PUT_ATTEMPTS = 3;
  * at that moment (seen with four arches sharing a layer, pushed at once). So when every blob
  * reads back as present, the PUT is tried again; when one is missing, the refusal stands.
  */
-async function putImageManifest(registry: Registry, repository: string, tag: string, image: ImageBlobs): Promise<string> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await registry.putManifest(repository, tag, image.manifest.bytes, image.manifest.mediaType);
-    } catch (e) {
-      if (attempt >= MANIFEST_PUT_ATTEMPTS || !(e instanceof RegistryError) || e.status !== 400 || !e.message.includes("MANIFEST_BLOB_UNKNOWN")) throw e;
-      const present = await Promise.all([image.config, ...image.layers].map((b) => registry.blobExists(repository, b.digest)));
-      if (!present.every(Boolean)) throw e;
-    }
-  }
+function putImageManifest(registry: Registry, repository: string, tag: string, image: ImageBlobs, log?: (line: string) => void): Promise<string> {
+  const blobsPresent = async () => (await Promise.all([image.config, ...image.layers].map((b) => registry.blobExists(repository, b.digest)))).every(Boolean);
+  return retry(() => registry.putManifest(repository, tag, image.manifest.bytes, image.manifest.mediaType), {
+    what: `PUT manifest ${repository}:${tag}`,
+    attempts: MANIFEST_PUT_ATTEMPTS,
+    baseDelayMs: 100,
+    classify: async (e) =>
+      e instanceof RegistryError && e.status === 400 && e.message.includes("MANIFEST_BLOB_UNKNOWN") && (await blobsPresent())
+        ? { reason: "400 MANIFEST_BLOB_UNKNOWN though every blob is there (another writer is pushing one of them)" }
+        : undefined,
+    ...(log ? { onRetry: log } : {}),
+  });
 }
 
-/** `os/arch[/variant]`, with arm64's default variant v8 left out, as OCI platform matching does. */
 /** Existing entries, ours replacing any for the same platform; attestations of dropped images go too. */
 export function mergeEntries(existing: Descriptor[], ours: Descriptor[]): Descriptor[] {
   const mine = new Set(ours.map((d) => platformKey(d.platform)));

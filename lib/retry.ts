@@ -15,6 +15,7 @@
  * error is thrown as it is: the caller knows how many attempts it made (`attempt` counts them).
  */
 
+/** A failure worth another attempt, as `RetryOptions.classify` describes it. */
 export interface Retryable {
   /** Why the attempt failed, for the retry line: `503 Service Unavailable`, `connection reset`. */
   reason: string;
@@ -24,6 +25,7 @@ export interface Retryable {
   delayMs?: number;
 }
 
+/** How `retry` runs: how often, how long it waits, which failures it retries, where its lines go. */
 export interface RetryOptions {
   /** Named in retry lines: `PUT <url>`. */
   what: string;
@@ -35,14 +37,19 @@ export interface RetryOptions {
   maxDelayMs?: number;
   /** Share of each wait that is random, 0..1 (default 0.5): writers that failed together spread out. */
   jitter?: number;
-  /** Retryable failures → why; anything else (undefined) is thrown at once. */
-  classify(error: unknown): Retryable | undefined;
+  /**
+   * Retryable failures → why; anything else (undefined) is thrown at once. It may look before it
+   * answers (a promise: are the blobs a refused manifest names all there?); it is asked only when
+   * another attempt is left.
+   */
+  classify(error: unknown): Retryable | undefined | Promise<Retryable | undefined>;
   /** One line per retry. */
   onRetry?(line: string): void;
   /** Bounds the operation: once aborted, no retry starts and a backoff wait ends early. */
   signal?: AbortSignal;
 }
 
+/** Runs `fn` (given the attempt number, from 1) until it succeeds or a failure is final; see the module comment. */
 export async function retry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
   const { attempts, baseDelayMs, maxDelayMs = 10_000, jitter = 0.5, signal } = options;
   for (let attempt = 1; ; attempt++) {
@@ -50,7 +57,7 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, options: Ret
     try {
       return await fn(attempt);
     } catch (e) {
-      retryable = attempt < attempts && !signal?.aborted ? options.classify(e) : undefined;
+      retryable = attempt < attempts && !signal?.aborted ? await options.classify(e) : undefined;
       if (!retryable) throw e;
       const backoff = baseDelayMs * 2 ** (attempt - 1) * (1 - jitter * Math.random());
       const delay = Math.round(Math.min(maxDelayMs, Math.max(backoff, retryable.delayMs ?? 0)));

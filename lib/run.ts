@@ -19,6 +19,7 @@ import type { Signer } from "./sign/types.ts";
 import { createScratch, removeScratch, type Scratch } from "./scratch.ts";
 import { assembleContext } from "./context.ts";
 
+/** What one step did: its status, when and for how long, and what it produced or why it failed. */
 export interface StepResult {
   id: string;
   kind: Step["kind"];
@@ -45,6 +46,7 @@ export interface StepResult {
   exitCode?: number;
 }
 
+/** What a run did: `ok` when no step failed or was blocked and nothing interrupted it; each step's result, in plan order. */
 export interface Result {
   ok: boolean;
   /** The run stopped early because RunOptions.signal was aborted. */
@@ -53,12 +55,14 @@ export interface Result {
   steps: StepResult[];
 }
 
+/** Told of each step as it starts, each line of output it prints, and how it ended (consoleReporter in "pkgkit/recipes" prints them). */
 export interface Reporter {
   stepStart(step: Step): void;
   stepOutput(step: Step, line: string): void;
   stepEnd(step: Step, result: StepResult): void;
 }
 
+/** What `run()` executes a plan with: the shell and builders its build steps use, the registry and signers its push and sign steps use. */
 export interface RunOptions {
   shell: Shell;
   builder: Builder;
@@ -105,6 +109,25 @@ async function localSettled(state: RunState): Promise<void> {
   while (state.local.size > 0) await Promise.allSettled([...state.local]);
 }
 
+/**
+ * Execute a plan, exactly its steps, at most `jobs` at once, each once the steps it `needs` have
+ * succeeded. A failed step does not throw: it is in the Result, and the steps that need it are
+ * skipped (`blockedBy`). Throws PkgkitError before starting anything when `options` lack what the
+ * plan needs (a registry for a push plan, a builder a step names, a signer a sign step names).
+ *
+ * @example
+ * ```ts
+ * import { defaultShell, detectBuilder, plan, run } from "pkgkit";
+ * import { consoleReporter, observeBuild, packagesFromDirs, summarize } from "pkgkit/recipes";
+ *
+ * const packages = await packagesFromDirs(["pkg/app"]);
+ * const shell = await defaultShell();
+ * const builder = await detectBuilder(shell);
+ * const { options } = await observeBuild(packages, { shell, builder });
+ * const result = await run(plan(packages, options), { shell, builder, reporter: consoleReporter() });
+ * console.error(summarize(result));
+ * ```
+ */
 export async function run(p: Plan, options: RunOptions): Promise<Result> {
   if (p.steps.some((s) => s.kind === "push" || s.kind === "index") && !options.registry)
     throw new PkgkitError("this plan pushes, but run() was given no registry client");
@@ -281,7 +304,7 @@ async function runPush(step: Extract<Step, { kind: "push" }>, options: RunOption
     signal?.throwIfAborted();
     if (!step.platform.startsWith(`${image.platform.os}/${image.platform.architecture}`))
       throw new PkgkitError(`${step.ref} in the ${builder.engine ? `engine ${builder.engine}` : "local engine"} is a ${image.platform.os}/${image.platform.architecture} image, expected ${step.platform}; rebuild it with --force`);
-    const pushed = await pushImage(registry!, step.repository, step.tag, image, state.blobs);
+    const pushed = await pushImage(registry!, step.repository, step.tag, image, state.blobs, { log: (line) => options.reporter?.stepOutput(step, line) });
     state.pushed.set(step.ref, pushed.descriptor);
     return pushed;
   } finally {

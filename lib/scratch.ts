@@ -12,6 +12,7 @@ import { tmpdir, userInfo } from "node:os";
 import { join, resolve, sep } from "node:path";
 import process from "node:process";
 import { InputError, PkgkitError } from "./errors.ts";
+import { retry } from "./retry.ts";
 
 export interface Scratch {
   /** This run's directory. */
@@ -47,16 +48,19 @@ async function ensureParent(parent: string, tmp: string): Promise<void> {
 
 export async function createScratch(tmp = tmpdir()): Promise<Scratch> {
   const parent = scratchParent(tmp);
-  let dir: string | undefined;
   // Another run may remove the parent between our mkdir and mkdtemp, when it has just emptied it.
-  for (let attempt = 0; !dir; attempt++) {
-    await ensureParent(parent, resolve(tmp));
-    dir = await mkdtemp(join(parent, "run-")).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== "ENOENT" || attempt >= 5) throw e;
-      return undefined;
-    });
-  }
-  const runDir = dir;
+  const runDir = await retry(
+    async () => {
+      await ensureParent(parent, resolve(tmp));
+      return mkdtemp(join(parent, "run-"));
+    },
+    {
+      what: `mkdtemp in ${parent}`,
+      attempts: 6,
+      baseDelayMs: 0,
+      classify: (e) => ((e as NodeJS.ErrnoException).code === "ENOENT" ? { reason: "another run removed the directory" } : undefined),
+    },
+  );
   return {
     dir: runDir,
     contextDir: (pkg) => join(runDir, "contexts", pkg.replace(/[^A-Za-z0-9._-]/g, "_")),

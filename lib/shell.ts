@@ -30,6 +30,7 @@ export interface ExecResult {
   stderr: string;
 }
 
+/** Runs processes, argv as an array (never a shell string): build steps, builders and Notary go through one. */
 export interface Shell {
   readonly name: "zx" | "dax";
   /** Run argv[0] with the rest as arguments. Never throws for a non-zero exit: check `code`. */
@@ -37,6 +38,7 @@ export interface Shell {
 }
 
 let cached: Promise<Shell> | undefined;
+/** The Shell of this runtime (zx on Node and Bun, dax on Deno), made once. */
 export function defaultShell(): Promise<Shell> {
   return (cached ??= runtime === "deno" ? daxShell() : zxShell());
 }

@@ -180,7 +180,7 @@ function checkLinuxKitArgs(args: Record<string, unknown>, ctx: z.RefinementCtx) 
   }
 }
 
-/** What users write. */
+/** The fields `definePackage` takes: what a pkg.config.ts writes (README, "Fields"). */
 export type PackageSpecInput = z.input<typeof packageSpecSchema>;
 /** The validated spec, defaults applied and extra sources normalised. */
 export type PackageSpec = Omit<z.output<typeof packageSpecSchema>, "extraSources"> & {
@@ -226,7 +226,7 @@ export function problemsOf(issues: z.core.$ZodIssue[], raw: unknown, knownFields
     const message =
       issue.code === "invalid_type" && given === undefined
         ? `is required: ${issue.message}`
-        : `${issue.message}${secret || issue.message.startsWith(describe(given)) ? "" : ` (got ${describe(given)})`}`;
+        : `${issue.message}${secret || issue.message.startsWith(describeValue(given)) ? "" : ` (got ${describeValue(given)})`}`;
     problems.push({ field: formatPath(issue.path), message, path: issue.path });
   }
   return problems;
@@ -238,7 +238,8 @@ function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
-function describe(v: unknown): string {
+/** A value as a message shows it: JSON, cut at 60 characters; "nothing" for undefined. */
+function describeValue(v: unknown): string {
   if (v === undefined) return "nothing";
   const s = JSON.stringify(v);
   return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;

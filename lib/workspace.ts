@@ -54,9 +54,13 @@ export const workspaceSchema = z.strictObject({
     })
     .optional(),
 });
-/** `builders` typed by arch, for editor help (the schema checks the keys itself, for its messages). */
+/**
+ * The fields `defineWorkspace` takes: `org`, `arches`, `signer`, `packages` (directory globs),
+ * `builders` (typed by arch for editor help; the schema checks the keys itself, for its messages).
+ */
 export type WorkspaceInput = Omit<z.input<typeof workspaceSchema>, "builders"> & { builders?: Partial<Record<Arch, string>> };
 
+/** A validated workspace, as `defineWorkspace` returns it: the defaults it gives the packages inside its directory. */
 export interface WorkspaceDefinition {
   readonly kind: typeof WORKSPACE_KIND;
   /** The pkgkit.config.ts that declared it, absolute. */
@@ -82,7 +86,24 @@ export function makeWorkspace(raw: unknown, file: string): WorkspaceDefinition {
   return Object.freeze({ kind: WORKSPACE_KIND, file, dir: dirname(file), ...result.data });
 }
 
-/** The root config of a workspace, in `pkgkit.config.ts`. Validates eagerly; runs nothing. */
+/**
+ * Declare a workspace: the default export of a `pkgkit.config.ts` at the root of a tree of
+ * packages. Validated now (SpecError names the file and each bad field); runs nothing. Its
+ * `org` and `arches` are defaults for the packages inside its directory that do not set them.
+ *
+ * @example
+ * ```ts
+ * // pkgkit.config.ts
+ * import { defineWorkspace } from "pkgkit";
+ *
+ * export default defineWorkspace({
+ *   org: "example",
+ *   arches: ["amd64", "arm64"],
+ *   packages: ["pkgs/*", "!pkgs/experimental"],
+ *   builders: { arm64: "ssh://builder@arm-host" },
+ * });
+ * ```
+ */
 export function defineWorkspace(input: WorkspaceInput): WorkspaceDefinition {
   return makeWorkspace(input, callerFile(import.meta.url) ?? WORKSPACE_FILE);
 }

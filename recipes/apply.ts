@@ -25,6 +25,7 @@ import { checkPemFile } from "../lib/pemfile.ts";
 import type { Signer } from "../lib/sign/types.ts";
 import type { SigningOptions } from "./sign.ts";
 
+/** What applying a plan needs besides the plan: the registry for a push plan, and the settings given in code when it was made. */
 export interface ApplyOptions {
   /** Needed when the plan pushes. */
   registry?: Registry;
@@ -56,9 +57,10 @@ export interface CheckedPlan {
 }
 
 /**
- * Throws StalePlanError (exit 3) when the plan no longer holds: the sources, the registry or the
- * engines changed, or its steps are not what pkgkit plans now; InputError (exit 2) when the
- * plan's directories are not here.
+ * Check that a plan still holds: resolve its packages again, make its look-ups again, plan again
+ * and compare. Returns what running it needs. Throws StalePlanError (exit 3) when it no longer
+ * holds: the sources, the registry or the engines changed, or its steps are not what pkgkit plans
+ * now; InputError (exit 2) when the plan's directories are not here.
  */
 export async function checkPlan(planned: Plan, options: ApplyOptions = {}): Promise<CheckedPlan> {
   const file = options.file ?? "the plan";

@@ -12,6 +12,7 @@ import { defaultShell, type Shell } from "../lib/shell.ts";
 import type { Arch } from "../lib/spec.ts";
 import { checkPackages } from "../lib/contain.ts";
 
+/** How to build: the shell and builders (detected when absent), what to rebuild, who reports. */
 export interface BuildOptions {
   shell?: Shell;
   builder?: Builder;
@@ -71,11 +72,13 @@ export async function observeBuild(packages: Package[], options: BuildOptions = 
   };
 }
 
+/** The build plan, after the look-ups (`observeBuild`), with the shell and builders that run it. */
 export async function planBuild(packages: Package[], options: BuildOptions = {}): Promise<{ plan: Plan; builder: Builder; builders: ArchBuilders; shell: Shell }> {
   const { options: planOptions, ...rest } = await observeBuild(packages, options);
   return { plan: plan(packages, planOptions), ...rest };
 }
 
+/** Build `packages` into their engines: plan, then run. A failed step is in `result`, not thrown. */
 export async function buildPackages(packages: Package[], options: BuildOptions = {}): Promise<{ plan: Plan; result: Result }> {
   const { plan: p, builder, builders, shell } = await planBuild(packages, options);
   const result = await run(p, { shell, builder, builders, reporter: options.reporter });

@@ -1,7 +1,16 @@
-/** Reusable pipeline pieces. The pkgkit CLI is composed from these; so can your own scripts. */
-export { packagesFromDirs, packagesFromDefinitions, graphFromArgs, graphFromDefinitions } from "./packages.ts";
-export { lookupLocal, lookupImages, observeBuild, planBuild, buildPackages, type BuildOptions } from "./build.ts";
+/**
+ * pkgkit/recipes: pipelines composed from the SDK, the same pieces the pkgkit CLI is built from.
+ *
+ * Each command comes as pieces a script can stop between: `observe*` makes the read-only
+ * look-ups and returns the options `plan()` takes, `plan*` returns the plan (and what running it
+ * needs), and `buildPackages`/`pushPackages` plan and run in one call. `applyPlan` runs a plan
+ * read back from a file once it has checked that it still holds.
+ *
+ * @module
+ */
+export { packagesFromDirs, packagesFromDefinitions, graphFromArgs } from "./packages.ts";
+export { observeBuild, planBuild, buildPackages, type BuildOptions } from "./build.ts";
+export { observePush, planPush, pushPackages, type PushOptions } from "./push.ts";
+export { checkPlan, applyPlan, type ApplyOptions } from "./apply.ts";
+export { resolveSigning, verifyPackages, type Signing, type SigningOptions } from "./sign.ts";
 export { consoleReporter, summarize, type ConsoleReporterOptions } from "./report.ts";
-export { lookupRegistry, observePush, planPush, pushPackages, type PushOptions, type RegistryState } from "./push.ts";
-export { checkPlan, applyPlan, type ApplyOptions, type CheckedPlan } from "./apply.ts";
-export { resolveSigning, signPlan, lookupSignatures, signedRefs, verifyPackages, type SigningOptions, type Signing, type VerifiedRef } from "./sign.ts";

@@ -7,10 +7,12 @@ import { findWorkspace, selectPackageDirs, workspaceDefaults } from "../lib/work
 import { defaultShell, type Shell } from "../lib/shell.ts";
 import type { PackageDefinition } from "../lib/define.ts";
 
+/** Load the package files in `dirs` and resolve them (`loadPackages`, then `resolvePackages`), in the order given. */
 export async function packagesFromDirs(dirs: string[], options: ResolveOptions = {}, shell?: Shell): Promise<Package[]> {
   return packagesFromDefinitions(await loadPackages(dirs), options, shell);
 }
 
+/** Resolve already loaded definitions (`resolvePackages` with the default shell unless one is given). */
 export async function packagesFromDefinitions(defs: PackageDefinition[], options: ResolveOptions = {}, shell?: Shell): Promise<Package[]> {
   return resolvePackages(shell ?? (await defaultShell()), defs, options);
 }

@@ -10,6 +10,7 @@ import { run, type Reporter, type Result } from "../lib/run.ts";
 import { buildxBuilder, detectBuilder, type ArchBuilders, type Builder, type LocalImage } from "../lib/builder.ts";
 import { defaultShell, type Shell } from "../lib/shell.ts";
 import { mapLimit } from "../lib/concurrency.ts";
+import { registryTag, withArch } from "../lib/names.ts";
 import type { Descriptor, Manifest, Registry } from "../lib/registry/types.ts";
 import type { ManifestFormat } from "../lib/image.ts";
 import { lookupImages, observedLocal } from "./build.ts";
@@ -17,6 +18,7 @@ import type { Signer } from "../lib/sign/types.ts";
 import { checkPackages } from "../lib/contain.ts";
 import { planOptionsWithSigning, resolveSigning, type SigningOptions } from "./sign.ts";
 
+/** How to push: the registry, the shell and builders (detected when needed), what to force, the release tag, who signs. */
 export interface PushOptions {
   registry: Registry;
   shell?: Shell;
@@ -49,7 +51,7 @@ export interface RegistryState {
 /** The read-only registry look-up: each `<tag>-<arch>` (and release tag) by HEAD, each index by GET. */
 export async function lookupRegistry(packages: Package[], registry: Registry, options: { release?: string; concurrency?: number } = {}): Promise<RegistryState> {
   const heads = packages.flatMap((p) => [
-    ...p.arches.map((a) => ({ repository: p.repository, ref: archRef(p, a), reference: archRef(p, a).slice(p.repository.length + 1) })),
+    ...p.arches.map((a) => ({ repository: p.repository, ref: archRef(p, a), reference: registryTag(withArch(p.ref, a)) })),
     ...(options.release ? [{ repository: p.repository, ref: `${p.repository}:${options.release}`, reference: options.release }] : []),
   ]);
   const remote = new Map<string, Descriptor>();
@@ -107,6 +109,7 @@ export async function observePush(
   return { options: signed, builder, builders, shell, registryState, signers: signing.signers };
 }
 
+/** The push plan, sign steps included, after the look-ups (`observePush`), with what `run()` needs for it: shell, builders, signers. */
 export async function planPush(
   packages: Package[],
   options: PushOptions,
@@ -115,6 +118,7 @@ export async function planPush(
   return { plan: plan(packages, planOptions), ...rest };
 }
 
+/** Build what the registry lacks, push it, merge each index and sign: plan, then run. A failed step is in `result`, not thrown. */
 export async function pushPackages(packages: Package[], options: PushOptions): Promise<{ plan: Plan; result: Result }> {
   const { plan: p, builder, builders, shell, signers } = await planPush(packages, options);
   const result = await run(p, { shell, builder, builders, registry: options.registry, reporter: options.reporter, signers });

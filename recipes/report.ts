@@ -7,7 +7,9 @@
 import process from "node:process";
 import type { Reporter, Result, StepResult } from "../lib/run.ts";
 import type { Plan, Step } from "../lib/plan/schema.ts";
+import { parseImageRef } from "../lib/names.ts";
 
+/** How `consoleReporter` prints. */
 export interface ConsoleReporterOptions {
   /** Print every line of build output, prefixed. */
   verbose?: boolean;
@@ -15,17 +17,19 @@ export interface ConsoleReporterOptions {
   heartbeat?: number;
   /** Keep a live status line at the bottom (default: when stderr is a terminal and no `write` is given). */
   live?: boolean;
+  /** Where lines go (default: stderr). */
   write?: (line: string) => void;
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 /** `[org/image arch]`: the package name without its (long) tag. */
 const label = (s: Step) => {
-  const name = s.package.slice(0, s.package.lastIndexOf(":"));
+  const name = parseImageRef(s.package).repository;
   return "arch" in s && s.arch ? `[${name} ${s.arch}]` : `[${name}]`;
 };
 const verb: Partial<Record<Step["kind"], string>> = { build: "building", push: "pushing", index: "merging index", context: "assembling context", sign: "signing" };
 
+/** A Reporter for terminals and CI logs: step lines prefixed `[org/image arch]`, a live status line on a terminal; `note` prints a line of its own. */
 export function consoleReporter(options: ConsoleReporterOptions = {}): Reporter & { note(line: string): void } {
   const live = options.live ?? (!options.write && process.stderr.isTTY === true);
   const out = options.write ?? ((l: string) => process.stderr.write(`${l}\n`));
@@ -108,6 +112,7 @@ export function consoleReporter(options: ConsoleReporterOptions = {}): Reporter 
   };
 }
 
+/** One line saying what a run did: how many images were built, pushed, indexes merged, signed, skipped and failed. */
 export function summarize(result: Result): string {
   const count = (s: StepResult["status"], kind?: StepResult["kind"]) =>
     result.steps.filter((r) => r.status === s && r.kind !== "context" && (!kind || r.kind === kind)).length;

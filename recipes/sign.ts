@@ -5,13 +5,13 @@
  */
 import { indexRef, archRef, type Package } from "../lib/package.ts";
 import { resolve } from "node:path";
-import { parseImageRef, registryTag } from "../lib/names.ts";
 import { plan, type PlanOptions } from "../lib/plan/plan.ts";
 import type { Plan, SigningInputs } from "../lib/plan/schema.ts";
 import { signedKey, signingTargets, type RegistryLookup, type SigningAssignments } from "../lib/plan/sign.ts";
 import type { Registry } from "../lib/registry/types.ts";
 import type { Shell } from "../lib/shell.ts";
 import { mapLimit } from "../lib/concurrency.ts";
+import { parseImageRef, registryTag, withArch } from "../lib/names.ts";
 import { InputError } from "../lib/errors.ts";
 import {
   loadSigningConfig, packageSigner, resolveSignerConfig, runSigner,
@@ -20,6 +20,7 @@ import {
 import { createSigner } from "../lib/sign/index.ts";
 import type { Signer, Verification } from "../lib/sign/types.ts";
 
+/** Who signs, as a run says it (signer, key, keyless), with pkgkit.yml's settings or signers made in code. */
 export interface SigningOptions extends RunSigner {
   /** pkgkit.yml's settings; read from $PKGKIT_CONFIG or the current directory up when absent. */
   config?: SigningConfig;
@@ -27,6 +28,7 @@ export interface SigningOptions extends RunSigner {
   signers?: Partial<Record<SignerConfig["type"], Signer>>;
 }
 
+/** Which signer signs each package, and the signers themselves, as `resolveSigning` decides them. */
 export interface Signing {
   assignments: SigningAssignments;
   /** By signer id (what sign steps name in `signerId`): what run() is given as RunOptions.signers. */
@@ -40,11 +42,11 @@ export interface Signing {
 }
 
 /**
- * The signer of every package that signs (content trust on); packages with it off are absent.
- * Each distinct configuration gets one Signer and an id, given in package order: its type
- * (`notary`, `sigstore`), then `sigstore#2` for the second sigstore configuration, and so on.
- * The same packages and settings give the same ids, so `pkgkit apply` names its signers as the
- * plan does.
+ * Who signs each package that signs (content trust on; packages with it off are absent), decided
+ * run > package > workspace > pkgkit.yml > notary, and one Signer per distinct configuration.
+ * Each configuration gets an id, given in package order: its type (`notary`, `sigstore`), then
+ * `sigstore#2` for the second sigstore configuration, and so on. The same packages and settings
+ * give the same ids, so `pkgkit apply` names its signers as the plan does.
  */
 export async function resolveSigning(packages: Package[], deps: { registry: Registry; shell?: Shell; signing?: SigningOptions }): Promise<Signing> {
   const options = deps.signing ?? {};
@@ -147,7 +149,7 @@ export async function verifyPackages(packages: Package[], deps: { registry: Regi
   const signing = await resolveSigning(packages, deps);
   const rows = packages.flatMap((pkg) => [
     { pkg, ref: indexRef(pkg), tag: pkg.tag, arch: undefined as string | undefined },
-    ...pkg.arches.map((a) => ({ pkg, ref: archRef(pkg, a), tag: archRef(pkg, a).slice(pkg.repository.length + 1), arch: a as string | undefined })),
+    ...pkg.arches.map((a) => ({ pkg, ref: archRef(pkg, a), tag: registryTag(withArch(pkg.ref, a)), arch: a as string | undefined })),
   ]);
   return mapLimit(rows, 8, async (r): Promise<VerifiedRef> => {
     const { signer: name, signerId } = signing.assignments.get(indexRef(r.pkg))!;

@@ -4,7 +4,7 @@
  * recorded in the plan, so `plan`, `--dry-run` and `run()` all see the same decisions.
  */
 import type { Package } from "../package.ts";
-import { formatRef, imageRef, platformKey, platformString, registryTag, withArch, PLATFORMS, type ImageRef } from "../names.ts";
+import { formatRef, platformKey, platformString, registryTag, withArch, PLATFORMS, type ImageRef } from "../names.ts";
 import { builderFor, type ArchBuilders, type Builder, type LocalImage } from "../builder.ts";
 import type { Descriptor, Manifest } from "../registry/types.ts";
 import type { ManifestFormat } from "../image.ts";
@@ -12,7 +12,7 @@ import { InputError } from "../errors.ts";
 import type { Command, IndexStep, Observed, Plan, ResolvedWith, SigningInputs, SkipStep, Step } from "./schema.ts";
 import { withSigning, type SigningAssignments } from "./sign.ts";
 
-/** What plan() decides from: the command, the builders, what the look-ups found, and what to record. */
+/** What `plan()` decides with: the command, the builders, and the look-ups made before planning (signatures included). */
 export interface PlanOptions {
   command: Command;
   builder: Builder;
@@ -42,9 +42,27 @@ export interface PlanOptions {
 }
 
 /**
+ * The steps `options.command` takes for `packages`, decided from the look-ups in `options` (what
+ * the engines and the registry already have). Pure: it starts nothing and asks nothing. Throws
+ * InputError when a package builds an arch that one of its dependencies does not.
+ *
  * Packages come dependencies first (as `resolveGraph` orders them). A build waits for the builds
  * of its dependencies for the same arch; a dependency's build arg is its per-arch reference
  * (`org/image:<tag>-<arch>`), which the engine has once that build ran, or pulls from the registry.
+ * A push plan of packages that sign (`options.signing`) has their sign steps in their places
+ * (lib/plan/sign.ts).
+ *
+ * @example
+ * ```ts
+ * import { archRef, defaultShell, detectBuilder, formatPlan, loadPackages, plan, resolvePackages } from "pkgkit";
+ *
+ * const shell = await defaultShell();
+ * const builder = await detectBuilder(shell);
+ * const packages = await resolvePackages(shell, await loadPackages(["pkg/app"]));
+ * // The look-up plan() rests on: which per-arch images the engine has already.
+ * const local = await builder.inspect(packages.flatMap((p) => p.arches.map((arch) => archRef(p, arch))));
+ * console.log(formatPlan(plan(packages, { command: "build", builder, local })));
+ * ```
  */
 export function plan(packages: Package[], options: PlanOptions): Plan {
   /** Prepare steps that need nothing: before every package's steps. */
@@ -57,7 +75,7 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
   for (const pkg of packages) {
     const own: Step[] = [];
     const add = (step: Unplaced<Step>, needs: string[] = []) => void own.push({ ...step, needs });
-    const index = imageRef(pkg.org, pkg.image, pkg.tag);
+    const index = pkg.ref;
     const name = formatRef(index);
     const force = forced(pkg, options.force);
     const needsContext = pkg.extraSources.length > 0;
@@ -163,7 +181,7 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
   return {
     version: 1,
     command: options.command,
-    packages: packages.map((p) => ({ name: formatRef(imageRef(p.org, p.image, p.tag)), dir: p.dir, tag: p.tag, dirty: p.dirty, arches: p.arches, ...(p.commit ? { commit: p.commit } : {}) })),
+    packages: packages.map((p) => ({ name: formatRef(p.ref), dir: p.dir, tag: p.tag, dirty: p.dirty, arches: p.arches, ...(p.commit ? { commit: p.commit } : {}) })),
     steps: [...first, ...steps],
     ...(options.observed ? { observed: options.observed } : {}),
     inputs: {

@@ -217,7 +217,7 @@ export type PushStep = z.infer<typeof pushStepSchema>;
 export type IndexStep = z.infer<typeof indexStepSchema>;
 /** See signStepSchema. */
 export type SignStep = z.infer<typeof signStepSchema>;
-/** Any step; `needs` are its edges in the DAG. */
+/** One step of a plan (build, skip, context, push, index or sign); `needs` names the steps that must have succeeded before it starts: its edges in the DAG. */
 export type Step = z.infer<typeof stepSchema>;
 /** See observedSchema. */
 export type Observed = z.infer<typeof observedSchema>;
@@ -229,7 +229,11 @@ export type SigningInputs = z.infer<typeof signingInputsSchema>;
 export type PlanInputs = z.infer<typeof planInputsSchema>;
 /** See plannedPackageSchema. */
 export type PlannedPackage = z.infer<typeof plannedPackageSchema>;
-/** See planSchema. */
+/**
+ * What a command will do, as plain data: the packages, the steps (a DAG through `needs`), what the
+ * decisions rest on (`observed`) and what the plan was made with (`inputs`). JSON as it is:
+ * `pkgkit plan --json` writes one, `parsePlanFile` reads one back.
+ */
 export type Plan = z.infer<typeof planSchema>;
 /** See planMatrixSchema. */
 export type PlanMatrix = z.infer<typeof planMatrixSchema>;

@@ -1,6 +1,7 @@
 /**
- * createRegistry(): the Registry interface over the OCI distribution API. Each call parses the
- * repository name, authorizes for its scopes and checks digests of what it reads and writes.
+ * createRegistry(): the Registry interface over the OCI distribution API. Each call checks the
+ * repository name (parsed once per client), authorizes for its scopes and checks digests of what
+ * it reads and writes.
  */
 import { stat } from "node:fs/promises";
 import { homedir } from "node:os";
@@ -12,14 +13,21 @@ import { credentialStore } from "./credentials.ts";
 import { DIGEST_RE, sha256 } from "./digest.ts";
 import { RegistryError } from "./errors.ts";
 import { parseRepository, type RepositoryName } from "./names.ts";
+import { tagRe } from "../names.ts";
 import { BodyTooLarge, createTransport, errorBodyText, statusText, type HttpRequest, type HttpResponse } from "./transport.ts";
 import { INDEX_TYPES, MANIFEST_TYPES, type Blob, type Descriptor, type Manifest, type Registry, type RegistryOptions, type UploadOutcome } from "./types.ts";
 
 /** The largest manifest or index pkgkit reads: distribution's own limit for what it accepts. */
 export const MANIFEST_LIMIT = 4 * 1024 * 1024;
 
-const referenceRe = /^(?:[\w][\w.-]{0,127}|[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,})$/;
+const digestRe = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
+const isReference = (reference: string) => tagRe.test(reference) || digestRe.test(reference);
 
+/**
+ * A Registry over the OCI distribution API: credentials as `docker login` stores them (config.json,
+ * credential helpers), CAs from certs.d directories and `options.ca`, retries and timeouts bounded
+ * by `options`. Failures throw RegistryError naming the registry and what to do.
+ */
 export function createRegistry(options: RegistryOptions = {}): Registry {
   const env = process.env;
   const dockerConfigDir = options.dockerConfigDir ?? env.DOCKER_CONFIG ?? join(homedir(), ".docker");
@@ -42,9 +50,17 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
   });
   const send = (t: AuthTarget, req: HttpRequest) => auth.wrap(t, (r) => transport.request(t.host, r))(req);
 
+  // Every call names its repository: each name is parsed once per client.
+  const parsed = new Map<string, RepositoryName>();
+  function parse(name: string): RepositoryName {
+    let repo = parsed.get(name);
+    if (!repo) parsed.set(name, (repo = parseRepository(name)));
+    return repo;
+  }
+
   function repository(name: string, reference?: string): RepositoryName {
-    const repo = parseRepository(name);
-    if (reference !== undefined && !referenceRe.test(reference))
+    const repo = parse(name);
+    if (reference !== undefined && !isReference(reference))
       throw new PkgkitError(`${name}: ${JSON.stringify(reference)} is neither a tag nor a digest`);
     return repo;
   }
@@ -145,7 +161,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
       // A session a refused mount opened: the spec says to upload into it.
       let session: string | undefined;
       for (const from of uploadOptions.mountFrom ?? []) {
-        const source = parseRepository(from);
+        const source = parse(from);
         if (source.host !== repo.host || source.path === repo.path) continue;
         const t = target(repo, "pull,push", [`repository:${source.path}:pull`]);
         const query = new URLSearchParams({ mount: blob.digest, from: source.path });

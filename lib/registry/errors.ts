@@ -1,6 +1,7 @@
 /** RegistryError: a registry operation failed; says which registry, what happened and what to do. */
 import { ExitCode, PkgkitError } from "../errors.ts";
 
+/** What kind of failure a RegistryError is, for code that treats them differently. */
 export type RegistryErrorKind = "auth" | "forbidden" | "not-found" | "unreachable" | "tls" | "server" | "protocol";
 
 /** Registry failures carry a kind, the registry host and (for HTTP errors) the status. */
@@ -10,6 +11,7 @@ export interface RegistryErrorInfo {
   status?: number;
 }
 
+/** A registry operation failed: its message names the registry, what happened and what to do; `kind` and `status` say it for code. */
 export class RegistryError extends PkgkitError implements RegistryErrorInfo {
   override name = "RegistryError";
   readonly kind: RegistryErrorKind;

@@ -3,16 +3,7 @@
  * to a registry (and for users testing their own pipelines) without a server. It checks what a
  * distribution registry checks: digests, manifest references (blobs of an image, manifests of an
  * index), and answers as the HTTP client does (undefined for 404, RegistryError otherwise).
- *
- * Fault hooks: `fault(call)` is asked before each call and may return
- *   - `{ delayMs }`: wait before the call takes effect; `{ delayAfterMs }`: wait after it took
- *     effect, before answering (both may be given); `{ waitFor }`: before it takes effect, wait
- *     until that promise settles (for interleavings a test sets up step by step);
- *   - `{ status, message? }`: answer with that HTTP status (a 5xx is a "server" RegistryError), the
- *     message (such as a registry error code) appended; nothing happens;
- *   - `{ lose: "write" }`: a write that reports success but is not stored;
- *   - `{ lose: "answer" }`: a write that is stored, but the caller sees a dropped connection.
- * Every call is recorded in `calls`, with the fault applied to it.
+ * Fault hooks (MemoryFault) make it slow, failing or forgetful, call by call.
  */
 import { readFile } from "node:fs/promises";
 import { sha256 } from "./digest.ts";
@@ -22,6 +13,7 @@ import { INDEX_TYPES, type Blob, type Descriptor, type Manifest, type Registry, 
 
 export type MemoryMethod = keyof Registry;
 
+/** One call made to a memory registry, as `calls` records it and `fault` is asked about it. */
 export interface MemoryCall {
   /** 1-based, in call order. */
   n: number;
@@ -32,16 +24,25 @@ export interface MemoryCall {
   fault?: MemoryFault;
 }
 
+/** What goes wrong with one call (the fields may be combined). */
 export interface MemoryFault {
+  /** Wait this long before the call takes effect. */
   delayMs?: number;
+  /** Before the call takes effect, wait until this settles (for interleavings a test sets up step by step). */
   waitFor?: Promise<unknown>;
+  /** Wait this long after the call took effect, before answering. */
   delayAfterMs?: number;
+  /** Answer with this HTTP status (a 5xx is a "server" RegistryError); nothing happens. */
   status?: number;
+  /** Appended to the status's error message (such as a registry error code). */
   message?: string;
+  /** "write": the write reports success but is not stored; "answer": it is stored, but the caller sees a dropped connection. */
   lose?: "write" | "answer";
 }
 
+/** A Registry in memory, with the calls made to it and the fault hook it asks. */
 export interface MemoryRegistry extends Registry {
+  /** Every call, in order, with the fault applied to it. */
   calls: MemoryCall[];
   /** Decides the fault for each call (none: it behaves). Replace it at any time. */
   fault: (call: MemoryCall) => MemoryFault | undefined;
@@ -63,6 +64,7 @@ interface Repo {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const isDigest = (reference: string) => reference.startsWith("sha256:");
 
+/** An empty registry in memory; `fault` (replaceable later through `.fault`) is asked before each call. */
 export function createMemoryRegistry(fault: MemoryRegistry["fault"] = () => undefined): MemoryRegistry {
   const repos = new Map<string, Repo>();
   const repo = (name: string): Repo => {

@@ -353,7 +353,7 @@ class NetworkFailure extends RegistryError {
 }
 
 /** Codes and messages of the error and its causes (Node codes, rustls and BoringSSL texts). */
-function describe(err: unknown): string {
+function causeChainText(err: unknown): string {
   const parts: string[] = [];
   for (let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
     if (typeof e.code === "string") parts.push(e.code);
@@ -379,7 +379,7 @@ function classify(err: unknown, text: string): Failure {
 
 function networkError(host: string, req: HttpRequest, url: string, err: unknown, waitMs: number, certsDirs: string[], insecure: boolean): Error {
   if (err instanceof RegistryError || err instanceof BodyTooLarge) return err;
-  const text = describe(err);
+  const text = causeChainText(err);
   const failure = classify(err, text);
   const certsDir = certsDirs[0] ?? "/etc/docker/certs.d";
   const target = new URL(url).host;

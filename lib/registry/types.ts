@@ -4,6 +4,7 @@
  * `127.0.0.1:5000/demo/hello`; a name without a host (`linuxkit/hello`) is Docker Hub's.
  */
 
+/** The manifest, config and layer media types pkgkit writes and reads (Docker v2 schema 2 and OCI). */
 export const MediaTypes = {
   dockerManifest: "application/vnd.docker.distribution.manifest.v2+json",
   dockerManifestList: "application/vnd.docker.distribution.manifest.list.v2+json",
@@ -21,12 +22,14 @@ export const MANIFEST_TYPES: string[] = [
 ];
 export const INDEX_TYPES: string[] = [MediaTypes.ociIndex, MediaTypes.dockerManifestList];
 
+/** The platform of an index entry, as OCI writes it: `{ os: "linux", architecture: "arm", variant: "v7" }`. */
 export interface Platform {
   os: string;
   architecture: string;
   variant?: string;
 }
 
+/** What points at a manifest or blob: its media type, digest and size (and, in an index, its platform). */
 export interface Descriptor {
   mediaType: string;
   /** `sha256:<64 hex>` */
@@ -52,8 +55,10 @@ export interface Blob {
   data: Uint8Array | { path: string };
 }
 
+/** How `uploadBlob` made a blob present: it was there, it was mounted from another repository, or it was uploaded. */
 export type UploadOutcome = "exists" | "mounted" | "uploaded";
 
+/** An OCI distribution client. Implementations: `createRegistry()` (HTTP) and `createMemoryRegistry()` (in memory). */
 export interface Registry {
   /** The manifest's descriptor, or undefined when the registry has none (404). */
   headManifest(repository: string, reference: string): Promise<Descriptor | undefined>;
@@ -72,6 +77,7 @@ export interface Registry {
   listTags(repository: string, options?: { pageSize?: number }): Promise<string[]>;
 }
 
+/** How `createRegistry()` authenticates, trusts, retries and waits; every field has a default. */
 export interface RegistryOptions {
   /** Holds config.json (`auths`, `credsStore`, `credHelpers`). Default: $DOCKER_CONFIG, else ~/.docker. */
   dockerConfigDir?: string;

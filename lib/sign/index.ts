@@ -6,6 +6,7 @@ import { notarySigner } from "./notary.ts";
 import { sigstoreSigner } from "./sigstore.ts";
 import type { Signer } from "./types.ts";
 
+/** What a signer works with: the registry (Sigstore stores signatures there) and the shell (Notary runs its CLI). */
 export interface SignerDeps {
   registry: Registry;
   shell?: Shell;
@@ -13,6 +14,7 @@ export interface SignerDeps {
   configFile?: string;
 }
 
+/** The Signer a configuration describes: `notarySigner` for `type: "notary"`, `sigstoreSigner` for `type: "sigstore"`. */
 export function createSigner(config: SignerConfig, deps: SignerDeps): Signer {
   if (config.type === "notary") {
     const { type: _, ...options } = config;

@@ -29,7 +29,7 @@ import { NOTARY_ROLE, NOTARY_ROLE_EXPECTED, type NotaryOptions } from "./config.
 import { opensKey } from "./pkcs8.ts";
 import { retry } from "../retry.ts";
 import { linuxkitPassphraseCommand, passphrase, redact, rememberSecret } from "./secrets.ts";
-import { targetRef, type Signature, type Signer, type SignTarget, type Verification } from "./types.ts";
+import { targetRef, type Signature, type Signer, type SignOptions, type SignTarget, type Verification } from "./types.ts";
 
 export const NOTARY_DOCKER_HUB = "https://notary.docker.io";
 const PUBLISH_ATTEMPTS = 5;
@@ -283,7 +283,7 @@ export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps
       if (!p) ready.set(g, (p = prepareOnce(repository)));
       return p;
     },
-    async sign(target: SignTarget): Promise<Signature> {
+    async sign(target: SignTarget, signOptions: SignOptions = {}): Promise<Signature> {
       await this.prepare(target.repository);
       const g = gun(target.repository);
       const env = await passphraseEnv();
@@ -305,6 +305,7 @@ export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps
           attempts: PUBLISH_ATTEMPTS,
           baseDelayMs: 1000,
           classify: (e) => (e instanceof PublishRefused && /rejected operation|old version/i.test(e.said) ? { reason: "another writer published first" } : undefined),
+          ...(signOptions.log ? { onRetry: signOptions.log } : {}),
         });
         lists.delete(g);
       });

@@ -43,8 +43,9 @@ export async function runSignStep(step: SignStep, ctx: SignStepContext): Promise
   }
   const d = step.digest ? { digest: step.digest, size: step.size!, mediaType: step.mediaType! } : ctx.published(step.ref);
   if (!d) throw new PkgkitError(`${step.ref}: nothing to sign: ${step.after ?? "the step before"} produced no digest; the image is not signed`);
+  const options = { log: (line: string) => ctx.log?.(line) };
   let target = { repository: step.repository, tags: step.tags, digest: d.digest, size: d.size, mediaType: d.mediaType };
-  let signature = await signer.sign(target);
+  let signature = await signer.sign(target, options);
   const ours = step.digest ? undefined : ctx.entries?.(step.ref);
   for (let round = 0; ours && ctx.registry && round < INDEX_RECHECKS; round++) {
     const tag = step.tags[0]!;
@@ -57,7 +58,7 @@ export async function runSignStep(step: SignStep, ctx: SignStepContext): Promise
     }
     ctx.log?.(`${step.repository}:${tag} moved on to ${now.digest} (another writer merged into it); signing that too`);
     target = { ...target, digest: now.digest, size: now.size, mediaType: now.mediaType };
-    signature = await signer.sign(target);
+    signature = await signer.sign(target, options);
   }
   return { signer: step.using, signature, digest: target.digest };
 }

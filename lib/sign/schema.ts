@@ -58,6 +58,7 @@ export type NotaryOptions = z.infer<typeof notaryOptionsSchema> & {
   passphrase?: () => string | Promise<string>;
 };
 export type SigstoreOptions = z.infer<typeof sigstoreOptionsSchema>;
+/** A signer's settings, as pkgkit.yml gives them (README, "Signing"), with `type` naming the signer. */
 export type SignerConfig = ({ type: "notary" } & NotaryOptions) | ({ type: "sigstore" } & SigstoreOptions);
 
 export const signerName = z.enum(SIGNER_NAMES as [SignerName, ...SignerName[]], { error: 'expected "notary" or "sigstore"' });

@@ -31,6 +31,17 @@ export interface Verification {
   detail: string;
 }
 
+/** What a signature reports besides its result. */
+export interface SignOptions {
+  /** Retry lines (a Notary publish tried again after another writer published first). Never hold secrets. */
+  log?(line: string): void;
+}
+
+/**
+ * Signs a manifest digest for a reference, and verifies one. `prepare` runs before anything is
+ * pushed, so nothing is published that the signer cannot sign. Implementations: Notary v1
+ * (`notarySigner`) and Sigstore (`sigstoreSigner`); `createSigner` makes one from a SignerConfig.
+ */
 export interface Signer {
   readonly name: SignerName;
   /** One line for plans: which server, key or identity. Never a secret. */
@@ -47,7 +58,7 @@ export interface Signer {
    * prepare step after the package's builds, right before its first push, not alongside them.
    */
   readonly prepareAfterBuilds?: boolean;
-  sign(target: SignTarget): Promise<Signature>;
+  sign(target: SignTarget, options?: SignOptions): Promise<Signature>;
   /** Is `target` signed with this signer's key or identity? Read-only. */
   verify(target: SignTarget): Promise<Verification>;
 }

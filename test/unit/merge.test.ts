@@ -306,6 +306,22 @@ test("pushImage: a manifest refused as naming an unknown blob while every blob i
   assert.is(lostBlob.calls.filter((c) => c.method === "putManifest").length, 1);
 });
 
+test("pushImage: the manifest PUT it tries again says so through its log, as registry retries do", async () => {
+  const config = bytesOf({ ...PLATFORMS.arm64 });
+  const configBlob = { digest: sha256(config), size: config.length, data: config };
+  const manifest = bytesOf({ schemaVersion: 2, mediaType: MediaTypes.dockerManifest, config: { mediaType: MediaTypes.dockerConfig, digest: configBlob.digest, size: config.length }, layers: [] });
+  const image: ImageBlobs = {
+    config: configBlob, layers: [], platform: { ...PLATFORMS.arm64 },
+    manifest: { bytes: manifest, digest: sha256(manifest), size: manifest.length, mediaType: MediaTypes.dockerManifest },
+  };
+  let puts = 0;
+  const registry = createMemoryRegistry((c) => (c.method === "putManifest" && ++puts <= 2 ? { status: 400, message: "MANIFEST_BLOB_UNKNOWN: blob unknown to registry" } : undefined));
+  const lines: string[] = [];
+  await pushImage(registry, REPO, `${TAG}-arm64`, image, new Map(), { log: (l) => lines.push(l) });
+  assert.equal(lines.map((l) => l.replace(/waiting [\d.]+s/, "waiting Ns")), [2, 3].map((n) =>
+    `retrying PUT manifest ${REPO}:${TAG}-arm64 (${n}/3) after 400 MANIFEST_BLOB_UNKNOWN though every blob is there (another writer is pushing one of them); waiting Ns`));
+});
+
 test("run(): a push plan whose arches are all in the registry merges the index from their tags; a tag gone since the plan fails the step", async () => {
   const shell = await defaultShell();
   const builder = buildxBuilder(shell);

@@ -1,4 +1,4 @@
-// lib/retry.ts: the one retry loop (registry transport, notary publish, index merges).
+// lib/retry.ts: the one retry loop (registry transport, notary publish, manifest re-PUT, scratch directory).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { retry, type RetryOptions } from "../../lib/retry.ts";
@@ -70,6 +70,26 @@ test("an aborted signal ends the backoff wait and stops further attempts", async
   }, options([], { baseDelayMs: 60_000, signal: controller.signal })).catch((x: Error) => x);
   assert.is((e as Error).message, "reset");
   assert.is(calls, 1);
+});
+
+test("a classifier that looks before it answers (a promise) is awaited, and asked only while attempts are left", async () => {
+  const lines: string[] = [];
+  const asked: number[] = [];
+  let calls = 0;
+  const e = await retry(async () => {
+    calls++;
+    throw new Busy(`refused ${calls}`);
+  }, options(lines, {
+    attempts: 3,
+    classify: async (x) => {
+      asked.push(calls);
+      await new Promise((r) => setTimeout(r, 1));
+      return calls === 1 ? { reason: (x as Error).message } : undefined;
+    },
+  })).catch((x: Error) => x);
+  assert.is((e as Error).message, "refused 2", "the second failure was classified final: no third attempt");
+  assert.equal(asked, [1, 2]);
+  assert.equal(lines.map((l) => l.replace(/waiting [\d.]+s/, "waiting Ns")), ["retrying PUT http://127.0.0.1:5000/v2/x/manifests/t (2/3) after refused 1; waiting Ns"]);
 });
 
 test.run();

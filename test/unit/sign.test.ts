@@ -457,6 +457,28 @@ test("signing an index another writer merged into meanwhile (stand-in registry a
   assert.equal(signed.splice(0), [d(5)]);
 });
 
+test("notary publish refused because another writer published first (notary stand-in): published again, the retry line in the sign step's log", async () => {
+  const publishes: number[] = [];
+  const standIn: Shell = {
+    name: "zx",
+    async exec(argv: readonly string[]) {
+      const sub = argv[5];
+      if (sub === "delegation") return { code: 0, stdout: DELEGATION_LIST, stderr: "" };
+      if (sub === "key") return { code: 0, stdout: KEY_LIST, stderr: "" };
+      if (sub === "list") return { code: 0, stdout: "", stderr: "" };
+      if (sub === "publish" && publishes.push(publishes.length + 1) === 1) return { code: 1, stdout: "", stderr: "* fatal: rejected operation: client is not up to date\n" };
+      return { code: 0, stdout: "", stderr: "" };
+    },
+  };
+  const signer = notarySigner({ server: "https://notary.example", trustDir: "/t", role: "targets/releases", passphrase: () => "p" }, { shell: standIn });
+  const step = { kind: "sign", id: "x/app:h1/sign", package: "x/app:h1", action: "sign", signer: "notary", signerId: "notary", using: "n", ref: "127.0.0.1:5000/x/app:h1", repository: "127.0.0.1:5000/x/app", tags: ["h1"], digest: `sha256:${"d".repeat(64)}`, size: 42, mediaType: "m", reason: "", needs: [] } as SignStep;
+  const lines: string[] = [];
+  const out = await runSignStep(step, { signers: new Map([["notary", signer]]), published: () => undefined, log: (l) => lines.push(l) });
+  assert.is(out.digest, `sha256:${"d".repeat(64)}`);
+  assert.equal(publishes, [1, 2]);
+  assert.equal(lines.map((l) => l.replace(/waiting [\d.]+s/, "waiting Ns")), ["retrying notary publish 127.0.0.1:5000/x/app (https://notary.example) (2/5) after another writer published first; waiting Ns"]);
+});
+
 test("opensKey: an encrypted PKCS#8 key (PBES2: PBKDF2 + AES-CBC, as openssl and notary write them) opens with its passphrase only, checked with WebCrypto", async () => {
   const { execFileSync } = await import("node:child_process");
   const env = { ...process.env, PKGKIT_TEST_KEY_PASS: "right-pass-7" };
