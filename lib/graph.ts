@@ -13,7 +13,8 @@
  */
 import { basename, relative, resolve } from "node:path";
 import { InputError, isPkgkitError, SpecError } from "./errors.ts";
-import { DEFAULT_ORG, formatPath, isPackageDefinition, LKT_PKG, LKT_PKGS } from "./spec.ts";
+import { formatPath, isPackageDefinition, LKT_PKG, LKT_PKGS } from "./spec.ts";
+import { resolveOrg } from "./options.ts";
 import { BUILD_YML, loadPackage } from "./load.ts";
 import { globDirs } from "./glob.ts";
 import { canonical } from "./runtime.ts";
@@ -48,7 +49,7 @@ export const dependenciesOf = (n: GraphNode): { name: string; dependency: GraphN
   n.args.filter((a): a is { name: string; dependency: GraphNode } => "dependency" in a);
 
 export async function buildGraph(defs: PackageDefinition[], options: GraphOptions = {}): Promise<DefinitionGraph> {
-  const orgOf = options.orgOf ?? ((d: PackageDefinition) => d.spec.org ?? DEFAULT_ORG);
+  const orgOf = options.orgOf ?? ((d: PackageDefinition) => resolveOrg(undefined, { file: d.file, value: d.spec.org }).value);
   const loaded = new Map<string, Promise<PackageDefinition>>();
   // A build.yml given as a root is not parsed a second time when an "@lkt:" value names its directory.
   for (const d of defs) if (d.file.endsWith(`/${BUILD_YML}`)) loaded.set(d.dir, Promise.resolve(d));
