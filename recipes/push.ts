@@ -6,16 +6,17 @@
 import { archRef, indexRef, type Package } from "../lib/package.ts";
 import { forced, plan, type Plan, type PlanOptions, type ResolvedWith } from "../lib/plan.ts";
 import { run, type Reporter, type Result } from "../lib/run.ts";
-import { buildxBuilder, detectBuilder, type ArchBuilders, type Builder, type LocalImage } from "../lib/builder.ts";
+import { buildxBuilder, type ArchBuilders, type Builder, type LocalImage } from "../lib/builder.ts";
 import { defaultShell, type Shell } from "../lib/shell.ts";
+import { completeSession, type Session } from "../lib/session.ts";
 import { mapLimit } from "../lib/concurrency.ts";
 import type { Descriptor, Manifest, Registry } from "../lib/registry/types.ts";
 import type { ManifestFormat } from "../lib/image.ts";
 import { lookupImages, observedLocal } from "./build.ts";
-import type { Signer } from "../lib/sign/types.ts";
 import { checkPackages } from "../lib/contain.ts";
 import { lookupSignatures, resolveSigning, signedRefs, type SigningOptions } from "./sign.ts";
 
+/** The session parts given are used; the others are made (default shell; builder detected once something must build). */
 export interface PushOptions {
   registry: Registry;
   shell?: Shell;
@@ -70,11 +71,11 @@ export async function lookupRegistry(packages: Package[], registry: Registry, op
   return { remote, indexes, observed };
 }
 
-/** The look-ups a push plan rests on (the registry, then each arch's engine for what it lacks), made now, as the options plan() takes. */
-export async function observePush(
-  packages: Package[],
-  options: PushOptions,
-): Promise<{ options: PlanOptions; builder: Builder; builders: ArchBuilders; shell: Shell; registryState: RegistryState; signers: Map<string, Signer> }> {
+/**
+ * The look-ups a push plan rests on (the registry, then each arch's engine for what it lacks),
+ * made now, as the options plan() takes, and the session to run it with (its signers included).
+ */
+export async function observePush(packages: Package[], options: PushOptions): Promise<{ options: PlanOptions; session: Session; registryState: RegistryState }> {
   checkPackages(packages);
   const shell = options.shell ?? (await defaultShell());
   const registryState = await lookupRegistry(packages, options.registry, options);
@@ -86,10 +87,13 @@ export async function observePush(
   const builders = options.builders ?? {};
   const local: Map<string, LocalImage> = missing.length ? await lookupImages(missing, engine, builders) : new Map();
   const needsBuild = missing.some((i) => i.force || !local.has(i.ref));
-  const builder = options.builder ?? (needsBuild ? await detectBuilder(shell) : engine);
+  // Signing: who signs each package, and whether what the registry has is signed already.
+  const signing = await resolveSigning(packages, { registry: options.registry, shell, signing: options.signing });
+  // The builder is detected only when something must be built.
+  const session = await completeSession({ shell, builder: needsBuild ? options.builder : engine, builders, registry: options.registry, signers: signing.signers });
   const planOptions: PlanOptions = {
     command: "push",
-    builder,
+    builder: session.builder,
     builders,
     local,
     remote: registryState.remote,
@@ -100,8 +104,6 @@ export async function observePush(
     observed: { registry: registryState.observed, local: observedLocal(missing.map((i) => i.ref), local) },
     ...(options.resolved ? { resolved: options.resolved } : {}),
   };
-  // Signing: who signs each package, and whether what the registry has is signed already.
-  const signing = await resolveSigning(packages, { registry: options.registry, shell, signing: options.signing });
   if (signing.assignments.size > 0) {
     const signatures = await lookupSignatures(plan(packages, planOptions), signing, registryState, options.concurrency);
     planOptions.signing = signing.assignments;
@@ -109,19 +111,18 @@ export async function observePush(
     planOptions.observed = { ...planOptions.observed!, signatures };
     planOptions.signingWith = signing.inputs;
   }
-  return { options: planOptions, builder, builders, shell, registryState, signers: signing.signers };
+  return { options: planOptions, session, registryState };
 }
 
-export async function planPush(
-  packages: Package[],
-  options: PushOptions,
-): Promise<{ plan: Plan; builder: Builder; builders: ArchBuilders; shell: Shell; registryState: RegistryState; signers: Map<string, Signer> }> {
+/** The push plan of the packages (sign steps included), and the session to run it with. */
+export async function planPush(packages: Package[], options: PushOptions): Promise<{ plan: Plan; session: Session; registryState: RegistryState }> {
   const { options: planOptions, ...rest } = await observePush(packages, options);
   return { plan: plan(packages, planOptions), ...rest };
 }
 
+/** Plan, then run, the push of the packages. */
 export async function pushPackages(packages: Package[], options: PushOptions): Promise<{ plan: Plan; result: Result }> {
-  const { plan: p, builder, builders, shell, signers } = await planPush(packages, options);
-  const result = await run(p, { shell, builder, builders, registry: options.registry, reporter: options.reporter, signers });
+  const { plan: p, session } = await planPush(packages, options);
+  const result = await run(p, session, { reporter: options.reporter });
   return { plan: p, result };
 }
