@@ -333,6 +333,16 @@ export function resolveRegistry(flags: Flags, env: Env): RegistrySettings {
   return { ca: list(stringFlag(flags, "registry-ca")), insecure: insecureRegistries(flags, env), bounds: registryBounds(flags, env) };
 }
 
+// --- release: --release (no other source)
+
+/** `--release <tag>`: also point org/image:<tag> at each index; checked to be a tag. */
+export function resolveRelease(flags: Flags): string | undefined {
+  const release = stringFlag(flags, "release");
+  if (release !== undefined && !tagRe.test(release))
+    throw new InputError(`--release ${JSON.stringify(release)}: expected a tag: letters, digits, "_", "." and "-", at most 128 characters, e.g. v1.2.3`);
+  return release;
+}
+
 // --- jobs: --jobs > one per core
 
 /** `--jobs n`: steps running at once; undefined when not given (run() then uses one per core). */

@@ -3,7 +3,10 @@
  * arch's engine has of the rest, plan, run. Builder detection happens only when something must
  * be built, so a push where everything exists never starts a docker process.
  */
+import process from "node:process";
+import { relative } from "node:path";
 import { archRef, indexRef, type Package } from "../lib/package.ts";
+import { InputError } from "../lib/errors.ts";
 import { forced, plan, type Plan, type PlanOptions, type ResolvedWith } from "../lib/plan.ts";
 import { run, type Reporter, type Result } from "../lib/run.ts";
 import { buildxBuilder, type ArchBuilders, type Builder, type LocalImage } from "../lib/builder.ts";
@@ -44,6 +47,20 @@ export interface RegistryState {
   indexes: Map<string, Manifest>;
   /** Every ref looked up → the manifest digest found, or null. */
   observed: Record<string, string | null>;
+}
+
+/**
+ * Refuses (InputError) to push packages with uncommitted changes unless `allowDirty`: their tags
+ * end in -dirty-<hash>. Directories are named relative to `cwd`.
+ */
+export function refuseDirty(packages: Package[], allowDirty: boolean, cwd = process.cwd()): void {
+  const dirty = packages.filter((p) => p.dirty);
+  if (dirty.length && !allowDirty)
+    throw new InputError(
+      `refusing to push ${dirty.length === 1 ? "a package" : `${dirty.length} packages`} with uncommitted changes:\n` +
+        dirty.map((p) => `  ${relative(cwd, p.dir) || "."}: tag ${p.tag}`).join("\n") +
+        "\ncommit the changes, or pass --allow-dirty to push the -dirty tag anyway",
+    );
 }
 
 /** The read-only registry look-up: each `<tag>-<arch>` (and release tag) by HEAD, each index by GET. */

@@ -13,8 +13,7 @@ import { indexRef, type Package } from "../package.ts";
 import { formatPlan, type Plan, type ResolvedWith } from "../plan.ts";
 import type { Result } from "../run.ts";
 import type { Registry } from "../registry/types.ts";
-import { tagRe } from "../names.ts";
-import { REGISTRY_DEFAULTS, resolveSettings, type Settings } from "../options.ts";
+import { REGISTRY_DEFAULTS, resolveRelease, resolveSettings, type Settings } from "../options.ts";
 import { createSession } from "../session.ts";
 import { findWorkspace, workspaceDefaults } from "../workspace.ts";
 import { scriptArgs } from "../runtime.ts";
@@ -23,7 +22,7 @@ import type { PackageDefinition } from "../define.ts";
 import { graphOfTargets, resolveRunSet, targetsDir, type Targets } from "../../recipes/packages.ts";
 import { formatGraph, graphJson } from "../package.ts";
 import { planBuild } from "../../recipes/build.ts";
-import { planPush } from "../../recipes/push.ts";
+import { planPush, refuseDirty } from "../../recipes/push.ts";
 import { applyPlan } from "../../recipes/apply.ts";
 import { parsePlanFile, planByArch, selectPlan, type PlanMatrix } from "../apply.ts";
 import { run } from "../run.ts";
@@ -247,24 +246,17 @@ function resolvedWith(t: Targets, settings: Settings): ResolvedWith {
 async function pushPlanFor(t: Targets, o: ParsedOptions): Promise<Awaited<ReturnType<typeof planPush>> & { settings: Settings }>;
 async function pushPlanFor(t: Targets, o: ParsedOptions, by: "arch"): Promise<PlanMatrix>;
 async function pushPlanFor(t: Targets, o: ParsedOptions, by?: "arch") {
-  if (typeof o.release === "string" && !tagRe.test(o.release))
-    throw new InputError(`--release ${JSON.stringify(o.release)}: expected a tag: letters, digits, "_", "." and "-", at most 128 characters, e.g. v1.2.3`);
+  const release = resolveRelease(o);
   const { workspace, settings } = await settingsFor(t, o, { builders: true, registry: true });
   const signing = signingOptions(o);
   const { packages, force } = resolveRunSet(await graphOfTargets(t, settings.packages, workspace), o.force === true);
-  const dirty = packages.filter((p) => p.dirty);
-  if (dirty.length && !o["allow-dirty"])
-    throw new InputError(
-      `refusing to push ${dirty.length === 1 ? "a package" : `${dirty.length} packages`} with uncommitted changes:\n` +
-        dirty.map((p) => `  ${relative(process.cwd(), p.dir) || "."}: tag ${p.tag}`).join("\n") +
-        "\ncommit the changes, or pass --allow-dirty to push the -dirty tag anyway",
-    );
+  refuseDirty(packages, o["allow-dirty"] === true);
   const session = await createSession(settings, { builders: "when-building", registry: true, log: (l) => notice(l) });
   const options = {
     ...session,
     registry: session.registry!,
     force,
-    release: typeof o.release === "string" ? o.release : undefined,
+    release,
     format: o.oci ? "oci" as const : "docker" as const,
     resolved: resolvedWith(t, settings),
     signing,

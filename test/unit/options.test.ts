@@ -7,7 +7,7 @@ import { InputError } from "../../lib/errors.ts";
 import type { Arch } from "../../lib/names.ts";
 import {
   declaredArches, insecureRegistries, registryBounds, resolveArches, resolveBuilderKind, resolveBuilders, resolveDisableCache,
-  resolveDisableContentTrust, resolveHash, resolveJobs, resolveNetwork, resolveOrg, resolveSettings, runArches, runOrg,
+  resolveDisableContentTrust, resolveHash, resolveJobs, resolveRelease, resolveNetwork, resolveOrg, resolveSettings, runArches, runOrg,
   type Env, type FileValue, type Flags, type Setting,
 } from "../../lib/options.ts";
 
@@ -191,6 +191,14 @@ for (const set of combinations(BOUND_SOURCES)) {
     assert.equal(insecureRegistries(flags, env), [...(set.flag ? ["a.example:5000", "b.example"] : []), ...(set.env ? ["c.example"] : [])]);
   });
 }
+
+// --- release: --release, no other source
+
+test("release: --release set is used; unset is none; a bad one names the flag", () => {
+  assert.is(resolveRelease({ release: "v1.2.3" }), "v1.2.3");
+  assert.is(resolveRelease({}), undefined);
+  assert.is(inputErrorOf(() => resolveRelease({ release: "v1/2" })), `--release "v1/2": expected a tag: letters, digits, "_", "." and "-", at most 128 characters, e.g. v1.2.3`);
+});
 
 // --- jobs: --jobs > one per core
 
