@@ -6,7 +6,8 @@
  */
 import { ARCHES, platformString, PLATFORMS, type Arch } from "./spec.ts";
 import type { Shell } from "./shell.ts";
-import { InputError, PkgkitError, redactUrlPasswords } from "./errors.ts";
+import { InputError, PkgkitError } from "./errors.ts";
+import { engineName, type BuilderKind, type Engine } from "./options.ts";
 
 export interface BuildRequest {
   /** Build context directory. */
@@ -59,55 +60,7 @@ export type ArchBuilders = Partial<Record<Arch, Builder>>;
 /** The builder of `arch`: its own, else the default one. */
 export const builderFor = (arch: Arch, builder: Builder, builders: ArchBuilders = {}): Builder => builders[arch] ?? builder;
 
-/**
- * Where a builder's engine is: an endpoint (`docker --host`: unix://, tcp://, ssh://) or the name
- * of a docker context (`docker --context`; `docker context ls` lists them).
- */
-export type Engine = { host: string } | { context: string };
-
-const ENDPOINT_RE = /^(unix|tcp|ssh):\/\/[^\s,]+$/;
-/** Docker's own rule for context names. */
-const CONTEXT_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.+-]+$/;
-export const BUILDERS_FORM = "arch=<endpoint|context>,..., e.g. arm64=ssh://user@arm-host,amd64=unix:///var/run/docker.sock";
-
-/** An endpoint or a context name → Engine, or what is wrong with it. */
-export function parseEngine(value: string): Engine | { problem: string } {
-  if (value.trim() === "") return { problem: "no engine given; expected an endpoint (unix://, tcp://, ssh://) or a docker context name" };
-  if (value.includes("://")) {
-    if (redactUrlPasswords(value) !== value)
-      return { problem: `${JSON.stringify(redactUrlPasswords(value))}: an engine endpoint must not hold a password; use an SSH key or agent (ssh://user@host), or TLS (tcp://)` };
-    if (ENDPOINT_RE.test(value)) return { host: value };
-    return { problem: `${JSON.stringify(value)} is not an engine endpoint; expected unix:///<socket>, tcp://<host>:<port> or ssh://[user@]<host>` };
-  }
-  if (CONTEXT_RE.test(value)) return { context: value };
-  return { problem: `${JSON.stringify(value)} is neither an engine endpoint (unix://, tcp://, ssh://) nor a docker context name (letters, digits, "_", ".", "+", "-")` };
-}
-
-export const engineName = (e: Engine): string => ("host" in e ? e.host : e.context);
-
-/**
- * `arm64=ssh://arm-host,amd64=my-context` → an Engine per arch. `source` names where the text
- * came from (`--builders`, `PKGKIT_BUILDERS`) for the error, an InputError.
- */
-export function parseBuilders(text: string, source: string): Partial<Record<Arch, Engine>> {
-  const engines: Partial<Record<Arch, Engine>> = {};
-  const bad = (why: string) => new InputError(`${source} ${JSON.stringify(redactUrlPasswords(text))}: ${why}; expected ${BUILDERS_FORM}`);
-  const entries = text.split(",").map((e) => e.trim()).filter(Boolean);
-  if (entries.length === 0) throw bad("no builder given");
-  for (const entry of entries) {
-    const eq = entry.indexOf("=");
-    if (eq < 0) throw bad(`${JSON.stringify(entry)} is not arch=<endpoint|context>`);
-    const arch = entry.slice(0, eq).trim();
-    const value = entry.slice(eq + 1).trim();
-    if (!(ARCHES as string[]).includes(arch)) throw bad(`${JSON.stringify(arch)} is not an arch pkgkit builds for (${ARCHES.join(", ")})`);
-    if (engines[arch as Arch]) throw bad(`${arch} is given twice`);
-    if (value === "") throw bad(`no engine for ${arch}`);
-    const engine = parseEngine(value);
-    if ("problem" in engine) throw bad(engine.problem);
-    engines[arch as Arch] = engine;
-  }
-  return engines;
-}
+export { BUILDERS_FORM, engineName, parseBuilders, parseEngine, type BuilderKind, type Engine } from "./options.ts";
 
 const flags = (flag: string, entries: Record<string, string>) =>
   Object.entries(entries).flatMap(([k, v]) => [flag, `${k}=${v}`]);
@@ -227,8 +180,8 @@ async function inspectImages(shell: Shell, docker: DockerCli, refs: string[]): P
   return found;
 }
 
-export const BUILDER_KINDS = { buildx: buildxBuilder, legacy: legacyBuilder } as const;
-export type BuilderKind = keyof typeof BUILDER_KINDS;
+/** Each builder kind's constructor (the kinds: lib/options.ts). */
+export const BUILDER_KINDS: Record<BuilderKind, (shell: Shell, docker?: string, engine?: Engine) => Builder> = { buildx: buildxBuilder, legacy: legacyBuilder };
 
 /** buildx when the docker CLI has it (a client plugin, so the same for every engine), else legacy. */
 export async function detectBuilderKind(shell: Shell, docker = "docker"): Promise<BuilderKind> {

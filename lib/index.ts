@@ -36,8 +36,10 @@ export { parsePlanFile, selectPlan, planByArch, type PlanMatrix } from "./apply.
 
 // Running a plan.
 export { run, type Result, type StepResult, type Reporter, type RunOptions } from "./run.ts";
-// The session (lib/session.ts: createSession, composing builders, registry, signers and shell
-// from resolved options) is exported here once it is merged.
+// The session: flags, environment and workspace resolved once (precedence: lib/options.ts), and
+// the shell, builders and registry client made from them at the edge, as one object run() takes.
+export { resolveSettings, type Settings } from "./options.ts";
+export { createSession, completeSession, type Session, type SessionParts, type SessionNeeds } from "./session.ts";
 
 // The side effects, behind three interfaces (and the Shell that runs processes).
 export { buildxBuilder, legacyBuilder, detectBuilder, type Builder } from "./builder.ts";

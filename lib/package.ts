@@ -22,50 +22,24 @@
  *   or not, and to nothing else; and the part before "-dirty-" names the committed state.
  * --hash <h> replaces all of the above, for every package (dependencies included).
  * tag = the tag template with {{.Hash}} replaced by hash (default "{{.Hash}}").
- * Precedence for other settings: command line > environment (PKGKIT_ORG) > file > workspace
- * (pkgkit.config.ts, for packages inside its directory) > default.
+ * Precedence for other settings (org, arches, network, cache, content trust): see lib/options.ts.
  */
 import { createHash } from "node:crypto";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { InputError } from "./errors.ts";
 import { changedContentDigest, gitStates, type DirState } from "./git.ts";
-import { checkOrg, formatRef, imageRef, MAX_NAME_LENGTH, MAX_TAG_LENGTH, redactOrg, tagRe, withArch, type ImageRef } from "./names.ts";
-import { DEFAULT_ORG, HASH_PLACEHOLDER, type Arch, type PackageSpec } from "./spec.ts";
+import { formatRef, imageRef, MAX_NAME_LENGTH, MAX_TAG_LENGTH, tagRe, withArch, type ImageRef } from "./names.ts";
+import { HASH_PLACEHOLDER, type Arch, type PackageSpec } from "./spec.ts";
+import {
+  checkHash, checkOrgSetting, declaredArches, resolveArches, resolveDisableCache, resolveDisableContentTrust, resolveNetwork, resolveOrg,
+  type FileValue, type ResolveOptions, type Setting,
+} from "./options.ts";
 import { buildGraph, dependenciesOf, type GraphNode } from "./graph.ts";
 import type { PackageDefinition } from "./define.ts";
 import type { Shell } from "./shell.ts";
 import { checkPackages, contextSources } from "./contain.ts";
 
-/** Defaults a workspace (pkgkit.config.ts) sets for the packages inside its directory. */
-export interface WorkspaceDefaults {
-  /** The workspace directory, absolute. */
-  dir: string;
-  org?: string;
-  arches?: Arch[];
-  /** Who signs packages that name no signer themselves (before pkgkit.yml; see lib/sign/config.ts). */
-  signer?: "notary" | "sigstore";
-}
-
-/** Overrides that apply to every package of a run (command line, environment, code). */
-export interface ResolveOptions {
-  org?: string;
-  /** Where `org` came from, as messages name it (default "--org"), e.g. "PKGKIT_ORG". */
-  orgSource?: string;
-  /** Use this instead of the computed content hash. */
-  hash?: string;
-  /** Build only these arches (each must be one the package declares). */
-  arches?: Arch[];
-  network?: boolean;
-  disableCache?: boolean;
-  disableContentTrust?: boolean;
-  /** Defaults for packages that do not set `org` or `arches` themselves. */
-  workspace?: WorkspaceDefaults;
-  /**
-   * Check each package's extra sources on disk (lib/contain.ts) before git is asked about them,
-   * so a bad one is reported as such. The CLI, `apply` and the recipes do; tests of pure planning need not.
-   */
-  checkPaths?: boolean;
-}
+export type { ResolveOptions, WorkspaceDefaults } from "./options.ts";
 
 /** A build arg whose value is another package. */
 export interface Dependency {
@@ -151,15 +125,19 @@ export interface ResolvedGraph {
  */
 export async function resolveGraph(shell: Shell, defs: PackageDefinition[], options: ResolveOptions = {}): Promise<ResolvedGraph> {
   const orgSource = options.orgSource ?? "--org";
-  if (options.org !== undefined && checkOrg(options.org))
-    throw new InputError(`${orgSource} ${JSON.stringify(redactOrg(options.org))}: ${checkOrg(options.org)}`);
-  if (options.hash !== undefined && !tagRe.test(options.hash))
-    throw new InputError(`--hash ${JSON.stringify(options.hash)}: expected a tag: letters, digits, "_", "." and "-", at most 128 characters`);
+  const runOrg: Setting<string> | undefined =
+    options.org === undefined ? undefined : { value: options.org, from: options.orgSource === undefined ? "flag" : "env", name: orgSource };
+  if (runOrg) checkOrgSetting(runOrg);
+  if (options.hash !== undefined) checkHash(options.hash);
 
   const ws = options.workspace;
   const inWorkspace = (d: PackageDefinition) => ws !== undefined && (d.dir === ws.dir || d.dir.startsWith(ws.dir.endsWith(sep) ? ws.dir : ws.dir + sep));
-  const fileOrg = (d: PackageDefinition) => d.spec.org ?? (inWorkspace(d) ? ws?.org : undefined) ?? DEFAULT_ORG;
-  const graph = await buildGraph(defs, { orgOf: fileOrg });
+  // What the package file sets (the other fields hold defaults) and what its workspace sets.
+  const fileValue = <K extends "arches" | "network" | "disableCache" | "disableContentTrust">(d: PackageDefinition, key: K): FileValue<PackageSpec[K]> =>
+    ({ file: d.file, value: d.fields.includes(key) ? d.spec[key] : undefined });
+  const workspaceValue = <T>(d: PackageDefinition, value: T | undefined): FileValue<T> | undefined => (inWorkspace(d) ? { file: ws!.file ?? ws!.dir, value } : undefined);
+  const orgOf = (d: PackageDefinition, run?: Setting<string>) => resolveOrg(run, { file: d.file, value: d.spec.org }, workspaceValue(d, ws?.org)).value;
+  const graph = await buildGraph(defs, { orgOf: (d) => orgOf(d) });
   if (options.checkPaths) checkPackages(graph.nodes.map((n) => n.def), "sources");
 
   const sourceDirs = (d: PackageDefinition) => [d.dir, ...d.spec.extraSources.map((s) => resolve(d.dir, s.src))];
@@ -182,7 +160,7 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
     const { spec } = def;
     if (spec.depends)
       throw new InputError(`${def.file}: field "depends": LinuxKit's depends.docker-images is checked but not supported by pkgkit's builds yet; remove it, or save the images into the package directory yourself`);
-    const org = options.org ?? fileOrg(def);
+    const org = orgOf(def, runOrg);
     const repository = `${org}/${spec.image}`;
     const deps = dependenciesOf(node).map((a) => ({ arg: a.name, pkg: resolved.get(a.dependency)! }));
     const argLines = (ref: (n: GraphNode) => string) =>
@@ -211,8 +189,8 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
     }
 
     const tag = spec.tag.replaceAll(HASH_PLACEHOLDER, hash);
-    const declared = def.fields?.includes("arches") ? spec.arches : ((inWorkspace(def) ? ws?.arches : undefined) ?? spec.arches);
-    const arches = selectArches(def, declared, options.arches, asked.has(node));
+    const declared = declaredArches(fileValue(def, "arches"), workspaceValue(def, ws?.arches));
+    const arches = resolveArches(options.arches, declared, { file: def.file, asked: asked.has(node) }).value;
     const longest = `${tag}-${arches.reduce((a, b) => (a.length > b.length ? a : b))}`;
     if (!tagRe.test(longest)) {
       // Too long only because of --hash (the template holds a short hash): the flag is to blame.
@@ -258,9 +236,9 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
       dirtyReasons,
       commit: gitState?.commit,
       arches,
-      network: options.network ?? spec.network,
-      cache: !(options.disableCache ?? spec.disableCache),
-      trust: !(options.disableContentTrust ?? spec.disableContentTrust),
+      network: resolveNetwork(options.network, fileValue(def, "network")).value,
+      cache: !resolveDisableCache(options.disableCache, fileValue(def, "disableCache")).value,
+      trust: !resolveDisableContentTrust(options.disableContentTrust, fileValue(def, "disableContentTrust")).value,
       ...(inWorkspace(def) && ws?.signer ? { workspaceSigner: ws.signer } : {}),
       dockerfile: isAbsolute(spec.dockerfile) ? spec.dockerfile : join(def.dir, spec.dockerfile),
       buildArgs: Object.fromEntries(node.args.map((a) => [a.name, "value" in a ? a.value : refNow(a.dependency)])),
@@ -295,19 +273,6 @@ async function ownHash(def: PackageDefinition, states: Map<string, DirState>): P
   if (dirtyStates.length === 0) return { head };
   const paths = [def.dir, ...extras].filter((d) => (states.get(d)?.changed.length ?? 0) > 0).map((d) => relative(states.get(d)!.top, d) || ".");
   return { head, changes: { digest: await changedContentDigest(dirtyStates), paths } };
-}
-
-/** --arches: each must be declared by a package asked for; a dependency keeps those it has. */
-function selectArches(def: PackageDefinition, declared: Arch[], wanted: Arch[] | undefined, asked: boolean): Arch[] {
-  if (!wanted) return declared;
-  if (!asked) {
-    const common = declared.filter((a) => wanted.includes(a));
-    return common.length > 0 ? common : declared;
-  }
-  const unknown = wanted.filter((a) => !declared.includes(a));
-  if (unknown.length > 0)
-    throw new InputError(`--arches ${unknown.join(",")}: ${def.file} builds only for ${declared.join(", ")}`);
-  return wanted;
 }
 
 /** The resolved graph as plain data (`pkgkit graph --json`): edges point from a package to what it depends on. */

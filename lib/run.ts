@@ -62,19 +62,27 @@ export interface Reporter {
   stepEnd(step: Step, result: StepResult): void;
 }
 
-/** What `run()` executes a plan with: the shell and builders its build steps use, the registry and signers its push and sign steps use. */
-export interface RunOptions {
+/**
+ * What run() executes a plan with: the shell, the builders the plan was made with, the registry
+ * (push plans) and the signers (plans with sign steps). Made once from resolved options by
+ * createSession (lib/session.ts), returned by the recipes that plan, or put together in code.
+ */
+export interface Session {
   shell: Shell;
   builder: Builder;
   /** Builders for arches that build elsewhere than `builder`: as given to plan(). */
   builders?: ArchBuilders;
-  /** Steps running at once (default: one per core). */
-  jobs?: number;
-  reporter?: Reporter;
   /** Needed by push plans. */
   registry?: Registry;
   /** Needed by plans with sign steps: by signer id (`SignStep.signerId`; see recipes/sign.ts resolveSigning). */
   signers?: Map<string, Signer>;
+}
+
+/** How run() runs: not what with (the Session), but how many at once, reported where, until when. */
+export interface RunOptions {
+  /** Steps running at once (default: one per core). */
+  jobs?: number;
+  reporter?: Reporter;
   /**
    * Interrupts the run: no step starts any more, child processes are stopped (their process
    * group), and once they have exited the scratch directory is removed and run() returns, with
@@ -84,6 +92,9 @@ export interface RunOptions {
   /** Where the run's scratch directory goes (see lib/scratch.ts); default: the OS temporary directory. */
   tmpDir?: string;
 }
+
+/** The session and the options of one run, as the steps use them. */
+type RunContext = Session & RunOptions;
 
 /** What earlier steps of a run produced, for later ones. */
 interface RunState {
@@ -110,30 +121,30 @@ async function localSettled(state: RunState): Promise<void> {
 }
 
 /**
- * Execute a plan, exactly its steps, at most `jobs` at once, each once the steps it `needs` have
- * succeeded. A failed step does not throw: it is in the Result, and the steps that need it are
- * skipped (`blockedBy`). Throws PkgkitError before starting anything when `options` lack what the
- * plan needs (a registry for a push plan, a builder a step names, a signer a sign step names).
+ * Execute a plan, exactly its steps, with the session's shell, builders, registry and signers, at
+ * most `jobs` at once, each once the steps it `needs` have succeeded. A failed step does not
+ * throw: it is in the Result, and the steps that need it are skipped (`blockedBy`). Throws
+ * PkgkitError before starting anything when the session lacks what the plan needs (a registry for
+ * a push plan, a builder a step names, a signer a sign step names).
  *
  * @example
  * ```ts
- * import { defaultShell, detectBuilder, plan, run } from "pkgkit";
+ * import { plan, run } from "pkgkit";
  * import { consoleReporter, observeBuild, packagesFromDirs, summarize } from "pkgkit/recipes";
  *
  * const packages = await packagesFromDirs(["pkg/app"]);
- * const shell = await defaultShell();
- * const builder = await detectBuilder(shell);
- * const { options } = await observeBuild(packages, { shell, builder });
- * const result = await run(plan(packages, options), { shell, builder, reporter: consoleReporter() });
+ * const { options, session } = await observeBuild(packages);
+ * const result = await run(plan(packages, options), session, { reporter: consoleReporter() });
  * console.error(summarize(result));
  * ```
  */
-export async function run(p: Plan, options: RunOptions): Promise<Result> {
+export async function run(p: Plan, session: Session, runOptions: RunOptions = {}): Promise<Result> {
+  const options: RunContext = { ...session, ...runOptions };
   if (p.steps.some((s) => s.kind === "push" || s.kind === "index") && !options.registry)
     throw new PkgkitError("this plan pushes, but run() was given no registry client");
   for (const s of p.steps) if (s.kind === "build" || s.kind === "push") stepBuilder(s, options);
   const missing = [...new Set(p.steps.flatMap((s) => (s.kind === "sign" && !options.signers?.has(s.signerId) ? [`${s.using} (signer id ${s.signerId})`] : [])))];
-  if (missing.length) throw new PkgkitError(`this plan signs with ${missing.join(", ")}, but run() was given no such signer (RunOptions.signers, by signer id)`);
+  if (missing.length) throw new PkgkitError(`this plan signs with ${missing.join(", ")}, but run() was given no such signer (Session.signers, by signer id)`);
   const state: RunState = { pushed: new Map(), indexEntries: new Map(), blobs: new Map(), local: new Set() };
   // One scratch directory per run, made before any step starts (steps running at once share it).
   if (p.steps.some((s) => s.kind === "context" || s.kind === "push")) state.scratch = await createScratch(options.tmpDir);
@@ -146,7 +157,7 @@ export async function run(p: Plan, options: RunOptions): Promise<Result> {
   }
 }
 
-async function runSteps(p: Plan, options: RunOptions, state: RunState): Promise<Result> {
+async function runSteps(p: Plan, options: RunContext, state: RunState): Promise<Result> {
   const jobs = Math.max(1, options.jobs ?? availableParallelism());
   const results = new Map<string, StepResult>();
   const known = new Set(p.steps.map((s) => s.id));
@@ -230,7 +241,7 @@ async function runSteps(p: Plan, options: RunOptions, state: RunState): Promise<
 
 type Outcome = Pick<StepResult, "image" | "pushed" | "index" | "signed">;
 
-async function runStep(step: Step, options: RunOptions, state: RunState): Promise<Outcome> {
+async function runStep(step: Step, options: RunContext, state: RunState): Promise<Outcome> {
   const { shell, reporter } = options;
   switch (step.kind) {
     case "skip":
@@ -284,14 +295,14 @@ async function runStep(step: Step, options: RunOptions, state: RunState): Promis
 }
 
 /** The Builder a build or push step names: the engine its image is built in and exported from. */
-function stepBuilder(step: Extract<Step, { kind: "build" | "push" }>, options: RunOptions): Builder {
+function stepBuilder(step: Extract<Step, { kind: "build" | "push" }>, options: RunContext): Builder {
   const builder = builderFor(step.arch, options.builder, options.builders);
   if (builder.name !== step.builder)
     throw new PkgkitError(`plan step ${step.id} uses builder ${step.builder}, but run() was given ${builder.name} for ${step.arch}: pass the builders the plan was made with`);
   return builder;
 }
 
-async function runPush(step: Extract<Step, { kind: "push" }>, options: RunOptions, state: RunState): Promise<PushedImage> {
+async function runPush(step: Extract<Step, { kind: "push" }>, options: RunContext, state: RunState): Promise<PushedImage> {
   const { registry, signal } = options;
   signal?.throwIfAborted();
   const dir = await state.scratch!.tempDir("image-");
@@ -312,7 +323,7 @@ async function runPush(step: Extract<Step, { kind: "push" }>, options: RunOption
   }
 }
 
-async function runIndex(step: Extract<Step, { kind: "index" }>, { registry, reporter }: RunOptions, state: RunState): Promise<MergedIndex> {
+async function runIndex(step: Extract<Step, { kind: "index" }>, { registry, reporter }: RunContext, state: RunState): Promise<MergedIndex> {
   const ours: OwnArch[] = step.arches.map((a) => {
     const pushed = state.pushed.get(a.ref);
     if (pushed) return { arch: a.arch, digest: pushed.digest, ...(pushed.platform ? { descriptor: { ...pushed, platform: pushed.platform } } : {}) };

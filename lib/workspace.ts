@@ -18,11 +18,10 @@ import { z } from "zod";
 import { InputError, SpecError } from "./errors.ts";
 import { BUILD_YML, CONFIG_FILE, importDefault } from "./load.ts";
 import { ARCHES, archesSchema, orgSchema, problemsOf, type Arch } from "./spec.ts";
-import { parseEngine } from "./builder.ts";
+import { parseEngine, type WorkspaceDefaults } from "./options.ts";
 import { globToRegExp, isGlob } from "./glob.ts";
 import { callerFile, canonical } from "./runtime.ts";
 import type { Shell } from "./shell.ts";
-import type { WorkspaceDefaults } from "./package.ts";
 
 export const WORKSPACE_FILE = "pkgkit.config.ts";
 export const WORKSPACE_KIND = "pkgkit.workspace";
@@ -109,7 +108,7 @@ export function defineWorkspace(input: WorkspaceInput): WorkspaceDefinition {
 }
 
 /** The defaults a workspace gives the packages inside it. */
-export const workspaceDefaults = (w: WorkspaceDefinition): WorkspaceDefaults => ({ dir: w.dir, org: w.org, arches: w.arches, signer: w.signer });
+export const workspaceDefaults = (w: WorkspaceDefinition): WorkspaceDefaults => ({ dir: w.dir, file: w.file, org: w.org, arches: w.arches, signer: w.signer, builders: w.builders });
 
 /** The nearest pkgkit.config.ts in `dir` or above it, up to the top of its git repository. */
 export async function findWorkspace(dir: string): Promise<WorkspaceDefinition | undefined> {
@@ -181,11 +180,13 @@ export interface Selection {
 /**
  * What the command-line arguments name. None: the workspace's packages (its `packages` globs, or
  * every package file) under `cwd`. A glob: the package directories under `cwd` it matches,
- * listed in the workspace or not. Anything else: that directory.
+ * listed in the workspace or not. Anything else: that directory. The workspace is the one around
+ * `cwd`, looked for unless `options.workspace` gives it.
  */
-export async function selectPackageDirs(args: string[], options: { cwd: string; shell: Shell }): Promise<Selection> {
+export async function selectPackageDirs(args: string[], options: { cwd: string; shell: Shell; workspace?: WorkspaceDefinition | null }): Promise<Selection> {
   const cwd = canonical(resolve(options.cwd));
-  const workspace = await findWorkspace(cwd);
+  // Given by a caller that looked for it already (null: there is none).
+  const workspace = options.workspace === undefined ? await findWorkspace(cwd) : (options.workspace ?? undefined);
   // Plain directories keep the spelling given (for messages) where it means the same directory.
   const plain = (arg: string) => (resolve(arg) === resolve(cwd, arg) ? arg : resolve(cwd, arg));
   const globs = args.filter(isGlob);

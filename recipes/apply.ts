@@ -15,6 +15,7 @@ import type { Plan } from "../lib/plan/schema.ts";
 import { run, type Reporter, type Result } from "../lib/run.ts";
 import { BUILDER_KINDS, parseEngine, type ArchBuilders, type Builder, type BuilderKind } from "../lib/builder.ts";
 import { defaultShell, type Shell } from "../lib/shell.ts";
+import type { Session } from "../lib/session.ts";
 import { InputError, StalePlanError } from "../lib/errors.ts";
 import type { Registry } from "../lib/registry/types.ts";
 import { formatSourcesChanged, formatStale, inputDifferences, matchPackages, observedChanges, stepDifferences, type Change } from "../lib/apply.ts";
@@ -22,7 +23,6 @@ import { observeBuild } from "./build.ts";
 import { observePush } from "./push.ts";
 import { loadSigningConfig } from "../lib/sign/config.ts";
 import { checkPemFile } from "../lib/pemfile.ts";
-import type { Signer } from "../lib/sign/types.ts";
 import type { SigningOptions } from "./sign.ts";
 
 /** What applying a plan needs besides the plan: the registry for a push plan, and the settings given in code when it was made. */
@@ -47,11 +47,11 @@ export interface ApplyOptions {
 }
 
 export interface CheckedPlan {
-  builder: Builder;
-  builders: ArchBuilders;
-  shell: Shell;
-  /** The signers the plan's sign steps name (by signer id), made as when it was planned. */
-  signers: Map<string, Signer>;
+  /**
+   * What to run the plan with: the builders it names, the registry, and the signers its sign
+   * steps name (by signer id), made as when it was planned.
+   */
+  session: Session;
   /** Look-ups that changed without changing the plan: index and release tags other writers merged into. */
   changes: Change[];
 }
@@ -89,21 +89,19 @@ export async function checkPlan(planned: Plan, options: ApplyOptions = {}): Prom
   );
   const common = { shell, builder, builders, force: inputs.force, resolved };
   let now;
-  let signers = new Map<string, Signer>();
+  let session: Session;
   if (planned.command === "push") {
     if (!options.registry) throw new InputError(`${file} pushes, but no registry client was given`);
     const signing = await signingOf(planned, file, options.signing);
-    const observed = await observePush(packages, { ...common, registry: options.registry, release: inputs.release, format: inputs.format, concurrency: options.concurrency, signing });
-    now = observed.options;
-    signers = observed.signers;
-  } else now = (await observeBuild(packages, common)).options;
+    ({ options: now, session } = await observePush(packages, { ...common, registry: options.registry, release: inputs.release, format: inputs.format, concurrency: options.concurrency, signing }));
+  } else ({ options: now, session } = await observeBuild(packages, common));
 
   const changes = observedChanges(planned, now.observed!);
   const again = plan(packages, now);
   // A field pkgkit would not write itself (a path added to the inputs, say) is a difference too.
   const differences = [...inputDifferences(planned.inputs, again.inputs), ...stepDifferences(planned.steps, again.steps)];
   if (changes.some((c) => !c.shared) || differences.length > 0) throw new StalePlanError(formatStale(file, changes, differences));
-  return { builder, builders, shell, signers, changes };
+  return { session, changes };
 }
 
 /**
@@ -138,7 +136,7 @@ function builderNamed(shell: Shell, name: string, where: string): Builder {
 
 /** Check the plan (see checkPlan), then run exactly its steps. */
 export async function applyPlan(planned: Plan, options: ApplyOptions = {}): Promise<{ result: Result; changes: Change[] }> {
-  const { builder, builders, shell, signers, changes } = await checkPlan(planned, options);
-  const result = await run(planned, { shell, builder, builders, registry: options.registry, reporter: options.reporter, jobs: options.jobs, signers, signal: options.signal });
+  const { session, changes } = await checkPlan(planned, options);
+  const result = await run(planned, session, { reporter: options.reporter, jobs: options.jobs, signal: options.signal });
   return { result, changes };
 }

@@ -7,8 +7,9 @@ import { archRef, type Package } from "../lib/package.ts";
 import { plan, type PlanOptions } from "../lib/plan/plan.ts";
 import type { Plan, ResolvedWith } from "../lib/plan/schema.ts";
 import { run, type Reporter, type Result } from "../lib/run.ts";
-import { builderFor, detectBuilder, type ArchBuilders, type Builder, type LocalImage } from "../lib/builder.ts";
-import { defaultShell, type Shell } from "../lib/shell.ts";
+import { builderFor, type ArchBuilders, type Builder, type LocalImage } from "../lib/builder.ts";
+import type { Shell } from "../lib/shell.ts";
+import { completeSession, type Session } from "../lib/session.ts";
 import type { Arch } from "../lib/spec.ts";
 import { checkPackages } from "../lib/contain.ts";
 
@@ -48,12 +49,11 @@ export async function lookupLocal(packages: Package[], builder: Builder, builder
 export const observedLocal = (refs: string[], found: Map<string, LocalImage>): Record<string, string | null> =>
   Object.fromEntries(refs.map((r) => [r, found.get(r)?.id ?? null]));
 
-/** The look-ups a build plan rests on, made now, as the options plan() takes. */
-export async function observeBuild(packages: Package[], options: BuildOptions = {}): Promise<{ options: PlanOptions; builder: Builder; builders: ArchBuilders; shell: Shell }> {
+/** The look-ups a build plan rests on, made now, as the options plan() takes, and the session to run it with. */
+export async function observeBuild(packages: Package[], options: BuildOptions = {}): Promise<{ options: PlanOptions; session: Session }> {
   checkPackages(packages);
-  const shell = options.shell ?? (await defaultShell());
-  const builder = options.builder ?? (await detectBuilder(shell));
-  const builders = options.builders ?? {};
+  const session = await completeSession(options);
+  const { builder, builders = {} } = session;
   const local = await lookupLocal(packages, builder, builders);
   const refs = packages.flatMap((p) => p.arches.map((a) => archRef(p, a)));
   return {
@@ -66,21 +66,19 @@ export async function observeBuild(packages: Package[], options: BuildOptions = 
       observed: { registry: {}, local: observedLocal(refs, local) },
       ...(options.resolved ? { resolved: options.resolved } : {}),
     },
-    builder,
-    builders,
-    shell,
+    session,
   };
 }
 
-/** The build plan, after the look-ups (`observeBuild`), with the shell and builders that run it. */
-export async function planBuild(packages: Package[], options: BuildOptions = {}): Promise<{ plan: Plan; builder: Builder; builders: ArchBuilders; shell: Shell }> {
-  const { options: planOptions, ...rest } = await observeBuild(packages, options);
-  return { plan: plan(packages, planOptions), ...rest };
+/** The build plan, after the look-ups (`observeBuild`), with the session that runs it. */
+export async function planBuild(packages: Package[], options: BuildOptions = {}): Promise<{ plan: Plan; session: Session }> {
+  const { options: planOptions, session } = await observeBuild(packages, options);
+  return { plan: plan(packages, planOptions), session };
 }
 
 /** Build `packages` into their engines: plan, then run. A failed step is in `result`, not thrown. */
 export async function buildPackages(packages: Package[], options: BuildOptions = {}): Promise<{ plan: Plan; result: Result }> {
-  const { plan: p, builder, builders, shell } = await planBuild(packages, options);
-  const result = await run(p, { shell, builder, builders, reporter: options.reporter });
+  const { plan: p, session } = await planBuild(packages, options);
+  const result = await run(p, session, { reporter: options.reporter });
   return { plan: p, result };
 }

@@ -3,7 +3,7 @@ import process from "node:process";
 import { dirname } from "node:path";
 import { loadPackages } from "../lib/load.ts";
 import { resolveGraph, resolvePackages, type Package, type ResolvedGraph, type ResolveOptions } from "../lib/package.ts";
-import { findWorkspace, selectPackageDirs, workspaceDefaults } from "../lib/workspace.ts";
+import { findWorkspace, selectPackageDirs, workspaceDefaults, type WorkspaceDefinition } from "../lib/workspace.ts";
 import { defaultShell, type Shell } from "../lib/shell.ts";
 import type { PackageDefinition } from "../lib/define.ts";
 
@@ -24,16 +24,56 @@ export async function packagesFromDefinitions(defs: PackageDefinition[], options
  * order; named ones in the order given. Dependencies not selected are in `packages`, not `roots`.
  */
 export async function graphFromArgs(args: string[], options: ResolveOptions = {}, cwd = process.cwd(), shell?: Shell): Promise<ResolvedGraph> {
-  const sh = shell ?? (await defaultShell());
-  const { dirs, workspace, found } = await selectPackageDirs(args, { cwd, shell: sh });
-  const graph = await resolveGraph(sh, await loadPackages(dirs), { workspace: workspace && workspaceDefaults(workspace), checkPaths: true, ...options });
-  if (!found) return graph;
-  const order = new Map(graph.packages.map((p, i) => [p, i]));
-  return { ...graph, roots: [...new Set(graph.roots)].sort((a, b) => order.get(a)! - order.get(b)!) };
+  return graphOfArgs(args, options, cwd, shell ?? (await defaultShell()));
 }
 
 /** The resolved graph of already loaded definitions, with the defaults of the workspace around the first. */
 export async function graphFromDefinitions(defs: PackageDefinition[], options: ResolveOptions = {}, shell?: Shell): Promise<ResolvedGraph> {
   const workspace = defs.length > 0 ? await findWorkspace(dirname(defs[0]!.file)) : undefined;
   return resolveGraph(shell ?? (await defaultShell()), defs, { workspace: workspace && workspaceDefaults(workspace), checkPaths: true, ...options });
+}
+
+/** What a command works on: package directories (or globs, or none), or already loaded definitions (a config file run directly). */
+export interface Targets {
+  dirs: string[];
+  defs?: PackageDefinition[];
+}
+
+/** Where the workspace of the targets is looked for (findWorkspace): the first definition's directory, else `cwd`. */
+export const targetsDir = (t: Targets, cwd = process.cwd()): string => (t.defs?.[0] ? dirname(t.defs[0].file) : cwd);
+
+/**
+ * The resolved graph of the targets (see graphFromArgs, graphFromDefinitions), with the workspace
+ * the caller found around targetsDir(t) (none: undefined), so that it is looked for once.
+ */
+export async function graphOfTargets(t: Targets, options: ResolveOptions, workspace: WorkspaceDefinition | undefined, shell?: Shell): Promise<ResolvedGraph> {
+  const sh = shell ?? (await defaultShell());
+  if (t.defs) return resolveGraph(sh, t.defs, { workspace: workspace && workspaceDefaults(workspace), checkPaths: true, ...options });
+  return graphOfArgs(t.dirs, options, process.cwd(), sh, workspace ?? null);
+}
+
+async function graphOfArgs(args: string[], options: ResolveOptions, cwd: string, shell: Shell, workspace?: WorkspaceDefinition | null): Promise<ResolvedGraph> {
+  const selected = await selectPackageDirs(args, { cwd, shell, ...(workspace !== undefined ? { workspace } : {}) });
+  const graph = await resolveGraph(shell, await loadPackages(selected.dirs), { workspace: selected.workspace && workspaceDefaults(selected.workspace), checkPaths: true, ...options });
+  if (!selected.found) return graph;
+  const order = new Map(graph.packages.map((p, i) => [p, i]));
+  return { ...graph, roots: [...new Set(graph.roots)].sort((a, b) => order.get(a)! - order.get(b)!) };
+}
+
+/**
+ * What build and push work on: the packages asked for (the graph's roots) and everything they
+ * depend on, dependencies first; with `force`, the ids that --force rebuilds: those asked for
+ * (dependencies are built only when missing).
+ */
+export function resolveRunSet(graph: ResolvedGraph, force: boolean): { packages: Package[]; force: string[] } {
+  const { packages, roots } = graph;
+  const byId = new Map(packages.map((p) => [p.id, p]));
+  const wanted = new Set<string>();
+  const visit = (p: Package) => {
+    if (wanted.has(p.id)) return;
+    wanted.add(p.id);
+    for (const d of p.dependencies) visit(byId.get(d.id)!);
+  };
+  roots.forEach(visit);
+  return { packages: packages.filter((p) => wanted.has(p.id)), force: force ? roots.map((p) => p.id) : [] };
 }

@@ -3,18 +3,21 @@
  * arch's engine has of the rest, plan, run. Builder detection happens only when something must
  * be built, so a push where everything exists never starts a docker process.
  */
+import process from "node:process";
+import { relative } from "node:path";
 import { archRef, indexRef, type Package } from "../lib/package.ts";
+import { InputError } from "../lib/errors.ts";
 import { forced, plan, type PlanOptions } from "../lib/plan/plan.ts";
 import type { Plan, ResolvedWith } from "../lib/plan/schema.ts";
 import { run, type Reporter, type Result } from "../lib/run.ts";
-import { buildxBuilder, detectBuilder, type ArchBuilders, type Builder, type LocalImage } from "../lib/builder.ts";
+import { buildxBuilder, type ArchBuilders, type Builder, type LocalImage } from "../lib/builder.ts";
 import { defaultShell, type Shell } from "../lib/shell.ts";
+import { completeSession, type Session } from "../lib/session.ts";
 import { mapLimit } from "../lib/concurrency.ts";
 import { registryTag, withArch } from "../lib/names.ts";
 import type { Descriptor, Manifest, Registry } from "../lib/registry/types.ts";
 import type { ManifestFormat } from "../lib/image.ts";
 import { lookupImages, observedLocal } from "./build.ts";
-import type { Signer } from "../lib/sign/types.ts";
 import { checkPackages } from "../lib/contain.ts";
 import { planOptionsWithSigning, resolveSigning, type SigningOptions } from "./sign.ts";
 
@@ -48,6 +51,20 @@ export interface RegistryState {
   observed: Record<string, string | null>;
 }
 
+/**
+ * Refuses (InputError) to push packages with uncommitted changes unless `allowDirty`: their tags
+ * end in -dirty-<hash>. Directories are named relative to `cwd`.
+ */
+export function refuseDirty(packages: Package[], allowDirty: boolean, cwd = process.cwd()): void {
+  const dirty = packages.filter((p) => p.dirty);
+  if (dirty.length && !allowDirty)
+    throw new InputError(
+      `refusing to push ${dirty.length === 1 ? "a package" : `${dirty.length} packages`} with uncommitted changes:\n` +
+        dirty.map((p) => `  ${relative(cwd, p.dir) || "."}: tag ${p.tag}`).join("\n") +
+        "\ncommit the changes, or pass --allow-dirty to push the -dirty tag anyway",
+    );
+}
+
 /** The read-only registry look-up: each `<tag>-<arch>` (and release tag) by HEAD, each index by GET. */
 export async function lookupRegistry(packages: Package[], registry: Registry, options: { release?: string; concurrency?: number } = {}): Promise<RegistryState> {
   const heads = packages.flatMap((p) => [
@@ -73,11 +90,11 @@ export async function lookupRegistry(packages: Package[], registry: Registry, op
   return { remote, indexes, observed };
 }
 
-/** The look-ups a push plan rests on (the registry, then each arch's engine for what it lacks), made now, as the options plan() takes. */
-export async function observePush(
-  packages: Package[],
-  options: PushOptions,
-): Promise<{ options: PlanOptions; builder: Builder; builders: ArchBuilders; shell: Shell; registryState: RegistryState; signers: Map<string, Signer> }> {
+/**
+ * The look-ups a push plan rests on (the registry, then each arch's engine for what it lacks),
+ * made now, as the options plan() takes, and the session to run it with (its signers included).
+ */
+export async function observePush(packages: Package[], options: PushOptions): Promise<{ options: PlanOptions; session: Session; registryState: RegistryState }> {
   checkPackages(packages);
   const shell = options.shell ?? (await defaultShell());
   const registryState = await lookupRegistry(packages, options.registry, options);
@@ -89,10 +106,13 @@ export async function observePush(
   const builders = options.builders ?? {};
   const local: Map<string, LocalImage> = missing.length ? await lookupImages(missing, engine, builders) : new Map();
   const needsBuild = missing.some((i) => i.force || !local.has(i.ref));
-  const builder = options.builder ?? (needsBuild ? await detectBuilder(shell) : engine);
+  // Signing: who signs each package, and whether what the registry has is signed already.
+  const signing = await resolveSigning(packages, { registry: options.registry, shell, signing: options.signing });
+  // The builder is detected only when something must be built.
+  const session = await completeSession({ shell, builder: needsBuild ? options.builder : engine, builders, registry: options.registry, signers: signing.signers });
   const planOptions: PlanOptions = {
     command: "push",
-    builder,
+    builder: session.builder,
     builders,
     local,
     remote: registryState.remote,
@@ -103,24 +123,18 @@ export async function observePush(
     observed: { registry: registryState.observed, local: observedLocal(missing.map((i) => i.ref), local) },
     ...(options.resolved ? { resolved: options.resolved } : {}),
   };
-  // Signing: who signs each package, and whether what the registry has is signed already.
-  const signing = await resolveSigning(packages, { registry: options.registry, shell, signing: options.signing });
-  const signed = await planOptionsWithSigning(packages, planOptions, signing, options.concurrency);
-  return { options: signed, builder, builders, shell, registryState, signers: signing.signers };
+  return { options: await planOptionsWithSigning(packages, planOptions, signing, options.concurrency), session, registryState };
 }
 
-/** The push plan, sign steps included, after the look-ups (`observePush`), with what `run()` needs for it: shell, builders, signers. */
-export async function planPush(
-  packages: Package[],
-  options: PushOptions,
-): Promise<{ plan: Plan; builder: Builder; builders: ArchBuilders; shell: Shell; registryState: RegistryState; signers: Map<string, Signer> }> {
+/** The push plan, sign steps included, after the look-ups (`observePush`), with the session that runs it (signers included). */
+export async function planPush(packages: Package[], options: PushOptions): Promise<{ plan: Plan; session: Session; registryState: RegistryState }> {
   const { options: planOptions, ...rest } = await observePush(packages, options);
   return { plan: plan(packages, planOptions), ...rest };
 }
 
 /** Build what the registry lacks, push it, merge each index and sign: plan, then run. A failed step is in `result`, not thrown. */
 export async function pushPackages(packages: Package[], options: PushOptions): Promise<{ plan: Plan; result: Result }> {
-  const { plan: p, builder, builders, shell, signers } = await planPush(packages, options);
-  const result = await run(p, { shell, builder, builders, registry: options.registry, reporter: options.reporter, signers });
+  const { plan: p, session } = await planPush(packages, options);
+  const result = await run(p, session, { reporter: options.reporter });
   return { plan: p, result };
 }

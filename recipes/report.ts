@@ -195,6 +195,32 @@ export function runExitCode(result: Result, unsigned: UnsignedRef[]): number {
   return !unsigned.some((u) => u.thisRun) && failed.length > 0 && failed.every((r) => r.exitCode === 2) ? 2 : 1;
 }
 
+/** Per package: the index and each arch's image as they are in the registry after the run. */
+export function pushSummary(plan: Plan, result: Result) {
+  const byId = new Map(result.steps.map((r) => [r.id, r]));
+  return plan.packages.map((p) => {
+    const steps = plan.steps.filter((s) => s.package === p.name);
+    const arches = Object.fromEntries(
+      p.arches.map((arch) => {
+        const mine = steps.filter((s) => "arch" in s && s.arch === arch);
+        const push = mine.find((s) => s.kind === "push");
+        const skip = mine.find((s) => s.kind === "skip");
+        const built = mine.some((s) => s.kind === "build" && byId.get(s.id)?.status === "done");
+        const pushed = push && byId.get(push.id)?.pushed;
+        const digest = pushed ? pushed.descriptor.digest : skip?.kind === "skip" && skip.skips === "build+push" ? skip.found : undefined;
+        const action = pushed ? (built ? "built, pushed" : "pushed") : digest ? "exists in registry" : "not pushed";
+        return [arch, { ref: `${p.name}-${arch}`, digest: digest ?? null, action }];
+      }),
+    );
+    const indexStep = steps.find((s) => s.id === `${p.name}/index`);
+    const r = indexStep && byId.get(indexStep.id);
+    const index = r?.index
+      ? { ref: p.name, digest: r.index.digest, mediaType: r.index.mediaType, written: r.index.written }
+      : indexStep?.kind === "skip" ? { ref: p.name, digest: indexStep.found ?? null, written: false } : null;
+    return { dir: p.dir, ref: p.name, index, arches };
+  });
+}
+
 /**
  * After an interrupted run (Result.interrupted): what reached the registry and what did not, per
  * image and index, and which of those published are not signed although their package signs.

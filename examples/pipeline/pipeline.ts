@@ -18,16 +18,16 @@ if (dirty.length > 0 && !process.env.ALLOW_DIRTY) {
   process.exit(ExitCode.usage);
 }
 
-const { plan, builder, shell } = await planBuild(packages);
+const { plan, session } = await planBuild(packages);
 console.log(formatPlan(plan));
-const result = await run(plan, { shell, builder, reporter: consoleReporter() });
+const result = await run(plan, session, { reporter: consoleReporter() });
 console.error(summarize(result));
 if (!result.ok) process.exit(ExitCode.failed);
 
 // The custom part: run each package's image for each arch and print what it says.
 for (const pkg of packages) {
   for (const arch of pkg.arches) {
-    const r = await shell.exec(["docker", "run", "--rm", "--platform", `linux/${arch}`, archRef(pkg, arch)]);
+    const r = await session.shell.exec(["docker", "run", "--rm", "--platform", `linux/${arch}`, archRef(pkg, arch)]);
     console.log(`smoke test ${archRef(pkg, arch)}: ${r.code === 0 ? r.stdout.trim() : `FAILED (${r.stderr.trim()})`}`);
     if (r.code !== 0) process.exitCode = ExitCode.failed;
   }

@@ -5,32 +5,30 @@
 import process from "node:process";
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import { dirname, join, relative } from "node:path";
+import { join, relative } from "node:path";
 import { formatOptions, parseArgs, type OptionSpec, type ParsedOptions } from "./args.ts";
 import { ExitCode, InputError, isPkgkitError } from "../errors.ts";
-import { ARCHES, type Arch } from "../spec.ts";
-import { indexRef, type Package, type ResolveOptions } from "../package.ts";
+import { ARCHES } from "../spec.ts";
+import { indexRef, type Package } from "../package.ts";
 import { formatPlan } from "../plan/format.ts";
 import type { Plan, ResolvedWith } from "../plan/schema.ts";
 import type { Result } from "../run.ts";
 import type { Registry } from "../registry/types.ts";
-import { tagRe } from "../names.ts";
-import { BUILDER_KINDS, detectBuilderKind, parseBuilders, parseEngine, type ArchBuilders, type BuilderKind, type Engine } from "../builder.ts";
-import { findWorkspace, type WorkspaceDefinition } from "../workspace.ts";
-import { defaultShell } from "../shell.ts";
+import { REGISTRY_DEFAULTS, resolveRelease, resolveSettings, type Settings } from "../options.ts";
+import { createSession } from "../session.ts";
+import { findWorkspace, workspaceDefaults } from "../workspace.ts";
 import { scriptArgs } from "../runtime.ts";
 import { BUILD_YML, CONFIG_FILE } from "../load.ts";
 import type { PackageDefinition } from "../define.ts";
-import { graphFromArgs, graphFromDefinitions } from "../../recipes/packages.ts";
+import { graphOfTargets, resolveRunSet, targetsDir, type Targets } from "../../recipes/packages.ts";
 import { formatGraph, graphJson } from "../package.ts";
 import { planBuild } from "../../recipes/build.ts";
-import { planPush } from "../../recipes/push.ts";
+import { planPush, refuseDirty } from "../../recipes/push.ts";
 import { applyPlan } from "../../recipes/apply.ts";
 import { parsePlanFile, planByArch, selectPlan, type PlanMatrix } from "../apply.ts";
 import { run } from "../run.ts";
-import { consoleReporter, formatUnsigned, interruptReport, runExitCode, summarize, summaryTable, unsignedRefs } from "../../recipes/report.ts";
+import { consoleReporter, formatUnsigned, interruptReport, pushSummary, runExitCode, summarize, summaryTable, unsignedRefs } from "../../recipes/report.ts";
 import { signingOptions, signingFlags, verifyCommand } from "./sign.ts";
-import { checkPemFile } from "../pemfile.ts";
 import { MAX_CONFIG_BYTES, MAX_PLAN_BYTES, readTextLimited, tooLarge } from "../limits.ts";
 
 const PLAN_FILE = "a plan written by `pkgkit plan --json`";
@@ -65,7 +63,6 @@ function registryFlags(): Record<string, OptionSpec> {
     "registry-retries": { type: "string", value: "<n>", help: `retry a registry request that failed with 5xx, 429, a reset, refused or timed-out connection up to n times (default ${REGISTRY_DEFAULTS.retries}; env: PKGKIT_REGISTRY_RETRIES)` },
   };
 }
-const REGISTRY_DEFAULTS = { timeout: "15s", total: "60s", retries: 3 };
 
 const pushing: Record<string, OptionSpec> = {
   "allow-dirty": { type: "boolean", help: "push packages with uncommitted changes (their tags end in -dirty-<hash>)" },
@@ -74,7 +71,6 @@ const pushing: Record<string, OptionSpec> = {
   ...registryFlags(),
   ...signingFlags,
 };
-const list = (v: unknown) => (typeof v === "string" ? v.split(",").map((x) => x.trim()).filter(Boolean) : []);
 /** No directory: the workspace's packages; a quoted glob: the package directories it matches. */
 const PACKAGE_ARGS = "[<dir|glob>...]";
 
@@ -85,23 +81,17 @@ interface CommandDef {
   run(targets: Targets, o: ParsedOptions): Promise<number>;
 }
 
-/** What a command works on: directories (bin) or an already loaded definition (config file). */
-interface Targets {
-  dirs: string[];
-  defs?: PackageDefinition[];
-}
-
 const commands: Record<string, CommandDef> = {
   build: {
     summary: "build org/image:<tag>-<arch> for each arch into the local engine, skipping what exists",
     args: PACKAGE_ARGS,
     options: { ...naming, ...building, "dry-run": { type: "boolean", help: "print the plan, build nothing" }, ...common },
     async run(t, o) {
-      const { plan, builder, builders, shell } = await planFor(t, o);
+      const { plan, session, settings } = await planFor(t, o);
       if (o["dry-run"]) return printPlan(plan, o);
       const reporter = consoleReporter({ verbose: o.verbose === true });
       const interrupt = catchInterrupts();
-      const result = await run(plan, { shell, builder, builders, reporter, jobs: jobsOption(o), signal: interrupt.signal }).finally(interrupt.release);
+      const result = await run(plan, session, { reporter, jobs: settings.jobs, signal: interrupt.signal }).finally(interrupt.release);
       if (result.interrupted) return interrupted(plan, result, interrupt.received!);
       if (o.json) console.log(JSON.stringify({ plan, result }, null, 2));
       process.stderr.write(`\n${summaryTable(plan, result)}\n${summarize(result)}\n`);
@@ -113,12 +103,12 @@ const commands: Record<string, CommandDef> = {
     args: PACKAGE_ARGS,
     options: { ...naming, ...building, ...pushing, "dry-run": { type: "boolean", help: "print the plan, build and push nothing" }, ...common },
     async run(t, o) {
-      const { plan, builder, builders, shell, registry, signers } = await pushPlanFor(t, o);
+      const { plan, session, settings } = await pushPlanFor(t, o);
       if (o["dry-run"]) return printPlan(plan, o);
       const reporter = consoleReporter({ verbose: o.verbose === true });
       notice = reporter.note;
       const interrupt = catchInterrupts();
-      const result = await run(plan, { shell, builder, builders, registry, reporter, signers, jobs: jobsOption(o), signal: interrupt.signal }).finally(interrupt.release);
+      const result = await run(plan, session, { reporter, jobs: settings.jobs, signal: interrupt.signal }).finally(interrupt.release);
       if (result.interrupted) return interrupted(plan, result, interrupt.received!);
       return reportRun(plan, result, o);
     },
@@ -160,12 +150,12 @@ const commands: Record<string, CommandDef> = {
       const name = file === "-" ? "the plan on stdin" : file;
       const text = file === "-" ? await readStdin(MAX_PLAN_BYTES, name, PLAN_FILE) : readTextLimited(file, MAX_PLAN_BYTES, PLAN_FILE);
       const plan = selectPlan(parsePlanFile(text, name), name, typeof o.arch === "string" ? o.arch : undefined);
-      const jobs = jobsOption(o);
-      const registry = plan.command === "push" ? await registryOption(o) : undefined;
+      const settings = resolveSettings(o, process.env, { registry: plan.command === "push" });
+      const registry = plan.command === "push" ? await registryFor(settings) : undefined;
       const reporter = consoleReporter({ verbose: o.verbose === true });
       notice = reporter.note;
       const interrupt = catchInterrupts();
-      const { result, changes } = await applyPlan(plan, { registry, reporter, jobs, file: name, signal: interrupt.signal }).finally(interrupt.release);
+      const { result, changes } = await applyPlan(plan, { registry, reporter, jobs: settings.jobs, file: name, signal: interrupt.signal }).finally(interrupt.release);
       if (result.interrupted) return interrupted(plan, result, interrupt.received!);
       for (const c of changes)
         process.stderr.write(`note: ${c.ref} changed since the plan (${c.planned ?? "not there"} → ${c.now ?? "not there"}); other writers merge into it, and the plan's steps are the same, so it still holds\n`);
@@ -189,12 +179,13 @@ const commands: Record<string, CommandDef> = {
     args: PACKAGE_ARGS,
     options: { ...naming, ...common },
     async run(t, o) {
-      const graph = await resolveGraphOf(t, o);
+      const { workspace, settings } = await settingsFor(t, o);
+      const graph = await graphOfTargets(t, settings.packages, workspace);
       console.log(o.json ? JSON.stringify(graphJson(graph), null, 2) : formatGraph(graph, process.cwd()));
       return ExitCode.ok;
     },
   },
-  verify: verifyCommand({ args: PACKAGE_ARGS, naming, registryFlags: registryFlags(), common, resolveTargets, registryOption }),
+  verify: verifyCommand({ args: PACKAGE_ARGS, naming, registryFlags: registryFlags(), common, packagesAndRegistry }),
   migrate: {
     summary: `write the ${CONFIG_FILE} equivalent of a LinuxKit ${BUILD_YML}`,
     args: "<dir>",
@@ -217,104 +208,62 @@ const commands: Record<string, CommandDef> = {
 /** Commands that work on no package of their own, so a config file run directly does not offer them. */
 const BIN_ONLY = new Set(["migrate", "apply"]);
 
+/** The command's settings, resolved once, with the workspace around its targets (looked for once). */
+async function settingsFor(t: Targets, o: ParsedOptions, what: { builders?: boolean; registry?: boolean } = {}) {
+  const workspace = await findWorkspace(targetsDir(t));
+  return { workspace, settings: resolveSettings(o, process.env, { ...what, workspace: workspace && workspaceDefaults(workspace) }) };
+}
+
 async function resolveTargets(t: Targets, o: ParsedOptions): Promise<Package[]> {
-  return (await resolveGraphOf(t, o)).roots;
+  const { workspace, settings } = await settingsFor(t, o);
+  return (await graphOfTargets(t, settings.packages, workspace)).roots;
 }
 
-/** What build and push work on: the packages asked for and everything they depend on, dependencies first. */
-async function resolveRunSet(t: Targets, o: ParsedOptions): Promise<{ packages: Package[]; force: string[] }> {
-  const { packages, roots } = await resolveGraphOf(t, o);
-  const byId = new Map(packages.map((p) => [p.id, p]));
-  const wanted = new Set<string>();
-  const visit = (p: Package) => {
-    if (wanted.has(p.id)) return;
-    wanted.add(p.id);
-    for (const d of p.dependencies) visit(byId.get(d.id)!);
-  };
-  roots.forEach(visit);
-  // --force rebuilds what was asked for; dependencies are built only when missing.
-  return { packages: packages.filter((p) => wanted.has(p.id)), force: o.force === true ? roots.map((p) => p.id) : [] };
-}
-
-function jobsOption(o: ParsedOptions): number | undefined {
-  if (o.jobs === undefined) return undefined;
-  const n = Number(o.jobs);
-  if (!Number.isInteger(n) || n < 1) throw new InputError(`--jobs ${JSON.stringify(o.jobs)}: expected a whole number of at least 1`);
-  return n;
-}
-
-/** Directories, directory globs, or none: every package of the workspace (see lib/workspace.ts). */
-async function resolveGraphOf(t: Targets, o: ParsedOptions) {
-  const options = resolveOptions(o);
-  return t.defs ? graphFromDefinitions(t.defs, options) : graphFromArgs(t.dirs, options);
-}
-
-/** Flags and environment → overrides. The precedence is flag > environment > file > default. */
-export function resolveOptions(o: ParsedOptions, env: Record<string, string | undefined> = process.env): ResolveOptions {
-  const arches = typeof o.arches === "string" ? o.arches.split(",").map((a) => a.trim()).filter(Boolean) : undefined;
-  const bad = arches?.filter((a) => !(ARCHES as string[]).includes(a)) ?? [];
-  if (bad.length || arches?.length === 0)
-    throw new InputError(`--arches ${JSON.stringify(o.arches)}: expected a comma-separated list of ${ARCHES.join(", ")}`);
-  const bool = (k: string) => (typeof o[k] === "boolean" ? (o[k] as boolean) : undefined);
-  const org = typeof o.org === "string" ? o.org : env.PKGKIT_ORG || undefined;
-  return {
-    org,
-    ...(org !== undefined && typeof o.org !== "string" ? { orgSource: "PKGKIT_ORG" } : {}),
-    hash: typeof o.hash === "string" ? o.hash : undefined,
-    arches: arches as Arch[] | undefined,
-    network: bool("network"),
-    disableCache: bool("disable-cache"),
-    disableContentTrust: bool("disable-content-trust"),
-  };
+/** `verify`'s packages, then the registry client to look them up in. */
+async function packagesAndRegistry(t: Targets, o: ParsedOptions): Promise<{ packages: Package[]; registry: Registry }> {
+  const { workspace, settings } = await settingsFor(t, o, { registry: true });
+  const packages = (await graphOfTargets(t, settings.packages, workspace)).roots;
+  return { packages, registry: await registryFor(settings) };
 }
 
 /** Resolve the packages while the builder is detected, then look up what exists and plan. */
-async function planFor(t: Targets, o: ParsedOptions): Promise<Awaited<ReturnType<typeof planBuild>>>;
+async function planFor(t: Targets, o: ParsedOptions): Promise<Awaited<ReturnType<typeof planBuild>> & { settings: Settings }>;
 async function planFor(t: Targets, o: ParsedOptions, by: "arch"): Promise<PlanMatrix>;
 async function planFor(t: Targets, o: ParsedOptions, by?: "arch") {
-  jobsOption(o);
-  const [{ packages, force }, chosen] = await Promise.all([resolveRunSet(t, o), enginesFor(t, o).then((engines) => builderOption(o, engines))]);
-  const options = { ...chosen, force, resolved: resolvedWith(t, o) };
-  if (!by) return planBuild(packages, options);
+  const { workspace, settings } = await settingsFor(t, o, { builders: true });
+  const [graph, session] = await Promise.all([graphOfTargets(t, settings.packages, workspace), createSession(settings, { builders: "now" })]);
+  const { packages, force } = resolveRunSet(graph, o.force === true);
+  const options = { ...session, force, resolved: resolvedWith(t, settings) };
+  if (!by) return { ...(await planBuild(packages, options)), settings };
   return planByArch(packages, async (pkgs) => (await planBuild(pkgs, options)).plan);
 }
 
 /** Recorded in plans, so `apply` resolves the packages as the plan did. */
-function resolvedWith(t: Targets, o: ParsedOptions): ResolvedWith {
-  const { workspace: _, arches: __, orgSource: ___, ...overrides } = resolveOptions(o);
-  const from = t.defs ? dirname(t.defs[0]!.file) : process.cwd();
-  return { from, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
+function resolvedWith(t: Targets, settings: Settings): ResolvedWith {
+  const { workspace: _, arches: __, orgSource: ___, ...overrides } = settings.packages;
+  return { from: targetsDir(t), ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
 }
 
-async function pushPlanFor(t: Targets, o: ParsedOptions): Promise<Awaited<ReturnType<typeof planPush>> & { registry: Registry }>;
+async function pushPlanFor(t: Targets, o: ParsedOptions): Promise<Awaited<ReturnType<typeof planPush>> & { settings: Settings }>;
 async function pushPlanFor(t: Targets, o: ParsedOptions, by: "arch"): Promise<PlanMatrix>;
 async function pushPlanFor(t: Targets, o: ParsedOptions, by?: "arch") {
-  if (typeof o.release === "string" && !tagRe.test(o.release))
-    throw new InputError(`--release ${JSON.stringify(o.release)}: expected a tag: letters, digits, "_", "." and "-", at most 128 characters, e.g. v1.2.3`);
-  jobsOption(o);
+  const release = resolveRelease(o);
+  const { workspace, settings } = await settingsFor(t, o, { builders: true, registry: true });
   const signing = signingOptions(o);
-  const { packages, force } = await resolveRunSet(t, o);
-  const dirty = packages.filter((p) => p.dirty);
-  if (dirty.length && !o["allow-dirty"])
-    throw new InputError(
-      `refusing to push ${dirty.length === 1 ? "a package" : `${dirty.length} packages`} with uncommitted changes:\n` +
-        dirty.map((p) => `  ${relative(process.cwd(), p.dir) || "."}: tag ${p.tag}`).join("\n") +
-        "\ncommit the changes, or pass --allow-dirty to push the -dirty tag anyway",
-    );
-  const engines = await enginesFor(t, o);
-  const chosen = o.builder === undefined && Object.keys(engines).length === 0 ? { shell: await defaultShell() } : await builderOption(o, engines);
-  const registry = await registryOption(o);
+  const { packages, force } = resolveRunSet(await graphOfTargets(t, settings.packages, workspace), o.force === true);
+  refuseDirty(packages, o["allow-dirty"] === true);
+  const session = await createSession(settings, { builders: "when-building", registry: true, log: (l) => notice(l) });
   const options = {
-    ...chosen,
-    registry,
+    ...session,
+    registry: session.registry!,
     force,
-    release: typeof o.release === "string" ? o.release : undefined,
+    release,
     format: o.oci ? "oci" as const : "docker" as const,
-    resolved: resolvedWith(t, o),
+    resolved: resolvedWith(t, settings),
     signing,
   };
   if (by) return planByArch(packages, async (pkgs) => (await planPush(pkgs, options)).plan);
-  return { ...(await planPush(packages, options)), registry };
+  return { ...(await planPush(packages, options)), settings };
 }
 
 /** Standard input, refused once it passes `limit` bytes (it is not read further). */
@@ -335,101 +284,9 @@ async function readStdin(limit: number, name: string, what: string): Promise<str
 /** Lines that belong to no step (registry retries): through the reporter once a command has one, so a live status line stays intact. */
 let notice: (line: string) => void = (line) => void process.stderr.write(`${line}\n`);
 
-/** The registry client the flags and environment ask for; its retry lines go to `log` (stderr by default). */
-async function registryOption(o: ParsedOptions, log: (line: string) => void = (l) => notice(l), env: Record<string, string | undefined> = process.env): Promise<Registry> {
-  const ca = list(o["registry-ca"]);
-  for (const file of ca) checkPemFile(file, "certificate", `--registry-ca ${JSON.stringify(file)}`);
-  const { requestMs, totalMs, retries } = registryBounds(o, env);
-  const { createRegistry } = await import("../registry/index.ts");
-  return createRegistry({
-    ca,
-    insecure: [...list(o["insecure-registry"]), ...list(env.PKGKIT_INSECURE_REGISTRIES)],
-    timeouts: { requestMs, totalMs },
-    retry: { attempts: retries + 1 },
-    log,
-  });
-}
-
-/** `--registry-timeout` etc. > PKGKIT_REGISTRY_* > defaults; a bad value names the flag or variable it came from. */
-export function registryBounds(o: ParsedOptions, env: Record<string, string | undefined> = process.env) {
-  const setting = (flag: string, variable: string, fallback: string) =>
-    typeof o[flag] === "string" ? { value: o[flag] as string, from: `--${flag}` } : env[variable] ? { value: env[variable]!, from: variable } : { value: fallback, from: "" };
-  const duration = (flag: string, variable: string, fallback: string) => {
-    const { value, from } = setting(flag, variable, fallback);
-    const ms = parseDuration(value);
-    if (ms === undefined) throw new InputError(`${from} ${JSON.stringify(value)}: expected a duration of 1ms to 24h, such as 500ms, 30s or 5m`);
-    return ms;
-  };
-  const retries = setting("registry-retries", "PKGKIT_REGISTRY_RETRIES", String(REGISTRY_DEFAULTS.retries));
-  if (!/^\d{1,2}$/.test(retries.value.trim()))
-    throw new InputError(`${retries.from} ${JSON.stringify(retries.value)}: expected a whole number of retries from 0 to 99, such as 3`);
-  return {
-    requestMs: duration("registry-timeout", "PKGKIT_REGISTRY_TIMEOUT", REGISTRY_DEFAULTS.timeout),
-    totalMs: duration("registry-total-timeout", "PKGKIT_REGISTRY_TOTAL_TIMEOUT", REGISTRY_DEFAULTS.total),
-    retries: Number(retries.value),
-  };
-}
-
-/** `500ms`, `30s`, `5m`, `1h` (a bare number is seconds) → ms; undefined when not one, or outside 1 ms..24 h. */
-export function parseDuration(text: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) return undefined;
-  const ms = Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "s") as "ms" | "s" | "m" | "h"]);
-  return ms >= 1 && ms <= 86_400_000 ? ms : undefined;
-}
-
-/** Per package: the index and each arch's image as they are in the registry after the run. */
-function pushSummary(plan: Plan, result: Result) {
-  const byId = new Map(result.steps.map((r) => [r.id, r]));
-  return plan.packages.map((p) => {
-    const steps = plan.steps.filter((s) => s.package === p.name);
-    const arches = Object.fromEntries(
-      p.arches.map((arch) => {
-        const mine = steps.filter((s) => "arch" in s && s.arch === arch);
-        const push = mine.find((s) => s.kind === "push");
-        const skip = mine.find((s) => s.kind === "skip");
-        const built = mine.some((s) => s.kind === "build" && byId.get(s.id)?.status === "done");
-        const pushed = push && byId.get(push.id)?.pushed;
-        const digest = pushed ? pushed.descriptor.digest : skip?.kind === "skip" && skip.skips === "build+push" ? skip.found : undefined;
-        const action = pushed ? (built ? "built, pushed" : "pushed") : digest ? "exists in registry" : "not pushed";
-        return [arch, { ref: `${p.name}-${arch}`, digest: digest ?? null, action }];
-      }),
-    );
-    const indexStep = steps.find((s) => s.id === `${p.name}/index`);
-    const r = indexStep && byId.get(indexStep.id);
-    const index = r?.index
-      ? { ref: p.name, digest: r.index.digest, mediaType: r.index.mediaType, written: r.index.written }
-      : indexStep?.kind === "skip" ? { ref: p.name, digest: indexStep.found ?? null, written: false } : null;
-    return { dir: p.dir, ref: p.name, index, arches };
-  });
-}
-
-/** The default builder (--builder, else detected) and one of the same kind per arch with an engine of its own. */
-async function builderOption(o: ParsedOptions, engines: Partial<Record<Arch, Engine>>) {
-  const shell = await defaultShell();
-  if (o.builder !== undefined && !Object.hasOwn(BUILDER_KINDS, o.builder as string))
-    throw new InputError(`--builder ${JSON.stringify(o.builder)}: expected buildx or legacy`);
-  const make = BUILDER_KINDS[(o.builder as BuilderKind | undefined) ?? (await detectBuilderKind(shell))];
-  const builders: ArchBuilders = Object.fromEntries(Object.entries(engines).map(([arch, engine]) => [arch, make(shell, "docker", engine)]));
-  return { shell, builder: make(shell), builders };
-}
-
-/**
- * Which arches build in an engine of their own: `--builders` > PKGKIT_BUILDERS > the workspace's
- * `builders`; the first one set applies as a whole. Same syntax for the flag and the variable.
- */
-export function resolveBuilders(o: ParsedOptions, env: Record<string, string | undefined> = process.env, workspace?: WorkspaceDefinition): Partial<Record<Arch, Engine>> {
-  if (typeof o.builders === "string") return parseBuilders(o.builders, "--builders");
-  if (env.PKGKIT_BUILDERS) return parseBuilders(env.PKGKIT_BUILDERS, "PKGKIT_BUILDERS");
-  // Validated when the workspace file loaded.
-  return Object.fromEntries(Object.entries(workspace?.builders ?? {}).map(([arch, value]) => [arch, parseEngine(value) as Engine]));
-}
-
-/** resolveBuilders with the workspace that applies to the targets (found as recipes/packages.ts finds it). */
-async function enginesFor(t: Targets, o: ParsedOptions) {
-  const from = t.defs ? (t.defs[0] && dirname(t.defs[0].file)) : process.cwd();
-  const workspace = typeof o.builders === "string" || process.env.PKGKIT_BUILDERS || !from ? undefined : await findWorkspace(from);
-  return resolveBuilders(o, process.env, workspace);
+/** The registry client the flags and environment ask for; its retry lines go to the reporter once there is one (stderr before). */
+async function registryFor(settings: Settings): Promise<Registry> {
+  return (await createSession(settings, { registry: true, log: (l) => notice(l) })).registry!;
 }
 
 const SIGNAL_NUMBERS = { SIGINT: 2, SIGTERM: 15 } as const;

@@ -34,8 +34,8 @@ interface CliParts {
   /** How to reach registries (--registry-ca, --insecure-registry, timeouts, retries). */
   registryFlags: Record<string, OptionSpec>;
   common: Record<string, OptionSpec>;
-  resolveTargets(t: { dirs: string[] }, o: ParsedOptions): Promise<Package[]>;
-  registryOption(o: ParsedOptions): Promise<Registry>;
+  /** The packages the arguments name, and the registry client the flags ask for. */
+  packagesAndRegistry(t: { dirs: string[] }, o: ParsedOptions): Promise<{ packages: Package[]; registry: Registry }>;
 }
 
 export function verifyCommand(cli: CliParts) {
@@ -50,8 +50,7 @@ export function verifyCommand(cli: CliParts) {
       ...cli.common,
     },
     async run(t: { dirs: string[] }, o: ParsedOptions): Promise<number> {
-      const packages = await cli.resolveTargets(t, o);
-      const registry = await cli.registryOption(o);
+      const { packages, registry } = await cli.packagesAndRegistry(t, o);
       // For verifying, --key may name a public key.
       const signing = signingOptions(o, "key");
       if (signing.key) {

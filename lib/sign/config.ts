@@ -8,6 +8,7 @@
  *              workspace's pkgkit.config.ts
  * and the default is notary, LinuxKit's signer. The signer's type comes from the most specific
  * place that names one; its settings are merged from every place that has settings for that type.
+ * That merge is why the signer is resolved here; every other setting's precedence is in lib/options.ts.
  */
 import { existsSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";

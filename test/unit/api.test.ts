@@ -62,6 +62,7 @@ const PUBLIC: Record<keyof typeof ENTRIES, string[]> = {
     "imageRef", "withArch", "formatRef", "parseImageRef", "ImageRef",
     "plan", "formatPlan", "Plan", "Step", "PlanOptions", "parsePlanFile", "selectPlan", "planByArch", "PlanMatrix",
     "run", "Result", "StepResult", "Reporter", "RunOptions",
+    "resolveSettings", "Settings", "createSession", "completeSession", "Session", "SessionParts", "SessionNeeds",
     "buildxBuilder", "legacyBuilder", "detectBuilder", "Builder", "createRegistry", "Registry", "createSigner", "Signer", "SignerConfig", "defaultShell", "Shell",
     "PkgkitError", "InputError", "SpecError", "StalePlanError", "ExitCode",
   ],

@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { parseArgs, type OptionSpec } from "../../lib/cli/args.ts";
-import { resolveOptions } from "../../lib/cli/main.ts";
+import { resolveOptions } from "../../lib/options.ts";
 import { InputError } from "../../lib/errors.ts";
 
 const specs: Record<string, OptionSpec> = {

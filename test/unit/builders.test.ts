@@ -14,8 +14,8 @@ import { buildxBuilder, legacyBuilder, parseBuilders, parseEngine, type LocalIma
 import { run } from "../../lib/run.ts";
 import { defaultShell } from "../../lib/shell.ts";
 import { InputError } from "../../lib/errors.ts";
-import { makeWorkspace } from "../../lib/workspace.ts";
-import { resolveBuilders } from "../../lib/cli/main.ts";
+import { makeWorkspace, workspaceDefaults } from "../../lib/workspace.ts";
+import { resolveBuilders } from "../../lib/options.ts";
 import { specErrorOf } from "../helpers.ts";
 
 const shell = await defaultShell();
@@ -116,12 +116,13 @@ test("run() refuses, before starting anything, a plan made with other builders t
 });
 
 test("precedence: --builders > PKGKIT_BUILDERS > the workspace's builders, each as a whole; an empty PKGKIT_BUILDERS is unset", () => {
-  const ws = makeWorkspace({ builders: { arm64: "ws-ctx", amd64: REMOTE } }, "/ws/pkgkit.config.ts");
+  const workspace = makeWorkspace({ builders: { arm64: "ws-ctx", amd64: REMOTE } }, "/ws/pkgkit.config.ts");
+  const ws = { file: workspace.file, value: workspaceDefaults(workspace).builders };
   const env = { PKGKIT_BUILDERS: "arm64=env-ctx" };
-  assert.equal(resolveBuilders({ builders: "riscv64=flag-ctx" }, env, ws), { riscv64: { context: "flag-ctx" } });
-  assert.equal(resolveBuilders({}, env, ws), { arm64: { context: "env-ctx" } });
-  assert.equal(resolveBuilders({}, { PKGKIT_BUILDERS: "" }, ws), { arm64: { context: "ws-ctx" }, amd64: { host: REMOTE } });
-  assert.equal(resolveBuilders({}, {}), {});
+  assert.equal(resolveBuilders({ builders: "riscv64=flag-ctx" }, env, ws).value, { riscv64: { context: "flag-ctx" } });
+  assert.equal(resolveBuilders({}, env, ws).value, { arm64: { context: "env-ctx" } });
+  assert.equal(resolveBuilders({}, { PKGKIT_BUILDERS: "" }, ws).value, { arm64: { context: "ws-ctx" }, amd64: { host: REMOTE } });
+  assert.equal(resolveBuilders({}, {}).value, {});
   assert.match(inputErrorOf(() => resolveBuilders({}, { PKGKIT_BUILDERS: "arm64" })), /^PKGKIT_BUILDERS "arm64": /);
 });
 

@@ -104,7 +104,7 @@ test("run(): a context step naming a path (as older plans did) neither removes n
     version: 1, command: "build", packages: [],
     steps: [{ kind: "context", id: "x/context", package: "ex/app:t", context: v.dir, sources: [{ src, dst: "." }], reason: "", needs: [] }],
   } as unknown as Plan;
-  const result = await run(plan, { shell, builder: buildxBuilder(shell), tmpDir: tmp });
+  const result = await run(plan, { shell, builder: buildxBuilder(shell) }, { tmpDir: tmp });
   assert.ok(result.ok);
   v.intact();
   assert.equal(readdirSync(tmp), []);

@@ -12,7 +12,7 @@ import type { BuildStep } from "../../lib/plan/schema.ts";
 import { buildxBuilder, legacyBuilder, type LocalImage } from "../../lib/builder.ts";
 import { defaultShell } from "../../lib/shell.ts";
 import { parseArgs } from "../../lib/cli/args.ts";
-import { resolveOptions } from "../../lib/cli/main.ts";
+import { resolveOptions } from "../../lib/options.ts";
 
 const shell = await defaultShell();
 const dir = mkdtempSync(join(tmpdir(), "pkgkit-plan-"));

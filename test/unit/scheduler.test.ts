@@ -24,7 +24,7 @@ const tmp = mkdtempSync(join(tmpdir(), "pkgkit-scheduler-"));
 
 /** The one call of run() in this file: the stand-ins, the run's options. */
 function runWith(p: Plan, parts: { shell: Shell; builder: Builder; registry?: Registry }, options: { jobs?: number; reporter?: Reporter; signal?: AbortSignal } = {}): Promise<Result> {
-  return run(p, { ...parts, ...options, tmpDir: tmp });
+  return run(p, parts, { ...options, tmpDir: tmp });
 }
 
 /** Lets the run go on (a microtask later): other steps may start or end meanwhile. */

@@ -1,0 +1,386 @@
+/**
+ * Precedence, written down once: for every setting, the first of these that sets it wins:
+ *   flag (command line, or the same option given in code) > environment (PKGKIT_*) > the package
+ *   file (pkg.config.ts / build.yml) > the workspace (pkgkit.config.ts, for packages inside its
+ *   directory) > the default.
+ * Not every setting has every source; each function below takes the sources it has, explicitly,
+ * and returns the value with where it came from, so that a bad value is reported naming its source
+ * (`PKGKIT_ORG "x": ...`). Pure: no I/O. The signer is resolved in lib/sign/config.ts (it merges
+ * settings from several places rather than picking one); everything else is resolved here.
+ */
+import { InputError, redactUrlPasswords } from "./errors.ts";
+import { ARCHES, checkOrg, redactOrg, tagRe, type Arch } from "./names.ts";
+import { DEFAULT_ARCHES, DEFAULT_ORG } from "./spec.ts";
+
+/** Parsed command-line options (or the same options given in code), by long name. */
+export type Flags = Readonly<Record<string, string | boolean | undefined>>;
+/** Environment variables (`process.env`, or a record in tests). */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Where a setting's value came from. */
+export type SourceKind = "flag" | "env" | "file" | "workspace" | "default";
+
+/**
+ * A setting's value and where it came from: `name` is how messages name the source, e.g.
+ * "--org", "PKGKIT_ORG", the package file or the workspace file, or "default".
+ */
+export interface Setting<T> {
+  value: T;
+  from: SourceKind;
+  name: string;
+}
+
+/** A setting as a file (a package file or a workspace's pkgkit.config.ts) sets it, or not. */
+export interface FileValue<T> {
+  /** The file, for messages. */
+  file: string;
+  /** Undefined when the file does not set it. */
+  value: T | undefined;
+}
+
+/** Defaults a workspace (pkgkit.config.ts) sets for the packages inside its directory. */
+export interface WorkspaceDefaults {
+  /** The workspace directory, absolute. */
+  dir: string;
+  /** The workspace's pkgkit.config.ts, for messages. */
+  file?: string;
+  org?: string;
+  arches?: Arch[];
+  /** Who signs packages that name no signer themselves (before pkgkit.yml; see lib/sign/config.ts). */
+  signer?: "notary" | "sigstore";
+  /** Engine (endpoint or docker context) per arch, as written: see resolveBuilders. */
+  builders?: Partial<Record<Arch, string>>;
+}
+
+/** Overrides that apply to every package of a run (command line, environment, code). */
+export interface ResolveOptions {
+  org?: string;
+  /** Where `org` came from, as messages name it (default "--org"), e.g. "PKGKIT_ORG". */
+  orgSource?: string;
+  /** Use this instead of the computed content hash. */
+  hash?: string;
+  /** Build only these arches (each must be one the package declares). */
+  arches?: Arch[];
+  network?: boolean;
+  disableCache?: boolean;
+  disableContentTrust?: boolean;
+  /** Defaults for packages that do not set `org` or `arches` themselves. */
+  workspace?: WorkspaceDefaults;
+  /**
+   * Check each package's extra sources on disk (lib/contain.ts) before git is asked about them,
+   * so a bad one is reported as such. The CLI, `apply` and the recipes do; tests of pure planning need not.
+   */
+  checkPaths?: boolean;
+}
+
+const flag = <T>(value: T, name: string): Setting<T> => ({ value, from: "flag", name });
+const fromEnv = <T>(value: T, name: string): Setting<T> => ({ value, from: "env", name });
+const fromFile = <T>(f: FileValue<T> | undefined, from: "file" | "workspace"): Setting<T> | undefined =>
+  f && f.value !== undefined ? { value: f.value, from, name: f.file } : undefined;
+const byDefault = <T>(value: T): Setting<T> => ({ value, from: "default", name: "default" });
+const stringFlag = (flags: Flags, name: string) => (typeof flags[name] === "string" ? (flags[name] as string) : undefined);
+const booleanFlag = (flags: Flags, name: string) => (typeof flags[name] === "boolean" ? (flags[name] as boolean) : undefined);
+/** A comma-separated list: items trimmed, empty ones dropped. */
+const list = (text: string | undefined) => (text === undefined ? [] : text.split(",").map((x) => x.trim()).filter(Boolean));
+
+// --- org: --org > PKGKIT_ORG > package file > workspace > linuxkit
+
+/** The org of every package of the run: `--org` > PKGKIT_ORG (an empty one is unset); undefined when neither is set. */
+export function runOrg(flags: Flags, env: Env): Setting<string> | undefined {
+  const given = stringFlag(flags, "org");
+  if (given !== undefined) return flag(given, "--org");
+  return env.PKGKIT_ORG ? fromEnv(env.PKGKIT_ORG, "PKGKIT_ORG") : undefined;
+}
+
+/** Throws an InputError naming the source when `org` is not a valid org (credentials in it redacted). */
+export function checkOrgSetting(org: Setting<string>): void {
+  const problem = checkOrg(org.value);
+  if (problem === undefined) return;
+  if (org.from === "file" || org.from === "workspace") throw new InputError(`${org.name}: field "org": ${problem} (got ${JSON.stringify(redactOrg(org.value))})`);
+  throw new InputError(`${org.name} ${JSON.stringify(redactOrg(org.value))}: ${problem}`);
+}
+
+/** A package's org: the run's (see runOrg) > its file's > its workspace's > linuxkit. Checked. */
+export function resolveOrg(run: Setting<string> | undefined, file?: FileValue<string>, workspace?: FileValue<string>): Setting<string> {
+  const org = run ?? fromFile(file, "file") ?? fromFile(workspace, "workspace") ?? byDefault(DEFAULT_ORG);
+  checkOrgSetting(org);
+  return org;
+}
+
+// --- hash: --hash > the content hash git gives
+
+/** `--hash`: used instead of the computed content hash, for every package; checked to be a tag. */
+export function resolveHash(flags: Flags): Setting<string> | undefined {
+  const hash = stringFlag(flags, "hash");
+  if (hash === undefined) return undefined;
+  checkHash(hash);
+  return flag(hash, "--hash");
+}
+
+/** Throws an InputError naming --hash unless `hash` can be (part of) a tag. */
+export function checkHash(hash: string): void {
+  if (!tagRe.test(hash)) throw new InputError(`--hash ${JSON.stringify(hash)}: expected a tag: letters, digits, "_", "." and "-", at most 128 characters`);
+}
+
+// --- arches: --arches selects among the package's, which are its file's > its workspace's > amd64, arm64
+
+/** `--arches a,b`: the arches to build, each one pkgkit knows; undefined when not given. */
+export function runArches(flags: Flags): Arch[] | undefined {
+  const given = stringFlag(flags, "arches");
+  if (given === undefined) return undefined;
+  const arches = list(given);
+  if (arches.length === 0 || arches.some((a) => !(ARCHES as string[]).includes(a)))
+    throw new InputError(`--arches ${JSON.stringify(given)}: expected a comma-separated list of ${ARCHES.join(", ")}`);
+  return arches as Arch[];
+}
+
+/** The arches a package declares: its file's > its workspace's > the default. */
+export function declaredArches(file?: FileValue<Arch[]>, workspace?: FileValue<Arch[]>): Setting<Arch[]> {
+  return fromFile(file, "file") ?? fromFile(workspace, "workspace") ?? byDefault(DEFAULT_ARCHES);
+}
+
+/**
+ * The arches a package builds: `--arches` (each must be declared by a package asked for; a
+ * dependency keeps those of them it has, else all it declares), else the declared ones.
+ */
+export function resolveArches(run: Arch[] | undefined, declared: Setting<Arch[]>, pkg: { file: string; asked: boolean }): Setting<Arch[]> {
+  if (!run) return declared;
+  if (!pkg.asked) {
+    const common = declared.value.filter((a) => run.includes(a));
+    return common.length > 0 ? flag(common, "--arches") : declared;
+  }
+  const unknown = run.filter((a) => !declared.value.includes(a));
+  if (unknown.length > 0) throw new InputError(`--arches ${unknown.join(",")}: ${pkg.file} builds only for ${declared.value.join(", ")}`);
+  return flag(run, "--arches");
+}
+
+// --- network, disableCache, disableContentTrust: the flag (or code) > the package file > false
+
+/** `--network` / `--no-network` > the package's `network` > false. */
+export const resolveNetwork = (run: boolean | undefined, file?: FileValue<boolean>) => booleanSetting(run, "--network", file);
+/** `--disable-cache` / `--enable-cache` > the package's `disableCache` > false. */
+export const resolveDisableCache = (run: boolean | undefined, file?: FileValue<boolean>) => booleanSetting(run, "--disable-cache", file);
+/** `--disable-content-trust` / `--enable-content-trust` > the package's `disableContentTrust` > false. */
+export const resolveDisableContentTrust = (run: boolean | undefined, file?: FileValue<boolean>) => booleanSetting(run, "--disable-content-trust", file);
+
+function booleanSetting(run: boolean | undefined, name: string, file?: FileValue<boolean>): Setting<boolean> {
+  return run !== undefined ? flag(run, name) : (fromFile(file, "file") ?? byDefault(false));
+}
+
+/** Flags and environment → the overrides packages resolve with (see lib/package.ts). */
+export function resolveOptions(flags: Flags, env: Env): ResolveOptions {
+  const arches = runArches(flags);
+  const org = runOrg(flags, env);
+  return {
+    org: org?.value,
+    ...(org?.from === "env" ? { orgSource: org.name } : {}),
+    hash: stringFlag(flags, "hash"),
+    arches,
+    network: booleanFlag(flags, "network"),
+    disableCache: booleanFlag(flags, "disable-cache"),
+    disableContentTrust: booleanFlag(flags, "disable-content-trust"),
+  };
+}
+
+// --- builder kind: --builder > detected (buildx when the docker CLI has it, else legacy)
+
+/** The builder kinds pkgkit has (lib/builder.ts makes them). */
+export const BUILDER_KIND_NAMES = ["buildx", "legacy"] as const;
+/** `buildx` or `legacy`. */
+export type BuilderKind = (typeof BUILDER_KIND_NAMES)[number];
+
+/** `--builder`; undefined when not given (then the kind is detected, see detectBuilderKind). */
+export function resolveBuilderKind(flags: Flags): Setting<BuilderKind> | undefined {
+  const given = flags.builder;
+  if (given === undefined) return undefined;
+  if (!(BUILDER_KIND_NAMES as readonly unknown[]).includes(given)) throw new InputError(`--builder ${JSON.stringify(given)}: expected buildx or legacy`);
+  return flag(given as BuilderKind, "--builder");
+}
+
+// --- builders (per-arch engines): --builders > PKGKIT_BUILDERS > the workspace's builders, as a whole
+
+/**
+ * Where a builder's engine is: an endpoint (`docker --host`: unix://, tcp://, ssh://) or the name
+ * of a docker context (`docker --context`; `docker context ls` lists them).
+ */
+export type Engine = { host: string } | { context: string };
+
+const ENDPOINT_RE = /^(unix|tcp|ssh):\/\/[^\s,]+$/;
+/** Docker's own rule for context names. */
+const CONTEXT_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.+-]+$/;
+/** The form of a `--builders` list, for messages. */
+export const BUILDERS_FORM = "arch=<endpoint|context>,..., e.g. arm64=ssh://user@arm-host,amd64=unix:///var/run/docker.sock";
+
+/** An endpoint or a context name → Engine, or what is wrong with it. */
+export function parseEngine(value: string): Engine | { problem: string } {
+  if (value.trim() === "") return { problem: "no engine given; expected an endpoint (unix://, tcp://, ssh://) or a docker context name" };
+  if (value.includes("://")) {
+    if (redactUrlPasswords(value) !== value)
+      return { problem: `${JSON.stringify(redactUrlPasswords(value))}: an engine endpoint must not hold a password; use an SSH key or agent (ssh://user@host), or TLS (tcp://)` };
+    if (ENDPOINT_RE.test(value)) return { host: value };
+    return { problem: `${JSON.stringify(value)} is not an engine endpoint; expected unix:///<socket>, tcp://<host>:<port> or ssh://[user@]<host>` };
+  }
+  if (CONTEXT_RE.test(value)) return { context: value };
+  return { problem: `${JSON.stringify(value)} is neither an engine endpoint (unix://, tcp://, ssh://) nor a docker context name (letters, digits, "_", ".", "+", "-")` };
+}
+
+/** The endpoint or context name of an engine, as given. */
+export const engineName = (e: Engine): string => ("host" in e ? e.host : e.context);
+
+/**
+ * `arm64=ssh://arm-host,amd64=my-context` → an Engine per arch. `source` names where the text
+ * came from (`--builders`, `PKGKIT_BUILDERS`) for the error, an InputError.
+ */
+export function parseBuilders(text: string, source: string): Partial<Record<Arch, Engine>> {
+  const engines: Partial<Record<Arch, Engine>> = {};
+  const bad = (why: string) => new InputError(`${source} ${JSON.stringify(redactUrlPasswords(text))}: ${why}; expected ${BUILDERS_FORM}`);
+  const entries = list(text);
+  if (entries.length === 0) throw bad("no builder given");
+  for (const entry of entries) {
+    const eq = entry.indexOf("=");
+    if (eq < 0) throw bad(`${JSON.stringify(entry)} is not arch=<endpoint|context>`);
+    const arch = entry.slice(0, eq).trim();
+    const value = entry.slice(eq + 1).trim();
+    if (!(ARCHES as string[]).includes(arch)) throw bad(`${JSON.stringify(arch)} is not an arch pkgkit builds for (${ARCHES.join(", ")})`);
+    if (engines[arch as Arch]) throw bad(`${arch} is given twice`);
+    if (value === "") throw bad(`no engine for ${arch}`);
+    const engine = parseEngine(value);
+    if ("problem" in engine) throw bad(engine.problem);
+    engines[arch as Arch] = engine;
+  }
+  return engines;
+}
+
+/**
+ * Which arches build in an engine of their own: `--builders` > PKGKIT_BUILDERS (an empty one is
+ * unset) > the workspace's `builders`; the first one set applies as a whole. Same syntax for the
+ * flag and the variable; a bad value names where it came from.
+ */
+export function resolveBuilders(flags: Flags, env: Env, workspace?: FileValue<Partial<Record<Arch, string>>>): Setting<Partial<Record<Arch, Engine>>> {
+  const given = stringFlag(flags, "builders");
+  if (given !== undefined) return flag(parseBuilders(given, "--builders"), "--builders");
+  if (env.PKGKIT_BUILDERS) return fromEnv(parseBuilders(env.PKGKIT_BUILDERS, "PKGKIT_BUILDERS"), "PKGKIT_BUILDERS");
+  const written = fromFile(workspace, "workspace");
+  if (!written) return byDefault({});
+  const engines: Partial<Record<Arch, Engine>> = {};
+  for (const [arch, value] of Object.entries(written.value)) {
+    const engine = parseEngine(value);
+    // The workspace schema checks these when the file loads; a workspace made in code may not have been.
+    if ("problem" in engine) throw new InputError(`${written.name}: field "builders.${arch}": ${engine.problem}`);
+    engines[arch as Arch] = engine;
+  }
+  return { ...written, value: engines };
+}
+
+// --- registries: --registry-* > PKGKIT_REGISTRY_* > defaults; insecure: the flag's and the variable's
+
+/** How long registry requests may take and how often they are retried, unless flags or environment say. */
+export const REGISTRY_DEFAULTS = { timeout: "15s", total: "60s", retries: 3 };
+
+/** `500ms`, `30s`, `5m`, `1h` (a bare number is seconds) → ms; undefined when not one, or outside 1 ms..24 h. */
+export function parseDuration(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) return undefined;
+  const ms = Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "s") as "ms" | "s" | "m" | "h"]);
+  return ms >= 1 && ms <= 86_400_000 ? ms : undefined;
+}
+
+/** Registry request bounds: each `--registry-timeout` etc. > PKGKIT_REGISTRY_* (an empty one is unset) > REGISTRY_DEFAULTS. */
+export interface RegistryBounds {
+  requestMs: Setting<number>;
+  totalMs: Setting<number>;
+  retries: Setting<number>;
+}
+
+/** `--registry-timeout` etc. > PKGKIT_REGISTRY_* > defaults; a bad value names the flag or variable it came from. */
+export function registryBounds(flags: Flags, env: Env): RegistryBounds {
+  const setting = (name: string, variable: string, fallback: string): Setting<string> => {
+    const given = stringFlag(flags, name);
+    if (given !== undefined) return flag(given, `--${name}`);
+    return env[variable] ? fromEnv(env[variable]!, variable) : byDefault(fallback);
+  };
+  const duration = (name: string, variable: string, fallback: string): Setting<number> => {
+    const s = setting(name, variable, fallback);
+    const ms = parseDuration(s.value);
+    if (ms === undefined) throw new InputError(`${s.name} ${JSON.stringify(s.value)}: expected a duration of 1ms to 24h, such as 500ms, 30s or 5m`);
+    return { ...s, value: ms };
+  };
+  const retries = setting("registry-retries", "PKGKIT_REGISTRY_RETRIES", String(REGISTRY_DEFAULTS.retries));
+  if (!/^\d{1,2}$/.test(retries.value.trim()))
+    throw new InputError(`${retries.name} ${JSON.stringify(retries.value)}: expected a whole number of retries from 0 to 99, such as 3`);
+  return {
+    requestMs: duration("registry-timeout", "PKGKIT_REGISTRY_TIMEOUT", REGISTRY_DEFAULTS.timeout),
+    totalMs: duration("registry-total-timeout", "PKGKIT_REGISTRY_TOTAL_TIMEOUT", REGISTRY_DEFAULTS.total),
+    retries: { ...retries, value: Number(retries.value) },
+  };
+}
+
+/** Registries allowed plain HTTP and unverified TLS: `--insecure-registry`'s and PKGKIT_INSECURE_REGISTRIES' together. */
+export function insecureRegistries(flags: Flags, env: Env): string[] {
+  return [...list(stringFlag(flags, "insecure-registry")), ...list(env.PKGKIT_INSECURE_REGISTRIES)];
+}
+
+/** How pkgkit reaches registries, resolved (see lib/session.ts, which makes the client). */
+export interface RegistrySettings {
+  /** `--registry-ca` files (checked when the client is made). */
+  ca: string[];
+  insecure: string[];
+  bounds: RegistryBounds;
+}
+
+/** `--registry-ca`, `--insecure-registry` with PKGKIT_INSECURE_REGISTRIES, and the request bounds. */
+export function resolveRegistry(flags: Flags, env: Env): RegistrySettings {
+  return { ca: list(stringFlag(flags, "registry-ca")), insecure: insecureRegistries(flags, env), bounds: registryBounds(flags, env) };
+}
+
+// --- release: --release (no other source)
+
+/** `--release <tag>`: also point org/image:<tag> at each index; checked to be a tag. */
+export function resolveRelease(flags: Flags): string | undefined {
+  const release = stringFlag(flags, "release");
+  if (release !== undefined && !tagRe.test(release))
+    throw new InputError(`--release ${JSON.stringify(release)}: expected a tag: letters, digits, "_", "." and "-", at most 128 characters, e.g. v1.2.3`);
+  return release;
+}
+
+// --- jobs: --jobs > one per core
+
+/** `--jobs n`: steps running at once; undefined when not given (run() then uses one per core). */
+export function resolveJobs(flags: Flags): number | undefined {
+  const given = flags.jobs;
+  if (given === undefined) return undefined;
+  const n = Number(given);
+  if (!Number.isInteger(n) || n < 1) throw new InputError(`--jobs ${JSON.stringify(given)}: expected a whole number of at least 1`);
+  return n;
+}
+
+// --- a command's settings, resolved once
+
+/** Every setting a command needs, resolved from its flags, the environment and the workspace. */
+export interface Settings {
+  /** How packages resolve: the run's overrides and the workspace's defaults. */
+  packages: ResolveOptions;
+  jobs?: number;
+  /** `--builder`; absent: detected (lib/session.ts decides when). */
+  builderKind?: BuilderKind;
+  /** Arches that build in an engine of their own; resolved when asked for (`builders`). */
+  engines: Partial<Record<Arch, Engine>>;
+  /** Resolved when asked for (`registry`). */
+  registry?: RegistrySettings;
+}
+
+/**
+ * A command's flags + environment + the workspace (found once, by the caller) → its settings.
+ * Settings a command does not use are not resolved, so a bad value in a variable it does not read
+ * does not stop it: `builders` (builder kind and per-arch engines) and `registry` say which to resolve.
+ */
+export function resolveSettings(flags: Flags, env: Env, options: { workspace?: WorkspaceDefaults; builders?: boolean; registry?: boolean } = {}): Settings {
+  const ws = options.workspace;
+  return {
+    packages: { ...resolveOptions(flags, env), ...(ws ? { workspace: ws } : {}) },
+    jobs: resolveJobs(flags),
+    ...(options.builders ? { builderKind: resolveBuilderKind(flags)?.value } : {}),
+    engines: options.builders ? resolveBuilders(flags, env, ws && { file: ws.file ?? ws.dir, value: ws.builders }).value : {},
+    ...(options.registry ? { registry: resolveRegistry(flags, env) } : {}),
+  };
+}

@@ -1,0 +1,235 @@
+// Precedence (lib/options.ts): for each setting, every combination of its sources set or unset,
+// asserting the winner and where it came from (flag > environment > file > workspace > default),
+// and a bad value from each source, named in the error.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { InputError } from "../../lib/errors.ts";
+import type { Arch } from "../../lib/names.ts";
+import {
+  declaredArches, insecureRegistries, registryBounds, resolveArches, resolveBuilderKind, resolveBuilders, resolveDisableCache,
+  resolveDisableContentTrust, resolveHash, resolveJobs, resolveRelease, resolveNetwork, resolveOrg, resolveSettings, runArches, runOrg,
+  type Env, type FileValue, type Flags, type Setting,
+} from "../../lib/options.ts";
+
+const FILE = "/ws/pkg/app/pkg.config.ts";
+const WS = "/ws/pkgkit.config.ts";
+
+function inputErrorOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    return e.message;
+  }
+  throw new Error("expected an InputError");
+}
+
+/** Every combination of `sources` set (true) or unset (false). */
+function combinations<S extends string>(sources: readonly S[]): Record<S, boolean>[] {
+  return Array.from({ length: 2 ** sources.length }, (_, n) => Object.fromEntries(sources.map((s, i) => [s, (n & (1 << i)) !== 0])) as Record<S, boolean>);
+}
+const label = (set: Record<string, boolean>) => Object.entries(set).map(([s, on]) => `${s} ${on ? "set" : "unset"}`).join(", ");
+/** The first source set, in precedence order, else "default". */
+const winner = <S extends string>(order: readonly S[], set: Record<S, boolean>): S | "default" => order.find((s) => set[s]) ?? "default";
+const pick = <T>(s: Setting<T>) => ({ value: s.value, from: s.from, name: s.name });
+
+// --- org: --org > PKGKIT_ORG > package file > workspace > linuxkit
+
+const ORG_SOURCES = ["flag", "env", "file", "workspace"] as const;
+const orgValues = { flag: "flag-org", env: "env-org", file: "file-org", workspace: "ws-org", default: "linuxkit" };
+const orgNames = { flag: "--org", env: "PKGKIT_ORG", file: FILE, workspace: WS, default: "default" };
+for (const set of combinations(ORG_SOURCES)) {
+  test(`org: ${label(set)}`, () => {
+    const flags: Flags = set.flag ? { org: orgValues.flag } : {};
+    const env: Env = set.env ? { PKGKIT_ORG: orgValues.env } : {};
+    const file: FileValue<string> = { file: FILE, value: set.file ? orgValues.file : undefined };
+    const workspace: FileValue<string> = { file: WS, value: set.workspace ? orgValues.workspace : undefined };
+    const w = winner(ORG_SOURCES, set);
+    assert.equal(pick(resolveOrg(runOrg(flags, env), file, workspace)), { value: orgValues[w], from: w, name: orgNames[w] });
+  });
+}
+
+test("org: an empty PKGKIT_ORG is unset", () => {
+  assert.is(runOrg({}, { PKGKIT_ORG: "" }), undefined);
+});
+
+test("org: a bad value names its source (credentials redacted)", () => {
+  const bad = "Bad Org";
+  const problem = "use lowercase path components (a-z, 0-9, separated by . _ __ or -), optionally after a registry host such as 127.0.0.1:5000/";
+  assert.is(inputErrorOf(() => resolveOrg(runOrg({ org: bad }, {}))), `--org "Bad Org": ${problem}`);
+  assert.is(inputErrorOf(() => resolveOrg(runOrg({}, { PKGKIT_ORG: bad }))), `PKGKIT_ORG "Bad Org": ${problem}`);
+  assert.is(inputErrorOf(() => resolveOrg(undefined, { file: FILE, value: bad })), `${FILE}: field "org": ${problem} (got "Bad Org")`);
+  assert.is(inputErrorOf(() => resolveOrg(undefined, { file: FILE, value: undefined }, { file: WS, value: bad })), `${WS}: field "org": ${problem} (got "Bad Org")`);
+  assert.match(inputErrorOf(() => resolveOrg(runOrg({}, { PKGKIT_ORG: "bob:hunter22@registry.example.com/team" }))), /^PKGKIT_ORG "\*\*\*@registry.example.com\/team": /);
+});
+
+// --- hash: --hash > the content hash (git)
+
+test("hash: --hash set wins; unset leaves the content hash to git", () => {
+  assert.equal(pick(resolveHash({ hash: "h1" })!), { value: "h1", from: "flag", name: "--hash" });
+  assert.is(resolveHash({}), undefined);
+});
+
+test("hash: a bad --hash names the flag", () => {
+  assert.is(inputErrorOf(() => resolveHash({ hash: "a/b" })), `--hash "a/b": expected a tag: letters, digits, "_", "." and "-", at most 128 characters`);
+});
+
+// --- arches: --arches (selects) > package file > workspace > amd64, arm64
+
+const ARCH_SOURCES = ["flag", "file", "workspace"] as const;
+const archValues: Record<(typeof ARCH_SOURCES)[number] | "default", Arch[]> = { flag: ["amd64"], file: ["amd64", "s390x"], workspace: ["amd64", "ppc64le"], default: ["amd64", "arm64"] };
+const archNames = { flag: "--arches", file: FILE, workspace: WS, default: "default" };
+for (const set of combinations(ARCH_SOURCES)) {
+  test(`arches: ${label(set)}`, () => {
+    const flags: Flags = set.flag ? { arches: archValues.flag.join(",") } : {};
+    const file = { file: FILE, value: set.file ? archValues.file : undefined };
+    const workspace = { file: WS, value: set.workspace ? archValues.workspace : undefined };
+    const w = winner(ARCH_SOURCES, set);
+    const resolved = resolveArches(runArches(flags), declaredArches(file, workspace), { file: FILE, asked: true });
+    assert.equal(pick(resolved), { value: archValues[w], from: w, name: archNames[w] });
+  });
+}
+
+test("arches: a bad --arches names the flag; one the package does not declare names the flag and the file", () => {
+  assert.is(inputErrorOf(() => runArches({ arches: "arm64,sparc" })), `--arches "arm64,sparc": expected a comma-separated list of amd64, arm64, arm, 386, ppc64le, s390x, riscv64, mips64le, loong64`);
+  assert.is(inputErrorOf(() => runArches({ arches: "," })), `--arches ",": expected a comma-separated list of amd64, arm64, arm, 386, ppc64le, s390x, riscv64, mips64le, loong64`);
+  const declared = declaredArches(undefined, { file: WS, value: ["amd64", "ppc64le"] });
+  assert.is(inputErrorOf(() => resolveArches(["riscv64"], declared, { file: FILE, asked: true })), `--arches riscv64: ${FILE} builds only for amd64, ppc64le`);
+  // A dependency keeps the arches of --arches it has, else all it declares.
+  assert.equal(resolveArches(["riscv64"], declared, { file: FILE, asked: false }).value, ["amd64", "ppc64le"]);
+  assert.equal(resolveArches(["ppc64le", "riscv64"], declared, { file: FILE, asked: false }).value, ["ppc64le"]);
+});
+
+// --- network, disableCache, disableContentTrust: flag > package file > false
+
+const BOOLEAN_SOURCES = ["flag", "file"] as const;
+const booleans = [
+  ["network", "--network", resolveNetwork],
+  ["disableCache", "--disable-cache", resolveDisableCache],
+  ["disableContentTrust", "--disable-content-trust", resolveDisableContentTrust],
+] as const;
+for (const [name, flagName, resolve] of booleans) {
+  for (const set of combinations(BOOLEAN_SOURCES)) {
+    test(`${name}: ${label(set)}`, () => {
+      // The flag says false and the file true, so that each differs from the other and from the default.
+      const w = winner(BOOLEAN_SOURCES, set);
+      const expected = { flag: { value: false, from: "flag", name: flagName }, file: { value: true, from: "file", name: FILE }, default: { value: false, from: "default", name: "default" } }[w];
+      assert.equal(pick(resolve(set.flag ? false : undefined, { file: FILE, value: set.file ? true : undefined })), expected);
+    });
+  }
+}
+
+// --- builder kind: --builder > detected
+
+test("builder kind: --builder set wins; unset is left to detection", () => {
+  assert.equal(pick(resolveBuilderKind({ builder: "legacy" })!), { value: "legacy", from: "flag", name: "--builder" });
+  assert.is(resolveBuilderKind({}), undefined);
+});
+
+test("builder kind: a bad --builder names the flag", () => {
+  assert.is(inputErrorOf(() => resolveBuilderKind({ builder: "kaniko" })), `--builder "kaniko": expected buildx or legacy`);
+});
+
+// --- builders: --builders > PKGKIT_BUILDERS > the workspace's, as a whole
+
+const BUILDER_SOURCES = ["flag", "env", "workspace"] as const;
+const engines = {
+  flag: { arm64: { context: "flag-ctx" } },
+  env: { riscv64: { context: "env-ctx" } },
+  workspace: { amd64: { host: "unix:///ws.sock" }, arm64: { context: "ws-ctx" } },
+  default: {},
+};
+const builderNames = { flag: "--builders", env: "PKGKIT_BUILDERS", workspace: WS, default: "default" };
+for (const set of combinations(BUILDER_SOURCES)) {
+  test(`builders: ${label(set)}`, () => {
+    const flags: Flags = set.flag ? { builders: "arm64=flag-ctx" } : {};
+    const env: Env = set.env ? { PKGKIT_BUILDERS: "riscv64=env-ctx" } : {};
+    const workspace = { file: WS, value: set.workspace ? { amd64: "unix:///ws.sock", arm64: "ws-ctx" } : undefined };
+    const w = winner(BUILDER_SOURCES, set);
+    assert.equal(pick(resolveBuilders(flags, env, workspace)), { value: engines[w], from: w, name: builderNames[w] });
+  });
+}
+
+test("builders: a bad value names its source", () => {
+  const form = "expected arch=<endpoint|context>,..., e.g. arm64=ssh://user@arm-host,amd64=unix:///var/run/docker.sock";
+  assert.is(inputErrorOf(() => resolveBuilders({ builders: "arm64" }, {})), `--builders "arm64": "arm64" is not arch=<endpoint|context>; ${form}`);
+  assert.is(inputErrorOf(() => resolveBuilders({}, { PKGKIT_BUILDERS: "x86=ctx" })), `PKGKIT_BUILDERS "x86=ctx": "x86" is not an arch pkgkit builds for (amd64, arm64, arm, 386, ppc64le, s390x, riscv64, mips64le, loong64); ${form}`);
+  assert.is(inputErrorOf(() => resolveBuilders({}, {}, { file: WS, value: { arm64: "http://x" } })), `${WS}: field "builders.arm64": "http://x" is not an engine endpoint; expected unix:///<socket>, tcp://<host>:<port> or ssh://[user@]<host>`);
+});
+
+// --- registry bounds: --registry-* > PKGKIT_REGISTRY_* > defaults, each on its own
+
+const BOUND_SOURCES = ["flag", "env"] as const;
+const bounds = [
+  { key: "requestMs", flag: "registry-timeout", variable: "PKGKIT_REGISTRY_TIMEOUT", values: { flag: ["2s", 2000], env: ["500ms", 500], default: [undefined, 15_000] } },
+  { key: "totalMs", flag: "registry-total-timeout", variable: "PKGKIT_REGISTRY_TOTAL_TIMEOUT", values: { flag: ["5m", 300_000], env: ["90", 90_000], default: [undefined, 60_000] } },
+  { key: "retries", flag: "registry-retries", variable: "PKGKIT_REGISTRY_RETRIES", values: { flag: ["0", 0], env: ["7", 7], default: [undefined, 3] } },
+] as const;
+for (const b of bounds) {
+  for (const set of combinations(BOUND_SOURCES)) {
+    test(`registry bound ${b.flag}: ${label(set)}`, () => {
+      const flags: Flags = set.flag ? { [b.flag]: b.values.flag[0] } : {};
+      const env: Env = set.env ? { [b.variable]: b.values.env[0] } : {};
+      const w = winner(BOUND_SOURCES, set);
+      const name = { flag: `--${b.flag}`, env: b.variable, default: "default" }[w];
+      assert.equal(pick(registryBounds(flags, env)[b.key]), { value: b.values[w][1], from: w, name });
+    });
+  }
+  test(`registry bound ${b.flag}: a bad value names its source`, () => {
+    const expected = b.key === "retries" ? "expected a whole number of retries from 0 to 99, such as 3" : "expected a duration of 1ms to 24h, such as 500ms, 30s or 5m";
+    assert.is(inputErrorOf(() => registryBounds({ [b.flag]: "soon" }, {})), `--${b.flag} "soon": ${expected}`);
+    assert.is(inputErrorOf(() => registryBounds({}, { [b.variable]: "soon" })), `${b.variable} "soon": ${expected}`);
+  });
+}
+
+// --- insecure registries: the flag's and the variable's, together
+
+for (const set of combinations(BOUND_SOURCES)) {
+  test(`insecure registries: ${label(set)}`, () => {
+    const flags: Flags = set.flag ? { "insecure-registry": "a.example:5000, b.example" } : {};
+    const env: Env = set.env ? { PKGKIT_INSECURE_REGISTRIES: "c.example," } : {};
+    assert.equal(insecureRegistries(flags, env), [...(set.flag ? ["a.example:5000", "b.example"] : []), ...(set.env ? ["c.example"] : [])]);
+  });
+}
+
+// --- release: --release, no other source
+
+test("release: --release set is used; unset is none; a bad one names the flag", () => {
+  assert.is(resolveRelease({ release: "v1.2.3" }), "v1.2.3");
+  assert.is(resolveRelease({}), undefined);
+  assert.is(inputErrorOf(() => resolveRelease({ release: "v1/2" })), `--release "v1/2": expected a tag: letters, digits, "_", "." and "-", at most 128 characters, e.g. v1.2.3`);
+});
+
+// --- jobs: --jobs > one per core
+
+test("jobs: --jobs set wins; unset is left to run() (one per core)", () => {
+  assert.is(resolveJobs({ jobs: "4" }), 4);
+  assert.is(resolveJobs({}), undefined);
+});
+
+test("jobs: a bad --jobs names the flag", () => {
+  assert.is(inputErrorOf(() => resolveJobs({ jobs: "0" })), `--jobs "0": expected a whole number of at least 1`);
+  assert.is(inputErrorOf(() => resolveJobs({ jobs: "two" })), `--jobs "two": expected a whole number of at least 1`);
+});
+
+// --- a command's settings
+
+test("settings: builders and registry bounds are resolved only when the command asks, so a variable it does not read cannot stop it", () => {
+  const env = { PKGKIT_BUILDERS: "arm64", PKGKIT_REGISTRY_TIMEOUT: "soon" };
+  const settings = resolveSettings({ org: "flag-org" }, env);
+  assert.equal(settings.engines, {});
+  assert.is(settings.registry, undefined);
+  assert.is(settings.packages.org, "flag-org");
+  assert.match(inputErrorOf(() => resolveSettings({}, env, { builders: true })), /^PKGKIT_BUILDERS "arm64": /);
+  assert.match(inputErrorOf(() => resolveSettings({}, env, { registry: true })), /^PKGKIT_REGISTRY_TIMEOUT "soon": /);
+});
+
+test("settings: the workspace gives the packages their defaults and the builders, unless a flag or variable says otherwise", () => {
+  const workspace = { dir: "/ws", file: WS, org: "ws-org", builders: { arm64: "ws-ctx" } };
+  const settings = resolveSettings({}, { PKGKIT_ORG: "env-org" }, { workspace, builders: true });
+  assert.equal(settings.packages, { org: "env-org", orgSource: "PKGKIT_ORG", hash: undefined, arches: undefined, network: undefined, disableCache: undefined, disableContentTrust: undefined, workspace });
+  assert.equal(settings.engines, { arm64: { context: "ws-ctx" } });
+  assert.equal(resolveSettings({ builders: "arm64=flag-ctx" }, {}, { workspace, builders: true }).engines, { arm64: { context: "flag-ctx" } });
+});
+
+test.run();
