@@ -28,5 +28,4 @@ export * from "./config.ts";
 export type { Signer, SignTarget, Signature, Verification } from "./types.ts";
 export { notarySigner, gun, notaryServer } from "./notary.ts";
 export { sigstoreSigner, verifyBundle, loadPrivateKey, keyHint } from "./sigstore.ts";
-export { runSignStep, type SignOutcome } from "./run.ts";
 export { redact } from "./secrets.ts";
