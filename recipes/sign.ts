@@ -31,7 +31,7 @@ export interface SigningOptions extends RunSigner {
 /** Which signer signs each package, and the signers themselves, as `resolveSigning` decides them. */
 export interface Signing {
   assignments: SigningAssignments;
-  /** By signer id (what sign steps name in `signerId`): what run() is given as RunOptions.signers. */
+  /** By signer id (what sign steps name in `signerId`): what run() is given as Session.signers. */
   signers: Map<string, Signer>;
   /**
    * What plans record (`inputs.signing`) so that `pkgkit apply` makes the same signers: the run's

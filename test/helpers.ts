@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawn, spawnSync } from "node:child_process";
-import { SpecError } from "../lib/errors.ts";
+import { InputError, SpecError } from "../lib/errors.ts";
 import { RegistryError } from "../lib/registry/errors.ts";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -72,6 +72,17 @@ export function specErrorOf(fn: () => unknown): string {
     return e.message;
   }
   throw new Error("expected a SpecError");
+}
+
+/** The message of the InputError `fn` throws (bad input: exit 2); fails the test if it throws anything else or nothing. */
+export function inputErrorOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    return e.message;
+  }
+  throw new Error("expected an InputError");
 }
 
 /** The RegistryError `p` rejects with, its message added to `said` (for the suite's leak check); fails the test on anything else. */

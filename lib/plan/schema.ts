@@ -102,7 +102,7 @@ export const signStepSchema = z.object({
   ...step,
   action: z.enum(["prepare", "sign"]),
   signer: signerName,
-  /** Which signer: the key of `RunOptions.signers`, given in package order (`sigstore`, `sigstore#2`; see recipes/sign.ts). */
+  /** Which signer: the key of `Session.signers`, given in package order (`sigstore`, `sigstore#2`; see recipes/sign.ts). */
   signerId: z.string(),
   /** The signer's description, for people: its server, key or identity. */
   using: z.string(),

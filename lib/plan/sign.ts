@@ -19,7 +19,7 @@ import type { SignerName } from "../sign/schema.ts";
 import type { SignStep, Step } from "./schema.ts";
 
 /**
- * Who signs a package: the signer's name, its id (the key of `RunOptions.signers`), its
+ * Who signs a package: the signer's name, its id (the key of `Session.signers`), its
  * description, and whether its prepare waits for the package's builds (see Signer.prepareAfterBuilds).
  */
 export interface PackageSigner {

@@ -36,7 +36,7 @@ export interface SignOutcome {
 
 export async function runSignStep(step: SignStep, ctx: SignStepContext): Promise<SignOutcome> {
   const signer = ctx.signers?.get(step.signerId);
-  if (!signer) throw new PkgkitError(`${step.id}: this plan signs with ${step.using} (signer id ${step.signerId}), but run() was given no such signer (RunOptions.signers, by signer id)`);
+  if (!signer) throw new PkgkitError(`${step.id}: this plan signs with ${step.using} (signer id ${step.signerId}), but run() was given no such signer (Session.signers, by signer id)`);
   if (step.action === "prepare") {
     await signer.prepare(step.repository);
     return { signer: step.using, prepared: true };

@@ -13,26 +13,15 @@ import type { BuildStep, PushStep, SkipStep } from "../../lib/plan/schema.ts";
 import { buildxBuilder, legacyBuilder, parseBuilders, parseEngine, type LocalImage } from "../../lib/builder.ts";
 import { run } from "../../lib/run.ts";
 import { defaultShell } from "../../lib/shell.ts";
-import { InputError } from "../../lib/errors.ts";
 import { makeWorkspace, workspaceDefaults } from "../../lib/workspace.ts";
 import { resolveBuilders } from "../../lib/options.ts";
-import { specErrorOf } from "../helpers.ts";
+import { inputErrorOf, specErrorOf } from "../helpers.ts";
 
 const shell = await defaultShell();
 const REMOTE = "unix:///run/remote.sock";
 const local = buildxBuilder(shell);
 const remote = buildxBuilder(shell, "docker", { host: REMOTE });
 const [pkg] = (await resolvePackages(shell, [makeDefinition({ image: "app", org: "example" }, join(tmpdir(), "pkg.config.ts"))], { hash: "h1" })) as [Package];
-
-function inputErrorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (!(e instanceof InputError)) throw e;
-    return e.message;
-  }
-  throw new Error("expected an InputError");
-}
 
 test("parseBuilders: endpoints and context names per arch, spaces and empty entries ignored", () => {
   assert.equal(parseBuilders(`arm64=${REMOTE}, amd64 = my-ctx,`, "--builders"), { arm64: { host: REMOTE }, amd64: { context: "my-ctx" } });

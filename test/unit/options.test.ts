@@ -3,7 +3,7 @@
 // and a bad value from each source, named in the error.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { InputError } from "../../lib/errors.ts";
+import { inputErrorOf } from "../helpers.ts";
 import type { Arch } from "../../lib/names.ts";
 import {
   declaredArches, insecureRegistries, registryBounds, resolveArches, resolveBuilderKind, resolveBuilders, resolveDisableCache,
@@ -13,16 +13,6 @@ import {
 
 const FILE = "/ws/pkg/app/pkg.config.ts";
 const WS = "/ws/pkgkit.config.ts";
-
-function inputErrorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (!(e instanceof InputError)) throw e;
-    return e.message;
-  }
-  throw new Error("expected an InputError");
-}
 
 /** Every combination of `sources` set (true) or unset (false). */
 function combinations<S extends string>(sources: readonly S[]): Record<S, boolean>[] {

@@ -1,5 +1,5 @@
 // The plan as one schema: what plan() makes reads back through lib/plan/schema.ts unchanged, sign
-// steps included; and the signer ids sign steps name (the keys of RunOptions.signers).
+// steps included; and the signer ids sign steps name (the keys of Session.signers).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { tmpdir } from "node:os";

@@ -192,6 +192,17 @@ test("a plan whose steps wait on each other is refused, as is one that needs a s
   assert.equal(shell.ran, ["c"], "nothing ran");
 });
 
+test("a plan whose sign step names a signer id the session lacks is refused before any step starts (shell stand-in)", async () => {
+  const shell = standInShell();
+  const sign: Step = {
+    kind: "sign", id: "demo/a:t/sign-prepare", package: "demo/a:t", action: "prepare", signer: "sigstore", signerId: "sigstore#2",
+    using: "sigstore key /keys/b.pem", ref: "demo/a:t", repository: "demo/a", tags: [], reason: "before anything is pushed", needs: [],
+  };
+  const refused = await runWith(buildPlan([build("a"), sign]), { shell, builder }).then(() => "ran", (e: Error) => e.message);
+  assert.is(refused, "this plan signs with sigstore key /keys/b.pem (signer id sigstore#2), but run() was given no such signer (Session.signers, by signer id)");
+  assert.equal(shell.ran, [], "nothing ran");
+});
+
 /** A tiny image for `arch` under `<tag>-<arch>` in the memory registry; its digest. */
 async function pushArch(registry: MemoryRegistry, repository: string, tag: string, arch: Arch): Promise<string> {
   const config = new TextEncoder().encode(JSON.stringify(PLATFORMS[arch]));
