@@ -337,7 +337,7 @@ class WaitTimeout extends Error {
   }
 }
 
-type Failure = "tls-unknown-ca" | "tls-cert" | "not-tls" | "refused" | "reset" | "timeout-connect" | "timeout-answer" | "timeout-body" | "dns" | "other";
+export type Failure = "tls-unknown-ca" | "tls-cert" | "not-tls" | "refused" | "reset" | "timeout-connect" | "timeout-answer" | "timeout-body" | "dns" | "other";
 
 class NetworkFailure extends RegistryError {
   constructor(
@@ -362,7 +362,11 @@ function causeChainText(err: unknown): string {
   return parts.join(" | ");
 }
 
-function classify(err: unknown, text: string): Failure {
+/**
+ * What kind of network failure an error is, from the error and its cause chain's text as each
+ * runtime words it (Node's undici codes, Deno's "(os error N)" messages, Bun's names).
+ */
+export function classify(err: unknown, text: string): Failure {
   if (err instanceof WaitTimeout) return err.phase === "answer" ? "timeout-answer" : "timeout-body";
   if (/UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_GET_ISSUER_CERT|UnknownIssuer|unknown (certificate )?authority|self[- ]signed certificate|unable to verify the first certificate/i.test(text))
     return "tls-unknown-ca";
@@ -371,7 +375,7 @@ function classify(err: unknown, text: string): Failure {
   if (/ECONNREFUSED|ConnectionRefused|connection refused/i.test(text)) return "refused";
   if (/UND_ERR_HEADERS_TIMEOUT/.test(text)) return "timeout-answer";
   if (/UND_ERR_BODY_TIMEOUT/.test(text)) return "timeout-body";
-  if (/ECONNRESET|EPIPE|UND_ERR_SOCKET|ConnectionClosed|ConnectionReset|socket hang up|other side closed|connection (was )?(reset|closed)|unexpected end|closed unexpectedly/i.test(text)) return "reset";
+  if (/ECONNRESET|EPIPE|broken pipe|UND_ERR_SOCKET|ConnectionClosed|ConnectionReset|socket hang up|other side closed|connection (was )?(reset|closed)|unexpected end|closed unexpectedly/i.test(text)) return "reset";
   if (/ETIMEDOUT|UND_ERR_CONNECT_TIMEOUT|timed? ?out/i.test(text)) return "timeout-connect";
   if (/ENOTFOUND|EAI_AGAIN|dns error|failed to lookup|getaddrinfo/i.test(text)) return "dns";
   return "other";

@@ -8,6 +8,7 @@ import { parseRepository, isLoopback, hostOfKey } from "../../lib/registry/names
 import { parseChallenges } from "../../lib/registry/auth.ts";
 import { credentialStore } from "../../lib/registry/credentials.ts";
 import { InputError } from "../../lib/errors.ts";
+import { classify } from "../../lib/registry/transport.ts";
 
 test("repository names: registry host, API host and path, Docker Hub's library/ prefix", () => {
   assert.equal(parseRepository("127.0.0.1:5000/demo/hello"), { registry: "127.0.0.1:5000", host: "127.0.0.1:5000", path: "demo/hello" });
@@ -74,6 +75,20 @@ test("a config that is not JSON is bad input, and the error does not quote its t
     assert.match((e as Error).message, "not a valid JSON object");
     assert.not.match((e as Error).message, "c2VjcmV0");
   }
+});
+
+test("a connection the other side closed is a reset (retried), however the runtime words it", () => {
+  for (const text of [
+    "fetch failed | read ECONNRESET", // Node (undici)
+    "fetch failed | write EPIPE",
+    "fetch failed | other side closed",
+    "error sending request | Broken pipe (os error 32)", // Deno, a body upload cut off
+    "error sending request | Connection reset by peer (os error 104)",
+    "The socket connection was closed unexpectedly", // Bun
+  ])
+    assert.is(classify(new Error(text), text), "reset", text);
+  assert.is(classify(new Error("x"), "Connection refused (os error 111)"), "refused");
+  assert.is(classify(new Error("x"), "something else"), "other");
 });
 
 test.run();
