@@ -4,7 +4,9 @@
  * sent as an OAuth2 refresh token) and issues an RS256 JWT granting exactly the requested scopes,
  * signed with a self-signed certificate that is the registry's rootcertbundle and the token's x5c
  * chain (distribution 2.8 verifies x5c against rootcertbundle). Anonymous requests get a token
- * that grants nothing. Every request is recorded for tests to assert on.
+ * that grants nothing. Every request is recorded for tests to assert on. Tests steer what it issues:
+ * tokens the registry rejects as expired (`expireNext`), tokens that leave out a scope they were
+ * asked for (`withholdNext`), for the client's 401-then-retry path.
  */
 import { createServer } from "node:http";
 import { createPrivateKey, randomUUID, sign, X509Certificate } from "node:crypto";
@@ -18,6 +20,10 @@ export interface TokenRequest {
   auth: "basic" | "refresh_token" | "anonymous";
   scopes: string[];
   granted: boolean;
+  /** Scopes asked for that the token leaves out (`withholdNext`). */
+  withheld?: string[];
+  /** The token's exp had passed when it was issued (`expireNext`). */
+  expired?: true;
 }
 
 export interface TokenServer {
@@ -27,6 +33,18 @@ export interface TokenServer {
   /** PEM certificate: the registry's rootcertbundle. */
   certFile: string;
   requests: TokenRequest[];
+  /**
+   * The next `n` tokens it grants carry an `exp` an hour past (beyond the registry's 60 s leeway for
+   * clock skew) while `expires_in` still says 300 s: a client caches them, the registry answers 401.
+   */
+  expireNext(n: number): void;
+  /** The next `n` tokens asked for `scope` (`repository:<path>:<actions>`, as asked; `Infinity`: all) leave it out. */
+  withholdNext(scope: string, n: number): void;
+  /**
+   * A new signing key and certificate, written over `certFile`: a registry restarted after this
+   * rejects every token issued before (revoked), and accepts the new ones.
+   */
+  rotateKey(): void;
   close(): Promise<void>;
 }
 
@@ -44,21 +62,35 @@ const b64url = (data: string | Buffer) => Buffer.from(data).toString("base64url"
 export async function startTokenServer(options: TokenServerOptions): Promise<TokenServer> {
   const keyFile = join(options.dir, "token.key");
   const certFile = join(options.dir, "token.crt");
-  must(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=pkgkit-test-token-server", "-keyout", keyFile, "-out", certFile]);
-  const key = createPrivateKey(readFileSync(keyFile));
-  const x5c = [new X509Certificate(readFileSync(certFile)).raw.toString("base64")];
+  const newKey = () => {
+    must(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=pkgkit-test-token-server", "-keyout", keyFile, "-out", certFile]);
+    return { key: createPrivateKey(readFileSync(keyFile)), x5c: [new X509Certificate(readFileSync(certFile)).raw.toString("base64")] };
+  };
+  let { key, x5c } = newKey();
   const service = "pkgkit-test-registry";
   const issuer = "pkgkit-test-token-server";
   const requests: TokenRequest[] = [];
+  let toExpire = 0;
+  const toWithhold = new Map<string, number>();
 
-  const issue = (subject: string, scopes: string[]) => {
+  /** A token granting `asked`, as the test's controls shape it; says on `record` what it did. */
+  const issue = (subject: string, asked: string[], record: TokenRequest) => {
     const now = Math.floor(Date.now() / 1000);
-    const access = scopes.map((s) => {
+    const withheld = asked.filter((s) => (toWithhold.get(s) ?? 0) > 0);
+    for (const s of withheld) toWithhold.set(s, toWithhold.get(s)! - 1);
+    if (withheld.length) record.withheld = withheld;
+    const expired = subject !== "" && toExpire > 0;
+    if (expired) {
+      toExpire--;
+      record.expired = true;
+    }
+    const exp = expired ? now - 3600 : now + 300;
+    const access = asked.filter((s) => !withheld.includes(s)).map((s) => {
       const parts = s.split(":");
       return { type: parts[0], name: parts.slice(1, -1).join(":"), actions: parts[parts.length - 1]!.split(",") };
     });
     const header = b64url(JSON.stringify({ typ: "JWT", alg: "RS256", x5c }));
-    const claims = b64url(JSON.stringify({ iss: issuer, sub: subject, aud: service, exp: now + 300, nbf: now - 10, iat: now, jti: randomUUID(), access }));
+    const claims = b64url(JSON.stringify({ iss: issuer, sub: subject, aud: service, exp, nbf: expired ? exp - 60 : now - 10, iat: now, jti: randomUUID(), access }));
     const signature = sign("sha256", Buffer.from(`${header}.${claims}`), key).toString("base64url");
     return { token: `${header}.${claims}.${signature}`, expires_in: 300, issued_at: new Date(now * 1000).toISOString() };
   };
@@ -77,22 +109,25 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
         const form = new URLSearchParams(body);
         const scopes = (form.get("scope") ?? "").split(" ").filter(Boolean);
         const ok = form.get("grant_type") === "refresh_token" && !!options.identityToken && form.get("refresh_token") === options.identityToken;
-        requests.push({ method: "POST", auth: "refresh_token", scopes, granted: ok });
+        const record: TokenRequest = { method: "POST", auth: "refresh_token", scopes, granted: ok };
+        requests.push(record);
         if (!ok) return reply(401, { error: "invalid_grant" });
-        const t = issue(options.username, scopes);
+        const t = issue(options.username, scopes, record);
         return reply(200, { access_token: t.token, expires_in: t.expires_in, issued_at: t.issued_at });
       }
       const scopes = url.searchParams.getAll("scope");
       const authorization = req.headers.authorization;
       if (!authorization) {
-        requests.push({ method: "GET", auth: "anonymous", scopes, granted: false });
-        return reply(200, issue("", []));
+        const record: TokenRequest = { method: "GET", auth: "anonymous", scopes, granted: false };
+        requests.push(record);
+        return reply(200, issue("", [], record));
       }
       const [user, ...rest] = Buffer.from(authorization.replace(/^Basic /, ""), "base64").toString().split(":");
       const ok = authorization.startsWith("Basic ") && user === options.username && rest.join(":") === options.password;
-      requests.push({ method: "GET", auth: "basic", scopes, granted: ok });
+      const record: TokenRequest = { method: "GET", auth: "basic", scopes, granted: ok };
+      requests.push(record);
       if (!ok) return reply(401, { errors: [{ code: "UNAUTHORIZED", message: "invalid username or password" }] });
-      reply(200, issue(user!, scopes));
+      reply(200, issue(user!, scopes, record));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -106,6 +141,15 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
     issuer,
     certFile,
     requests,
+    expireNext(n) {
+      toExpire = n;
+    },
+    withholdNext(scope, n) {
+      toWithhold.set(scope, n);
+    },
+    rotateKey() {
+      ({ key, x5c } = newKey());
+    },
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections?.();
       server.close(() => resolve());
