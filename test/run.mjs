@@ -26,7 +26,7 @@ if (!unitOnly) {
   for (const file of list("test/integration")) runs.push({ label: `node ${file}`, argv: [bin("tsx"), file] });
   // The registry client has a transport per runtime (undici, Deno's and Bun's fetch, each with its own
   // timeouts): its suites run under all three.
-  for (const registrySuite of ["test/integration/registry.test.ts", "test/integration/registry-faults.test.ts"]) {
+  for (const registrySuite of ["test/integration/registry.test.ts", "test/integration/registry-auth.test.ts", "test/integration/registry-faults.test.ts"]) {
     runs.push({ label: `deno ${registrySuite}`, argv: [bin("deno"), "run", "-A", "--quiet", registrySuite] });
     runs.push({ label: `bun  ${registrySuite}`, argv: [bin("bun"), registrySuite] });
   }

@@ -34,6 +34,14 @@ function pick(header: string | undefined): Challenge | undefined {
   return all.find((c) => c.scheme === "bearer" && c.params.realm) ?? all.find((c) => c.scheme === "basic");
 }
 
+/** What a challenge says about one request only: the scopes it lacked, why it was refused. */
+const REQUEST_PARAMS = new Set(["scope", "error", "error_description", "error_uri"]);
+
+/** The challenge as the host's, for later requests: without what it said about this one. */
+function forHost(challenge: Challenge): Challenge {
+  return { scheme: challenge.scheme, params: Object.fromEntries(Object.entries(challenge.params).filter(([k]) => !REQUEST_PARAMS.has(k))) };
+}
+
 /** Which registry a request is for, and the scopes it needs (`repository:<path>:pull,push`). */
 export interface AuthTarget {
   registry: string;
@@ -131,7 +139,7 @@ export function createAuth(transport: Transport, credentials: (registry: string)
         await res.discard();
         const { source } = await credentials(target.registry);
         if (!challenge) throw authError(target, source);
-        challenges.set(target.host, challenge);
+        challenges.set(target.host, forHost(challenge));
         if (first?.startsWith("Bearer ")) for (const [k, t] of tokens) if ((await t.catch(() => undefined))?.header === first) tokens.delete(k);
         const again = await authorization(target, challenge);
         if (again === undefined || again === first) throw authError(target, source);
