@@ -42,6 +42,23 @@ function forHost(challenge: Challenge): Challenge {
   return { scheme: challenge.scheme, params: Object.fromEntries(Object.entries(challenge.params).filter(([k]) => !REQUEST_PARAMS.has(k))) };
 }
 
+/**
+ * One scope per resource, its actions merged and sorted, the scopes sorted: the token cache's key
+ * and what is asked. distribution names a challenge's actions in no fixed order (`push,pull`).
+ */
+export function mergeScopes(scopes: string[]): string[] {
+  const actions = new Map<string, Set<string>>();
+  for (const scope of scopes) {
+    const at = scope.lastIndexOf(":");
+    if (at <= 0) continue;
+    const resource = scope.slice(0, at);
+    const set = actions.get(resource) ?? new Set<string>();
+    for (const a of scope.slice(at + 1).split(",")) if (a) set.add(a);
+    actions.set(resource, set);
+  }
+  return [...actions].map(([resource, set]) => `${resource}:${[...set].sort().join(",")}`).sort();
+}
+
 /** Which registry a request is for, and the scopes it needs (`repository:<path>:pull,push`). */
 export interface AuthTarget {
   registry: string;
@@ -58,13 +75,13 @@ export function createAuth(transport: Transport, credentials: (registry: string)
   const challenges = new Map<string, Challenge>();
   const tokens = new Map<string, Promise<Token>>();
 
-  const authError = (target: AuthTarget, source: string, status = 401) =>
-    new RegistryError({ kind: "auth", registry: target.registry, status }, `wrong or missing credentials for ${target.registry} (tried ${source})`);
+  const authError = (target: AuthTarget, source: string, status = 401, why = "") =>
+    new RegistryError({ kind: "auth", registry: target.registry, status }, `wrong or missing credentials for ${target.registry} (tried ${source})${why}`);
 
   async function authorization(target: AuthTarget, challenge: Challenge): Promise<string | undefined> {
     const { credential } = await credentials(target.registry);
     if (challenge.scheme === "basic") return credential?.username !== undefined && credential.password !== undefined ? basic(credential) : undefined;
-    const scopes = [...new Set([...target.scopes, ...(challenge.params.scope ? challenge.params.scope.split(" ") : [])])].sort();
+    const scopes = mergeScopes([...target.scopes, ...(challenge.params.scope ? challenge.params.scope.split(" ") : [])]);
     const key = `${challenge.params.realm}\0${challenge.params.service ?? ""}\0${scopes.join(" ")}`;
     let p = tokens.get(key);
     if (p) {
@@ -146,10 +163,24 @@ export function createAuth(transport: Transport, credentials: (registry: string)
         const retried = await send(withAuth(req, again));
         if (retried.status !== 401) return retried;
         await retried.discard();
-        throw authError(target, source);
+        throw authError(target, source, 401, again.startsWith("Bearer ") ? tokenRefused(challenge, pick(retried.header("www-authenticate"))) : "");
       };
     },
   };
+}
+
+/**
+ * Why a registry refused a token it was just given, from its challenge's `error`, and what to do.
+ * Only distribution's fixed words and the scope's grammar are shown: the rest is the registry's text.
+ */
+function tokenRefused(asked: Challenge, refused: Challenge | undefined): string {
+  const origin = new URL(asked.params.realm!).origin;
+  const scope = refused?.params.scope;
+  if (refused?.params.error === "insufficient_scope" && scope && /^[\w.:/, -]+$/.test(scope))
+    return `; the token from ${origin} does not grant what the registry asks for (${scope}): those credentials lack that access`;
+  if (refused?.params.error === "invalid_token")
+    return `; the registry does not accept the tokens ${origin} issues (invalid_token): check that it trusts that token server and that the clocks agree`;
+  return "";
 }
 
 function basic(c: Credential): string {

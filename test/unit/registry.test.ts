@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseRepository, isLoopback, hostOfKey } from "../../lib/registry/names.ts";
-import { parseChallenges } from "../../lib/registry/auth.ts";
+import { mergeScopes, parseChallenges } from "../../lib/registry/auth.ts";
 import { credentialStore } from "../../lib/registry/credentials.ts";
 import { InputError } from "../../lib/errors.ts";
 import { classify } from "../../lib/registry/transport.ts";
@@ -44,6 +44,12 @@ function config(json: unknown): string {
   writeFileSync(join(dir, "config.json"), JSON.stringify(json));
   return dir;
 }
+
+test("scopes: one per resource, actions merged and sorted, however a challenge orders them", () => {
+  assert.equal(mergeScopes(["repository:x/dst:pull,push", "repository:x/src:pull", "repository:x/dst:push,pull"]), ["repository:x/dst:pull,push", "repository:x/src:pull"]);
+  assert.equal(mergeScopes(["repository:x/y:push", "repository:x/y:pull", "registry:catalog:*"]), ["registry:catalog:*", "repository:x/y:pull,push"]);
+  assert.equal(mergeScopes([]), []);
+});
 
 test("auths: base64 auth, username/password, identity token, scheme-prefixed and Docker Hub keys", async () => {
   const dir = config({
