@@ -15,8 +15,9 @@
  *   `{ waitFor }`: forward once that promise has settled (then `delayMs`), to line requests up;
  *   `{ waitAfter }`: forward, let the registry act, and pass its answer on once that promise has settled.
  *
- * Every request is recorded (`requests`) with the fault applied to it, so tests can assert how
- * many attempts a client made and what it did after each fault.
+ * Every request is recorded (`requests`) with the fault applied to it and the scheme of its
+ * Authorization header, so tests can assert how many attempts a client made and what it did after
+ * each fault.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -36,6 +37,8 @@ export interface ProxiedRequest {
   /** Path and query, as the client sent them. */
   path: string;
   fault?: Fault;
+  /** The scheme of the request's Authorization header (`Bearer`, `Basic`), never its credentials. */
+  authorization?: string;
   /** The status passed on to the client (absent when the connection was closed or stalled). */
   status?: number;
 }
@@ -92,6 +95,7 @@ export async function startFaultProxy(target: string, fault: FaultProxy["fault"]
 
   const server = createServer(async (req, res) => {
     const record: ProxiedRequest = { n: proxy.requests.length + 1, method: req.method ?? "", path: req.url ?? "" };
+    if (req.headers.authorization) record.authorization = req.headers.authorization.split(" ")[0];
     proxy.requests.push(record);
     const f = proxy.fault(record);
     if (f) record.fault = f;

@@ -40,28 +40,28 @@ function mark() {
   const [p, t] = [proxy.requests.length, ts.requests.length];
   return () => ({
     // The probe's 401 is how the client learns the challenge: not a retry.
-    registry: proxy.requests.slice(p).filter((q) => q.path !== "/v2/").map((q) => `${q.method} ${q.path.replace(/\?.*$/, "")} ${q.status}`),
+    registry: proxy.requests.slice(p).filter((q) => q.path !== "/v2/").map((q) => `${q.method} ${q.path.replace(/\?.*$/, "")} ${q.authorization ?? "-"} ${q.status}`),
     tokens: ts.requests.slice(t),
   });
 }
 const repo = (name: string) => `${HOST}/${RUN}/${name}`;
 const scope = (name: string, actions: string) => `repository:${RUN}/${name}:${actions}`;
 
-test("a token the registry rejects as expired: one new token, one retry with it, then the request succeeds; the new token is cached", async () => {
+test("a token the registry rejects as expired: one new token, one retry carrying it, then the request succeeds; the new token is cached", async () => {
   const r = client();
   const b = blobOf(randomBytes(32));
   const since = mark();
   ts.expireNext(1);
   assert.is(await r.blobExists(repo("expired"), b.digest), false);
   const head = `HEAD /v2/${RUN}/expired/blobs/${b.digest}`;
-  assert.equal(since().registry, [`${head} 401`, `${head} 404`]);
+  assert.equal(since().registry, [`${head} Bearer 401`, `${head} Bearer 404`]);
   assert.equal(since().tokens.map((q) => [q.scopes.join(" "), q.granted, q.expired ?? false]), [
     [scope("expired", "pull"), true, true],
     [scope("expired", "pull"), true, false],
   ]);
   // The expired token left the cache: the next request sends the new one, first time.
   assert.is(await r.blobExists(repo("expired"), b.digest), false);
-  assert.equal(since().registry, [`${head} 401`, `${head} 404`, `${head} 404`]);
+  assert.equal(since().registry, [`${head} Bearer 401`, `${head} Bearer 404`, `${head} Bearer 404`]);
   assert.is(since().tokens.length, 2);
 });
 
@@ -74,7 +74,7 @@ test("a token revoked between two requests (the token server's key rotated, the 
   ts.rotateKey();
   await registry.restart();
   assert.is(await r.blobExists(repo("revoked"), b.digest), false);
-  assert.equal(since().registry, [`${head} 401`, `${head} 404`]);
+  assert.equal(since().registry, [`${head} Bearer 401`, `${head} Bearer 404`]);
   assert.equal(since().tokens.map((q) => [q.scopes.join(" "), q.granted]), [[scope("revoked", "pull"), true]]);
 });
 
@@ -87,7 +87,7 @@ test("an insufficient_scope challenge on a cross-repository mount: a token with 
   ts.withholdNext(scope("src", "pull"), 1);
   assert.is(await r.uploadBlob(repo("dst"), b, { mountFrom: [repo("src")] }), "mounted");
   const mount = `POST /v2/${RUN}/dst/blobs/uploads/`;
-  assert.equal(since().registry.filter((l) => l.startsWith("POST")), [`${mount} 401`, `${mount} 201`]);
+  assert.equal(since().registry.filter((l) => l.startsWith("POST")), [`${mount} Bearer 401`, `${mount} Bearer 201`]);
   // The retry asks for the same scopes, however the registry's challenge ordered their actions.
   const both = [scope("dst", "pull,push"), scope("src", "pull")];
   const mountTokens = since().tokens.filter((q) => q.scopes.includes(scope("src", "pull")));
@@ -112,7 +112,7 @@ test("no pull on the mount's source, whatever is asked: the mount is refused aft
   }
   const mount = `POST /v2/${RUN}/dst2/blobs/uploads/`;
   const posts = since().registry.filter((l) => l.startsWith("POST"));
-  assert.equal(posts, [`${mount} 401`, `${mount} 401`, `${mount} 202`]);
+  assert.equal(posts, [`${mount} Bearer 401`, `${mount} Bearer 401`, `${mount} Bearer 202`]);
   assert.is(await r.blobExists(repo("dst2"), b.digest), true);
 });
 
@@ -128,7 +128,7 @@ test("a second 401 after the retry: the auth error, kind auth, exit 1, naming th
   assert.is(e.exitCode, 1);
   assert.is(e.message, `wrong or missing credentials for ${HOST} (tried auths in ${CONFIG}); the registry does not accept the tokens ${new URL(ts.realm).origin} issues (invalid_token): check that it trusts that token server and that the clocks agree`);
   const head = `HEAD /v2/${RUN}/twice/blobs/${b.digest}`;
-  assert.equal(since().registry, [`${head} 401`, `${head} 401`]);
+  assert.equal(since().registry, [`${head} Bearer 401`, `${head} Bearer 401`]);
   assert.equal(since().tokens.map((q) => q.expired ?? false), [true, true]);
   // Nothing is stuck: the next request gets a good token.
   assert.is(await r.blobExists(repo("twice"), b.digest), false);
