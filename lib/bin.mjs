@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The pkgkit command. Deno and Bun load the TypeScript sources natively. On Node, the bundle
-// lib/dist/cli.mjs (see bundle.mjs) is used while it is up to date; TypeScript support (tsx) is
-// registered only when a .ts file must be loaded: the sources, or a user's pkg.config.ts.
-import { readdirSync, statSync } from "node:fs";
+// lib/dist/cli.mjs (see bundle.mjs) is used while it was built from the sources on disk; TypeScript
+// support (tsx) is registered only when a .ts file must be loaded: the sources, or a user's pkg.config.ts.
+import { readFileSync } from "node:fs";
+import { SOURCES_RECORD, sourcesDigest } from "./bundle-sources.mjs";
 
 let typeScriptReady;
 async function loadTypeScript() {
@@ -15,19 +16,17 @@ async function loadTypeScript() {
   return typeScriptReady;
 }
 
-/** The bundle, if it exists and is newer than every source file it was built from. */
+/** The bundle, if it exists and the source files it was built from are on disk as they were then. */
 function freshBundle() {
   if (process.env.PKGKIT_NO_BUNDLE) return undefined;
-  const bundle = new URL("./dist/cli.mjs", import.meta.url);
-  const built = statSync(bundle, { throwIfNoEntry: false })?.mtimeMs;
-  if (built === undefined) return undefined;
-  // Every source under lib/ (sign/, registry/, ...) and recipes/.
-  for (const dir of ["./", "../recipes/"]) {
-    const url = new URL(dir, import.meta.url);
-    for (const f of readdirSync(url, { recursive: true }))
-      if (f.endsWith(".ts") && !f.startsWith("dist/") && statSync(new URL(f, url)).mtimeMs > built) return undefined;
+  let record;
+  try {
+    record = JSON.parse(readFileSync(SOURCES_RECORD, "utf8"));
+  } catch {
+    return undefined;
   }
-  return bundle;
+  if (!Array.isArray(record.files) || sourcesDigest(new URL("../", import.meta.url), record.files) !== record.sha256) return undefined;
+  return new URL("./dist/cli.mjs", import.meta.url);
 }
 
 let cli;

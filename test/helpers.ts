@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawn, spawnSync } from "node:child_process";
+import * as assert from "uvu/assert";
 import { InputError, SpecError } from "../lib/errors.ts";
 import { RegistryError } from "../lib/registry/errors.ts";
 
@@ -95,4 +96,15 @@ export async function registryFailure(p: Promise<unknown>, said: string[]): Prom
     throw e;
   }
   throw new Error("expected a RegistryError");
+}
+
+/**
+ * Fails naming each secret (by its name in `secrets`, never its value) found in `output`: every
+ * secret a test used, wrong ones included, and the forms it travels in (base64 `user:password`).
+ */
+export function assertNoSecrets(output: string, secrets: Record<string, string>): void {
+  for (const [name, secret] of Object.entries(secrets))
+    if (secret.length < 6) throw new Error(`assertNoSecrets: ${name} is ${secret.length} characters; a secret this short would match by chance`);
+  const leaked = Object.entries(secrets).filter(([, secret]) => output.includes(secret)).map(([name]) => name);
+  assert.equal(leaked, [], "secrets in the output (named, not shown)");
 }

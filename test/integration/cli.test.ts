@@ -1,7 +1,7 @@
 // The pkgkit bin and config files run as a user runs them: exit codes, messages, help, migrate.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { closeSync, existsSync, ftruncateSync, mkdtempSync, mkdirSync, openSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { closeSync, cpSync, existsSync, ftruncateSync, mkdtempSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { tmpdir } from "node:os";
@@ -303,31 +303,38 @@ test("migrate writes an equivalent pkg.config.ts, refuses to overwrite, and the 
   repo.rm();
 });
 
-test("the bin runs the bundled CLI only while it is newer than every source file", () => {
-  const bundle = join(ROOT, "lib/dist/cli.mjs");
-  const original = existsSync(bundle) ? readFileSync(bundle) : undefined;
-  // Restored with its times too: rewritten now, an outdated bundle would look fresh and run.
-  const bundleTimes = original ? statSync(bundle) : undefined;
-  const source = join(ROOT, "lib/registry/types.ts");
-  const sourceTimes = statSync(source);
-  mkdirSync(join(ROOT, "lib/dist"), { recursive: true });
+test("the bin runs the bundled CLI only while the sources it was built from are on disk as they were (a copy of the package)", () => {
+  // A copy: the checkout's own bundle is never rewritten, so no later suite can run a stale one.
+  const copy = mkdtempSync(join(tmpdir(), "pkgkit-bundle-"));
   try {
-    writeFileSync(bundle, 'export async function main() { console.log("from the bundle"); }\n');
-    const env = { PKGKIT_NO_BUNDLE: "" };
-    assert.is(pkgkit(["--help"], { env }).stdout, "from the bundle\n", "fresh: the bundle runs");
-    // A source in a subdirectory changed after the bundle was built.
-    utimesSync(source, sourceTimes.atime, new Date(Date.now() + 60_000));
-    assert.ok(pkgkit(["--help"], { env }).stdout.startsWith("usage: pkgkit <command>"), "lib/registry/types.ts is newer: the sources run");
-    utimesSync(source, sourceTimes.atime, sourceTimes.mtime);
-    utimesSync(bundle, new Date(0), new Date(0));
-    const stale = pkgkit(["--help"], { env });
-    assert.ok(stale.stdout.startsWith("usage: pkgkit <command>"), "stale: the sources run");
+    cpSync(join(ROOT, "lib"), join(copy, "lib"), { recursive: true, filter: (f) => !f.startsWith(join(ROOT, "lib/dist")) });
+    cpSync(join(ROOT, "recipes"), join(copy, "recipes"), { recursive: true });
+    for (const f of ["package.json", "tsconfig.json"]) cpSync(join(ROOT, f), join(copy, f));
+    symlinkSync(join(ROOT, "node_modules"), join(copy, "node_modules"));
+    must([process.execPath, join(copy, "lib/bundle.mjs")], tmpdir());
+    const record = JSON.parse(readFileSync(join(copy, "lib/dist/cli.sources.json"), "utf8")) as { files: string[] };
+    assert.ok(record.files.includes("lib/registry/types.ts") && record.files.includes("recipes/apply.ts"), "the record lists the sources, paths from the package root");
+    // Which one runs shows in the output: a stand-in bundle, fresh as long as the sources are.
+    writeFileSync(join(copy, "lib/dist/cli.mjs"), 'export async function main() { console.log("from the bundle"); }\n');
+    const help = () => sh([process.execPath, join(copy, "lib/bin.mjs"), "--help"], tmpdir(), { PKGKIT_NO_BUNDLE: "" }).stdout;
+    const fromSources = (h: string) => h.startsWith("usage: pkgkit <command>");
+    assert.is(help(), "from the bundle\n", "fresh: the bundle runs");
+    // One byte of a source in a subdirectory changed, its mtime set back: the sources run.
+    const source = join(copy, "lib/registry/types.ts");
+    const bytes = readFileSync(source);
+    const times = statSync(source);
+    writeFileSync(source, Buffer.concat([bytes, Buffer.from(" ")]));
+    utimesSync(source, times.atime, times.mtime);
+    assert.ok(fromSources(help()), "lib/registry/types.ts differs: the sources run");
+    writeFileSync(source, bytes);
+    assert.is(help(), "from the bundle\n", "the sources back as built, a newer mtime: the bundle is fresh again");
+    renameSync(source, `${source}.moved`);
+    assert.is.not(help(), "from the bundle\n", "a source gone: not the bundle");
+    renameSync(`${source}.moved`, source);
+    rmSync(join(copy, "lib/dist/cli.sources.json"));
+    assert.ok(fromSources(help()), "no record: the sources run");
   } finally {
-    utimesSync(source, sourceTimes.atime, sourceTimes.mtime);
-    if (original) {
-      writeFileSync(bundle, original);
-      utimesSync(bundle, bundleTimes!.atime, bundleTimes!.mtime);
-    } else rmSync(bundle);
+    rmSync(copy, { recursive: true, force: true });
   }
 });
 

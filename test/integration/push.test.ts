@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BIN, must, pkgkit, ROOT, sh, shAsync, tmpRepo } from "../helpers.ts";
+import { assertNoSecrets, BIN, must, pkgkit, ROOT, sh, shAsync, tmpRepo } from "../helpers.ts";
 import { services, startRegistry } from "../services.ts";
 import { createRegistry } from "../../lib/registry/index.ts";
 import { MediaTypes, type Manifest } from "../../lib/registry/types.ts";
@@ -33,7 +33,12 @@ const env = { DOCKER_CONFIG: CONFIG, PKGKIT_CERTS_DIR: svc.certsDir };
 const client = createRegistry({ dockerConfigDir: CONFIG, certsDirs: [svc.certsDir] });
 
 // Unsigned pushes: signing has its own suites (sign-*.test.ts).
-const push = (args: string[], e: Record<string, string> = {}) => pkgkit(["push", "--disable-content-trust", ...args], { env: { ...env, ...e } });
+const printed: string[] = [];
+const push = (args: string[], e: Record<string, string> = {}) => {
+  const r = pkgkit(["push", "--disable-content-trust", ...args], { env: { ...env, ...e } });
+  printed.push(r.stdout, r.stderr);
+  return r;
+};
 const pushJson = (args: string[], e: Record<string, string> = {}) => {
   const r = push(["--json", ...args], e);
   assert.is(r.code, 0, r.stderr);
@@ -168,12 +173,13 @@ test("a dirty package is refused (exit 2, nothing pushed) unless --allow-dirty",
   repo.rm();
 });
 
-test("wrong credentials: a clear error naming the registry, exit 1, and the password is not printed", () => {
-  const config = dockerConfig({ [svc.registries.auth]: { username: svc.username, password: "not-the-password-xyz" } });
+test("wrong credentials: a clear error naming the registry, exit 1, and the password is not printed (nor its base64 form)", () => {
+  const wrong = "not-the-password-xyz";
+  const config = dockerConfig({ [svc.registries.auth]: { username: svc.username, password: wrong } });
   const r = push(["--org", `${svc.registries.auth}/${RUN}-badauth`, HELLO], { DOCKER_CONFIG: config });
   assert.is(r.code, 1);
   assert.match(r.stderr, `credentials for ${svc.registries.auth}`);
-  assert.not.match(r.stderr + r.stdout, "not-the-password-xyz");
+  assertNoSecrets(r.stderr + r.stdout, { "wrong password": wrong, "wrong auth (base64)": Buffer.from(`${svc.username}:${wrong}`).toString("base64") });
 });
 
 test("TLS registry without its CA: a clear TLS error; with --registry-ca it works", () => {
@@ -277,6 +283,11 @@ test("image export: docker save → gzipped layers checked against diff_ids; a c
   } catch (e) {
     assert.match((e as Error).message, "does not match its diff_id");
   }
+});
+
+test("the registry password (plain or base64) is in nothing pkgkit printed in this suite", () => {
+  assert.ok(printed.join("").length > 1000, "captured the runs' output");
+  assertNoSecrets(printed.join("\n"), { "registry password": svc.password, "registry auth (base64)": Buffer.from(`${svc.username}:${svc.password}`).toString("base64") });
 });
 
 test.run();

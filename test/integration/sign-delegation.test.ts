@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { must, pkgkit, ROOT, sh } from "../helpers.ts";
+import { assertNoSecrets, must, pkgkit, ROOT, sh } from "../helpers.ts";
 import { services } from "../services.ts";
 import { createRegistry } from "../../lib/registry/index.ts";
 
@@ -29,6 +29,8 @@ const MAINTAINER_ROOT_PASS = `mroot-${randomBytes(9).toString("hex")}`;
 const MAINTAINER_REPO_PASS = `mrepo-${randomBytes(9).toString("hex")}`;
 const SIGNER_PASS = `deleg-${randomBytes(9).toString("hex")}`;
 const ROOT_PASS = `root-${randomBytes(9).toString("hex")}`;
+/** Given for the delegation key in place of SIGNER_PASS: as secret as the right one. */
+const WRONG_SIGNER_PASS = `wrong-${randomBytes(9).toString("hex")}`;
 const printed: string[] = [];
 
 /** Docker's config dir for the signer: the notary CA under tls/<host:port>/ca.crt, the trust dir under it. */
@@ -191,17 +193,18 @@ test("a repository with no trust data is not initialised by a delegation signer;
 
 test("a wrong passphrase for the delegation key stops the push in prepare, before anything is pushed", async () => {
   const tag = `wrongpass-${RUN}`;
-  const r = run(["push", "--hash", tag, "--org", ORG, HELLO], { DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: "not-the-releaser-pass" });
+  const r = run(["push", "--hash", tag, "--org", ORG, HELLO], { DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: WRONG_SIGNER_PASS });
   assert.is(r.code, 2, r.stderr);
   assert.match(r.stderr, `the content-trust repository passphrase does not open ${REPO}'s ${ROLE} delegation key (${join(SIGNER_TRUST, "private")}/`);
   assert.match(r.stderr, "Nothing was pushed.");
   assert.equal((await client.listTags(REPO)).filter((t) => t.startsWith(tag)), []);
+  assertNoSecrets(r.stdout + r.stderr, { WRONG_SIGNER_PASS, SIGNER_PASS });
 });
 
 test("no passphrase appears in anything pkgkit printed", () => {
   const all = printed.join("\n");
   assert.ok(all.length > 1000, "captured the runs' output");
-  for (const secret of [SIGNER_PASS, ROOT_PASS, MAINTAINER_REPO_PASS, MAINTAINER_ROOT_PASS]) assert.not.match(all, secret);
+  assertNoSecrets(all, { SIGNER_PASS, WRONG_SIGNER_PASS, ROOT_PASS, MAINTAINER_REPO_PASS, MAINTAINER_ROOT_PASS });
 });
 
 test.run();

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BIN, must, pkgkit, ROOT, sh, shAsync, tmpRepo } from "../helpers.ts";
+import { assertNoSecrets, BIN, must, pkgkit, ROOT, sh, shAsync, tmpRepo } from "../helpers.ts";
 import { services, startNotaryServer } from "../services.ts";
 import { createRegistry } from "../../lib/registry/index.ts";
 
@@ -23,6 +23,9 @@ const client = createRegistry({});
 // The secrets of this suite: random, and looked for in everything pkgkit prints.
 const REPO_PASS = `repo-${randomBytes(9).toString("hex")}`;
 const ROOT_PASS = `root-${randomBytes(9).toString("hex")}`;
+/** Given in place of REPO_PASS and ROOT_PASS by the wrong-passphrase tests: as secret as the right ones. */
+const WRONG_REPO_PASS = `wrong-${randomBytes(9).toString("hex")}`;
+const WRONG_ROOT_PASS = `wrong-root-${randomBytes(9).toString("hex")}`;
 const printed: string[] = [];
 
 /** A HOME with LinuxKit's config.yml whose passphrase command prints `passFile` and counts its runs. */
@@ -204,13 +207,12 @@ test("a notary server that lost a repository's trust data (a private one, memory
 });
 
 test("a wrong repository passphrase stops the push in prepare, before anything is pushed (the targets key does not open)", async () => {
-  const WRONG = `wrong-${randomBytes(6).toString("hex")}`;
   const tag = `wrongpass-${RUN}`;
-  const r = run(["push", "--hash", tag, "--org", ORG, HELLO], { DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: WRONG });
+  const r = run(["push", "--hash", tag, "--org", ORG, HELLO], { DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: WRONG_REPO_PASS });
   assert.is(r.code, 2, r.stderr);
   assert.match(r.stderr, new RegExp(`the content-trust repository passphrase does not open ${REPO.replace(/[.]/g, "\\.")}'s (targets|snapshot) key \\(${join(DOCKER_CONFIG, "trust", "private").replace(/[.]/g, "\\.")}/[0-9a-f]{64}\\.key\\)`));
   assert.match(r.stderr, "Nothing was pushed.");
-  assert.not.match(r.stdout + r.stderr, WRONG);
+  assertNoSecrets(r.stdout + r.stderr, { WRONG_REPO_PASS, REPO_PASS });
   assert.equal((await client.listTags(REPO)).filter((t) => t.startsWith(tag)), [], "no image or index of that tag is in the registry");
   const list = notary("list", REPO);
   assert.not.match(list.stdout, tag, "nothing was signed either");
@@ -226,11 +228,10 @@ test("a new repository without DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE stops before
 
 test("a new repository with a root passphrase that does not open the trust directory's root key exits 2 before anything is pushed (no notary init)", async () => {
   const org = `${svc.registries.plain}/${RUN}-wrongroot`;
-  const WRONG = `wrong-root-${randomBytes(6).toString("hex")}`;
-  const r = run(["push", "--arches", "amd64", "--org", org, HELLO], { DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE: WRONG, DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: REPO_PASS });
+  const r = run(["push", "--arches", "amd64", "--org", org, HELLO], { DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE: WRONG_ROOT_PASS, DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: REPO_PASS });
   assert.is(r.code, 2, r.stderr);
   assert.match(r.stderr, new RegExp(`${org.replace(/\./g, "\\.")}/hello has no trust data on ${NOTARY.url.replace(/\./g, "\\.")} yet, and DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE does not open the root key in ${join(DOCKER_CONFIG, "trust").replace(/\./g, "\\.")} \\(${join(DOCKER_CONFIG, "trust", "private").replace(/\./g, "\\.")}/[0-9a-f]{64}\\.key\\) that initialising it needs`));
-  assert.not.match(r.stdout + r.stderr, WRONG);
+  assertNoSecrets(r.stdout + r.stderr, { WRONG_ROOT_PASS, ROOT_PASS, REPO_PASS });
   assert.equal(await client.listTags(`${org}/hello`), []);
   const listed = notary("list", `${org}/hello`);
   assert.match(listed.stdout + listed.stderr, "does not have trust data", "not initialised either");
@@ -284,8 +285,7 @@ test("no passphrase or root passphrase appears in anything pkgkit printed (plans
   assert.is(verbose.code, 0, verbose.stderr);
   const all = printed.join("\n");
   assert.ok(all.length > 1000, "captured the runs' output");
-  assert.not.match(all, REPO_PASS);
-  assert.not.match(all, ROOT_PASS);
+  assertNoSecrets(all, { REPO_PASS, ROOT_PASS, WRONG_REPO_PASS, WRONG_ROOT_PASS });
 });
 
 test.run();

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BIN, must, pkgkit, ROOT, sh, shAsync } from "../helpers.ts";
+import { assertNoSecrets, BIN, must, pkgkit, ROOT, sh, shAsync } from "../helpers.ts";
 import { services } from "../services.ts";
 import { identityToken, IDENTITY, ISSUER, keylessConfig, startSigstoreStandIn } from "../sigstore-stand-in.ts";
 import { createRegistry } from "../../lib/registry/index.ts";
@@ -70,6 +70,10 @@ function statementOf(bundle: { dsseEnvelope: { payload: string; payloadType: str
 // ---------------------------------------------------------------- key pair
 
 const KEY_PASSWORD = `pw-${randomBytes(9).toString("hex")}`;
+/** Given in place of KEY_PASSWORD by the wrong-password test: as secret as the right one. */
+const WRONG_KEY_PASSWORD = `wrong-pw-${randomBytes(9).toString("hex")}`;
+/** The malformed identity tokens given (and their claims parts), by name: secrets as much as a good one. */
+const wrongTokens: Record<string, string> = {};
 function keyPair(name: string): { key: string; pub: string } {
   const key = join(TMP, `${name}.pem`);
   const pub = join(TMP, `${name}.pub`);
@@ -145,7 +149,7 @@ test("key pair: a wrong password, a file that is not a key, or none (found while
   const notAKey = join(TMP, "not-a-key.pem");
   writeFileSync(notAKey, "just some text, not a PEM key\n");
   const cases = [
-    { key: signing.key, password: "not-the-password", message: `signing key ${signing.key}: the password in $COSIGN_PASSWORD does not open it; set the key's password there` },
+    { key: signing.key, password: WRONG_KEY_PASSWORD, message: `signing key ${signing.key}: the password in $COSIGN_PASSWORD does not open it; set the key's password there` },
     // The --key flag is checked when the options are read (lib/pemfile.ts), before the signer's prepare.
     { key: notAKey, password: KEY_PASSWORD, message: `pkgkit: --key ${JSON.stringify(notAKey)}: not a PEM private key (-----BEGIN PRIVATE KEY----- or EC PRIVATE KEY or ENCRYPTED PRIVATE KEY)`, beforeBuilding: true },
     { key: join(TMP, "missing.pem"), password: KEY_PASSWORD, message: `pkgkit: --key ${JSON.stringify(join(TMP, "missing.pem"))}: no such file; expected a PEM private key (-----BEGIN PRIVATE KEY----- or EC PRIVATE KEY or ENCRYPTED PRIVATE KEY)`, beforeBuilding: true },
@@ -155,6 +159,7 @@ test("key pair: a wrong password, a file that is not a key, or none (found while
     const r = await pkgkitAsync(["push", "--key", c.key, "--org", org, HELLO], { COSIGN_PASSWORD: c.password });
     assert.is(r.code, 2, r.stderr);
     assert.match(r.stderr, c.message);
+    assertNoSecrets(r.stdout + r.stderr, { KEY_PASSWORD, WRONG_KEY_PASSWORD });
     if (c.beforeBuilding) assert.not.match(r.stderr, "building", "a missing key file is found while planning");
     assert.equal(await client.listTags(`${org}/hello`).catch(() => []), [], `${c.key}: nothing pushed`);
   }));
@@ -244,8 +249,9 @@ test("keyless (stand-in Fulcio): a malformed identity token (not a JWT, bad base
       assert.is(r.code, 2, `${c.name}: ${r.stderr}`);
       assert.match(r.stderr, `sigstore keyless: the identity token from $SIGSTORE_ID_TOKEN ${c.problem}; set SIGSTORE_ID_TOKEN to a current OIDC identity token for the audience sigstore`);
       assert.match(r.stderr, /1 built, 0 pushed, 0 index\(es\) merged/, "prepare ran after the build");
-      assert.not.match(r.stderr + r.stdout, c.token);
-      assert.not.match(r.stderr + r.stdout, c.token.split(".")[1] ?? c.token);
+      const secrets = { [`${c.name} token`]: c.token, [`${c.name} token's claims`]: c.token.split(".")[1] ?? c.token };
+      Object.assign(wrongTokens, secrets);
+      assertNoSecrets(r.stderr + r.stdout, secrets);
       assert.not.match(r.stderr, "must be of type", "no raw JS message");
       await nothingPushed(`${org}/hello`);
     }));
@@ -380,9 +386,9 @@ test("no key password or identity token appears in anything pkgkit printed (plan
   assert.is(forced.code, 0, forced.stderr);
   const all = printed.join("\n");
   assert.ok(all.length > 1000, "captured the runs' output");
-  assert.not.match(all, KEY_PASSWORD);
-  assert.not.match(all, TOKEN);
-  assert.not.match(all, TOKEN.split(".")[1]!, "not even the token's claims part");
+  assert.equal(Object.keys(wrongTokens).length, 8, "the malformed tokens were given");
+  const registryAuth = Buffer.from(`${creds.username}:${creds.password}`).toString("base64");
+  assertNoSecrets(all, { KEY_PASSWORD, WRONG_KEY_PASSWORD, TOKEN, "TOKEN's claims part": TOKEN.split(".")[1]!, ...wrongTokens, "registry password": creds.password, "registry auth (base64)": registryAuth });
 });
 
 test.run();
