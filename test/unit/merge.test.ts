@@ -306,6 +306,33 @@ test("pushImage: a manifest refused as naming an unknown blob while every blob i
   assert.is(lostBlob.calls.filter((c) => c.method === "putManifest").length, 1);
 });
 
+test("pushImage: a blob seen in another repository of the same host is mounted, one already there counted as existing, the rest uploaded; where each went is recorded", async () => {
+  const blobOf = (v: unknown) => {
+    const data = bytesOf(v);
+    return { digest: sha256(data), size: data.length, data };
+  };
+  const config = blobOf({ ...PLATFORMS.amd64 });
+  const [shared, fromOtherHost, fresh] = [blobOf("shared"), blobOf("other host"), blobOf("fresh")];
+  const manifest = bytesOf({ schemaVersion: 2, mediaType: MediaTypes.dockerManifest, config: { mediaType: MediaTypes.dockerConfig, digest: config.digest, size: config.size }, layers: [shared, fromOtherHost, fresh].map((b) => ({ mediaType: MediaTypes.dockerLayerGzip, digest: b.digest, size: b.size })) });
+  const image: ImageBlobs = {
+    config, layers: [shared, fromOtherHost, fresh], platform: { ...PLATFORMS.amd64 },
+    manifest: { bytes: manifest, digest: sha256(manifest), size: manifest.length, mediaType: MediaTypes.dockerManifest },
+  };
+  const registry = createMemoryRegistry();
+  const base = "registry.test/demo/base";
+  const elsewhere = "other.test/demo/base";
+  for (const [repository, blob] of [[REPO, config], [base, shared], [elsewhere, fromOtherHost]] as const) await registry.uploadBlob(repository, blob);
+  const seen = new Map([[shared.digest, [base]], [fromOtherHost.digest, [elsewhere]], [fresh.digest, [REPO]]]);
+  const pushed = await pushImage(registry, REPO, `${TAG}-amd64`, image, seen);
+  assert.equal(pushed.blobs, { exists: 1, mounted: 1, uploaded: 2 });
+  assert.equal(pushed, {
+    ref: `${REPO}:${TAG}-amd64`,
+    descriptor: { mediaType: MediaTypes.dockerManifest, digest: image.manifest.digest, size: manifest.length, platform: { ...PLATFORMS.amd64 } },
+    blobs: pushed.blobs,
+  });
+  assert.equal(Object.fromEntries(seen), { [config.digest]: [REPO], [shared.digest]: [base, REPO], [fromOtherHost.digest]: [elsewhere, REPO], [fresh.digest]: [REPO] });
+});
+
 test("pushImage: the manifest PUT it tries again says so through its log, as registry retries do", async () => {
   const config = bytesOf({ ...PLATFORMS.arm64 });
   const configBlob = { digest: sha256(config), size: config.length, data: config };
