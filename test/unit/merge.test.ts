@@ -258,6 +258,40 @@ test("another writer's per-arch tag holding another platform's image is not list
   assert.equal(merged.manifests.map((d) => `${platformKey(d.platform)}=${d.digest}`), [`linux/amd64=${amd64.digest}`, `linux/arm64=${arm64.digest}`]);
 });
 
+test("pushImage: only a 400 MANIFEST_BLOB_UNKNOWN is put again; another 400 or another status with that code is reported at once", async () => {
+  const config = bytesOf({ ...PLATFORMS.amd64, n: 2 });
+  const configBlob = { digest: sha256(config), size: config.length, data: config };
+  const manifest = bytesOf({ schemaVersion: 2, mediaType: MediaTypes.dockerManifest, config: { mediaType: MediaTypes.dockerConfig, digest: configBlob.digest, size: config.length }, layers: [] });
+  const image: ImageBlobs = {
+    config: configBlob, layers: [], platform: { ...PLATFORMS.amd64 },
+    manifest: { bytes: manifest, digest: sha256(manifest), size: manifest.length, mediaType: MediaTypes.dockerManifest },
+  };
+  for (const refusal of [{ status: 400, message: "MANIFEST_INVALID: manifest invalid" }, { status: 404, message: "MANIFEST_BLOB_UNKNOWN: blob unknown to registry" }]) {
+    const registry = createMemoryRegistry((c) => (c.method === "putManifest" ? refusal : undefined));
+    const failed = await pushImage(registry, REPO, `${TAG}-amd64`, image).then(() => "pushed", (e: Error) => e.message);
+    assert.match(failed, refusal.message.split(":")[0]!);
+    assert.is(registry.calls.filter((c) => c.method === "putManifest").length, 1, refusal.message);
+  }
+});
+
+test("a new index is a Docker manifest list when every entry is a Docker manifest, else (a Docker and an OCI image) an OCI index; a per-arch tag holding an index is refused", async () => {
+  const registry = createMemoryRegistry();
+  const amd64 = await pushArch(registry, "amd64");
+  assert.is((await mergeIndex(registry, REPO, TAG, [amd64])).mediaType, MediaTypes.dockerManifestList);
+  const ociRegistry = createMemoryRegistry();
+  await pushArch(ociRegistry, "amd64");
+  const config = bytesOf({ ...PLATFORMS.arm64 });
+  await ociRegistry.uploadBlob(REPO, { digest: sha256(config), size: config.length, data: config });
+  const manifest = bytesOf({ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: { mediaType: MediaTypes.ociConfig, digest: sha256(config), size: config.length }, layers: [] });
+  const digest = await ociRegistry.putManifest(REPO, `${TAG}-arm64`, manifest, MediaTypes.ociManifest);
+  const arm64: OwnArch = { arch: "arm64", digest, descriptor: { mediaType: MediaTypes.ociManifest, digest, size: manifest.length, platform: { ...PLATFORMS.arm64 } } };
+  assert.is((await mergeIndex(ociRegistry, REPO, TAG, [arm64])).mediaType, MediaTypes.ociIndex);
+  const index = (await registry.getManifest(REPO, TAG))!;
+  await registry.putManifest(REPO, `${TAG}-arm64`, index.bytes, index.mediaType);
+  const error = await mergeIndex(registry, REPO, TAG, [amd64]).then(() => "merged", (e: Error) => e.message);
+  assert.match(error, `${REPO}:${TAG}-arm64 is a multi-arch index`);
+});
+
 test("a single image at the index tag is not replaced", async () => {
   const registry = createMemoryRegistry();
   const amd64 = await pushArch(registry, "amd64");
