@@ -9,7 +9,7 @@ const suitesByFile = {
   "lib/names.ts": ["names", "push", "skip", "scheduler", "merge", "options"],
   "lib/package.ts": ["plan", "names", "tag", "deps"],
   "lib/plan/plan.ts": ["plan", "skip", "scheduler", "apply", "plan-schema", "sign"],
-  "lib/plan/sign.ts": ["plan", "sign"],
+  "lib/plan/sign.ts": ["plan", "sign", "plan-schema", "apply"],
   "lib/apply.ts": ["apply", "plan-schema"],
   "lib/push.ts": ["push", "merge"],
 };
