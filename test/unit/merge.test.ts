@@ -346,25 +346,25 @@ test("pushImage: a blob seen in another repository of the same host is mounted, 
     return { digest: sha256(data), size: data.length, data };
   };
   const config = blobOf({ ...PLATFORMS.amd64 });
-  const [shared, fromOtherHost, fresh] = [blobOf("shared"), blobOf("other host"), blobOf("fresh")];
-  const manifest = bytesOf({ schemaVersion: 2, mediaType: MediaTypes.dockerManifest, config: { mediaType: MediaTypes.dockerConfig, digest: config.digest, size: config.size }, layers: [shared, fromOtherHost, fresh].map((b) => ({ mediaType: MediaTypes.dockerLayerGzip, digest: b.digest, size: b.size })) });
+  const [shared, fromOtherHost, alsoFromOtherHost, fresh] = [blobOf("shared"), blobOf("other host"), blobOf("other host too"), blobOf("fresh")];
+  const manifest = bytesOf({ schemaVersion: 2, mediaType: MediaTypes.dockerManifest, config: { mediaType: MediaTypes.dockerConfig, digest: config.digest, size: config.size }, layers: [shared, fromOtherHost, alsoFromOtherHost, fresh].map((b) => ({ mediaType: MediaTypes.dockerLayerGzip, digest: b.digest, size: b.size })) });
   const image: ImageBlobs = {
-    config, layers: [shared, fromOtherHost, fresh], platform: { ...PLATFORMS.amd64 },
+    config, layers: [shared, fromOtherHost, alsoFromOtherHost, fresh], platform: { ...PLATFORMS.amd64 },
     manifest: { bytes: manifest, digest: sha256(manifest), size: manifest.length, mediaType: MediaTypes.dockerManifest },
   };
   const registry = createMemoryRegistry();
   const base = "registry.test/demo/base";
   const elsewhere = "other.test/demo/base";
-  for (const [repository, blob] of [[REPO, config], [base, shared], [elsewhere, fromOtherHost]] as const) await registry.uploadBlob(repository, blob);
-  const seen = new Map([[shared.digest, [base]], [fromOtherHost.digest, [elsewhere]], [fresh.digest, [REPO]]]);
+  for (const [repository, blob] of [[REPO, config], [base, shared], [elsewhere, fromOtherHost], [elsewhere, alsoFromOtherHost]] as const) await registry.uploadBlob(repository, blob);
+  const seen = new Map([[shared.digest, [base]], [fromOtherHost.digest, [elsewhere]], [alsoFromOtherHost.digest, [elsewhere]], [fresh.digest, [REPO]]]);
   const pushed = await pushImage(registry, REPO, `${TAG}-amd64`, image, seen);
-  assert.equal(pushed.blobs, { exists: 1, mounted: 1, uploaded: 2 });
+  assert.equal(pushed.blobs, { exists: 1, mounted: 1, uploaded: 3 });
   assert.equal(pushed, {
     ref: `${REPO}:${TAG}-amd64`,
     descriptor: { mediaType: MediaTypes.dockerManifest, digest: image.manifest.digest, size: manifest.length, platform: { ...PLATFORMS.amd64 } },
     blobs: pushed.blobs,
   });
-  assert.equal(Object.fromEntries(seen), { [config.digest]: [REPO], [shared.digest]: [base, REPO], [fromOtherHost.digest]: [elsewhere, REPO], [fresh.digest]: [REPO] });
+  assert.equal(Object.fromEntries(seen), { [config.digest]: [REPO], [shared.digest]: [base, REPO], [fromOtherHost.digest]: [elsewhere, REPO], [alsoFromOtherHost.digest]: [elsewhere, REPO], [fresh.digest]: [REPO] });
 });
 
 test("pushImage: the manifest PUT it tries again says so through its log, as registry retries do", async () => {
