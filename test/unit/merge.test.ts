@@ -258,6 +258,40 @@ test("another writer's per-arch tag holding another platform's image is not list
   assert.equal(merged.manifests.map((d) => `${platformKey(d.platform)}=${d.digest}`), [`linux/amd64=${amd64.digest}`, `linux/arm64=${arm64.digest}`]);
 });
 
+test("pushImage: only a 400 MANIFEST_BLOB_UNKNOWN is put again; another 400 or another status with that code is reported at once", async () => {
+  const config = bytesOf({ ...PLATFORMS.amd64, n: 2 });
+  const configBlob = { digest: sha256(config), size: config.length, data: config };
+  const manifest = bytesOf({ schemaVersion: 2, mediaType: MediaTypes.dockerManifest, config: { mediaType: MediaTypes.dockerConfig, digest: configBlob.digest, size: config.length }, layers: [] });
+  const image: ImageBlobs = {
+    config: configBlob, layers: [], platform: { ...PLATFORMS.amd64 },
+    manifest: { bytes: manifest, digest: sha256(manifest), size: manifest.length, mediaType: MediaTypes.dockerManifest },
+  };
+  for (const refusal of [{ status: 400, message: "MANIFEST_INVALID: manifest invalid" }, { status: 404, message: "MANIFEST_BLOB_UNKNOWN: blob unknown to registry" }]) {
+    const registry = createMemoryRegistry((c) => (c.method === "putManifest" ? refusal : undefined));
+    const failed = await pushImage(registry, REPO, `${TAG}-amd64`, image).then(() => "pushed", (e: Error) => e.message);
+    assert.match(failed, refusal.message.split(":")[0]!);
+    assert.is(registry.calls.filter((c) => c.method === "putManifest").length, 1, refusal.message);
+  }
+});
+
+test("a new index is a Docker manifest list when every entry is a Docker manifest, else (a Docker and an OCI image) an OCI index; a per-arch tag holding an index is refused", async () => {
+  const registry = createMemoryRegistry();
+  const amd64 = await pushArch(registry, "amd64");
+  assert.is((await mergeIndex(registry, REPO, TAG, [amd64])).mediaType, MediaTypes.dockerManifestList);
+  const ociRegistry = createMemoryRegistry();
+  await pushArch(ociRegistry, "amd64");
+  const config = bytesOf({ ...PLATFORMS.arm64 });
+  await ociRegistry.uploadBlob(REPO, { digest: sha256(config), size: config.length, data: config });
+  const manifest = bytesOf({ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: { mediaType: MediaTypes.ociConfig, digest: sha256(config), size: config.length }, layers: [] });
+  const digest = await ociRegistry.putManifest(REPO, `${TAG}-arm64`, manifest, MediaTypes.ociManifest);
+  const arm64: OwnArch = { arch: "arm64", digest, descriptor: { mediaType: MediaTypes.ociManifest, digest, size: manifest.length, platform: { ...PLATFORMS.arm64 } } };
+  assert.is((await mergeIndex(ociRegistry, REPO, TAG, [arm64])).mediaType, MediaTypes.ociIndex);
+  const index = (await registry.getManifest(REPO, TAG))!;
+  await registry.putManifest(REPO, `${TAG}-arm64`, index.bytes, index.mediaType);
+  const error = await mergeIndex(registry, REPO, TAG, [amd64]).then(() => "merged", (e: Error) => e.message);
+  assert.match(error, `${REPO}:${TAG}-arm64 is a multi-arch index`);
+});
+
 test("a single image at the index tag is not replaced", async () => {
   const registry = createMemoryRegistry();
   const amd64 = await pushArch(registry, "amd64");
@@ -304,6 +338,33 @@ test("pushImage: a manifest refused as naming an unknown blob while every blob i
   lostBlob.fault = (c) => (c.method === "uploadBlob" ? { lose: "write" } : c.method === "putManifest" ? refusal : undefined);
   assert.match(await pushImage(lostBlob, REPO, `${TAG}-amd64`, image).then(() => "pushed", (e: Error) => e.message), "MANIFEST_BLOB_UNKNOWN");
   assert.is(lostBlob.calls.filter((c) => c.method === "putManifest").length, 1);
+});
+
+test("pushImage: a blob seen in another repository of the same host is mounted, one already there counted as existing, the rest uploaded; where each went is recorded", async () => {
+  const blobOf = (v: unknown) => {
+    const data = bytesOf(v);
+    return { digest: sha256(data), size: data.length, data };
+  };
+  const config = blobOf({ ...PLATFORMS.amd64 });
+  const [shared, fromOtherHost, alsoFromOtherHost, fresh] = [blobOf("shared"), blobOf("other host"), blobOf("other host too"), blobOf("fresh")];
+  const manifest = bytesOf({ schemaVersion: 2, mediaType: MediaTypes.dockerManifest, config: { mediaType: MediaTypes.dockerConfig, digest: config.digest, size: config.size }, layers: [shared, fromOtherHost, alsoFromOtherHost, fresh].map((b) => ({ mediaType: MediaTypes.dockerLayerGzip, digest: b.digest, size: b.size })) });
+  const image: ImageBlobs = {
+    config, layers: [shared, fromOtherHost, alsoFromOtherHost, fresh], platform: { ...PLATFORMS.amd64 },
+    manifest: { bytes: manifest, digest: sha256(manifest), size: manifest.length, mediaType: MediaTypes.dockerManifest },
+  };
+  const registry = createMemoryRegistry();
+  const base = "registry.test/demo/base";
+  const elsewhere = "other.test/demo/base";
+  for (const [repository, blob] of [[REPO, config], [base, shared], [elsewhere, fromOtherHost], [elsewhere, alsoFromOtherHost]] as const) await registry.uploadBlob(repository, blob);
+  const seen = new Map([[shared.digest, [base]], [fromOtherHost.digest, [elsewhere]], [alsoFromOtherHost.digest, [elsewhere]], [fresh.digest, [REPO]]]);
+  const pushed = await pushImage(registry, REPO, `${TAG}-amd64`, image, seen);
+  assert.equal(pushed.blobs, { exists: 1, mounted: 1, uploaded: 3 });
+  assert.equal(pushed, {
+    ref: `${REPO}:${TAG}-amd64`,
+    descriptor: { mediaType: MediaTypes.dockerManifest, digest: image.manifest.digest, size: manifest.length, platform: { ...PLATFORMS.amd64 } },
+    blobs: pushed.blobs,
+  });
+  assert.equal(Object.fromEntries(seen), { [config.digest]: [REPO], [shared.digest]: [base, REPO], [fromOtherHost.digest]: [elsewhere, REPO], [alsoFromOtherHost.digest]: [elsewhere, REPO], [fresh.digest]: [REPO] });
 });
 
 test("pushImage: the manifest PUT it tries again says so through its log, as registry retries do", async () => {

@@ -3,7 +3,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { checkOrg, formatRef, imageRef, isHost, parseImageRef, registryHost, registryTag, withArch, type ImageRef } from "../../lib/names.ts";
+import { checkOrg, formatRef, imageRef, isHost, parseImageRef, platformKey, platformString, registryHost, registryTag, withArch, type ImageRef } from "../../lib/names.ts";
 import { DOCKER_HUB, parseRepository } from "../../lib/registry/names.ts";
 import { makeDefinition } from "../../lib/define.ts";
 import { archRef, indexRef, resolvePackages } from "../../lib/package.ts";
@@ -15,6 +15,17 @@ const rejects = (f: () => unknown, pattern: RegExp) => assert.throws(f, (e: unkn
 test("isHost: localhost, host:port, dotted names and [v6]:port are registry hosts; a plain org is not", () => {
   for (const h of ["localhost", "localhost:5000", "127.0.0.1", "127.0.0.1:5000", "registry.example.com", "Registry.Example.com:443", "[::1]:5000", "[fe80::1]"]) assert.ok(isHost(h), h);
   for (const h of ["linuxkit", "example", "local", "my_reg.example.com", "-bad.example.com", "127.0.0.1:abc", "[::1", "user:pw@host", ""]) assert.not.ok(isHost(h), h);
+});
+
+test("platformString: os/architecture[/variant], no empty variant; platformKey: arm64's default variant v8 dropped, any other kept, unknown when absent", () => {
+  assert.is(platformString("amd64"), "linux/amd64");
+  assert.is(platformString("arm"), "linux/arm/v7");
+  assert.is(platformKey({ os: "linux", architecture: "amd64" }), "linux/amd64");
+  assert.is(platformKey({ os: "linux", architecture: "arm64", variant: "v8" }), "linux/arm64");
+  assert.is(platformKey({ os: "linux", architecture: "arm64", variant: "v9" }), "linux/arm64/v9");
+  assert.is(platformKey({ os: "linux", architecture: "arm", variant: "v7" }), "linux/arm/v7");
+  assert.is(platformKey({ os: "linux", architecture: "arm", variant: "v8" }), "linux/arm/v8");
+  assert.is(platformKey(undefined), "unknown");
 });
 
 test("imageRef: an org, with or without a registry host, an image with or without a path, a tag; frozen", () => {

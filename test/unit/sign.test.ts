@@ -232,6 +232,24 @@ test("images already in the registry: signed only when the look-up found them un
   ]);
 });
 
+test("an index already complete in the registry: signed when the look-up found it unsigned, after its skip; all signed: no sign step, no prepare", async () => {
+  const p = await pkg({ arches: ["amd64"] });
+  const image = { mediaType: "application/vnd.docker.distribution.manifest.v2+json", digest: `sha256:${"a".repeat(64)}`, size: 529 };
+  const index = { mediaType: "application/vnd.docker.distribution.manifest.list.v2+json", digest: `sha256:${"b".repeat(64)}`, size: 300 };
+  const remote = new Map([["127.0.0.1:5000/x/app:h1-amd64", image]]);
+  const indexes = new Map([["127.0.0.1:5000/x/app:h1", { ...index, bytes: new Uint8Array(), json: { schemaVersion: 2, manifests: [{ ...image, platform: { os: "linux", architecture: "amd64" } }] } }]]);
+  const planWith = (signed: string[]) =>
+    plan([p], { command: "push", builder: buildxBuilder(shell), local: new Map(), remote, indexes, signing: assign(p), signed: new Set(signed) });
+  const unsigned = planWith([`127.0.0.1:5000/x/app:h1-amd64@${image.digest}`]);
+  assert.equal(unsigned.steps.map((s) => (s.kind === "sign" ? `sign:${s.action}:${s.ref}` : `${s.kind}:${s.kind === "skip" ? s.skips : ""}`)), [
+    "sign:prepare:127.0.0.1:5000/x/app:h1", "skip:build+push", "skip:index", "sign:sign:127.0.0.1:5000/x/app:h1",
+  ]);
+  const sign = unsigned.steps.find((s): s is SignStep => s.kind === "sign" && s.action === "sign")!;
+  assert.equal([sign.digest, sign.size, sign.needs], [index.digest, index.size, ["127.0.0.1:5000/x/app:h1/sign-prepare"]]);
+  const done = planWith([`127.0.0.1:5000/x/app:h1-amd64@${image.digest}`, `127.0.0.1:5000/x/app:h1@${index.digest}`]);
+  assert.equal(done.steps.map((s) => s.kind), ["skip", "skip"]);
+});
+
 test("no signing assignments (content trust off): the plan is unchanged; Notary signs the release tag too", async () => {
   const p = await pkg({}, false);
   const base = pushPlan(p);

@@ -2,7 +2,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { makeDefinition } from "../../lib/define.ts";
 import { specErrorOf } from "../helpers.ts";
-import { parseSpec, platformString } from "../../lib/spec.ts";
+import { contextPath, isPackageDefinition, parseSpec, platformString, unknownFieldMessage } from "../../lib/spec.ts";
 
 const FILE = "/pkgs/app/pkg.config.ts";
 const errorOf = (raw: unknown) => specErrorOf(() => makeDefinition(raw, FILE));
@@ -54,6 +54,80 @@ test("org may carry a registry host, localhost or an IPv6 literal", () => {
 test("platform strings", () => {
   assert.is(platformString("arm64"), "linux/arm64");
   assert.is(platformString("arm"), "linux/arm/v7");
+});
+
+const problemsOf = (raw: unknown) => {
+  const parsed = parseSpec(raw);
+  return "problems" in parsed ? parsed.problems : [];
+};
+const fieldsOf = (raw: unknown) => problemsOf(raw).map((p) => p.field);
+const digest = `alpine@sha256:${"a".repeat(64)}`;
+
+test("depends.dockerImages: exactly one of list and fromFile, exactly one of target and targetDir; paths inside the package; list entries pinned by digest", () => {
+  const images = (dockerImages: unknown) => fieldsOf({ image: "a", depends: { dockerImages } });
+  assert.equal(images({ list: [digest], target: "images.tar" }), []);
+  assert.equal(images({ fromFile: "images.txt", targetDir: "images/" }), []);
+  assert.equal(images({ targetDir: "images" }), ["depends.dockerImages"]);
+  assert.equal(images({ list: [digest], fromFile: "images.txt", targetDir: "images" }), ["depends.dockerImages"]);
+  assert.equal(images({ list: [digest] }), ["depends.dockerImages"]);
+  assert.equal(images({ list: [digest], target: "images.tar", targetDir: "images" }), ["depends.dockerImages"]);
+  assert.equal(images({ fromFile: "/etc/images.txt", targetDir: "images" }), ["depends.dockerImages.fromFile"]);
+  assert.equal(images({ list: [`${digest}0`], targetDir: "images" }), ["depends.dockerImages.list[0]"]);
+  assert.equal(images({ list: [digest], targetDir: "images", extra: 1 }), ["depends.dockerImages.extra"]);
+  assert.is(problemsOf({ image: "a", depends: { dockerImages: { list: [digest], targetDir: "i", extra: 1 } } })[0]?.message, "unknown field.");
+});
+
+test("build-arg names, label keys and extra sources are matched whole, not by a prefix or suffix", () => {
+  assert.equal(fieldsOf({ image: "a", buildArgs: { "A-B": "x" } }), ["buildArgs.A-B"]);
+  assert.equal(fieldsOf({ image: "a", labels: { " org.example": "x" } }), ['labels[" org.example"]']);
+  assert.equal(fieldsOf({ image: "a", labels: { "org.example team": "x" } }), ['labels["org.example team"]']);
+  assert.equal(fieldsOf({ image: "a", extraSources: ["../a:/b:/c"] }), ["extraSources[0]"]);
+});
+
+test("extraSources: a destination whose .. climbs above the build context is refused; contextPath normalises the rest", () => {
+  assert.equal(fieldsOf({ image: "a", extraSources: ["../c:/common/../x", { src: "../d", dst: "./d/." }] }), []);
+  assert.equal(fieldsOf({ image: "a", extraSources: ["../c:/common", "../c:/../x", { src: "../d", dst: "d/../.." }] }), ["extraSources[1]", "extraSources[2]"]);
+  assert.is(contextPath("/common"), "common");
+  assert.is(contextPath("common/"), "common");
+  assert.is(contextPath("//a/./b"), "a/b");
+  assert.is(contextPath("a/../b"), "b");
+  assert.is(contextPath("/"), ".");
+  assert.is(contextPath("a/.."), ".");
+  assert.is(contextPath("a/../.."), undefined);
+  assert.is(contextPath(".."), undefined);
+});
+
+test("LinuxKit build-arg references with a path or glob are accepted; empty ones are not", () => {
+  assert.equal(fieldsOf({ image: "a", buildArgs: { BASE: "@lkt:pkg:../base", "DEP_%": "@lkt:pkgs:../deps/*" } }), []);
+  assert.equal(fieldsOf({ image: "a", buildArgs: { "DEP_%": "@lkt:pkgs:" } }), ['buildArgs["DEP_%"]']);
+});
+
+test("isPackageDefinition: only what definePackage returned, not null or another object", () => {
+  assert.ok(isPackageDefinition(makeDefinition({ image: "app" }, FILE)));
+  assert.not.ok(isPackageDefinition(null));
+  assert.not.ok(isPackageDefinition({ spec: { image: "app" } }));
+});
+
+test("an org with credentials is refused without repeating them", () => {
+  const [problem, ...rest] = problemsOf({ image: "a", org: "user:s3cr3t@127.0.0.1:5000/demo" });
+  assert.is(rest.length, 0);
+  assert.is(problem?.field, "org");
+  assert.not.ok(problem!.message.includes("s3cr3t"), problem!.message);
+});
+
+test("a given value in a message: cut after 57 characters when its JSON is longer than 60; a function shown as written", () => {
+  const given = (tag: unknown) => /\(got (.*)\)$/.exec(problemsOf({ image: "a", tag })[0]?.message ?? "")?.[1];
+  const sixty = ["x".repeat(56)];
+  assert.is(given(sixty), JSON.stringify(sixty));
+  assert.is(given(["x".repeat(57)]), `${JSON.stringify(["x".repeat(57)]).slice(0, 57)}...`);
+  const fn = () => 1;
+  assert.is(given(fn), String(fn));
+});
+
+test("a suggestion for an unknown field: within a third of its length (at least 2) of a known one, never at that distance", () => {
+  assert.match(unknownFieldMessage("dsableCntntTrust", ["disableContentTrust", "network"]), /did you mean "disableContentTrust"\?/);
+  assert.not.match(unknownFieldMessage("tagxyz", ["tag", "image"]), /did you mean/);
+  assert.match(unknownFieldMessage("tagxy", ["tag", "image"]), /did you mean "tag"\?/);
 });
 
 // Bad input: each message names the file, the field, what was given and what is expected.
