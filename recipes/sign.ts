@@ -127,11 +127,6 @@ export async function planOptionsWithSigning(packages: Package[], options: PlanO
   };
 }
 
-/** A push plan with its sign steps (after looking up what is signed already); see planOptionsWithSigning. */
-export async function signPlan(packages: Package[], options: PlanOptions, signing: Signing, concurrency?: number): Promise<Plan> {
-  return plan(packages, await planOptionsWithSigning(packages, options, signing, concurrency));
-}
-
 export interface VerifiedRef extends Verification {
   package: string;
   arch?: string;
