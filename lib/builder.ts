@@ -20,6 +20,8 @@ export interface BuildRequest {
   cache: boolean;
   buildArgs: Record<string, string>;
   labels: Record<string, string>;
+  /** false: no provenance or SBOM attestations (buildx; the legacy builder makes none). */
+  attestations?: boolean;
 }
 
 export interface BuildCommand {
@@ -91,6 +93,7 @@ export function buildxBuilder(shell: Shell, docker = "docker", engine?: Engine):
         "--progress", "plain",
         ...(r.network ? [] : ["--network", "none"]),
         ...(r.cache ? [] : ["--no-cache"]),
+        ...(r.attestations === false ? ["--provenance=false", "--sbom=false"] : []),
         ...flags("--build-arg", { ...platformArgs(r.arch), ...r.buildArgs }),
         ...flags("--label", r.labels),
         "--file", r.dockerfile,

@@ -1,6 +1,7 @@
 /**
  * Precedence, written down once: for every setting, the first of these that sets it wins:
- *   flag (command line, or the same option given in code) > environment (PKGKIT_*) > the package
+ *   flag (command line, or the same option given in code) > environment (PKGKIT_*, then LinuxKit's
+ *   LINUXKIT_* where pkgkit reads one) > the package
  *   file (pkg.config.ts / build.yml) > the workspace (pkgkit.config.ts, for packages inside its
  *   directory) > the default.
  * Not every setting has every source; each function below takes the sources it has, explicitly,
@@ -13,7 +14,7 @@ import { ARCHES, checkOrg, redactOrg, tagRe, type Arch } from "./names.ts";
 import { DEFAULT_ARCHES, DEFAULT_ORG } from "./spec.ts";
 
 /** Parsed command-line options (or the same options given in code), by long name. */
-export type Flags = Readonly<Record<string, string | boolean | undefined>>;
+export type Flags = Readonly<Record<string, string | boolean | string[] | undefined>>;
 /** Environment variables (`process.env`, or a record in tests). */
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -61,6 +62,12 @@ export interface ResolveOptions {
   hash?: string;
   /** Build only these arches (each must be one the package declares). */
   arches?: Arch[];
+  /** Build none of these, whatever the package declares (`--skip-platforms`); a package left with none is not built. */
+  skipArches?: Arch[];
+  /** Build with this Dockerfile, relative to each package directory, instead of the package's (`--dockerfile`). */
+  dockerfile?: string;
+  /** Build args over the packages' own (`--build-arg-file`); they do not change tags, as in LinuxKit. */
+  buildArgs?: Record<string, string>;
   network?: boolean;
   disableCache?: boolean;
   disableContentTrust?: boolean;
@@ -124,14 +131,40 @@ export function checkHash(hash: string): void {
 
 // --- arches: --arches selects among the package's, which are its file's > its workspace's > amd64, arm64
 
-/** `--arches a,b`: the arches to build, each one pkgkit knows; undefined when not given. */
-export function runArches(flags: Flags): Arch[] | undefined {
-  const given = stringFlag(flags, "arches");
-  if (given === undefined) return undefined;
-  const arches = list(given);
-  if (arches.length === 0 || arches.some((a) => !(ARCHES as string[]).includes(a)))
-    throw new InputError(`--arches ${JSON.stringify(given)}: expected a comma-separated list of ${ARCHES.join(", ")}`);
+/** `amd64` or LinuxKit's `linux/amd64` → the arch; undefined when it is neither. */
+export function archOf(text: string): Arch | undefined {
+  const arch = text.startsWith("linux/") ? text.slice("linux/".length) : text;
+  return (ARCHES as string[]).includes(arch) ? (arch as Arch) : undefined;
+}
+
+/** A comma-separated list of arches, each `amd64` or `linux/amd64`; `source` names the flag for the error. */
+function parseArches(text: string, source: string): Arch[] {
+  const items = list(text);
+  const arches = items.map(archOf);
+  if (arches.length === 0 || arches.some((a) => a === undefined))
+    throw new InputError(`${source} ${JSON.stringify(text)}: expected a comma-separated list of ${ARCHES.join(", ")}, each also as linux/<arch>`);
   return arches as Arch[];
+}
+
+/**
+ * The arches to build: `--arches a,b` or LinuxKit's `--platforms linux/a,linux/b` (either
+ * spelling in both; not both flags); undefined when neither is given.
+ */
+export function runArches(flags: Flags): Arch[] | undefined {
+  const arches = stringFlag(flags, "arches");
+  const platforms = stringFlag(flags, "platforms");
+  if (arches !== undefined && platforms !== undefined) throw new InputError(`--arches and --platforms say the same thing; give one of them`);
+  if (arches !== undefined) return parseArches(arches, "--arches");
+  return platforms === undefined ? undefined : parseArches(platforms, "--platforms");
+}
+
+/** `--skip-platforms linux/a,...` (LinuxKit's): arches no package builds; not with --platforms or --arches, as in LinuxKit. */
+export function runSkipArches(flags: Flags): Arch[] | undefined {
+  const skip = stringFlag(flags, "skip-platforms");
+  if (skip === undefined) return undefined;
+  const selecting = ["platforms", "arches"].find((f) => stringFlag(flags, f) !== undefined);
+  if (selecting) throw new InputError(`--skip-platforms and --${selecting} may not be used together: --${selecting} names every arch to build already`);
+  return parseArches(skip, "--skip-platforms");
 }
 
 /** The arches a package declares: its file's > its workspace's > the default. */
@@ -141,10 +174,11 @@ export function declaredArches(file?: FileValue<Arch[]>, workspace?: FileValue<A
 
 /**
  * The arches a package builds: `--arches` (each must be declared by a package asked for; a
- * dependency keeps those of them it has, else all it declares), else the declared ones.
+ * dependency keeps those of them it has, else all it declares), else the declared ones without
+ * those `--skip-platforms` names (maybe none: LinuxKit then skips the package, and so does pkgkit).
  */
-export function resolveArches(run: Arch[] | undefined, declared: Setting<Arch[]>, pkg: { file: string; asked: boolean }): Setting<Arch[]> {
-  if (!run) return declared;
+export function resolveArches(run: Arch[] | undefined, declared: Setting<Arch[]>, pkg: { file: string; asked: boolean }, skip?: Arch[]): Setting<Arch[]> {
+  if (!run) return skip?.some((a) => declared.value.includes(a)) ? flag(declared.value.filter((a) => !skip.includes(a)), "--skip-platforms") : declared;
   if (!pkg.asked) {
     const common = declared.value.filter((a) => run.includes(a));
     return common.length > 0 ? flag(common, "--arches") : declared;
@@ -170,12 +204,16 @@ function booleanSetting(run: boolean | undefined, name: string, file?: FileValue
 /** Flags and environment → the overrides packages resolve with (see lib/package.ts). */
 export function resolveOptions(flags: Flags, env: Env): ResolveOptions {
   const arches = runArches(flags);
+  const skipArches = runSkipArches(flags);
+  const dockerfile = resolveDockerfile(flags);
   const org = runOrg(flags, env);
   return {
     org: org?.value,
     ...(org?.from === "env" ? { orgSource: org.name } : {}),
     hash: stringFlag(flags, "hash"),
     arches,
+    ...(skipArches ? { skipArches } : {}),
+    ...(dockerfile !== undefined ? { dockerfile } : {}),
     network: booleanFlag(flags, "network"),
     disableCache: booleanFlag(flags, "disable-cache"),
     disableContentTrust: booleanFlag(flags, "disable-content-trust"),
@@ -239,9 +277,10 @@ export function parseBuilders(text: string, source: string): Partial<Record<Arch
   for (const entry of entries) {
     const eq = entry.indexOf("=");
     if (eq < 0) throw bad(`${JSON.stringify(entry)} is not arch=<endpoint|context>`);
-    const arch = entry.slice(0, eq).trim();
+    const given = entry.slice(0, eq).trim();
     const value = entry.slice(eq + 1).trim();
-    if (!(ARCHES as string[]).includes(arch)) throw bad(`${JSON.stringify(arch)} is not an arch pkgkit builds for (${ARCHES.join(", ")})`);
+    const arch = archOf(given);
+    if (!arch) throw bad(`${JSON.stringify(given)} is not an arch pkgkit builds for (${ARCHES.join(", ")}, each also as linux/<arch>)`);
     if (engines[arch as Arch]) throw bad(`${arch} is given twice`);
     if (value === "") throw bad(`no engine for ${arch}`);
     const engine = parseEngine(value);
@@ -252,14 +291,22 @@ export function parseBuilders(text: string, source: string): Partial<Record<Arch
 }
 
 /**
- * Which arches build in an engine of their own: `--builders` > PKGKIT_BUILDERS (an empty one is
- * unset) > the workspace's `builders`; the first one set applies as a whole. Same syntax for the
- * flag and the variable; a bad value names where it came from.
+ * Which arches build in an engine of their own: `--builders` > PKGKIT_BUILDERS > LINUXKIT_BUILDERS
+ * (an empty variable is unset) > the workspace's `builders`. The first one set applies as a whole,
+ * except that, as in LinuxKit, `--builders` is merged over LINUXKIT_BUILDERS per arch (when
+ * PKGKIT_BUILDERS is not set): `LINUXKIT_BUILDERS=linux/arm64=a,linux/riscv64=b --builders
+ * linux/arm64=c` builds arm64 with c and riscv64 with b. Same syntax for the flags and the
+ * variables (`arm64` or `linux/arm64`); a bad value names where it came from.
  */
 export function resolveBuilders(flags: Flags, env: Env, workspace?: FileValue<Partial<Record<Arch, string>>>): Setting<Partial<Record<Arch, Engine>>> {
   const given = stringFlag(flags, "builders");
-  if (given !== undefined) return flag(parseBuilders(given, "--builders"), "--builders");
+  const linuxkit = !env.PKGKIT_BUILDERS && env.LINUXKIT_BUILDERS ? parseBuilders(env.LINUXKIT_BUILDERS, "LINUXKIT_BUILDERS") : undefined;
+  if (given !== undefined) {
+    const engines = parseBuilders(given, "--builders");
+    return linuxkit ? flag({ ...linuxkit, ...engines }, "--builders over LINUXKIT_BUILDERS") : flag(engines, "--builders");
+  }
   if (env.PKGKIT_BUILDERS) return fromEnv(parseBuilders(env.PKGKIT_BUILDERS, "PKGKIT_BUILDERS"), "PKGKIT_BUILDERS");
+  if (linuxkit) return fromEnv(linuxkit, "LINUXKIT_BUILDERS");
   const written = fromFile(workspace, "workspace");
   if (!written) return byDefault({});
   const engines: Partial<Record<Arch, Engine>> = {};
@@ -331,6 +378,99 @@ export interface RegistrySettings {
 /** `--registry-ca`, `--insecure-registry` with PKGKIT_INSECURE_REGISTRIES, and the request bounds. */
 export function resolveRegistry(flags: Flags, env: Env): RegistrySettings {
   return { ca: list(stringFlag(flags, "registry-ca")), insecure: insecureRegistries(flags, env), bounds: registryBounds(flags, env) };
+}
+
+// --- LinuxKit's build flags: --dockerfile, --build-arg-file, --nobuild, --manifest, --sbom-scanner, --progress, -v N, -q
+
+/** `--dockerfile <path>`: relative to each package directory and inside it, as LinuxKit requires; undefined when not given. */
+export function resolveDockerfile(flags: Flags): string | undefined {
+  const given = stringFlag(flags, "dockerfile");
+  if (given === undefined) return undefined;
+  if (given === "" || given.startsWith("/") || given.split("/").includes(".."))
+    throw new InputError(`--dockerfile ${JSON.stringify(given)}: expected a path relative to each package directory and inside it (no leading "/", no ".."), e.g. Dockerfile.dev`);
+  return given;
+}
+
+/**
+ * One `--build-arg-file`'s text → its build args: a `KEY=value` per line (both trimmed, as LinuxKit
+ * reads them), blank lines skipped. LinuxKit's "@lkt:" values (another package's tag) are refused:
+ * pkgkit folds dependencies into tags, so they belong in the package's own build args.
+ */
+export function parseBuildArgFile(text: string, file: string): Record<string, string> {
+  const args: Record<string, string> = {};
+  text.split("\n").forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === "") return;
+    const eq = line.indexOf("=");
+    const where = `--build-arg-file ${file}: line ${i + 1}`;
+    if (eq <= 0) throw new InputError(`${where}: ${JSON.stringify(line)}: expected KEY=value`);
+    const key = line.slice(0, eq).trim();
+    const value = line.slice(eq + 1).trim();
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new InputError(`${where}: ${JSON.stringify(key)}: expected a build arg name (letters, digits and "_")`);
+    if (value.startsWith("@lkt:"))
+      throw new InputError(`${where}: ${key}=${value}: a package reference; put it in the package's build args (build.yml buildArgs or pkg.config.ts), where pkgkit folds its tag into the package's`);
+    args[key] = value;
+  });
+  return args;
+}
+
+/** Every `--build-arg-file`, in order, later files overriding earlier ones (as LinuxKit); `read` gives a file's text. */
+export function resolveBuildArgFiles(flags: Flags, read: (file: string) => string): Record<string, string> | undefined {
+  const files = flags["build-arg-file"];
+  const given = typeof files === "string" ? [files] : Array.isArray(files) ? files : [];
+  if (given.length === 0) return undefined;
+  return Object.assign({}, ...given.map((f) => parseBuildArgFile(read(f), f))) as Record<string, string>;
+}
+
+/**
+ * How a push or build of LinuxKit's flags treats what exists: `--nobuild` (push only: build
+ * nothing, push what the engine has), `--manifest=false` (push only: no multi-arch index);
+ * `--force` conflicts with `--nobuild` and with `--pull`, as in LinuxKit.
+ */
+export function resolveBuildMode(flags: Flags): { nobuild: boolean; manifest: boolean } {
+  const force = booleanFlag(flags, "force") === true;
+  if (force && booleanFlag(flags, "nobuild")) throw new InputError("--force and --nobuild conflict: --force rebuilds, --nobuild builds nothing");
+  if (force && booleanFlag(flags, "pull")) throw new InputError("--force and --pull conflict: --force rebuilds, --pull takes the registry's image instead of building");
+  return { nobuild: booleanFlag(flags, "nobuild") === true, manifest: booleanFlag(flags, "manifest") !== false };
+}
+
+/**
+ * `--sbom-scanner`: `false` turns the builder's attestations off (buildx `--provenance=false
+ * --sbom=false`); any other value (a scanner image) changes nothing, as pkgkit makes its SBOM
+ * itself. Returns whether attestations stay as the builder makes them.
+ */
+export function resolveAttestations(flags: Flags): Setting<boolean> {
+  const scanner = stringFlag(flags, "sbom-scanner");
+  return scanner === "false" ? flag(false, "--sbom-scanner") : byDefault(true);
+}
+
+/** LinuxKit's `--progress` values. */
+export const PROGRESS_VALUES = ["auto", "plain", "tty"] as const;
+
+/**
+ * How much a command prints. From LinuxKit's `-v N` (0 quiet, 1 info, the default, 2 debug,
+ * 3 trace), `-q`, `--progress plain` (show build output) and pkgkit's bare `-v` (print build output).
+ * `buildOutput`: every line of build output; `notes`: why flags without effect were accepted
+ * (both with `-v` alone or `-v 2`, `-v 3`).
+ */
+export interface Verbosity {
+  quiet: boolean;
+  buildOutput: boolean;
+  notes: boolean;
+}
+
+/** `-q`, `-v [N]`, `--progress`; `-q` with `-v 1` or more is refused, as in LinuxKit. */
+export function resolveVerbosity(flags: Flags): Verbosity {
+  const v = flags.verbose;
+  const level = v === true ? "bare" : typeof v === "string" ? Number(v) : undefined;
+  if (typeof level === "number" && !(level >= 0 && level <= 3)) throw new InputError(`--verbose ${v}: expected 0 (quiet), 1 (the default), 2 or 3 (build output and notes), or -v alone (build output)`);
+  const quiet = booleanFlag(flags, "quiet") === true;
+  if (quiet && level !== undefined && level !== 0) throw new InputError(`-q and -v ${level === "bare" ? "" : level}`.trimEnd() + ": quiet and verbose at once; give one");
+  const progress = stringFlag(flags, "progress");
+  if (progress !== undefined && !(PROGRESS_VALUES as readonly string[]).includes(progress))
+    throw new InputError(`--progress ${JSON.stringify(progress)}: expected ${PROGRESS_VALUES.join(", ")}`);
+  const loud = level === "bare" || (typeof level === "number" && level >= 2);
+  return { quiet: quiet || level === 0, buildOutput: loud || progress === "plain", notes: loud };
 }
 
 // --- release: --release (no other source)

@@ -157,7 +157,8 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
   const refNow = (n: GraphNode) => indexRef(resolved.get(n)!);
   graph.nodes.forEach((node, i) => {
     const { def } = node;
-    const { spec } = def;
+    // `--dockerfile` stands for the package's own, and is checked as its own is (lib/contain.ts).
+    const spec = options.dockerfile === undefined ? def.spec : { ...def.spec, dockerfile: options.dockerfile };
     if (spec.depends)
       throw new InputError(`${def.file}: field "depends": LinuxKit's depends.docker-images is checked but not supported by pkgkit's builds yet; remove it, or save the images into the package directory yourself`);
     const org = orgOf(def, runOrg);
@@ -190,8 +191,8 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
 
     const tag = spec.tag.replaceAll(HASH_PLACEHOLDER, hash);
     const declared = declaredArches(fileValue(def, "arches"), workspaceValue(def, ws?.arches));
-    const arches = resolveArches(options.arches, declared, { file: def.file, asked: asked.has(node) }).value;
-    const longest = `${tag}-${arches.reduce((a, b) => (a.length > b.length ? a : b))}`;
+    const arches = resolveArches(options.arches, declared, { file: def.file, asked: asked.has(node) }, options.skipArches).value;
+    const longest = arches.length ? `${tag}-${arches.reduce((a, b) => (a.length > b.length ? a : b))}` : tag;
     if (!tagRe.test(longest)) {
       // Too long only because of --hash (the template holds a short hash): the flag is to blame.
       if (options.hash !== undefined && tagRe.test(longest.replace(tag, spec.tag.replaceAll(HASH_PLACEHOLDER, "0")))) {
@@ -241,7 +242,7 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
       trust: !resolveDisableContentTrust(options.disableContentTrust, fileValue(def, "disableContentTrust")).value,
       ...(inWorkspace(def) && ws?.signer ? { workspaceSigner: ws.signer } : {}),
       dockerfile: isAbsolute(spec.dockerfile) ? spec.dockerfile : join(def.dir, spec.dockerfile),
-      buildArgs: Object.fromEntries(node.args.map((a) => [a.name, "value" in a ? a.value : refNow(a.dependency)])),
+      buildArgs: { ...Object.fromEntries(node.args.map((a) => [a.name, "value" in a ? a.value : refNow(a.dependency)])), ...overridden(def, deps, options.buildArgs) },
       dependencies: deps.map((d) => ({ arg: d.arg, id: d.pkg.id, dir: d.pkg.dir, ref: indexRef(d.pkg) })),
       labels,
       extraSources: contextSources(def.dir, spec).slice(1),
@@ -251,6 +252,13 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
   });
   const out = (n: GraphNode) => resolved.get(n)!;
   return { packages: graph.nodes.map(out), roots: graph.roots.map(out) };
+}
+
+/** `--build-arg-file` args over a package's own; one that names a dependency's build arg is refused (its value is the dependency's tag). */
+function overridden(def: PackageDefinition, deps: { arg: string }[], args: Record<string, string> | undefined): Record<string, string> {
+  const dep = deps.find((d) => args && Object.hasOwn(args, d.arg));
+  if (dep) throw new InputError(`--build-arg-file sets ${dep.arg}, which ${def.file} gives another package's tag; pkgkit sets it from that package (rename the arg in the file)`);
+  return args ?? {};
 }
 
 const sha1 = (s: string) => createHash("sha1").update(s).digest("hex");

@@ -87,13 +87,13 @@ export async function checkPlan(planned: Plan, options: ApplyOptions = {}): Prom
   const builders: ArchBuilders = Object.fromEntries(
     Object.entries(inputs.builders ?? {}).map(([arch, name]) => [arch, builderNamed(shell, name, `${file}: field "inputs.builders.${arch}"`)]),
   );
-  const common = { shell, builder, builders, force: inputs.force, resolved };
+  const common = { shell, builder, builders, force: inputs.force, resolved, ...(inputs.attestations === false ? { attestations: false as const } : {}) };
   let now;
   let session: Session;
   if (planned.command === "push") {
     if (!options.registry) throw new InputError(`${file} pushes, but no registry client was given`);
     const signing = await signingOf(planned, file, options.signing);
-    ({ options: now, session } = await observePush(packages, { ...common, registry: options.registry, release: inputs.release, format: inputs.format, concurrency: options.concurrency, signing }));
+    ({ options: now, session } = await observePush(packages, { ...common, registry: options.registry, release: inputs.release, format: inputs.format, ...(inputs.manifest === false ? { manifest: false as const } : {}), concurrency: options.concurrency, signing }));
   } else ({ options: now, session } = await observeBuild(packages, common));
 
   const changes = observedChanges(planned, now.observed!);
@@ -118,6 +118,7 @@ async function signingOf(planned: Plan, file: string, given: SigningOptions = {}
     ...(recorded.signer ? { signer: recorded.signer } : {}),
     ...(recorded.key ? { key: recorded.key } : {}),
     ...(recorded.keyless ? { keyless: true } : {}),
+    ...(recorded.signByDefault === false ? { signByDefault: false as const } : {}),
     config: config ? await loadSigningConfig(dirname(config), { PKGKIT_CONFIG: config }) : {},
     ...given,
   };

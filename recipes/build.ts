@@ -24,6 +24,8 @@ export interface BuildOptions {
   reporter?: Reporter;
   /** Recorded in the plan: how the packages were resolved (see `pkgkit apply`). */
   resolved?: ResolvedWith;
+  /** false: builds make no attestations (LinuxKit's `--sbom-scanner false`). */
+  attestations?: false;
 }
 
 /**
@@ -63,6 +65,7 @@ export async function observeBuild(packages: Package[], options: BuildOptions = 
       builders,
       local,
       force: options.force,
+      ...(options.attestations === false ? { attestations: false as const } : {}),
       observed: { registry: {}, local: observedLocal(refs, local) },
       ...(options.resolved ? { resolved: options.resolved } : {}),
     },

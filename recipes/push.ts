@@ -40,6 +40,10 @@ export interface PushOptions {
   resolved?: ResolvedWith;
   /** Who signs (packages with content trust on); default: package field, pkgkit.yml, then notary. */
   signing?: SigningOptions;
+  /** false: push the per-arch images without merging them into an index (LinuxKit's `--manifest=false`). */
+  manifest?: false;
+  /** false: builds make no attestations (LinuxKit's `--sbom-scanner false`). */
+  attestations?: false;
 }
 
 export interface RegistryState {
@@ -120,6 +124,8 @@ export async function observePush(packages: Package[], options: PushOptions): Pr
     release: options.release,
     format: options.format,
     force: options.force,
+    ...(options.manifest === false ? { manifest: false as const } : {}),
+    ...(options.attestations === false ? { attestations: false as const } : {}),
     observed: { registry: registryState.observed, local: observedLocal(missing.map((i) => i.ref), local) },
     ...(options.resolved ? { resolved: options.resolved } : {}),
   };

@@ -13,6 +13,8 @@ import { parseImageRef } from "../lib/names.ts";
 export interface ConsoleReporterOptions {
   /** Print every line of build output, prefixed. */
   verbose?: boolean;
+  /** Print only failures (and lines of no step: `note`). */
+  quiet?: boolean;
   /** Seconds between "still building" lines (plain output only). */
   heartbeat?: number;
   /** Keep a live status line at the bottom (default: when stderr is a terminal and no `write` is given). */
@@ -31,7 +33,7 @@ const verb: Partial<Record<Step["kind"], string>> = { build: "building", push: "
 
 /** A Reporter for terminals and CI logs: step lines prefixed `[org/image arch]`, a live status line on a terminal; `note` prints a line of its own. */
 export function consoleReporter(options: ConsoleReporterOptions = {}): Reporter & { note(line: string): void } {
-  const live = options.live ?? (!options.write && process.stderr.isTTY === true);
+  const live = !options.quiet && (options.live ?? (!options.write && process.stderr.isTTY === true));
   const out = options.write ?? ((l: string) => process.stderr.write(`${l}\n`));
   const timers = new Map<string, ReturnType<typeof setInterval>>();
   const started = new Map<string, number>();
@@ -60,6 +62,8 @@ export function consoleReporter(options: ConsoleReporterOptions = {}): Reporter 
     out(line);
     redraw();
   };
+  /** A step's progress line: none when quiet. */
+  const say = options.quiet ? () => {} : write;
   let ticker: ReturnType<typeof setInterval> | undefined;
 
   return {
@@ -73,16 +77,16 @@ export function consoleReporter(options: ConsoleReporterOptions = {}): Reporter 
         (ticker as { unref?: () => void }).unref?.();
       }
       if (step.kind === "build") {
-        write(`${label(step)} building ${step.ref} (${step.platform}, ${step.builder})`);
+        say(`${label(step)} building ${step.ref} (${step.platform}, ${step.builder})`);
         if (!live) {
-          const t = setInterval(() => write(`${label(step)} still building, ${seconds(Date.now() - started.get(step.id)!)}`), (options.heartbeat ?? 10) * 1000);
+          const t = setInterval(() => say(`${label(step)} still building, ${seconds(Date.now() - started.get(step.id)!)}`), (options.heartbeat ?? 10) * 1000);
           (t as { unref?: () => void }).unref?.();
           timers.set(step.id, t);
         }
-      } else if (step.kind === "context") write(`${label(step)} assembling build context with extra sources`);
-      else if (step.kind === "push") write(`${label(step)} pushing ${step.ref}`);
-      else if (step.kind === "index") write(`${label(step)} merging ${step.arches.map((a) => a.arch).join(", ")} into ${step.ref}`);
-      else if (step.kind === "sign" && step.action === "prepare") write(`${label(step)} preparing ${step.using}`);
+      } else if (step.kind === "context") say(`${label(step)} assembling build context with extra sources`);
+      else if (step.kind === "push") say(`${label(step)} pushing ${step.ref}`);
+      else if (step.kind === "index") say(`${label(step)} merging ${step.arches.map((a) => a.arch).join(", ")} into ${step.ref}`);
+      else if (step.kind === "sign" && step.action === "prepare") say(`${label(step)} preparing ${step.using}`);
     },
     stepOutput(step, line) {
       // Index merges report only notable events (another writer, dropped entries): always shown.
@@ -93,16 +97,16 @@ export function consoleReporter(options: ConsoleReporterOptions = {}): Reporter 
       active.delete(step.id);
       finished += 1;
       if (r.blockedBy) write(`${label(step)} skip ${"ref" in step ? step.ref : step.id}: ${r.error}`);
-      else if (step.kind === "skip") write(`${label(step)} skip ${step.ref}: ${step.reason}`);
+      else if (step.kind === "skip") say(`${label(step)} skip ${step.ref}: ${step.reason}`);
       else if (r.status === "failed") write(`${label(step)} FAILED after ${seconds(r.durationMs)}\n${r.error}`);
-      else if (step.kind === "build") write(`${label(step)} built ${step.ref} in ${seconds(r.durationMs)} (${r.image?.id.slice(0, 19)})`);
+      else if (step.kind === "build") say(`${label(step)} built ${step.ref} in ${seconds(r.durationMs)} (${r.image?.id.slice(0, 19)})`);
       else if (step.kind === "push" && r.pushed) {
         const b = r.pushed.blobs;
-        write(`${label(step)} pushed ${step.ref}@${r.pushed.descriptor.digest} in ${seconds(r.durationMs)} (blobs: ${b.uploaded} uploaded, ${b.mounted} mounted, ${b.exists} already there)`);
+        say(`${label(step)} pushed ${step.ref}@${r.pushed.descriptor.digest} in ${seconds(r.durationMs)} (blobs: ${b.uploaded} uploaded, ${b.mounted} mounted, ${b.exists} already there)`);
       } else if (step.kind === "index" && r.index) {
         const arches = r.index.manifests.filter((d) => d.platform && d.platform.os !== "unknown").map((d) => [d.platform!.architecture, d.platform!.variant].filter(Boolean).join("/"));
-        write(`${label(step)} ${r.index.written ? "wrote" : "unchanged:"} ${step.ref}@${r.index.digest} (${arches.join(", ")})${step.release ? `, also ${step.repository}:${step.release}` : ""}`);
-      } else if (step.kind === "sign" && r.signed?.signature) write(`${label(step)} signed ${step.ref}@${r.signed.digest} with ${step.signer}: ${r.signed.signature.stored.join("; ")}`);
+        say(`${label(step)} ${r.index.written ? "wrote" : "unchanged:"} ${step.ref}@${r.index.digest} (${arches.join(", ")})${step.release ? `, also ${step.repository}:${step.release}` : ""}`);
+      } else if (step.kind === "sign" && r.signed?.signature) say(`${label(step)} signed ${step.ref}@${r.signed.digest} with ${step.signer}: ${r.signed.signature.stored.join("; ")}`);
       if (active.size === 0 && ticker) {
         clearInterval(ticker);
         ticker = undefined;

@@ -26,6 +26,12 @@ export interface SigningOptions extends RunSigner {
   config?: SigningConfig;
   /** Use these signers instead of making them from the configuration (by type). */
   signers?: Partial<Record<SignerConfig["type"], Signer>>;
+  /**
+   * false: LinuxKit's default (it removed content trust): a package signs only when a signer is
+   * configured for it: by the run (signer, key, keyless), its package file's `signer`, its
+   * workspace's `signer`, or pkgkit.yml (`signer`, `notary:` or `sigstore:`). `pkgkit pkg push` sets it.
+   */
+  signByDefault?: false;
 }
 
 /** Which signer signs each package, and the signers themselves, as `resolveSigning` decides them. */
@@ -51,8 +57,8 @@ export interface Signing {
 export async function resolveSigning(packages: Package[], deps: { registry: Registry; shell?: Shell; signing?: SigningOptions }): Promise<Signing> {
   const options = deps.signing ?? {};
   const signing: Signing = { assignments: new Map(), signers: new Map() };
-  const trusted = packages.filter((p) => p.trust);
-  if (trusted.length === 0) return signing;
+  const withTrust = packages.filter((p) => p.trust);
+  if (withTrust.length === 0) return signing;
   const file = options.config ?? (await loadSigningConfig());
   const run = runSigner(options);
   const flags: SigningInputs = {
@@ -60,8 +66,11 @@ export async function resolveSigning(packages: Package[], deps: { registry: Regi
     key: options.key !== undefined ? resolve(options.key) : undefined,
     keyless: options.keyless === true ? true : undefined,
     config: file.file,
+    signByDefault: options.signByDefault,
   };
   signing.inputs = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
+  const configured = run !== undefined || file.signer !== undefined || file.notary !== undefined || file.sigstore !== undefined;
+  const trusted = options.signByDefault === false && !configured ? withTrust.filter((p) => p.spec.signer !== undefined || p.workspaceSigner !== undefined) : withTrust;
   const byConfig = new Map<string, { signer: Signer; signerId: string }>();
   const ofType = new Map<string, number>();
   /** Descriptions shown in plans, each of one signer (`#2` added when two signers describe themselves alike). */

@@ -14,7 +14,9 @@ import { formatPlan } from "../plan/format.ts";
 import type { Plan, ResolvedWith } from "../plan/schema.ts";
 import type { Result } from "../run.ts";
 import type { Registry } from "../registry/types.ts";
-import { REGISTRY_DEFAULTS, resolveRelease, resolveSettings, type Settings } from "../options.ts";
+import {
+  REGISTRY_DEFAULTS, resolveAttestations, resolveBuildArgFiles, resolveBuildMode, resolveRelease, resolveSettings, resolveVerbosity, type Settings,
+} from "../options.ts";
 import { createSession } from "../session.ts";
 import { findWorkspace, workspaceDefaults } from "../workspace.ts";
 import { scriptArgs } from "../runtime.ts";
@@ -28,6 +30,7 @@ import { parsePlanFile, planByArch, selectPlan, type PlanMatrix } from "../apply
 import { run } from "../run.ts";
 import { consoleReporter, formatUnsigned, interruptReport, pushSummary, runExitCode, summarize, summaryTable, unsignedRefs } from "../../recipes/report.ts";
 import { signingOptions, signingFlags, verifyCommand } from "./sign.ts";
+import { checkLinuxkitFlags, linuxkitBuildFlags, linuxkitBuildOnlyFlags, linuxkitOtherFlags, linuxkitPushFlags } from "./linuxkit.ts";
 import { MAX_CONFIG_BYTES, MAX_PLAN_BYTES, readTextLimited, tooLarge } from "../limits.ts";
 
 const PLAN_FILE = "a plan written by `pkgkit plan --json`";
@@ -41,14 +44,14 @@ const naming: Record<string, OptionSpec> = {
   json: { type: "boolean", help: "print machine-readable JSON on stdout" },
 };
 const building: Record<string, OptionSpec> = {
-  arches: { type: "string", value: "<a,b>", help: `build only these arches (of ${ARCHES.join(", ")})` },
+  arches: { type: "string", value: "<a,b>", help: `build only these arches (of ${ARCHES.join(", ")}; each also as linux/<arch>)` },
   network: { type: "boolean", negatedBy: ["no-network", "nonetwork"], help: "allow network during RUN (overrides the package)" },
   "disable-cache": { type: "boolean", negatedBy: ["enable-cache"], help: "build without the build cache (overrides the package)" },
   "disable-content-trust": { type: "boolean", negatedBy: ["enable-content-trust"], help: "do not sign (overrides the package)" },
   builder: { type: "string", value: "<buildx|legacy>", help: "builder to use (default: buildx if the docker CLI has it, else legacy)" },
-  builders: { type: "string", value: "<arch=engine,...>", help: "build these arches in an engine of their own, a docker endpoint (unix://, tcp://, ssh://) or context, e.g. arm64=ssh://user@arm-host; the others build locally (env: PKGKIT_BUILDERS; workspace: builders)" },
+  builders: { type: "string", value: "<arch=engine,...>", help: "build these arches in an engine of their own, a docker endpoint (unix://, tcp://, ssh://) or context, e.g. arm64=ssh://user@arm-host or linux/arm64=<context>; the others build locally (env: PKGKIT_BUILDERS, or LINUXKIT_BUILDERS merged under the flag per arch; workspace: builders)" },
   force: { type: "boolean", help: "rebuild images that already exist (locally; for push also in the registry) and push them again" },
-  verbose: { type: "boolean", short: "v", help: "print build output" },
+  verbose: { type: "level", short: "v", value: "<n>", help: "print build output, and notes on flags accepted without effect; LinuxKit's -v N: 0 quiet, 1 the default, 2 and 3 as -v" },
   jobs: { type: "string", short: "j", value: "<n>", help: "steps to run at once: independent packages and arches build in parallel (default: one per core)" },
 };
 
@@ -73,61 +76,70 @@ const pushing: Record<string, OptionSpec> = {
 /** No directory: the workspace's packages; a quoted glob: the package directories it matches. */
 const PACKAGE_ARGS = "[<dir|glob>...]";
 
+/** How the command was spelled: `pkgkit pkg <command>` keeps LinuxKit's current defaults (see LINUXKIT_COMMANDS). */
+interface Spelling {
+  linuxkit: boolean;
+}
+
 interface CommandDef {
   summary: string;
   args: string;
   options: Record<string, OptionSpec>;
-  run(targets: Targets, o: ParsedOptions): Promise<number>;
+  run(targets: Targets, o: ParsedOptions, how?: Spelling): Promise<number>;
 }
 
 const commands: Record<string, CommandDef> = {
   build: {
     summary: "build org/image:<tag>-<arch> for each arch into the local engine, skipping what exists",
     args: PACKAGE_ARGS,
-    options: { ...naming, ...building, "dry-run": { type: "boolean", help: "print the plan, build nothing" }, ...common },
-    async run(t, o) {
+    options: { ...naming, ...building, ...linuxkitBuildFlags, ...linuxkitBuildOnlyFlags, ...linuxkitOtherFlags, "dry-run": { type: "boolean", help: "print the plan, build nothing" }, ...common },
+    run: (t, o) => unlessNothingToBuild(async () => {
       const { plan, session, settings } = await planFor(t, o);
       if (o["dry-run"]) return printPlan(plan, o);
-      const reporter = consoleReporter({ verbose: o.verbose === true });
+      const reporter = reporterFor(o);
       const interrupt = catchInterrupts();
       const result = await run(plan, session, { reporter, jobs: settings.jobs, signal: interrupt.signal }).finally(interrupt.release);
       if (result.interrupted) return interrupted(plan, result, interrupt.received!);
       if (o.json) console.log(JSON.stringify({ plan, result }, null, 2));
-      process.stderr.write(`\n${summaryTable(plan, result)}\n${summarize(result)}\n`);
+      if (!resolveVerbosity(o).quiet || !result.ok) process.stderr.write(`\n${summaryTable(plan, result)}\n${summarize(result)}\n`);
       return result.ok ? ExitCode.ok : ExitCode.failed;
-    },
+    }),
   },
   push: {
     summary: "build what is missing, push org/image:<tag>-<arch> and merge them into the index org/image:<tag>",
     args: PACKAGE_ARGS,
-    options: { ...naming, ...building, ...pushing, "dry-run": { type: "boolean", help: "print the plan, build and push nothing" }, ...common },
-    async run(t, o) {
-      const { plan, session, settings } = await pushPlanFor(t, o);
+    options: {
+      ...naming, ...building, ...linuxkitBuildFlags, ...linuxkitPushFlags, ...linuxkitOtherFlags, ...pushing,
+      push: { type: "boolean", help: "accepted: push pushes (`build --push` runs push, with push's options)" },
+      "dry-run": { type: "boolean", help: "print the plan, build and push nothing" }, ...common,
+    },
+    run: (t, o, how) => unlessNothingToBuild(async () => {
+      const { plan, session, settings } = await pushPlanFor(t, o, undefined, how);
       if (o["dry-run"]) return printPlan(plan, o);
-      const reporter = consoleReporter({ verbose: o.verbose === true });
+      const reporter = reporterFor(o);
       notice = reporter.note;
       const interrupt = catchInterrupts();
       const result = await run(plan, session, { reporter, jobs: settings.jobs, signal: interrupt.signal }).finally(interrupt.release);
       if (result.interrupted) return interrupted(plan, result, interrupt.received!);
       return reportRun(plan, result, o);
-    },
+    }),
   },
   plan: {
     summary: "show what build (or push, with --push) would do, and why, without doing it; --json writes a plan for apply",
     args: PACKAGE_ARGS,
     options: {
-      ...naming, ...building,
+      ...naming, ...building, ...linuxkitBuildFlags, ...linuxkitPushFlags, ...linuxkitOtherFlags,
       push: { type: "boolean", help: "plan a push: also look up what the registry has" },
       by: { type: "string", value: "arch", help: "one plan per arch (a CI job matrix): each builds and pushes only its arch and merges it into the index" },
       ...pushing, ...common,
     },
-    async run(t, o) {
-      if (o.by === undefined) return printPlan((o.push ? await pushPlanFor(t, o) : await planFor(t, o)).plan, o);
+    async run(t, o, how) {
+      if (o.by === undefined) return printPlan((o.push ? await pushPlanFor(t, o, undefined, how) : await planFor(t, o)).plan, o);
       if (o.by !== "arch") throw new InputError(`--by ${JSON.stringify(o.by)}: expected arch`);
       // Groups merge into the index at once; each would point the release tag at the index as it saw it.
       if (typeof o.release === "string")
         throw new InputError(`--release with --by arch: the groups would race to point ${o.release} at the index; once every group has run, \`pkgkit push --release ${o.release}\` points it (everything else exists by then)`);
-      const matrix = o.push ? await pushPlanFor(t, o, "arch") : await planFor(t, o, "arch");
+      const matrix = o.push ? await pushPlanFor(t, o, "arch", how) : await planFor(t, o, "arch");
       console.log(o.json ? JSON.stringify(matrix, null, 2) : matrix.groups.map((g) => `group ${g.arch}:\n${formatPlan(g.plan)}`).join("\n\n"));
       return ExitCode.ok;
     },
@@ -151,7 +163,7 @@ const commands: Record<string, CommandDef> = {
       const plan = selectPlan(parsePlanFile(text, name), name, typeof o.arch === "string" ? o.arch : undefined);
       const settings = resolveSettings(o, process.env, { registry: plan.command === "push" });
       const registry = plan.command === "push" ? await registryFor(settings) : undefined;
-      const reporter = consoleReporter({ verbose: o.verbose === true });
+      const reporter = reporterFor(o);
       notice = reporter.note;
       const interrupt = catchInterrupts();
       const { result, changes } = await applyPlan(plan, { registry, reporter, jobs: settings.jobs, file: name, signal: interrupt.signal }).finally(interrupt.release);
@@ -164,8 +176,9 @@ const commands: Record<string, CommandDef> = {
   "show-tag": {
     summary: "print org/image:<tag> for each package",
     args: PACKAGE_ARGS,
-    options: { ...naming, ...common },
+    options: { ...naming, verbose: building.verbose!, quiet: linuxkitBuildFlags.quiet!, ...common },
     async run(t, o) {
+      resolveVerbosity(o);
       const packages = await resolveTargets(t, o);
       if (o.json)
         console.log(JSON.stringify(packages.map((p) => ({ dir: p.dir, ref: indexRef(p), repository: p.repository, tag: p.tag, hash: p.hash, dirty: p.dirty, arches: p.arches })), null, 2));
@@ -210,7 +223,56 @@ const BIN_ONLY = new Set(["migrate", "apply"]);
 /** The command's settings, resolved once, with the workspace around its targets (looked for once). */
 async function settingsFor(t: Targets, o: ParsedOptions, what: { builders?: boolean; registry?: boolean } = {}) {
   const workspace = await findWorkspace(targetsDir(t));
-  return { workspace, settings: resolveSettings(o, process.env, { ...what, workspace: workspace && workspaceDefaults(workspace) }) };
+  const settings = resolveSettings(o, process.env, { ...what, workspace: workspace && workspaceDefaults(workspace) });
+  const buildArgs = resolveBuildArgFiles(o, (f) => readTextLimited(f, MAX_CONFIG_BYTES, "a build arg file (KEY=value lines)", `--build-arg-file ${f}`));
+  if (buildArgs) settings.packages.buildArgs = buildArgs;
+  return { workspace, settings };
+}
+
+/**
+ * LinuxKit's flags of a build or push, checked before anything is looked up: refused ones, the
+ * conflicts, the verbosity; the notes on flags accepted without effect are printed under `-v`.
+ */
+function checkBuildFlags(o: ParsedOptions, pushing: boolean) {
+  const verbosity = resolveVerbosity(o);
+  const notes = checkLinuxkitFlags(o, pushing);
+  const mode = resolveBuildMode(o);
+  if (pushing && !mode.manifest && typeof o.release === "string")
+    throw new InputError(`--release with --manifest=false: the release tag points at the multi-arch index, which --manifest=false does not make`);
+  if (verbosity.notes) for (const n of notes) process.stderr.write(`note: ${n}\n`);
+  return { mode, attestations: resolveAttestations(o).value ? {} : { attestations: false as const } };
+}
+
+/**
+ * Packages left with no arch (`--skip-platforms` named all they declare) are skipped, as LinuxKit
+ * skips them, with its line; the rest are the run's.
+ */
+function withArches(packages: Package[]): Package[] {
+  for (const p of packages) if (p.arches.length === 0) process.stderr.write(`Skipping ${indexRef(p)} with no architectures to build\n`);
+  const kept = packages.filter((p) => p.arches.length > 0);
+  if (kept.length === 0) throw new NothingToBuild();
+  return kept;
+}
+
+/** Every package was skipped: LinuxKit's build and push then succeed, doing nothing; a plan is refused (it would have no package). */
+class NothingToBuild extends InputError {
+  constructor() {
+    super("--skip-platforms skips every arch of every package: nothing to plan");
+  }
+}
+
+/** A build or push where every package was skipped (see NothingToBuild): exit 0, as LinuxKit. */
+async function unlessNothingToBuild(run: () => Promise<number>): Promise<number> {
+  return run().catch((err: unknown) => {
+    if (err instanceof NothingToBuild) return ExitCode.ok;
+    throw err;
+  });
+}
+
+/** The step reporter for a build, push or apply: build output with `-v`, failures only with `-q`. */
+function reporterFor(o: ParsedOptions) {
+  const v = resolveVerbosity(o);
+  return consoleReporter({ verbose: v.buildOutput, quiet: v.quiet });
 }
 
 async function resolveTargets(t: Targets, o: ParsedOptions): Promise<Package[]> {
@@ -229,27 +291,33 @@ async function packagesAndRegistry(t: Targets, o: ParsedOptions): Promise<{ pack
 async function planFor(t: Targets, o: ParsedOptions): Promise<Awaited<ReturnType<typeof planBuild>> & { settings: Settings }>;
 async function planFor(t: Targets, o: ParsedOptions, by: "arch"): Promise<PlanMatrix>;
 async function planFor(t: Targets, o: ParsedOptions, by?: "arch") {
+  const { attestations } = checkBuildFlags(o, false);
   const { workspace, settings } = await settingsFor(t, o, { builders: true });
   const [graph, session] = await Promise.all([graphOfTargets(t, settings.packages, workspace), createSession(settings, { builders: "now" })]);
-  const { packages, force } = resolveRunSet(graph, o.force === true);
-  const options = { ...session, force, resolved: resolvedWith(t, settings) };
+  const { packages: all, force } = resolveRunSet(graph, o.force === true);
+  const packages = withArches(all);
+  const options = { ...session, force, resolved: resolvedWith(t, settings), ...attestations };
   if (!by) return { ...(await planBuild(packages, options)), settings };
   return planByArch(packages, async (pkgs) => (await planBuild(pkgs, options)).plan);
 }
 
 /** Recorded in plans, so `apply` resolves the packages as the plan did. */
 function resolvedWith(t: Targets, settings: Settings): ResolvedWith {
-  const { workspace: _, arches: __, orgSource: ___, ...overrides } = settings.packages;
+  // Arches are the plan's packages' own (`--skip-platforms` included); apply selects them again.
+  const { workspace: _, arches: __, orgSource: ___, skipArches: ____, ...overrides } = settings.packages;
   return { from: targetsDir(t), ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
 }
 
-async function pushPlanFor(t: Targets, o: ParsedOptions): Promise<Awaited<ReturnType<typeof planPush>> & { settings: Settings }>;
-async function pushPlanFor(t: Targets, o: ParsedOptions, by: "arch"): Promise<PlanMatrix>;
-async function pushPlanFor(t: Targets, o: ParsedOptions, by?: "arch") {
+async function pushPlanFor(t: Targets, o: ParsedOptions, by?: undefined, how?: Spelling): Promise<Awaited<ReturnType<typeof planPush>> & { settings: Settings }>;
+async function pushPlanFor(t: Targets, o: ParsedOptions, by: "arch", how?: Spelling): Promise<PlanMatrix>;
+async function pushPlanFor(t: Targets, o: ParsedOptions, by?: "arch", how?: Spelling) {
   const release = resolveRelease(o);
+  const { mode, attestations } = checkBuildFlags(o, true);
   const { workspace, settings } = await settingsFor(t, o, { builders: true, registry: true });
-  const signing = signingOptions(o);
-  const { packages, force } = resolveRunSet(await graphOfTargets(t, settings.packages, workspace), o.force === true);
+  // LinuxKit removed content trust: under its spelling only a configured signer signs.
+  const signing = { ...signingOptions(o), ...(how?.linuxkit ? { signByDefault: false as const } : {}) };
+  const { packages: all, force } = resolveRunSet(await graphOfTargets(t, settings.packages, workspace), o.force === true);
+  const packages = withArches(all);
   refuseDirty(packages, o["allow-dirty"] === true);
   const session = await createSession(settings, { builders: "when-building", registry: true, log: (l) => notice(l) });
   const options = {
@@ -260,9 +328,20 @@ async function pushPlanFor(t: Targets, o: ParsedOptions, by?: "arch") {
     format: o.oci ? "oci" as const : "docker" as const,
     resolved: resolvedWith(t, settings),
     signing,
+    ...(mode.manifest ? {} : { manifest: false as const }),
+    ...attestations,
   };
-  if (by) return planByArch(packages, async (pkgs) => (await planPush(pkgs, options)).plan);
-  return { ...(await planPush(packages, options)), settings };
+  if (by) return planByArch(packages, async (pkgs) => nothingToBuild((await planPush(pkgs, options)).plan, mode.nobuild));
+  const planned = await planPush(packages, options);
+  return { ...planned, plan: nothingToBuild(planned.plan, mode.nobuild), settings };
+}
+
+/** `--nobuild`: the plan must build nothing; else refused, naming each image neither the registry nor the engine has. */
+function nothingToBuild(plan: Plan, nobuild: boolean): Plan {
+  const builds = nobuild ? plan.steps.filter((s) => s.kind === "build") : [];
+  if (builds.length)
+    throw new InputError(`--nobuild: ${builds.length === 1 ? "this image is neither in the registry nor in its engine, so it" : "these images are neither in the registry nor in their engines, so they"} would be built:\n${builds.map((s) => `  ${s.kind === "build" ? s.ref : s.id}`).join("\n")}\nbuild them first (pkgkit build), or push without --nobuild`);
+  return plan;
 }
 
 /** Standard input, refused once it passes `limit` bytes (it is not read further). */
@@ -317,8 +396,10 @@ function catchInterrupts(): { signal: AbortSignal; received?: Interrupt; release
 function reportRun(plan: Plan, result: Result, o: ParsedOptions): number {
   const unsigned = unsignedRefs(plan, result);
   if (o.json) console.log(JSON.stringify(plan.command === "push" ? { ok: result.ok, packages: pushSummary(plan, result), unsigned, plan, result } : { plan, result }, null, 2));
-  process.stderr.write(`\n${summaryTable(plan, result)}\n${summarize(result)}\n${unsigned.length ? `${formatUnsigned(unsigned)}\n` : ""}`);
-  return runExitCode(result, unsigned);
+  const code = runExitCode(result, unsigned);
+  if (!resolveVerbosity(o).quiet || code !== ExitCode.ok)
+    process.stderr.write(`\n${summaryTable(plan, result)}\n${summarize(result)}\n${unsigned.length ? `${formatUnsigned(unsigned)}\n` : ""}`);
+  return code;
 }
 
 function interrupted(plan: Plan, result: Result, signal: Interrupt): number {
@@ -332,7 +413,7 @@ function printPlan(plan: Plan, o: ParsedOptions): number {
 }
 
 function usage(name?: string, prog = "pkgkit"): string {
-  const packageFile = prog !== "pkgkit";
+  const packageFile = prog !== "pkgkit" && prog !== "pkgkit pkg";
   if (name && commands[name]) {
     const c = commands[name]!;
     return `usage: ${prog} ${name} [options]${packageFile ? "" : ` ${c.args}`}\n\n${c.summary}\n\noptions:\n${formatOptions(c.options)}`;
@@ -343,19 +424,35 @@ function usage(name?: string, prog = "pkgkit"): string {
     "",
     "commands:",
     ...names.map((n) => `  ${n.padEnd(10)}${commands[n]!.summary}`),
+    ...(packageFile ? [] : [`  ${"pkg".padEnd(10)}LinuxKit's spelling: pkgkit pkg build|push|show-tag, with LinuxKit's flags and defaults (nothing signed unless a signer is configured)`]),
     "",
     `Run '${prog} <command> --help' for a command's options.`,
     "Exit codes: 0 ok, 1 a step failed, 2 bad input (nothing was started, or a signer's prepare refused it: nothing was published), 3 apply: the plan no longer holds (nothing was started), 130/143 interrupted by SIGINT/SIGTERM.",
   ].join("\n");
 }
 
+/**
+ * `linuxkit pkg <command>` → pkgkit's command of the same meaning, or why there is none. Under
+ * this spelling LinuxKit's current defaults hold (see Spelling): nothing signs unless a signer
+ * is configured, since LinuxKit removed content trust.
+ */
+const LINUXKIT_COMMANDS: Record<string, string | { instead: string }> = {
+  build: "build",
+  push: "push",
+  "show-tag": "show-tag",
+  manifest: { instead: "pkgkit push merges each arch it pushes into the multi-arch index itself; `pkgkit push <dir>` updates it (what exists is skipped)" },
+  "remote-tag": { instead: "`pkgkit push --release <tag> <dir>` points org/image:<tag> at the package's index" },
+  builder: { instead: "pkgkit builds with the engine's own BuildKit (docker buildx, docker driver): there is no builder container to manage" },
+};
+
 async function dispatch(argv: string[], prog: string, defs?: PackageDefinition[]): Promise<number> {
+  if (argv[0] === "pkg" && !defs) return dispatchLinuxkit(argv.slice(1), prog);
   const [name, ...rest] = argv;
   if (!name || name === "--help" || name === "-h" || name === "help") {
     console.log(usage(rest[0], prog));
     return name ? ExitCode.ok : ExitCode.usage;
   }
-  const command = commands[name];
+  const command = commands[asPush(name, rest)];
   if (!command || (defs && BIN_ONLY.has(name))) throw new InputError(`unknown command ${JSON.stringify(name)}\n${usage(undefined, prog)}`);
   const { options, positionals } = parseArgs(rest, command.options, usage(name, prog));
   if (options.help) {
@@ -364,6 +461,29 @@ async function dispatch(argv: string[], prog: string, defs?: PackageDefinition[]
   }
   if (defs && positionals.length) throw new InputError(`unexpected argument ${JSON.stringify(positionals[0])}: ${prog} works on its own package\n${usage(name, prog)}`);
   return command.run({ dirs: positionals, defs }, options);
+}
+
+/** LinuxKit's `build --push` is push, with push's options (`--release`, signing, registries). */
+const asPush = (name: string, args: string[]) => (name === "build" && args.some((a) => /^--?push(=true)?$/.test(a)) ? "push" : name);
+
+/** `pkgkit pkg <command> ...`: LinuxKit's spelling, with LinuxKit's defaults. */
+async function dispatchLinuxkit(argv: string[], prog: string): Promise<number> {
+  const [name, ...rest] = argv;
+  const list = `pkgkit pkg takes LinuxKit's pkg commands: ${Object.keys(LINUXKIT_COMMANDS).filter((c) => typeof LINUXKIT_COMMANDS[c] === "string").join(", ")}`;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    console.log(rest[0] && typeof LINUXKIT_COMMANDS[rest[0]] === "string" ? usage(LINUXKIT_COMMANDS[rest[0]] as string, `${prog} pkg`) : `${list}; as \`pkgkit <command>\`, except that nothing is signed unless a signer is configured (--signer, --key, --keyless, a package's or workspace's signer, pkgkit.yml), as in LinuxKit, which removed content trust.\n\n${usage(undefined, prog)}`);
+    return name ? ExitCode.ok : ExitCode.usage;
+  }
+  const mapped = LINUXKIT_COMMANDS[name];
+  if (mapped === undefined) throw new InputError(`unknown command ${JSON.stringify(`pkg ${name}`)}: ${list}`);
+  if (typeof mapped !== "string") throw new InputError(`pkg ${name}: not a pkgkit command: ${mapped.instead}`);
+  const command = commands[asPush(mapped, rest)]!;
+  const { options, positionals } = parseArgs(rest, command.options, usage(mapped, `${prog} pkg`));
+  if (options.help) {
+    console.log(usage(mapped, `${prog} pkg`));
+    return ExitCode.ok;
+  }
+  return command.run({ dirs: positionals }, options, { linuxkit: true });
 }
 
 /** After an interrupt, registry requests may still be in flight: they are abandoned, not awaited. */

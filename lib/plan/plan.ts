@@ -28,6 +28,10 @@ export interface PlanOptions {
   release?: string;
   /** Push only: manifest media types (default docker). */
   format?: ManifestFormat;
+  /** Push only: false to push the per-arch images without merging them into the index (LinuxKit's `--manifest=false`). */
+  manifest?: false;
+  /** false: builds make no attestations (`--sbom-scanner false`). */
+  attestations?: false;
   /** Rebuild (and push) even what exists: every package, or those with these ids. */
   force?: boolean | string[];
   /** Recorded in the plan as they are. */
@@ -140,6 +144,7 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
             cache: pkg.cache,
             buildArgs,
             labels: pkg.labels,
+            ...(options.attestations === false ? { attestations: false } : {}),
           }),
           reason: force && (remote || existing)
             ? `--force: rebuild although it exists ${remote ? "in the registry" : builder.engine ? `in ${engine}` : "locally"}`
@@ -165,7 +170,7 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
         }, buildStep ? [buildStep] : []);
       }
     }
-    if (push) {
+    if (push && options.manifest !== false) {
       const step = indexStep(pkg, index, indexArches, options);
       add(step, step.kind === "index" ? pushSteps : []);
     }
@@ -190,6 +195,8 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
       ...(options.release ? { release: options.release } : {}),
       ...(options.format ? { format: options.format } : {}),
       force: options.force ?? false,
+      ...(push && options.manifest === false ? { manifest: false as const } : {}),
+      ...(options.attestations === false ? { attestations: false as const } : {}),
       ...(options.resolved ? { resolved: options.resolved } : {}),
       ...(options.signingWith ? { signing: options.signingWith } : {}),
     },

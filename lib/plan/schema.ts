@@ -150,6 +150,10 @@ export const resolvedWithSchema = z.object({
   network: z.boolean().optional(),
   disableCache: z.boolean().optional(),
   disableContentTrust: z.boolean().optional(),
+  /** `--dockerfile`, relative to each package directory. */
+  dockerfile: z.string().optional(),
+  /** The build args of `--build-arg-file`s, as read when planning. */
+  buildArgs: z.record(z.string(), z.string()).optional(),
 });
 
 /** The run's signing flags (`--signer`, `--key` made absolute, `--keyless`) and the pkgkit.yml read, if any. */
@@ -158,6 +162,8 @@ export const signingInputsSchema = z.strictObject({
   key: absolute("the signing key").optional(),
   keyless: z.boolean().optional(),
   config: absolute("the pkgkit.yml read").optional(),
+  /** false under `pkgkit pkg` (LinuxKit's defaults): only packages with a signer configured sign. */
+  signByDefault: z.literal(false).optional(),
 });
 
 /** The options a plan was made with, so `pkgkit apply` can plan again and compare. */
@@ -169,6 +175,10 @@ export const planInputsSchema = z.object({
   format: z.enum(["docker", "oci"]).optional(),
   /** Every package, or those with these ids. */
   force: z.union([z.boolean(), z.array(z.string())], { error: "expected true, false or a list of package ids" }),
+  /** Push: false with `--manifest=false`: per-arch images only, no multi-arch index. */
+  manifest: z.literal(false).optional(),
+  /** false with `--sbom-scanner false`: builds make no attestations. */
+  attestations: z.literal(false).optional(),
   resolved: resolvedWithSchema.optional(),
   /** Push plans of packages that sign: what the run said about signing, and the pkgkit.yml read. */
   signing: signingInputsSchema.optional(),

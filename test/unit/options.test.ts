@@ -81,8 +81,8 @@ for (const set of combinations(ARCH_SOURCES)) {
 }
 
 test("arches: a bad --arches names the flag; one the package does not declare names the flag and the file", () => {
-  assert.is(inputErrorOf(() => runArches({ arches: "arm64,sparc" })), `--arches "arm64,sparc": expected a comma-separated list of amd64, arm64, arm, 386, ppc64le, s390x, riscv64, mips64le, loong64`);
-  assert.is(inputErrorOf(() => runArches({ arches: "," })), `--arches ",": expected a comma-separated list of amd64, arm64, arm, 386, ppc64le, s390x, riscv64, mips64le, loong64`);
+  assert.is(inputErrorOf(() => runArches({ arches: "arm64,sparc" })), `--arches "arm64,sparc": expected a comma-separated list of amd64, arm64, arm, 386, ppc64le, s390x, riscv64, mips64le, loong64, each also as linux/<arch>`);
+  assert.is(inputErrorOf(() => runArches({ arches: "," })), `--arches ",": expected a comma-separated list of amd64, arm64, arm, 386, ppc64le, s390x, riscv64, mips64le, loong64, each also as linux/<arch>`);
   const declared = declaredArches(undefined, { file: WS, value: ["amd64", "ppc64le"] });
   assert.is(inputErrorOf(() => resolveArches(["riscv64"], declared, { file: FILE, asked: true })), `--arches riscv64: ${FILE} builds only for amd64, ppc64le`);
   // A dependency keeps the arches of --arches it has, else all it declares.
@@ -143,7 +143,7 @@ for (const set of combinations(BUILDER_SOURCES)) {
 test("builders: a bad value names its source", () => {
   const form = "expected arch=<endpoint|context>,..., e.g. arm64=ssh://user@arm-host,amd64=unix:///var/run/docker.sock";
   assert.is(inputErrorOf(() => resolveBuilders({ builders: "arm64" }, {})), `--builders "arm64": "arm64" is not arch=<endpoint|context>; ${form}`);
-  assert.is(inputErrorOf(() => resolveBuilders({}, { PKGKIT_BUILDERS: "x86=ctx" })), `PKGKIT_BUILDERS "x86=ctx": "x86" is not an arch pkgkit builds for (amd64, arm64, arm, 386, ppc64le, s390x, riscv64, mips64le, loong64); ${form}`);
+  assert.is(inputErrorOf(() => resolveBuilders({}, { PKGKIT_BUILDERS: "x86=ctx" })), `PKGKIT_BUILDERS "x86=ctx": "x86" is not an arch pkgkit builds for (amd64, arm64, arm, 386, ppc64le, s390x, riscv64, mips64le, loong64, each also as linux/<arch>); ${form}`);
   assert.is(inputErrorOf(() => resolveBuilders({}, {}, { file: WS, value: { arm64: "http://x" } })), `${WS}: field "builders.arm64": "http://x" is not an engine endpoint; expected unix:///<socket>, tcp://<host>:<port> or ssh://[user@]<host>`);
 });
 
