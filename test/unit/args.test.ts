@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { parseArgs, type OptionSpec } from "../../lib/cli/args.ts";
+import { formatOptions, parseArgs, type OptionSpec } from "../../lib/cli/args.ts";
 import { resolveOptions } from "../../lib/options.ts";
 import { InputError } from "../../lib/errors.ts";
 
@@ -46,6 +46,33 @@ test("--org beats PKGKIT_ORG; PKGKIT_ORG applies when no flag", () => {
 test("--arches is validated", () => {
   assert.equal(resolveOptions({ arches: "arm64, amd64" }, {}).arches, ["arm64", "amd64"]);
   assert.throws(() => resolveOptions({ arches: "arm64,sparc" }, {}), (e: Error) => e instanceof InputError && e.message.includes("expected a comma-separated list"));
+});
+
+const lk: Record<string, OptionSpec> = {
+  verbose: { type: "level", short: "v", help: "" },
+  quiet: { type: "boolean", short: "q", help: "" },
+  "build-arg-file": { type: "strings", help: "" },
+  manifest: { type: "boolean", help: "" },
+};
+
+test("-v: alone true, with a number (next argument, =, glued, --verbose=) that number, as LinuxKit's -v N", () => {
+  assert.equal(parseArgs(["-v", "pkg"], lk, ""), { options: { verbose: true }, positionals: ["pkg"] });
+  assert.equal(parseArgs(["pkg", "-v"], lk, ""), { options: { verbose: true }, positionals: ["pkg"] });
+  for (const argv of [["-v", "2"], ["-v=2"], ["-v2"], ["--verbose=2"], ["--verbose", "2"]])
+    assert.equal(parseArgs([...argv, "pkg"], lk, ""), { options: { verbose: "2" }, positionals: ["pkg"] }, argv.join(" "));
+  assert.throws(() => parseArgs(["--verbose=lots"], lk, ""), (e: Error) => e instanceof InputError && e.message === "--verbose=lots: expected a whole number, e.g. --verbose=2, or --verbose alone");
+  assert.equal(parseArgs(["-q"], lk, "").options, { quiet: true });
+});
+
+test("repeatable options keep every value in order; --manifest=false", () => {
+  assert.equal(parseArgs(["--build-arg-file", "a", "--build-arg-file=b", "-build-arg-file", "c"], lk, "").options, { "build-arg-file": ["a", "b", "c"] });
+  assert.equal(parseArgs(["--manifest=false"], lk, "").options, { manifest: false });
+});
+
+test("help shows a level's optional number and a repeatable option's value", () => {
+  const text = formatOptions(lk);
+  assert.match(text, "-v, --verbose[=<n>]");
+  assert.match(text, "--build-arg-file <value>");
 });
 
 test.run();

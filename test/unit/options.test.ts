@@ -6,8 +6,9 @@ import * as assert from "uvu/assert";
 import { inputErrorOf } from "../helpers.ts";
 import type { Arch } from "../../lib/names.ts";
 import {
-  declaredArches, insecureRegistries, registryBounds, resolveArches, resolveBuilderKind, resolveBuilders, resolveDisableCache,
-  resolveDisableContentTrust, resolveHash, resolveJobs, resolveRelease, resolveNetwork, resolveOrg, resolveSettings, runArches, runOrg,
+  declaredArches, insecureRegistries, parseBuildArgFile, registryBounds, resolveArches, resolveAttestations, resolveBuildArgFiles, resolveBuildMode,
+  resolveBuilderKind, resolveBuilders, resolveDisableCache, resolveDisableContentTrust, resolveDockerfile, resolveHash, resolveJobs, resolveOptions,
+  resolveRelease, resolveNetwork, resolveOrg, resolveSettings, resolveVerbosity, runArches, runOrg, runSkipArches,
   type Env, type FileValue, type Flags, type Setting,
 } from "../../lib/options.ts";
 
@@ -90,6 +91,35 @@ test("arches: a bad --arches names the flag; one the package does not declare na
   assert.equal(resolveArches(["ppc64le", "riscv64"], declared, { file: FILE, asked: false }).value, ["ppc64le"]);
 });
 
+// --- LinuxKit's arch flags: --platforms (the same as --arches), --skip-platforms; linux/<arch> everywhere
+
+const SELECT_SOURCES = ["arches", "platforms", "skip"] as const;
+for (const set of combinations(SELECT_SOURCES)) {
+  test(`arches, LinuxKit's flags: ${label(set)}`, () => {
+    const flags: Flags = {
+      ...(set.arches ? { arches: "linux/arm64" } : {}),
+      ...(set.platforms ? { platforms: "linux/amd64,s390x" } : {}),
+      ...(set.skip ? { "skip-platforms": "linux/amd64" } : {}),
+    };
+    const declared = declaredArches({ file: FILE, value: ["amd64", "arm64", "s390x"] });
+    const resolve = () => resolveArches(runArches(flags), declared, { file: FILE, asked: true }, runSkipArches(flags));
+    if (set.arches && set.platforms) return assert.is(inputErrorOf(resolve), "--arches and --platforms say the same thing; give one of them");
+    if (set.skip && (set.arches || set.platforms))
+      return assert.is(inputErrorOf(resolve), `--skip-platforms and --${set.platforms ? "platforms" : "arches"} may not be used together: --${set.platforms ? "platforms" : "arches"} names every arch to build already`);
+    const expected = set.arches ? { value: ["arm64"], name: "--arches" } : set.platforms ? { value: ["amd64", "s390x"], name: "--arches" } : set.skip ? { value: ["arm64", "s390x"], name: "--skip-platforms" } : { value: ["amd64", "arm64", "s390x"], name: FILE };
+    assert.equal({ value: resolve().value, name: resolve().name }, expected);
+  });
+}
+
+test("arches, LinuxKit's flags: --skip-platforms may leave a package no arch (LinuxKit skips it); one it does not declare changes nothing; a bad one names the flag", () => {
+  const declared = declaredArches({ file: FILE, value: ["amd64"] });
+  assert.equal(resolveArches(undefined, declared, { file: FILE, asked: true }, ["amd64"]).value, []);
+  assert.equal(pick(resolveArches(undefined, declared, { file: FILE, asked: true }, ["riscv64"])), { value: ["amd64"], from: "file", name: FILE });
+  assert.is(inputErrorOf(() => runSkipArches({ "skip-platforms": "windows/amd64" })), `--skip-platforms "windows/amd64": expected a comma-separated list of amd64, arm64, arm, 386, ppc64le, s390x, riscv64, mips64le, loong64, each also as linux/<arch>`);
+  assert.is(inputErrorOf(() => runArches({ platforms: "linux/sparc" })), `--platforms "linux/sparc": expected a comma-separated list of amd64, arm64, arm, 386, ppc64le, s390x, riscv64, mips64le, loong64, each also as linux/<arch>`);
+  assert.equal(resolveOptions({ "skip-platforms": "linux/arm64, riscv64" }, {}).skipArches, ["arm64", "riscv64"]);
+});
+
 // --- network, disableCache, disableContentTrust: flag > package file > false
 
 const BOOLEAN_SOURCES = ["flag", "file"] as const;
@@ -139,6 +169,31 @@ for (const set of combinations(BUILDER_SOURCES)) {
     assert.equal(pick(resolveBuilders(flags, env, workspace)), { value: engines[w], from: w, name: builderNames[w] });
   });
 }
+
+// --- builders with LINUXKIT_BUILDERS: merged under --builders per arch (as LinuxKit), unless PKGKIT_BUILDERS is set
+
+const LK_BUILDER_SOURCES = ["flag", "env", "linuxkit", "workspace"] as const;
+for (const set of combinations(LK_BUILDER_SOURCES)) {
+  test(`builders with LINUXKIT_BUILDERS: ${label(set)}`, () => {
+    const flags: Flags = set.flag ? { builders: "linux/arm64=flag-ctx" } : {};
+    const env: Env = { ...(set.env ? { PKGKIT_BUILDERS: "riscv64=env-ctx" } : {}), ...(set.linuxkit ? { LINUXKIT_BUILDERS: "linux/arm64=lk-arm,linux/s390x=lk-s390x" } : {}) };
+    const workspace = { file: WS, value: set.workspace ? { amd64: "unix:///ws.sock", arm64: "ws-ctx" } : undefined };
+    const linuxkit = set.linuxkit && !set.env;
+    const expected = set.flag && linuxkit
+      ? { value: { arm64: { context: "flag-ctx" }, s390x: { context: "lk-s390x" } }, from: "flag", name: "--builders over LINUXKIT_BUILDERS" }
+      : set.flag ? { value: engines.flag, from: "flag", name: "--builders" }
+      : set.env ? { value: engines.env, from: "env", name: "PKGKIT_BUILDERS" }
+      : linuxkit ? { value: { arm64: { context: "lk-arm" }, s390x: { context: "lk-s390x" } }, from: "env", name: "LINUXKIT_BUILDERS" }
+      : set.workspace ? { value: engines.workspace, from: "workspace", name: WS }
+      : { value: {}, from: "default", name: "default" };
+    assert.equal(pick(resolveBuilders(flags, env, workspace)), expected);
+  });
+}
+
+test("builders: a bad LINUXKIT_BUILDERS names it, even under --builders (LinuxKit reads it first); an empty one is unset", () => {
+  assert.match(inputErrorOf(() => resolveBuilders({ builders: "arm64=x" }, { LINUXKIT_BUILDERS: "linux/arm64" })), /^LINUXKIT_BUILDERS "linux\/arm64": "linux\/arm64" is not arch=<endpoint\|context>; /);
+  assert.equal(resolveBuilders({}, { LINUXKIT_BUILDERS: "" }).from, "default");
+});
 
 test("builders: a bad value names its source", () => {
   const form = "expected arch=<endpoint|context>,..., e.g. arm64=ssh://user@arm-host,amd64=unix:///var/run/docker.sock";
@@ -200,6 +255,61 @@ test("jobs: --jobs set wins; unset is left to run() (one per core)", () => {
 test("jobs: a bad --jobs names the flag", () => {
   assert.is(inputErrorOf(() => resolveJobs({ jobs: "0" })), `--jobs "0": expected a whole number of at least 1`);
   assert.is(inputErrorOf(() => resolveJobs({ jobs: "two" })), `--jobs "two": expected a whole number of at least 1`);
+});
+
+// --- LinuxKit's build flags
+
+test("dockerfile: --dockerfile must stay inside each package directory, as LinuxKit requires", () => {
+  assert.is(resolveDockerfile({}), undefined);
+  assert.is(resolveDockerfile({ dockerfile: "build/Dockerfile.alt" }), "build/Dockerfile.alt");
+  for (const bad of ["../Dockerfile", "/etc/Dockerfile", "a/../../b", ""])
+    assert.is(inputErrorOf(() => resolveDockerfile({ dockerfile: bad })), `--dockerfile ${JSON.stringify(bad)}: expected a path relative to each package directory and inside it (no leading "/", no ".."), e.g. Dockerfile.dev`);
+  assert.is(resolveOptions({ dockerfile: "D2" }, {}).dockerfile, "D2");
+});
+
+test("build arg files: KEY=value lines trimmed, blank lines skipped; later files win; a bad line names the file and line", () => {
+  assert.equal(parseBuildArgFile("  A = 1 \n\nB=x=y\n", "f"), { A: "1", B: "x=y" });
+  const files: Record<string, string> = { one: "A=1\nB=1\n", two: "B=2\n" };
+  assert.equal(resolveBuildArgFiles({ "build-arg-file": ["one", "two"] }, (f) => files[f]!), { A: "1", B: "2" });
+  assert.equal(resolveBuildArgFiles({ "build-arg-file": ["two", "one"] }, (f) => files[f]!), { A: "1", B: "1" });
+  assert.is(resolveBuildArgFiles({}, () => ""), undefined);
+  assert.is(inputErrorOf(() => parseBuildArgFile("A=1\nnoequals\n", "args.txt")), `--build-arg-file args.txt: line 2: "noequals": expected KEY=value`);
+  assert.is(inputErrorOf(() => parseBuildArgFile("A B=1", "f")), `--build-arg-file f: line 1: "A B": expected a build arg name (letters, digits and "_")`);
+  assert.match(inputErrorOf(() => parseBuildArgFile("DEP=@lkt:pkg:../base", "f")), /^--build-arg-file f: line 1: DEP=@lkt:pkg:..\/base: a package reference; put it in the package's build args/);
+});
+
+test("build mode: --nobuild and --manifest=false as given; --force conflicts with --nobuild and with --pull, as in LinuxKit", () => {
+  assert.equal(resolveBuildMode({}), { nobuild: false, manifest: true });
+  assert.equal(resolveBuildMode({ nobuild: true, manifest: false }), { nobuild: true, manifest: false });
+  assert.equal(resolveBuildMode({ force: true, manifest: true }), { nobuild: false, manifest: true });
+  assert.is(inputErrorOf(() => resolveBuildMode({ force: true, nobuild: true })), "--force and --nobuild conflict: --force rebuilds, --nobuild builds nothing");
+  assert.is(inputErrorOf(() => resolveBuildMode({ force: true, pull: true })), "--force and --pull conflict: --force rebuilds, --pull takes the registry's image instead of building");
+});
+
+test("attestations: only --sbom-scanner false turns them off; a scanner image changes nothing", () => {
+  assert.equal(pick(resolveAttestations({ "sbom-scanner": "false" })), { value: false, from: "flag", name: "--sbom-scanner" });
+  for (const flags of [{}, { "sbom-scanner": "" }, { "sbom-scanner": "docker/scout-sbom-indexer:1" }]) assert.equal(pick(resolveAttestations(flags)), { value: true, from: "default", name: "default" });
+});
+
+test("verbosity: -v alone keeps pkgkit's meaning; -v N, -q and --progress as LinuxKit; -q with -v 1 or more is refused", () => {
+  const cases: [Flags, { quiet: boolean; buildOutput: boolean; notes: boolean }][] = [
+    [{}, { quiet: false, buildOutput: false, notes: false }],
+    [{ verbose: true }, { quiet: false, buildOutput: true, notes: true }],
+    [{ verbose: "0" }, { quiet: true, buildOutput: false, notes: false }],
+    [{ verbose: "1" }, { quiet: false, buildOutput: false, notes: false }],
+    [{ verbose: "2" }, { quiet: false, buildOutput: true, notes: true }],
+    [{ verbose: "3" }, { quiet: false, buildOutput: true, notes: true }],
+    [{ quiet: true }, { quiet: true, buildOutput: false, notes: false }],
+    [{ quiet: true, verbose: "0" }, { quiet: true, buildOutput: false, notes: false }],
+    [{ progress: "plain" }, { quiet: false, buildOutput: true, notes: false }],
+    [{ progress: "tty" }, { quiet: false, buildOutput: false, notes: false }],
+    [{ progress: "auto" }, { quiet: false, buildOutput: false, notes: false }],
+  ];
+  for (const [flags, expected] of cases) assert.equal(resolveVerbosity(flags), expected, JSON.stringify(flags));
+  assert.is(inputErrorOf(() => resolveVerbosity({ quiet: true, verbose: "2" })), "-q and -v 2: quiet and verbose at once; give one");
+  assert.is(inputErrorOf(() => resolveVerbosity({ quiet: true, verbose: true })), "-q and -v: quiet and verbose at once; give one");
+  assert.is(inputErrorOf(() => resolveVerbosity({ verbose: "4" })), "--verbose 4: expected 0 (quiet), 1 (the default), 2 or 3 (build output and notes), or -v alone (build output)");
+  assert.is(inputErrorOf(() => resolveVerbosity({ progress: "fancy" })), `--progress "fancy": expected auto, plain, tty`);
 });
 
 // --- a command's settings

@@ -106,4 +106,42 @@ test("legacy builder: DOCKER_BUILDKIT=0, explicit TARGETARCH, always --no-cache 
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
+// LinuxKit's flags in plans (lib/cli/linuxkit.ts): what each changes in the steps and the recorded inputs.
+
+test("--manifest=false: a push plan pushes each arch and merges no index, and records it; a build plan ignores it", async () => {
+  const p = await pkg({ arches: ["amd64", "arm64"] });
+  const push = plan([p], { command: "push", builder: buildx, local: new Map(), remote: new Map(), manifest: false });
+  assert.equal(push.steps.map((s) => s.kind), ["build", "push", "build", "push"]);
+  assert.is(push.inputs!.manifest, false);
+  const withIndex = plan([p], { command: "push", builder: buildx, local: new Map(), remote: new Map() });
+  assert.equal(withIndex.steps.map((s) => s.kind), ["build", "push", "build", "push", "index"]);
+  assert.is(withIndex.inputs!.manifest, undefined);
+  assert.is(plan([p], { command: "build", builder: buildx, local: new Map(), manifest: false }).inputs!.manifest, undefined);
+});
+
+test("--sbom-scanner false: buildx builds with --provenance=false --sbom=false, recorded; the legacy builder makes none anyway", async () => {
+  const p = await pkg({ arches: ["amd64"] });
+  const off = plan([p], { command: "build", builder: buildx, local: new Map(), attestations: false });
+  const argv = (off.steps[0] as BuildStep).command.argv;
+  assert.ok(argv.includes("--provenance=false") && argv.includes("--sbom=false"), argv.join(" "));
+  assert.is(off.inputs!.attestations, false);
+  const on = plan([p], { command: "build", builder: buildx, local: new Map() });
+  assert.not.ok((on.steps[0] as BuildStep).command.argv.some((a) => a.startsWith("--provenance") || a.startsWith("--sbom")));
+  assert.is(on.inputs!.attestations, undefined);
+  const legacy = plan([p], { command: "build", builder: legacyBuilder(shell), local: new Map(), attestations: false });
+  assert.not.ok((legacy.steps[0] as BuildStep).command.argv.some((a) => a.startsWith("--provenance")));
+});
+
+test("--dockerfile, --build-arg-file, --skip-platforms: the builds use the other Dockerfile and the file's args over the package's; a skipped arch has no step", async () => {
+  const [p] = await resolvePackages(shell, [makeDefinition({ image: "app", org: "example", arches: ["amd64", "arm64"], buildArgs: { A: "pkg", B: "pkg" } }, join(dir, "pkg.config.ts"))], {
+    hash: "h1", dockerfile: "alt/Dockerfile", buildArgs: { B: "file", C: "file" }, skipArches: ["arm64"],
+  });
+  const built = steps([p!]);
+  assert.equal(built.map((s) => s.id), ["example/app:h1/amd64"]);
+  const argv = (built[0] as BuildStep).command.argv;
+  assert.is(argv[argv.indexOf("--file") + 1], "alt/Dockerfile");
+  for (const arg of ["A=pkg", "B=file", "C=file"]) assert.ok(argv.includes(arg), arg);
+  assert.not.ok(argv.includes("B=pkg"));
+});
+
 test.run();

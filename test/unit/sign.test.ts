@@ -84,6 +84,27 @@ test("a workspace's signer reaches the packages inside it, and resolveSigning us
   assert.equal(await assigned({ signer: "notary" }), ["notary", "notary", "notary"], "the run wins");
 });
 
+test("LinuxKit's default (pkgkit pkg push): only packages with a signer configured sign: by the run, the package, the workspace or pkgkit.yml", async () => {
+  const ws = join(dir, "lk-ws");
+  const def = (image: string, spec: Record<string, unknown> = {}, where = ws) => makeDefinition({ image, org: "127.0.0.1:5000/x", ...spec }, join(where, image, "pkg.config.ts"));
+  const packages = await resolvePackages(shell, [def("plain", {}, join(dir, "lk-out")), def("own", { signer: "sigstore" }, join(dir, "lk-out")), def("inws")], { hash: "h1", workspace: { dir: ws, signer: "notary" } });
+  const fake = (name: "notary" | "sigstore"): Signer => ({
+    name, description: `${name} fake`, prepare: async () => {}, sign: async () => { throw new Error("not here"); }, verify: async () => { throw new Error("not here"); },
+  });
+  const signers = { notary: fake("notary"), sigstore: fake("sigstore") };
+  const signing = async (options: SigningOptions) => resolveSigning(packages, { registry: {} as Registry, shell, signing: { config: {}, signers, signByDefault: false, ...options } });
+  const signed = async (options: SigningOptions) => [...(await signing(options)).assignments.keys()].map((ref) => ref.split("/")[2]!.split(":")[0]);
+  assert.equal(await signed({}), ["own", "inws"], "the package's own signer and the workspace's sign; the plain package does not");
+  assert.equal((await signing({})).inputs, { signByDefault: false }, "recorded, so apply plans the same");
+  for (const [why, options] of [
+    ["--signer", { signer: "notary" }], ["--key", { key: "/k.pem" }], ["--keyless", { keyless: true }],
+    ["pkgkit.yml signer", { config: { signer: "notary" } }], ["pkgkit.yml notary:", { config: { notary: { server: "https://n.example" } } }],
+    ["pkgkit.yml sigstore:", { config: { sigstore: { key: "/k.pem" } } }],
+  ] as [string, SigningOptions][])
+    assert.equal(await signed(options), ["plain", "own", "inws"], why);
+  assert.equal([...(await resolveSigning(packages, { registry: {} as Registry, shell, signing: { config: {}, signers } })).assignments.keys()].length, 3, "pkgkit's own default: every package signs");
+});
+
 test("package field: a name or settings; paths relative to the package; build.yml takes it too", () => {
   assert.equal(packageSigner("sigstore", "/pkg"), { type: "sigstore" });
   assert.equal(packageSigner({ type: "sigstore", key: "keys/k.pem" }, "/pkg"), { type: "sigstore", key: "/pkg/keys/k.pem" });
