@@ -125,7 +125,8 @@ export const signedRefs = (found: Record<string, string | null>) => new Set(Obje
  * without signing; recorded in the plan (`observed.signatures`, `inputs.signing`).
  */
 export async function planOptionsWithSigning(packages: Package[], options: PlanOptions, signing: Signing, concurrency?: number): Promise<PlanOptions> {
-  if (signing.assignments.size === 0) return options;
+  // Nothing signs: the inputs still say why (LinuxKit's default), so apply decides alike.
+  if (signing.assignments.size === 0) return signing.inputs?.signByDefault === false ? { ...options, signingWith: signing.inputs } : options;
   const signatures = await lookupSignatures(plan(packages, options), signing, options, concurrency);
   return {
     ...options,

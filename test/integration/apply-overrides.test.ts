@@ -16,14 +16,20 @@ import type { Result } from "../../lib/run.ts";
 const svc = services();
 const RUN = `o${process.pid}${Date.now().toString(36)}`;
 const work = mkdtempSync(join(tmpdir(), "pkgkit-apply-overrides-"));
-const repo = tmpRepo({ "p/Dockerfile": "FROM scratch\nCOPY a /\n", "p/a": "1\n", "p/build.yml": "image: tiny\narches: [amd64, arm64]\n" });
+const repo = tmpRepo({
+  "p/Dockerfile": "FROM scratch\nCOPY a /\n",
+  // --dockerfile and --build-arg-file: the other Dockerfile puts the arg in a label the image keeps.
+  "p/Dockerfile.alt": "FROM scratch\nCOPY a /alt\nARG FLAVOUR=none\nLABEL flavour=$FLAVOUR\n",
+  "p/a": "1\n",
+  "p/build.yml": "image: tiny\narches: [amd64, arm64]\n",
+});
 const PKG = join(repo.dir, "p");
 const client = createRegistry({});
 const images: [string | undefined, string][] = [];
 
-/** `pkgkit plan --json <args> p`, written to a file; PKGKIT_ORG and PKGKIT_CONFIG cleared unless `env` sets them. */
-function planFile(name: string, args: string[], env: Record<string, string> = {}): { file: string; plan: Plan } {
-  const r = pkgkit(["plan", "--json", ...args, "p"], { cwd: repo.dir, env: { PKGKIT_ORG: "", PKGKIT_CONFIG: "", ...env } });
+/** `pkgkit plan --json <args> p` (or `command` instead of `plan`), written to a file; PKGKIT_ORG, PKGKIT_CONFIG and the builder variables cleared unless `env` sets them. */
+function planFile(name: string, args: string[], env: Record<string, string> = {}, command = ["plan"]): { file: string; plan: Plan } {
+  const r = pkgkit([...command, "--json", ...args, "p"], { cwd: repo.dir, env: { PKGKIT_ORG: "", PKGKIT_CONFIG: "", PKGKIT_BUILDERS: "", LINUXKIT_BUILDERS: "", ...env } });
   assert.is(r.code, 0, r.stderr);
   return { file: write(name, JSON.parse(r.stdout)), plan: JSON.parse(r.stdout) as Plan };
 }
@@ -32,7 +38,7 @@ function write(name: string, plan: Plan): string {
   writeFileSync(file, JSON.stringify(plan));
   return file;
 }
-const apply = (file: string, env: Record<string, string> = {}) => pkgkit(["apply", "--json", file], { cwd: tmpdir(), env: { PKGKIT_ORG: "", PKGKIT_CONFIG: "", ...env } });
+const apply = (file: string, env: Record<string, string> = {}) => pkgkit(["apply", "--json", file], { cwd: tmpdir(), env: { PKGKIT_ORG: "", PKGKIT_CONFIG: "", PKGKIT_BUILDERS: "", LINUXKIT_BUILDERS: "", ...env } });
 
 /** Applied (exit 0), the run is the file's plan with every step done; returns the built images' refs. */
 function applied(file: string, plan: Plan, env?: Record<string, string>): string[] {
@@ -154,6 +160,73 @@ test("--signer sigstore --key and --disable-content-trust: push plans apply as p
   const unsignedIndex = (await client.getManifest(`${unsignedOrg}/tiny`, tag))!;
   assert.is(await client.headManifest(`${unsignedOrg}/tiny`, `sha256-${unsignedIndex.digest.slice(7)}`), undefined, "no signature");
   images.push([undefined, `${org}/tiny:${tag}-amd64`], [undefined, `${unsignedOrg}/tiny:${tag}-amd64`]);
+});
+
+// LinuxKit's flags and variables (lib/cli/linuxkit.ts): a plan made with each applies as made.
+
+test("--platforms linux/arm64 and --skip-platforms linux/amd64: apply builds only the planned arch", () => {
+  for (const [how, args] of [["platforms", ["--platforms", "linux/arm64"]], ["skip", ["--skip-platforms", "linux/amd64"]]] as const) {
+    const org = `${RUN}-lk-${how}`;
+    const { file, plan } = planFile(`lk-${how}.json`, ["--org", org, ...args]);
+    assert.equal(plan.packages[0]!.arches, ["arm64"], how);
+    const [ref] = applied(file, plan);
+    assert.is(ref, `${org}/tiny:${plan.packages[0]!.tag}-arm64`, how);
+    assert.ok(inEngine(ref!), how);
+    assert.not.ok(inEngine(`${org}/tiny:${plan.packages[0]!.tag}-amd64`), `${how}: amd64 was not planned`);
+    images.push([undefined, ref!]);
+  }
+});
+
+test("--dockerfile and --build-arg-file: apply builds with the plan's Dockerfile and args, whatever the file says then; either edited → refused", () => {
+  const org = `${RUN}-lk-df`;
+  const args = join(work, "flavour.args");
+  writeFileSync(args, "FLAVOUR=planned\n");
+  const { file, plan } = planFile("lk-df.json", ["--org", org, "--platforms", "linux/amd64", "--dockerfile", "Dockerfile.alt", "--build-arg-file", args]);
+  assert.equal(plan.inputs!.resolved, { from: repo.dir, org, dockerfile: "Dockerfile.alt", buildArgs: { FLAVOUR: "planned" } });
+  writeFileSync(args, "FLAVOUR=changed\n");
+  for (const [field, value] of [["dockerfile", "Dockerfile"], ["buildArgs", { FLAVOUR: "edited" }]] as const) {
+    const edited = structuredClone(plan);
+    (edited.inputs!.resolved as Record<string, unknown>)[field] = value;
+    refused(write(`lk-df-${field}.json`, edited), `  ${plan.steps[0]!.id}: build step differs in command`);
+  }
+  const [ref] = applied(file, plan);
+  assert.is(must(["docker", "image", "inspect", "--format", "{{index .Config.Labels \"flavour\"}}", ref!]).trim(), "planned");
+  images.push([undefined, ref!]);
+});
+
+test("--sbom-scanner false: apply builds with attestations off, as planned", () => {
+  const org = `${RUN}-lk-sbom`;
+  const { file, plan } = planFile("lk-sbom.json", ["--org", org, "--arches", "amd64", "--sbom-scanner", "false"]);
+  assert.is(plan.inputs!.attestations, false);
+  assert.match(buildArgv(plan)[0]!, "--provenance=false --sbom=false");
+  const [ref] = applied(file, plan);
+  assert.ok(inEngine(ref!));
+  images.push([undefined, ref!]);
+});
+
+test("LINUXKIT_BUILDERS linux/arm64=<second engine>: apply builds arm64 there, whatever the variable says then", () => {
+  const org = `${RUN}-lk-builders`;
+  const { file, plan } = planFile("lk-builders.json", ["--org", org, "--platforms", "linux/arm64"], { LINUXKIT_BUILDERS: `linux/arm64=${svc.remoteEngine}` });
+  assert.equal(plan.inputs!.builders, { arm64: `buildx@${svc.remoteEngine}` });
+  const [ref] = applied(file, plan, { LINUXKIT_BUILDERS: "" });
+  assert.ok(inEngine(ref!, svc.remoteEngine), "arm64 in the second engine");
+  assert.not.ok(inEngine(ref!), "and not in the local one");
+  images.push([svc.remoteEngine, ref!]);
+});
+
+test("--manifest=false and `pkgkit pkg push` (LinuxKit's default: no signer configured, nothing signed): the push plan applies as made, no index, no signature", async () => {
+  const org = `${svc.registries.plain}/${RUN}-lk-nomanifest`;
+  const { file, plan } = planFile("lk-nomanifest.json", ["--org", org, "--platforms", "linux/amd64", "--manifest=false", "--dry-run"], {}, ["pkg", "push"]);
+  assert.equal(plan.steps.map((s) => s.kind), ["build", "push"], "no index, no sign step");
+  assert.is(plan.inputs!.manifest, false);
+  assert.equal(plan.inputs!.signing, { signByDefault: false });
+  applied(file, plan);
+  const tag = plan.packages[0]!.tag;
+  const pushed = await client.headManifest(`${org}/tiny`, `${tag}-amd64`);
+  assert.ok(pushed, "the arch's image is in the registry");
+  assert.is(await client.getManifest(`${org}/tiny`, tag), undefined, "no index");
+  assert.is(await client.headManifest(`${org}/tiny`, `sha256-${pushed!.digest.slice(7)}`), undefined, "no signature");
+  images.push([undefined, `${org}/tiny:${tag}-amd64`]);
 });
 
 test.after(() => {
