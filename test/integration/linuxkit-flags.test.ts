@@ -6,7 +6,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { execFileSync } from "node:child_process";
 import { lsTree, must, pkgkit, ROOT, sh, tmpRepo } from "../helpers.ts";
 import { services } from "../services.ts";
@@ -40,9 +40,12 @@ const tag = () => lsTree(repo.dir, "p");
  */
 function linuxkit(): { bin?: string; why?: string } {
   if (process.env.PKGKIT_LINUXKIT_BIN) return { bin: process.env.PKGKIT_LINUXKIT_BIN };
-  const dir = join(ROOT, "../shared/reference/linuxkit");
-  const xz = existsSync(dir) ? readdirSync(dir).find((f) => f.endsWith(".xz")) : undefined;
-  if (!xz) return { why: `no linuxkit binary in ${dir} and PKGKIT_LINUXKIT_BIN unset` };
+  // Beside the checkout, or beside the main checkout when this one is a git worktree.
+  const main = dirname(must(["git", "rev-parse", "--path-format=absolute", "--git-common-dir"], ROOT).trim());
+  const dirs = [...new Set([ROOT, main].map((r) => join(r, "../shared/reference/linuxkit")))];
+  const dir = dirs.find((d) => existsSync(d) && readdirSync(d).some((f) => f.endsWith(".xz")));
+  const xz = dir && readdirSync(dir).find((f) => f.endsWith(".xz"));
+  if (!dir || !xz) return { why: `no linuxkit binary in ${dirs.join(" or ")} and PKGKIT_LINUXKIT_BIN unset` };
   const cache = join(tmpdir(), "pkgkit-linuxkit-oracle");
   const bin = join(cache, xz.replace(/\.xz$/, ""));
   if (!existsSync(bin) || statSync(bin).size === 0) {
