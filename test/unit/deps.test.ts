@@ -306,4 +306,16 @@ test("workspace defaults: org and arches for packages inside it that do not set 
   repo.rm();
 });
 
+test("--build-arg-file args: over a package's literal build args without changing any tag; one naming a dependency's build arg is refused", async () => {
+  const { repo, defs, tags } = workspace();
+  const before = await tags();
+  const after = await tags({ buildArgs: { FLAVOUR: "sweet", EXTRA: "1" } });
+  assert.equal(Object.fromEntries(Object.entries(after).map(([k, p]) => [k, p.tag])), Object.fromEntries(Object.entries(before).map(([k, p]) => [k, p.tag])));
+  assert.equal(after.left.buildArgs, { BASE: indexRef(after.base), FLAVOUR: "sweet", EXTRA: "1" });
+  assert.equal(after.lone.buildArgs, { VERSION: "1.2", FLAVOUR: "sweet", EXTRA: "1" });
+  assert.is(await errorOf(resolvePackages(shell, [defs.left], { buildArgs: { BASE: "other/base:1" } })),
+    `--build-arg-file sets BASE, which ${defs.left.file} gives another package's tag; pkgkit sets it from that package (rename the arg in the file)`);
+  repo.rm();
+});
+
 test.run();
