@@ -18,6 +18,9 @@ export function formatPlan(p: Plan): string {
     else if (s.kind === "sign") lines.push(formatSignStep(s));
     else lines.push(`  context ${s.package}  ${s.reason}`, ...s.sources.map((c) => `         ${c.src} → ${c.dst === "." ? "./" : `./${c.dst}`}`));
   }
+  if (p.command === "push" && p.inputs?.manifest === false) lines.push("  (no index: --manifest=false pushes the per-arch images only)");
+  if (p.command === "push" && p.inputs?.signing?.signByDefault === false)
+    lines.push(`  (${signs ? "signing only packages with a signer configured" : "nothing signed: no signer configured"}: LinuxKit's default under \`pkgkit pkg\`; --signer, --key or --keyless, a package's or workspace's signer, or pkgkit.yml signs)`);
   const state = (where: string, seen: Record<string, string | null>) =>
     Object.entries(seen).map(([ref, found]) => `  ${where}  ${ref}  ${found ?? "not found"}`);
   const signatures = Object.entries(p.observed?.signatures ?? {}).map(([ref, by]) => `  signature  ${ref}  ${by ? `signed (${by})` : "not signed"}`);

@@ -117,6 +117,15 @@ test("--manifest=false: a push plan pushes each arch and merges no index, and re
   assert.equal(withIndex.steps.map((s) => s.kind), ["build", "push", "build", "push", "index"]);
   assert.is(withIndex.inputs!.manifest, undefined);
   assert.is(plan([p], { command: "build", builder: buildx, local: new Map(), manifest: false }).inputs!.manifest, undefined);
+  assert.match(formatPlan(push), "(no index: --manifest=false pushes the per-arch images only)");
+  assert.not.match(formatPlan(withIndex), "--manifest=false");
+});
+
+test("LinuxKit's signing default: the text plan says why nothing is signed", async () => {
+  const p = await pkg({ arches: ["amd64"] });
+  const unsigned = plan([p], { command: "push", builder: buildx, local: new Map(), remote: new Map(), signingWith: { signByDefault: false } });
+  assert.match(formatPlan(unsigned), "(nothing signed: no signer configured: LinuxKit's default under `pkgkit pkg`;");
+  assert.not.match(formatPlan(plan([p], { command: "push", builder: buildx, local: new Map(), remote: new Map() })), "nothing signed");
 });
 
 test("--sbom-scanner false: buildx builds with --provenance=false --sbom=false, recorded; the legacy builder makes none anyway", async () => {
