@@ -133,13 +133,13 @@ const commands: Record<string, CommandDef> = {
       by: { type: "string", value: "arch", help: "one plan per arch (a CI job matrix): each builds and pushes only its arch and merges it into the index" },
       ...pushing, ...common,
     },
-    async run(t, o, how) {
-      if (o.by === undefined) return printPlan((o.push ? await pushPlanFor(t, o, undefined, how) : await planFor(t, o)).plan, o);
+    async run(t, o) {
+      if (o.by === undefined) return printPlan((o.push ? await pushPlanFor(t, o) : await planFor(t, o)).plan, o);
       if (o.by !== "arch") throw new InputError(`--by ${JSON.stringify(o.by)}: expected arch`);
       // Groups merge into the index at once; each would point the release tag at the index as it saw it.
       if (typeof o.release === "string")
         throw new InputError(`--release with --by arch: the groups would race to point ${o.release} at the index; once every group has run, \`pkgkit push --release ${o.release}\` points it (everything else exists by then)`);
-      const matrix = o.push ? await pushPlanFor(t, o, "arch", how) : await planFor(t, o, "arch");
+      const matrix = o.push ? await pushPlanFor(t, o, "arch") : await planFor(t, o, "arch");
       console.log(o.json ? JSON.stringify(matrix, null, 2) : matrix.groups.map((g) => `group ${g.arch}:\n${formatPlan(g.plan)}`).join("\n\n"));
       return ExitCode.ok;
     },

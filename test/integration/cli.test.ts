@@ -131,7 +131,7 @@ test("bad flags, exit 2: --org, --hash, --arches, --builder", () => {
   const cases: [string[], string][] = [
     [["--org", "Bad Org"], 'pkgkit: --org "Bad Org": use lowercase path components (a-z, 0-9, separated by . _ __ or -), optionally after a registry host such as 127.0.0.1:5000/\n'],
     [["--hash", "no/slash"], 'pkgkit: --hash "no/slash": expected a tag: letters, digits, "_", "." and "-", at most 128 characters\n'],
-    [["--arches", "amd64,sparc"], 'pkgkit: --arches "amd64,sparc": expected a comma-separated list of amd64, arm64, arm, 386, ppc64le, s390x, riscv64, mips64le, loong64\n'],
+    [["--arches", "amd64,sparc"], 'pkgkit: --arches "amd64,sparc": expected a comma-separated list of amd64, arm64, arm, 386, ppc64le, s390x, riscv64, mips64le, loong64, each also as linux/<arch>\n'],
     [["--arches", "s390x"], `pkgkit: --arches s390x: ${join(ROOT, "examples/hello/pkg.config.ts")} builds only for amd64, arm64\n`],
     [["--builder", "kaniko"], 'pkgkit: --builder "kaniko": expected buildx or legacy\n'],
     [["--hash", "h".repeat(125)], `pkgkit: --hash "${"h".repeat(125)}": too long for ${join(ROOT, "examples/hello/pkg.config.ts")}: its tag would be ${"h".repeat(125)}-arm64, 131 characters; a tag has at most 128, so use a hash of at most 122 characters\n`],
