@@ -38,6 +38,7 @@ import { buildGraph, dependenciesOf, type GraphNode } from "./graph.ts";
 import type { PackageDefinition } from "./define.ts";
 import type { Shell } from "./shell.ts";
 import { checkPackages, contextSources } from "./contain.ts";
+import { PKGKIT_VERSION } from "./version.ts";
 
 export type { ResolveOptions, WorkspaceDefaults } from "./options.ts";
 
@@ -91,6 +92,12 @@ export interface Package {
   buildArgs: Record<string, string>;
   /** The build args whose value is another package, in declaration order. */
   dependencies: Dependency[];
+  /**
+   * LinuxKit's build args about the build, passed unless `buildArgs` sets the same name: PKG_HASH
+   * (`hash`), PKG_IMAGE (`org/image`), SOURCE (the `gitrepo` field, when set), REVISION (HEAD,
+   * when clean), GOPKGVERSION (HEAD as a Go pseudo-version; see DirState.goPkgVersion).
+   */
+  buildInfo: Record<string, string>;
   /** Final image labels, the OCI source/revision ones included. */
   labels: Record<string, string>;
   /** Extra build-context sources, `src` absolute, `dst` relative to the context (checked: see lib/contain.ts). */
@@ -219,7 +226,18 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
       ...(source ? { "org.opencontainers.image.source": source } : {}),
       ...(gitState?.commit ? { "org.opencontainers.image.revision": gitState.commit } : {}),
       ...(spec.config ? { "org.mobyproject.config": JSON.stringify(spec.config) } : {}),
+      // LinuxKit records the tool that built the image: here pkgkit (no build stamps its commit).
+      "org.mobyproject.linuxkit.version": `pkgkit v${PKGKIT_VERSION}`,
+      "org.mobyproject.linuxkit.revision": "unknown",
       ...spec.labels,
+    };
+    const dirty = dirtyReasons.length > 0;
+    const buildInfo: Record<string, string> = {
+      PKG_HASH: hash,
+      PKG_IMAGE: repository,
+      ...(spec.gitrepo ? { SOURCE: spec.gitrepo } : {}),
+      ...(gitState?.commit && !dirty ? { REVISION: gitState.commit } : {}),
+      ...(gitState?.goPkgVersion ? { GOPKGVERSION: gitState.goPkgVersion } : {}),
     };
     const pkg = {
       id: node.id,
@@ -232,7 +250,7 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
       ref,
       hash,
       tag,
-      dirty: dirtyReasons.length > 0,
+      dirty,
       dirtyReasons,
       commit: gitState?.commit,
       arches,
@@ -243,6 +261,7 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
       dockerfile: isAbsolute(spec.dockerfile) ? spec.dockerfile : join(def.dir, spec.dockerfile),
       buildArgs: Object.fromEntries(node.args.map((a) => [a.name, "value" in a ? a.value : refNow(a.dependency)])),
       dependencies: deps.map((d) => ({ arg: d.arg, id: d.pkg.id, dir: d.pkg.dir, ref: indexRef(d.pkg) })),
+      buildInfo,
       labels,
       extraSources: contextSources(def.dir, spec).slice(1),
     } satisfies Package;

@@ -100,7 +100,7 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
       if (existing && !force) {
         add({ kind: "skip", id, package: name, arch, ref, reason: `exists in ${engine}`, found: existing.id, skips: "build" });
       } else {
-        const buildArgs = { ...pkg.buildArgs };
+        const buildArgs = { ...pkg.buildInfo, ...pkg.buildArgs };
         const needs: string[] = [];
         for (const dep of pkg.dependencies) {
           const d = byId.get(dep.id);
