@@ -25,11 +25,12 @@
  * Precedence for other settings (org, arches, network, cache, content trust): see lib/options.ts.
  */
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { InputError } from "./errors.ts";
 import { changedContentDigest, gitStates, type DirState } from "./git.ts";
 import { formatRef, imageRef, MAX_NAME_LENGTH, MAX_TAG_LENGTH, tagRe, withArch, type ImageRef } from "./names.ts";
-import { HASH_PLACEHOLDER, type Arch, type PackageSpec } from "./spec.ts";
+import { HASH_PLACEHOLDER, PINNED_IMAGE, type Arch, type PackageSpec } from "./spec.ts";
 import {
   checkHash, checkOrgSetting, declaredArches, resolveArches, resolveDisableCache, resolveDisableContentTrust, resolveNetwork, resolveOrg,
   type FileValue, type ResolveOptions, type Setting,
@@ -102,6 +103,20 @@ export interface Package {
   labels: Record<string, string>;
   /** Extra build-context sources, `src` absolute, `dst` relative to the context (checked: see lib/contain.ts). */
   extraSources: { src: string; dst: string }[];
+  /** `depends.dockerImages`, the `fromFile` read: saved into the build context before each build. */
+  dockerImages?: DockerImages;
+}
+
+/**
+ * Images a package's build context holds, as LinuxKit's `depends.docker-images`: taken from the
+ * local engine, else pulled, and saved (in pkgkit's copy of the context, never in the package
+ * directory) into the archive `target`, or each into `<targetDir>/<name>@<digest>.tar` after
+ * `targetDir` is emptied. Paths are relative to the context.
+ */
+export interface DockerImages {
+  refs: string[];
+  target?: string;
+  targetDir?: string;
 }
 
 /** `org/image:<tag>`: the multi-arch index. */
@@ -165,8 +180,6 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
   graph.nodes.forEach((node, i) => {
     const { def } = node;
     const { spec } = def;
-    if (spec.depends)
-      throw new InputError(`${def.file}: field "depends": LinuxKit's depends.docker-images is checked but not supported by pkgkit's builds yet; remove it, or save the images into the package directory yourself`);
     const org = orgOf(def, runOrg);
     const repository = `${org}/${spec.image}`;
     const deps = dependenciesOf(node).map((a) => ({ arg: a.name, pkg: resolved.get(a.dependency)! }));
@@ -264,12 +277,34 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
       buildInfo,
       labels,
       extraSources: contextSources(def.dir, spec).slice(1),
+      ...(spec.depends ? { dockerImages: dockerImagesOf(def) } : {}),
     } satisfies Package;
     resolved.set(node, pkg);
     heads.set(node, headHash);
   });
   const out = (n: GraphNode) => resolved.get(n)!;
   return { packages: graph.nodes.map(out), roots: graph.roots.map(out) };
+}
+
+/** `depends.dockerImages` with its `fromFile` read (LinuxKit's form: one image a line; empty lines and `#` comments skipped), each checked to be pinned by digest. */
+function dockerImagesOf(def: PackageDefinition): DockerImages {
+  const { list, fromFile, target, targetDir } = def.spec.depends!.dockerImages;
+  let refs = list ?? [];
+  if (fromFile !== undefined) {
+    const field = `${def.file}: field "depends.dockerImages.fromFile"`;
+    let text: string;
+    try {
+      text = readFileSync(resolve(def.dir, fromFile), "utf8");
+    } catch (e) {
+      throw new InputError(`${field}: cannot read ${JSON.stringify(fromFile)} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); expected a file in the package directory listing one image a line`);
+    }
+    refs = text.split("\n").flatMap((line, i) => {
+      if (line.length === 0 || line.startsWith("#")) return [];
+      if (!PINNED_IMAGE.re.test(line)) throw new InputError(`${field}: ${fromFile} line ${i + 1}: ${JSON.stringify(line)} has no digest; expected ${PINNED_IMAGE.form}`);
+      return [line];
+    });
+  }
+  return { refs, ...(target !== undefined ? { target } : {}), ...(targetDir !== undefined ? { targetDir } : {}) };
 }
 
 const sha1 = (s: string) => createHash("sha1").update(s).digest("hex");
