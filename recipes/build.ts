@@ -52,8 +52,8 @@ export interface EngineLookup {
   nativeArch?: string;
   /** Per-arch images missing in their arch's engine of its own, found in the local engine. */
   localEngine: Map<string, LocalImage>;
-  /** Each ref asked → the image id found, or null: the plan's `observed.local` and `observed.localEngine`. */
-  observed: { local: Record<string, string | null>; localEngine?: Record<string, string | null> };
+  /** Each ref asked → the image id found, or null: the plan's `observed.local`, `.plain` and `.localEngine`. */
+  observed: { local: Record<string, string | null>; plain: Record<string, string | null>; localEngine?: Record<string, string | null> };
 }
 
 /**
@@ -84,7 +84,8 @@ export async function lookupEngines(packages: Package[], images: { ref: string; 
     ...(nativeArch ? { nativeArch } : {}),
     localEngine: found(copyable, () => inLocal),
     observed: {
-      local: observedLocal([...images.map((i) => i.ref), ...plain], local),
+      local: observedLocal(images.map((i) => i.ref), local),
+      plain: observedLocal(plain, local),
       ...(copyable.length ? { localEngine: observedLocal(copyable, inLocal) } : {}),
     },
   };

@@ -29,7 +29,7 @@ export function formatPlan(p: Plan): string {
   const state = (where: string, seen: Record<string, string | null>) =>
     Object.entries(seen).map(([ref, found]) => `  ${where}  ${ref}  ${found ?? "not found"}`);
   const signatures = Object.entries(p.observed?.signatures ?? {}).map(([ref, by]) => `  signature  ${ref}  ${by ? `signed (${by})` : "not signed"}`);
-  const observed = [...state("registry", p.observed?.registry ?? {}), ...state("engine  ", p.observed?.local ?? {}), ...state("local engine", p.observed?.localEngine ?? {}), ...signatures];
+  const observed = [...state("registry", p.observed?.registry ?? {}), ...state("engine  ", { ...p.observed?.local, ...p.observed?.plain }), ...state("local engine", p.observed?.localEngine ?? {}), ...signatures];
   if (observed.length) lines.push("looked up (what these decisions rest on):", ...observed);
   return lines.join("\n");
 }

@@ -216,7 +216,11 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
   return {
     version: 1,
     command: options.command,
-    packages: packages.map((p) => ({ name: formatRef(p.ref), dir: p.dir, tag: p.tag, dirty: p.dirty, arches: p.arches, ...(p.commit ? { commit: p.commit } : {}) })),
+    packages: packages.map((p) => ({
+      name: formatRef(p.ref), dir: p.dir, tag: p.tag, dirty: p.dirty, arches: p.arches,
+      ...(p.commit ? { commit: p.commit } : {}),
+      ...(p.buildInfo?.GOPKGVERSION ? { goPkgVersion: p.buildInfo.GOPKGVERSION } : {}),
+    })),
     steps: [...first, ...steps],
     ...(options.observed ? { observed: options.observed } : {}),
     inputs: {

@@ -154,11 +154,13 @@ const lookups = z.record(z.string(), z.string().nullable(), { error: "expected a
 export const observedSchema = z.object({
   /** Manifest digests: each `<tag>-<arch>` and release tag (HEAD), each index (GET). */
   registry: lookups,
-  /**
-   * Image ids in the engine each arch builds in: the local one, unless it has a builder of its own;
-   * and each package's plain `org/image:<tag>` in the local engine (see the tag step).
-   */
+  /** Image ids in the engine each arch builds in: the local one, unless it has a builder of its own. */
   local: lookups,
+  /**
+   * Each package's plain `org/image:<tag>` in the local engine (see the tag step). Not checked by
+   * `apply`: other builds (another group of a matrix) add it, and tagging again is harmless.
+   */
+  plain: lookups.optional(),
   /** Per-arch images of arches that build in an engine of their own and are not there: ids in the local engine, which copies them over. */
   localEngine: lookups.optional(),
   /**
@@ -209,6 +211,8 @@ export const plannedPackageSchema = z.object({
   dirty: z.boolean(),
   arches: z.array(arch).min(1),
   commit: z.string().regex(/^[0-9a-f]{40,64}$/, { error: "expected a git commit id" }).optional(),
+  /** HEAD as the GOPKGVERSION build arg: kept, like `commit`, when the plan is applied after a commit elsewhere. */
+  goPkgVersion: z.string().optional(),
 });
 
 /** A plan: its packages, its steps in order, what they rest on, and the options it was made with. */

@@ -11,6 +11,7 @@ import type { BuildStep } from "../../lib/plan/schema.ts";
 import { buildxBuilder } from "../../lib/builder.ts";
 import { defaultShell } from "../../lib/shell.ts";
 import { PKGKIT_VERSION } from "../../lib/version.ts";
+import { matchPackages } from "../../lib/apply.ts";
 import { must, ROOT, tmpRepo } from "../helpers.ts";
 
 const shell = await defaultShell();
@@ -57,6 +58,21 @@ test("the tool labels name pkgkit's version, which is package.json's", async () 
   const repo = tmpRepo({ "app/Dockerfile": "FROM scratch\n" });
   const p = await resolveOne(join(repo.dir, "app"), { labels: { "org.mobyproject.linuxkit.revision": "mine" } });
   assert.equal([p.labels["org.mobyproject.linuxkit.version"], p.labels["org.mobyproject.linuxkit.revision"]], [`pkgkit v${PKGKIT_VERSION}`, "mine"]);
+  repo.rm();
+});
+
+test("a plan applied after a commit elsewhere keeps its REVISION and GOPKGVERSION, as it keeps its revision label", async () => {
+  const repo = tmpRepo({ "app/Dockerfile": "FROM scratch\n" });
+  const dir = join(repo.dir, "app");
+  const before = await resolveOne(dir);
+  const planned = plan([before], { command: "build", builder: buildxBuilder(shell), local: new Map() });
+  assert.is(planned.packages[0]!.goPkgVersion, before.buildInfo.GOPKGVERSION);
+  repo.write("elsewhere.txt", "x\n");
+  repo.commit();
+  const after = await resolveOne(dir);
+  assert.is.not(after.buildInfo.REVISION, before.buildInfo.REVISION);
+  const { packages } = matchPackages(planned, [after]);
+  assert.equal(packages[0]!.buildInfo, before.buildInfo);
   repo.rm();
 });
 

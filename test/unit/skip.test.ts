@@ -102,7 +102,8 @@ test("nothing in the registry: each arch the engine has (builder stand-in) is pu
   ]);
   assert.equal(asked, [[`${REPO}:h1-amd64`, `${REPO}:h1-arm64`, `${REPO}:h1`]], "the engine is asked for what the registry lacks (and the plain tag), in one query");
   assert.equal(p.observed?.registry, { [`${REPO}:h1-amd64`]: null, [`${REPO}:h1-arm64`]: null, [`${REPO}:h1`]: null });
-  assert.equal(p.observed?.local, { [`${REPO}:h1-amd64`]: "sha256:local-amd64", [`${REPO}:h1-arm64`]: null, [`${REPO}:h1`]: null });
+  assert.equal(p.observed?.local, { [`${REPO}:h1-amd64`]: "sha256:local-amd64", [`${REPO}:h1-arm64`]: null });
+  assert.equal(p.observed?.plain, { [`${REPO}:h1`]: null });
 });
 
 test("every arch in the registry: skipped as \"exists in registry\" with the tag's digest, the engine never asked; the index is merged from those digests", async () => {
