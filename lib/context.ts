@@ -56,12 +56,16 @@ export async function saveImagesInto(
 ): Promise<void> {
   if (images.emptyDir !== undefined) {
     const dir = await directoryInside(context, images.emptyDir, "depends.dockerImages.targetDir");
+    if (dir === context) throw new PkgkitError(`build context: depends.dockerImages.targetDir ${JSON.stringify(images.emptyDir)} is the context itself, which would be emptied; nothing saved`);
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir);
   }
   for (const { dst, refs } of images.archives) {
     const slash = dst.lastIndexOf("/");
-    const file = join(await directoryInside(context, slash < 0 ? "." : dst.slice(0, slash), "depends.dockerImages"), dst.slice(slash + 1));
+    const name = dst.slice(slash + 1);
+    if (name === "" || name === "." || name === "..")
+      throw new PkgkitError(`build context: the archive ${JSON.stringify(dst)} of depends.dockerImages does not name a file; nothing saved`);
+    const file = join(await directoryInside(context, slash < 0 ? "." : dst.slice(0, slash), "depends.dockerImages"), name);
     for (const ref of refs) options.log?.(`${ref}: ${(await engine.provide(ref, { signal: options.signal })) === "present" ? "from the local engine" : "pulled into the local engine"}`);
     await rm(file, { recursive: true, force: true });
     await engine.saveAll(refs, file, { signal: options.signal });

@@ -30,7 +30,7 @@ import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { InputError } from "./errors.ts";
 import { changedContentDigest, gitStates, type DirState } from "./git.ts";
 import { formatRef, imageRef, MAX_NAME_LENGTH, MAX_TAG_LENGTH, tagRe, withArch, type ImageRef } from "./names.ts";
-import { HASH_PLACEHOLDER, PINNED_IMAGE, type Arch, type PackageSpec } from "./spec.ts";
+import { contextPath, HASH_PLACEHOLDER, PINNED_IMAGE, type Arch, type PackageSpec } from "./spec.ts";
 import {
   checkHash, checkOrgSetting, declaredArches, resolveArches, resolveDisableCache, resolveDisableContentTrust, resolveNetwork, resolveOrg,
   type FileValue, type ResolveOptions, type Setting,
@@ -289,6 +289,10 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
 /** `depends.dockerImages` with its `fromFile` read (LinuxKit's form: one image a line; empty lines and `#` comments skipped), each checked to be pinned by digest. */
 function dockerImagesOf(def: PackageDefinition): DockerImages {
   const { list, fromFile, target, targetDir } = def.spec.depends!.dockerImages;
+  if (targetDir !== undefined && contextPath(targetDir) === ".")
+    throw new InputError(`${def.file}: field "depends.dockerImages.targetDir": ${JSON.stringify(targetDir)} is the package directory itself, which would be emptied; expected a directory inside it, e.g. "images"`);
+  if (target !== undefined && contextPath(target) === ".")
+    throw new InputError(`${def.file}: field "depends.dockerImages.target": ${JSON.stringify(target)} is the package directory itself; expected a file inside it, e.g. "images.tar"`);
   let refs = list ?? [];
   if (fromFile !== undefined) {
     const field = `${def.file}: field "depends.dockerImages.fromFile"`;
