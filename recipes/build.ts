@@ -26,25 +26,6 @@ export interface BuildOptions {
   resolved?: ResolvedWith;
 }
 
-/**
- * The read-only look-up step: which of these `org/image:<tag>-<arch>` images exist, each asked of
- * the engine its arch builds in (one query per engine, in parallel).
- */
-export async function lookupImages(images: { ref: string; arch: Arch }[], builder: Builder, builders: ArchBuilders = {}): Promise<Map<string, LocalImage>> {
-  const byBuilder = new Map<Builder, string[]>();
-  for (const { ref, arch } of images) {
-    const b = builderFor(arch, builder, builders);
-    byBuilder.set(b, [...(byBuilder.get(b) ?? []), ref]);
-  }
-  const found = await Promise.all([...byBuilder].map(([b, refs]) => b.inspect(refs)));
-  return new Map(found.flatMap((m) => [...m]));
-}
-
-/** Every arch image of the packages, looked up in its arch's engine. */
-export async function lookupLocal(packages: Package[], builder: Builder, builders: ArchBuilders = {}): Promise<Map<string, LocalImage>> {
-  return lookupImages(packages.flatMap((p) => p.arches.map((arch) => ({ ref: archRef(p, arch), arch }))), builder, builders);
-}
-
 /** The look-ups a plan's local engines rest on (see PlanOptions: local, nativeArch, localEngine). */
 export interface EngineLookup {
   /** Each per-arch image in its arch's engine, and each package's plain `org/image:<tag>` in the local engine. */

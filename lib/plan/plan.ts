@@ -1,7 +1,8 @@
 /**
  * plan(): packages + what already exists → the steps a command will take, as plain data.
- * It is pure: the existence look-ups happen before (see `lookupLocal`) and their answers are
- * recorded in the plan, so `plan`, `--dry-run` and `run()` all see the same decisions.
+ * It is pure: the existence look-ups happen before (see `lookupEngines` in recipes/build.ts) and
+ * their answers are recorded in the plan, so `plan`, `--dry-run` and `run()` all see the same
+ * decisions.
  */
 import type { DockerImages, Package } from "../package.ts";
 import { formatRef, platformKey, platformString, registryTag, withArch, PLATFORMS, type ImageRef } from "../names.ts";
