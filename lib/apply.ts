@@ -221,7 +221,7 @@ export function matchPackages(planned: Plan, resolved: Package[]): { packages: P
     if (!p) changed.push(`${want.dir}: planned ${want.name}; the directory now holds ${here.map(indexRef).join(", ") || "no such package"}`);
     else if (p.tag !== want.tag) changed.push(`${want.dir}: planned ${want.name}, now ${indexRef(p)}`);
     else if (missing.length) changed.push(`${want.dir}: planned ${want.name} for ${missing.join(", ")}, which it no longer builds (arches: ${p.arches.join(", ")})`);
-    else packages.push(atCommit({ ...p, arches: want.arches }, want.commit));
+    else packages.push(atCommit({ ...p, arches: want.arches }, want));
   }
   return { packages, changed };
 }
@@ -230,11 +230,15 @@ const REVISION = "org.opencontainers.image.revision";
 
 /**
  * Commits that leave a package's tag alone (elsewhere in the repository) move HEAD, which builds
- * record in their revision label: the plan's commit names the same sources, so it stays.
+ * record in their revision label and the REVISION and GOPKGVERSION build args: the plan's commit
+ * names the same sources, so it stays.
  */
-function atCommit(p: Package, commit: string | undefined): Package {
+function atCommit(p: Package, { commit, goPkgVersion }: Plan["packages"][number]): Package {
   if (!commit || p.commit === commit || p.labels[REVISION] !== p.commit) return p;
-  return { ...p, commit, labels: { ...p.labels, [REVISION]: commit } };
+  const info = { ...p.buildInfo };
+  if (info.REVISION) info.REVISION = commit;
+  if (info.GOPKGVERSION && goPkgVersion) info.GOPKGVERSION = goPkgVersion;
+  return { ...p, commit, labels: { ...p.labels, [REVISION]: commit }, buildInfo: info };
 }
 
 const state = (c: Change, answer: string | null) => (c.where === "signatures" ? (answer ? `signed (${answer})` : "not signed") : (answer ?? "not there"));

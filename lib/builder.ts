@@ -16,6 +16,8 @@ export interface BuildRequest {
   arch: Arch;
   /** Image reference to tag the result with. */
   ref: string;
+  /** A second tag for the result: the plain `org/image:<tag>` (see PlanOptions.nativeArch). */
+  alias?: string;
   network: boolean;
   cache: boolean;
   buildArgs: Record<string, string>;
@@ -54,6 +56,16 @@ export interface Builder {
   inspect(refs: string[]): Promise<Map<string, LocalImage>>;
   /** Write an image from its engine to a `docker save` archive; `signal` stops it. */
   save(ref: string, file: string, options?: { signal?: AbortSignal }): Promise<void>;
+  /** Write images from its engine to one `docker save` archive; `signal` stops it. */
+  saveAll(refs: string[], file: string, options?: { signal?: AbortSignal }): Promise<void>;
+  /** Make `ref` present in its engine: nothing when it is there already, else `docker pull`; says which. */
+  provide(ref: string, options?: { signal?: AbortSignal }): Promise<"present" | "pulled">;
+  /** Load a `docker save` archive into its engine; `signal` stops it. */
+  load(file: string, options?: { signal?: AbortSignal }): Promise<void>;
+  /** Give the image `ref` in its engine the tag `alias` too. */
+  tag(ref: string, alias: string): Promise<void>;
+  /** The GOARCH of its engine's machine (`docker version`'s server arch); undefined when it does not say. */
+  engineArch(): Promise<string | undefined>;
 }
 
 /** A builder per arch, for arches that build somewhere else than the default builder. */
@@ -98,11 +110,11 @@ export function buildxBuilder(shell: Shell, docker = "docker", engine?: Engine):
         ...flags("--label", r.labels),
         "--file", r.dockerfile,
         "--tag", r.ref,
+        ...(r.alias ? ["--tag", r.alias] : []),
         r.context,
       ],
     }),
-    inspect: (refs) => inspectImages(shell, cli, refs),
-    save: (ref, file, options) => saveImage(shell, cli, ref, file, options?.signal),
+    ...engineOps(shell, cli),
   };
 }
 
@@ -129,13 +141,13 @@ export function legacyBuilder(shell: Shell, docker = "docker", engine?: Engine):
           ...flags("--label", r.labels),
           "--file", r.dockerfile,
           "--tag", r.ref,
+          ...(r.alias ? ["--tag", r.alias] : []),
           r.context,
         ],
         env: { DOCKER_BUILDKIT: "0" },
       };
     },
-    inspect: (refs) => inspectImages(shell, cli, refs),
-    save: (ref, file, options) => saveImage(shell, cli, ref, file, options?.signal),
+    ...engineOps(shell, cli),
   };
 }
 
@@ -151,9 +163,37 @@ function dockerCli(docker: string, engine?: Engine) {
 }
 type DockerCli = ReturnType<typeof dockerCli>;
 
-async function saveImage(shell: Shell, docker: DockerCli, ref: string, file: string, signal?: AbortSignal): Promise<void> {
-  const r = await shell.exec([...docker.argv, "save", "--output", file, ref], { signal });
-  if (r.code !== 0) throw new PkgkitError(`docker save ${ref}${docker.where} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
+/** What every builder does the same way in its engine, through the docker CLI. */
+function engineOps(shell: Shell, cli: DockerCli): Pick<Builder, "inspect" | "save" | "saveAll" | "provide" | "load" | "tag" | "engineArch"> {
+  return {
+    inspect: (refs) => inspectImages(shell, cli, refs),
+    save: (ref, file, options) => saveImages(shell, cli, [ref], file, options?.signal),
+    saveAll: (refs, file, options) => saveImages(shell, cli, refs, file, options?.signal),
+    async provide(ref, options) {
+      // By digest too (`name@sha256:...`), which inspectImages, matching tags, does not answer.
+      if ((await shell.exec([...cli.argv, "image", "inspect", "--format", "{{.Id}}", ref])).code === 0) return "present";
+      const r = await shell.exec([...cli.argv, "pull", "--quiet", ref], { signal: options?.signal });
+      if (r.code !== 0) throw new PkgkitError(`docker pull ${ref}${cli.where} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
+      return "pulled";
+    },
+    async load(file, options) {
+      const r = await shell.exec([...cli.argv, "load", "--input", file], { signal: options?.signal });
+      if (r.code !== 0) throw new PkgkitError(`docker load${cli.where} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
+    },
+    async tag(ref, alias) {
+      const r = await shell.exec([...cli.argv, "image", "tag", ref, alias]);
+      if (r.code !== 0) throw new PkgkitError(`docker image tag ${ref} ${alias}${cli.where} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
+    },
+    async engineArch() {
+      const r = await shell.exec([...cli.argv, "version", "--format", "{{.Server.Arch}}"]);
+      return r.code === 0 ? r.stdout.trim() || undefined : undefined;
+    },
+  };
+}
+
+async function saveImages(shell: Shell, docker: DockerCli, refs: string[], file: string, signal?: AbortSignal): Promise<void> {
+  const r = await shell.exec([...docker.argv, "save", "--output", file, ...refs], { signal });
+  if (r.code !== 0) throw new PkgkitError(`docker save ${refs.join(" ")}${docker.where} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
 }
 
 async function inspectImages(shell: Shell, docker: DockerCli, refs: string[]): Promise<Map<string, LocalImage>> {

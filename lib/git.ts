@@ -1,7 +1,8 @@
 /**
  * Git facts for many directories at once. The number of git processes depends on the number of
  * repositories involved, never on the number of directories: per repository, one `rev-parse`,
- * then `ls-tree`, `status` and `config` together, each over all the directories.
+ * then `ls-tree`, `status`, `config` and `show` (HEAD's date, for GOPKGVERSION) together, each over
+ * all the directories.
  */
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -21,6 +22,13 @@ export interface DirState {
   changed: string[];
   /** `remote.origin.url`, if set. */
   remote?: string;
+  /**
+   * HEAD as LinuxKit's GOPKGVERSION build arg: `v0.0.0-<commit date>-<12 hex of the commit>`, the
+   * date as `git show --date=format-local:%Y%m%d%H%M%S` gives it (local time, as LinuxKit). Always
+   * v0.0.0: LinuxKit's `git describe --match='v[0-9]...'` passes the quotes to git, so it never
+   * matches a tag.
+   */
+  goPkgVersion?: string;
 }
 
 /**
@@ -89,10 +97,11 @@ async function repoStates(shell: Shell, hint: string, dirs: string[]): Promise<M
   // Many paths: list every tree under their parents once (-r -d) instead of matching each path.
   const treeSpec = paths.length > 32 ? ["-r", "-d", "HEAD", "--", ...covering(paths)] : ["HEAD", "--", ...paths];
 
-  const [lsTree, status, remote] = await Promise.all([
+  const [lsTree, status, remote, version] = await Promise.all([
     paths.length ? git(shell, top, ["ls-tree", "--full-tree", "-z", ...treeSpec]) : undefined,
     git(shell, top, ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--ignore-submodules=none", "--", ...spec]),
     git(shell, top, ["config", "--get", "remote.origin.url"]),
+    git(shell, top, ["--no-pager", "show", "--quiet", "--abbrev=12", "--date=format-local:%Y%m%d%H%M%S", "--format=%cd-%h", "HEAD"]),
   ]);
   if (lsTree && lsTree.code !== 0) throw new InputError(`${top}: git ls-tree failed: ${lsTree.stderr.trim()}`);
   if (status.code !== 0) throw new InputError(`${top}: git status failed: ${status.stderr.trim()}`);
@@ -114,6 +123,7 @@ async function repoStates(shell: Shell, hint: string, dirs: string[]): Promise<M
       tree: trees.get(r),
       changed: changed.filter((p) => p.startsWith(prefix)),
       remote: remote.code === 0 ? remote.stdout.trim() || undefined : undefined,
+      ...(version.code === 0 && version.stdout.trim() ? { goPkgVersion: `v0.0.0-${version.stdout.trim()}` } : {}),
     });
   }
   return out;

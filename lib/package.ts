@@ -25,11 +25,12 @@
  * Precedence for other settings (org, arches, network, cache, content trust): see lib/options.ts.
  */
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { InputError } from "./errors.ts";
 import { changedContentDigest, gitStates, type DirState } from "./git.ts";
 import { formatRef, imageRef, MAX_NAME_LENGTH, MAX_TAG_LENGTH, tagRe, withArch, type ImageRef } from "./names.ts";
-import { HASH_PLACEHOLDER, type Arch, type PackageSpec } from "./spec.ts";
+import { contextPath, HASH_PLACEHOLDER, PINNED_IMAGE, type Arch, type PackageSpec } from "./spec.ts";
 import {
   checkHash, checkOrgSetting, declaredArches, resolveArches, resolveDisableCache, resolveDisableContentTrust, resolveNetwork, resolveOrg,
   type FileValue, type ResolveOptions, type Setting,
@@ -38,6 +39,7 @@ import { buildGraph, dependenciesOf, type GraphNode } from "./graph.ts";
 import type { PackageDefinition } from "./define.ts";
 import type { Shell } from "./shell.ts";
 import { checkPackages, contextSources } from "./contain.ts";
+import { PKGKIT_VERSION } from "./version.ts";
 
 export type { ResolveOptions, WorkspaceDefaults } from "./options.ts";
 
@@ -91,10 +93,30 @@ export interface Package {
   buildArgs: Record<string, string>;
   /** The build args whose value is another package, in declaration order. */
   dependencies: Dependency[];
+  /**
+   * LinuxKit's build args about the build, passed unless `buildArgs` sets the same name: PKG_HASH
+   * (`hash`), PKG_IMAGE (`org/image`), SOURCE (the `gitrepo` field, when set), REVISION (HEAD,
+   * when clean), GOPKGVERSION (HEAD as a Go pseudo-version; see DirState.goPkgVersion).
+   */
+  buildInfo: Record<string, string>;
   /** Final image labels, the OCI source/revision ones included. */
   labels: Record<string, string>;
   /** Extra build-context sources, `src` absolute, `dst` relative to the context (checked: see lib/contain.ts). */
   extraSources: { src: string; dst: string }[];
+  /** `depends.dockerImages`, the `fromFile` read: saved into the build context before each build. */
+  dockerImages?: DockerImages;
+}
+
+/**
+ * Images a package's build context holds, as LinuxKit's `depends.docker-images`: taken from the
+ * local engine, else pulled, and saved (in pkgkit's copy of the context, never in the package
+ * directory) into the archive `target`, or each into `<targetDir>/<name>@<digest>.tar` after
+ * `targetDir` is emptied. Paths are relative to the context.
+ */
+export interface DockerImages {
+  refs: string[];
+  target?: string;
+  targetDir?: string;
 }
 
 /** `org/image:<tag>`: the multi-arch index. */
@@ -159,8 +181,6 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
     const { def } = node;
     // `--dockerfile` stands for the package's own, and is checked as its own is (lib/contain.ts).
     const spec = options.dockerfile === undefined ? def.spec : { ...def.spec, dockerfile: options.dockerfile };
-    if (spec.depends)
-      throw new InputError(`${def.file}: field "depends": LinuxKit's depends.docker-images is checked but not supported by pkgkit's builds yet; remove it, or save the images into the package directory yourself`);
     const org = orgOf(def, runOrg);
     const repository = `${org}/${spec.image}`;
     const deps = dependenciesOf(node).map((a) => ({ arg: a.name, pkg: resolved.get(a.dependency)! }));
@@ -220,7 +240,18 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
       ...(source ? { "org.opencontainers.image.source": source } : {}),
       ...(gitState?.commit ? { "org.opencontainers.image.revision": gitState.commit } : {}),
       ...(spec.config ? { "org.mobyproject.config": JSON.stringify(spec.config) } : {}),
+      // LinuxKit records the tool that built the image: here pkgkit (no build stamps its commit).
+      "org.mobyproject.linuxkit.version": `pkgkit v${PKGKIT_VERSION}`,
+      "org.mobyproject.linuxkit.revision": "unknown",
       ...spec.labels,
+    };
+    const dirty = dirtyReasons.length > 0;
+    const buildInfo: Record<string, string> = {
+      PKG_HASH: hash,
+      PKG_IMAGE: repository,
+      ...(spec.gitrepo ? { SOURCE: spec.gitrepo } : {}),
+      ...(gitState?.commit && !dirty ? { REVISION: gitState.commit } : {}),
+      ...(gitState?.goPkgVersion ? { GOPKGVERSION: gitState.goPkgVersion } : {}),
     };
     const pkg = {
       id: node.id,
@@ -233,7 +264,7 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
       ref,
       hash,
       tag,
-      dirty: dirtyReasons.length > 0,
+      dirty,
       dirtyReasons,
       commit: gitState?.commit,
       arches,
@@ -244,8 +275,10 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
       dockerfile: isAbsolute(spec.dockerfile) ? spec.dockerfile : join(def.dir, spec.dockerfile),
       buildArgs: { ...Object.fromEntries(node.args.map((a) => [a.name, "value" in a ? a.value : refNow(a.dependency)])), ...overridden(def, deps, options.buildArgs) },
       dependencies: deps.map((d) => ({ arg: d.arg, id: d.pkg.id, dir: d.pkg.dir, ref: indexRef(d.pkg) })),
+      buildInfo,
       labels,
       extraSources: contextSources(def.dir, spec).slice(1),
+      ...(spec.depends ? { dockerImages: dockerImagesOf(def) } : {}),
     } satisfies Package;
     resolved.set(node, pkg);
     heads.set(node, headHash);
@@ -259,6 +292,31 @@ function overridden(def: PackageDefinition, deps: { arg: string }[], args: Recor
   const dep = deps.find((d) => args && Object.hasOwn(args, d.arg));
   if (dep) throw new InputError(`--build-arg-file sets ${dep.arg}, which ${def.file} gives another package's tag; pkgkit sets it from that package (rename the arg in the file)`);
   return args ?? {};
+}
+
+/** `depends.dockerImages` with its `fromFile` read (LinuxKit's form: one image a line; empty lines and `#` comments skipped), each checked to be pinned by digest. */
+function dockerImagesOf(def: PackageDefinition): DockerImages {
+  const { list, fromFile, target, targetDir } = def.spec.depends!.dockerImages;
+  if (targetDir !== undefined && contextPath(targetDir) === ".")
+    throw new InputError(`${def.file}: field "depends.dockerImages.targetDir": ${JSON.stringify(targetDir)} is the package directory itself, which would be emptied; expected a directory inside it, e.g. "images"`);
+  if (target !== undefined && contextPath(target) === ".")
+    throw new InputError(`${def.file}: field "depends.dockerImages.target": ${JSON.stringify(target)} is the package directory itself; expected a file inside it, e.g. "images.tar"`);
+  let refs = list ?? [];
+  if (fromFile !== undefined) {
+    const field = `${def.file}: field "depends.dockerImages.fromFile"`;
+    let text: string;
+    try {
+      text = readFileSync(resolve(def.dir, fromFile), "utf8");
+    } catch (e) {
+      throw new InputError(`${field}: cannot read ${JSON.stringify(fromFile)} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); expected a file in the package directory listing one image a line`);
+    }
+    refs = text.split("\n").flatMap((line, i) => {
+      if (line.length === 0 || line.startsWith("#")) return [];
+      if (!PINNED_IMAGE.re.test(line)) throw new InputError(`${field}: ${fromFile} line ${i + 1}: ${JSON.stringify(line)} has no digest; expected ${PINNED_IMAGE.form}`);
+      return [line];
+    });
+  }
+  return { refs, ...(target !== undefined ? { target } : {}), ...(targetDir !== undefined ? { targetDir } : {}) };
 }
 
 const sha1 = (s: string) => createHash("sha1").update(s).digest("hex");

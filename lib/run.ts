@@ -17,7 +17,7 @@ import { mergeIndex, pushImage, type BlobLocations, type MergedIndex, type OwnAr
 import { runSignStep, type SignOutcome } from "./sign/run.ts";
 import type { Signer } from "./sign/types.ts";
 import { createScratch, removeScratch, type Scratch } from "./scratch.ts";
-import { assembleContext } from "./context.ts";
+import { assembleContext, saveImagesInto } from "./context.ts";
 
 /** What one step did: its status, when and for how long, and what it produced or why it failed. */
 export interface StepResult {
@@ -142,12 +142,12 @@ export async function run(p: Plan, session: Session, runOptions: RunOptions = {}
   const options: RunContext = { ...session, ...runOptions };
   if (p.steps.some((s) => s.kind === "push" || s.kind === "index") && !options.registry)
     throw new PkgkitError("this plan pushes, but run() was given no registry client");
-  for (const s of p.steps) if (s.kind === "build" || s.kind === "push") stepBuilder(s, options);
+  for (const s of p.steps) if (s.kind === "build" || s.kind === "push" || s.kind === "tag") stepBuilder(s, options);
   const missing = [...new Set(p.steps.flatMap((s) => (s.kind === "sign" && !options.signers?.has(s.signerId) ? [`${s.using} (signer id ${s.signerId})`] : [])))];
   if (missing.length) throw new PkgkitError(`this plan signs with ${missing.join(", ")}, but run() was given no such signer (Session.signers, by signer id)`);
   const state: RunState = { pushed: new Map(), indexEntries: new Map(), blobs: new Map(), local: new Set() };
   // One scratch directory per run, made before any step starts (steps running at once share it).
-  if (p.steps.some((s) => s.kind === "context" || s.kind === "push")) state.scratch = await createScratch(options.tmpDir);
+  if (p.steps.some((s) => s.kind === "context" || s.kind === "push" || (s.kind === "tag" && s.from))) state.scratch = await createScratch(options.tmpDir);
   try {
     return await runSteps(p, options, state);
   } finally {
@@ -260,9 +260,14 @@ async function runStep(step: Step, options: RunContext, state: RunState): Promis
           log: (line) => reporter?.stepOutput(step, line),
         }),
       };
+    case "tag":
+      await runTag(step, options, state);
+      return {};
     case "context": {
       options.signal?.throwIfAborted();
-      await local(state, assembleContext(state.scratch!.contextDir(step.package), step.sources));
+      const dir = state.scratch!.contextDir(step.package);
+      await local(state, assembleContext(dir, step.sources));
+      if (step.images) await local(state, saveImagesInto(dir, step.images, options.builder, { signal: options.signal, log: (line) => reporter?.stepOutput(step, line) }));
       return {};
     }
     case "build": {
@@ -294,12 +299,33 @@ async function runStep(step: Step, options: RunContext, state: RunState): Promis
   }
 }
 
-/** The Builder a build or push step names: the engine its image is built in and exported from. */
-function stepBuilder(step: Extract<Step, { kind: "build" | "push" }>, options: RunContext): Builder {
+/** The Builder a build, push or tag step names: the engine its image is built in, exported from or tagged in. */
+function stepBuilder(step: Extract<Step, { kind: "build" | "push" | "tag" }>, options: RunContext): Builder {
   const builder = builderFor(step.arch, options.builder, options.builders);
   if (builder.name !== step.builder)
     throw new PkgkitError(`plan step ${step.id} uses builder ${step.builder}, but run() was given ${builder.name} for ${step.arch}: pass the builders the plan was made with`);
+  if (step.kind === "tag" && step.from !== undefined && step.from !== options.builder.name)
+    throw new PkgkitError(`plan step ${step.id} copies from builder ${step.from}, but run() was given ${options.builder.name} as the local one: pass the builders the plan was made with`);
   return builder;
+}
+
+/** A tag step: copy the image from the local engine first when the step says so, then add its plain tag. */
+async function runTag(step: Extract<Step, { kind: "tag" }>, options: RunContext, state: RunState): Promise<void> {
+  const { signal } = options;
+  signal?.throwIfAborted();
+  const builder = stepBuilder(step, options);
+  if (step.from) {
+    const dir = await state.scratch!.tempDir("copy-");
+    try {
+      const archive = join(dir, "image.tar");
+      await local(state, options.builder.save(step.ref, archive, { signal }));
+      signal?.throwIfAborted();
+      await local(state, builder.load(archive, { signal }));
+    } finally {
+      if (!signal?.aborted) await removeScratch(dir, options.tmpDir);
+    }
+  }
+  if (step.alias) await local(state, builder.tag(step.ref, step.alias));
 }
 
 async function runPush(step: Extract<Step, { kind: "push" }>, options: RunContext, state: RunState): Promise<PushedImage> {

@@ -57,9 +57,12 @@ export function contextPath(dst: string): string | undefined {
   return parts.length ? parts.join("/") : ".";
 }
 
+/** An image pinned by digest, as `depends.dockerImages` requires (LinuxKit refuses an image without one). */
+export const PINNED_IMAGE = { re: /@sha256:[0-9a-f]{64}$/, form: 'an image reference with a digest, e.g. "alpine@sha256:<64 hex>"' };
+
 const dockerImages = z
   .strictObject({
-    list: z.array(z.string().regex(/@sha256:[0-9a-f]{64}$/, { error: 'expected an image reference with a digest, e.g. "alpine@sha256:<64 hex>"' })).optional(),
+    list: z.array(z.string().regex(PINNED_IMAGE.re, { error: `expected ${PINNED_IMAGE.form}` })).optional(),
     fromFile: relativeInside('"fromFile"').optional(),
     target: relativeInside('"target"').optional(),
     targetDir: relativeInside('"targetDir"').optional(),

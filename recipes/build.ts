@@ -3,7 +3,7 @@
  * plan, run. Each piece is exported so a pipeline can stop after planning, edit the plan, or run
  * its own.
  */
-import { archRef, type Package } from "../lib/package.ts";
+import { archRef, indexRef, type Package } from "../lib/package.ts";
 import { plan, type PlanOptions } from "../lib/plan/plan.ts";
 import type { Plan, ResolvedWith } from "../lib/plan/schema.ts";
 import { run, type Reporter, type Result } from "../lib/run.ts";
@@ -28,23 +28,50 @@ export interface BuildOptions {
   attestations?: false;
 }
 
-/**
- * The read-only look-up step: which of these `org/image:<tag>-<arch>` images exist, each asked of
- * the engine its arch builds in (one query per engine, in parallel).
- */
-export async function lookupImages(images: { ref: string; arch: Arch }[], builder: Builder, builders: ArchBuilders = {}): Promise<Map<string, LocalImage>> {
-  const byBuilder = new Map<Builder, string[]>();
-  for (const { ref, arch } of images) {
-    const b = builderFor(arch, builder, builders);
-    byBuilder.set(b, [...(byBuilder.get(b) ?? []), ref]);
-  }
-  const found = await Promise.all([...byBuilder].map(([b, refs]) => b.inspect(refs)));
-  return new Map(found.flatMap((m) => [...m]));
+/** The look-ups a plan's local engines rest on (see PlanOptions: local, nativeArch, localEngine). */
+export interface EngineLookup {
+  /** Each per-arch image in its arch's engine, and each package's plain `org/image:<tag>` in the local engine. */
+  local: Map<string, LocalImage>;
+  nativeArch?: string;
+  /** Per-arch images missing in their arch's engine of its own, found in the local engine. */
+  localEngine: Map<string, LocalImage>;
+  /** Each ref asked → the image id found, or null: the plan's `observed.local`, `.plain` and `.localEngine`. */
+  observed: { local: Record<string, string | null>; plain: Record<string, string | null>; localEngine?: Record<string, string | null> };
 }
 
-/** Every arch image of the packages, looked up in its arch's engine. */
-export async function lookupLocal(packages: Package[], builder: Builder, builders: ArchBuilders = {}): Promise<Map<string, LocalImage>> {
-  return lookupImages(packages.flatMap((p) => p.arches.map((arch) => ({ ref: archRef(p, arch), arch }))), builder, builders);
+/**
+ * The engine look-ups, one query per engine, in parallel: each per-arch image in its arch's engine;
+ * in the local engine also each package's plain `org/image:<tag>` and the per-arch images of the
+ * arches that build in an engine of their own (copied over when only the local engine has them);
+ * and the local engine's native arch.
+ */
+export async function lookupEngines(packages: Package[], images: { ref: string; arch: Arch }[], builder: Builder, builders: ArchBuilders = {}): Promise<EngineLookup> {
+  const plain = packages.map(indexRef);
+  const elsewhere = images.filter((i) => builders[i.arch]).map((i) => i.ref);
+  const asks = new Map<Builder, string[]>([[builder, []]]);
+  for (const { ref, arch } of images) {
+    const b = builderFor(arch, builder, builders);
+    asks.set(b, [...(asks.get(b) ?? []), ref]);
+  }
+  asks.get(builder)!.push(...plain, ...elsewhere);
+  const [answers, nativeArch] = await Promise.all([Promise.all([...asks].map(([b, refs]) => b.inspect(refs))), builder.engineArch()]);
+  const inEngine = new Map([...asks.keys()].map((b, i) => [b, answers[i]!]));
+  const inLocal = inEngine.get(builder)!;
+  const found = (refs: string[], where: (ref: string) => Map<string, LocalImage>) =>
+    new Map(refs.flatMap((r) => (where(r).has(r) ? [[r, where(r).get(r)!] as const] : [])));
+  const archOf = new Map(images.map((i) => [i.ref, i.arch]));
+  const local = found([...images.map((i) => i.ref), ...plain], (r) => (archOf.has(r) ? inEngine.get(builderFor(archOf.get(r)!, builder, builders))! : inLocal));
+  const copyable = elsewhere.filter((r) => !local.has(r));
+  return {
+    local,
+    ...(nativeArch ? { nativeArch } : {}),
+    localEngine: found(copyable, () => inLocal),
+    observed: {
+      local: observedLocal(images.map((i) => i.ref), local),
+      plain: observedLocal(plain, local),
+      ...(copyable.length ? { localEngine: observedLocal(copyable, inLocal) } : {}),
+    },
+  };
 }
 
 /** Each ref looked up in an engine → the image id found, or null. */
@@ -56,17 +83,19 @@ export async function observeBuild(packages: Package[], options: BuildOptions = 
   checkPackages(packages);
   const session = await completeSession(options);
   const { builder, builders = {} } = session;
-  const local = await lookupLocal(packages, builder, builders);
-  const refs = packages.flatMap((p) => p.arches.map((a) => archRef(p, a)));
+  const images = packages.flatMap((p) => p.arches.map((arch) => ({ ref: archRef(p, arch), arch })));
+  const { local, nativeArch, localEngine, observed } = await lookupEngines(packages, images, builder, builders);
   return {
     options: {
       command: "build",
       builder,
       builders,
       local,
+      ...(nativeArch ? { nativeArch } : {}),
+      localEngine,
       force: options.force,
       ...(options.attestations === false ? { attestations: false as const } : {}),
-      observed: { registry: {}, local: observedLocal(refs, local) },
+      observed: { registry: {}, ...observed },
       ...(options.resolved ? { resolved: options.resolved } : {}),
     },
     session,

@@ -17,7 +17,7 @@ import { mapLimit } from "../lib/concurrency.ts";
 import { registryTag, withArch } from "../lib/names.ts";
 import type { Descriptor, Manifest, Registry } from "../lib/registry/types.ts";
 import type { ManifestFormat } from "../lib/image.ts";
-import { lookupImages, observedLocal } from "./build.ts";
+import { lookupEngines } from "./build.ts";
 import { checkPackages } from "../lib/contain.ts";
 import { planOptionsWithSigning, resolveSigning, type SigningOptions } from "./sign.ts";
 
@@ -108,8 +108,10 @@ export async function observePush(packages: Package[], options: PushOptions): Pr
   // Image look-up and export are the engine's, whichever builder builds: any builder serves them.
   const engine = options.builder ?? buildxBuilder(shell);
   const builders = options.builders ?? {};
-  const local: Map<string, LocalImage> = missing.length ? await lookupImages(missing, engine, builders) : new Map();
-  const needsBuild = missing.some((i) => i.force || !local.has(i.ref));
+  // Nothing is asked of an engine when the registry has everything.
+  const engines = missing.length ? await lookupEngines(packages.filter((p) => missing.some((i) => i.ref.startsWith(`${indexRef(p)}-`))), missing, engine, builders) : undefined;
+  const local: Map<string, LocalImage> = engines?.local ?? new Map();
+  const needsBuild = missing.some((i) => i.force || (!local.has(i.ref) && !engines?.localEngine.has(i.ref)));
   // Signing: who signs each package, and whether what the registry has is signed already.
   const signing = await resolveSigning(packages, { registry: options.registry, shell, signing: options.signing });
   // The builder is detected only when something must be built.
@@ -119,6 +121,8 @@ export async function observePush(packages: Package[], options: PushOptions): Pr
     builder: session.builder,
     builders,
     local,
+    ...(engines?.nativeArch ? { nativeArch: engines.nativeArch } : {}),
+    ...(engines ? { localEngine: engines.localEngine } : {}),
     remote: registryState.remote,
     indexes: registryState.indexes,
     release: options.release,
@@ -126,7 +130,7 @@ export async function observePush(packages: Package[], options: PushOptions): Pr
     force: options.force,
     ...(options.manifest === false ? { manifest: false as const } : {}),
     ...(options.attestations === false ? { attestations: false as const } : {}),
-    observed: { registry: registryState.observed, local: observedLocal(missing.map((i) => i.ref), local) },
+    observed: { registry: registryState.observed, local: {}, ...engines?.observed },
     ...(options.resolved ? { resolved: options.resolved } : {}),
   };
   return { options: await planOptionsWithSigning(packages, planOptions, signing, options.concurrency), session, registryState };

@@ -85,6 +85,7 @@ export function consoleReporter(options: ConsoleReporterOptions = {}): Reporter 
         }
       } else if (step.kind === "context") say(`${label(step)} assembling build context with extra sources`);
       else if (step.kind === "push") say(`${label(step)} pushing ${step.ref}`);
+      else if (step.kind === "tag") say(`${label(step)} ${step.from ? `copying ${step.ref} from ${step.from} to ${step.builder}` : `tagging ${step.ref}`}${step.alias ? ` as ${step.alias}` : ""}`);
       else if (step.kind === "index") say(`${label(step)} merging ${step.arches.map((a) => a.arch).join(", ")} into ${step.ref}`);
       else if (step.kind === "sign" && step.action === "prepare") say(`${label(step)} preparing ${step.using}`);
     },

@@ -16,7 +16,15 @@ export function formatPlan(p: Plan): string {
     else if (s.kind === "index")
       lines.push(`  index  ${s.ref}${s.release ? ` (+ ${s.repository}:${s.release})` : ""}  ${s.arches.map((a) => a.arch).join(", ")}: ${s.reason}`);
     else if (s.kind === "sign") lines.push(formatSignStep(s));
-    else lines.push(`  context ${s.package}  ${s.reason}`, ...s.sources.map((c) => `         ${c.src} → ${c.dst === "." ? "./" : `./${c.dst}`}`));
+    else if (s.kind === "tag")
+      lines.push(`  ${s.from ? `copy   ${s.ref}  [from ${s.from} to ${s.builder}]` : `tag    ${s.ref}  [${s.builder}]`}${s.alias ? `  also as ${s.alias}` : ""}  ${s.reason}`);
+    else
+      lines.push(
+        `  context ${s.package}  ${s.reason}`,
+        ...s.sources.map((c) => `         ${c.src} → ${c.dst === "." ? "./" : `./${c.dst}`}`),
+        ...(s.images?.emptyDir !== undefined ? [`         (emptied) ./${s.images.emptyDir}`] : []),
+        ...(s.images?.archives ?? []).map((a) => `         ${a.refs.join(" ")} → ./${a.dst}`),
+      );
   }
   if (p.command === "push" && p.inputs?.manifest === false) lines.push("  (no index: --manifest=false pushes the per-arch images only)");
   if (p.command === "push" && p.inputs?.signing?.signByDefault === false)
@@ -24,7 +32,7 @@ export function formatPlan(p: Plan): string {
   const state = (where: string, seen: Record<string, string | null>) =>
     Object.entries(seen).map(([ref, found]) => `  ${where}  ${ref}  ${found ?? "not found"}`);
   const signatures = Object.entries(p.observed?.signatures ?? {}).map(([ref, by]) => `  signature  ${ref}  ${by ? `signed (${by})` : "not signed"}`);
-  const observed = [...state("registry", p.observed?.registry ?? {}), ...state("engine  ", p.observed?.local ?? {}), ...signatures];
+  const observed = [...state("registry", p.observed?.registry ?? {}), ...state("engine  ", { ...p.observed?.local, ...p.observed?.plain }), ...state("local engine", p.observed?.localEngine ?? {}), ...signatures];
   if (observed.length) lines.push("looked up (what these decisions rest on):", ...observed);
   return lines.join("\n");
 }

@@ -1,15 +1,16 @@
 /**
  * plan(): packages + what already exists → the steps a command will take, as plain data.
- * It is pure: the existence look-ups happen before (see `lookupLocal`) and their answers are
- * recorded in the plan, so `plan`, `--dry-run` and `run()` all see the same decisions.
+ * It is pure: the existence look-ups happen before (see `lookupEngines` in recipes/build.ts) and
+ * their answers are recorded in the plan, so `plan`, `--dry-run` and `run()` all see the same
+ * decisions.
  */
-import type { Package } from "../package.ts";
+import type { DockerImages, Package } from "../package.ts";
 import { formatRef, platformKey, platformString, registryTag, withArch, PLATFORMS, type ImageRef } from "../names.ts";
 import { builderFor, type ArchBuilders, type Builder, type LocalImage } from "../builder.ts";
 import type { Descriptor, Manifest } from "../registry/types.ts";
 import type { ManifestFormat } from "../image.ts";
 import { InputError } from "../errors.ts";
-import type { Command, IndexStep, Observed, Plan, ResolvedWith, SigningInputs, SkipStep, Step } from "./schema.ts";
+import type { Command, ContextStep, IndexStep, Observed, Plan, ResolvedWith, SigningInputs, SkipStep, Step } from "./schema.ts";
 import { withSigning, type SigningAssignments } from "./sign.ts";
 
 /** What `plan()` decides with: the command, the builders, and the look-ups made before planning (signatures included). */
@@ -18,8 +19,18 @@ export interface PlanOptions {
   builder: Builder;
   /** Builders for arches that build elsewhere than `builder` (remote engines). */
   builders?: ArchBuilders;
-  /** Images found by the look-up in each arch's builder's engine, keyed by ref. */
+  /** Images found by the look-up in each arch's builder's engine, keyed by ref; plain `org/image:<tag>` refs: in the local engine. */
   local: Map<string, LocalImage>;
+  /**
+   * The local engine's native arch (its machine's GOARCH). Images of that arch built there also get
+   * the plain tag `org/image:<tag>`, as LinuxKit tags the build platform's image, so another
+   * package's `FROM org/image:<tag>` builds without a registry. An engine of its own (`builders`)
+   * given for one arch is that arch's machine: its images get the plain tag there. Absent: the
+   * local engine tags nothing plain.
+   */
+  nativeArch?: string;
+  /** Per-arch images of arches that build in an engine of their own and are missing there, found in the local engine: copied over rather than rebuilt. */
+  localEngine?: Map<string, LocalImage>;
   /** Push only: what the registry has, keyed by ref (per-arch tags and release tags). Missing refs are absent. */
   remote?: Map<string, Descriptor>;
   /** Push only: the index at each package's `org/image:<tag>`, when the registry has one. */
@@ -82,7 +93,7 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
     const index = pkg.ref;
     const name = formatRef(index);
     const force = forced(pkg, options.force);
-    const needsContext = pkg.extraSources.length > 0;
+    const needsContext = pkg.extraSources.length > 0 || pkg.dockerImages !== undefined;
     let contextStep: string | undefined;
     const indexArches: IndexStep["arches"] = [];
     const pushSteps: string[] = [];
@@ -101,10 +112,29 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
       const engine = builder.engine ? `engine ${builder.engine}` : "local engine";
       const existing = options.local.get(ref);
       let buildStep: string | undefined;
+      const alias = plainArch(builder, options) === arch ? name : undefined;
+      const copyable = builder.engine && !force ? options.localEngine?.get(ref) : undefined;
       if (existing && !force) {
         add({ kind: "skip", id, package: name, arch, ref, reason: `exists in ${engine}`, found: existing.id, skips: "build" });
+        // Only the local engine's plain tags are looked up: an engine of its own gets them when it builds.
+        if (alias && !builder.engine && options.local.get(alias)?.id !== existing.id)
+          add({ kind: "tag", id: `${id}/tag`, package: name, arch, ref, alias, builder: builder.name, reason: `${alias} is ${options.local.has(alias) ? "another image" : "not"} in the local engine` });
+      } else if (copyable) {
+        add({
+          kind: "tag",
+          id,
+          package: name,
+          arch,
+          ref,
+          ...(alias ? { alias } : {}),
+          builder: builder.name,
+          from: options.builder.name,
+          reason: `exists in the local engine, not in ${engine}: copied there rather than rebuilt`,
+        });
+        buildStep = id;
+        builtBy.set(`${pkg.id}/${arch}`, id);
       } else {
-        const buildArgs = { ...pkg.buildArgs };
+        const buildArgs = { ...pkg.buildInfo, ...pkg.buildArgs };
         const needs: string[] = [];
         for (const dep of pkg.dependencies) {
           const d = byId.get(dep.id);
@@ -116,12 +146,17 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
         }
         if (needsContext && !contextStep) {
           contextStep = `${name}/context`;
+          const images = pkg.dockerImages;
           add({
             kind: "context",
             id: `${name}/context`,
             package: name,
             sources: [{ src: pkg.dir, dst: "." }, ...pkg.extraSources],
-            reason: `package has ${pkg.extraSources.length} extra source(s)`,
+            ...(images ? { images: imageArchives(images) } : {}),
+            reason: [
+              ...(pkg.extraSources.length ? [`package has ${pkg.extraSources.length} extra source(s)`] : []),
+              ...(images ? [`depends.dockerImages: ${images.refs.length} image(s) saved into the context`] : []),
+            ].join("; "),
           });
         }
         if (contextStep) needs.unshift(contextStep);
@@ -140,6 +175,7 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
             dockerfile: relativeTo(pkg.dir, pkg.dockerfile),
             arch,
             ref,
+            ...(alias ? { alias } : {}),
             network: pkg.network,
             cache: pkg.cache,
             buildArgs,
@@ -186,7 +222,11 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
   return {
     version: 1,
     command: options.command,
-    packages: packages.map((p) => ({ name: formatRef(p.ref), dir: p.dir, tag: p.tag, dirty: p.dirty, arches: p.arches, ...(p.commit ? { commit: p.commit } : {}) })),
+    packages: packages.map((p) => ({
+      name: formatRef(p.ref), dir: p.dir, tag: p.tag, dirty: p.dirty, arches: p.arches,
+      ...(p.commit ? { commit: p.commit } : {}),
+      ...(p.buildInfo?.GOPKGVERSION ? { goPkgVersion: p.buildInfo.GOPKGVERSION } : {}),
+    })),
     steps: [...first, ...steps],
     ...(options.observed ? { observed: options.observed } : {}),
     inputs: {
@@ -201,6 +241,24 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
       ...(options.signingWith ? { signing: options.signingWith } : {}),
     },
   };
+}
+
+/** Where `depends.dockerImages` puts its images, as LinuxKit: one archive `target`, or `<targetDir>/<last path component>@<digest>.tar` each. */
+function imageArchives(d: DockerImages): NonNullable<ContextStep["images"]> {
+  if (d.targetDir === undefined) return { archives: [{ dst: d.target!, refs: d.refs }] };
+  const file = (ref: string) => {
+    const at = ref.lastIndexOf("@");
+    const locator = ref.slice(0, at).replace(/:[^/]*$/, "");
+    return `${d.targetDir}/${locator.slice(locator.lastIndexOf("/") + 1)}${ref.slice(at)}.tar`;
+  };
+  return { emptyDir: d.targetDir, archives: d.refs.map((ref) => ({ dst: file(ref), refs: [ref] })) };
+}
+
+/** The arch whose images get the plain tag in `builder`'s engine (see PlanOptions.nativeArch). */
+function plainArch(builder: Builder, options: PlanOptions): string | undefined {
+  if (!builder.engine) return options.nativeArch;
+  const given = Object.entries(options.builders ?? {}).filter(([, b]) => b?.engine === builder.engine);
+  return given.length === 1 ? given[0]![0] : undefined;
 }
 
 /** A step before plan() gives it its `needs`. */

@@ -65,6 +65,11 @@ export const contextStepSchema = z.object({
   kind: z.literal("context"),
   ...step,
   sources: z.array(z.object({ src: z.string(), dst: z.string() })),
+  /**
+   * `depends.dockerImages`, after the sources: `emptyDir` (relative to the context) is emptied,
+   * then each archive `dst` gets the images `refs`, from the local engine, pulled there when missing.
+   */
+  images: z.object({ emptyDir: z.string().optional(), archives: z.array(z.object({ dst: z.string(), refs: z.array(z.string()) })) }).optional(),
 });
 
 /** Push `org/image:<tag>-<arch>` from the local engine to its registry. */
@@ -79,6 +84,23 @@ export const pushStepSchema = z.object({
   format: z.enum(["docker", "oci"]),
   /** The builder whose engine holds the image (it exports it). */
   builder: z.string(),
+});
+
+/**
+ * Local chaining, as LinuxKit's `--docker` does it: give the image `ref` the plain tag `alias`
+ * (`org/image:<tag>`) in the engine of `builder`, so a Dockerfile's `FROM org/image:<tag>` finds it
+ * without a registry. With `from` (the builder of the local engine), the image is first copied
+ * into that engine (`docker save | docker load`): it exists in the local engine only, and the
+ * builds of its arch, in an engine of their own, need it there. The copy takes its build's place.
+ */
+export const tagStepSchema = z.object({
+  kind: z.literal("tag"),
+  ...step,
+  arch,
+  ref: z.string(),
+  alias: z.string().optional(),
+  builder: z.string(),
+  from: z.string().optional(),
 });
 
 /** Merge this run's arches into the index `org/image:<tag>` (and point release tags at it). */
@@ -121,7 +143,7 @@ export const signStepSchema = z.object({
 });
 
 /** Any step, by its `kind`. */
-export const stepSchema = z.discriminatedUnion("kind", [buildStepSchema, skipStepSchema, contextStepSchema, pushStepSchema, indexStepSchema, signStepSchema]);
+export const stepSchema = z.discriminatedUnion("kind", [buildStepSchema, skipStepSchema, contextStepSchema, tagStepSchema, pushStepSchema, indexStepSchema, signStepSchema]);
 
 /** The kinds of step a plan has. */
 export const STEP_KINDS = stepSchema.options.map((s) => s.shape.kind.value);
@@ -134,6 +156,13 @@ export const observedSchema = z.object({
   registry: lookups,
   /** Image ids in the engine each arch builds in: the local one, unless it has a builder of its own. */
   local: lookups,
+  /**
+   * Each package's plain `org/image:<tag>` in the local engine (see the tag step). Not checked by
+   * `apply`: other builds (another group of a matrix) add it, and tagging again is harmless.
+   */
+  plain: lookups.optional(),
+  /** Per-arch images of arches that build in an engine of their own and are not there: ids in the local engine, which copies them over. */
+  localEngine: lookups.optional(),
   /**
    * Push plans of packages that sign: for each image and index already in the registry,
    * `<ref>@<digest>` → the signer (its description) it is signed with, null when the package's
@@ -192,6 +221,8 @@ export const plannedPackageSchema = z.object({
   dirty: z.boolean(),
   arches: z.array(arch).min(1),
   commit: z.string().regex(/^[0-9a-f]{40,64}$/, { error: "expected a git commit id" }).optional(),
+  /** HEAD as the GOPKGVERSION build arg: kept, like `commit`, when the plan is applied after a commit elsewhere. */
+  goPkgVersion: z.string().optional(),
 });
 
 /** A plan: its packages, its steps in order, what they rest on, and the options it was made with. */
@@ -221,13 +252,15 @@ export type BuildStep = z.infer<typeof buildStepSchema>;
 export type SkipStep = z.infer<typeof skipStepSchema>;
 /** See contextStepSchema. */
 export type ContextStep = z.infer<typeof contextStepSchema>;
+/** See tagStepSchema. */
+export type TagStep = z.infer<typeof tagStepSchema>;
 /** See pushStepSchema. */
 export type PushStep = z.infer<typeof pushStepSchema>;
 /** See indexStepSchema. */
 export type IndexStep = z.infer<typeof indexStepSchema>;
 /** See signStepSchema. */
 export type SignStep = z.infer<typeof signStepSchema>;
-/** One step of a plan (build, skip, context, push, index or sign); `needs` names the steps that must have succeeded before it starts: its edges in the DAG. */
+/** One step of a plan (build, skip, context, tag, push, index or sign); `needs` names the steps that must have succeeded before it starts: its edges in the DAG. */
 export type Step = z.infer<typeof stepSchema>;
 /** See observedSchema. */
 export type Observed = z.infer<typeof observedSchema>;

@@ -12,7 +12,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
 /** Lowest first. A module may import its own layer and those below. */
 const LAYERS: [name: string, modules: string[]][] = [
   ["base", [
-    "lib/errors.ts", "lib/limits.ts", "lib/retry.ts", "lib/runtime.ts", "lib/concurrency.ts", "lib/glob.ts",
+    "lib/errors.ts", "lib/version.ts", "lib/limits.ts", "lib/retry.ts", "lib/runtime.ts", "lib/concurrency.ts", "lib/glob.ts",
     "lib/yaml.ts", "lib/pemfile.ts", "lib/shell.ts", "lib/scratch.ts", "lib/registry/digest.ts",
   ]],
   ["spec, names, options", ["lib/names.ts", "lib/spec.ts", "lib/define.ts", "lib/sign/schema.ts", "lib/options.ts"]],

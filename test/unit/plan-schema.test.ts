@@ -35,7 +35,7 @@ const stand = (name: "notary" | "sigstore"): Signer => ({
 });
 const signingOf = () => resolveSigning(packages, { registry: {} as Registry, shell, signing: { config: {}, signers: { notary: stand("notary"), sigstore: stand("sigstore") } } });
 
-/** A push plan with every kind of step: context, build, skip (engine, registry, index), push, index, sign (prepare, sign). */
+/** A push plan with every kind of step: context, build, skip (engine, registry, index), tag (plain tag of the skipped arm64), push, index, sign (prepare, sign). */
 async function everyKind(): Promise<Plan> {
   const signing = await signingOf();
   const solo = desc(3, "amd64");
@@ -44,9 +44,10 @@ async function everyKind(): Promise<Plan> {
     command: "push",
     builder,
     local: new Map([[ref("base", "-arm64"), { ref: ref("base", "-arm64"), id: `sha256:${"9".repeat(64)}`, os: "linux", architecture: "arm64", labels: {} }]]),
+    nativeArch: "arm64",
     remote: new Map([[ref("solo", "-amd64"), solo]]),
     indexes: new Map([[ref("solo"), { ...soloIndex, bytes: new Uint8Array(), json: { schemaVersion: 2, manifests: [solo] } }]]),
-    observed: { registry: { [ref("solo", "-amd64")]: solo.digest }, local: {}, signatures: { [`${ref("solo", "-amd64")}@${solo.digest}`]: null } },
+    observed: { registry: { [ref("solo", "-amd64")]: solo.digest }, local: {}, localEngine: {}, signatures: { [`${ref("solo", "-amd64")}@${solo.digest}`]: null } },
     resolved: { from: dir, hash: "h1" },
     signing: signing.assignments,
     signed: new Set(),

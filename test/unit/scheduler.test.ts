@@ -90,6 +90,11 @@ function standInBuilder(cannotExport: string[] = []): Builder {
       if (cannotExport.includes(ref)) throw new Error(`builder stand-in: cannot export ${ref}`);
       writeFileSync(file, saveArchive(archOf(ref)));
     },
+    saveAll: () => Promise.reject(new Error("builder stand-in: saveAll is not part of these plans")),
+    provide: () => Promise.reject(new Error("builder stand-in: provide is not part of these plans")),
+    load: () => Promise.reject(new Error("builder stand-in: load is not part of these plans")),
+    tag: () => Promise.reject(new Error("builder stand-in: tag is not part of these plans")),
+    engineArch: async () => undefined,
   };
 }
 const builder = standInBuilder();

@@ -47,6 +47,11 @@ function standInBuilder(images: string[] = []) {
       return new Map(found);
     },
     save: () => Promise.reject(new Error("builder stand-in: save is not part of planning")),
+    saveAll: () => Promise.reject(new Error("builder stand-in: saveAll is not part of planning")),
+    provide: () => Promise.reject(new Error("builder stand-in: provide is not part of planning")),
+    load: () => Promise.reject(new Error("builder stand-in: load is not part of planning")),
+    tag: () => Promise.reject(new Error("builder stand-in: tag is not part of planning")),
+    engineArch: async () => undefined,
   };
   return { builder, asked };
 }
@@ -95,9 +100,10 @@ test("nothing in the registry: each arch the engine has (builder stand-in) is pu
     "push app:h1/arm64/push: not in registry",
     "index app:h1/index: no index in registry yet",
   ]);
-  assert.equal(asked, [[`${REPO}:h1-amd64`, `${REPO}:h1-arm64`]], "the engine is asked for what the registry lacks, in one query");
+  assert.equal(asked, [[`${REPO}:h1-amd64`, `${REPO}:h1-arm64`, `${REPO}:h1`]], "the engine is asked for what the registry lacks (and the plain tag), in one query");
   assert.equal(p.observed?.registry, { [`${REPO}:h1-amd64`]: null, [`${REPO}:h1-arm64`]: null, [`${REPO}:h1`]: null });
   assert.equal(p.observed?.local, { [`${REPO}:h1-amd64`]: "sha256:local-amd64", [`${REPO}:h1-arm64`]: null });
+  assert.equal(p.observed?.plain, { [`${REPO}:h1`]: null });
 });
 
 test("every arch in the registry: skipped as \"exists in registry\" with the tag's digest, the engine never asked; the index is merged from those digests", async () => {
