@@ -115,7 +115,8 @@ async function repoStates(shell: Shell, hint: string, dirs: string[], hashCommit
   const paths = [...new Set(rel.values())].filter((r) => r !== "");
   const spec = rel.size > paths.length ? ["."] : covering(paths); // a package at the top covers everything
   // Many paths: list every tree under their parents once (-r -d) instead of matching each path.
-  const treeSpec = paths.length > 32 ? ["-r", "-d", hashCommit, "--", ...covering(paths)] : [hashCommit, "--", ...paths];
+  // -t: a directory that holds another one asked for (--hash-path's parent) is listed too.
+  const treeSpec = paths.length > 32 ? ["-r", "-d", hashCommit, "--", ...covering(paths)] : ["-t", hashCommit, "--", ...paths];
   const atHead = hashCommit === DEFAULT_HASH_COMMIT;
 
   const [lsTree, diff, lsFiles, config] = await Promise.all([
