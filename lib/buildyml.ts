@@ -27,6 +27,9 @@ const FIELDS: Record<string, string> = {
   depends: "depends",
   signer: "signer",
 };
+/** LinuxKit's fields of Go type string, and of type []string. */
+const STRING_FIELDS = new Set(["image", "org", "tag", "dockerfile", "gitrepo"]);
+const STRING_LISTS = new Set(["arches", "extra-sources", "buildArgs"]);
 const DEPENDS_FIELDS: Record<string, string> = { "docker-images": "dockerImages" };
 const DOCKER_IMAGES_FIELDS: Record<string, string> = {
   list: "list",
@@ -91,6 +94,17 @@ function renameKeys(doc: Document, js: unknown, problems: FieldProblem[], at: Lo
     return out;
   };
   const top = rename(js, FIELDS, []) as Record<string, unknown>;
+  // Go's yaml.v3 puts a scalar's text into a string field whatever it looks like: `tag: 1.0` is "1.0", `arches: [386]` holds "386".
+  const text = (path: (string | number)[], v: unknown) => {
+    const node = doc.getIn(path, true);
+    return (typeof v === "number" || typeof v === "boolean") && isScalar(node) ? (node.source ?? String(v)) : v;
+  };
+  for (const [key, field] of Object.entries(FIELDS)) {
+    if (!(field in top)) continue;
+    const v = top[field];
+    if (STRING_FIELDS.has(key)) top[field] = text([key], v);
+    else if (STRING_LISTS.has(key) && Array.isArray(v)) top[field] = v.map((x, i) => text([key, i], x));
+  }
   if (top.depends !== undefined) {
     const depends = rename(top.depends, DEPENDS_FIELDS, ["depends"]) as Record<string, unknown>;
     if (depends?.dockerImages !== undefined)

@@ -23,6 +23,9 @@ const repo = tmpRepo({
   "nulls/build.yml": "image: nulls\nnetwork: true\narches: \norg: ~\ntag:\n",
   "nulls/Dockerfile": "FROM scratch\n",
   "fixed/build.yml": "image: fixed\ntag: file\n",
+  // Go reads any scalar into a string field as written: tag "1.0", org "2024".
+  "numeric/build.yml": "image: numeric\norg: 2024\ntag: 1.0\n",
+  "numeric/Dockerfile": "FROM scratch\n",
   "fixed/Dockerfile": "FROM scratch\n",
   "fixed/a.txt": "a\n",
   "spaced/build.yml": 'image: spaced\ntag: "v1-{{ .Hash }}-{{.Hash}}"\n',
@@ -47,7 +50,7 @@ repo.write("plain/Dockerfile", "FROM scratch\nCOPY . /\nLABEL v=2\n");
 repo.write("spaced/more.txt", "more\n");
 repo.commit();
 
-const PKGS = ["plain", "nulls", "fixed", "spaced", "orgs", "nested/group/deep", "nested/group/other", "extra", "df"];
+const PKGS = ["plain", "nulls", "fixed", "numeric", "spaced", "orgs", "nested/group/deep", "nested/group/other", "extra", "df"];
 
 /** Each dirty kind in a package of its own; `nulls` gets only an ignored file, so it stays clean. */
 function makeDirty(): void {
@@ -128,7 +131,7 @@ if ("bin" in oracle) {
     makeDirty();
     const tags = linuxkit(["--tag", "{{.Hash}}", ...PKGS]).stdout.split("\n");
     // The fixture means what it says: each dirty kind but "ignored only" dirties its package; one is left alone.
-    const clean = ["nulls", "nested/group/other"];
+    const clean = ["nulls", "numeric", "nested/group/other"];
     for (const [i, dir] of PKGS.entries()) assert.is(/-dirty-[0-9a-f]{7}$/.test(tags[i]!), !clean.includes(dir), `${dir}: ${tags[i]}`);
     await compareAll("dirty");
   });

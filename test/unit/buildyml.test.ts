@@ -49,6 +49,12 @@ test("a YAML null is the field's default, as Go's yaml.v3 leaves it (arches: wit
   assert.match(errorOf("image:\n"), 'field "image": is required');
 });
 
+test("a number or boolean in a field Go reads as a string is its text, as yaml.v3 gives it", () => {
+  const def = parseBuildYml("image: p\norg: 2024\ntag: 1.0\narches: [arm64]\nbuildArgs:\n  - V=1\n", FILE);
+  assert.equal([def.spec.org, def.spec.tag], ["2024", "1.0"]);
+  assert.match(errorOf("image: p\narches: [386, true]\n"), '"true" is not a GOARCH name');
+});
+
 test("a fixed tag (no {{.Hash}}) and {{ .Hash }} with spaces are LinuxKit tag templates", () => {
   assert.is(parseBuildYml("image: a\ntag: file\n", FILE).spec.tag, "file");
   assert.is(parseBuildYml("image: a\ntag: 'v1-{{ .Hash }}'\n", FILE).spec.tag, "v1-{{ .Hash }}");
