@@ -27,6 +27,9 @@ const FIELDS: Record<string, string> = {
   depends: "depends",
   signer: "signer",
 };
+/** LinuxKit's fields of Go type string, and of type []string. */
+const STRING_FIELDS = new Set(["image", "org", "tag", "dockerfile", "gitrepo"]);
+const STRING_LISTS = new Set(["arches", "extra-sources", "buildArgs"]);
 const DEPENDS_FIELDS: Record<string, string> = { "docker-images": "dockerImages" };
 const DOCKER_IMAGES_FIELDS: Record<string, string> = {
   list: "list",
@@ -37,14 +40,15 @@ const DOCKER_IMAGES_FIELDS: Record<string, string> = {
 const toYamlKey = (fields: Record<string, string>, specKey: string) =>
   Object.keys(fields).find((k) => fields[k] === specKey) ?? specKey;
 
-export async function loadBuildYml(file: string): Promise<PackageDefinition> {
-  return parseBuildYml(readTextLimited(file, MAX_CONFIG_BYTES, "a build.yml"), file);
+/** Load a build.yml; `dir` is the package directory when it is not the file's (LinuxKit's --build-yml). */
+export async function loadBuildYml(file: string, dir?: string): Promise<PackageDefinition> {
+  return parseBuildYml(readTextLimited(file, MAX_CONFIG_BYTES, "a build.yml"), file, dir);
 }
 
 /** At most this many problems are reported (each is looked up in the document). */
 const MAX_PROBLEMS = 20;
 
-export function parseBuildYml(text: string, file: string): PackageDefinition {
+export function parseBuildYml(text: string, file: string, dir?: string): PackageDefinition {
   const parsed = parseYaml(text);
   if ("problems" in parsed) throw new SpecError(file, parsed.problems.map((p) => ({ field: "", ...p })));
   const { doc, value, at } = parsed;
@@ -55,7 +59,7 @@ export function parseBuildYml(text: string, file: string): PackageDefinition {
   const raw = renameKeys(doc, value, problems, at);
   if (problems.length === 0) {
     try {
-      return makeDefinition(raw, file);
+      return makeDefinition(raw, file, dir);
     } catch (err) {
       if (!(err instanceof SpecError)) throw err;
       problems.push(...err.problems.slice(0, MAX_PROBLEMS).map((p) => locate(doc, p, at)));
@@ -71,6 +75,8 @@ function renameKeys(doc: Document, js: unknown, problems: FieldProblem[], at: Lo
     if (obj === null || typeof obj !== "object" || Array.isArray(obj)) return obj;
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(obj)) {
+      // As Go's yaml.v3 reads LinuxKit's fields: a null (`arches:` with no value) leaves the default.
+      if (v === null && fields[k]) continue;
       const specKey = fields[k];
       if (!specKey) {
         if (problems.length >= MAX_PROBLEMS) continue;
@@ -88,6 +94,17 @@ function renameKeys(doc: Document, js: unknown, problems: FieldProblem[], at: Lo
     return out;
   };
   const top = rename(js, FIELDS, []) as Record<string, unknown>;
+  // Go's yaml.v3 puts a scalar's text into a string field whatever it looks like: `tag: 1.0` is "1.0", `arches: [386]` holds "386".
+  const text = (path: (string | number)[], v: unknown) => {
+    const node = doc.getIn(path, true);
+    return (typeof v === "number" || typeof v === "boolean") && isScalar(node) ? (node.source ?? String(v)) : v;
+  };
+  for (const [key, field] of Object.entries(FIELDS)) {
+    if (!(field in top)) continue;
+    const v = top[field];
+    if (STRING_FIELDS.has(key)) top[field] = text([key], v);
+    else if (STRING_LISTS.has(key) && Array.isArray(v)) top[field] = v.map((x, i) => text([key, i], x));
+  }
   if (top.depends !== undefined) {
     const depends = rename(top.depends, DEPENDS_FIELDS, ["depends"]) as Record<string, unknown>;
     if (depends?.dockerImages !== undefined)
@@ -146,7 +163,10 @@ export function toConfigSource(spec: PackageSpec, setFields: string[], importFro
 export function fieldsSetIn(text: string): string[] {
   const parsed = parseYaml(text);
   return "doc" in parsed && isMap(parsed.doc.contents)
-    ? parsed.doc.contents.items.map((p) => FIELDS[String(isScalar(p.key) ? p.key.value : "")]).filter((k): k is string => !!k)
+    ? parsed.doc.contents.items
+        .filter((p) => !(isScalar(p.value) && p.value.value === null) && p.value !== null)
+        .map((p) => FIELDS[String(isScalar(p.key) ? p.key.value : "")])
+        .filter((k): k is string => !!k)
     : [];
 }
 

@@ -29,12 +29,15 @@ export function setDefinitionHook(hook: DefinitionHook | undefined): void {
   hooks[HOOK] = hook;
 }
 
-/** Validate and freeze a spec declared in `file`. Throws SpecError naming the file and fields. */
-export function makeDefinition(raw: unknown, file: string): PackageDefinition {
+/**
+ * Validate and freeze a spec declared in `file`, for the package in `dir` (the file's directory,
+ * unless a build.yml was named by LinuxKit's --build-yml). Throws SpecError naming the file and fields.
+ */
+export function makeDefinition(raw: unknown, file: string, dir = dirname(file)): PackageDefinition {
   const parsed = parseSpec(raw);
   if ("problems" in parsed) throw new SpecError(file, parsed.problems);
   const fields = Object.keys(raw as object).filter((k) => k in parsed.spec) as (keyof PackageSpec)[];
-  return Object.freeze({ kind: PACKAGE_KIND, spec: parsed.spec, file, dir: dirname(file), fields });
+  return Object.freeze({ kind: PACKAGE_KIND, spec: parsed.spec, file, dir, fields });
 }
 
 /**

@@ -1,24 +1,35 @@
 /**
  * Git facts for many directories at once. The number of git processes depends on the number of
  * repositories involved, never on the number of directories: per repository, one `rev-parse`,
- * then `ls-tree`, `status`, `config` and `show` (HEAD's date, for GOPKGVERSION) together, each over
- * all the directories.
+ * then `ls-tree`, `diff`, `ls-files`, `config` and `show` (HEAD's date, for GOPKGVERSION) together,
+ * each over all the directories.
+ *
+ * What they answer is what LinuxKit's pkglib (git.go) asks one directory at a time:
+ *   tree hash   `git ls-tree --full-tree <commit> -- <dir>` (the commit's tree for the top level)
+ *   dirty       only at HEAD: a tracked file differs from HEAD (`git diff HEAD -- <dir>`), or an
+ *               untracked, not ignored file is there (`git ls-files --others --exclude-standard`)
+ *   contentHash sha256 over the bytes of each file `git -C <dir> ls-files` lists, then each one
+ *               `ls-files --exclude-standard --others` lists, as LinuxKit reads that text (see
+ *               contentHash below)
  */
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { lstat, readFile, readlink } from "node:fs/promises";
-import { dirname, relative, resolve, sep } from "node:path";
+import { lstat, readFile } from "node:fs/promises";
+import { dirname, join, relative, sep } from "node:path";
 import { InputError } from "./errors.ts";
 import type { Shell } from "./shell.ts";
+
+/** The commit tags are computed at unless `--hash-commit` says otherwise (LinuxKit's default). */
+export const DEFAULT_HASH_COMMIT = "HEAD";
 
 export interface DirState {
   /** Repository top level, absolute. */
   top: string;
   /** HEAD commit. */
   commit: string;
-  /** Tree hash of the directory at HEAD (what `git ls-tree HEAD -- <dir>` reports); undefined if not committed. */
+  /** Tree hash of the directory at the hash commit (what `git ls-tree <commit> -- <dir>` reports); undefined if not committed. */
   tree?: string;
-  /** Changed, deleted or untracked (not ignored) files under the directory, relative to `top`, sorted. */
+  /** Tracked files that differ from HEAD, and untracked (not ignored) files, under the directory, relative to `top`, sorted. Empty unless the hash commit is HEAD. */
   changed: string[];
   /** `remote.origin.url`, if set. */
   remote?: string;
@@ -29,6 +40,16 @@ export interface DirState {
    * matches a tag.
    */
   goPkgVersion?: string;
+  /** What contentHash reads, for the whole repository. */
+  files: RepoFiles;
+}
+
+/** The repository's tracked and untracked (not ignored) files, relative to its top, in `git ls-files` order. */
+export interface RepoFiles {
+  tracked: string[];
+  untracked: string[];
+  /** `core.quotePath`: git quotes names with bytes above 0x7f in `ls-files` text output unless it is false. */
+  quotePath: boolean;
 }
 
 /**
@@ -57,8 +78,11 @@ async function git(shell: Shell, top: string, args: string[]) {
   return shell.exec(["git", "-C", top, ...args], { env: { GIT_OPTIONAL_LOCKS: "0", LC_ALL: "C" } });
 }
 
-/** Git state for each of `dirs` (absolute paths). Throws InputError for a directory outside git. */
-export async function gitStates(shell: Shell, dirs: string[]): Promise<Map<string, DirState>> {
+/**
+ * Git state for each of `dirs` (absolute paths), trees taken at `commit` (default HEAD; any
+ * other commit, as in LinuxKit, is never dirty). Throws InputError for a directory outside git.
+ */
+export async function gitStates(shell: Shell, dirs: string[], commit = DEFAULT_HASH_COMMIT): Promise<Map<string, DirState>> {
   const byRepo = new Map<string, string[]>();
   const hints = new Map<string, string | undefined>();
   for (const dir of new Set(dirs)) {
@@ -69,7 +93,7 @@ export async function gitStates(shell: Shell, dirs: string[]): Promise<Map<strin
   const states = new Map<string, DirState>();
   await Promise.all(
     [...byRepo.entries()].map(async ([hint, repoDirs]) => {
-      for (const [dir, state] of await repoStates(shell, hint, repoDirs)) states.set(dir, state);
+      for (const [dir, state] of await repoStates(shell, hint, repoDirs, commit)) states.set(dir, state);
     }),
   );
   return states;
@@ -81,12 +105,16 @@ function notInGit(dir: string) {
   );
 }
 
-async function repoStates(shell: Shell, hint: string, dirs: string[]): Promise<Map<string, DirState>> {
-  const head = await git(shell, hint, ["rev-parse", "--show-toplevel", "HEAD", "HEAD^{tree}"]);
+async function repoStates(shell: Shell, hint: string, dirs: string[], hashCommit: string): Promise<Map<string, DirState>> {
+  const head = await git(shell, hint, ["rev-parse", "--show-toplevel", "HEAD", `${hashCommit}^{tree}`]);
   if (head.code !== 0) {
     if (/not a git repository/i.test(head.stderr)) throw notInGit(dirs[0]!);
-    if (/unknown revision|ambiguous argument 'HEAD'/.test(head.stderr))
-      throw new InputError(`${hint}: the git repository has no commits yet; commit the package first, or pass --hash <tag>`);
+    if (/unknown revision|ambiguous argument/.test(head.stderr))
+      throw new InputError(
+        hashCommit === DEFAULT_HASH_COMMIT
+          ? `${hint}: the git repository has no commits yet; commit the package first, or pass --hash <tag>`
+          : `--hash-commit ${JSON.stringify(hashCommit)}: not a commit of the repository at ${hint}; expected a commit, branch or tag name, e.g. HEAD~1`,
+      );
     throw new InputError(`${hint}: git rev-parse failed: ${head.stderr.trim()}`);
   }
   const [top, commit, rootTree] = head.stdout.trim().split("\n") as [string, string, string];
@@ -95,24 +123,31 @@ async function repoStates(shell: Shell, hint: string, dirs: string[]): Promise<M
   const paths = [...new Set(rel.values())].filter((r) => r !== "");
   const spec = rel.size > paths.length ? ["."] : covering(paths); // a package at the top covers everything
   // Many paths: list every tree under their parents once (-r -d) instead of matching each path.
-  const treeSpec = paths.length > 32 ? ["-r", "-d", "HEAD", "--", ...covering(paths)] : ["HEAD", "--", ...paths];
+  // -t: a directory that holds another one asked for (--hash-path's parent) is listed too.
+  const treeSpec = paths.length > 32 ? ["-r", "-d", hashCommit, "--", ...covering(paths)] : ["-t", hashCommit, "--", ...paths];
+  const atHead = hashCommit === DEFAULT_HASH_COMMIT;
 
-  const [lsTree, status, remote, version] = await Promise.all([
+  const [lsTree, diff, lsFiles, config, version] = await Promise.all([
     paths.length ? git(shell, top, ["ls-tree", "--full-tree", "-z", ...treeSpec]) : undefined,
-    git(shell, top, ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--ignore-submodules=none", "--", ...spec]),
-    git(shell, top, ["config", "--get", "remote.origin.url"]),
+    atHead ? git(shell, top, ["diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", "HEAD", "--", ...spec]) : undefined,
+    // Tracked and untracked at once, told apart by -t's tag ("? " untracked), each list in git's order.
+    git(shell, top, ["ls-files", "-z", "-t", "--cached", "--others", "--exclude-standard", "--", ...spec]),
+    git(shell, top, ["config", "-z", "--get-regexp", "^(remote\\.origin\\.url|core\\.quotepath)$"]),
     git(shell, top, ["--no-pager", "show", "--quiet", "--abbrev=12", "--date=format-local:%Y%m%d%H%M%S", "--format=%cd-%h", "HEAD"]),
   ]);
-  if (lsTree && lsTree.code !== 0) throw new InputError(`${top}: git ls-tree failed: ${lsTree.stderr.trim()}`);
-  if (status.code !== 0) throw new InputError(`${top}: git status failed: ${status.stderr.trim()}`);
+  for (const [name, r] of [["ls-tree", lsTree], ["diff", diff], ["ls-files", lsFiles]] as const)
+    if (r && r.code !== 0) throw new InputError(`${top}: git ${name} failed: ${r.stderr.trim()}`);
 
   const trees = new Map<string, string>([["", rootTree]]);
   for (const entry of (lsTree?.stdout ?? "").split("\0")) {
-    const m = /^\d{6} tree ([0-9a-f]{40,64})\t(.*)$/s.exec(entry);
+    const m = /^\d{6} (?:tree|commit) ([0-9a-f]{40,64})\t(.*)$/s.exec(entry);
     if (m) trees.set(m[2]!, m[1]!);
   }
-  // "XY path" records; with --no-renames there is no second path.
-  const changed = status.stdout.split("\0").filter(Boolean).map((rec) => rec.slice(3)).sort();
+  const list = (out: string) => out.split("\0").filter(Boolean);
+  const settings = new Map(list(config.code === 0 ? config.stdout : "").map((kv) => [kv.slice(0, kv.indexOf("\n")), kv.slice(kv.indexOf("\n") + 1)]));
+  const files: RepoFiles = { tracked: [], untracked: [], quotePath: !isFalse(settings.get("core.quotepath")) };
+  for (const entry of list(lsFiles.stdout)) (entry.startsWith("? ") ? files.untracked : files.tracked).push(entry.slice(2));
+  const changed = atHead ? [...new Set([...list(diff!.stdout), ...files.untracked])].sort() : [];
 
   const out = new Map<string, DirState>();
   for (const [dir, r] of rel) {
@@ -122,30 +157,53 @@ async function repoStates(shell: Shell, hint: string, dirs: string[]): Promise<M
       commit,
       tree: trees.get(r),
       changed: changed.filter((p) => p.startsWith(prefix)),
-      remote: remote.code === 0 ? remote.stdout.trim() || undefined : undefined,
+      remote: settings.get("remote.origin.url") || undefined,
+      files,
       ...(version.code === 0 && version.stdout.trim() ? { goPkgVersion: `v0.0.0-${version.stdout.trim()}` } : {}),
     });
   }
   return out;
 }
 
+/** Git's false: false, no, off, 0 (any case). */
+const isFalse = (v: string | undefined) => v !== undefined && /^(false|no|off|0)$/i.test(v.trim());
+
 /**
- * A digest of the current content of changed files: path, kind and bytes of each, so two
- * different dirty states give different digests. Files are read directly, not through git.
+ * LinuxKit's contentHash of a directory (hex sha256): the bytes of each regular file among the
+ * names `git -C <dir> ls-files` prints, then those `git -C <dir> ls-files --exclude-standard
+ * --others` prints, in that order, read as LinuxKit reads that text: the two outputs joined by a
+ * newline and trimmed of white space at both ends, then one name a line. A name that is gone
+ * (a deleted file), a directory, a symbolic link, or a name git prints quoted (one with a control
+ * character, `"` or `\`, or, unless core.quotePath is false, a byte above 0x7f) names nothing
+ * LinuxKit can open, and adds nothing. Paths do not count, only contents.
  */
-export async function changedContentDigest(states: DirState[]): Promise<string> {
+export async function contentHash(state: DirState, dir: string): Promise<string> {
+  const r = relative(state.top, dir).split(sep).join("/");
+  const prefix = r === "" ? "" : `${r}/`;
+  const under = (names: string[]) => names.filter((p) => p.startsWith(prefix)).map((p) => p.slice(prefix.length));
+  const { quotePath } = state.files;
+  // A quoted name stands as one opaque token: it starts with '"', so trimming never reaches into it.
+  const shown = (names: string[]) => names.map((n) => (quoted(n, quotePath) ? QUOTED : n)).map((n) => `${n}\n`).join("");
+  const text = goTrimSpace(`${shown(under(state.files.tracked))}\n${shown(under(state.files.untracked))}`);
   const h = createHash("sha256");
-  const files = new Map(states.flatMap((s) => s.changed.map((p) => [p, resolve(s.top, p)] as const)));
-  for (const [p, abs] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const info = await lstat(abs).catch(() => undefined);
-    h.update(`${p}\0`);
-    if (!info) h.update("deleted\0");
-    else if (info.isSymbolicLink()) h.update(`link\0${await readlink(abs)}\0`);
-    else if (info.isFile()) {
-      h.update(`file ${(info.mode & 0o111) !== 0 ? "x" : "-"}\0`);
-      h.update(await readFile(abs));
-      h.update("\0");
-    } else h.update("other\0");
+  for (const line of text.split("\n")) {
+    if (line === QUOTED) continue;
+    const file = join(dir, line);
+    const info = await lstat(file).catch(() => undefined);
+    if (!info?.isFile()) continue;
+    const bytes = await readFile(file).catch(() => undefined);
+    if (bytes) h.update(bytes);
   }
   return h.digest("hex");
 }
+
+const QUOTED = '"\0';
+
+/** Whether `git ls-files` (text output) prints a name quoted, as git's quote_c_style decides. */
+function quoted(name: string, quotePath: boolean): boolean {
+  for (const byte of Buffer.from(name, "utf8")) if (byte < 0x20 || byte === 0x22 || byte === 0x5c || byte === 0x7f || (quotePath && byte >= 0x80)) return true;
+  return false;
+}
+
+/** Go's strings.TrimSpace: Unicode White_Space at both ends. */
+const goTrimSpace = (s: string) => s.replace(/^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g, "");

@@ -23,7 +23,17 @@ export async function findPackageFile(dir: string): Promise<string> {
   throw new InputError(`${dir}: no ${CONFIG_FILE} or ${BUILD_YML} found; create one (see \`pkgkit --help\`)`);
 }
 
-export async function loadPackage(dir: string): Promise<PackageDefinition> {
+/**
+ * The package in `dir`: its pkg.config.ts, else its build.yml; with `buildYml` (LinuxKit's
+ * --build-yml), that file, relative to `dir`, read as a build.yml for the package in `dir`.
+ */
+export async function loadPackage(dir: string, buildYml?: string): Promise<PackageDefinition> {
+  if (buildYml !== undefined) {
+    const abs = canonical(resolve(dir));
+    const file = resolve(abs, buildYml);
+    if (!isFile(file)) throw new InputError(`${join(dir, buildYml)}: not found; --build-yml ${JSON.stringify(buildYml)} names a file relative to each package directory`);
+    return (await import("./buildyml.ts")).loadBuildYml(file, abs);
+  }
   const file = await findPackageFile(dir);
   // yaml is loaded only when a build.yml is.
   if (file.endsWith(BUILD_YML)) return (await import("./buildyml.ts")).loadBuildYml(file);
@@ -150,12 +160,13 @@ export function importCycle(file: string): string[] | undefined {
 }
 
 /**
- * The package definitions in `dirs` (each directory's pkg.config.ts, else its build.yml), in the
+ * The package definitions in `dirs` (each directory's pkg.config.ts, else its build.yml, or the
+ * `buildYml` file in each, see loadPackage), in the
  * order given. Every directory is loaded before anything is thrown: the problems of all of them
  * come in one error (SpecError or InputError), each once.
  */
-export async function loadPackages(dirs: string[]): Promise<PackageDefinition[]> {
-  const results = await Promise.allSettled(dirs.map(loadPackage));
+export async function loadPackages(dirs: string[], options: { buildYml?: string } = {}): Promise<PackageDefinition[]> {
+  const results = await Promise.allSettled(dirs.map((d) => loadPackage(d, options.buildYml)));
   const failed = results.flatMap((r) => (r.status === "rejected" ? [r.reason as Error] : []));
   if (failed.length === 1) throw failed[0];
   if (failed.length > 1) throw new InputError([...new Set(failed.map((e) => e.message))].join("\n"));

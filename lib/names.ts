@@ -144,3 +144,15 @@ export function parseImageRef(text: string, arch?: Arch): ImageRef {
   }
   return imageRef(text.slice(0, slash), text.slice(slash + 1, colon), tag, arch);
 }
+
+/**
+ * A reference in full, as LinuxKit's `show-tag --canonical` prints it (its util.ReferenceExpand):
+ * one path component gets `docker.io/library/`, two get `docker.io/` unless the first is a
+ * registry host (has "." or ":", or is localhost); three or more stay as they are.
+ */
+export function canonicalRef(ref: string): string {
+  const parts = ref.split("/");
+  if (parts.length === 1) return `docker.io/library/${ref}`;
+  if (parts.length === 2 && !/[.:]/.test(parts[0]!) && parts[0] !== "localhost") return `docker.io/${ref}`;
+  return ref;
+}

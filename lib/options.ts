@@ -12,6 +12,8 @@
 import { InputError, redactUrlPasswords } from "./errors.ts";
 import { ARCHES, checkOrg, redactOrg, tagRe, type Arch } from "./names.ts";
 import { DEFAULT_ARCHES, DEFAULT_ORG } from "./spec.ts";
+import { parseTagTemplate, TAG_TEMPLATE_FORM } from "./tagtemplate.ts";
+import { isAbsolute, resolve } from "node:path";
 
 /** Parsed command-line options (or the same options given in code), by long name. */
 export type Flags = Readonly<Record<string, string | boolean | string[] | undefined>>;
@@ -60,6 +62,16 @@ export interface ResolveOptions {
   orgSource?: string;
   /** Use this instead of the computed content hash. */
   hash?: string;
+  /** The tag template for every package, instead of each one's `tag` (`--tag`). */
+  tag?: string;
+  /** The commit trees are taken at (`--hash-commit`, default HEAD); at any other, nothing is dirty. */
+  hashCommit?: string;
+  /** A directory above the packages whose tree and changes name them (`--hash-path`), absolute. */
+  hashPath?: string;
+  /** Dirty even when clean: the tag gets the `-dirty-<content hash>` suffix (`--force-dirty`). */
+  forceDirty?: boolean;
+  /** The package file of each directory given, read as a build.yml (`--build-yml`), relative to the directory. */
+  buildYml?: string;
   /** Build only these arches (each must be one the package declares). */
   arches?: Arch[];
   /** Build none of these, whatever the package declares (`--skip-platforms`); a package left with none is not built. */
@@ -90,13 +102,19 @@ const booleanFlag = (flags: Flags, name: string) => (typeof flags[name] === "boo
 /** A comma-separated list: items trimmed, empty ones dropped. */
 const list = (text: string | undefined) => (text === undefined ? [] : text.split(",").map((x) => x.trim()).filter(Boolean));
 
-// --- org: --org > PKGKIT_ORG > package file > workspace > linuxkit
+// --- org: --org > PKGKIT_ORG > LINUXKIT_PKG_ORG > --dev's $USER > package file > workspace > linuxkit
 
-/** The org of every package of the run: `--org` > PKGKIT_ORG (an empty one is unset); undefined when neither is set. */
+/**
+ * The org of every package of the run: `--org` > PKGKIT_ORG > LINUXKIT_PKG_ORG (an empty variable
+ * is unset) > with `--dev`, $USER (as LinuxKit's --dev); undefined when none is set.
+ */
 export function runOrg(flags: Flags, env: Env): Setting<string> | undefined {
   const given = stringFlag(flags, "org");
   if (given !== undefined) return flag(given, "--org");
-  return env.PKGKIT_ORG ? fromEnv(env.PKGKIT_ORG, "PKGKIT_ORG") : undefined;
+  for (const name of ["PKGKIT_ORG", "LINUXKIT_PKG_ORG"]) if (env[name]) return fromEnv(env[name]!, name);
+  if (flags.dev !== true) return undefined;
+  if (!env.USER) throw new InputError(`--dev: the org is $USER, which is not set; set USER, or give --org <org>`);
+  return { value: env.USER, from: "flag", name: "--dev ($USER)" };
 }
 
 /** Throws an InputError naming the source when `org` is not a valid org (credentials in it redacted). */
@@ -114,14 +132,41 @@ export function resolveOrg(run: Setting<string> | undefined, file?: FileValue<st
   return org;
 }
 
-// --- hash: --hash > the content hash git gives
+// --- hash: --hash > --dev's "dev" > the content hash git gives
 
-/** `--hash`: used instead of the computed content hash, for every package; checked to be a tag. */
+/** `--hash` (else with `--dev`, "dev"): used instead of the computed content hash, for every package; checked to be a tag. */
 export function resolveHash(flags: Flags): Setting<string> | undefined {
   const hash = stringFlag(flags, "hash");
-  if (hash === undefined) return undefined;
+  if (hash === undefined) return flags.dev === true ? flag("dev", "--dev") : undefined;
   checkHash(hash);
   return flag(hash, "--hash");
+}
+
+// --- how the hash is taken: --tag, --hash-commit, --hash-path, --force-dirty (flags only, as LinuxKit)
+
+/** `--tag <template>`: checked to be a template pkgkit can apply (lib/tagtemplate.ts). */
+export function resolveTagTemplate(flags: Flags): string | undefined {
+  const tag = stringFlag(flags, "tag");
+  if (tag === undefined) return undefined;
+  const parsed = parseTagTemplate(tag);
+  if (typeof parsed === "string") throw new InputError(`--tag ${JSON.stringify(tag)}: ${parsed}; expected ${TAG_TEMPLATE_FORM}`);
+  return tag;
+}
+
+/** `--hash-commit <commit>`: a revision git can read, never an option. */
+export function resolveHashCommit(flags: Flags): string | undefined {
+  const commit = stringFlag(flags, "hash-commit");
+  if (commit !== undefined && (commit === "" || commit.startsWith("-") || /[\s\0]/.test(commit)))
+    throw new InputError(`--hash-commit ${JSON.stringify(commit)}: expected a commit, branch or tag name, e.g. HEAD~1`);
+  return commit;
+}
+
+/** `--build-yml <file>`: a relative path (LinuxKit joins it to each package directory). */
+export function resolveBuildYml(flags: Flags): string | undefined {
+  const file = stringFlag(flags, "build-yml");
+  if (file !== undefined && (file === "" || isAbsolute(file)))
+    throw new InputError(`--build-yml ${JSON.stringify(file)}: expected a file name relative to each package directory, e.g. build-kernel.yml`);
+  return file;
 }
 
 /** Throws an InputError naming --hash unless `hash` can be (part of) a tag. */
@@ -201,16 +246,29 @@ function booleanSetting(run: boolean | undefined, name: string, file?: FileValue
   return run !== undefined ? flag(run, name) : (fromFile(file, "file") ?? byDefault(false));
 }
 
-/** Flags and environment → the overrides packages resolve with (see lib/package.ts). */
-export function resolveOptions(flags: Flags, env: Env): ResolveOptions {
+const definedOnly = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+
+/**
+ * Flags and environment → the overrides packages resolve with (see lib/package.ts). `cwd` makes
+ * `--hash-path` absolute.
+ */
+export function resolveOptions(flags: Flags, env: Env, cwd = "."): ResolveOptions {
   const arches = runArches(flags);
   const skipArches = runSkipArches(flags);
   const dockerfile = resolveDockerfile(flags);
   const org = runOrg(flags, env);
+  const hashPath = stringFlag(flags, "hash-path");
   return {
     org: org?.value,
-    ...(org?.from === "env" ? { orgSource: org.name } : {}),
-    hash: stringFlag(flags, "hash"),
+    ...(org && org.name !== "--org" ? { orgSource: org.name } : {}),
+    hash: resolveHash(flags)?.value,
+    ...definedOnly({
+      tag: resolveTagTemplate(flags),
+      hashCommit: resolveHashCommit(flags),
+      hashPath: hashPath === undefined ? undefined : resolve(cwd, hashPath),
+      forceDirty: booleanFlag(flags, "force-dirty"),
+      buildYml: resolveBuildYml(flags),
+    }),
     arches,
     ...(skipArches ? { skipArches } : {}),
     ...(dockerfile !== undefined ? { dockerfile } : {}),

@@ -6,8 +6,14 @@
  * The tag. First the hash as LinuxKit's pkglib computes it:
  *   H = tree hash of the package directory at HEAD  (`git ls-tree HEAD -- <dir>`)
  *   with extra sources: H = sha1(H + tree(src1) + tree(src2) ...)   (hex)
- *   D = sha256 of the uncommitted or untracked, non-ignored changes in the directory and its
- *       extra sources (paths and current content), when there are any
+ *   dirty when a tracked file of the directory differs from HEAD or an untracked, not ignored
+ *       file is in it (or with --force-dirty); then D = LinuxKit's contentHash of the directory
+ *       (lib/git.ts: sha256 over the contents of its tracked and untracked files, in
+ *       `git ls-files` order). LinuxKit does not look at extra sources for this; pkgkit does: a
+ *       change in one makes the package dirty too, and D = sha256(D + each extra source's
+ *       contentHash), hex
+ *   (--hash-path <parent>: the tree and the dirtiness are the parent's, D still the directory's;
+ *   --hash-commit <c>: trees at c, never dirty unless c is HEAD, as in LinuxKit)
  * A package with no dependency (no build arg whose value is another package): the hash is H,
  * plus "-dirty-" + first 7 hex of D when dirty. That is LinuxKit's tag, whatever its build args:
  * their literal values live in pkg.config.ts or build.yml, inside the tree already.
@@ -20,17 +26,19 @@
  *     dependencies' actual, possibly dirty references
  *   So a change in a package gives new tags to it and to everything depending on it, directly
  *   or not, and to nothing else; and the part before "-dirty-" names the committed state.
- * --hash <h> replaces all of the above, for every package (dependencies included).
- * tag = the tag template with {{.Hash}} replaced by hash (default "{{.Hash}}").
+ * --hash <h> (or --dev: "dev") replaces all of the above, for every package (dependencies included).
+ * tag = the tag template (--tag, else the package's `tag`, default "{{.Hash}}") with {{.Hash}}
+ * replaced by hash (lib/tagtemplate.ts).
  * Precedence for other settings (org, arches, network, cache, content trust): see lib/options.ts.
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { InputError } from "./errors.ts";
-import { changedContentDigest, gitStates, type DirState } from "./git.ts";
+import { contentHash, DEFAULT_HASH_COMMIT, gitStates, type DirState } from "./git.ts";
 import { formatRef, imageRef, MAX_NAME_LENGTH, MAX_TAG_LENGTH, tagRe, withArch, type ImageRef } from "./names.ts";
-import { contextPath, HASH_PLACEHOLDER, PINNED_IMAGE, type Arch, type PackageSpec } from "./spec.ts";
+import { contextPath, PINNED_IMAGE, type Arch, type PackageSpec } from "./spec.ts";
+import { hashUses, parseTagTemplate, renderTag, type TagTemplate } from "./tagtemplate.ts";
 import {
   checkHash, checkOrgSetting, declaredArches, resolveArches, resolveDisableCache, resolveDisableContentTrust, resolveNetwork, resolveOrg,
   type FileValue, type ResolveOptions, type Setting,
@@ -162,20 +170,23 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
   const graph = await buildGraph(defs, { orgOf: (d) => orgOf(d) });
   if (options.checkPaths) checkPackages(graph.nodes.map((n) => n.def), "sources");
 
-  const sourceDirs = (d: PackageDefinition) => [d.dir, ...d.spec.extraSources.map((s) => resolve(d.dir, s.src))];
+  const hashDir = (d: PackageDefinition) => hashDirOf(d, options.hashPath);
+  const sourceDirs = (d: PackageDefinition) => [d.dir, hashDir(d), ...d.spec.extraSources.map((s) => resolve(d.dir, s.src))];
   // With --hash, git only supplies labels; a package outside git is still fine.
-  const states = await gitStates(shell, graph.nodes.flatMap((n) => sourceDirs(n.def))).catch((err) => {
+  const states = await gitStates(shell, graph.nodes.flatMap((n) => sourceDirs(n.def)), options.hashCommit ?? DEFAULT_HASH_COMMIT).catch((err) => {
     if (options.hash !== undefined && err instanceof InputError) return new Map<string, DirState>();
     throw err;
   });
   // LinuxKit's hash of each package on its own; reading the changed files is the only I/O left.
-  const own = options.hash === undefined ? await Promise.all(graph.nodes.map((n) => ownHash(n.def, states))) : [];
+  const own = options.hash === undefined ? await Promise.all(graph.nodes.map((n) => ownHash(n.def, states, hashDir(n.def), options.forceDirty === true))) : [];
+  const runTemplate = options.tag === undefined ? undefined : tagTemplateOf(options.tag, "--tag");
+  const templateOf = (d: PackageDefinition) => runTemplate ?? tagTemplateOf(d.spec.tag, `${d.file}: field "tag"`);
 
   const asked = new Set(graph.roots);
   const resolved = new Map<GraphNode, Package>();
   // Each package's hash as of HEAD (no -dirty- suffix): what dependents fold in.
   const heads = new Map<GraphNode, string>();
-  const refAtHead = (n: GraphNode) => formatRef({ ...resolved.get(n)!.ref, tag: resolved.get(n)!.spec.tag.replaceAll(HASH_PLACEHOLDER, heads.get(n)!) });
+  const refAtHead = (n: GraphNode) => formatRef({ ...resolved.get(n)!.ref, tag: renderTag(templateOf(n.def), heads.get(n)!) });
   const refNow = (n: GraphNode) => indexRef(resolved.get(n)!);
   graph.nodes.forEach((node, i) => {
     const { def } = node;
@@ -197,7 +208,7 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
     if (options.hash !== undefined) hash = headHash = options.hash;
     else {
       const { head, changes } = own[i]!;
-      if (changes) dirtyReasons.push(`uncommitted changes in ${changes.paths.join(", ")}`);
+      if (changes) dirtyReasons.push(changes.paths.length ? `uncommitted changes in ${changes.paths.join(", ")}` : "--force-dirty");
       for (const d of deps) if (d.pkg.dirty) dirtyReasons.push(`build arg ${d.arg} is ${indexRef(d.pkg)}, which is dirty`);
       if (deps.length === 0) {
         headHash = head;
@@ -209,21 +220,22 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
       }
     }
 
-    const tag = spec.tag.replaceAll(HASH_PLACEHOLDER, hash);
+    const template = templateOf(def);
+    const tag = renderTag(template, hash);
     const declared = declaredArches(fileValue(def, "arches"), workspaceValue(def, ws?.arches));
     const arches = resolveArches(options.arches, declared, { file: def.file, asked: asked.has(node) }, options.skipArches).value;
     const longest = arches.length ? `${tag}-${arches.reduce((a, b) => (a.length > b.length ? a : b))}` : tag;
     if (!tagRe.test(longest)) {
       // Too long only because of --hash (the template holds a short hash): the flag is to blame.
-      if (options.hash !== undefined && tagRe.test(longest.replace(tag, spec.tag.replaceAll(HASH_PLACEHOLDER, "0")))) {
-        const uses = spec.tag.split(HASH_PLACEHOLDER).length - 1;
+      if (options.hash !== undefined && hashUses(template) > 0 && tagRe.test(longest.replace(tag, renderTag(template, "0")))) {
+        const uses = hashUses(template);
         const room = Math.floor((MAX_TAG_LENGTH - (longest.length - uses * options.hash.length)) / uses);
         throw new InputError(
           `--hash ${JSON.stringify(options.hash)}: too long for ${def.file}: its tag would be ${longest}, ${longest.length} characters; ` +
             `a tag has at most ${MAX_TAG_LENGTH}, so use a hash of at most ${room} characters`,
         );
       }
-      throw new InputError(`${def.file}: field "tag": the tag "${tag}" is not a valid image tag (letters, digits, "_", "." and "-", at most ${MAX_TAG_LENGTH} characters with the -<arch> suffix)`);
+      throw new InputError(`${runTemplate ? `--tag ${JSON.stringify(options.tag)}` : `${def.file}: field "tag"`}: the tag "${tag}" is not a valid image tag (letters, digits, "_", "." and "-", at most ${MAX_TAG_LENGTH} characters with the -<arch> suffix)`);
     }
     if (repository.length > MAX_NAME_LENGTH)
       throw new InputError(
@@ -322,23 +334,50 @@ function dockerImagesOf(def: PackageDefinition): DockerImages {
 const sha1 = (s: string) => createHash("sha1").update(s).digest("hex");
 const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
 
-/** LinuxKit's hash of one package: tree (with extra sources), and the digest of its uncommitted changes. */
-async function ownHash(def: PackageDefinition, states: Map<string, DirState>): Promise<{ head: string; changes?: { digest: string; paths: string[] } }> {
+/** The directory whose tree names a package: the package's, or with --hash-path the parent given (checked). */
+function hashDirOf(def: PackageDefinition, hashPath: string | undefined): string {
+  if (hashPath === undefined) return def.dir;
+  const r = relative(hashPath, def.dir);
+  if (r.startsWith("..") || isAbsolute(r))
+    throw new InputError(`--hash-path ${JSON.stringify(hashPath)}: not a parent of the package directory ${def.dir}; expected the package directory or a directory above it`);
+  return hashPath;
+}
+
+/** A tag template, parsed; `source` names the flag or field for the error. */
+function tagTemplateOf(template: string, source: string): TagTemplate {
+  const parsed = parseTagTemplate(template);
+  if (typeof parsed === "string") throw new InputError(`${source} ${JSON.stringify(template)}: ${parsed}`);
+  return parsed;
+}
+
+/**
+ * LinuxKit's hash of one package: the tree of `hashDir` (with extra sources), and when it is
+ * dirty (or `forceDirty`), the contentHash of the package directory, with those of dirty extra sources folded in.
+ */
+async function ownHash(
+  def: PackageDefinition,
+  states: Map<string, DirState>,
+  hashDir: string,
+  forceDirty: boolean,
+): Promise<{ head: string; changes?: { digest: string; paths: string[] } }> {
   const tree = (dir: string) => {
     const s = states.get(dir);
     if (!s?.tree)
       throw new InputError(
-        `${dir}: not committed to git, so it has no tree hash; \`git add\` and commit it${dir === def.dir ? "" : ` (an extra source of ${def.file})`}, or pass --hash <tag>`,
+        `${dir}: not committed to git, so it has no tree hash; \`git add\` and commit it${dir === def.dir ? "" : dir === hashDir ? " (the --hash-path of " + def.file + ")" : ` (an extra source of ${def.file})`}, or pass --hash <tag>`,
       );
     return s.tree;
   };
   const extras = def.spec.extraSources.map((s) => resolve(def.dir, s.src));
-  let head = tree(def.dir);
+  let head = tree(hashDir);
   if (extras.length > 0) head = sha1(head + extras.map(tree).join(""));
-  const dirtyStates = [def.dir, ...extras].map((d) => states.get(d)).filter((s): s is DirState => !!s && s.changed.length > 0);
-  if (dirtyStates.length === 0) return { head };
-  const paths = [def.dir, ...extras].filter((d) => (states.get(d)?.changed.length ?? 0) > 0).map((d) => relative(states.get(d)!.top, d) || ".");
-  return { head, changes: { digest: await changedContentDigest(dirtyStates), paths } };
+  const changedIn = (dir: string) => (states.get(dir)?.changed.length ?? 0) > 0;
+  const dirtyExtras = extras.filter(changedIn);
+  if (!forceDirty && !changedIn(hashDir) && dirtyExtras.length === 0) return { head };
+  const paths = [hashDir, ...dirtyExtras].filter(changedIn).map((d) => relative(states.get(d)!.top, d) || ".");
+  let digest = await contentHash(states.get(def.dir)!, def.dir);
+  if (dirtyExtras.length > 0) digest = sha256(digest + (await Promise.all(dirtyExtras.map((d) => contentHash(states.get(d)!, d)))).join(""));
+  return { head, changes: { digest, paths } };
 }
 
 /** The resolved graph as plain data (`pkgkit graph --json`): edges point from a package to what it depends on. */

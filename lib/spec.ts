@@ -8,11 +8,11 @@ import { ARCHES, checkImage, checkOrg, redactOrg, tagRe, type Arch } from "./nam
 export { ARCHES, PLATFORMS, platformKey, platformString, type Arch } from "./names.ts";
 import { type FieldProblem } from "./errors.ts";
 import { signerSpecSchema } from "./sign/schema.ts";
+import { DEFAULT_TAG_TEMPLATE, parseTagTemplate, renderTag, TAG_TEMPLATE_FORM } from "./tagtemplate.ts";
 
 export const DEFAULT_ARCHES: Arch[] = ["amd64", "arm64"];
 /** LinuxKit's default org. */
 export const DEFAULT_ORG = "linuxkit";
-export const HASH_PLACEHOLDER = "{{.Hash}}";
 
 // "%" is LinuxKit's stem for "@lkt:pkgs:" build args; checked against the value below.
 /** Part of the message for an undefined build-arg value; load.ts recognises it. */
@@ -98,11 +98,18 @@ export const packageSpecSchema = z.strictObject({
   disableContentTrust: z.boolean({ error: "expected true or false" }).default(false),
   disableCache: z.boolean({ error: "expected true or false" }).default(false),
   tag: z
-    .string({ error: `expected a tag template string containing ${HASH_PLACEHOLDER}, e.g. "v1-${HASH_PLACEHOLDER}"` })
-    .refine((t) => t.includes(HASH_PLACEHOLDER) && !/\{\{(?!\.Hash\}\})/.test(t) && tagRe.test(t.replaceAll(HASH_PLACEHOLDER, "0")), {
-      error: `expected a tag template with ${HASH_PLACEHOLDER} and no other placeholder, made of letters, digits, "_", "." and "-", e.g. "v1-${HASH_PLACEHOLDER}"`,
+    .string({ error: `expected a tag template string: ${TAG_TEMPLATE_FORM}` })
+    .superRefine((t, ctx) => {
+      const parsed = parseTagTemplate(t);
+      const problem =
+        typeof parsed === "string"
+          ? parsed
+          : !tagRe.test(renderTag(parsed, "0"))
+            ? "the tag it makes is not an image tag (letters, digits, \"_\", \".\" and \"-\", at most 128 characters)"
+            : undefined;
+      if (problem) ctx.addIssue({ code: "custom", message: `${problem}; expected ${TAG_TEMPLATE_FORM}`, input: t });
     })
-    .default(HASH_PLACEHOLDER),
+    .default(DEFAULT_TAG_TEMPLATE),
   dockerfile: relativeInside('"dockerfile"').default("Dockerfile"),
   buildArgs: z
     .record(

@@ -79,7 +79,7 @@ export async function checkPlan(planned: Plan, options: ApplyOptions = {}): Prom
   const { from, ...overrides } = resolved;
   const workspace = await findWorkspace(from);
   const dirs = [...new Set(planned.packages.map((p) => p.dir))];
-  const graph = await resolveGraph(shell, await loadPackages(dirs), { ...overrides, workspace: workspace && workspaceDefaults(workspace), checkPaths: true });
+  const graph = await resolveGraph(shell, await loadPackages(dirs, { buildYml: overrides.buildYml }), { ...overrides, workspace: workspace && workspaceDefaults(workspace), checkPaths: true });
   const { packages, changed } = matchPackages(planned, graph.packages);
   if (changed.length) throw new StalePlanError(formatSourcesChanged(file, changed));
 

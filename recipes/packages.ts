@@ -6,6 +6,7 @@ import { resolveGraph, resolvePackages, type Package, type ResolvedGraph, type R
 import { findWorkspace, selectPackageDirs, workspaceDefaults, type WorkspaceDefinition } from "../lib/workspace.ts";
 import { defaultShell, type Shell } from "../lib/shell.ts";
 import type { PackageDefinition } from "../lib/define.ts";
+import { InputError } from "../lib/errors.ts";
 
 /** Load the package files in `dirs` and resolve them (`loadPackages`, then `resolvePackages`), in the order given. */
 export async function packagesFromDirs(dirs: string[], options: ResolveOptions = {}, shell?: Shell): Promise<Package[]> {
@@ -53,8 +54,10 @@ export async function graphOfTargets(t: Targets, options: ResolveOptions, worksp
 }
 
 async function graphOfArgs(args: string[], options: ResolveOptions, cwd: string, shell: Shell, workspace?: WorkspaceDefinition | null): Promise<ResolvedGraph> {
+  if (options.buildYml !== undefined && args.length === 0)
+    throw new InputError(`--build-yml ${JSON.stringify(options.buildYml)}: name the package directories it is read in, e.g. \`pkgkit show-tag --build-yml ${options.buildYml} .\``);
   const selected = await selectPackageDirs(args, { cwd, shell, ...(workspace !== undefined ? { workspace } : {}) });
-  const graph = await resolveGraph(shell, await loadPackages(selected.dirs), { workspace: selected.workspace && workspaceDefaults(selected.workspace), checkPaths: true, ...options });
+  const graph = await resolveGraph(shell, await loadPackages(selected.dirs, { buildYml: options.buildYml }), { workspace: selected.workspace && workspaceDefaults(selected.workspace), checkPaths: true, ...options });
   if (!selected.found) return graph;
   const order = new Map(graph.packages.map((p, i) => [p, i]));
   return { ...graph, roots: [...new Set(graph.roots)].sort((a, b) => order.get(a)! - order.get(b)!) };

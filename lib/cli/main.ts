@@ -10,6 +10,8 @@ import { formatOptions, parseArgs, type OptionSpec, type ParsedOptions } from ".
 import { ExitCode, InputError, isPkgkitError } from "../errors.ts";
 import { ARCHES } from "../spec.ts";
 import { formatGraph, graphJson, indexRef, type Package } from "../package.ts";
+import { canonicalRef } from "../names.ts";
+import { DEFAULT_HASH_COMMIT } from "../git.ts";
 import { formatPlan } from "../plan/format.ts";
 import type { Plan, ResolvedWith } from "../plan/schema.ts";
 import type { Result } from "../run.ts";
@@ -39,8 +41,14 @@ const common: Record<string, OptionSpec> = {
   help: { type: "boolean", short: "h", help: "show this help" },
 };
 const naming: Record<string, OptionSpec> = {
-  org: { type: "string", value: "<org>", help: "override the org, e.g. wombat or 127.0.0.1:5000/demo (env: PKGKIT_ORG)" },
+  org: { type: "string", value: "<org>", help: "override the org, e.g. wombat or 127.0.0.1:5000/demo (env: PKGKIT_ORG, then LINUXKIT_PKG_ORG)" },
   hash: { type: "string", value: "<hash>", help: "use this instead of the git tree hash" },
+  tag: { type: "string", value: "<template>", help: "the tag template for every package, instead of its tag field: text with {{.Hash}}, or fixed text" },
+  "build-yml": { type: "string", value: "<file>", help: "read this file in each package directory as its build.yml (LinuxKit's --build-yml)" },
+  "hash-commit": { type: "string", value: "<commit>", help: "take the tree hashes at this commit (default HEAD); at any other commit nothing is dirty" },
+  "hash-path": { type: "string", value: "<dir>", help: "hash this parent of the package directories instead of each directory (its tree and changes)" },
+  "force-dirty": { type: "boolean", help: "treat every package as dirty: its tag ends in -dirty-<content hash>" },
+  dev: { type: "boolean", help: "LinuxKit's dev tags: org $USER (unless --org, PKGKIT_ORG or LINUXKIT_PKG_ORG) and hash \"dev\" (unless --hash)" },
   json: { type: "boolean", help: "print machine-readable JSON on stdout" },
 };
 const building: Record<string, OptionSpec> = {
@@ -176,13 +184,14 @@ const commands: Record<string, CommandDef> = {
   "show-tag": {
     summary: "print org/image:<tag> for each package",
     args: PACKAGE_ARGS,
-    options: { ...naming, verbose: building.verbose!, quiet: linuxkitBuildFlags.quiet!, ...common },
+    options: { ...naming, canonical: { type: "boolean", help: "print the reference in full, as LinuxKit's --canonical: docker.io/linuxkit/foo:<tag>" }, verbose: building.verbose!, quiet: linuxkitBuildFlags.quiet!, ...common },
     async run(t, o) {
       resolveVerbosity(o);
       const packages = await resolveTargets(t, o);
+      const ref = (p: Package) => (o.canonical ? canonicalRef(indexRef(p)) : indexRef(p));
       if (o.json)
-        console.log(JSON.stringify(packages.map((p) => ({ dir: p.dir, ref: indexRef(p), repository: p.repository, tag: p.tag, hash: p.hash, dirty: p.dirty, arches: p.arches })), null, 2));
-      else console.log(packages.map(indexRef).join("\n"));
+        console.log(JSON.stringify(packages.map((p) => ({ dir: p.dir, ref: ref(p), repository: p.repository, tag: p.tag, hash: p.hash, dirty: p.dirty, arches: p.arches })), null, 2));
+      else console.log(packages.map(ref).join("\n"));
       return ExitCode.ok;
     },
   },
@@ -293,12 +302,20 @@ async function planFor(t: Targets, o: ParsedOptions, by: "arch"): Promise<PlanMa
 async function planFor(t: Targets, o: ParsedOptions, by?: "arch") {
   const { attestations } = checkBuildFlags(o, false);
   const { workspace, settings } = await settingsFor(t, o, { builders: true });
+  buildsAtHead(settings);
   const [graph, session] = await Promise.all([graphOfTargets(t, settings.packages, workspace), createSession(settings, { builders: "now" })]);
   const { packages: all, force } = resolveRunSet(graph, o.force === true);
   const packages = withArches(all);
   const options = { ...session, force, resolved: resolvedWith(t, settings), ...attestations };
   if (!by) return { ...(await planBuild(packages, options)), settings };
   return planByArch(packages, async (pkgs) => (await planBuild(pkgs, options)).plan);
+}
+
+/** Builds use the work tree, so their tags are taken at HEAD (LinuxKit refuses the same). */
+function buildsAtHead(settings: Settings): void {
+  const commit = settings.packages.hashCommit;
+  if (commit !== undefined && commit !== DEFAULT_HASH_COMMIT)
+    throw new InputError(`--hash-commit ${JSON.stringify(commit)}: build, push and plan work on the files as they are, so their tags are taken at HEAD; use --hash-commit with show-tag only`);
 }
 
 /** Recorded in plans, so `apply` resolves the packages as the plan did. */
@@ -314,6 +331,7 @@ async function pushPlanFor(t: Targets, o: ParsedOptions, by?: "arch", how?: Spel
   const release = resolveRelease(o);
   const { mode, attestations } = checkBuildFlags(o, true);
   const { workspace, settings } = await settingsFor(t, o, { builders: true, registry: true });
+  buildsAtHead(settings);
   // LinuxKit removed content trust: under its spelling only a configured signer signs.
   const signing = { ...signingOptions(o), ...(how?.linuxkit ? { signByDefault: false as const } : {}) };
   const { packages: all, force } = resolveRunSet(await graphOfTargets(t, settings.packages, workspace), o.force === true);

@@ -36,6 +36,31 @@ test("LinuxKit's kebab-case keys and NAME=value build args map onto the spec", (
   assert.equal(spec.config, { binds: ["/etc/resolv.conf:/etc/resolv.conf"] });
 });
 
+test("a YAML null is the field's default, as Go's yaml.v3 leaves it (arches: with no value), and does not count as set", () => {
+  const text = "image: bpftrace\nnetwork: true\narches: \norg: ~\ntag: null\ndockerfile:\nextra-sources:\nbuildArgs:\nconfig:\ndepends:\n";
+  const def = parseBuildYml(text, FILE);
+  assert.equal(def.spec.arches, ["amd64", "arm64"]);
+  assert.is(def.spec.org, undefined);
+  assert.is(def.spec.tag, "{{.Hash}}");
+  assert.is(def.spec.dockerfile, "Dockerfile");
+  assert.equal([def.spec.extraSources, def.spec.buildArgs, def.spec.config, def.spec.depends], [[], {}, undefined, undefined]);
+  assert.equal([...def.fields].sort(), ["image", "network"]);
+  assert.equal(fieldsSetIn(text), ["image", "network"]);
+  assert.match(errorOf("image:\n"), 'field "image": is required');
+});
+
+test("a number or boolean in a field Go reads as a string is its text, as yaml.v3 gives it", () => {
+  const def = parseBuildYml("image: p\norg: 2024\ntag: 1.0\narches: [arm64]\nbuildArgs:\n  - V=1\n", FILE);
+  assert.equal([def.spec.org, def.spec.tag], ["2024", "1.0"]);
+  assert.match(errorOf("image: p\narches: [386, true]\n"), '"true" is not a GOARCH name');
+});
+
+test("a fixed tag (no {{.Hash}}) and {{ .Hash }} with spaces are LinuxKit tag templates", () => {
+  assert.is(parseBuildYml("image: a\ntag: file\n", FILE).spec.tag, "file");
+  assert.is(parseBuildYml("image: a\ntag: 'v1-{{ .Hash }}'\n", FILE).spec.tag, "v1-{{ .Hash }}");
+  assert.match(errorOf("image: a\ntag: '{{.Hash}}-{{printf \"x\"}}'\n"), `${FILE}:2:6: field "tag": "{{printf \\"x\\"}}" is a template action pkgkit does not support`);
+});
+
 test("migrate: the generated pkg.config.ts body holds exactly the fields the build.yml sets", () => {
   const src = toConfigSource(parseBuildYml(LINUXKIT_YML, FILE).spec, fieldsSetIn(LINUXKIT_YML));
   assert.ok(src.startsWith(`import { definePackage } from "pkgkit";\n\nexport default definePackage({\n  image: "init",\n  org: "linuxkit",\n  arches: ["amd64", "arm64"],\n`));

@@ -3,7 +3,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { checkOrg, formatRef, imageRef, isHost, parseImageRef, platformKey, platformString, registryHost, registryTag, withArch, type ImageRef } from "../../lib/names.ts";
+import { canonicalRef, checkOrg, formatRef, imageRef, isHost, parseImageRef, platformKey, platformString, registryHost, registryTag, withArch, type ImageRef } from "../../lib/names.ts";
 import { DOCKER_HUB, parseRepository } from "../../lib/registry/names.ts";
 import { makeDefinition } from "../../lib/define.ts";
 import { archRef, indexRef, resolvePackages } from "../../lib/package.ts";
@@ -125,6 +125,15 @@ test("a resolved package carries its ImageRef; indexRef and archRef format it", 
   assert.is(indexRef(p!), "127.0.0.1:5000/demo/tools/app:vh1");
   assert.is(archRef(p!, "arm64"), "127.0.0.1:5000/demo/tools/app:vh1-arm64");
   assert.equal(parseImageRef(archRef(p!, "arm64"), "arm64"), withArch(imageRef("127.0.0.1:5000/demo/tools", "app", "vh1"), "arm64"));
+});
+
+test("canonicalRef expands as LinuxKit's show-tag --canonical (util.ReferenceExpand)", () => {
+  assert.is(canonicalRef("linuxkit/init:abc"), "docker.io/linuxkit/init:abc");
+  assert.is(canonicalRef("127.0.0.1:5000/init:abc"), "127.0.0.1:5000/init:abc");
+  assert.is(canonicalRef("registry.example.com/init:abc"), "registry.example.com/init:abc");
+  assert.is(canonicalRef("localhost/init:abc"), "localhost/init:abc");
+  assert.is(canonicalRef("a/b/init:abc"), "a/b/init:abc", "three components stay, host or not");
+  assert.is(canonicalRef("init:abc"), "docker.io/library/init:abc");
 });
 
 test.run();

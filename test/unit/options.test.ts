@@ -24,21 +24,33 @@ const label = (set: Record<string, boolean>) => Object.entries(set).map(([s, on]
 const winner = <S extends string>(order: readonly S[], set: Record<S, boolean>): S | "default" => order.find((s) => set[s]) ?? "default";
 const pick = <T>(s: Setting<T>) => ({ value: s.value, from: s.from, name: s.name });
 
-// --- org: --org > PKGKIT_ORG > package file > workspace > linuxkit
+// --- org: --org > PKGKIT_ORG > LINUXKIT_PKG_ORG > --dev's $USER > package file > workspace > linuxkit
 
-const ORG_SOURCES = ["flag", "env", "file", "workspace"] as const;
-const orgValues = { flag: "flag-org", env: "env-org", file: "file-org", workspace: "ws-org", default: "linuxkit" };
-const orgNames = { flag: "--org", env: "PKGKIT_ORG", file: FILE, workspace: WS, default: "default" };
+const ORG_SOURCES = ["flag", "env", "lkEnv", "dev", "file", "workspace"] as const;
+const orgValues = { flag: "flag-org", env: "env-org", lkEnv: "lk-env-org", dev: "dev-user", file: "file-org", workspace: "ws-org", default: "linuxkit" };
+const orgNames = { flag: "--org", env: "PKGKIT_ORG", lkEnv: "LINUXKIT_PKG_ORG", dev: "--dev ($USER)", file: FILE, workspace: WS, default: "default" };
+const orgFrom = { flag: "flag", env: "env", lkEnv: "env", dev: "flag", file: "file", workspace: "workspace", default: "default" } as const;
 for (const set of combinations(ORG_SOURCES)) {
   test(`org: ${label(set)}`, () => {
-    const flags: Flags = set.flag ? { org: orgValues.flag } : {};
-    const env: Env = set.env ? { PKGKIT_ORG: orgValues.env } : {};
+    const flags: Flags = { ...(set.flag ? { org: orgValues.flag } : {}), ...(set.dev ? { dev: true } : {}) };
+    const env: Env = { USER: orgValues.dev, ...(set.env ? { PKGKIT_ORG: orgValues.env } : {}), ...(set.lkEnv ? { LINUXKIT_PKG_ORG: orgValues.lkEnv } : {}) };
     const file: FileValue<string> = { file: FILE, value: set.file ? orgValues.file : undefined };
     const workspace: FileValue<string> = { file: WS, value: set.workspace ? orgValues.workspace : undefined };
     const w = winner(ORG_SOURCES, set);
-    assert.equal(pick(resolveOrg(runOrg(flags, env), file, workspace)), { value: orgValues[w], from: w, name: orgNames[w] });
+    assert.equal(pick(resolveOrg(runOrg(flags, env), file, workspace)), { value: orgValues[w], from: orgFrom[w], name: orgNames[w] });
   });
 }
+
+test("org: --dev without $USER names both ways out", () => {
+  assert.is(inputErrorOf(() => runOrg({ dev: true }, {})), "--dev: the org is $USER, which is not set; set USER, or give --org <org>");
+  assert.is(runOrg({ dev: true, org: "x" }, {})!.value, "x");
+});
+
+test("org: an empty LINUXKIT_PKG_ORG is unset, as in LinuxKit", () => {
+  assert.is(runOrg({}, { LINUXKIT_PKG_ORG: "" }), undefined);
+  assert.is(runOrg({}, { PKGKIT_ORG: "", LINUXKIT_PKG_ORG: "lk" })!.name, "LINUXKIT_PKG_ORG");
+  assert.is(inputErrorOf(() => resolveOrg(runOrg({}, { LINUXKIT_PKG_ORG: "Bad Org" }))).split(":")[0], 'LINUXKIT_PKG_ORG "Bad Org"');
+});
 
 test("org: an empty PKGKIT_ORG is unset", () => {
   assert.is(runOrg({}, { PKGKIT_ORG: "" }), undefined);
@@ -59,6 +71,20 @@ test("org: a bad value names its source (credentials redacted)", () => {
 test("hash: --hash set wins; unset leaves the content hash to git", () => {
   assert.equal(pick(resolveHash({ hash: "h1" })!), { value: "h1", from: "flag", name: "--hash" });
   assert.is(resolveHash({}), undefined);
+});
+
+test("hash: --dev makes it \"dev\" unless --hash is given", () => {
+  assert.equal(pick(resolveHash({ dev: true })!), { value: "dev", from: "flag", name: "--dev" });
+  assert.equal(pick(resolveHash({ dev: true, hash: "h1" })!), { value: "h1", from: "flag", name: "--hash" });
+});
+
+test("LinuxKit's hashing flags: --tag, --hash-commit, --hash-path, --force-dirty, --build-yml", () => {
+  const o = resolveOptions({ tag: "v1-{{ .Hash }}", "hash-commit": "HEAD~1", "hash-path": "..", "force-dirty": true, "build-yml": "b.yml" }, {}, "/ws/pkg");
+  assert.equal([o.tag, o.hashCommit, o.hashPath, o.forceDirty, o.buildYml], ["v1-{{ .Hash }}", "HEAD~1", "/ws", true, "b.yml"]);
+  assert.not.ok("tag" in resolveOptions({}, {}), "unset flags leave no key (plans record what is set)");
+  assert.match(inputErrorOf(() => resolveOptions({ tag: "{{.Arch}}" }, {})), /^--tag "\{\{\.Arch\}\}": "\{\{\.Arch\}\}" is a template action pkgkit does not support; .*expected text with \{\{\.Hash\}\}/);
+  assert.is(inputErrorOf(() => resolveOptions({ "hash-commit": "--output=x" }, {})), `--hash-commit "--output=x": expected a commit, branch or tag name, e.g. HEAD~1`);
+  assert.is(inputErrorOf(() => resolveOptions({ "build-yml": "/etc/b.yml" }, {})), `--build-yml "/etc/b.yml": expected a file name relative to each package directory, e.g. build-kernel.yml`);
 });
 
 test("hash: a bad --hash names the flag", () => {

@@ -2,7 +2,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync, unlinkSync } from "node:fs";
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeDefinition } from "../../lib/define.ts";
@@ -62,6 +62,51 @@ test("a modified file and an untracked file each give a dirty tag; different edi
   unlinkSync(join(dir, "Dockerfile"));
   assert.match(await tagOf(dir), /-dirty-[0-9a-f]{7}$/, "a deleted file is a change");
   repo.write("pkg/app/Dockerfile", "FROM scratch\n");
+  repo.rm();
+});
+
+test("the dirty suffix is LinuxKit's contentHash: sha256 of the tracked files' contents, then the untracked ones', in ls-files order", async () => {
+  const repo = tmpRepo({ ".gitignore": "*.log\n", "pkg/app/b": "bee\n", "pkg/app/a": "ay\n", "pkg/app/sub/z": "zed\n", "pkg/app/gone": "x\n" });
+  const dir = join(repo.dir, "pkg/app");
+  const tree = lsTree(repo.dir, "pkg/app");
+  repo.write("pkg/app/b", "bee, edited\n");
+  unlinkSync(join(dir, "gone")); // listed by ls-files, gone from disk: adds nothing
+  repo.write("pkg/app/c-new", "sea\n");
+  repo.write("pkg/app/noise.log", "ignored\n");
+  symlinkSync("a", join(dir, "link")); // untracked symlink: adds nothing
+  // Tracked in index order (a, b, gone, sub/z), then untracked (c-new, link); names do not count.
+  const digest = createHash("sha256").update("ay\n").update("bee, edited\n").update("zed\n").update("sea\n").digest("hex");
+  const p = await resolveOne(dir);
+  assert.is(p.tag, `${tree}-dirty-${digest.slice(0, 7)}`);
+  assert.equal(p.dirtyReasons, ["uncommitted changes in pkg/app"]);
+  repo.rm();
+});
+
+test("--force-dirty adds the content hash to a clean package; --hash-commit takes an older tree and is never dirty", async () => {
+  const repo = tmpRepo({ "pkg/app/a": "1\n" });
+  const dir = join(repo.dir, "pkg/app");
+  const first = lsTree(repo.dir, "pkg/app");
+  repo.write("pkg/app/a", "2\n");
+  repo.commit();
+  const forced = await resolveOne(dir, {}, { forceDirty: true });
+  assert.is(forced.tag, `${lsTree(repo.dir, "pkg/app")}-dirty-${createHash("sha256").update("2\n").digest("hex").slice(0, 7)}`);
+  assert.equal(forced.dirtyReasons, ["--force-dirty"]);
+  repo.write("pkg/app/a", "3\n");
+  const old = await resolveOne(dir, {}, { hashCommit: "HEAD~1" });
+  assert.is(old.tag, first, "at another commit than HEAD nothing is dirty, as in LinuxKit");
+  repo.rm();
+});
+
+test("--hash-path: the parent's tree and dirtiness, the package directory's content hash", async () => {
+  const repo = tmpRepo({ "top/pkg/app/a": "1\n", "top/other": "o\n" });
+  const dir = join(repo.dir, "top/pkg/app");
+  const hashPath = join(repo.dir, "top");
+  assert.is(await tagOf(dir, {}, { hashPath }), lsTree(repo.dir, "top"));
+  repo.write("top/other", "changed\n");
+  assert.is(await tagOf(dir, {}, { hashPath }), `${lsTree(repo.dir, "top")}-dirty-${createHash("sha256").update("1\n").digest("hex").slice(0, 7)}`);
+  assert.is(await tagOf(dir), lsTree(repo.dir, "top/pkg/app"), "without it, a change beside the package is not the package's");
+  const err = await resolveOne(dir, {}, { hashPath: join(repo.dir, "elsewhere") }).then(() => undefined, (e: Error) => e);
+  assert.match(err!.message, `--hash-path "${join(repo.dir, "elsewhere")}": not a parent of the package directory ${dir}`);
   repo.rm();
 });
 
@@ -189,7 +234,8 @@ test("the number of git processes does not grow with the number of packages", as
   const pkgs = await resolvePackages(many, defs(40));
   assert.is(many.calls.length, one.calls.length);
   assert.ok(many.calls.every((c) => c[0] === "git"));
-  assert.ok(many.calls.length <= 5, `${many.calls.length} git calls`);
+  // rev-parse, then ls-tree, diff, ls-files, config and show.
+  assert.ok(many.calls.length <= 6, `${many.calls.length} git calls`);
   for (let i = 0; i < 40; i++) {
     if (i === 3) assert.match(pkgs[i]!.tag, /-dirty-/);
     else assert.is(pkgs[i]!.tag, lsTree(repo.dir, `pkgs/p${i}`));
