@@ -3,18 +3,17 @@
 // read back from the built image and from the registry after a push.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { must, pkgkit, ROOT, sh, tmpRepo } from "../helpers.ts";
 import { services, startRegistry } from "../services.ts";
+import { linuxkitOracle } from "../linuxkit.ts";
 import { createRegistry } from "../../lib/registry/index.ts";
 
 const RUN = `${process.pid}${Date.now().toString(36)}`;
 const ORG = `pkgkit-test-lkbuild-${RUN}`;
 const INFO_ARGS = ["PKG_HASH", "PKG_IMAGE", "SOURCE", "REVISION", "GOPKGVERSION"];
-// ../shared next to the repository's main checkout (a git worktree's own root is elsewhere).
-const ORACLE_XZ = join(dirname(resolve(ROOT, must(["git", "rev-parse", "--git-common-dir"], ROOT).trim())), "../shared/reference/linuxkit/linuxkit-3bf33c3a1.xz");
 
 interface PlanStep { kind: string; arch?: string; ref: string; command?: { argv: string[] } }
 const planOf = (args: string[]) => {
@@ -36,17 +35,11 @@ function infoPackage(extra = "") {
   return { repo, dir: join(repo.dir, "info") };
 }
 
-let oracle: string | undefined;
-function linuxkit(): string | undefined {
-  if (oracle !== undefined || !existsSync(ORACLE_XZ)) return oracle;
-  const bin = join(mkdtempSync(join(tmpdir(), "pkgkit-lk-")), "linuxkit");
-  must(["sh", "-c", 'xz -dc "$1" > "$2" && chmod +x "$2"', "sh", ORACLE_XZ, bin]);
-  return (oracle = bin);
-}
+const oracle = linuxkitOracle();
 
 test("build args and labels as the real linuxkit's `pkg build --dry-run` passes them (clean; dirty: no REVISION)", () => {
-  const lk = linuxkit();
-  if (!lk) return console.log(`  skipped: ${ORACLE_XZ} is absent (the real linuxkit binary; see ../shared/reference/linuxkit/README.md)`);
+  if (!("bin" in oracle)) return console.log(`  skipped: ${oracle.missing}`);
+  const lk = oracle.bin;
   const { repo, dir } = infoPackage();
   const cache = mkdtempSync(join(tmpdir(), "pkgkit-lk-cache-"));
   const compare = (state: string) => {
@@ -55,9 +48,7 @@ test("build args and labels as the real linuxkit's `pkg build --dry-run` passes 
     const theirs = (prefix: string) => Object.fromEntries([...line.matchAll(new RegExp(`${prefix}=(\\S+?)=(\\S*)`, "g"))].map((m) => [m[1]!, m[2]!]));
     const argv = planOf(["--force", dir]).steps.find((s) => s.kind === "build")!.command!.argv;
     const ours = pairs(argv, "--build-arg");
-    // PKG_HASH is the dirty hash, which the tag work on issue 12 aligns with LinuxKit; compared when clean.
-    const keys = state === "clean" ? INFO_ARGS : INFO_ARGS.filter((k) => k !== "PKG_HASH");
-    assert.equal(pick(ours, keys), pick(theirs("--build-arg"), keys), `${state}: build args`);
+    assert.equal(pick(ours, INFO_ARGS), pick(theirs("--build-arg"), INFO_ARGS), `${state}: build args`);
     const labels = ["org.opencontainers.image.source", ...(state === "clean" ? ["org.opencontainers.image.revision"] : [])];
     assert.equal(pick(pairs(argv, "--label"), labels), pick(theirs("--label"), labels), `${state}: labels`);
     assert.equal(Object.keys(pick(pairs(argv, "--label"), ["org.mobyproject.linuxkit.version", "org.mobyproject.linuxkit.revision"])).length, 2);

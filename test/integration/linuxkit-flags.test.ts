@@ -4,11 +4,10 @@
 // it. A tiny FROM scratch package keeps each build to a second or so.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { execFileSync } from "node:child_process";
-import { lsTree, must, pkgkit, ROOT, sh, tmpRepo } from "../helpers.ts";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { lsTree, must, pkgkit, sh, tmpRepo } from "../helpers.ts";
+import { linuxkitOracle } from "../linuxkit.ts";
 import { services } from "../services.ts";
 import { createRegistry } from "../../lib/registry/index.ts";
 import type { Plan } from "../../lib/plan/schema.ts";
@@ -34,27 +33,8 @@ const inEngine = (ref: string, host?: string) => sh(["docker", ...(host ? ["--ho
 /** The package's tag: its tree hash (clean). */
 const tag = () => lsTree(repo.dir, "p");
 
-/**
- * The real linuxkit binary (see ../shared/reference/linuxkit/README.md, or $PKGKIT_LINUXKIT_BIN),
- * decompressed once into a cache outside the repository; undefined, with why, when absent.
- */
-function linuxkit(): { bin?: string; why?: string } {
-  if (process.env.PKGKIT_LINUXKIT_BIN) return { bin: process.env.PKGKIT_LINUXKIT_BIN };
-  // Beside the checkout, or beside the main checkout when this one is a git worktree.
-  const main = dirname(must(["git", "rev-parse", "--path-format=absolute", "--git-common-dir"], ROOT).trim());
-  const dirs = [...new Set([ROOT, main].map((r) => join(r, "../shared/reference/linuxkit")))];
-  const dir = dirs.find((d) => existsSync(d) && readdirSync(d).some((f) => f.endsWith(".xz")));
-  const xz = dir && readdirSync(dir).find((f) => f.endsWith(".xz"));
-  if (!dir || !xz) return { why: `no linuxkit binary in ${dirs.join(" or ")} and PKGKIT_LINUXKIT_BIN unset` };
-  const cache = join(tmpdir(), "pkgkit-linuxkit-oracle");
-  const bin = join(cache, xz.replace(/\.xz$/, ""));
-  if (!existsSync(bin) || statSync(bin).size === 0) {
-    mkdirSync(cache, { recursive: true });
-    writeFileSync(bin, execFileSync("xz", ["-dc", join(dir, xz)], { maxBuffer: 1 << 30 }), { mode: 0o755 });
-  }
-  return { bin };
-}
-const oracle = linuxkit();
+const found = linuxkitOracle();
+const oracle = "bin" in found ? { bin: found.bin } : { why: found.missing };
 
 /** Long flags a `--help` text lists: every `--name` in the names column (before the first run of two spaces) of each option line. */
 const flagsOf = (help: string) =>
@@ -62,15 +42,13 @@ const flagsOf = (help: string) =>
 
 test("every flag linuxkit's `pkg build --help` and `pkg push --help` list is one `pkgkit pkg build|push` takes (compared with the real binary)", () => {
   if (!oracle.bin) return console.log(`  skipped: ${oracle.why}`);
-  // The tag flags (--tag, --hash-commit, ...) come with show-tag's, another part of issue 12.
-  const tagFlags = ["tag", "build-yml", "hash-commit", "hash-path", "force-dirty", "dev"];
   // `build --release` without --push: linuxkit fails ("cannot release ... if not pushing"), pkgkit's build has no --release; with --push, push takes it.
   const unpushed = { build: ["release"], push: [] as string[] };
   for (const command of ["build", "push"] as const) {
     const theirs = flagsOf(must([oracle.bin, "pkg", command, "--help"]));
     assert.ok(theirs.size > 30, `parsed linuxkit's ${command} --help: ${[...theirs].join(" ")}`);
     const ours = flagsOf(ok(["pkg", command, "--help"]).stdout);
-    const missing = [...theirs].filter((f) => !ours.has(f) && !tagFlags.includes(f) && !unpushed[command].includes(f));
+    const missing = [...theirs].filter((f) => !ours.has(f) && !unpushed[command].includes(f));
     assert.equal(missing, [], `linuxkit pkg ${command} flags pkgkit pkg ${command} does not take`);
   }
 });
