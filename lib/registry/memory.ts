@@ -3,7 +3,7 @@
  * to a registry (and for users testing their own pipelines) without a server. It checks what a
  * distribution registry checks: digests, manifest references (blobs of an image, manifests of an
  * index), and answers as the HTTP client does (undefined for 404, RegistryError otherwise).
- * Fault hooks (MemoryFault) make it slow, failing or forgetful, call by call.
+ * Fault hooks (MemoryFault) make it slow, failing, forgetful or rewriting, call by call.
  */
 import { readFile } from "node:fs/promises";
 import { sha256 } from "./digest.ts";

@@ -232,6 +232,8 @@ test("--hash too long for a package's tag: the flag is blamed, with the longest 
     `--hash "${long}": too long for ${file}: its tag would be v-${long}.${long}-amd64, 129 characters; a tag has at most 128, so use a hash of at most 59 characters`,
   );
   assert.match(await errorOf(tagOf(dir, { tag: "{{.Hash}}", arches: ["ppc64le"] }, { hash: "h".repeat(121) })), "so use a hash of at most 120 characters");
+  // Arches of the same length: the last one listed is named.
+  assert.match(await errorOf(tagOf(dir, { tag: "{{.Hash}}", arches: ["amd64", "arm64"] }, { hash: "h".repeat(123) })), `its tag would be ${"h".repeat(123)}-arm64, 129 characters`);
   // The template with a one-character hash is already 123 characters, too long with "-amd64": --hash is not to blame.
   const template = `${"t".repeat(122)}{{.Hash}}`;
   assert.is(
