@@ -226,10 +226,11 @@ test("--hash too long for a package's tag: the flag is blamed, with the longest 
   const twice = { tag: "v-{{.Hash}}.{{.Hash}}", arches: ["amd64"] };
   const fits = "h".repeat(59);
   assert.is(await tagOf(dir, twice, { hash: fits }), `v-${fits}.${fits}`);
-  const long = "h".repeat(60);
+  assert.match(await errorOf(tagOf(dir, twice, { hash: "h".repeat(60) })), "-amd64, 129 characters; a tag has at most 128, so use a hash of at most 59 characters");
+  const long = "h".repeat(70);
   assert.is(
     await errorOf(tagOf(dir, twice, { hash: long })),
-    `--hash "${long}": too long for ${file}: its tag would be v-${long}.${long}-amd64, 129 characters; a tag has at most 128, so use a hash of at most 59 characters`,
+    `--hash "${long}": too long for ${file}: its tag would be v-${long}.${long}-amd64, 149 characters; a tag has at most 128, so use a hash of at most 59 characters`,
   );
   assert.match(await errorOf(tagOf(dir, { tag: "{{.Hash}}", arches: ["ppc64le"] }, { hash: "h".repeat(121) })), "so use a hash of at most 120 characters");
   // Arches of the same length: the last one listed is named.
