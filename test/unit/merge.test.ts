@@ -494,4 +494,33 @@ test("our image's manifest gone between reading its tag and writing the index: r
   assert.is((await state(registry)).index, undefined);
 });
 
+test("another writer's image of the right architecture but another os is refused; an entry the index already lists for a tag's digest is kept as it is, its config not read; no tag but the index's is written", async () => {
+  const registry = createMemoryRegistry();
+  const amd64 = await pushArch(registry, "amd64");
+  const config = bytesOf({ os: "windows", architecture: "arm64" });
+  await registry.uploadBlob(REPO, { digest: sha256(config), size: config.length, data: config });
+  const windows = await registry.putManifest(REPO, `${TAG}-arm64`, bytesOf({ schemaVersion: 2, mediaType: MediaTypes.dockerManifest, config: { mediaType: MediaTypes.dockerConfig, digest: sha256(config), size: config.length }, layers: [] }), MediaTypes.dockerManifest);
+  const error = await mergeIndex(registry, REPO, TAG, [amd64]).then(() => "merged", (e: Error) => e.message);
+  assert.is(error, `${REPO}:${TAG}-arm64 (${windows}) holds a windows/arm64 image, not linux/arm64; not listing it in the index as that arch. Delete the tag or push the arm64 image to it again.`);
+
+  const arm64 = await pushArch(registry, "arm64");
+  const annotated = { ...arm64.descriptor!, annotations: { "org.example.note": "kept" } };
+  await registry.putManifest(REPO, TAG, bytesOf({ schemaVersion: 2, mediaType: MediaTypes.dockerManifestList, manifests: [annotated] }), MediaTypes.dockerManifestList);
+  registry.calls.length = 0;
+  const merged = await mergeIndex(registry, REPO, TAG, [amd64]);
+  assert.equal(merged.manifests, [amd64.descriptor, annotated]);
+  assert.equal(registry.calls.filter((c) => c.method === "getBlob"), [], "listed already: its config is not read");
+  assert.equal(await registry.listTags(REPO), [TAG, `${TAG}-amd64`, `${TAG}-arm64`].sort(), "no release tag asked for, none written");
+});
+
+test("pushImage: a refusal naming an unknown blob stands when any one blob is missing, though another is there", async () => {
+  const image = imageOf("amd64", 7);
+  const layer = bytesOf("a layer");
+  const withLayer: ImageBlobs = { ...image, layers: [{ digest: sha256(layer), size: layer.length, data: layer }] };
+  const refusal: MemoryFault = { status: 400, message: "MANIFEST_BLOB_UNKNOWN: blob unknown to registry" };
+  const registry = createMemoryRegistry((c) => (c.method === "uploadBlob" && c.reference === sha256(layer) ? { lose: "write" } : c.method === "putManifest" ? refusal : undefined));
+  assert.match(await pushImage(registry, REPO, `${TAG}-amd64`, withLayer).then(() => "pushed", (e: Error) => e.message), "MANIFEST_BLOB_UNKNOWN");
+  assert.is(registry.calls.filter((c) => c.method === "putManifest").length, 1, "not tried again");
+});
+
 test.run();
