@@ -27,6 +27,9 @@ export default {
   commandRunner: { command: `node bench/mutate-tests.mjs ${suites.join(" ")}` },
   coverageAnalysis: "off",
   concurrency: 2,
+  // The cores are shared: suites that take 5 s alone take 20 s under other runs' load, which the
+  // default allowance (5 s over 1.5 × the first run) counts as a timeout, that is as killed.
+  timeoutMS: 60_000,
   incremental: true,
   incrementalFile: `.scratch/stryker/incremental-${scope}.json`,
   tempDirName: ".scratch/stryker/tmp",

@@ -197,6 +197,20 @@ export function stepDifferences(planned: Step[], now: Step[]): string[] {
   return out;
 }
 
+/**
+ * Packages whose sign steps name another signer now (`using`: the signer's description, which
+ * names a key by its fingerprint, so a key swapped at the same path shows here), one line each:
+ * `<package>: signed with <planned> in the plan, with <now> now`.
+ */
+export function signerChanges(planned: Step[], now: Step[]): string[] {
+  const using = (steps: Step[]) => new Map(steps.flatMap((s) => (s.kind === "sign" ? [[s.package, s.using] as const] : [])));
+  const after = using(now);
+  return [...using(planned)].flatMap(([pkg, was]) => {
+    const is = after.get(pkg);
+    return is !== undefined && is !== was ? [`${pkg}: signed with ${was} in the plan, with ${is} now`] : [];
+  });
+}
+
 const describe = (s: Step) => (s.kind === "skip" ? `skip (${s.reason})` : s.kind === "sign" ? `sign${s.action === "prepare" ? " prepare" : ""} with ${s.using}` : s.kind);
 
 /** JSON with sorted keys: equal for equal data however it was built or read. */
@@ -257,6 +271,10 @@ export function formatStale(file: string, changes: Change[], differences: string
   if (differences.length && changes.every((c) => c.shared)) lines.push(...(changes.length ? ["so the plan would now be different:"] : []), ...differences.map((d) => `  ${d}`));
   lines.push("Make a new plan and apply that.");
   return lines.join("\n");
+}
+
+export function formatSignersChanged(file: string, changed: string[]): string {
+  return [`${file}: the signer changed since this plan was made (another key, server or identity); nothing was done.`, ...changed.map((c) => `  ${c}`), "Make a new plan and apply that."].join("\n");
 }
 
 export function formatSourcesChanged(file: string, changed: string[]): string {

@@ -18,7 +18,7 @@ import { defaultShell, type Shell } from "../lib/shell.ts";
 import type { Session } from "../lib/session.ts";
 import { InputError, StalePlanError } from "../lib/errors.ts";
 import type { Registry } from "../lib/registry/types.ts";
-import { formatSourcesChanged, formatStale, inputDifferences, matchPackages, observedChanges, stepDifferences, type Change } from "../lib/apply.ts";
+import { formatSignersChanged, formatSourcesChanged, formatStale, inputDifferences, matchPackages, observedChanges, signerChanges, stepDifferences, type Change } from "../lib/apply.ts";
 import { observeBuild } from "./build.ts";
 import { observePush } from "./push.ts";
 import { loadSigningConfig } from "../lib/sign/config.ts";
@@ -59,7 +59,7 @@ export interface CheckedPlan {
 /**
  * Check that a plan still holds: resolve its packages again, make its look-ups again, plan again
  * and compare. Returns what running it needs. Throws StalePlanError (exit 3) when it no longer
- * holds: the sources, the registry or the engines changed, or its steps are not what pkgkit plans
+ * holds: the sources, a signer, the registry or the engines changed, or its steps are not what pkgkit plans
  * now; InputError (exit 2) when the plan's directories are not here.
  */
 export async function checkPlan(planned: Plan, options: ApplyOptions = {}): Promise<CheckedPlan> {
@@ -98,6 +98,8 @@ export async function checkPlan(planned: Plan, options: ApplyOptions = {}): Prom
 
   const changes = observedChanges(planned, now.observed!);
   const again = plan(packages, now);
+  const resigned = signerChanges(planned.steps, again.steps);
+  if (resigned.length > 0) throw new StalePlanError(formatSignersChanged(file, resigned));
   // A field pkgkit would not write itself (a path added to the inputs, say) is a difference too.
   const differences = [...inputDifferences(planned.inputs, again.inputs), ...stepDifferences(planned.steps, again.steps)];
   if (changes.some((c) => !c.shared) || differences.length > 0) throw new StalePlanError(formatStale(file, changes, differences));

@@ -3,7 +3,7 @@
  * to a registry (and for users testing their own pipelines) without a server. It checks what a
  * distribution registry checks: digests, manifest references (blobs of an image, manifests of an
  * index), and answers as the HTTP client does (undefined for 404, RegistryError otherwise).
- * Fault hooks (MemoryFault) make it slow, failing or forgetful, call by call.
+ * Fault hooks (MemoryFault) make it slow, failing, forgetful or rewriting, call by call.
  */
 import { readFile } from "node:fs/promises";
 import { sha256 } from "./digest.ts";
@@ -38,6 +38,8 @@ export interface MemoryFault {
   message?: string;
   /** "write": the write reports success but is not stored; "answer": it is stored, but the caller sees a dropped connection. */
   lose?: "write" | "answer";
+  /** putManifest: store what this returns for the bytes sent, and answer its digest (a registry that rewrites manifests). */
+  rewrite?: (bytes: Uint8Array) => Uint8Array;
 }
 
 /** A Registry in memory, with the calls made to it and the fault hook it asks. */
@@ -76,7 +78,7 @@ export function createMemoryRegistry(fault: MemoryRegistry["fault"] = () => unde
   const resolve = (r: Repo, reference: string) => (isDigest(reference) ? reference : r.tags.get(reference));
 
   /** Runs `effect` under the call's fault. Writes give `lost`: what a write that was not stored reports. */
-  async function call<T>(method: MemoryMethod, repository: string, reference: string | undefined, effect: () => T | Promise<T>, lost?: () => T): Promise<T> {
+  async function call<T>(method: MemoryMethod, repository: string, reference: string | undefined, effect: (fault?: MemoryFault) => T | Promise<T>, lost?: () => T): Promise<T> {
     const write = lost !== undefined;
     const record: MemoryCall = { n: registry.calls.length + 1, method, repository, ...(reference !== undefined ? { reference } : {}) };
     registry.calls.push(record);
@@ -92,7 +94,7 @@ export function createMemoryRegistry(fault: MemoryRegistry["fault"] = () => unde
         ? new RegistryError({ ...info, kind: "server" }, `registry ${info.registry} failed ${what}: ${f.status}${detail}`)
         : new RegistryError({ ...info, kind: "protocol" }, `registry ${info.registry} answered ${f.status} to ${what}${detail}`);
     }
-    const result = lost && f?.lose === "write" ? lost() : await effect();
+    const result = lost && f?.lose === "write" ? lost() : await effect(f);
     if (f?.delayAfterMs) await sleep(f.delayAfterMs);
     if (write && f?.lose === "answer")
       throw new RegistryError({ kind: "unreachable", registry: registryOf(repository) }, `cannot reach registry ${registryOf(repository)}: connection reset during ${what}`);
@@ -122,9 +124,10 @@ export function createMemoryRegistry(fault: MemoryRegistry["fault"] = () => unde
         return m ? ({ mediaType: m.mediaType, digest: m.digest, size: m.size } as Descriptor) : undefined;
       }),
     getManifest: (repository, reference) => call("getManifest", repository, reference, () => manifestOf(repository, reference)),
-    putManifest: (repository, reference, bytes, mediaType) => {
-      const digest = sha256(bytes);
-      return call("putManifest", repository, reference, () => {
+    putManifest: (repository, reference, sent, mediaType) =>
+      call("putManifest", repository, reference, (f) => {
+        const bytes = f?.rewrite ? f.rewrite(sent) : sent;
+        const digest = sha256(bytes);
         const r = repo(repository);
         if (isDigest(reference) && reference !== digest)
           throw new RegistryError({ kind: "protocol", registry: registryOf(repository), status: 400 }, `registry ${registryOf(repository)} answered 400 to putManifest ${repository}@${reference}: DIGEST_INVALID (the bytes are ${digest})`);
@@ -137,8 +140,7 @@ export function createMemoryRegistry(fault: MemoryRegistry["fault"] = () => unde
         r.manifests.set(digest, { mediaType, bytes: new Uint8Array(bytes) });
         if (!isDigest(reference)) r.tags.set(reference, digest);
         return digest;
-      }, () => digest);
-    },
+      }, () => sha256(sent)),
     blobExists: (repository, digest) => call("blobExists", repository, digest, () => repo(repository).blobs.has(digest)),
     getBlob: (repository, digest) =>
       call("getBlob", repository, digest, () => {

@@ -68,6 +68,32 @@ export function loadPublicKey(file: string): KeyObject {
 /** The hint a bundle names its key by: base64 SHA-256 of the DER public key. */
 export const keyHint = (pub: KeyObject) => createHash("sha256").update(pub.export({ type: "spki", format: "der" })).digest("base64");
 
+/**
+ * What plans name a key file by besides its path, so that another key put at the same path changes
+ * the plan (`pkgkit apply` refuses it): `public key <keyHint>`, as public as the key pair's public
+ * key. An encrypted private key's public key needs its password, which planning does not ask for:
+ * `encrypted file sha256 <base64>`, of the file's bytes (which another password changes too).
+ */
+export function keyFingerprint(file: string): string {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    throw new InputError(`signing key ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); expected an ECDSA P-256 private key (PEM)`);
+  }
+  const pem = bytes.toString("utf8");
+  // PKCS#8 "ENCRYPTED PRIVATE KEY", OpenSSL's "Proc-Type: 4,ENCRYPTED", cosign's own format.
+  const encrypted = pem.includes("ENCRYPTED");
+  if (!encrypted) {
+    try {
+      return `public key ${keyHint(pem.includes("PUBLIC KEY") ? createPublicKey(pem) : createPublicKey(createPrivateKey(pem)))}`;
+    } catch {
+      // Not a key this runtime reads: signing says why; the file's digest still tells it from another.
+    }
+  }
+  return `${encrypted ? "encrypted " : ""}file sha256 ${createHash("sha256").update(bytes).digest("base64")}`;
+}
+
 interface Keyed {
   sign(data: Buffer): Promise<{ signature: Buffer; key: { $case: "publicKey"; publicKey: string; hint?: string } | { $case: "x509Certificate"; certificate: string } }>;
 }
@@ -89,6 +115,8 @@ export function sigstoreSigner(options: SigstoreOptions, deps: SigstoreSignerDep
   if (!keyless && !options.publicKey && !existsSync(options.key!))
     throw new InputError(`signing key ${options.key}: no such file; expected an ECDSA P-256 private key (PEM), e.g. made with openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`);
   const certificates = keyless ? keylessCertificates({ fulcioURL }) : undefined;
+  // Read now, once: the plan records it, and apply makes the signer again and compares.
+  const fingerprint = keyless ? undefined : keyFingerprint(options.publicKey && !existsSync(options.key!) ? options.publicKey : options.key!);
   let keySigner: Keyed | undefined;
   /** The key pair's signer, once its key has signed a throwaway payload that its public key verifies. */
   const keyPairSigner = (): Keyed => {
@@ -124,7 +152,7 @@ export function sigstoreSigner(options: SigstoreOptions, deps: SigstoreSignerDep
     name: "sigstore",
     description: keyless
       ? `sigstore keyless (fulcio ${fulcioURL}${tlog ? `, rekor ${rekorURL}` : ""}${options.tsaURL ? `, tsa ${options.tsaURL}` : ""})`
-      : `sigstore key ${options.key}`,
+      : `sigstore key ${options.key} (${fingerprint})`,
     prepareAfterBuilds: keyless,
     async prepare() {
       await guard(async () => {

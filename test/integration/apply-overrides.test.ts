@@ -146,7 +146,7 @@ test("--signer sigstore --key and --disable-content-trust: push plans apply as p
   assert.equal(signed.plan.steps.map((s) => s.kind), ["sign", "build", "push", "sign", "index", "sign"]);
   const edited = structuredClone(signed.plan);
   edited.inputs!.signing!.key = keyPair("other.pem");
-  refused(write("signed-edited.json", edited), "sign step differs in using", { COSIGN_PASSWORD: password });
+  refused(write("signed-edited.json", edited), `signed with sigstore key ${key} (encrypted file sha256 `, { COSIGN_PASSWORD: password });
   applied(signed.file, signed.plan, { COSIGN_PASSWORD: password });
   const repository = `${org}/tiny`;
   const tag = signed.plan.packages[0]!.tag;

@@ -3,7 +3,8 @@
 // and the public key; refusals must leave the registry as it was.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createHash, createPublicKey } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assertNoSecrets, must, pkgkit, ROOT, tmpRepo } from "../helpers.ts";
@@ -31,6 +32,9 @@ function keyPair(name: string, password?: string): { key: string; pub: string } 
 }
 const one = keyPair("one");
 const two = keyPair("two");
+/** How plans name a key pair's signer: its path and the base64 SHA-256 of its public key (DER). */
+const sigstoreKey = (k: { key: string; pub: string }, path = k.key) =>
+  `sigstore key ${path} (public key ${createHash("sha256").update(createPublicKey(readFileSync(k.pub)).export({ type: "spki", format: "der" })).digest("base64")})`;
 
 const run = (args: string[], cwd?: string, e: Record<string, string> = {}) => pkgkit(args, { cwd, env: { ...env, ...e } });
 function planFile(name: string, args: string[], cwd?: string): { file: string; plan: Plan } {
@@ -85,17 +89,17 @@ test("what the registry has unsigned is signed by digest; signed meanwhile → a
   const r = apply(file);
   assert.is(r.code, 3, r.stderr);
   assert.match(r.stderr, `${file}: the registry, an engine or a signature changed since this plan was made; nothing was done.`);
-  assert.match(r.stderr, `  ${repo}:${TAG}@${index.digest} (signature): planned not signed, now signed (sigstore key ${one.key})`);
+  assert.match(r.stderr, `  ${repo}:${TAG}@${index.digest} (signature): planned not signed, now signed (${sigstoreKey(one)})`);
   assert.equal(await tags(repo), before, "no signature written by apply");
 
   const fresh = planFile("raced-fresh.json", ["--key", one.key, "--org", org, HELLO]);
   assert.equal(shape(fresh.plan), ["skip amd64", "skip arm64", "skip"], "signed: no sign step, not even prepare");
-  assert.equal(Object.values(fresh.plan.observed!.signatures!), [`sigstore key ${one.key}`, `sigstore key ${one.key}`, `sigstore key ${one.key}`]);
+  assert.equal(Object.values(fresh.plan.observed!.signatures!), [sigstoreKey(one), sigstoreKey(one), sigstoreKey(one)]);
   const again = apply(fresh.file);
   assert.is(again.code, 0, again.stderr);
 });
 
-test("a plan made with a pkgkit.yml: apply reads that file again wherever it runs; another key in it → exit 3, the sign steps differ in their signer", async () => {
+test("a plan made with a pkgkit.yml: apply reads that file again wherever it runs; another key in it → exit 3, naming the signer planned and now", async () => {
   const org = `${svc.registries.plain}/${RUN}-yml`;
   const ws = join(TMP, "ws");
   mkdirSync(ws, { recursive: true });
@@ -111,14 +115,41 @@ test("a plan made with a pkgkit.yml: apply reads that file again wherever it run
   writeFileSync(yml, `signer: sigstore\nsigstore:\n  key: ${two.key}\n`);
   const stale = run(["apply", file], elsewhere);
   assert.is(stale.code, 3, stale.stderr);
-  assert.match(stale.stderr, `${file}: its steps are not what pkgkit plans now`);
-  assert.match(stale.stderr, `  ${org}/hello:${TAG}/sign-prepare: sign step differs in using\n`);
+  assert.match(stale.stderr, `${file}: the signer changed since this plan was made (another key, server or identity); nothing was done.\n  ${org}/hello:${TAG}: signed with ${sigstoreKey(one)} in the plan, with ${sigstoreKey(two)} now\n`);
   assert.equal(await tags(`${org}/hello`), []);
 
   writeFileSync(yml, `signer: sigstore\nsigstore:\n  key: ${one.key}\n`);
   const ok = run(["apply", file], elsewhere);
   assert.is(ok.code, 0, ok.stderr);
   assert.match(ok.stderr, "2 signed");
+});
+
+test("another key put at the planned key's path (plain or encrypted): apply refuses (exit 3) naming both keys by fingerprint, nothing pushed; the plan holds no secret", async () => {
+  const org = `${svc.registries.plain}/${RUN}-swap`;
+  const password = "pw-for-swap-test";
+  const path = join(TMP, "swapped.pem");
+  copyFileSync(one.key, path);
+  const { file } = planFile("swap.json", ["--key", path, "--arches", "amd64", "--org", org, HELLO]);
+  copyFileSync(two.key, path);
+  const r = apply(file);
+  assert.is(r.code, 3, r.stderr);
+  assert.match(r.stderr, `${file}: the signer changed since this plan was made (another key, server or identity); nothing was done.\n  ${org}/hello:${TAG}: signed with ${sigstoreKey(one, path)} in the plan, with ${sigstoreKey(two, path)} now\n`);
+
+  // Encrypted keys: planned without their password, so named by the file's digest.
+  const locked = [keyPair("swap-a", password), keyPair("swap-b", password)];
+  copyFileSync(locked[0]!.key, path);
+  const encrypted = planFile("swap-encrypted.json", ["--key", path, "--arches", "amd64", "--org", org, HELLO]);
+  const fileDigest = (k: { key: string }) => createHash("sha256").update(readFileSync(k.key)).digest("base64");
+  const using = (k: { key: string }) => `sigstore key ${path} (encrypted file sha256 ${fileDigest(k)})`;
+  assert.equal([...new Set(encrypted.plan.steps.flatMap((s) => (s.kind === "sign" ? [s.using] : [])))], [using(locked[0]!)]);
+  copyFileSync(locked[1]!.key, path);
+  const e = apply(encrypted.file, { COSIGN_PASSWORD: password });
+  assert.is(e.code, 3, e.stderr);
+  assert.match(e.stderr, `  ${org}/hello:${TAG}: signed with ${using(locked[0]!)} in the plan, with ${using(locked[1]!)} now\n`);
+  assert.equal(await tags(`${org}/hello`), [], "nothing pushed");
+  const plans = readFileSync(file, "utf8") + readFileSync(encrypted.file, "utf8");
+  assertNoSecrets(plans + r.stdout + r.stderr + e.stdout + e.stderr, { password });
+  for (const k of [one, ...locked]) assert.not.match(plans, readFileSync(k.key, "utf8").split("\n")[1]!, "no line of a private key file in the plans");
 });
 
 test("apply where the signing key cannot be read (its password unset): prepare fails, so nothing is pushed", async () => {
@@ -157,7 +188,7 @@ test("packages signing with two keys: the sign steps name each signer by its id,
   const dirs = [join(repo.dir, "a"), join(repo.dir, "b")];
   const { file, plan } = planFile("two.json", ["--org", org, ...dirs]);
   const prepares = plan.steps.flatMap((s) => (s.kind === "sign" && s.action === "prepare" ? [[s.repository, s.signerId, s.using]] : []));
-  assert.equal(prepares, [[`${org}/a`, "sigstore", `sigstore key ${one.key}`], [`${org}/b`, "sigstore#2", `sigstore key ${two.key}`]]);
+  assert.equal(prepares, [[`${org}/a`, "sigstore", sigstoreKey(one)], [`${org}/b`, "sigstore#2", sigstoreKey(two)]]);
   for (const s of plan.steps) if (s.kind === "sign") assert.is(s.signerId, s.repository === `${org}/a` ? "sigstore" : "sigstore#2", s.id);
 
   const r = apply(file);
@@ -182,7 +213,7 @@ test("a workspace's signer (pkgkit.config.ts) signs its packages: over pkgkit.ym
   const org = `${svc.registries.plain}/${RUN}-ws`;
   const signers = (p: Plan) => [...new Set(p.steps.flatMap((s) => (s.kind === "sign" ? [`${s.signer}: ${s.using}`] : [])))];
   const { plan } = planFile("ws.json", ["--org", org], repo.dir);
-  assert.equal(signers(plan), [`sigstore: sigstore key ${one.key}`]);
+  assert.equal(signers(plan), [`sigstore: ${sigstoreKey(one)}`]);
   assert.equal(plan.inputs!.signing, { config: join(repo.dir, "pkgkit.yml") });
   const flag = planFile("ws-flag.json", ["--signer", "notary", "--org", org], repo.dir);
   assert.equal(signers(flag.plan).map((s) => s.split(":")[0]), ["notary"]);

@@ -12,7 +12,7 @@ import type { Plan, Step } from "../../lib/plan/schema.ts";
 import { buildxBuilder, type LocalImage } from "../../lib/builder.ts";
 import { defaultShell } from "../../lib/shell.ts";
 import { InputError } from "../../lib/errors.ts";
-import { formatStale, matchPackages, observedChanges, parsePlanFile, planByArch, selectPlan, stepDifferences, type PlanMatrix } from "../../lib/apply.ts";
+import { formatSignersChanged, formatStale, matchPackages, observedChanges, parsePlanFile, planByArch, selectPlan, signerChanges, stepDifferences, type PlanMatrix } from "../../lib/apply.ts";
 import { MediaTypes, type Descriptor } from "../../lib/registry/types.ts";
 
 const shell = await defaultShell();
@@ -206,6 +206,16 @@ test("signing plans as files: sign steps, signature look-ups and signing inputs 
     `${ref("solo", "-amd64")}/sign: sign step differs in using`,
     `${ref("solo")}/sign: sign step differs in using`,
   ]);
+  // apply names that change first, as an input that changed: the signer, once per package.
+  const changed = signerChanges(unsigned.steps, other.steps);
+  assert.equal(changed, [`${ref("solo")}: signed with notary https://n.example in the plan, with notary https://other.example now`]);
+  assert.is(formatSignersChanged("s.json", changed), [
+    "s.json: the signer changed since this plan was made (another key, server or identity); nothing was done.",
+    `  ${ref("solo")}: signed with notary https://n.example in the plan, with notary https://other.example now`,
+    "Make a new plan and apply that.",
+  ].join("\n"));
+  assert.equal(signerChanges(unsigned.steps, signed.steps), [], "the same signer, with a sign step fewer");
+  assert.equal(signerChanges(unsigned.steps, pushPlan(packages.filter((p) => p.image === "solo")).steps), [], "nothing to sign now: not a signer change");
 });
 
 test("matchPackages: the planned packages in plan order, restricted to their planned arches; changed sources named", async () => {

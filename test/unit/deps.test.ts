@@ -3,9 +3,10 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createHash } from "node:crypto";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { makeDefinition, type PackageDefinition } from "../../lib/define.ts";
-import { resolveGraph, resolvePackages, indexRef, type Package, type ResolveOptions } from "../../lib/package.ts";
+import { formatGraph, graphJson, resolveGraph, resolvePackages, indexRef, type Package, type ResolveOptions } from "../../lib/package.ts";
 import { loadPackages } from "../../lib/load.ts";
 import { defaultShell } from "../../lib/shell.ts";
 import { InputError } from "../../lib/errors.ts";
@@ -13,6 +14,7 @@ import { lsTree, ROOT, tmpRepo } from "../helpers.ts";
 
 const shell = await defaultShell();
 const sha1 = (s: string) => createHash("sha1").update(s).digest("hex");
+const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
 const importLine = `import { definePackage } from ${JSON.stringify(join(ROOT, "lib/index.ts"))};\n`;
 
 async function errorOf(p: Promise<unknown>): Promise<string> {
@@ -112,6 +114,8 @@ test("a dirty package makes its dependents dirty, says why, and keeps the commit
   assert.equal(d1.top.dirtyReasons, [`build arg L is ${indexRef(d1.left)}, which is dirty`, `build arg R is ${indexRef(d1.right)}, which is dirty`]);
   assert.equal(changed(clean, d1), ["base", "left", "right", "top"]);
   assert.is(d1.left.buildArgs.BASE, indexRef(d1.base), "the build arg is the actual (dirty) reference");
+  // left has no changes of its own: its suffix is sha256("" + "\n" + its build-arg lines as they are now).
+  assert.is(d1.left.tag, `${clean.left.tag}-dirty-${sha256(`\nBASE=${indexRef(d1.base)}\nFLAVOUR=sour`).slice(0, 7)}`);
 
   repo.write("pkgs/base/notes", "two\n");
   const d2 = await tags();
@@ -315,6 +319,78 @@ test("--build-arg-file args: over a package's literal build args without changin
   assert.equal(after.lone.buildArgs, { VERSION: "1.2", FLAVOUR: "sweet", EXTRA: "1" });
   assert.is(await errorOf(resolvePackages(shell, [defs.left], { buildArgs: { BASE: "other/base:1" } })),
     `--build-arg-file sets BASE, which ${defs.left.file} gives another package's tag; pkgkit sets it from that package (rename the arg in the file)`);
+  repo.rm();
+});
+
+test("build args fold in sorted by name, whatever order the file declares them in", async () => {
+  const repo = tmpRepo({ "base/Dockerfile": "FROM scratch\n", "app/Dockerfile": "FROM scratch\n" });
+  const base = makeDefinition({ image: "base", org: "ex" }, join(repo.dir, "base/pkg.config.ts"));
+  const app = makeDefinition({ image: "app", org: "ex", buildArgs: { ZED: "z", BASE: base, ALPHA: "a", MID: "m" } }, join(repo.dir, "app/pkg.config.ts"));
+  const [p] = await resolvePackages(shell, [app]);
+  const ref = `ex/base:${lsTree(repo.dir, "base")}`;
+  assert.is(p!.tag, sha1(`${lsTree(repo.dir, "app")}\nALPHA=a\nBASE=${ref}\nMID=m\nZED=z`));
+  repo.rm();
+});
+
+test("pkgkit graph: the resolved graph as data (nodes, edges to what each depends on) and for people (dependencies first, marked when not asked for; literal build args not listed)", async () => {
+  const { repo, defs } = workspace();
+  repo.write("pkgs/base/notes", "dirty\n");
+  const g = await resolveGraph(shell, [defs.top, defs.lone]);
+  const [base, left, lone, right, top] = g.packages;
+  assert.equal(g.packages.map((p) => p.image), ["base", "left", "lone", "right", "top"], "dependencies first, then by directory");
+  const node = (p: Package, selected: boolean) => ({ id: p.id, ref: indexRef(p), dir: p.dir, file: p.file, tag: p.tag, dirty: p.dirty, dirtyReasons: p.dirtyReasons, selected });
+  assert.equal(graphJson(g), {
+    nodes: [node(base!, false), node(left!, false), node(lone!, true), node(right!, false), node(top!, true)],
+    edges: [
+      { from: left!.id, to: base!.id, arg: "BASE" },
+      { from: right!.id, to: base!.id, arg: "BASE" },
+      { from: top!.id, to: left!.id, arg: "L" },
+      { from: top!.id, to: right!.id, arg: "R" },
+    ],
+  });
+  assert.is(formatGraph(g, repo.dir), [
+    `${indexRef(base!)}  pkgs/base  (dependency, not selected)`,
+    "    dirty: uncommitted changes in pkgs/base",
+    `${indexRef(left!)}  pkgs/left  (dependency, not selected)`,
+    `    BASE → ${indexRef(base!)}`,
+    `    dirty: build arg BASE is ${indexRef(base!)}, which is dirty`,
+    `${indexRef(lone!)}  pkgs/lone`,
+    `${indexRef(right!)}  pkgs/right  (dependency, not selected)`,
+    `    BASE → ${indexRef(base!)}`,
+    `    dirty: build arg BASE is ${indexRef(base!)}, which is dirty`,
+    `${indexRef(top!)}  pkgs/top`,
+    `    L → ${indexRef(left!)}`,
+    `    R → ${indexRef(right!)}`,
+    `    dirty: build arg L is ${indexRef(left!)}, which is dirty`,
+    `    dirty: build arg R is ${indexRef(right!)}, which is dirty`,
+  ].join("\n"));
+  assert.is(formatGraph({ packages: [lone!], roots: [lone!] }, lone!.dir), `${indexRef(lone!)}  .`, "run in the package's own directory");
+  repo.rm();
+});
+
+test("checkPaths: every package's extra sources are checked before git is asked, dependencies' too, naming the file and the field", async () => {
+  const repo = tmpRepo({ "base/Dockerfile": "FROM scratch\n", "app/Dockerfile": "FROM scratch\n" });
+  const base = makeDefinition({ image: "base", extraSources: ["../missing:/m"] }, join(repo.dir, "base/pkg.config.ts"));
+  const app = makeDefinition({ image: "app", buildArgs: { BASE: base } }, join(repo.dir, "app/pkg.config.ts"));
+  assert.is(
+    await errorOf(resolveGraph(shell, [app], { checkPaths: true })),
+    `${join(repo.dir, "base/pkg.config.ts")}: field "extraSources[0]": "../missing:/m": the source ${join(repo.dir, "missing")} does not exist; expected a directory`,
+  );
+  repo.rm();
+});
+
+test("workspace defaults reach a package at the workspace's own directory, not one in a sibling directory whose name starts alike; its signer too", async () => {
+  const repo = tmpRepo({ "ws/Dockerfile": "FROM scratch\n", "ws-other/b/Dockerfile": "FROM scratch\n" });
+  const atRoot = makeDefinition({ image: "a" }, join(repo.dir, "ws/pkg.config.ts"));
+  const sibling = makeDefinition({ image: "b" }, join(repo.dir, "ws-other/b/pkg.config.ts"));
+  const workspace = { dir: join(repo.dir, "ws"), org: "wsorg", signer: "sigstore" as const };
+  const [a, b] = await resolvePackages(shell, [atRoot, sibling], { workspace });
+  assert.is(a!.repository, "wsorg/a");
+  assert.is(a!.workspaceSigner, "sigstore");
+  assert.is(b!.repository, "linuxkit/b", "ws-other is not inside ws");
+  assert.not.ok("workspaceSigner" in b!, "outside: no workspace signer");
+  const [plain] = await resolvePackages(shell, [atRoot], { workspace: { dir: join(repo.dir, "ws"), org: "wsorg" } });
+  assert.not.ok("workspaceSigner" in plain!, "a workspace without a signer gives none");
   repo.rm();
 });
 

@@ -405,4 +405,122 @@ test("run(): a push plan whose arches are all in the registry merges the index f
   assert.is(await registry.getManifest(REPO, TAG), undefined, "no index written");
 });
 
+/** A one-blob image for `arch` as pushImage takes it. */
+function imageOf(arch: Arch, n = 0): ImageBlobs {
+  const config = bytesOf({ ...PLATFORMS[arch], n });
+  const manifest = bytesOf({ schemaVersion: 2, mediaType: MediaTypes.dockerManifest, config: { mediaType: MediaTypes.dockerConfig, digest: sha256(config), size: config.length }, layers: [] });
+  return {
+    config: { digest: sha256(config), size: config.length, data: config }, layers: [], platform: { ...PLATFORMS[arch] },
+    manifest: { bytes: manifest, digest: sha256(manifest), size: manifest.length, mediaType: MediaTypes.dockerManifest },
+  };
+}
+
+test("a registry that stores other bytes than those sent (it rewrites manifests): the image push and the index merge fail, naming the digest stored and the one expected", async () => {
+  const rewrite = (bytes: Uint8Array) => bytesOf({ ...JSON.parse(new TextDecoder().decode(bytes)), annotations: { rewritten: "yes" } });
+  const image = imageOf("amd64");
+  const registry = createMemoryRegistry((c) => (c.method === "putManifest" ? { rewrite } : undefined));
+  const failed = await pushImage(registry, REPO, `${TAG}-amd64`, image).then(() => "pushed", (e: Error) => e.message);
+  assert.is(failed, `${REPO}:${TAG}-amd64: the registry stored the manifest as ${sha256(rewrite(image.manifest.bytes))}, expected ${image.manifest.digest}`);
+
+  const merging = createMemoryRegistry();
+  const own = await pushArch(merging, "amd64");
+  let sent: Uint8Array | undefined;
+  merging.fault = (c) => (c.method === "putManifest" && c.reference === TAG ? { rewrite: (b) => rewrite((sent = b)) } : undefined);
+  const error = await mergeIndex(merging, REPO, TAG, [own]).then(() => "merged", (e: Error) => e.message);
+  assert.is(error, `${REPO}:${TAG}: the registry stored the index as ${sha256(rewrite(sent!))}, expected ${sha256(sent!)}`);
+});
+
+test("merges that have something to say run without a log too: our tag moved, a dangling entry dropped, a write lost and merged again", async () => {
+  const registry = createMemoryRegistry();
+  const mine = await pushArch(registry, "amd64", 1);
+  const theirs = await pushArch(registry, "amd64", 2);
+  assert.equal((await mergeIndex(registry, REPO, TAG, [mine])).manifests.map((d) => d.digest), [theirs.digest]);
+
+  const gone = await pushArch(registry, "s390x", 3, "tmp");
+  const index = (await registry.getManifest(REPO, TAG))!;
+  await registry.putManifest(REPO, TAG, bytesOf({ ...index.json, manifests: [...index.json.manifests!, gone.descriptor] }), index.mediaType);
+  registry.remove(REPO, gone.digest);
+  const arm64 = await pushArch(registry, "arm64");
+  let lost = 0;
+  registry.fault = (c) => (c.method === "putManifest" && c.reference === TAG && ++lost === 1 ? { lose: "write" } : undefined);
+  const merged = await mergeIndex(registry, REPO, TAG, [arm64]);
+  assert.equal(merged.manifests.map((d) => d.digest), [theirs.digest, arm64.digest]);
+  assert.is(lost, 2, "written again after the lost write");
+});
+
+test("the merge stops at its deadline: with timeoutMs 0, one round, then the error says what is still missing", async () => {
+  const registry = createMemoryRegistry();
+  const own = await pushArch(registry, "amd64");
+  registry.fault = (c) => (c.method === "putManifest" && c.reference === TAG ? { lose: "write" } : undefined);
+  const error = await mergeIndex(registry, REPO, TAG, [own], { timeoutMs: 0 }).then(() => "merged", (e: Error) => e.message);
+  assert.is(error, `${REPO}:${TAG}: the index still lacks linux/amd64 after 10 rounds or 0 s (other writers kept replacing it, or the registry did not keep what pkgkit wrote). The per-arch images are pushed; run the push again to merge them.`);
+  assert.is(registry.calls.filter((c) => c.method === "putManifest" && c.reference === TAG).length, 1);
+});
+
+test("another writer's per-arch image with no config, or a config that is not JSON, is not listed as that arch; a config the registry fails to give fails the merge with its error", async () => {
+  const cases: [string, (registry: MemoryRegistry) => Promise<Uint8Array>][] = [
+    ["no config", async () => bytesOf({ schemaVersion: 2, mediaType: MediaTypes.dockerManifest, layers: [] })],
+    ["a config that is not JSON", async (registry) => {
+      const config = new TextEncoder().encode("not json {");
+      await registry.uploadBlob(REPO, { digest: sha256(config), size: config.length, data: config });
+      return bytesOf({ schemaVersion: 2, mediaType: MediaTypes.dockerManifest, config: { mediaType: MediaTypes.dockerConfig, digest: sha256(config), size: config.length }, layers: [] });
+    }],
+  ];
+  for (const [what, manifestIn] of cases) {
+    const registry = createMemoryRegistry();
+    const amd64 = await pushArch(registry, "amd64");
+    const digest = await registry.putManifest(REPO, `${TAG}-arm64`, await manifestIn(registry), MediaTypes.dockerManifest);
+    const error = await mergeIndex(registry, REPO, TAG, [amd64]).then(() => "merged", (e: Error) => e.message);
+    assert.is(error, `${REPO}:${TAG}-arm64 (${digest}) holds a undefined/undefined image, not linux/arm64; not listing it in the index as that arch. Delete the tag or push the arm64 image to it again.`, what);
+    assert.is((await state(registry)).index, undefined, what);
+  }
+  const registry = createMemoryRegistry();
+  const amd64 = await pushArch(registry, "amd64");
+  await pushArch(registry, "arm64");
+  registry.fault = (c) => (c.method === "getBlob" ? { status: 503 } : undefined);
+  const error = await mergeIndex(registry, REPO, TAG, [amd64]).then(() => "merged", (e: Error) => e.message);
+  assert.match(error, /^registry registry\.test failed getBlob registry\.test\/demo\/app sha256:[0-9a-f]{64}: 503$/);
+});
+
+test("our image's manifest gone between reading its tag and writing the index: refused, no index pointing at it", async () => {
+  const registry = createMemoryRegistry();
+  const own = await pushArch(registry, "amd64");
+  registry.fault = (c) => {
+    if (c.method === "headManifest" && c.reference === own.digest) registry.remove(REPO, own.digest);
+    return undefined;
+  };
+  const error = await mergeIndex(registry, REPO, TAG, [own]).then(() => "merged", (e: Error) => e.message);
+  assert.is(error, `${REPO}@${own.digest} (linux/amd64) is not in the registry; not writing an index that points at it`);
+  assert.is((await state(registry)).index, undefined);
+});
+
+test("another writer's image of the right architecture but another os is refused; an entry the index already lists for a tag's digest is kept as it is, its config not read; no tag but the index's is written", async () => {
+  const registry = createMemoryRegistry();
+  const amd64 = await pushArch(registry, "amd64");
+  const config = bytesOf({ os: "windows", architecture: "arm64" });
+  await registry.uploadBlob(REPO, { digest: sha256(config), size: config.length, data: config });
+  const windows = await registry.putManifest(REPO, `${TAG}-arm64`, bytesOf({ schemaVersion: 2, mediaType: MediaTypes.dockerManifest, config: { mediaType: MediaTypes.dockerConfig, digest: sha256(config), size: config.length }, layers: [] }), MediaTypes.dockerManifest);
+  const error = await mergeIndex(registry, REPO, TAG, [amd64]).then(() => "merged", (e: Error) => e.message);
+  assert.is(error, `${REPO}:${TAG}-arm64 (${windows}) holds a windows/arm64 image, not linux/arm64; not listing it in the index as that arch. Delete the tag or push the arm64 image to it again.`);
+
+  const arm64 = await pushArch(registry, "arm64");
+  const annotated = { ...arm64.descriptor!, annotations: { "org.example.note": "kept" } };
+  await registry.putManifest(REPO, TAG, bytesOf({ schemaVersion: 2, mediaType: MediaTypes.dockerManifestList, manifests: [annotated] }), MediaTypes.dockerManifestList);
+  registry.calls.length = 0;
+  const merged = await mergeIndex(registry, REPO, TAG, [amd64]);
+  assert.equal(merged.manifests, [amd64.descriptor, annotated]);
+  assert.equal(registry.calls.filter((c) => c.method === "getBlob"), [], "listed already: its config is not read");
+  assert.equal(await registry.listTags(REPO), [TAG, `${TAG}-amd64`, `${TAG}-arm64`].sort(), "no release tag asked for, none written");
+});
+
+test("pushImage: a refusal naming an unknown blob stands when any one blob is missing, though another is there", async () => {
+  const image = imageOf("amd64", 7);
+  const layer = bytesOf("a layer");
+  const withLayer: ImageBlobs = { ...image, layers: [{ digest: sha256(layer), size: layer.length, data: layer }] };
+  const refusal: MemoryFault = { status: 400, message: "MANIFEST_BLOB_UNKNOWN: blob unknown to registry" };
+  const registry = createMemoryRegistry((c) => (c.method === "uploadBlob" && c.reference === sha256(layer) ? { lose: "write" } : c.method === "putManifest" ? refusal : undefined));
+  assert.match(await pushImage(registry, REPO, `${TAG}-amd64`, withLayer).then(() => "pushed", (e: Error) => e.message), "MANIFEST_BLOB_UNKNOWN");
+  assert.is(registry.calls.filter((c) => c.method === "putManifest").length, 1, "not tried again");
+});
+
 test.run();

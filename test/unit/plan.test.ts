@@ -6,9 +6,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeDefinition } from "../../lib/define.ts";
 import { resolvePackages, type Package } from "../../lib/package.ts";
+import { InputError } from "../../lib/errors.ts";
+import { MediaTypes, type Descriptor, type Manifest } from "../../lib/registry/types.ts";
 import { plan } from "../../lib/plan/plan.ts";
 import { formatPlan } from "../../lib/plan/format.ts";
-import type { BuildStep } from "../../lib/plan/schema.ts";
+import type { BuildStep, Step } from "../../lib/plan/schema.ts";
 import { buildxBuilder, legacyBuilder, type LocalImage } from "../../lib/builder.ts";
 import { defaultShell } from "../../lib/shell.ts";
 import { parseArgs } from "../../lib/cli/args.ts";
@@ -22,6 +24,7 @@ async function pkg(spec: Record<string, unknown>, argv: string[] = []): Promise<
   const { options } = parseArgs(argv, {
     network: { type: "boolean", negatedBy: ["no-network", "nonetwork"], help: "" },
     "disable-cache": { type: "boolean", negatedBy: ["enable-cache"], help: "" },
+    "disable-content-trust": { type: "boolean", negatedBy: ["enable-content-trust"], help: "" },
   }, "");
   // --hash keeps git out of it: these tests are about precedence and plans.
   const [p] = await resolvePackages(shell, [makeDefinition({ image: "app", org: "example", ...spec }, join(dir, "pkg.config.ts"))], { ...resolveOptions(options, {}), hash: "h1" });
@@ -52,6 +55,17 @@ for (const file of fileValues) {
       const expected = flag ?? file ?? false;
       const a = argvOf(await pkg(file === undefined ? {} : { disableCache: file }, argv));
       assert.is(a.includes("--no-cache"), expected);
+    });
+  }
+}
+
+// Content trust (signing on push): on unless the flag or the file turns it off; the flag wins.
+const trustFlags: [string[], boolean | undefined][] = [[[], undefined], [["--disable-content-trust"], true], [["--enable-content-trust"], false]];
+for (const file of fileValues) {
+  for (const [argv, flag] of trustFlags) {
+    test(`disableContentTrust: file ${file} × flags [${argv.join(" ")}]`, async () => {
+      const p = await pkg(file === undefined ? {} : { disableContentTrust: file }, argv);
+      assert.is(p.trust, !(flag ?? file ?? false));
     });
   }
 }
@@ -92,6 +106,7 @@ test("extra sources: a context step before the builds, and builds use that conte
   assert.equal(s.map((x) => x.kind), ["context", "build", "build"]);
   assert.equal(s[0]!.kind === "context" && s[0]!.sources.map((c) => c.dst), [".", "common"]);
   assert.is((s[1] as BuildStep).context, "assembled");
+  assert.equal([s[1]!.needs, s[2]!.needs], [[s[0]!.id], [s[0]!.id]], "each build waits for the context");
   assert.is((s[1] as BuildStep).command.argv.at(-1), ".", "the build runs in the context, which no argument names");
   assert.equal(Object.keys(s[0]!).sort(), ["id", "kind", "needs", "package", "reason", "sources"], "no scratch path in the plan");
 });
@@ -103,6 +118,66 @@ test("legacy builder: DOCKER_BUILDKIT=0, explicit TARGETARCH, always --no-cache 
   assert.equal(s!.command.argv.slice(0, 4), ["docker", "build", "--platform", "linux/arm64"]);
   assert.ok(s!.command.argv.includes("--no-cache"));
   assert.ok(s!.command.argv.includes("TARGETARCH=arm64"));
+});
+
+test("the Dockerfile is named relative to the build's directory: the default, or one in a subdirectory", async () => {
+  const file = (a: string[]) => a[a.indexOf("--file") + 1];
+  assert.is(file(argvOf(await pkg({}))), "Dockerfile");
+  assert.is(file(argvOf(await pkg({ dockerfile: "docker/Dockerfile.alt" }))), "docker/Dockerfile.alt");
+});
+
+const shape = (s: Step[]) => s.map((x) => `${x.kind} ${x.id} <- ${x.needs.join(",")}`);
+
+test("a push plan with nothing looked up in the registry: each push after its build (none when the engine has the image), the index after every push; what it was made with recorded", async () => {
+  const p = { ...(await pkg({})), commit: "c".repeat(40) };
+  const local = new Map<string, LocalImage>([["example/app:h1-arm64", { ref: "example/app:h1-arm64", id: "sha256:abc", os: "linux", architecture: "arm64", labels: {} }]]);
+  const legacy = legacyBuilder(shell);
+  const made = plan([p], { command: "push", builder: buildx, builders: { arm64: legacy }, local, release: "v1", format: "oci" });
+  assert.equal(shape(made.steps), [
+    "build example/app:h1/amd64 <- ",
+    "push example/app:h1/amd64/push <- example/app:h1/amd64",
+    "skip example/app:h1/arm64 <- ",
+    "push example/app:h1/arm64/push <- ",
+    "index example/app:h1/index <- example/app:h1/amd64/push,example/app:h1/arm64/push",
+  ]);
+  assert.equal(made.steps.map((x) => (x.kind === "push" ? [x.builder, x.format] : x.kind === "index" ? [x.release, x.reason] : x.kind)), [
+    "build", ["buildx", "oci"], "skip", [legacy.name, "oci"], ["v1", "no index in registry yet"],
+  ]);
+  assert.equal(made.inputs, { builder: "buildx", builders: { arm64: legacy.name }, release: "v1", format: "oci", force: false });
+  assert.equal(made.packages, [{ name: "example/app:h1", dir, tag: "h1", dirty: false, arches: ["amd64", "arm64"], commit: "c".repeat(40) }]);
+  assert.equal(plan([{ ...p, commit: undefined }], { command: "push", builder: buildx, local }).packages[0], { name: "example/app:h1", dir, tag: "h1", dirty: false, arches: ["amd64", "arm64"] });
+});
+
+test("the registry's index at the tag: skipped when it lists every arch (needing nothing); one that lists nothing, say an image pushed at the tag, is merged into", async () => {
+  const p = await pkg({ arches: ["amd64"] });
+  const d: Descriptor = { mediaType: MediaTypes.dockerManifest, digest: `sha256:${"1".repeat(64)}`, size: 1, platform: { os: "linux", architecture: "amd64" } };
+  const remote = new Map([["example/app:h1-amd64", d]]);
+  const index = (json: Manifest["json"]): Manifest => ({ mediaType: MediaTypes.dockerManifestList, digest: `sha256:${"2".repeat(64)}`, size: 2, bytes: new Uint8Array(), json });
+  const listing = plan([p], { command: "push", builder: buildx, local: new Map(), remote, indexes: new Map([["example/app:h1", index({ schemaVersion: 2, manifests: [d] })]]) });
+  assert.equal(shape(listing.steps), ["skip example/app:h1/amd64 <- ", "skip example/app:h1/index <- "]);
+  const image = plan([p], { command: "push", builder: buildx, local: new Map(), remote, indexes: new Map([["example/app:h1", index({ schemaVersion: 2, config: d, layers: [] })]]) });
+  assert.equal(shape(image.steps), ["skip example/app:h1/amd64 <- ", "index example/app:h1/index <- "]);
+  assert.is(image.steps[1]!.reason, "merge amd64 into the existing index (0 entries)");
+});
+
+test("a package building an arch its dependency does not: refused, naming both files, the build arg and the arches", async () => {
+  const def = (image: string, spec: Record<string, unknown>) => makeDefinition({ image, org: "example", ...spec }, join(dir, image, "pkg.config.ts"));
+  const base = def("base", { arches: ["amd64"] });
+  const app = def("app", { arches: ["amd64", "arm64"], buildArgs: { BASE: base } });
+  const pkgs = await resolvePackages(shell, [base, app], { hash: "h1" });
+  const err = (() => {
+    try {
+      plan(pkgs, { command: "build", builder: buildx, local: new Map() });
+    } catch (e) {
+      return e as Error;
+    }
+  })();
+  assert.instance(err, InputError);
+  assert.is(err!.message, `${join(dir, "app", "pkg.config.ts")}: example/app builds arm64, but its dependency example/base (build arg BASE, ${join(dir, "base", "pkg.config.ts")}) has no arm64; its arches: amd64`);
+  assert.equal(shape(plan(pkgs.map((p) => ({ ...p, arches: ["amd64"] })), { command: "build", builder: buildx, local: new Map() }).steps), [
+    "build example/base:h1/amd64 <- ",
+    "build example/app:h1/amd64 <- example/base:h1/amd64",
+  ]);
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -20,7 +20,7 @@ import { opensKey } from "../../lib/sign/pkcs8.ts";
 import { notarySigner, parseDelegationList, parseKeyList } from "../../lib/sign/notary.ts";
 import type { ExecOptions, Shell } from "../../lib/shell.ts";
 import { linuxkitPassphraseCommand, passphrase, redact } from "../../lib/sign/secrets.ts";
-import { keyHint, verifyBundle } from "../../lib/sign/sigstore.ts";
+import { keyFingerprint, keyHint, sigstoreSigner, verifyBundle } from "../../lib/sign/sigstore.ts";
 import { signStatement } from "../../lib/sign/oci.ts";
 import { parseBuildYml } from "../../lib/buildyml.ts";
 import { SpecError, type InputError } from "../../lib/errors.ts";
@@ -516,6 +516,39 @@ test("notary publish refused because another writer published first (notary stan
   assert.is(out.digest, `sha256:${"d".repeat(64)}`);
   assert.equal(publishes, [1, 2]);
   assert.equal(lines.map((l) => l.replace(/waiting [\d.]+s/, "waiting Ns")), ["retrying notary publish 127.0.0.1:5000/x/app (https://notary.example) (2/5) after another writer published first; waiting Ns"]);
+});
+
+test("a key pair's signer names its key by path and a public fingerprint: another key at the same path, another description; no secret in it", () => {
+  const keys = mkdtempSync(join(dir, "keys-"));
+  const file = join(keys, "cosign.pem");
+  const pub = join(keys, "cosign.pub");
+  const password = "fingerprint-pass-3";
+  const registry = {} as Registry;
+  const described = () => sigstoreSigner({ key: file }, { registry }).description;
+  const first = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  writeFileSync(file, first.privateKey.export({ type: "pkcs8", format: "pem" }));
+  writeFileSync(pub, first.publicKey.export({ type: "spki", format: "pem" }));
+  assert.is(described(), `sigstore key ${file} (public key ${keyHint(first.publicKey)})`);
+  assert.is(keyFingerprint(pub), keyFingerprint(file), "the public key file names the same key");
+  writeFileSync(file, first.privateKey.export({ type: "sec1", format: "pem" }));
+  assert.is(described(), `sigstore key ${file} (public key ${keyHint(first.publicKey)})`, "SEC1 or PKCS#8: the same key");
+
+  const second = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  writeFileSync(file, second.privateKey.export({ type: "pkcs8", format: "pem" }));
+  assert.is(described(), `sigstore key ${file} (public key ${keyHint(second.publicKey)})`, "swapped at the same path");
+
+  // Encrypted: its public key needs the password, which planning does not ask for.
+  const encrypted = (key: typeof first) => key.privateKey.export({ type: "pkcs8", format: "pem", cipher: "aes-256-cbc", passphrase: password }).toString();
+  writeFileSync(file, encrypted(first));
+  const locked = described();
+  assert.ok(locked.startsWith(`sigstore key ${file} (encrypted file sha256 `), locked);
+  assert.match(locked, /\(encrypted file sha256 [A-Za-z0-9+/]{43}=\)$/);
+  writeFileSync(file, encrypted(second));
+  assert.is.not(described(), locked, "another encrypted key at the same path");
+  for (const secret of [password, first.privateKey.export({ type: "pkcs8", format: "pem" }).toString()]) assert.not.ok((locked + described()).includes(secret));
+
+  // Verifying with the public key only (pkgkit.yml's sigstore.publicKey; the private key elsewhere).
+  assert.is(sigstoreSigner({ key: join(keys, "absent.pem"), publicKey: pub }, { registry }).description, `sigstore key ${join(keys, "absent.pem")} (public key ${keyHint(first.publicKey)})`);
 });
 
 test("opensKey: an encrypted PKCS#8 key (PBES2: PBKDF2 + AES-CBC, as openssl and notary write them) opens with its passphrase only, checked with WebCrypto", async () => {

@@ -243,4 +243,102 @@ test("the number of git processes does not grow with the number of packages", as
   repo.rm();
 });
 
+async function errorOf(p: Promise<unknown>): Promise<string> {
+  const err = await p.then(() => undefined, (e: Error) => e);
+  if (!err) throw new Error("expected an error");
+  assert.instance(err, InputError);
+  return err.message;
+}
+
+test("a tag must fit with its longest -<arch> suffix: the longest arch name decides, in whatever order the arches are listed", async () => {
+  const repo = tmpRepo({ "pkg/app/Dockerfile": "FROM scratch\n" });
+  const dir = join(repo.dir, "pkg/app");
+  const tree = lsTree(repo.dir, "pkg/app");
+  // 40 hex characters of tree hash: 80 + 40 + "-riscv64" is 128, the most a tag has.
+  for (const arches of [["amd64", "riscv64"], ["riscv64", "amd64"]]) {
+    assert.is(await tagOf(dir, { tag: `${"v".repeat(80)}{{.Hash}}`, arches }), `${"v".repeat(80)}${tree}`, arches.join(","));
+    const tag = `${"v".repeat(81)}${tree}`;
+    assert.is(
+      await errorOf(tagOf(dir, { tag: `${"v".repeat(81)}{{.Hash}}`, arches })),
+      `${join(dir, "pkg.config.ts")}: field "tag": the tag "${tag}" is not a valid image tag (letters, digits, "_", "." and "-", at most 128 characters with the -<arch> suffix)`,
+      `${arches.join(",")}: ${tag}-riscv64 has 129 characters (${tag}-amd64 would fit)`,
+    );
+  }
+  repo.rm();
+});
+
+test("--hash too long for a package's tag: the flag is blamed, with the longest hash that fits; a template too long by itself is the file's fault", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "pkgkit-hash-length-"));
+  const file = join(dir, "pkg.config.ts");
+  // "v-<hash>.<hash>-amd64": 9 characters and the hash twice; a hash of 59 fits (127), 60 does not.
+  const twice = { tag: "v-{{.Hash}}.{{.Hash}}", arches: ["amd64"] };
+  const fits = "h".repeat(59);
+  assert.is(await tagOf(dir, twice, { hash: fits }), `v-${fits}.${fits}`);
+  assert.match(await errorOf(tagOf(dir, twice, { hash: "h".repeat(60) })), "-amd64, 129 characters; a tag has at most 128, so use a hash of at most 59 characters");
+  const long = "h".repeat(70);
+  assert.is(
+    await errorOf(tagOf(dir, twice, { hash: long })),
+    `--hash "${long}": too long for ${file}: its tag would be v-${long}.${long}-amd64, 149 characters; a tag has at most 128, so use a hash of at most 59 characters`,
+  );
+  assert.match(await errorOf(tagOf(dir, { tag: "{{.Hash}}", arches: ["ppc64le"] }, { hash: "h".repeat(121) })), "so use a hash of at most 120 characters");
+  // Arches of the same length: the last one listed is named.
+  assert.match(await errorOf(tagOf(dir, { tag: "{{.Hash}}", arches: ["amd64", "arm64"] }, { hash: "h".repeat(123) })), `its tag would be ${"h".repeat(123)}-arm64, 129 characters`);
+  // The template with a one-character hash is already 123 characters, too long with "-amd64": --hash is not to blame.
+  const template = `${"t".repeat(122)}{{.Hash}}`;
+  assert.is(
+    await errorOf(tagOf(dir, { tag: template, arches: ["amd64"] }, { hash: "h" })),
+    `${file}: field "tag": the tag "${"t".repeat(122)}h" is not a valid image tag (letters, digits, "_", "." and "-", at most 128 characters with the -<arch> suffix)`,
+  );
+  rmSync(dir, { recursive: true });
+});
+
+test("a repository name has at most 255 characters; too long names the org's source: --org, PKGKIT_ORG or the package file", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "pkgkit-name-length-"));
+  const file = join(dir, "pkg.config.ts");
+  const org = (n: number) => `${"o".repeat(100)}/${"p".repeat(100)}/${"q".repeat(n - 202)}`;
+  // org + "/app": 255 characters fit, 256 do not.
+  assert.is((await resolveOne(dir, {}, { hash: "h", org: org(251) })).repository.length, 255);
+  const repository = `${org(252)}/app`;
+  assert.is(
+    await errorOf(resolveOne(dir, {}, { hash: "h", org: org(252) })),
+    `--org "${org(252)}": too long for ${file}: the repository name ${repository} would have 256 characters, and one has at most 255`,
+  );
+  assert.match(await errorOf(resolveOne(dir, {}, { hash: "h", org: org(252), orgSource: "PKGKIT_ORG" })), `PKGKIT_ORG "${org(252)}": too long for ${file}`);
+  assert.is(await errorOf(resolveOne(dir, { org: org(252) }, { hash: "h" })), `${file}: the repository name "${repository}" is longer than 255 characters`);
+  rmSync(dir, { recursive: true });
+});
+
+test("the run's org is checked before any package is looked at; a workspace's bad org names the workspace file", async () => {
+  assert.is(await errorOf(resolvePackages(shell, [], { org: "Bad Org" })), `--org "Bad Org": use lowercase path components (a-z, 0-9, separated by . _ __ or -), optionally after a registry host such as 127.0.0.1:5000/`);
+  const dir = mkdtempSync(join(tmpdir(), "pkgkit-ws-org-"));
+  const workspace = { dir, file: join(dir, "pkgkit.config.ts"), org: "Bad Org" };
+  const inside = join(dir, "pkgs/app");
+  assert.is(
+    await errorOf(resolveOne(inside, {}, { hash: "h", workspace })),
+    `${workspace.file}: field "org": use lowercase path components (a-z, 0-9, separated by . _ __ or -), optionally after a registry host such as 127.0.0.1:5000/ (got "Bad Org")`,
+  );
+  assert.match(await errorOf(resolveOne(inside, {}, { hash: "h", workspace: { dir, org: "Bad Org" } })), `${dir}: field "org"`, "no pkgkit.config.ts: the directory");
+  rmSync(dir, { recursive: true });
+});
+
+test("extra sources: an uncommitted one is named as such; the dirty reason lists only the directories with changes", async () => {
+  const repo = tmpRepo({ "pkg/app/Dockerfile": "FROM scratch\n", "common/a": "1\n" });
+  const dir = join(repo.dir, "pkg/app");
+  const spec = { extraSources: ["../../common:/common"] };
+  assert.equal((await resolveOne(dir, spec)).dirtyReasons, []);
+  repo.write("common/a", "2\n");
+  assert.equal((await resolveOne(dir, spec)).dirtyReasons, ["uncommitted changes in common"]);
+  repo.write("pkg/app/b", "new\n");
+  assert.equal((await resolveOne(dir, spec)).dirtyReasons, ["uncommitted changes in pkg/app, common"]);
+  repo.write("common/a", "1\n");
+  assert.equal((await resolveOne(dir, spec)).dirtyReasons, ["uncommitted changes in pkg/app"]);
+
+  repo.write("vendor/v", "not committed\n");
+  assert.is(
+    await errorOf(resolveOne(dir, { extraSources: ["../../vendor:/vendor"] })),
+    `${join(repo.dir, "vendor")}: not committed to git, so it has no tree hash; \`git add\` and commit it (an extra source of ${join(dir, "pkg.config.ts")}), or pass --hash <tag>`,
+  );
+  repo.rm();
+});
+
 test.run();
