@@ -202,6 +202,14 @@ test("signing plans as files: sign steps, signature look-ups and signing inputs 
   assert.equal(stepDifferences(unsigned.steps, signed.steps), [`${ref("solo", "-amd64")}/sign: in the plan (sign), not planned now`]);
   assert.equal(stepDifferences(signed.steps, unsigned.steps), [`${ref("solo", "-amd64")}/sign: planned now (sign with notary https://n.example), not in the plan`]);
   assert.match(formatStale("s.json", changes, []), `s.json: the registry, an engine or a signature changed since this plan was made; nothing was done.\n  ${key} (signature): planned not signed, now signed (notary https://n.example)`);
+  // Content trust on now, off when the plan was made: the prepare and every sign step are new.
+  const notSigning = pushPlan(packages.filter((x) => x.image === "solo"), [[ref("solo", "-amd64"), desc(3, "amd64")]]);
+  assert.equal(stepDifferences(notSigning.steps, unsigned.steps), [
+    `${ref("solo")}/index: index step differs in needs`,
+    `${ref("solo")}/sign-prepare: planned now (sign prepare with notary https://n.example), not in the plan`,
+    `${ref("solo", "-amd64")}/sign: planned now (sign with notary https://n.example), not in the plan`,
+    `${ref("solo")}/sign: planned now (sign with notary https://n.example), not in the plan`,
+  ]);
   // Another signer now (say another notary server): every sign step differs in which signer.
   const other = signingPlan(null, "notary https://other.example");
   assert.equal(stepDifferences(unsigned.steps, other.steps), [
@@ -327,6 +335,13 @@ test("stepDifferences: a step whose fields are in another order (another JSON wr
   const reorder = (v: unknown): unknown =>
     Array.isArray(v) ? v.map(reorder) : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).reverse().map(([k, x]) => [k, reorder(x)])) : v;
   assert.equal(stepDifferences(before.steps.map((s) => reorder(s) as Step), before.steps), []);
+});
+
+test("stepDifferences: a plan built in code (applyPlan takes one) with a field set to undefined is the same as its JSON form, which has no such field", () => {
+  const written = pushPlan(packages.slice(0, 1), [[ref("base", "-amd64"), desc(1, "amd64")]]);
+  const inCode = structuredClone(written.steps).map((s) => (s.kind === "index" ? { ...s, arches: s.arches.map((a) => ({ ...a, digest: a.digest ?? undefined })) } : s));
+  assert.ok(inCode.some((s) => s.kind === "index" && s.arches.some((a) => "digest" in a && a.digest === undefined)));
+  assert.equal(stepDifferences(inCode, JSON.parse(JSON.stringify(written.steps))), []);
 });
 
 test("matchPackages: a directory that now holds another package, or none, is a change; the plan's commit stays when only HEAD moved", () => {
