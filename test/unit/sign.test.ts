@@ -16,6 +16,8 @@ import { buildxBuilder } from "../../lib/builder.ts";
 import { defaultShell } from "../../lib/shell.ts";
 import { loadSigningConfig, packageSigner, resolveSignerConfig, runSigner } from "../../lib/sign/config.ts";
 import { runSignStep } from "../../lib/sign/run.ts";
+import { signingTargets } from "../../lib/plan/sign.ts";
+import { formatRef, parseImageRef } from "../../lib/names.ts";
 import { opensKey } from "../../lib/sign/pkcs8.ts";
 import { notarySigner, parseDelegationList, parseKeyList } from "../../lib/sign/notary.ts";
 import type { ExecOptions, Shell } from "../../lib/shell.ts";
@@ -314,6 +316,32 @@ test("a signing plan lists every step after the steps it needs, and the prepare 
       }
     }
   }
+});
+
+test("signingTargets (plan() and the signature look-up): pushes and index writes are signed after them; a skipped push or index only as the look-up found it; nothing else, whatever the look-up holds", async () => {
+  const p = await pkg({ extraSources: ["../common:/common"] });
+  const n = "127.0.0.1:5000/x/app:h1";
+  const d = (c: string) => ({ mediaType: "application/vnd.docker.distribution.manifest.v2+json", digest: `sha256:${c.repeat(64)}`, size: 1 });
+  // The engine has arm64: its push follows a skip of the build alone.
+  const steps = plan([p], { command: "push", builder: buildxBuilder(shell), local: new Map([[`${n}-arm64`, { ref: `${n}-arm64`, id: "sha256:e", os: "linux", architecture: "arm64", labels: {} }]]), remote: new Map(), indexes: new Map() }).steps;
+  assert.equal(steps.map((s) => `${s.kind}${s.kind === "skip" ? `:${s.skips}` : ""}`), ["context", "build", "push", "skip:build", "push", "index"]);
+  // A look-up that holds every ref of these steps: only what is pushed or written is signed, after it.
+  const every = [n, `${n}-amd64`, `${n}-arm64`];
+  const full = { remote: new Map(every.map((r) => [r, d("a")])), indexes: new Map(every.map((r) => [r, { ...d("b"), bytes: new Uint8Array(), json: { schemaVersion: 2 } }])) };
+  const targets = (of: Step[], lookup: Parameters<typeof signingTargets>[2]) => signingTargets(parseImageRef(n), of, lookup).map((t) => ({ ...t, ref: formatRef(t.ref) }));
+  const after = (ref: string, id: string) => ({ ref, after: id });
+  assert.equal(targets(steps, full), [after(`${n}-amd64`, `${n}/amd64/push`), after(`${n}-arm64`, `${n}/arm64/push`), after(n, `${n}/index`)]);
+  // Skips of the push and of the index: signed as found, only when found (and with no look-up, not at all).
+  const skipped = [
+    { kind: "skip", id: `${n}/amd64`, package: n, arch: "amd64", ref: `${n}-amd64`, reason: "", found: d("a").digest, skips: "build+push", needs: [] },
+    { kind: "skip", id: `${n}/index`, package: n, ref: n, reason: "", found: d("b").digest, skips: "index", needs: [] },
+  ] as Step[];
+  assert.equal(targets(skipped, full), [
+    { ref: `${n}-amd64`, skipId: `${n}/amd64`, known: d("a") },
+    { ref: n, skipId: `${n}/index`, known: { mediaType: d("b").mediaType, digest: d("b").digest, size: 1 } },
+  ]);
+  assert.equal(targets(skipped, { remote: new Map(), indexes: new Map() }), []);
+  assert.equal(targets(skipped, {}), []);
 });
 
 test("--force over images already in the registry: each is built, pushed and signed once, after its push, with the digest it pushes", async () => {
