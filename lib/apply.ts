@@ -233,7 +233,7 @@ const REVISION = "org.opencontainers.image.revision";
  * record in their revision label: the plan's commit names the same sources, so it stays.
  */
 function atCommit(p: Package, commit: string | undefined): Package {
-  if (!commit || p.labels[REVISION] !== p.commit) return p;
+  if (!commit || p.commit === commit || p.labels[REVISION] !== p.commit) return p;
   return { ...p, commit, labels: { ...p.labels, [REVISION]: commit } };
 }
 
