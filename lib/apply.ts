@@ -163,8 +163,8 @@ function fieldDifferences(a: unknown, b: unknown, at: string): { field: string; 
   if (canonical(a) === canonical(b)) return [];
   const both = (isObject(a) && isObject(b)) || (Array.isArray(a) && Array.isArray(b));
   if (!both) {
-    const show = (v: unknown) => (v === undefined ? "" : ` (${trim(canonical(v))})`);
-    const text = a === undefined ? `not in the plan, planned now${show(b)}` : b === undefined ? `in the plan${show(a)}, not planned now` : `${trim(canonical(a))} in the plan, ${trim(canonical(b))} now`;
+    const show = (v: unknown) => trim(canonical(v));
+    const text = a === undefined ? `not in the plan, planned now (${show(b)})` : b === undefined ? `in the plan (${show(a)}), not planned now` : `${show(a)} in the plan, ${show(b)} now`;
     return [{ field: at, text }];
   }
   const keys = Array.isArray(a) ? [...Array(Math.max(a.length, (b as unknown[]).length)).keys()] : [...new Set([...Object.keys(a as object), ...Object.keys(b as object)])];
@@ -231,7 +231,7 @@ export function matchPackages(planned: Plan, resolved: Package[]): { packages: P
     const here = resolved.filter((p) => p.dir === want.dir);
     const { repository } = parseImageRef(want.name);
     const p = here.find((r) => r.repository === repository);
-    const missing = p ? want.arches.filter((a) => !p.arches.includes(a)) : [];
+    const missing = want.arches.filter((a) => !p?.arches.includes(a));
     if (!p) changed.push(`${want.dir}: planned ${want.name}; the directory now holds ${here.map(indexRef).join(", ") || "no such package"}`);
     else if (p.tag !== want.tag) changed.push(`${want.dir}: planned ${want.name}, now ${indexRef(p)}`);
     else if (missing.length) changed.push(`${want.dir}: planned ${want.name} for ${missing.join(", ")}, which it no longer builds (arches: ${p.arches.join(", ")})`);

@@ -12,7 +12,10 @@ import type { Plan, Step } from "../../lib/plan/schema.ts";
 import { buildxBuilder, type LocalImage } from "../../lib/builder.ts";
 import { defaultShell } from "../../lib/shell.ts";
 import { InputError } from "../../lib/errors.ts";
-import { formatSignersChanged, formatStale, matchPackages, observedChanges, parsePlanFile, planByArch, selectPlan, signerChanges, stepDifferences, type PlanMatrix } from "../../lib/apply.ts";
+import {
+  formatSignersChanged, formatSourcesChanged, formatStale, inputDifferences, matchPackages, observedChanges, parsePlanFile, planByArch, selectPlan, signerChanges, stepDifferences,
+  type Change, type PlanMatrix,
+} from "../../lib/apply.ts";
 import { MediaTypes, type Descriptor } from "../../lib/registry/types.ts";
 
 const shell = await defaultShell();
@@ -116,6 +119,7 @@ test("a matrix file: --arch picks a group; without it, the error says how", asyn
   assert.match(errorOf(() => selectPlan(parsed, "m.json")), "m.json is a plan matrix, one plan per arch (amd64, arm64); apply one group: `pkgkit apply --arch amd64 m.json`");
   assert.match(errorOf(() => selectPlan(parsed, "m.json", "s390x")), "--arch s390x: m.json has no group for it; its groups: amd64, arm64");
   assert.match(errorOf(() => selectPlan(matrix.groups[0]!.plan, "p.json", "amd64")), "p.json is a single plan, not a matrix");
+  assert.is(selectPlan(matrix.groups[0]!.plan, "p.json"), matrix.groups[0]!.plan, "a single plan without --arch: that plan");
   const broken = { ...matrix, groups: [{ arch: "amd64", plan: { ...matrix.groups[0]!.plan, command: "deploy" } }] };
   assert.match(errorOf(() => parsePlanFile(JSON.stringify(broken), "m.json")), 'm.json: field "groups[0].plan.command"');
 });
@@ -199,6 +203,14 @@ test("signing plans as files: sign steps, signature look-ups and signing inputs 
   assert.equal(stepDifferences(unsigned.steps, signed.steps), [`${ref("solo", "-amd64")}/sign: in the plan (sign), not planned now`]);
   assert.equal(stepDifferences(signed.steps, unsigned.steps), [`${ref("solo", "-amd64")}/sign: planned now (sign with notary https://n.example), not in the plan`]);
   assert.match(formatStale("s.json", changes, []), `s.json: the registry, an engine or a signature changed since this plan was made; nothing was done.\n  ${key} (signature): planned not signed, now signed (notary https://n.example)`);
+  // Content trust on now, off when the plan was made: the prepare and every sign step are new.
+  const notSigning = pushPlan(packages.filter((x) => x.image === "solo"), [[ref("solo", "-amd64"), desc(3, "amd64")]]);
+  assert.equal(stepDifferences(notSigning.steps, unsigned.steps), [
+    `${ref("solo")}/index: index step differs in needs`,
+    `${ref("solo")}/sign-prepare: planned now (sign prepare with notary https://n.example), not in the plan`,
+    `${ref("solo", "-amd64")}/sign: planned now (sign with notary https://n.example), not in the plan`,
+    `${ref("solo")}/sign: planned now (sign with notary https://n.example), not in the plan`,
+  ]);
   // Another signer now (say another notary server): every sign step differs in which signer.
   const other = signingPlan(null, "notary https://other.example");
   assert.equal(stepDifferences(unsigned.steps, other.steps), [
@@ -228,6 +240,180 @@ test("matchPackages: the planned packages in plan order, restricted to their pla
   assert.equal(stale.changed, [`${join(dir, "base")}: planned ${ref("base")}, now ${ref("base").replace("h1", "h2")}`, `${join(dir, "app")}: planned ${ref("app")}, now ${ref("app").replace("h1", "h2")}`]);
   const amd64Only = packages.map((x) => ({ ...x, arches: ["amd64" as const] }));
   assert.match(matchPackages(p, amd64Only).changed[0]!, "for arm64, which it no longer builds (arches: amd64)");
+});
+
+test("a file that is not a plan object (null, an array, no version, no steps) is refused as not a plan before its fields are read", () => {
+  const notAPlan = 'x.json: not a pkgkit plan: expected the JSON object `pkgkit plan --json` prints, with "version", "command", "packages" and "steps"';
+  const good = pushPlan(packages.slice(0, 1));
+  const { steps: _, ...stepless } = good;
+  const { version: __, ...versionless } = good;
+  for (const raw of [null, [good], 5, stepless, versionless]) assert.is(errorOf(() => parsePlanFile(JSON.stringify(raw), "x.json")), notAPlan, JSON.stringify(raw).slice(0, 40));
+});
+
+test("a plan file nested deeper than 32 levels is refused before it is compared; one just within the limit is read, its extra field kept", () => {
+  const good = pushPlan(packages.slice(0, 1));
+  /** `levels` objects one in another, a string innermost (levels + 2 deep under the plan's `inputs.extra`). */
+  const nest = (levels: number): unknown => (levels === 0 ? "leaf" : { a: nest(levels - 1) });
+  const withExtra = (extra: unknown) => JSON.stringify({ ...good, inputs: { ...good.inputs, extra } });
+  // The plan is level 0, `inputs` 1, `inputs.extra` 2: 30 objects from there put the last at 31 and its string at 32.
+  const read = parsePlanFile(withExtra(nest(30)), "deep.json") as Plan;
+  assert.equal((read.inputs as Record<string, unknown>).extra, nest(30));
+  const tooDeep = "deep.json: not a pkgkit plan: nested more than 32 levels deep; expected what `pkgkit plan --json` prints";
+  assert.is(errorOf(() => parsePlanFile(withExtra(nest(31)), "deep.json")), tooDeep);
+  const arrays = (levels: number): unknown => (levels === 0 ? null : [arrays(levels - 1)]);
+  assert.is(errorOf(() => parsePlanFile(withExtra(arrays(31)), "deep.json")), tooDeep, "arrays count as levels too");
+  assert.is(errorOf(() => parsePlanFile(`{"steps":${"[".repeat(5000)}${"]".repeat(5000)}}`, "deep.json")), tooDeep, "far deeper: refused, not a stack overflow");
+});
+
+test("a plan file with many problems: the first 8 named, then how many more", () => {
+  const good = pushPlan(packages.slice(0, 1));
+  const withRelativeDirs = (n: number) => JSON.stringify({ ...good, packages: Array.from({ length: n }, () => ({ ...good.packages[0]!, dir: "pkgs/base" })) });
+  const lines = (n: number) => errorOf(() => parsePlanFile(withRelativeDirs(n), "p.json")).split("\n");
+  const problem = (i: number) => `p.json: field "packages[${i}].dir": expected the package directory: an absolute path`;
+  const last = "p.json is not a plan this pkgkit can apply; make one with `pkgkit plan --json`";
+  assert.equal(lines(10).map((l) => l.replace(/(absolute path).*/, "$1")), [...[0, 1, 2, 3, 4, 5, 6, 7].map(problem), "(and 2 more)", last]);
+  assert.equal(lines(8).map((l) => l.replace(/(absolute path).*/, "$1")), [...[0, 1, 2, 3, 4, 5, 6, 7].map(problem), last], "exactly 8: nothing more to count");
+});
+
+test("a plan file without `inputs.resolved` or `observed` says how to make one that has them; one where they are malformed, what is wrong", () => {
+  const good = pushPlan(packages.slice(0, 1));
+  const { resolved: _, ...unresolved } = good.inputs!;
+  assert.match(errorOf(() => parsePlanFile(JSON.stringify({ ...good, inputs: unresolved }), "p.json")),
+    'p.json: field "inputs.resolved": missing: this plan does not record how its packages were resolved; make it with `pkgkit plan --json`');
+  for (const [field, edited] of [["inputs.resolved", { ...good, inputs: { ...good.inputs, resolved: "/src" } }], ["observed", { ...good, observed: ["registry"] }]] as const) {
+    const message = errorOf(() => parsePlanFile(JSON.stringify(edited), "p.json"));
+    assert.match(message, `p.json: field "${field}": `);
+    assert.match(message, "expected object", message);
+    assert.not.match(message, "missing", message);
+  }
+});
+
+test("a field added to a step by hand is kept when the file is read, in a plan and in a matrix group, so apply's comparison refuses it", async () => {
+  const matrix = await planByArch(packages, async (pkgs) => pushPlan(pkgs));
+  const edited = structuredClone(matrix);
+  const push = edited.groups[1]!.plan.steps.find((s) => s.kind === "push")!;
+  Object.assign(push, { insecure: true });
+  const read = parsePlanFile(JSON.stringify(edited), "m.json") as PlanMatrix;
+  assert.equal(stepDifferences(read.groups[1]!.plan.steps, matrix.groups[1]!.plan.steps), [`${push.id}: push step differs in insecure`]);
+  const single = parsePlanFile(JSON.stringify(edited.groups[1]!.plan), "p.json") as Plan;
+  assert.equal(stepDifferences(single.steps, matrix.groups[1]!.plan.steps), [`${push.id}: push step differs in insecure`]);
+});
+
+test("observedChanges: a release tag is shared like the index; a look-up of a plain tag in the engine is not; a plan without look-ups has no changes", () => {
+  const p = { ...pushPlan(packages.slice(0, 1)), inputs: { ...pushPlan(packages.slice(0, 1)).inputs!, release: "v1" } };
+  const release = "127.0.0.1:5000/t/base:v1";
+  p.observed = { registry: { ...p.observed!.registry, [release]: null }, local: { ...p.observed!.local, [ref("base")]: null } };
+  const now = structuredClone(p.observed);
+  now.registry[release] = desc(4, "amd64").digest;
+  now.local[ref("base")] = "sha256:local";
+  assert.equal(observedChanges(p, now), [
+    { where: "registry", ref: release, planned: null, now: desc(4, "amd64").digest, shared: true },
+    { where: "local", ref: ref("base"), planned: null, now: "sha256:local", shared: false },
+  ]);
+  const { observed: _, inputs: __, ...bare } = p;
+  assert.equal(observedChanges(bare, now), [], "a plan made in code without look-ups or inputs");
+});
+
+test("inputDifferences: each input that differs, by its field, with both values; equal inputs (in any key order) give none", () => {
+  const planned = pushPlan(packages.slice(0, 1)).inputs!;
+  assert.equal(inputDifferences(planned, structuredClone(planned)), []);
+  const reordered = Object.fromEntries(Object.entries(planned).reverse()) as typeof planned;
+  assert.equal(inputDifferences(planned, reordered), [], "key order is not a difference");
+  assert.equal(inputDifferences(undefined, undefined), []);
+  const long = `v${"1".repeat(100)}`;
+  const now = {
+    ...planned,
+    builders: { arm64: "buildx@ssh://arm-host" },
+    release: long,
+    force: [packages[0]!.id, packages[1]!.id],
+    resolved: { ...planned.resolved!, hash: "h2" },
+  };
+  assert.equal(inputDifferences({ ...planned, force: [packages[0]!.id], signing: { signer: "notary" } }, now), [
+    `inputs.force[1]: not in the plan, planned now (${JSON.stringify(packages[1]!.id)})`,
+    'inputs.resolved.hash: "h1" in the plan, "h2" now',
+    'inputs.signing: in the plan ({"signer":"notary"}), not planned now',
+    'inputs.builders: not in the plan, planned now ({"arm64":"buildx@ssh://arm-host"})',
+    `inputs.release: not in the plan, planned now (${JSON.stringify(long).slice(0, 77)}...)`,
+  ]);
+  assert.equal(inputDifferences({ ...planned, force: [packages[0]!.id] }, planned), [`inputs.force: [${JSON.stringify(packages[0]!.id)}] in the plan, false now`]);
+  const exactly80 = `"${"x".repeat(78)}"`;
+  assert.equal(inputDifferences(planned, { ...planned, release: "x".repeat(78) }), [`inputs.release: not in the plan, planned now (${exactly80})`], "80 characters: shown whole");
+  assert.equal(inputDifferences(planned, undefined), inputDifferences(planned, {} as typeof planned));
+});
+
+test("stepDifferences: a step whose fields are in another order (another JSON writer, a hand edit) is the same step", () => {
+  const before = pushPlan(packages.slice(0, 1));
+  const reorder = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(reorder) : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).reverse().map(([k, x]) => [k, reorder(x)])) : v;
+  assert.equal(stepDifferences(before.steps.map((s) => reorder(s) as Step), before.steps), []);
+});
+
+test("stepDifferences: a plan built in code (applyPlan takes one) with a field set to undefined is the same as its JSON form, which has no such field", () => {
+  const written = pushPlan(packages.slice(0, 1), [[ref("base", "-amd64"), desc(1, "amd64")]]);
+  const inCode = structuredClone(written.steps).map((s) => (s.kind === "index" ? { ...s, arches: s.arches.map((a) => ({ ...a, digest: a.digest ?? undefined })) } : s));
+  assert.ok(inCode.some((s) => s.kind === "index" && s.arches.some((a) => "digest" in a && a.digest === undefined)));
+  assert.equal(stepDifferences(inCode, JSON.parse(JSON.stringify(written.steps))), []);
+});
+
+test("matchPackages: a directory that now holds another package, or none, is a change; the plan's commit stays when only HEAD moved", () => {
+  const [base, appPkg] = [packages.find((p) => p.image === "base")!, packages.find((p) => p.image === "app")!];
+  const p = pushPlan([base, appPkg]);
+  // The two directories swapped their packages: both planned images are still among the resolved ones, each in the other directory.
+  const swapped = [{ ...base, dir: appPkg.dir }, { ...appPkg, dir: base.dir }];
+  assert.equal(matchPackages(p, swapped), {
+    packages: [],
+    changed: [`${base.dir}: planned ${ref("base")}; the directory now holds ${ref("app")}`, `${appPkg.dir}: planned ${ref("app")}; the directory now holds ${ref("base")}`],
+  });
+  assert.equal(matchPackages(p, [base]).changed, [`${appPkg.dir}: planned ${ref("app")}; the directory now holds no such package`]);
+
+  const c = (n: number) => String(n).repeat(40);
+  const REVISION = "org.opencontainers.image.revision";
+  const at = (commit: string, revision = commit) => ({ ...base, commit, labels: { ...base.labels, [REVISION]: revision } });
+  const planned = pushPlan([at(c(1))]);
+  assert.is(planned.packages[0]!.commit, c(1));
+  const matched = (now: Package, plan = planned) => matchPackages(plan, [now]).packages.map((x) => [x.commit, x.labels[REVISION]]);
+  assert.equal(matched(at(c(2))), [[c(1), c(1)]], "HEAD moved, the tag did not: built as the plan says, labelled with its commit");
+  assert.equal(matched(at(c(2), "v2-release")), [[c(2), "v2-release"]], "a revision label the package sets itself is its own");
+  assert.equal(matched(at(c(2)), pushPlan([base])), [[c(2), c(2)]], "a plan that records no commit: the package as it resolves now");
+});
+
+test("formatStale and formatSourcesChanged: what changed, planned and now, and whether the plan would differ", () => {
+  const registry: Change = { where: "registry", ref: ref("base", "-amd64"), planned: null, now: "sha256:1", shared: false };
+  const index: Change = { where: "registry", ref: ref("base"), planned: "sha256:2", now: "sha256:3", shared: true };
+  const engine: Change = { where: "local", ref: ref("base", "-arm64"), planned: "sha256:4", now: null, shared: false };
+  const signature: Change = { where: "signatures", ref: `${ref("base", "-amd64")}@sha256:1`, planned: "notary https://n", now: null, shared: false };
+  const differences = [`${ref("base")}/index: index step differs in arches`];
+  assert.is(formatStale("p.json", [registry, engine], differences), [
+    "p.json: the registry or an engine changed since this plan was made; nothing was done.",
+    `  ${ref("base", "-amd64")} (registry): planned not there, now sha256:1`,
+    `  ${ref("base", "-arm64")} (engine): planned sha256:4, now not there`,
+    "Make a new plan and apply that.",
+  ].join("\n"), "a decisive change: the steps it changes are not listed");
+  assert.is(formatStale("p.json", [registry, signature], []), [
+    "p.json: the registry, an engine or a signature changed since this plan was made; nothing was done.",
+    `  ${ref("base", "-amd64")} (registry): planned not there, now sha256:1`,
+    `  ${ref("base", "-amd64")}@sha256:1 (signature): planned signed (notary https://n), now not signed`,
+    "Make a new plan and apply that.",
+  ].join("\n"));
+  assert.is(formatStale("p.json", [index], differences), [
+    "p.json: the registry or an engine changed since this plan was made; nothing was done.",
+    `  ${ref("base")} (registry): planned sha256:2, now sha256:3 (an index or release tag)`,
+    "so the plan would now be different:",
+    `  ${differences[0]}`,
+    "Make a new plan and apply that.",
+  ].join("\n"), "only shared tags changed: what that changes in the plan");
+  assert.is(formatStale("p.json", [], differences), [
+    "p.json: its steps are not what pkgkit plans now, although the registry and the engines are as the plan saw them " +
+    "(was it edited by hand, or made by another version of pkgkit?); nothing was done.",
+    `  ${differences[0]}`,
+    "Make a new plan and apply that.",
+  ].join("\n"));
+  assert.is(formatSourcesChanged("p.json", ["/src/base: planned a, now b", "/src/app: planned c, now d"]), [
+    "p.json: the sources changed since this plan was made; nothing was done.",
+    "  /src/base: planned a, now b",
+    "  /src/app: planned c, now d",
+    "Make a new plan and apply that.",
+  ].join("\n"));
 });
 
 test.run();

@@ -16,6 +16,8 @@ import { buildxBuilder } from "../../lib/builder.ts";
 import { defaultShell } from "../../lib/shell.ts";
 import { loadSigningConfig, packageSigner, resolveSignerConfig, runSigner } from "../../lib/sign/config.ts";
 import { runSignStep } from "../../lib/sign/run.ts";
+import { signingTargets } from "../../lib/plan/sign.ts";
+import { formatRef, parseImageRef } from "../../lib/names.ts";
 import { opensKey } from "../../lib/sign/pkcs8.ts";
 import { notarySigner, parseDelegationList, parseKeyList } from "../../lib/sign/notary.ts";
 import type { ExecOptions, Shell } from "../../lib/shell.ts";
@@ -278,6 +280,103 @@ test("no signing assignments (content trust off): the plan is unchanged; Notary 
   const t = await pkg();
   const released = pushPlan(t, undefined, { signing: assign(t), signed: new Set(), release: "v1.0" });
   assert.equal(released.steps.filter((s): s is SignStep => s.kind === "sign").at(-1)!.tags, ["h1", "v1.0"]);
+});
+
+test("sign steps as plan data: the prepare has no tags and says what it proves, per signer; Notary alone signs the release tag, on the index alone", async () => {
+  const p = await pkg();
+  const n = "127.0.0.1:5000/x/app:h1";
+  const signSteps = (signer: "notary" | "sigstore", prepareAfterBuilds = false) => {
+    const signing = new Map([...assign(p, signer)].map(([k, v]) => [k, { ...v, ...(prepareAfterBuilds ? { prepareAfterBuilds } : {}) }]));
+    return pushPlan(p, undefined, { signing, signed: new Set(), release: "v1.0" }).steps.filter((s): s is SignStep => s.kind === "sign");
+  };
+  const prepare = (signer: "notary" | "sigstore", reason: string, needs: string[] = []) => ({
+    kind: "sign", id: `${n}/sign-prepare`, package: n, action: "prepare", signer, signerId: signer, using: `${signer} test`, ref: n, repository: "127.0.0.1:5000/x/app", tags: [], reason, needs,
+  });
+  const notary = signSteps("notary");
+  assert.equal(notary[0], prepare("notary", "before anything is pushed: the passphrase opens the keys; trust data for the repository"));
+  assert.equal(notary.slice(1).map((s) => [s.ref, s.tags]), [[`${n}-amd64`, ["h1-amd64"]], [`${n}-arm64`, ["h1-arm64"]], [n, ["h1", "v1.0"]]]);
+  const key = signSteps("sigstore");
+  assert.equal(key[0], prepare("sigstore", "before anything is pushed: the key signs, and its public key verifies that"));
+  assert.equal(key.slice(1).map((s) => [s.ref, s.tags]), [[`${n}-amd64`, ["h1-amd64"]], [`${n}-arm64`, ["h1-arm64"]], [n, ["h1"]]], "sigstore signs digests: the release tag is not its to sign");
+  const keyless = signSteps("sigstore", true);
+  assert.equal(keyless[0], prepare("sigstore", "after the builds, right before the first push: the identity token, and a Fulcio certificate (valid 10 minutes)", [`${n}/amd64`, `${n}/arm64`]));
+});
+
+test("a signing plan lists every step after the steps it needs, and the prepare before the first step that needs it (keyless: ahead of builds it waits for): keyless or not, images in the registry or not", async () => {
+  const p = await pkg();
+  const n = "127.0.0.1:5000/x/app:h1";
+  const amd64 = { mediaType: "application/vnd.docker.distribution.manifest.v2+json", digest: `sha256:${"a".repeat(64)}`, size: 529 };
+  const misplaced = (plan: Plan) => {
+    const seen = new Set<string>();
+    return plan.steps.flatMap((s) => {
+      // The keyless prepare waits for every build of the package, yet comes right before the first step that needs it.
+      const early = s.id === `${n}/sign-prepare` ? [] : s.needs.filter((x) => !seen.has(x));
+      seen.add(s.id);
+      return early.map((x) => `${s.id} is listed before ${x}, which it needs`);
+    });
+  };
+  /** The keyless prepare is listed right before the first step that needs it. */
+  const beforeItsFirstUse = (plan: Plan) => {
+    const at = plan.steps.findIndex((s) => s.id === `${n}/sign-prepare`);
+    return plan.steps.findIndex((s) => s.needs.includes(`${n}/sign-prepare`)) === at + 1;
+  };
+  // With extra sources, a context step comes first: it needs nothing of the signer.
+  for (const q of [p, await pkg({ extraSources: ["../common:/common"] })]) {
+    for (const prepareAfterBuilds of [false, true]) {
+      for (const signer of ["notary", "sigstore"] as const) {
+        const signing = new Map([...assign(q, signer)].map(([k, v]) => [k, { ...v, prepareAfterBuilds }]));
+        const fresh = pushPlan(q, undefined, { signing, signed: new Set() });
+        // amd64 is in the registry, unsigned: its sign step needs only the prepare, which (keyless) waits for the arm64 build.
+        const half = pushPlan(q, new Map([[`${n}-amd64`, amd64]]), { signing, signed: new Set() });
+        const what = `${signer}${prepareAfterBuilds ? " keyless" : ""}${q.extraSources.length ? " with a context step" : ""}`;
+        assert.equal(misplaced(fresh), [], what);
+        assert.equal(misplaced(half), [], `${what}, amd64 in the registry`);
+        assert.ok(half.steps.some((s) => s.kind === "sign" && s.ref === `${n}-amd64` && s.needs.join() === `${n}/sign-prepare`), what);
+        if (prepareAfterBuilds) assert.ok(beforeItsFirstUse(fresh) && beforeItsFirstUse(half), what);
+        else assert.is(fresh.steps[0]!.id, `${n}/sign-prepare`, what);
+      }
+    }
+  }
+});
+
+test("signingTargets (plan() and the signature look-up): pushes and index writes are signed after them; a skipped push or index only as the look-up found it; nothing else, whatever the look-up holds", async () => {
+  const p = await pkg({ extraSources: ["../common:/common"] });
+  const n = "127.0.0.1:5000/x/app:h1";
+  const d = (c: string) => ({ mediaType: "application/vnd.docker.distribution.manifest.v2+json", digest: `sha256:${c.repeat(64)}`, size: 1 });
+  // The engine has arm64: its push follows a skip of the build alone.
+  const steps = plan([p], { command: "push", builder: buildxBuilder(shell), local: new Map([[`${n}-arm64`, { ref: `${n}-arm64`, id: "sha256:e", os: "linux", architecture: "arm64", labels: {} }]]), remote: new Map(), indexes: new Map() }).steps;
+  assert.equal(steps.map((s) => `${s.kind}${s.kind === "skip" ? `:${s.skips}` : ""}`), ["context", "build", "push", "skip:build", "push", "index"]);
+  // A look-up that holds every ref of these steps: only what is pushed or written is signed, after it.
+  const every = [n, `${n}-amd64`, `${n}-arm64`];
+  const full = { remote: new Map(every.map((r) => [r, d("a")])), indexes: new Map(every.map((r) => [r, { ...d("b"), bytes: new Uint8Array(), json: { schemaVersion: 2 } }])) };
+  const targets = (of: Step[], lookup: Parameters<typeof signingTargets>[2]) => signingTargets(parseImageRef(n), of, lookup).map((t) => ({ ...t, ref: formatRef(t.ref) }));
+  const after = (ref: string, id: string) => ({ ref, after: id });
+  assert.equal(targets(steps, full), [after(`${n}-amd64`, `${n}/amd64/push`), after(`${n}-arm64`, `${n}/arm64/push`), after(n, `${n}/index`)]);
+  // Skips of the push and of the index: signed as found, only when found (and with no look-up, not at all).
+  const skipped = [
+    { kind: "skip", id: `${n}/amd64`, package: n, arch: "amd64", ref: `${n}-amd64`, reason: "", found: d("a").digest, skips: "build+push", needs: [] },
+    { kind: "skip", id: `${n}/index`, package: n, ref: n, reason: "", found: d("b").digest, skips: "index", needs: [] },
+  ] as Step[];
+  assert.equal(targets(skipped, full), [
+    { ref: `${n}-amd64`, skipId: `${n}/amd64`, known: d("a") },
+    { ref: n, skipId: `${n}/index`, known: { mediaType: d("b").mediaType, digest: d("b").digest, size: 1 } },
+  ]);
+  assert.equal(targets(skipped, { remote: new Map(), indexes: new Map() }), []);
+  assert.equal(targets(skipped, {}), []);
+});
+
+test("--force over images already in the registry: each is built, pushed and signed once, after its push, with the digest it pushes", async () => {
+  const p = await pkg();
+  const n = "127.0.0.1:5000/x/app:h1";
+  const old = { mediaType: "application/vnd.docker.distribution.manifest.v2+json", digest: `sha256:${"a".repeat(64)}`, size: 529 };
+  const remote = new Map([[`${n}-amd64`, old], [`${n}-arm64`, { ...old, digest: `sha256:${"b".repeat(64)}` }]]);
+  const forced = plan([p], { command: "push", builder: buildxBuilder(shell), local: new Map(), remote, indexes: new Map(), force: true, signing: assign(p), signed: new Set() });
+  const signs = forced.steps.filter((s): s is SignStep => s.kind === "sign" && s.action === "sign");
+  assert.equal(signs.map((s) => [s.id, s.after, s.digest, s.needs]), [
+    [`${n}-amd64/sign`, `${n}/amd64/push`, undefined, [`${n}/amd64/push`]],
+    [`${n}-arm64/sign`, `${n}/arm64/push`, undefined, [`${n}/arm64/push`]],
+    [`${n}/sign`, `${n}/index`, undefined, [`${n}/index`]],
+  ]);
 });
 
 test("notary role: \"targets\" or \"targets/<name>\", in pkgkit.yml, the package field and code; errors name the field and the form", async () => {
