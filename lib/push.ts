@@ -208,7 +208,8 @@ async function perArchEntries(registry: Registry, repository: string, tag: strin
 /** Another writer's per-arch image is listed as its tag's arch only when its config says it is that os/architecture. */
 async function checkImagePlatform(registry: Registry, repository: string, reference: string, digest: string, platform: Platform) {
   const manifest = await registry.getManifest(repository, digest);
-  const configDigest = manifest?.json.config?.digest;
+  if (!manifest) throw new PkgkitError(`${repository}:${reference} (${digest}) went from the registry while the index was merged; not writing an index without it. Run the push again.`);
+  const configDigest = manifest.json.config?.digest;
   let config: { os?: unknown; architecture?: unknown } | undefined;
   try {
     config = configDigest ? JSON.parse(new TextDecoder().decode(await registry.getBlob(repository, configDigest))) : undefined;
@@ -217,7 +218,7 @@ async function checkImagePlatform(registry: Registry, repository: string, refere
   }
   if (config?.os !== platform.os || config?.architecture !== platform.architecture)
     throw new PkgkitError(
-      `${repository}:${reference} (${digest}) holds a ${String(config?.os)}/${String(config?.architecture)} image, not ${platform.os}/${platform.architecture}; ` +
+      `${repository}:${reference} (${digest}) holds ${config ? `a ${String(config.os)}/${String(config.architecture)} image` : "an image whose platform cannot be read (no config, or one that is not JSON)"}, not ${platform.os}/${platform.architecture}; ` +
         `not listing it in the index as that arch. Delete the tag or push the ${platform.architecture} image to it again.`,
     );
 }

@@ -471,7 +471,7 @@ test("another writer's per-arch image with no config, or a config that is not JS
     const amd64 = await pushArch(registry, "amd64");
     const digest = await registry.putManifest(REPO, `${TAG}-arm64`, await manifestIn(registry), MediaTypes.dockerManifest);
     const error = await mergeIndex(registry, REPO, TAG, [amd64]).then(() => "merged", (e: Error) => e.message);
-    assert.is(error, `${REPO}:${TAG}-arm64 (${digest}) holds a undefined/undefined image, not linux/arm64; not listing it in the index as that arch. Delete the tag or push the arm64 image to it again.`, what);
+    assert.is(error, `${REPO}:${TAG}-arm64 (${digest}) holds an image whose platform cannot be read (no config, or one that is not JSON), not linux/arm64; not listing it in the index as that arch. Delete the tag or push the arm64 image to it again.`, what);
     assert.is((await state(registry)).index, undefined, what);
   }
   const registry = createMemoryRegistry();
@@ -491,6 +491,19 @@ test("our image's manifest gone between reading its tag and writing the index: r
   };
   const error = await mergeIndex(registry, REPO, TAG, [own]).then(() => "merged", (e: Error) => e.message);
   assert.is(error, `${REPO}@${own.digest} (linux/amd64) is not in the registry; not writing an index that points at it`);
+  assert.is((await state(registry)).index, undefined);
+});
+
+test("another writer's per-arch image deleted between the tag's HEAD and the read of its manifest fails the merge, naming it, and writes no index", async () => {
+  const registry = createMemoryRegistry();
+  const amd64 = await pushArch(registry, "amd64");
+  const arm64 = await pushArch(registry, "arm64");
+  registry.fault = (c) => {
+    if (c.method === "getManifest" && c.reference === arm64.digest) registry.remove(REPO, arm64.digest);
+    return undefined;
+  };
+  const error = await mergeIndex(registry, REPO, TAG, [amd64]).then(() => "merged", (e: Error) => e.message);
+  assert.is(error, `${REPO}:${TAG}-arm64 (${arm64.digest}) went from the registry while the index was merged; not writing an index without it. Run the push again.`);
   assert.is((await state(registry)).index, undefined);
 });
 
