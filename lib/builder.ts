@@ -8,6 +8,7 @@ import { ARCHES, platformString, PLATFORMS, type Arch } from "./spec.ts";
 import type { Shell } from "./shell.ts";
 import { InputError, PkgkitError } from "./errors.ts";
 import { engineName, type BuilderKind, type Engine } from "./options.ts";
+import { detectKind, type KindCacheOptions } from "./builder-kind.ts";
 
 export interface BuildRequest {
   /** Build context directory. */
@@ -226,13 +227,15 @@ async function inspectImages(shell: Shell, docker: DockerCli, refs: string[]): P
 /** Each builder kind's constructor (the kinds: lib/options.ts). */
 export const BUILDER_KINDS: Record<BuilderKind, (shell: Shell, docker?: string, engine?: Engine) => Builder> = { buildx: buildxBuilder, legacy: legacyBuilder };
 
-/** buildx when the docker CLI has it (a client plugin, so the same for every engine), else legacy. */
-export async function detectBuilderKind(shell: Shell, docker = "docker"): Promise<BuilderKind> {
-  const r = await shell.exec([docker, "buildx", "version"]);
-  return r.code === 0 ? "buildx" : "legacy";
+/**
+ * buildx when the docker CLI has it (a client plugin, so the same for every engine), else legacy;
+ * remembered between runs while the CLI and its plugins are unchanged (lib/builder-kind.ts).
+ */
+export async function detectBuilderKind(shell: Shell, docker = "docker", cache?: KindCacheOptions): Promise<BuilderKind> {
+  return detectKind(shell, docker, cache);
 }
 
-/** `buildxBuilder` when the docker CLI has buildx (it asks `docker buildx version`), else `legacyBuilder`. */
+/** `buildxBuilder` when the docker CLI has buildx (`docker buildx version`, remembered: detectBuilderKind), else `legacyBuilder`. */
 export async function detectBuilder(shell: Shell, docker = "docker", engine?: Engine): Promise<Builder> {
   return BUILDER_KINDS[await detectBuilderKind(shell, docker)](shell, docker, engine);
 }

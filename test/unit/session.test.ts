@@ -5,6 +5,7 @@ import * as assert from "uvu/assert";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
+import process from "node:process";
 import { completeSession, createSession } from "../../lib/session.ts";
 import { resolveSettings } from "../../lib/options.ts";
 import { InputError } from "../../lib/errors.ts";
@@ -52,6 +53,10 @@ test("createSession: the registry client is made from the settings; a --registry
 });
 
 test("completeSession (Shell stand-in): the builder given is kept; without one the kind is detected through the shell", async () => {
+  // A cache of its own: the user's may remember the real CLI's answer (lib/builder-kind.ts).
+  const cache = mkdtempSync(join(tmpdir(), "pkgkit-session-cache-"));
+  const before = process.env.XDG_CACHE_HOME;
+  process.env.XDG_CACHE_HOME = cache;
   const shell = standInShell(1);
   const given = await completeSession({ shell, builder: (await createSession(resolveSettings({ builder: "buildx" }, {}, { builders: true }), { builders: "now" })).builder! });
   assert.is(given.builder.name, "buildx");
@@ -60,6 +65,9 @@ test("completeSession (Shell stand-in): the builder given is kept; without one t
   assert.equal(shell.calls, [["docker", "buildx", "version"]]);
   assert.is(detected.builder.name, "legacy");
   assert.equal(detected.signers, new Map());
+  if (before === undefined) delete process.env.XDG_CACHE_HOME;
+  else process.env.XDG_CACHE_HOME = before;
+  rmSync(cache, { recursive: true, force: true });
 });
 
 test("observePush (memory registry, Shell stand-in): when every image exists, no process starts and the session carries the registry", async () => {
