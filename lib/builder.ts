@@ -9,6 +9,8 @@ import type { Shell } from "./shell.ts";
 import { InputError, PkgkitError } from "./errors.ts";
 import { engineName, type BuilderKind, type Engine } from "./options.ts";
 import { detectKind, type KindCacheOptions } from "./builder-kind.ts";
+import { engineGet, engineSocket, imageInspectPath } from "./engine-api.ts";
+import { mapLimit } from "./concurrency.ts";
 
 export interface BuildRequest {
   /** Build context directory. */
@@ -172,7 +174,8 @@ function engineOps(shell: Shell, cli: DockerCli): Pick<Builder, "inspect" | "sav
     saveAll: (refs, file, options) => saveImages(shell, cli, refs, file, options?.signal),
     async provide(ref, options) {
       // By digest too (`name@sha256:...`), which inspectImages, matching tags, does not answer.
-      if ((await shell.exec([...cli.argv, "image", "inspect", "--format", "{{.Id}}", ref])).code === 0) return "present";
+      const asked = await apiInspect(cli, [ref]);
+      if (asked ? asked[0]!.status === 200 : (await shell.exec([...cli.argv, "image", "inspect", "--format", "{{.Id}}", ref])).code === 0) return "present";
       const r = await shell.exec([...cli.argv, "pull", "--quiet", ref], { signal: options?.signal });
       if (r.code !== 0) throw new PkgkitError(`docker pull ${ref}${cli.where} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
       return "pulled";
@@ -186,6 +189,9 @@ function engineOps(shell: Shell, cli: DockerCli): Pick<Builder, "inspect" | "sav
       if (r.code !== 0) throw new PkgkitError(`docker image tag ${ref} ${alias}${cli.where} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
     },
     async engineArch() {
+      const socket = engineSocket(cli.engine);
+      const version = socket ? await engineGet(socket, "/version") : undefined;
+      if (version?.status === 200) return (version.body as { Arch?: string }).Arch || undefined;
       const r = await shell.exec([...cli.argv, "version", "--format", "{{.Server.Arch}}"]);
       return r.code === 0 ? r.stdout.trim() || undefined : undefined;
     },
@@ -197,31 +203,48 @@ async function saveImages(shell: Shell, docker: DockerCli, refs: string[], file:
   if (r.code !== 0) throw new PkgkitError(`docker save ${refs.join(" ")}${docker.where} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
 }
 
+/** Image inspects of `refs` through the engine API, one request each; undefined when the docker CLI must answer (see lib/engine-api.ts). */
+async function apiInspect(docker: DockerCli, refs: string[]): Promise<{ status: number; body: unknown }[] | undefined> {
+  const socket = engineSocket(docker.engine);
+  const paths = refs.map(imageInspectPath);
+  if (!socket || paths.some((p) => p === undefined)) return undefined;
+  const answers = await mapLimit(paths as string[], 8, (path) => engineGet(socket, path));
+  return answers.every((a) => a && (a.status === 200 || a.status === 404)) ? (answers as { status: number; body: unknown }[]) : undefined;
+}
+
 async function inspectImages(shell: Shell, docker: DockerCli, refs: string[]): Promise<Map<string, LocalImage>> {
   const found = new Map<string, LocalImage>();
   if (refs.length === 0) return found;
-  // One process for all refs: missing ones only add a line to stderr.
+  const asked = await apiInspect(docker, refs);
+  const wanted = new Set(refs);
+  for (const img of asked ? asked.filter((a) => a.status === 200).map((a) => a.body) : await inspectWithCli(shell, docker, refs)) {
+    const { Id, Os, Architecture, Variant, RepoTags, Config } = img as InspectedImage;
+    for (const tag of RepoTags ?? []) {
+      if (!wanted.has(tag)) continue;
+      found.set(tag, {
+        ref: tag, id: Id, os: Os, architecture: Architecture,
+        ...(Variant ? { variant: Variant } : {}),
+        labels: Config?.Labels ?? {},
+      });
+    }
+  }
+  return found;
+}
+
+/** The part of an image inspect pkgkit reads (the Engine API's ImageInspect). */
+interface InspectedImage {
+  Id: string; Os: string; Architecture: string; Variant?: string; RepoTags?: string[];
+  Config?: { Labels?: Record<string, string> | null };
+}
+
+/** `docker image inspect` of `refs`, one process for all: missing ones only add a line to stderr. */
+async function inspectWithCli(shell: Shell, docker: DockerCli, refs: string[]): Promise<unknown[]> {
   const r = await shell.exec([...docker.argv, "image", "inspect", "--format", "{{json .}}", ...refs]);
   if (r.code !== 0 && docker.engine && "context" in docker.engine && /context not found|does not exist/i.test(r.stderr))
     throw new InputError(`docker context ${JSON.stringify(docker.engine.context)} does not exist: \`docker context ls\` lists them, \`docker context create ${docker.engine.context} --docker host=<endpoint>\` makes it; or give the endpoint itself (unix://, tcp://, ssh://)`);
   if (r.code !== 0 && !/No such image/i.test(r.stderr))
     throw new PkgkitError(`docker image inspect${docker.where} failed: ${r.stderr.trim() || `exit ${r.code}`}. Is the Docker engine${docker.where} running?`);
-  const wanted = new Set(refs);
-  for (const line of r.stdout.split("\n").filter(Boolean)) {
-    const img = JSON.parse(line) as {
-      Id: string; Os: string; Architecture: string; Variant?: string; RepoTags?: string[];
-      Config?: { Labels?: Record<string, string> | null };
-    };
-    for (const tag of img.RepoTags ?? []) {
-      if (!wanted.has(tag)) continue;
-      found.set(tag, {
-        ref: tag, id: img.Id, os: img.Os, architecture: img.Architecture,
-        ...(img.Variant ? { variant: img.Variant } : {}),
-        labels: img.Config?.Labels ?? {},
-      });
-    }
-  }
-  return found;
+  return r.stdout.split("\n").filter(Boolean).map((line) => JSON.parse(line) as unknown);
 }
 
 /** Each builder kind's constructor (the kinds: lib/options.ts). */

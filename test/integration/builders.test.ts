@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { must, pkgkit, ROOT, sh, tmpRepo } from "../helpers.ts";
 import { services } from "../services.ts";
 import { createRegistry } from "../../lib/registry/index.ts";
+import { buildxBuilder } from "../../lib/builder.ts";
+import { defaultShell, type Shell } from "../../lib/shell.ts";
 
 const svc = services();
 const REMOTE = svc.remoteEngine;
@@ -56,6 +58,36 @@ test("build --builders arm64=<endpoint>: arm64 is built in that engine only, amd
   assert.is(imageIn("remote", `${ORG}/hello:${TAG}`)?.Id, imageIn("remote", arm64)?.Id);
   // The remote engine runs it (under the kernel's qemu binfmt here; natively on an arm64 machine).
   assert.is(must(docker("remote", ["run", "--rm", "--network", "none", arm64])).trim(), "hello from aarch64");
+});
+
+test("look-ups go to the engine API over the engine's unix socket, no docker process, and agree with docker image inspect; an engine that does not answer there is asked through the CLI", async () => {
+  const real = await defaultShell();
+  const calls: string[][] = [];
+  const shell: Shell = { name: real.name, exec: (argv, options) => (calls.push([...argv]), real.exec(argv, options)) };
+  const refs = [`${ORG}/hello:${TAG}-arm64`, `${ORG}/hello:${TAG}-amd64`, `${ORG}/hello:${TAG}`, `${ORG}/hello:not-built`];
+  for (const [engine, builder] of [["local", buildxBuilder(shell)], ["remote", buildxBuilder(shell, "docker", { host: REMOTE })]] as const) {
+    const found = await builder.inspect(refs);
+    const expected = refs.flatMap((ref) => {
+      const r = sh(docker(engine, ["image", "inspect", ref]));
+      if (r.code !== 0) return [];
+      const i = (JSON.parse(r.stdout) as { Id: string; Os: string; Architecture: string; Variant?: string; Config: { Labels: Record<string, string> } }[])[0]!;
+      return [[ref, { ref, id: i.Id, os: i.Os, architecture: i.Architecture, ...(i.Variant ? { variant: i.Variant } : {}), labels: i.Config.Labels }]];
+    });
+    assert.equal(Object.fromEntries(found), Object.fromEntries(expected), engine);
+    assert.ok(found.size >= 1, `${engine} has an image of this run`);
+    assert.is(await builder.engineArch(), must(docker(engine, ["version", "--format", "{{.Server.Arch}}"])).trim());
+    assert.equal(calls, [], `${engine}: no docker process`);
+  }
+  const before = process.env.DOCKER_HOST;
+  process.env.DOCKER_HOST = `unix://${join(tmpdir(), `pkgkit-no-engine-${RUN}.sock`)}`;
+  try {
+    const error = await buildxBuilder(shell).inspect(refs).then(() => undefined, (e: Error) => e.message);
+    assert.match(error ?? "", "Is the Docker engine running?");
+    assert.equal(calls.map((c) => c.slice(0, 3)), [["docker", "image", "inspect"]]);
+  } finally {
+    if (before === undefined) delete process.env.DOCKER_HOST;
+    else process.env.DOCKER_HOST = before;
+  }
 });
 
 test("the look-up asks each arch's engine: built again nothing is rebuilt; without --builders arm64 is not local", () => {
