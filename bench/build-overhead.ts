@@ -3,14 +3,15 @@
  *   A: node lib/bin.mjs build --force --arches amd64 --org bench examples/hello
  *   B: the exact `docker buildx build ...` argv that A runs (read from `pkgkit plan --json`)
  * With a warm build cache both are mostly cache hits, so the difference is pkgkit's own cost
- * (node + tsx startup, loading the package, git, `docker buildx version`, `docker image inspect`).
+ * (node + tsx startup, loading the package, git, two Engine API requests: the image before and after
+ * the build; `docker buildx version` is asked once and remembered, lib/builder-kind.ts).
  *
  *   npx tsx bench/build-overhead.ts [--rounds 5] [--no-cache] [--keep-image]
  *
  * --no-cache passes --disable-cache to pkgkit (so both run `docker buildx build --no-cache`): a
  * real, if small, build, where pkgkit's fixed cost is a smaller share.
  *
- * Target: median(A) / median(B) <= 1.10. Exit 2 if examples/hello lacks its busybox binaries.
+ * Target (issue 13): median(A) / median(B) <= 1.30. Exit 2 if examples/hello lacks its busybox binaries.
  */
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -21,7 +22,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(here, "..");
 const BIN = join(ROOT, "lib", "bin.mjs");
 const PKG = "examples/hello";
-const TARGET = 1.1;
+const TARGET = 1.3;
 const usage = `usage: npx tsx bench/build-overhead.ts [--rounds 5] [--no-cache] [--keep-image]`;
 const flags = parseFlags(process.argv.slice(2), { rounds: "string", "no-cache": "boolean", "keep-image": "boolean" }, usage);
 const pkgArgs = ["--force", "--arches", "amd64", "--org", "bench", ...(flags["no-cache"] ? ["--disable-cache"] : []), PKG];
@@ -76,8 +77,9 @@ try {
   const pieces: [string, number][] = [
     ["node lib/bin.mjs plan (no build)", piece(["node", BIN, "plan", ...pkgArgs])],
     ["node lib/bin.mjs --help (startup)", piece(["node", BIN, "--help"])],
-    ["docker buildx version", piece(["docker", "buildx", "version"])],
-    ["docker image inspect <ref>", piece(["docker", "image", "inspect", "--format", "{{json .}}", ref])],
+    ["node -e 0", piece(["node", "-e", "0"])],
+    ["docker buildx version (remembered, not run)", piece(["docker", "buildx", "version"])],
+    ["docker image inspect <ref> (an API request instead)", piece(["docker", "image", "inspect", "--format", "{{json .}}", ref])],
   ];
 
   console.log(`\nbuild-overhead: ${PKG}, amd64, --force, ${flags["no-cache"] ? "--disable-cache (docker --no-cache)" : "warm cache"}; medians of ${rounds} interleaved rounds after one warm-up each\n`);
