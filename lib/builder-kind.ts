@@ -10,9 +10,7 @@ import { homedir } from "node:os";
 import { delimiter, dirname, isAbsolute, join } from "node:path";
 import process from "node:process";
 import type { Shell } from "./shell.ts";
-
-/** What the docker CLI builds with: its buildx plugin, or the engine's legacy builder. */
-export type DetectedKind = "buildx" | "legacy";
+import type { BuilderKind } from "./options.ts";
 
 /** Where the answer is remembered, and the environment the docker CLI is found in. */
 export interface KindCacheOptions {
@@ -22,7 +20,7 @@ export interface KindCacheOptions {
 }
 
 /** The default cache file (see KindCacheOptions.file). */
-export function kindCacheFile(env: Record<string, string | undefined> = process.env): string {
+function kindCacheFile(env: Record<string, string | undefined> = process.env): string {
   return join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "pkgkit", "builder-kind.json");
 }
 
@@ -73,7 +71,7 @@ function cacheKey(docker: string, env: Record<string, string | undefined>): { ke
  * buildx when the docker CLI `docker` has it (`docker buildx version` succeeds), else legacy;
  * remembered in the cache file while the binary, its plugins and its config.json are unchanged.
  */
-export async function detectKind(shell: Shell, docker = "docker", options: KindCacheOptions = {}): Promise<DetectedKind> {
+export async function detectKind(shell: Shell, docker = "docker", options: KindCacheOptions = {}): Promise<BuilderKind> {
   const env = options.env ?? process.env;
   const file = options.file ?? kindCacheFile(env);
   const keyed = cacheKey(docker, env);
@@ -85,7 +83,7 @@ export async function detectKind(shell: Shell, docker = "docker", options: KindC
       // No answer remembered yet, or an unreadable one: ask.
     }
   }
-  const kind: DetectedKind = (await shell.exec([docker, "buildx", "version"])).code === 0 ? "buildx" : "legacy";
+  const kind: BuilderKind = (await shell.exec([docker, "buildx", "version"])).code === 0 ? "buildx" : "legacy";
   // Only an answer the plugin files explain is kept (buildx found somewhere else is asked each time).
   if (keyed && (kind === "buildx") === keyed.plugins > 0) {
     try {
