@@ -1,0 +1,88 @@
+/**
+ * Benchmark: start-up of commands that do not build, each run interleaved with its yardstick in
+ * one script (whole processes, medians), against issue 13's targets:
+ *
+ * - `node lib/bin.mjs show-tag <build.yml package>`: at most 1.8x `node -e 0`
+ * - `node lib/bin.mjs show-tag <pkg.config.ts package>`: at most 2.5x `node -e 0`
+ * - `tsx <pkg.config.ts> show-tag`: at most 1.25x `tsx empty.ts` (and `npx tsx`, reported only)
+ *
+ *   npx tsx bench/startup.ts [--rounds 7] [--keep]
+ *
+ * The packages live in a throwaway git repository (one commit), so git's share is the same for all.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { benchEnv, interleave, median, mustRun, parseFlags, secs, table, timed, type RunResult } from "./common.ts";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const BIN = join(root, "lib", "bin.mjs");
+const TSX = join(root, "node_modules", ".bin", "tsx");
+
+const usage = "usage: npx tsx bench/startup.ts [--rounds 7] [--keep]";
+const flags = parseFlags(process.argv.slice(2), { rounds: "string", keep: "boolean" }, usage);
+const rounds = Number.parseInt(String(flags.rounds ?? "7"), 10);
+if (!(rounds > 0)) {
+  console.error(usage);
+  process.exit(2);
+}
+
+const repo = mkdtempSync(join(tmpdir(), "pkgkit-bench-startup-"));
+process.on("exit", () => (flags.keep ? console.error(`kept ${repo}`) : rmSync(repo, { recursive: true, force: true })));
+for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => process.exit(130));
+
+// The pkg.config.ts package imports "pkgkit" as a user's would: through node_modules/pkgkit.
+mkdirSync(join(repo, "node_modules"));
+mustRun(["ln", "-s", root, join(repo, "node_modules", "pkgkit")]);
+for (const dir of ["yml", "ts"]) {
+  mkdirSync(join(repo, dir));
+  writeFileSync(join(repo, dir, "Dockerfile"), "FROM scratch\n");
+}
+writeFileSync(join(repo, "yml", "build.yml"), "image: yml\norg: bench\n");
+writeFileSync(
+  join(repo, "ts", "pkg.config.ts"),
+  'import { definePackage } from "pkgkit";\n\nexport default definePackage({ image: "ts", org: "bench" });\n',
+);
+writeFileSync(join(repo, "empty.ts"), "export {};\n");
+writeFileSync(join(repo, ".gitignore"), "node_modules\n");
+mustRun(["git", "-C", repo, "init", "-q", "-b", "main"]);
+mustRun(["git", "-C", repo, "add", "-A"]);
+mustRun(["git", "-C", repo, "commit", "-q", "-m", "startup bench"]);
+
+const run = (argv: string[]) => () => timed(argv, { cwd: repo, env: benchEnv });
+const tagLine = (image: string) => (r: RunResult) => {
+  if (r.code !== 0 || !new RegExp(`^bench/${image}:[0-9a-f]{40}\\n$`).test(r.stdout)) {
+    throw new Error(`show-tag of ${image}: exit ${r.code}, stdout ${JSON.stringify(r.stdout)}, stderr ${r.stderr.slice(-1000)}`);
+  }
+};
+const ok = (r: RunResult) => {
+  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr.slice(-1000)}`);
+};
+
+const contenders = [
+  { name: "node -e 0", run: run(["node", "-e", "0"]), check: ok },
+  { name: "pkgkit show-tag yml", run: run(["node", BIN, "show-tag", "yml"]), check: tagLine("yml") },
+  { name: "pkgkit show-tag ts", run: run(["node", BIN, "show-tag", "ts"]), check: tagLine("ts") },
+  { name: "tsx empty.ts", run: run([TSX, "empty.ts"]), check: ok },
+  { name: "tsx pkg.config.ts show-tag", run: run([TSX, "ts/pkg.config.ts", "show-tag"]), check: tagLine("ts") },
+  { name: "npx tsx pkg.config.ts show-tag", run: run(["npx", "--no-install", "tsx", "ts/pkg.config.ts", "show-tag"]), check: tagLine("ts") },
+];
+const times = interleave(contenders, rounds, (m) => console.error(m));
+const med = (name: string) => median(times.get(name)!);
+
+console.log(`medians of ${rounds} interleaved rounds after one warm-up each\n`);
+console.log(table([["command", "median (s)"], ...contenders.map((c) => [c.name, secs(med(c.name))])]));
+const ratios: [string, string, number | undefined][] = [
+  ["pkgkit show-tag yml", "node -e 0", 1.8],
+  ["pkgkit show-tag ts", "node -e 0", 2.5],
+  ["tsx pkg.config.ts show-tag", "tsx empty.ts", 1.25],
+  ["npx tsx pkg.config.ts show-tag", "tsx empty.ts", undefined],
+];
+console.log(`\n${table([
+  ["ratio", "measured", "target", "met"],
+  ...ratios.map(([a, b, target]) => {
+    const r = med(a) / med(b);
+    return [`${a} / ${b}`, `${r.toFixed(2)}x`, target ? `<= ${target}x` : "none", target ? (r <= target ? "yes" : "no") : "-"];
+  }),
+])}`);
