@@ -1,0 +1,63 @@
+// Start-up: what `show-tag` and `plan` load, counted as the modules Node actually loads (a loader
+// hook, test/module-log.mjs), so it holds for the bundle and the sources alike. Not timed:
+// bench/startup.ts times it.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BIN, ROOT, sh, tmpRepo } from "../helpers.ts";
+
+const repo = tmpRepo({
+  "yml/build.yml": "image: yml\norg: startup\n",
+  "yml/Dockerfile": "FROM scratch\n",
+  "ts/pkg.config.ts": `import { definePackage } from ${JSON.stringify(join(ROOT, "lib/index.ts"))};\nexport default definePackage({ image: "ts", org: "startup" });\n`,
+  "ts/Dockerfile": "FROM scratch\n",
+});
+const logs = mkdtempSync(join(tmpdir(), "pkgkit-startup-"));
+test.after(() => {
+  repo.rm();
+  rmSync(logs, { recursive: true, force: true });
+});
+
+let runs = 0;
+/** The module URLs Node loads for one pkgkit command, relative to the checkout where inside it. */
+function modulesLoaded(args: string[], env: Record<string, string> = {}): string[] {
+  const log = join(logs, `${++runs}.txt`);
+  const r = sh([process.execPath, "--import", join(ROOT, "test/module-log.mjs"), BIN, ...args], repo.dir, { ...env, PKGKIT_MODULE_LOG: log });
+  assert.is(r.code, 0, `pkgkit ${args.join(" ")}: ${r.stderr}`);
+  return readFileSync(log, "utf8").trim().split("\n").map((u) => u.replace(`file://${ROOT}/`, ""));
+}
+
+// The libraries of the registry client (its transport, undici) and of the signers.
+const clientLibraries = /node_modules\/(undici|@sigstore\/[^/]+)\//;
+// pkgkit's own registry client. A pkg.config.ts imports "pkgkit", whose entry (lib/index.ts)
+// re-exports createRegistry, so only a build.yml package can go without it.
+const registryClient = /^lib\/registry\/(client|transport|auth|credentials)\.ts$/;
+const typeScript = /node_modules\/(tsx|typescript|esbuild)\//;
+
+for (const mode of ["bundle", "sources"] as const) {
+  const env: Record<string, string> = mode === "sources" ? { PKGKIT_NO_BUNDLE: "1" } : {};
+  for (const command of ["show-tag", "plan"]) {
+    test(`${command} (${mode}) evaluates neither the registry client nor the signing libraries`, () => {
+      for (const dir of ["yml", "ts"]) {
+        const loaded = modulesLoaded([command, dir], env);
+        assert.ok(loaded.includes("lib/bin.mjs"), `the hook saw the bin: ${loaded.join(" ")}`);
+        assert.equal(loaded.filter((u) => clientLibraries.test(u)), [], `${command} ${dir}`);
+        if (dir === "yml") assert.equal(loaded.filter((u) => registryClient.test(u)), [], `${command} ${dir}`);
+      }
+    });
+  }
+}
+
+test("a build.yml-only run on the bundle loads no TypeScript compiler; a pkg.config.ts one does", () => {
+  for (const command of ["show-tag", "plan"]) {
+    const loaded = modulesLoaded([command, "yml"]);
+    assert.ok(loaded.includes("lib/dist/cli.mjs"), `the bundle ran: ${loaded.join(" ")}`);
+    assert.equal(loaded.filter((u) => typeScript.test(u)), [], command);
+  }
+  // The check can see a compiler when one is loaded.
+  assert.ok(modulesLoaded(["show-tag", "ts"]).some((u) => typeScript.test(u)));
+});
+
+test.run();
