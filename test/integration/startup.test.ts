@@ -31,9 +31,10 @@ function modulesLoaded(args: string[], env: Record<string, string> = {}): string
 
 // The libraries of the registry client (its transport, undici) and of the signers.
 const clientLibraries = /node_modules\/(undici|@sigstore\/[^/]+)\//;
-// pkgkit's own registry client. A pkg.config.ts imports "pkgkit", whose entry (lib/index.ts)
-// re-exports createRegistry, so only a build.yml package can go without it.
-const registryClient = /^lib\/registry\/(client|transport|auth|credentials)\.ts$/;
+// pkgkit's own registry client: its sources, or its chunk of the bundle (see lib/bundle.mjs). A
+// pkg.config.ts imports "pkgkit", whose entry (lib/index.ts) re-exports createRegistry, so only a
+// build.yml package can go without it.
+const registryClient = /^lib\/registry\/(client|transport|auth|credentials)\.ts$|^lib\/dist\/registry-\w+\.mjs$/;
 const typeScript = /node_modules\/(tsx|typescript|esbuild)\//;
 
 for (const mode of ["bundle", "sources"] as const) {
