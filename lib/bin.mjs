@@ -6,12 +6,14 @@ import { readFileSync } from "node:fs";
 import { SOURCES_RECORD, sourcesDigest } from "./bundle-sources.mjs";
 
 let typeScriptReady;
-async function loadTypeScript() {
+/** @param {URL | undefined} bundle the fresh bundle, whose public entry then stands in for the sources' */
+async function loadTypeScript(bundle) {
   typeScriptReady ??= (async () => {
     const { register } = await import("tsx/esm/api");
     register();
     // Registered after tsx, so it sees (and adjusts) what tsx resolves.
-    (await import("node:module")).register("./esm-hooks.mjs", import.meta.url);
+    const index = bundle && { source: new URL("./index.ts", import.meta.url).href, bundle: new URL("./index.mjs", bundle).href };
+    (await import("node:module")).register("./esm-hooks.mjs", { parentURL: import.meta.url, data: { index } });
   })();
   return typeScriptReady;
 }
@@ -35,8 +37,8 @@ if (typeof globalThis.Deno !== "undefined" || typeof globalThis.Bun !== "undefin
 } else {
   const bundle = freshBundle();
   // load.ts calls this before importing a pkg.config.ts.
-  globalThis[Symbol.for("pkgkit.loadTypeScript")] = loadTypeScript;
-  if (!bundle) await loadTypeScript();
+  globalThis[Symbol.for("pkgkit.loadTypeScript")] = () => loadTypeScript(bundle);
+  if (!bundle) await loadTypeScript(undefined);
   cli = await import(bundle ? bundle.href : "./cli/main.ts");
 }
 // Not awaited: a config file whose top-level await never settles must not keep this module

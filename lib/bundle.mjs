@@ -30,7 +30,8 @@ const dist = new URL("./dist/", import.meta.url);
 // Chunks of an earlier build would stay behind, named by their content hashes.
 rmSync(dist, { recursive: true, force: true });
 const { metafile } = await build({
-  entryPoints: { cli: fileURLToPath(new URL("./cli/main.ts", import.meta.url)) },
+  // index: the public entry, which the bin gives a pkg.config.ts it loads (see esm-hooks.mjs).
+  entryPoints: { cli: fileURLToPath(new URL("./cli/main.ts", import.meta.url)), index: fileURLToPath(new URL("./index.ts", import.meta.url)) },
   outdir: fileURLToPath(dist),
   outExtension: { ".js": ".mjs" },
   splitting: true,

@@ -2,8 +2,22 @@
 // what it imports) loads as an ES module even where no package.json says "type": "module", as in
 // a LinuxKit repository. Otherwise tsx compiles it to CommonJS, and its require() of pkgkit
 // would run into the CLI that is importing it (a require(esm) cycle).
+//
+// While the bin runs the bundle, pkgkit's public entry (lib/index.ts, which a pkg.config.ts imports)
+// resolves to the bundle's (lib/dist/index.mjs): built from the same sources, it spares compiling
+// them, and shares the CLI's modules.
+
+/** @type {{ source: string, bundle: string } | undefined} */
+let index;
+
+/** @param {{ index?: { source: string, bundle: string } }} [data] */
+export function initialize(data) {
+  index = data?.index;
+}
+
 export async function resolve(specifier, context, next) {
   const result = await next(specifier, context);
+  if (index && result.url === index.source) return { url: index.bundle, format: "module", shortCircuit: true };
   if (result.url.startsWith("file:") && result.url.endsWith(".ts") && !result.url.includes("/node_modules/"))
     return { ...result, format: "module" };
   return result;

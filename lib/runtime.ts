@@ -29,6 +29,9 @@ export function canonical(path: string): string {
   }
 }
 
+// This module's own file: in the bundle, a chunk of its own, apart from the caller's (see lib/bundle.mjs).
+const runtimeFile = fileURLToPath(import.meta.url);
+
 /**
  * The file that called the function which calls `callerFile()`, read from the stack.
  * Works with V8 (Node, Deno) and JavaScriptCore (Bun) stack formats.
@@ -43,7 +46,7 @@ export function callerFile(self: string): string | undefined {
     const m = /^(file:\/\/.+?|\/.+?):\d+(?::\d+)?$/.exec(location);
     if (!m) continue;
     const file = m[1]!.startsWith("file:") ? fileURLToPath(m[1]!) : m[1]!;
-    if (file !== selfPath && !file.endsWith("/lib/runtime.ts")) return canonical(file);
+    if (file !== selfPath && file !== runtimeFile && !file.endsWith("/lib/runtime.ts")) return canonical(file);
   }
   return undefined;
 }

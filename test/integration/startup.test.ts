@@ -61,4 +61,10 @@ test("a build.yml-only run on the bundle loads no TypeScript compiler; a pkg.con
   assert.ok(modulesLoaded(["show-tag", "ts"]).some((u) => typeScript.test(u)));
 });
 
+test("a pkg.config.ts run on the bundle gets pkgkit's entry from the bundle, compiling none of pkgkit's sources", () => {
+  const loaded = modulesLoaded(["show-tag", "ts"]);
+  assert.ok(loaded.includes("lib/dist/index.mjs"), loaded.join(" "));
+  assert.equal(loaded.filter((u) => /^(lib|recipes)\/.*\.ts$/.test(u)), []);
+});
+
 test.run();
