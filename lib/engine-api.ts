@@ -62,7 +62,7 @@ export async function engineGet(socket: string, path: string): Promise<{ status:
   });
 }
 
-/** The path of an image inspect, or undefined for a ref that would not survive as a URL path unescaped. */
+/** The path of an image inspect, or undefined for a ref that would not survive as a URL path unescaped (or whose `..` would climb out of /images/). */
 export function imageInspectPath(ref: string): string | undefined {
-  return /^[A-Za-z0-9._:@/-]+$/.test(ref) ? `/images/${ref}/json` : undefined;
+  return /^[A-Za-z0-9._:@/-]+$/.test(ref) && !ref.includes("..") ? `/images/${ref}/json` : undefined;
 }

@@ -33,6 +33,7 @@ test("imageInspectPath: image references become a path as they are; anything a U
   assert.is(imageInspectPath("reg.test:5000/org/app:h1-amd64"), "/images/reg.test:5000/org/app:h1-amd64/json");
   assert.is(imageInspectPath("org/app@sha256:abc"), "/images/org/app@sha256:abc/json");
   assert.is(imageInspectPath("org/app?x=1"), undefined);
+  assert.is(imageInspectPath("../../containers/x"), undefined, "a .. would reach another endpoint");
   assert.is(imageInspectPath("org/app#x"), undefined);
 });
 
