@@ -17,8 +17,6 @@ export const linuxkitBuildFlags: Record<string, OptionSpec> = {
   progress: { type: "string", value: "<auto|plain|tty>", help: "plain: print build output, as --verbose does; auto and tty: the default" },
   quiet: { type: "boolean", short: "q", help: "print only failures (as -v 0)" },
   pull: { type: "boolean", help: "accepted: pkgkit builds what the engine lacks instead of pulling it (push skips what the registry has); conflicts with --force" },
-  docker: { type: "boolean", help: "accepted: pkgkit always builds into the docker engine" },
-  "ignore-cached": { type: "boolean", help: "accepted: pkgkit keeps no LinuxKit cache; dependencies come from the engine, or the registry" },
 };
 
 /** Build-only: LinuxKit's `build --push` is push, and push-only flags do nothing without it. */
@@ -34,13 +32,15 @@ export const linuxkitPushFlags: Record<string, OptionSpec> = {
   manifest: linuxkitBuildOnlyFlags.manifest!,
 };
 
-/** LinuxKit's builder-container and cache flags: pkgkit uses the engine's own BuildKit and no LinuxKit cache, so ignoring them is harmless. */
+/** LinuxKit's builder-container, cache and engine flags: pkgkit uses the engine's own BuildKit and no LinuxKit cache, so ignoring them is harmless. */
 const ignored: Record<string, { spec: OptionSpec; why: string }> = {
   "builder-name": { spec: { type: "string", value: "<name>", help: "accepted, no effect (pkgkit runs no builder container)" }, why: "pkgkit runs no BuildKit builder container; it builds with the engine's own (docker buildx, docker driver)" },
   "builder-image": { spec: { type: "string", value: "<image>", help: "accepted, no effect (pkgkit runs no builder container)" }, why: "pkgkit runs no BuildKit builder container" },
   "builder-restart": { spec: { type: "boolean", help: "accepted, no effect (pkgkit runs no builder container)" }, why: "pkgkit runs no BuildKit builder container" },
   "precache-images": { spec: { type: "boolean", help: "accepted, no effect (pkgkit keeps no LinuxKit cache)" }, why: "pkgkit keeps no LinuxKit cache; the engine pulls what a Dockerfile names" },
   cache: { spec: { type: "string", value: "<dir>", help: "accepted, no effect (pkgkit keeps no LinuxKit cache)" }, why: "pkgkit keeps no LinuxKit cache; images live in the docker engine" },
+  docker: { spec: { type: "boolean", help: "accepted: pkgkit always builds into the docker engine" }, why: "pkgkit always builds into the docker engine" },
+  "ignore-cached": { spec: { type: "boolean", help: "accepted: pkgkit keeps no LinuxKit cache; dependencies come from the engine, or the registry" }, why: "pkgkit keeps no LinuxKit cache" },
 };
 
 /** Flags whose effect pkgkit cannot give: refused (exit 2), each naming what to use instead. */
@@ -68,8 +68,6 @@ export function checkLinuxkitFlags(o: ParsedOptions, pushing: boolean): string[]
   const scanner = o["sbom-scanner"];
   if (typeof scanner === "string" && scanner !== "false") notes.push(`--sbom-scanner ${scanner}: accepted, no effect: pkgkit makes its own SBOM; \`--sbom-scanner false\` turns the builds' attestations off`);
   if (o.pull === true) notes.push(`--pull: accepted: pkgkit ${pushing ? "pushes nothing the registry has already" : "builds what the engine lacks instead of pulling it"}`);
-  if (o.docker === true) notes.push("--docker: accepted, no effect: pkgkit always builds into the docker engine");
-  if (o["ignore-cached"] === true) notes.push("--ignore-cached: accepted, no effect: pkgkit keeps no LinuxKit cache");
   if (!pushing) for (const flag of ["nobuild", "manifest"]) if (o[flag] !== undefined) notes.push(`--${flag}: no effect without --push (as in LinuxKit)`);
   return notes;
 }
