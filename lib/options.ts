@@ -11,7 +11,7 @@
  */
 import { InputError, redactUrlPasswords } from "./errors.ts";
 import { ARCHES, checkOrg, redactOrg, tagRe, type Arch } from "./names.ts";
-import { DEFAULT_ARCHES, DEFAULT_ORG } from "./spec.ts";
+import { DEFAULT_ARCHES, DEFAULT_ORG, MAX_SOURCE_DATE_EPOCH } from "./spec.ts";
 import { parseTagTemplate, TAG_TEMPLATE_FORM } from "./tagtemplate.ts";
 import { isAbsolute, resolve } from "node:path";
 
@@ -83,6 +83,8 @@ export interface ResolveOptions {
   network?: boolean;
   disableCache?: boolean;
   disableContentTrust?: boolean;
+  /** SOURCE_DATE_EPOCH for every package (`--source-date-epoch`, or the variable): see resolveSourceDateEpoch. */
+  sourceDateEpoch?: number;
   /** Defaults for packages that do not set `org` or `arches` themselves. */
   workspace?: WorkspaceDefaults;
   /**
@@ -246,6 +248,28 @@ function booleanSetting(run: boolean | undefined, name: string, file?: FileValue
   return run !== undefined ? flag(run, name) : (fromFile(file, "file") ?? byDefault(false));
 }
 
+// --- SOURCE_DATE_EPOCH: --source-date-epoch > SOURCE_DATE_EPOCH > the package's sourceDateEpoch > 0
+
+const EPOCH_FORM = `whole seconds since 1970-01-01 UTC, from 0 to ${MAX_SOURCE_DATE_EPOCH}, e.g. 1700000000 (\`git log -1 --format=%ct\`)`;
+
+/** `--source-date-epoch` > SOURCE_DATE_EPOCH (an empty variable is unset); undefined when neither is set. Checked. */
+export function runSourceDateEpoch(flags: Flags, env: Env): Setting<number> | undefined {
+  const given = stringFlag(flags, "source-date-epoch");
+  const setting = given !== undefined ? flag(given, "--source-date-epoch") : env.SOURCE_DATE_EPOCH ? fromEnv(env.SOURCE_DATE_EPOCH, "SOURCE_DATE_EPOCH") : undefined;
+  if (!setting) return undefined;
+  const n = /^\d{1,12}$/.test(setting.value.trim()) ? Number(setting.value.trim()) : NaN;
+  if (!(n <= MAX_SOURCE_DATE_EPOCH)) throw new InputError(`${setting.name} ${JSON.stringify(setting.value)}: expected ${EPOCH_FORM}`);
+  return { ...setting, value: n };
+}
+
+/**
+ * The epoch a package's image times are clamped to: the run's (see runSourceDateEpoch) > its
+ * file's `sourceDateEpoch` > 0, so by default an image is a function of its tag's inputs alone.
+ */
+export function resolveSourceDateEpoch(run: number | undefined, file?: FileValue<number>): Setting<number> {
+  return run !== undefined ? flag(run, "--source-date-epoch") : (fromFile(file, "file") ?? byDefault(0));
+}
+
 const definedOnly = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
 /**
@@ -275,6 +299,7 @@ export function resolveOptions(flags: Flags, env: Env, cwd = "."): ResolveOption
     network: booleanFlag(flags, "network"),
     disableCache: booleanFlag(flags, "disable-cache"),
     disableContentTrust: booleanFlag(flags, "disable-content-trust"),
+    ...definedOnly({ sourceDateEpoch: runSourceDateEpoch(flags, env)?.value }),
   };
 }
 

@@ -337,7 +337,7 @@ async function runPush(step: Extract<Step, { kind: "push" }>, options: RunContex
     const builder = stepBuilder(step, options);
     await local(state, builder.save(step.ref, archive, { signal }));
     signal?.throwIfAborted();
-    const image = await local(state, imageBlobsFromArchive(archive, dir, step.format));
+    const image = await local(state, imageBlobsFromArchive(archive, dir, step.format, step.sourceDateEpoch ?? 0));
     signal?.throwIfAborted();
     if (!step.platform.startsWith(`${image.platform.os}/${image.platform.architecture}`))
       throw new PkgkitError(`${step.ref} in the ${builder.engine ? `engine ${builder.engine}` : "local engine"} is a ${image.platform.os}/${image.platform.architecture} image, expected ${step.platform}; rebuild it with --force`);

@@ -134,7 +134,7 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
         buildStep = id;
         builtBy.set(`${pkg.id}/${arch}`, id);
       } else {
-        const buildArgs = { ...pkg.buildInfo, ...pkg.buildArgs };
+        const buildArgs: Record<string, string> = { SOURCE_DATE_EPOCH: String(pkg.sourceDateEpoch), ...pkg.buildInfo, ...pkg.buildArgs };
         const needs: string[] = [];
         for (const dep of pkg.dependencies) {
           const d = byId.get(dep.id);
@@ -202,6 +202,7 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
           tag: registryTag(image),
           format: options.format ?? "docker",
           builder: builder.name,
+          sourceDateEpoch: pkg.sourceDateEpoch,
           reason: remote ? "--force: push although the registry has it" : "not in registry",
         }, buildStep ? [buildStep] : []);
       }
