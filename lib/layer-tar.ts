@@ -12,6 +12,7 @@
  * Nothing is extracted: headers are read from the archive where the layer lies, and contents are
  * copied from there.
  */
+import { createHash } from "node:crypto";
 import { open, type FileHandle } from "node:fs/promises";
 import { PkgkitError } from "./errors.ts";
 
@@ -236,4 +237,117 @@ export async function* normalisedLayer(range: TarRange, epoch: number): AsyncGen
   } finally {
     await fh.close();
   }
+}
+
+/** An entry of a layer as `verify --rebuild` compares it. */
+export interface TarFile {
+  path: string;
+  /** The tar type flag: "0" file, "1" hard link, "2" symlink, "5" directory, ... */
+  type: string;
+  size: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: number;
+  link: string;
+  /** Of the contents, for regular files. */
+  sha256?: string;
+}
+
+/** Every entry of a tar read from `source` (PAX and GNU long names applied), contents hashed as they stream past. */
+export async function tarListing(source: AsyncIterable<Uint8Array>): Promise<TarFile[]> {
+  const files: TarFile[] = [];
+  let buf = Buffer.alloc(0);
+  let meta: { pax: Map<string, string>; long?: string; longLink?: string } = { pax: new Map() };
+  /** The entry whose data is streaming past, or a PAX/long-name header's data being collected. */
+  let data: { left: number; pad: number; file?: TarFile; hash?: ReturnType<typeof createHash>; collect?: Buffer[]; type?: string } | undefined;
+  let ended = false;
+  for await (const chunk of source) {
+    if (ended) continue;
+    buf = buf.length ? Buffer.concat([buf, chunk]) : Buffer.from(chunk);
+    for (;;) {
+      if (data) {
+        const take = Math.min(data.left, buf.length);
+        if (data.hash) data.hash.update(buf.subarray(0, take));
+        if (data.collect) data.collect.push(buf.subarray(0, take));
+        data.left -= take;
+        buf = buf.subarray(take);
+        if (data.left > 0) break;
+        if (buf.length < data.pad) break;
+        buf = buf.subarray(data.pad);
+        if (data.file && data.hash) data.file.sha256 = `sha256:${data.hash.digest("hex")}`;
+        if (data.collect) {
+          const body = Buffer.concat(data.collect);
+          if (data.type === "x") for (const [k, v] of parsePax(body)) meta.pax.set(k, v);
+          else if (data.type === "L") meta.long = body.toString("utf8").replace(/\0.*$/s, "");
+          else if (data.type === "K") meta.longLink = body.toString("utf8").replace(/\0.*$/s, "");
+        }
+        data = undefined;
+        continue;
+      }
+      if (buf.length < BLOCK) break;
+      const h = buf.subarray(0, BLOCK);
+      buf = buf.subarray(BLOCK);
+      if (h.every((b) => b === 0)) {
+        ended = true;
+        break;
+      }
+      const type = String.fromCharCode(h[156]!) || "0";
+      const size = meta.pax.has("size") && !"xgLK".includes(type) ? Number(meta.pax.get("size")) : readNumber(h, 124, 12);
+      const pad = (BLOCK - (size % BLOCK)) % BLOCK;
+      if ("xgLK".includes(type)) {
+        data = { left: size, pad, collect: [], type };
+        continue;
+      }
+      const prefix = h.subarray(257, 263).toString("latin1") === "ustar\0" ? text(h, 345, 155) : "";
+      const file: TarFile = {
+        path: (meta.pax.get("path") ?? meta.long ?? (prefix ? `${prefix}/${text(h, 0, 100)}` : text(h, 0, 100))).replace(/^\.?\//, "").replace(/\/$/, ""),
+        type: type === "\0" ? "0" : type,
+        size,
+        mode: readNumber(h, 100, 8),
+        uid: Number(meta.pax.get("uid") ?? readNumber(h, 108, 8)),
+        gid: Number(meta.pax.get("gid") ?? readNumber(h, 116, 8)),
+        mtime: Math.floor(Number(meta.pax.get("mtime") ?? readNumber(h, 136, 12))),
+        link: meta.pax.get("linkpath") ?? meta.longLink ?? text(h, 157, 100),
+      };
+      files.push(file);
+      meta = { pax: new Map() };
+      data = { left: size, pad, file, ...(file.type === "0" ? { hash: createHash("sha256") } : {}) };
+    }
+  }
+  return files;
+}
+
+/** How a file differs between two listings of a layer. */
+export interface FileDifference {
+  path: string;
+  change: "added" | "removed" | "changed";
+  /** For "changed": which of type, size, mode, owner, mtime, link, content differ. */
+  fields?: string[];
+}
+
+/** The files `rebuilt` adds, removes or changes against `original`, by path. */
+export function compareListings(original: TarFile[], rebuilt: TarFile[]): FileDifference[] {
+  const before = new Map(original.map((f) => [f.path, f]));
+  const after = new Map(rebuilt.map((f) => [f.path, f]));
+  const out: FileDifference[] = [];
+  for (const path of [...new Set([...before.keys(), ...after.keys()])].sort()) {
+    const a = before.get(path);
+    const b = after.get(path);
+    if (!a) out.push({ path, change: "added" });
+    else if (!b) out.push({ path, change: "removed" });
+    else {
+      const fields = [
+        a.type !== b.type && "type",
+        a.size !== b.size && "size",
+        a.mode !== b.mode && "mode",
+        (a.uid !== b.uid || a.gid !== b.gid) && "owner",
+        a.mtime !== b.mtime && "mtime",
+        a.link !== b.link && "link",
+        a.sha256 !== b.sha256 && "content",
+      ].filter((f): f is string => typeof f === "string");
+      if (fields.length) out.push({ path, change: "changed", fields });
+    }
+  }
+  return out;
 }

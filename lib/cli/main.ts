@@ -290,11 +290,11 @@ async function resolveTargets(t: Targets, o: ParsedOptions): Promise<Package[]> 
   return (await graphOfTargets(t, settings.packages, workspace)).roots;
 }
 
-/** `verify`'s packages, then the registry client to look them up in. */
-async function packagesAndRegistry(t: Targets, o: ParsedOptions): Promise<{ packages: Package[]; registry: Registry }> {
-  const { workspace, settings } = await settingsFor(t, o, { registry: true });
+/** `verify`'s packages, then the registry client to look them up in; with `--rebuild`, the builders' settings too. */
+async function packagesAndRegistry(t: Targets, o: ParsedOptions): Promise<{ packages: Package[]; registry: Registry; settings: Settings }> {
+  const { workspace, settings } = await settingsFor(t, o, { registry: true, builders: o.rebuild === true });
   const packages = (await graphOfTargets(t, settings.packages, workspace)).roots;
-  return { packages, registry: await registryFor(settings) };
+  return { packages, registry: await registryFor(settings), settings };
 }
 
 /** Resolve the packages while the builder is detected, then look up what exists and plan. */
