@@ -53,6 +53,8 @@ export interface WorkspaceDefaults {
   signer?: "notary" | "sigstore";
   /** Engine (endpoint or docker context) per arch, as written: see resolveBuilders. */
   builders?: Partial<Record<Arch, string>>;
+  /** SOURCE_DATE_EPOCH for packages that set none: see resolveSourceDateEpoch. */
+  sourceDateEpoch?: number;
 }
 
 /** Overrides that apply to every package of a run (command line, environment, code). */
@@ -248,7 +250,7 @@ function booleanSetting(run: boolean | undefined, name: string, file?: FileValue
   return run !== undefined ? flag(run, name) : (fromFile(file, "file") ?? byDefault(false));
 }
 
-// --- SOURCE_DATE_EPOCH: --source-date-epoch > SOURCE_DATE_EPOCH > the package's sourceDateEpoch > 0
+// --- SOURCE_DATE_EPOCH: --source-date-epoch > SOURCE_DATE_EPOCH > the package's > the workspace's sourceDateEpoch > 0
 
 const EPOCH_FORM = `whole seconds since 1970-01-01 UTC, from 0 to ${MAX_SOURCE_DATE_EPOCH}, e.g. 1700000000 (\`git log -1 --format=%ct\`)`;
 
@@ -264,10 +266,11 @@ export function runSourceDateEpoch(flags: Flags, env: Env): Setting<number> | un
 
 /**
  * The epoch a package's image times are clamped to: the run's (see runSourceDateEpoch) > its
- * file's `sourceDateEpoch` > 0, so by default an image is a function of its tag's inputs alone.
+ * file's `sourceDateEpoch` > its workspace's > 0, so by default an image is a function of its
+ * tag's inputs alone.
  */
-export function resolveSourceDateEpoch(run: number | undefined, file?: FileValue<number>): Setting<number> {
-  return run !== undefined ? flag(run, "--source-date-epoch") : (fromFile(file, "file") ?? byDefault(0));
+export function resolveSourceDateEpoch(run: number | undefined, file?: FileValue<number>, workspace?: FileValue<number>): Setting<number> {
+  return run !== undefined ? flag(run, "--source-date-epoch") : (fromFile(file, "file") ?? fromFile(workspace, "workspace") ?? byDefault(0));
 }
 
 const definedOnly = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;

@@ -285,7 +285,7 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
       network: resolveNetwork(options.network, fileValue(def, "network")).value,
       cache: !resolveDisableCache(options.disableCache, fileValue(def, "disableCache")).value,
       trust: !resolveDisableContentTrust(options.disableContentTrust, fileValue(def, "disableContentTrust")).value,
-      sourceDateEpoch: resolveSourceDateEpoch(options.sourceDateEpoch, { file: def.file, value: def.spec.sourceDateEpoch }).value,
+      sourceDateEpoch: resolveSourceDateEpoch(options.sourceDateEpoch, { file: def.file, value: def.spec.sourceDateEpoch }, workspaceValue(def, ws?.sourceDateEpoch)).value,
       ...(inWorkspace(def) && ws?.signer ? { workspaceSigner: ws.signer } : {}),
       dockerfile: isAbsolute(spec.dockerfile) ? spec.dockerfile : join(def.dir, spec.dockerfile),
       buildArgs: { ...Object.fromEntries(node.args.map((a) => [a.name, "value" in a ? a.value : refNow(a.dependency)])), ...overridden(def, deps, options.buildArgs) },

@@ -90,6 +90,13 @@ export const archesSchema = z
 /** The latest SOURCE_DATE_EPOCH: what a tar header's 11 octal digits hold (2242-03-16). */
 export const MAX_SOURCE_DATE_EPOCH = 8 ** 11 - 1;
 
+/** `sourceDateEpoch`, also a workspace default: whole seconds since 1970. */
+export const sourceDateEpochSchema = z
+  .number({ error: "expected whole seconds since 1970-01-01 UTC, e.g. 1700000000" })
+  .int({ error: "expected whole seconds since 1970-01-01 UTC, e.g. 1700000000" })
+  .min(0, { error: "expected whole seconds since 1970-01-01 UTC (0 or more)" })
+  .max(MAX_SOURCE_DATE_EPOCH, { error: `expected at most ${MAX_SOURCE_DATE_EPOCH} (2242-03-16), the latest time a tar header holds` });
+
 export const packageSpecSchema = z.strictObject({
   image: z
     .string({ error: 'expected "image" to be a string, e.g. "app"' })
@@ -101,12 +108,7 @@ export const packageSpecSchema = z.strictObject({
   disableContentTrust: z.boolean({ error: "expected true or false" }).default(false),
   disableCache: z.boolean({ error: "expected true or false" }).default(false),
   /** SOURCE_DATE_EPOCH: image times after it are clamped to it (flag and variable override it; default 0). */
-  sourceDateEpoch: z
-    .number({ error: "expected whole seconds since 1970-01-01 UTC, e.g. 1700000000" })
-    .int({ error: "expected whole seconds since 1970-01-01 UTC, e.g. 1700000000" })
-    .min(0, { error: "expected whole seconds since 1970-01-01 UTC (0 or more)" })
-    .max(MAX_SOURCE_DATE_EPOCH, { error: `expected at most ${MAX_SOURCE_DATE_EPOCH} (2242-03-16), the latest time a tar header holds` })
-    .optional(),
+  sourceDateEpoch: sourceDateEpochSchema.optional(),
   tag: z
     .string({ error: `expected a tag template string: ${TAG_TEMPLATE_FORM}` })
     .superRefine((t, ctx) => {

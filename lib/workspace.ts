@@ -17,7 +17,7 @@ import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { z } from "zod";
 import { InputError, SpecError } from "./errors.ts";
 import { BUILD_YML, CONFIG_FILE, importDefault } from "./load.ts";
-import { ARCHES, archesSchema, orgSchema, problemsOf, type Arch } from "./spec.ts";
+import { ARCHES, archesSchema, orgSchema, problemsOf, sourceDateEpochSchema, type Arch } from "./spec.ts";
 import { parseEngine, type WorkspaceDefaults } from "./options.ts";
 import { globToRegExp, isGlob } from "./glob.ts";
 import { callerFile, canonical } from "./runtime.ts";
@@ -52,10 +52,13 @@ export const workspaceSchema = z.strictObject({
           ctx.issues.push({ code: "custom", input: ctx.value, path: [arch], message: `${JSON.stringify(arch)} is not a GOARCH name pkgkit builds for; expected one of ${ARCHES.join(", ")}` });
     })
     .optional(),
+  /** SOURCE_DATE_EPOCH for the packages inside it that set none (see lib/options.ts resolveSourceDateEpoch). */
+  sourceDateEpoch: sourceDateEpochSchema.optional(),
 });
 /**
  * The fields `defineWorkspace` takes: `org`, `arches`, `signer`, `packages` (directory globs),
- * `builders` (typed by arch for editor help; the schema checks the keys itself, for its messages).
+ * `builders` (typed by arch for editor help; the schema checks the keys itself, for its messages),
+ * `sourceDateEpoch`.
  */
 export type WorkspaceInput = Omit<z.input<typeof workspaceSchema>, "builders"> & { builders?: Partial<Record<Arch, string>> };
 
@@ -71,6 +74,7 @@ export interface WorkspaceDefinition {
   /** Engine (endpoint or docker context) per arch, as written. */
   readonly builders?: Partial<Record<Arch, string>>;
   readonly signer?: "notary" | "sigstore";
+  readonly sourceDateEpoch?: number;
   readonly packages?: string[];
 }
 
@@ -108,7 +112,7 @@ export function defineWorkspace(input: WorkspaceInput): WorkspaceDefinition {
 }
 
 /** The defaults a workspace gives the packages inside it. */
-export const workspaceDefaults = (w: WorkspaceDefinition): WorkspaceDefaults => ({ dir: w.dir, file: w.file, org: w.org, arches: w.arches, signer: w.signer, builders: w.builders });
+export const workspaceDefaults = (w: WorkspaceDefinition): WorkspaceDefaults => ({ dir: w.dir, file: w.file, org: w.org, arches: w.arches, signer: w.signer, builders: w.builders, sourceDateEpoch: w.sourceDateEpoch });
 
 /** The nearest pkgkit.config.ts in `dir` or above it, up to the top of its git repository. */
 export async function findWorkspace(dir: string): Promise<WorkspaceDefinition | undefined> {

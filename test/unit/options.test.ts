@@ -167,18 +167,19 @@ for (const [name, flagName, resolve] of booleans) {
 
 // --- SOURCE_DATE_EPOCH: --source-date-epoch > SOURCE_DATE_EPOCH > the package's sourceDateEpoch > 0
 
-const EPOCH_SOURCES = ["flag", "env", "file"] as const;
-const epochValues = { flag: 111, env: 222, file: 333, default: 0 };
-const epochNames = { flag: "--source-date-epoch", env: "SOURCE_DATE_EPOCH", file: FILE, default: "default" };
+const EPOCH_SOURCES = ["flag", "env", "file", "workspace"] as const;
+const epochValues = { flag: 111, env: 222, file: 333, workspace: 444, default: 0 };
+const epochNames = { flag: "--source-date-epoch", env: "SOURCE_DATE_EPOCH", file: FILE, workspace: WS, default: "default" };
 for (const set of combinations(EPOCH_SOURCES)) {
   test(`sourceDateEpoch: ${label(set)}`, () => {
     const w = winner(EPOCH_SOURCES, set);
     const run = runSourceDateEpoch(set.flag ? { "source-date-epoch": "111" } : {}, set.env ? { SOURCE_DATE_EPOCH: "222" } : {});
     if (w === "flag" || w === "env") assert.equal(pick(run!), { value: epochValues[w], from: w, name: epochNames[w] });
     else assert.is(run, undefined);
-    const resolved = resolveSourceDateEpoch(run?.value, { file: FILE, value: set.file ? 333 : undefined });
+    const resolved = resolveSourceDateEpoch(run?.value, { file: FILE, value: set.file ? 333 : undefined }, { file: WS, value: set.workspace ? 444 : undefined });
     assert.is(resolved.value, epochValues[w]);
     assert.is(resolved.from, w === "env" ? "flag" : w, "the run's value (flag or variable) is one source for the package");
+    if (w === "file" || w === "workspace") assert.is(resolved.name, epochNames[w]);
     assert.is(resolveOptions(set.flag ? { "source-date-epoch": "111" } : {}, set.env ? { SOURCE_DATE_EPOCH: "222" } : {}).sourceDateEpoch, run?.value);
   });
 }
