@@ -107,8 +107,6 @@ export const packageSpecSchema = z.strictObject({
   network: z.boolean({ error: "expected true or false" }).default(false),
   disableContentTrust: z.boolean({ error: "expected true or false" }).default(false),
   disableCache: z.boolean({ error: "expected true or false" }).default(false),
-  /** SOURCE_DATE_EPOCH: image times after it are clamped to it (flag and variable override it; default 0). */
-  sourceDateEpoch: sourceDateEpochSchema.optional(),
   tag: z
     .string({ error: `expected a tag template string: ${TAG_TEMPLATE_FORM}` })
     .superRefine((t, ctx) => {
@@ -157,6 +155,8 @@ export const packageSpecSchema = z.strictObject({
   depends: z.strictObject({ dockerImages }).optional(),
   /** Who signs this package's images on push: "notary" or "sigstore", optionally with settings. */
   signer: signerSpecSchema.optional(),
+  /** SOURCE_DATE_EPOCH: image times after it are clamped to it (flag and variable override it; default 0). */
+  sourceDateEpoch: sourceDateEpochSchema.optional(),
 });
 
 /** A build-arg value: a string, another package, or a function returning one (for import order). */
