@@ -255,7 +255,7 @@ export interface TarFile {
 }
 
 /** Every entry of a tar read from `source` (PAX and GNU long names applied), contents hashed as they stream past. */
-export async function tarListing(source: AsyncIterable<Uint8Array>): Promise<TarFile[]> {
+export async function tarListing(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<TarFile[]> {
   const files: TarFile[] = [];
   let buf = Buffer.alloc(0);
   let meta: { pax: Map<string, string>; long?: string; longLink?: string } = { pax: new Map() };

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { gunzipSync } from "node:zlib";
-import { formatPax, normalisedLayer, parsePax } from "../../lib/layer-tar.ts";
+import { compareListings, formatPax, normalisedLayer, parsePax, tarListing } from "../../lib/layer-tar.ts";
 import { deterministicGzip } from "../../lib/gzip.ts";
 import { normalisedConfig } from "../../lib/image.ts";
 
@@ -266,6 +266,25 @@ test("config: created and history times after the epoch clamped, diff_ids replac
       '"history":[{"created":"2023-11-14T22:13:20Z","created_by":"COPY x /"},{"created":"1969-12-31T00:00:00Z","created_by":"old"},{"created_by":"no time"}],' +
       '"os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:new"]}}',
   );
+});
+
+test("listings for verify --rebuild: PAX and GNU long names, content hashes; differences by path and field", async () => {
+  const e = entries;
+  const listing = async (b: Buffer, piece: number) => tarListing((function* () {
+    for (let i = 0; i < b.length; i += piece) yield b.subarray(i, i + piece);
+  })());
+  const before = await listing(tar(e.bin, e.busybox, e.hosts, e.longGnu, e.longPax, e.symlink, e.old), 100);
+  assert.equal(before.map((f) => f.path), ["bin", "bin/busybox", "etc/hosts", LONG, `${LONG}.pax`, "etc/localtime", "etc/old"]);
+  assert.equal((({ type, size, mode, uid, gid, mtime, sha256 }) => ({ type, size, mode, uid, gid, mtime, sha256 }))(before[2]!), {
+    type: "0", size: 20, mode: 0o644, uid: 1000, gid: 1001, mtime: LATE, sha256: `sha256:${createHash("sha256").update("127.0.0.1 localhost\n").digest("hex")}`,
+  });
+  const after = await listing(tar(e.bin, file("bin/busybox", "ELF!", { mode: 0o700 }), e.hosts, e.longGnu, e.symlink, file("etc/old", "kept", { mtime: 2_000 }), file("new", "n")), 4096);
+  assert.equal(compareListings(before, after), [
+    { path: "bin/busybox", change: "changed", fields: ["size", "mode", "content"] },
+    { path: "etc/old", change: "changed", fields: ["mtime"] },
+    { path: "new", change: "added" },
+    { path: `${LONG}.pax`, change: "removed" },
+  ]);
 });
 
 test.after(() => rmSync(TMP, { recursive: true, force: true }));
