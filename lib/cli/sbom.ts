@@ -35,7 +35,7 @@ export function sbomCommand(cli: CliParts) {
     args: "<dir>",
     options: {
       ...naming,
-      format: { type: "string" as const, value: "<spdx|cyclonedx>", help: "the document format (default spdx: SPDX 2.3 JSON; cyclonedx: CycloneDX 1.6 JSON)" },
+      format: { type: "string" as const, value: "<spdx|cyclonedx>", help: "the document format (default spdx: SPDX 2.3 JSON; cyclonedx: CycloneDX 1.6 JSON); its creation time is $SOURCE_DATE_EPOCH (default 0: 1970-01-01)" },
       arch: { type: "string" as const, value: "<arch>", help: "the arch image to describe (default: the engine's arch when the package builds it, else the package's first arch)" },
       output: { type: "string" as const, short: "o", value: "<file>", help: "write the document to this file instead of stdout" },
       ...cli.registryFlags,
