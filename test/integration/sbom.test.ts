@@ -2,15 +2,17 @@
 // (its RUN steps leave symlinks and a whiteout) and pushed to the real registry. The SBOM lists
 // /bin/busybox with the sha256 of the bytes `docker save` holds (read here with tar, not with
 // pkgkit's code), the same document comes from the engine and from the registry, and bad input
-// exits 2.
+// exits 2. Stock cosign (the outside reader) takes the SBOMs and the provenance as predicates of
+// their types and reads the same documents back.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createHash } from "node:crypto";
-import { copyFileSync, mkdtempSync, readFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { must, pkgkit, ROOT, sh, tmpRepo } from "../helpers.ts";
+import { BIN, must, pkgkit, ROOT, sh, tmpRepo } from "../helpers.ts";
 import { services } from "../services.ts";
+import { provenancePredicate } from "../../lib/attest/provenance.ts";
 
 const svc = services();
 const ORG = `${svc.registries.plain}/sbom${process.pid}${Date.now().toString(36)}`;
@@ -36,6 +38,7 @@ const DIR = join(repo.dir, "pkg/sb");
 const COMMIT = must(["git", "rev-parse", "HEAD"], repo.dir).trim();
 const TAG = pkgkit(["show-tag", "--org", ORG, DIR]).stdout.trim().split(":").pop()!;
 const REF = `${ORG}/sb:${TAG}-amd64`;
+const COSIGN = process.env.COSIGN ?? "cosign";
 const BUSYBOX_SHA256 = createHash("sha256").update(readFileSync(join(ROOT, "examples/hello/busybox-amd64"))).digest("hex");
 
 interface Spdx {
@@ -100,6 +103,30 @@ test("sbom of the registry's image once the engine has none: the same bytes; Cyc
   assert.is(bom.metadata.timestamp, "2023-11-14T22:13:20Z");
   const busybox = bom.components.find((c) => c.name === "busybox")?.components?.find((f) => f.name === "/bin/busybox");
   assert.equal(busybox?.hashes.find((h) => h.alg === "SHA-256")?.content, BUSYBOX_SHA256);
+});
+
+test("stock cosign attests and verifies the documents under --type spdxjson, cyclonedx and slsaprovenance1", () => {
+  const tmp = mkdtempSync(join(tmpdir(), "pkgkit-sbom-cosign-"));
+  const env = { COSIGN_PASSWORD: `pw-${process.pid}`, COSIGN_YES: "true" };
+  must([COSIGN, "generate-key-pair"], tmp, env);
+  const digest = /@(sha256:[0-9a-f]{64})/.exec(pkgkit(["sbom", "--org", ORG, "--output", join(tmp, "spdx.json"), DIR]).stderr)![1]!;
+  must([process.execPath, BIN, "sbom", "--org", ORG, "--format", "cyclonedx", "--output", join(tmp, "cdx.json"), DIR], ROOT);
+  const subject = { name: `${ORG}/sb`, digest, arch: "amd64", source: { dir: "pkg/sb", tree: TAG, gitrepo: "https://example.com/org/repo.git", commit: COMMIT } };
+  const started = new Date(Date.UTC(2026, 0, 1));
+  const provenance = provenancePredicate({
+    subject, tag: `${TAG}-amd64`, buildArgs: {}, builder: { id: "https://pkgkit.dev/builder/buildx", kind: "buildx" },
+    baseImages: [{ ref: "busybox:1.36", digest: `sha256:${"ab".repeat(32)}` }], startedOn: started, finishedOn: started,
+  });
+  writeFileSync(join(tmp, "prov.json"), JSON.stringify(provenance.predicate));
+  const ref = `${ORG}/sb@${digest}`;
+  for (const [type, file, predicateType] of [["spdxjson", "spdx.json", "https://spdx.dev/Document"], ["cyclonedx", "cdx.json", "https://cyclonedx.org/bom"], ["slsaprovenance1", "prov.json", provenance.predicateType]]) {
+    must([COSIGN, "attest", "--key", join(tmp, "cosign.key"), "--type", type!, "--predicate", join(tmp, file!), "--tlog-upload=false", "--allow-insecure-registry", ref], tmp, env);
+    const verified = must([COSIGN, "verify-attestation", "--key", join(tmp, "cosign.pub"), "--type", type!, "--insecure-ignore-tlog=true", "--allow-insecure-registry", ref], tmp, env);
+    const statement = JSON.parse(Buffer.from((JSON.parse(verified.split("\n")[0]!) as { payload: string }).payload, "base64").toString("utf8"));
+    assert.is(statement.predicateType, predicateType);
+    assert.equal(statement.predicate, JSON.parse(readFileSync(join(tmp, file!), "utf8")), `${type}: cosign reads back the document pkgkit wrote`);
+    assert.equal(statement.subject[0].digest, { sha256: digest.slice(7) });
+  }
 });
 
 test("sbom: --help says where the image is read from; bad input exits 2 naming the flag or variable", () => {
