@@ -257,15 +257,22 @@ test("SPDX: the same image gives the same bytes; the namespace follows the diges
   assert.ok(spdx.predicate.documentNamespace.endsWith("ab".repeat(32)));
 });
 
-test("os-release names the distribution of the purls; an unreadable layer is an error naming the image and layer", async () => {
+test("os-release names the distribution of the purls; listed paths follow symlinked directories (merged /usr); an unreadable layer is an error naming the image and layer", async () => {
   const osLayer = gzipSync(tar([
     { name: "etc/os-release", type: "2", link: "../usr/lib/os-release" },
     { name: "usr/lib/os-release", data: 'NAME="Ubuntu"\nID=ubuntu\nVERSION_ID="24.04"\n' },
     { name: "var/lib/dpkg/status", data: "Package: bash\nStatus: install ok installed\nArchitecture: arm64\nVersion: 5.2.21-2ubuntu4\n" },
+    // Merged /usr: dpkg lists /bin/bash, the file is /usr/bin/bash; /bin/rbash is a symlink bash lists too.
+    { name: "bin", type: "2", link: "usr/bin" },
+    { name: "usr/bin/bash", data: "bash" },
+    { name: "usr/bin/rbash", type: "2", link: "bash" },
+    { name: "var/lib/dpkg/info/bash.list", data: "/bin\n/bin/bash\n/bin/rbash\n" },
   ]));
   const ubuntu = { ...image, layers: [{ ...blob(osLayer), data: osLayer }] };
   const doc = (await sbomPredicate(ubuntu, subject, "spdx")).predicate as SpdxDocument;
   assert.is(doc.packages[1]!.externalRefs[0]!.referenceLocator, "pkg:deb/ubuntu/bash@5.2.21-2ubuntu4?arch=arm64&distro=ubuntu-24.04");
+  const bashFiles = doc.relationships.filter((r) => r.spdxElementId === doc.packages[1]!.SPDXID).map((r) => doc.files.find((f) => f.SPDXID === r.relatedSpdxElement)?.fileName);
+  assert.equal(bashFiles, ["/usr/bin/bash"]);
   const broken = new Uint8Array([0x1f, 0x8b, 1, 2, 3]);
   try {
     await sbomPredicate({ ...image, layers: [{ ...blob(broken), data: broken }] }, subject, "spdx");
@@ -273,6 +280,23 @@ test("os-release names the distribution of the purls; an unreadable layer is an 
   } catch (err) {
     assert.match((err as Error).message, `localhost:5000/org/image@sha256:${"ab".repeat(32)}: layer ${blob(broken).digest} is not valid gzip`);
   }
+});
+
+test("distroless's dpkg status.d: one package a file, installed without a Status field, its files from <name>.md5sums", async () => {
+  const layer = gzipSync(tar([
+    { name: "var/lib/dpkg/status.d/base-files", data: "Package: base-files\nVersion: 12.4+deb12u5\nArchitecture: amd64\nSource: base-files\n" },
+    { name: "var/lib/dpkg/status.d/base-files.md5sums", data: "d41d8cd98f00b204e9800998ecf8427e  etc/debian_version\n" },
+    { name: "var/lib/dpkg/status.d/tzdata", data: "Package: tzdata\nStatus: deinstall ok config-files\nVersion: 2024a-0\nArchitecture: all\n" },
+    { name: "var/lib/dpkg/status.d/netbase", data: "Package: netbase\nVersion: 6.4\nArchitecture: all\nSource: netbase-src (1.0)\n" },
+    { name: "etc/debian_version", data: "12.5\n" },
+  ]));
+  const doc = (await sbomPredicate({ ...image, layers: [{ ...blob(layer), data: layer }] }, subject, "spdx")).predicate as SpdxDocument;
+  assert.equal(doc.packages.slice(1).map((p) => p.externalRefs[0]!.referenceLocator), [
+    "pkg:deb/debian/base-files@12.4+deb12u5?arch=amd64",
+    "pkg:deb/debian/netbase@6.4?arch=all&upstream=netbase-src",
+  ]);
+  const owner = doc.relationships.find((r) => r.relatedSpdxElement === doc.files.find((f) => f.fileName === "/etc/debian_version")!.SPDXID && r.spdxElementId !== doc.packages[0]!.SPDXID);
+  assert.is(owner?.spdxElementId, doc.packages[1]!.SPDXID);
 });
 
 test("CycloneDX 1.6: the same files and packages, files nested under the package that owns them, a deterministic serial number", async () => {
