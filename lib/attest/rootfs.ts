@@ -45,11 +45,13 @@ const parentOf = (path: string) => path.slice(0, path.lastIndexOf("/")) || "/";
 const baseOf = (path: string) => path.slice(path.lastIndexOf("/") + 1);
 
 /** The entries of an uncompressed tar (ustar, GNU long names and links, pax path/linkpath/size). */
+const utf8 = new TextDecoder("utf-8");
+
 function tarEntries(tar: Uint8Array, where: string): TarEntry[] {
   const text = (start: number, len: number) => {
     const field = tar.subarray(start, start + len);
     const end = field.indexOf(0);
-    return new TextDecoder("utf-8").decode(end < 0 ? field : field.subarray(0, end));
+    return utf8.decode(end < 0 ? field : field.subarray(0, end));
   };
   const octal = (start: number, len: number) => {
     // GNU base-256 sizes (high bit set) are for files of 8 GiB and more: not in an image we can hold in memory.
@@ -70,7 +72,7 @@ function tarEntries(tar: Uint8Array, where: string): TarEntry[] {
     if (data.length < size) throw new PkgkitError(`${where}: the tar ends inside an entry at offset ${pos}; the layer is truncated`);
     const next = pos + 512 + Math.ceil(size / 512) * 512;
     if (type === "x") {
-      pax = parsePax(new TextDecoder().decode(data));
+      pax = parsePax(utf8.decode(data));
     } else if (type === "g") {
       // Global pax headers carry archive comments (git's commit id); nothing here depends on them.
     } else if (type === "L") {
@@ -100,10 +102,10 @@ function parsePax(text: string): Record<string, string> {
 
 /** The bytes of a layer blob, gunzipped when it is gzip (the magic bytes say so). */
 export async function layerTar(blob: Blob, where: string): Promise<Uint8Array> {
-  const bytes = blob.data instanceof Uint8Array ? blob.data : new Uint8Array(await readFile(blob.data.path));
+  const bytes = blob.data instanceof Uint8Array ? blob.data : await readFile(blob.data.path);
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
-      return new Uint8Array(gunzipSync(bytes));
+      return gunzipSync(bytes);
     } catch (err) {
       throw new PkgkitError(`${where}: layer ${blob.digest} is not valid gzip: ${(err as Error).message}`);
     }
