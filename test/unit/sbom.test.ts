@@ -15,6 +15,7 @@ import { sbomPredicate, type AttestSubject } from "../../lib/attest/sbom.ts";
 import type { SpdxDocument } from "../../lib/attest/spdx.ts";
 import type { CdxBom, CdxComponent } from "../../lib/attest/cyclonedx.ts";
 import { provenancePredicate } from "../../lib/attest/provenance.ts";
+import { PKGKIT_VERSION } from "../../lib/version.ts";
 
 // ---- a tiny ustar writer (pax header for names over 100 bytes)
 type Entry = { name: string; type?: "0" | "1" | "2" | "5"; data?: string; link?: string };
@@ -255,6 +256,17 @@ test("SPDX: the same image gives the same bytes; the namespace follows the diges
   const other = (await sbomPredicate(image, { ...subject, digest: `sha256:${"cd".repeat(32)}` }, "spdx")).predicate as SpdxDocument;
   assert.is.not(other.documentNamespace, spdx.predicate.documentNamespace);
   assert.ok(spdx.predicate.documentNamespace.endsWith("ab".repeat(32)));
+});
+
+// The same document on Node, Deno and Bun (this suite runs under each): pinned by its digest, with
+// pkgkit's version left out so a release does not move it. Change it when the format changes on purpose.
+const SPDX_DIGEST = "sha256:8adb7c6b1f70b663ab6fb78aa3aa6bd4534edec6592aa80a5628c4295e83e6d5";
+const CYCLONEDX_DIGEST = "sha256:9a21e334e56d7d97ac12989e1e347ed96ef665450fc13af277a128694cd18d8f";
+
+test("the documents are the same bytes under every runtime (pinned digests)", async () => {
+  const digestOf = (doc: unknown) => `sha256:${hex("sha256", JSON.stringify(doc).replaceAll(`pkgkit-${PKGKIT_VERSION}`, "pkgkit-VERSION").replaceAll(`"version":"${PKGKIT_VERSION}"`, '"version":"VERSION"'))}`;
+  assert.is(digestOf(spdx.predicate), SPDX_DIGEST);
+  assert.is(digestOf((await sbomPredicate(image, subject, "cyclonedx")).predicate), CYCLONEDX_DIGEST);
 });
 
 test("os-release names the distribution of the purls; listed paths follow symlinked directories (merged /usr); an unreadable layer is an error naming the image and layer", async () => {
