@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
 import { InputError, PkgkitError } from "../lib/errors.ts";
-import { imageBlobsFromArchive, type ImageBlobs } from "../lib/image.ts";
+import { imageBlobsFromArchive, type ImageBlobs, type ManifestFormat } from "../lib/image.ts";
 import { archRef, type Package } from "../lib/package.ts";
 import { registryTag, withArch, type Arch } from "../lib/names.ts";
 import type { Builder } from "../lib/builder.ts";
@@ -66,13 +66,15 @@ export interface PackageSbomOptions {
   builder: Builder;
   registry: Registry;
   format: SbomFormat;
+  /** The manifest the engine's image is given, as push's `format` (default docker): it names the digest the document is about. */
+  manifestFormat?: ManifestFormat;
   /** SOURCE_DATE_EPOCH, the document's creation time in seconds (default 0). */
   sourceDateEpoch?: number;
 }
 
 /**
  * The SBOM of `pkg`'s `arch` image at its current tag, and where the image came from. The engine's
- * image is exported as push exports it (Docker v2 manifest), so its digest is the one push gives it.
+ * image is exported as push exports it (`manifestFormat`), so its digest is the one push gives it.
  */
 export async function packageSbom(pkg: Package, arch: Arch, options: PackageSbomOptions): Promise<{ document: unknown; predicateType: string; ref: string; digest: string; from: SbomImageSource }> {
   const ref = archRef(pkg, arch);
@@ -88,7 +90,7 @@ export async function packageSbom(pkg: Package, arch: Arch, options: PackageSbom
       const dir = await scratch.tempDir("sbom-");
       const archive = join(dir, "image.tar");
       await options.builder.save(ref, archive);
-      return await sbomOf(await imageBlobsFromArchive(archive, dir, "docker"), "engine");
+      return await sbomOf(await imageBlobsFromArchive(archive, dir, options.manifestFormat ?? "docker"), "engine");
     } finally {
       await scratch.remove();
     }

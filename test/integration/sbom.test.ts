@@ -86,6 +86,11 @@ test("sbom of the engine's image: /bin/busybox with the sha256 docker save holds
   assert.is(apk!.externalRefs[0]!.referenceLocator, "pkg:apk/alpine/busybox@1.36.1-r0?arch=x86_64");
   assert.ok(doc.relationships.some((rel) => rel.spdxElementId === apk!.SPDXID && rel.relatedSpdxElement === busybox!.SPDXID && rel.relationshipType === "CONTAINS"));
   assert.is(doc.creationInfo.created, "1970-01-01T00:00:00Z");
+  // As push --oci would give it: OCI manifest, another digest, the same files.
+  const oci = pkgkit(["sbom", "--org", ORG, "--oci", DIR]);
+  const ociDoc = JSON.parse(oci.stdout) as Spdx & { name: string };
+  assert.is.not(ociDoc.name, (doc as Spdx & { name: string }).name);
+  assert.equal(ociDoc.files, doc.files);
 });
 
 test("sbom of the registry's image once the engine has none: the same bytes; CycloneDX lists the same busybox", () => {
