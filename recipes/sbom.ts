@@ -70,6 +70,8 @@ export interface PackageSbomOptions {
   manifestFormat?: ManifestFormat;
   /** SOURCE_DATE_EPOCH, the document's creation time in seconds (default 0). */
   sourceDateEpoch?: number;
+  /** Where a note goes when the engine does not answer and the registry is read instead. */
+  log?: (line: string) => void;
 }
 
 /**
@@ -84,7 +86,12 @@ export async function packageSbom(pkg: Package, arch: Arch, options: PackageSbom
     const { predicateType, predicate } = await sbomPredicate(image, attestSubject(pkg, arch, image.manifest.digest), options.format, { sourceDateEpoch: options.sourceDateEpoch });
     return { document: predicate, predicateType, ref, digest: image.manifest.digest, from };
   };
-  if ((await options.builder.inspect([ref])).has(ref)) {
+  // An engine that cannot be reached is no reason to refuse: the registry's image is the one attested.
+  const inEngine = await options.builder.inspect([ref]).then(
+    (found) => found.has(ref),
+    (err: Error) => void options.log?.(`note: ${ref}: the engine did not answer (${err.message}); reading the registry`),
+  );
+  if (inEngine) {
     const scratch = await createScratch();
     try {
       const dir = await scratch.tempDir("sbom-");
@@ -96,6 +103,6 @@ export async function packageSbom(pkg: Package, arch: Arch, options: PackageSbom
     }
   }
   const image = await imageFromRegistry(options.registry, pkg.repository, registryTag(withArch(pkg.ref, arch)));
-  if (!image) throw new InputError(`${ref}: neither the engine nor the registry has it; build it (pkgkit build) or push it first`);
+  if (!image) throw new InputError(`${ref}: ${inEngine === false ? "neither the engine nor the registry has it" : "the registry does not have it, and the engine did not answer"}; build it (pkgkit build) or push it first`);
   return sbomOf(image, "registry");
 }

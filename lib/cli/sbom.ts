@@ -62,7 +62,7 @@ export function sbomCommand(cli: CliParts) {
       }
       if (!arch || !pkg.arches.includes(arch))
         throw new InputError(`--arch ${JSON.stringify(arch ?? "")}: ${pkg.file} builds ${pkg.arches.join(", ") || "no arch"}; expected one of them`);
-      const sbom = await packageSbom(pkg, arch, { builder: builderOf(arch), registry: session.registry!, format, manifestFormat: o.oci ? "oci" : "docker", ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}) });
+      const sbom = await packageSbom(pkg, arch, { builder: builderOf(arch), registry: session.registry!, format, manifestFormat: o.oci ? "oci" : "docker", log: (l) => void process.stderr.write(`${l}\n`), ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}) });
       const text = `${JSON.stringify(sbom.document, null, 2)}\n`;
       if (typeof o.output === "string") await writeFile(o.output, text);
       else process.stdout.write(text);

@@ -93,12 +93,16 @@ test("sbom of the engine's image: /bin/busybox with the sha256 docker save holds
   assert.equal(ociDoc.files, doc.files);
 });
 
-test("sbom of the registry's image once the engine has none: the same bytes; CycloneDX lists the same busybox", () => {
+test("sbom of the registry's image once the engine has none, or when it does not answer: the same bytes; CycloneDX lists the same busybox", () => {
   must(["docker", "image", "rm", "-f", REF, `${ORG}/sb:${TAG}`]);
   const r = pkgkit(["sbom", "--org", ORG, "--arch", "amd64", DIR]);
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stderr, "(from the registry)");
   assert.is(r.stdout, fromEngine);
+  const noEngine = pkgkit(["sbom", "--org", ORG, DIR], { env: { DOCKER_HOST: "unix:///nonexistent/pkgkit-test.sock" } });
+  assert.is(noEngine.code, 0, noEngine.stderr);
+  assert.match(noEngine.stderr, "the engine did not answer");
+  assert.is(noEngine.stdout, fromEngine, "an engine that does not answer: the registry's image");
   const out = join(mkdtempSync(join(tmpdir(), "pkgkit-sbom-out-")), "bom.json");
   const cdx = pkgkit(["sbom", "--org", ORG, "--format", "cyclonedx", "--output", out, DIR], { env: { SOURCE_DATE_EPOCH: "1700000000" } });
   assert.is(cdx.code, 0, cdx.stderr);
