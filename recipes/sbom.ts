@@ -3,8 +3,7 @@
  * builds that arch when the engine has it (exported with `docker save`, as push exports it), else
  * from the registry; the document is made from the image's own layers (lib/attest/sbom.ts).
  */
-import { existsSync } from "node:fs";
-import { dirname, join, relative, sep } from "node:path";
+import { join } from "node:path";
 import { InputError, PkgkitError } from "../lib/errors.ts";
 import { imageBlobsFromArchive, type ImageBlobs, type ManifestFormat } from "../lib/image.ts";
 import { archRef, type Package } from "../lib/package.ts";
@@ -12,30 +11,8 @@ import { registryTag, withArch, type Arch } from "../lib/names.ts";
 import type { Builder } from "../lib/builder.ts";
 import { INDEX_TYPES, type Blob, type Registry } from "../lib/registry/types.ts";
 import { createScratch } from "../lib/scratch.ts";
-import { sbomPredicate, type AttestSubject, type SbomFormat } from "../lib/attest/sbom.ts";
-
-/** The git work tree `dir` is in (the nearest parent with `.git`, a directory or a worktree's file), or undefined. */
-function gitTop(dir: string): string | undefined {
-  for (let d = dir; ; d = dirname(d)) {
-    if (existsSync(join(d, ".git"))) return d;
-    if (dirname(d) === d) return undefined;
-  }
-}
-
-/**
- * The attestation subject of `pkg`'s `arch` image with manifest `digest`: the package directory
- * relative to its git work tree, the tag's hash, the git source (the package's `gitrepo` or the
- * origin remote) and HEAD, which is left out when the package is dirty (its files are not HEAD's).
- */
-export function attestSubject(pkg: Package, arch: Arch, digest: string): AttestSubject {
-  const top = gitTop(pkg.dir);
-  const dir = top ? relative(top, pkg.dir).split(sep).join("/") || "." : ".";
-  const gitrepo = pkg.labels["org.opencontainers.image.source"];
-  return {
-    name: pkg.repository, digest, arch,
-    source: { dir, tree: pkg.hash, ...(gitrepo ? { gitrepo } : {}), ...(pkg.commit && !pkg.dirty ? { commit: pkg.commit } : {}) },
-  };
-}
+import { sbomPredicate, type SbomFormat } from "../lib/attest/sbom.ts";
+import { attestSubject } from "../lib/attest/package-subject.ts";
 
 /** The arch image from the registry, layers in memory; undefined when the registry has no such tag. */
 async function imageFromRegistry(registry: Registry, repository: string, tag: string): Promise<ImageBlobs | undefined> {

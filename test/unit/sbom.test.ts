@@ -5,7 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createHash } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -16,6 +16,9 @@ import type { SpdxDocument } from "../../lib/attest/spdx.ts";
 import type { CdxBom, CdxComponent } from "../../lib/attest/cyclonedx.ts";
 import { provenancePredicate } from "../../lib/attest/provenance.ts";
 import { PKGKIT_VERSION } from "../../lib/version.ts";
+import { describedPackage } from "../../lib/attest/inventory.ts";
+import { attestSubject } from "../../lib/attest/package-subject.ts";
+import type { Package } from "../../lib/package.ts";
 
 // ---- a tiny ustar writer (pax header for names over 100 bytes)
 type Entry = { name: string; type?: "0" | "1" | "2" | "5"; data?: string; link?: string };
@@ -351,6 +354,46 @@ test("SLSA v1 provenance: buildType, external parameters, the git source and bas
   ]);
   assert.equal(p.runDetails.metadata, { invocationId: "run-1", startedOn: "2026-01-02T03:04:05Z", finishedOn: "2026-01-02T03:05:00Z" });
   assert.is(p.runDetails.builder.id, "https://pkgkit.dev/builder/buildx");
+});
+
+test("the git source as a download location: https without credentials, ssh and scp-like remotes, a local path is none", () => {
+  const at = (gitrepo?: string, dir = "pkg/x", commit?: string) => describedPackage({ ...subject, source: { dir, tree: TREE, ...(gitrepo ? { gitrepo } : {}), ...(commit ? { commit } : {}) } }).downloadLocation;
+  assert.is(at("https://tok:x-oauth@github.com/o/r.git", "pkg/x", COMMIT), `git+https://github.com/o/r.git@${COMMIT}#pkg/x`);
+  assert.is(at("git@github.com:o/r.git"), "git+ssh://git@github.com/o/r.git#pkg/x");
+  assert.is(at("ssh://git@host:2222/o/r.git", "."), "git+ssh://git@host:2222/o/r.git");
+  assert.is(at("git+https://example.com/r"), "git+https://example.com/r#pkg/x");
+  assert.is(at("/home/me/repo"), undefined);
+  assert.is(at(undefined), undefined);
+});
+
+test("attestSubject: the directory relative to the git work tree, the tag's hash, the remote; no commit for a dirty package", () => {
+  const top = mkdtempSync(join(tmpdir(), "pkgkit-subject-"));
+  mkdirSync(join(top, ".git"));
+  mkdirSync(join(top, "pkg/app"), { recursive: true });
+  const pkg = { dir: join(top, "pkg/app"), repository: "r.example/org/app", hash: TREE, commit: COMMIT, dirty: false, labels: { "org.opencontainers.image.source": "https://example.com/r.git" } } as unknown as Package;
+  assert.equal(attestSubject(pkg, "arm64", subject.digest), {
+    name: "r.example/org/app", digest: subject.digest, arch: "arm64",
+    source: { dir: "pkg/app", tree: TREE, gitrepo: "https://example.com/r.git", commit: COMMIT },
+  });
+  assert.equal(attestSubject({ ...pkg, dirty: true } as Package, "arm64", subject.digest).source, { dir: "pkg/app", tree: TREE, gitrepo: "https://example.com/r.git" });
+  assert.is(attestSubject({ ...pkg, dir: top } as Package, "arm64", subject.digest).source.dir, ".");
+});
+
+test("provenance without a git remote or commit, and base images named with a registry port and a digest", () => {
+  const { predicate } = provenancePredicate({
+    subject: { ...subject, arch: "arm64", source: { dir: "pkg/image", tree: "not-a-tree-id" } }, tag: "t", buildArgs: {},
+    builder: { id: "b", kind: "legacy", engine: "ssh://user@arm-host" },
+    baseImages: [{ ref: `localhost:5000/org/base:1.0@sha256:${"cd".repeat(32)}`, digest: `sha256:${"cd".repeat(32)}` }, { ref: "alpine", digest: `sha256:${"ef".repeat(32)}` }],
+    startedOn: new Date(0), finishedOn: new Date(0),
+  });
+  const p = predicate as { buildDefinition: { externalParameters: { builder: unknown }; resolvedDependencies: unknown[] }; runDetails: { metadata: Record<string, string> } };
+  assert.equal(p.buildDefinition.resolvedDependencies, [
+    { uri: "pkgkit:package/pkg/image", name: "pkg/image", annotations: { "pkgkit.dev/tag-hash": "not-a-tree-id" } },
+    { uri: "pkg:docker/localhost%3A5000/org/base@1.0?platform=linux/arm64", digest: { sha256: "cd".repeat(32) }, name: `localhost:5000/org/base:1.0@sha256:${"cd".repeat(32)}` },
+    { uri: "pkg:docker/alpine@latest?platform=linux/arm64", digest: { sha256: "ef".repeat(32) }, name: "alpine" },
+  ]);
+  assert.equal(p.buildDefinition.externalParameters.builder, { kind: "legacy", engine: "ssh://user@arm-host" });
+  assert.equal(p.runDetails.metadata, { startedOn: "1970-01-01T00:00:00Z", finishedOn: "1970-01-01T00:00:00Z" });
 });
 
 test.run();
