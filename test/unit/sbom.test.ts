@@ -196,6 +196,28 @@ const SpdxSchema = z.strictObject({
   relationships: z.array(z.strictObject({ spdxElementId: spdxId, relationshipType: z.enum(["DESCRIBES", "CONTAINS"]), relatedSpdxElement: spdxId })),
 });
 
+// ---- the CycloneDX 1.6 fields pkgkit emits, checked strictly as well
+const hash = z.strictObject({ alg: z.enum(["SHA-1", "SHA-256"]), content: z.string().regex(/^([a-f0-9]{40}|[a-f0-9]{64})$/) });
+const property = z.strictObject({ name: z.string().min(1), value: z.string() });
+const ComponentSchema: z.ZodType<CdxComponent> = z.lazy(() => z.strictObject({
+  type: z.enum(["container", "library", "file"]), "bom-ref": z.string().min(1), name: z.string().min(1),
+  version: z.string().optional(), purl: z.string().startsWith("pkg:").optional(), hashes: z.array(hash).optional(),
+  licenses: z.array(z.union([z.strictObject({ expression: z.string() }), z.strictObject({ license: z.strictObject({ name: z.string() }) })])).length(1).optional(),
+  externalReferences: z.array(z.strictObject({ type: z.literal("vcs"), url: z.string().min(1) })).optional(),
+  properties: z.array(property).optional(),
+  components: z.array(ComponentSchema).optional(),
+}));
+const CdxSchema = z.strictObject({
+  bomFormat: z.literal("CycloneDX"), specVersion: z.literal("1.6"),
+  serialNumber: z.string().regex(/^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/), version: z.literal(1),
+  metadata: z.strictObject({
+    timestamp: z.iso.datetime(),
+    tools: z.strictObject({ components: z.array(z.strictObject({ type: z.literal("application"), name: z.string(), version: z.string() })) }),
+    component: ComponentSchema,
+  }),
+  components: z.array(ComponentSchema),
+});
+
 const spdx = (await sbomPredicate(image, subject, "spdx")) as { predicateType: string; predicate: SpdxDocument };
 
 test("SPDX: the predicate type is cosign's spdxjson one and the document has the SPDX 2.3 shape, its ids unique and every relationship resolving", () => {
@@ -317,7 +339,8 @@ test("distroless's dpkg status.d: one package a file, installed without a Status
 test("CycloneDX 1.6: the same files and packages, files nested under the package that owns them, a deterministic serial number", async () => {
   const { predicateType, predicate } = (await sbomPredicate(image, subject, "cyclonedx")) as { predicateType: string; predicate: CdxBom };
   assert.is(predicateType, "https://cyclonedx.org/bom");
-  assert.is(predicate.specVersion, "1.6");
+  const parsed = CdxSchema.safeParse(predicate);
+  assert.ok(parsed.success, parsed.success ? "" : JSON.stringify(parsed.error.issues.slice(0, 3)));
   assert.match(predicate.serialNumber, /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   assert.is(JSON.stringify((await sbomPredicate(image, subject, "cyclonedx")).predicate), JSON.stringify(predicate));
   assert.is(predicate.metadata.component.name, "localhost:5000/org/image");
