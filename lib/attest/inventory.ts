@@ -100,7 +100,7 @@ export function gitDownloadLocation(gitrepo: string): string | undefined {
 /** The described package of an image's SBOM, from the attestation subject. */
 export function describedPackage(subject: AttestSubject): DescribedPackage {
   const base = subject.source.gitrepo ? gitDownloadLocation(subject.source.gitrepo) : undefined;
-  const dir = subject.source.dir.replace(/^\.\/?/, "").replace(/\/$/, "");
+  const dir = subject.source.dir === "." ? "" : subject.source.dir.replace(/^\.\//, "").replace(/\/$/, "");
   const downloadLocation = base && `${base}${subject.source.commit ? `@${subject.source.commit}` : ""}${dir ? `#${dir}` : ""}`;
   const slash = subject.name.lastIndexOf("/");
   const image = subject.name.slice(slash + 1).toLowerCase();

@@ -387,6 +387,7 @@ test("the git source as a download location: https without credentials, ssh and 
   assert.is(at("ssh://git@host:2222/o/r.git", "."), "git+ssh://git@host:2222/o/r.git");
   assert.is(at("git+https://example.com/r"), "git+https://example.com/r#pkg/x");
   assert.is(at("/home/me/repo"), undefined);
+  assert.is(at("https://example.com/r", ".github/pkg"), "git+https://example.com/r#.github/pkg");
   assert.is(at(undefined), undefined);
 });
 
