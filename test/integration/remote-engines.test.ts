@@ -173,6 +173,9 @@ test("errors name the builder (arch and endpoint) and what to check: a client ce
 
   const refused = TCP.replace(/:\d+$/, ":2399");
   expect(build(`arm64=${refused}`), new RegExp(`^pkgkit: builder arm64 \\(${refused.replaceAll(".", "\\.")}\\): nothing accepts connections there \\(connection refused\\): check that the engine runs and listens`, "m"));
+  const noCerts = build(`arm64=${TCP}`, { DOCKER_CERT_PATH: join(tmpdir(), `pkgkit-no-certs-${RUN}`) });
+  assert.is(noCerts.code, 2, "a missing TLS file is bad input, found before any docker process");
+  assert.match(noCerts.stderr, `pkgkit: builder arm64: DOCKER_CERT_PATH ca "${join(tmpdir(), `pkgkit-no-certs-${RUN}`, "ca.pem")}": no such file`);
   assert.is(must(["docker", "image", "ls", "--filter", `reference=${org}/*`, "--format", "{{.Repository}}"]).trim(), "", "nothing built locally");
 });
 
