@@ -51,7 +51,10 @@ const CAUSES: Cause[] = [
   },
   {
     test: /connection refused|Cannot connect to the Docker daemon/i,
-    say: () => "nothing accepts connections there (connection refused): check that the engine runs and listens on that address and port (dockerd --host tcp://..., or sshd for ssh://)",
+    say: (where) =>
+      where.startsWith("unix://")
+        ? "nothing accepts connections on that socket: check that the engine runs and listens there (dockerd --host unix://...)"
+        : "nothing accepts connections there (connection refused): check that the engine runs and listens on that address and port (dockerd --host tcp://..., or sshd for ssh://)",
   },
   {
     test: /no route to host|i\/o timeout|timed out|Could not resolve hostname|no such host|Network is unreachable/i,

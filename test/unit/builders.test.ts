@@ -111,6 +111,7 @@ test("engine errors name the builder (arch, endpoint) and what to check; other f
   assert.match(await inspectError("stderr=me@arm: Permission denied (publickey).", ssh), /^builder arm64 \(ssh:\/\/me@arm:2222\): the ssh server refused the login: check that me's authorized_keys/);
   assert.match(await inspectError("Cannot connect to the Docker daemon at tcp://arm:2399. Is the docker daemon running?", { host: "tcp://arm:2399" }), /^builder arm64 \(tcp:\/\/arm:2399\): nothing accepts connections there \(connection refused\)/);
   assert.match(await inspectError("stderr=ssh: connect to host arm port 2222: Connection refused", ssh), /^builder arm64 \(ssh:\/\/me@arm:2222\): nothing accepts connections there/);
+  assert.match(await inspectError("Cannot connect to the Docker daemon at unix:///run/arm.sock. Is the docker daemon running?", { host: "unix:///run/arm.sock" }), /^builder arm64 \(unix:\/\/\/run\/arm\.sock\): nothing accepts connections on that socket: check that the engine runs and listens there/);
   assert.is(await inspectError("something else broke", ssh), "docker image inspect on ssh://me@arm:2222 failed: something else broke. Is the Docker engine on ssh://me@arm:2222 running?");
 });
 
