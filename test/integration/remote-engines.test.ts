@@ -126,17 +126,18 @@ test("a chained build, base built locally first, app's arm64 on the ssh engine: 
   for (const a of ["amd64", "arm64"]) copyFileSync(join(HELLO, `busybox-${a}`), join(repo.dir, "base", `busybox-${a}`));
   repo.commit();
   const org = `pkgkit-test-remote-chain-${RUN}`;
-  const base = pkgkit(["build", "--json", "--org", org, join(repo.dir, "base")]);
+  // arm64 only: the arch that travels (amd64 would build and stay locally, testing nothing here).
+  const base = pkgkit(["build", "--json", "--org", org, "--arches", "arm64", join(repo.dir, "base")]);
   assert.is(base.code, 0, base.stderr);
   const baseArm = (JSON.parse(base.stdout) as { plan: { steps: PlanStep[] } }).plan.steps.find((s) => s.arch === "arm64")!.ref;
   assert.is(imageIn("local", baseArm)?.Architecture, "arm64", "base's arm64 is in the local engine only");
   assert.is(imageIn("remote", baseArm), undefined);
 
-  const text = pkgkit(["plan", "--org", org, "--builders", `arm64=${SSH}`, join(repo.dir, "app")], { env: SSH_ENV });
+  const text = pkgkit(["plan", "--org", org, "--arches", "arm64", "--builders", `arm64=${SSH}`, join(repo.dir, "app")], { env: SSH_ENV });
   assert.is(text.code, 0, text.stderr);
   assert.match(text.stdout, `copy   ${baseArm}  [from buildx to buildx@${SSH}]`);
 
-  const r = pkgkit(["build", "--json", "--org", org, "--builders", `arm64=${SSH}`, join(repo.dir, "app")], { env: SSH_ENV });
+  const r = pkgkit(["build", "--json", "--org", org, "--arches", "arm64", "--builders", `arm64=${SSH}`, join(repo.dir, "app")], { env: SSH_ENV });
   assert.is(r.code, 0, r.stderr);
   const steps = (JSON.parse(r.stdout) as { plan: { steps: PlanStep[] } }).plan.steps;
   const copy = steps.find((s) => s.ref === baseArm)!;
