@@ -58,7 +58,7 @@ const building: Record<string, OptionSpec> = {
   "disable-cache": { type: "boolean", negatedBy: ["enable-cache"], help: "build without the build cache (overrides the package)" },
   "disable-content-trust": { type: "boolean", negatedBy: ["enable-content-trust"], help: "do not sign (overrides the package)" },
   builder: { type: "string", value: "<buildx|legacy>", help: "builder to use (default: buildx if the docker CLI has it, else legacy)" },
-  builders: { type: "string", value: "<arch=engine,...>", help: "build these arches in an engine of their own, a docker endpoint (unix://, tcp://, ssh://) or context, e.g. arm64=ssh://user@arm-host or linux/arm64=<context>; the others build locally (env: PKGKIT_BUILDERS, or LINUXKIT_BUILDERS merged under the flag per arch; workspace: builders)" },
+  builders: { type: "string", value: "<arch=engine,...>", help: "build these arches in an engine of their own, a docker endpoint (unix://, tcp://, ssh://) or context, e.g. arm64=ssh://user@arm-host or linux/arm64=<context>; the others build locally (env: PKGKIT_BUILDERS, or LINUXKIT_BUILDERS merged under the flag per arch; workspace: builders). A tcp:// engine's TLS files: DOCKER_CERT_PATH, or the workspace's builders.<arch>.tls" },
   force: { type: "boolean", help: "rebuild images that already exist (locally; for push also in the registry) and push them again" },
   verbose: { type: "level", short: "v", value: "<n>", help: "print build output, and notes on flags accepted without effect; LinuxKit's -v N: 0 quiet, 1 the default, 2 and 3 as -v" },
   jobs: { type: "string", short: "j", value: "<n>", help: "steps to run at once: independent packages and arches build in parallel (default: one per core)" },
