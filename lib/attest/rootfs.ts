@@ -122,17 +122,29 @@ function removeTree(fs: Rootfs, path: string) {
 
 /** Apply one layer's entries on top of `fs`: whiteouts first (they only hide what is below), then the entries in order. */
 function applyLayer(fs: Rootfs, entries: TarEntry[], where: string) {
-  const lower = new Set(fs.keys());
+  // One pass over the lower paths, whatever the number of whiteouts: a path goes when it or an
+  // ancestor is whited out, or when a proper ancestor is made opaque.
+  const gone = new Set<string>();
+  const opaque = new Set<string>();
   for (const e of entries) {
     const base = baseOf(e.path);
-    if (base === OPAQUE) {
-      const dir = parentOf(e.path);
-      const prefix = dir === "/" ? "/" : `${dir}/`;
-      for (const p of lower) if (p.startsWith(prefix) && p !== dir) fs.delete(p);
-    } else if (base.startsWith(WHITEOUT)) {
-      removeTree(fs, `${parentOf(e.path) === "/" ? "" : parentOf(e.path)}/${base.slice(WHITEOUT.length)}`);
-    }
+    if (base === OPAQUE) opaque.add(parentOf(e.path));
+    else if (base.startsWith(WHITEOUT)) gone.add(`${parentOf(e.path) === "/" ? "" : parentOf(e.path)}/${base.slice(WHITEOUT.length)}`);
   }
+  if (gone.size || opaque.size)
+    for (const path of [...fs.keys()]) {
+      if (gone.has(path)) {
+        fs.delete(path);
+        continue;
+      }
+      for (let a = parentOf(path); ; a = parentOf(a)) {
+        if (gone.has(a) || opaque.has(a)) {
+          fs.delete(path);
+          break;
+        }
+        if (a === "/") break;
+      }
+    }
   for (const e of entries) {
     const base = baseOf(e.path);
     if (base.startsWith(WHITEOUT) || e.path === "/") continue;
