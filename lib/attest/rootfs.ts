@@ -113,17 +113,30 @@ export async function layerTar(blob: Blob, where: string): Promise<Uint8Array> {
   return bytes;
 }
 
-/** Remove `path` and everything under it. */
-function removeTree(fs: Rootfs, path: string) {
-  fs.delete(path);
-  const prefix = path === "/" ? "/" : `${path}/`;
-  for (const p of [...fs.keys()]) if (p.startsWith(prefix)) fs.delete(p);
+/** Delete, in one pass, every path `hidden` names: itself (`ancestor` false) or through one of its proper ancestors. */
+function prune(fs: Rootfs, hidden: (path: string, ancestor: boolean) => boolean) {
+  for (const path of [...fs.keys()]) {
+    if (hidden(path, false)) {
+      fs.delete(path);
+      continue;
+    }
+    for (let a = parentOf(path); ; a = parentOf(a)) {
+      if (hidden(a, true)) {
+        fs.delete(path);
+        break;
+      }
+      if (a === "/") break;
+    }
+  }
 }
 
-/** Apply one layer's entries on top of `fs`: whiteouts first (they only hide what is below), then the entries in order. */
+/**
+ * Apply one layer's entries on top of `fs`: its whiteouts first (they only hide what is below: a
+ * whited-out path and what is under it, what is under an opaque directory), then its entries in
+ * order; last, what is under a path that is no longer a directory goes (a file or symlink that
+ * replaced a directory, listed or implied).
+ */
 function applyLayer(fs: Rootfs, entries: TarEntry[], where: string) {
-  // One pass over the lower paths, whatever the number of whiteouts: a path goes when it or an
-  // ancestor is whited out, or when a proper ancestor is made opaque.
   const gone = new Set<string>();
   const opaque = new Set<string>();
   for (const e of entries) {
@@ -131,27 +144,12 @@ function applyLayer(fs: Rootfs, entries: TarEntry[], where: string) {
     if (base === OPAQUE) opaque.add(parentOf(e.path));
     else if (base.startsWith(WHITEOUT)) gone.add(`${parentOf(e.path) === "/" ? "" : parentOf(e.path)}/${base.slice(WHITEOUT.length)}`);
   }
-  if (gone.size || opaque.size)
-    for (const path of [...fs.keys()]) {
-      if (gone.has(path)) {
-        fs.delete(path);
-        continue;
-      }
-      for (let a = parentOf(path); ; a = parentOf(a)) {
-        if (gone.has(a) || opaque.has(a)) {
-          fs.delete(path);
-          break;
-        }
-        if (a === "/") break;
-      }
-    }
+  if (gone.size || opaque.size) prune(fs, (path, ancestor) => gone.has(path) || (ancestor && opaque.has(path)));
   for (const e of entries) {
     const base = baseOf(e.path);
     if (base.startsWith(WHITEOUT) || e.path === "/") continue;
-    const existing = fs.get(e.path);
-    if (existing?.type === "dir" && e.type !== "5") removeTree(fs, e.path);
     if (e.type === "5") {
-      if (existing?.type !== "dir") fs.set(e.path, { type: "dir" });
+      if (fs.get(e.path)?.type !== "dir") fs.set(e.path, { type: "dir" });
     } else if (e.type === "0") {
       fs.set(e.path, { type: "file", data: e.data, mode: e.mode });
     } else if (e.type === "2") {
@@ -164,6 +162,7 @@ function applyLayer(fs: Rootfs, entries: TarEntry[], where: string) {
       fs.set(e.path, { type: "other" });
     }
   }
+  prune(fs, (path, ancestor) => ancestor && path !== "/" && (fs.get(path)?.type ?? "dir") !== "dir");
 }
 
 /** The final filesystem of an image from its layers, bottom first. `where` names the image in errors. */
