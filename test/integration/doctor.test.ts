@@ -16,6 +16,7 @@ import { DOCTOR_HINT } from "../../lib/errors.ts";
 
 const svc = services();
 if (!svc.notary) throw new Error("services.json has no notary server: run test/env/start.sh");
+const NOTARY = svc.notary;
 const HELLO = join(ROOT, "examples/hello");
 const TMP = mkdtempSync(join(tmpdir(), "pkgkit-doctor-"));
 const RUN = `doctor${process.pid}`;
@@ -27,9 +28,9 @@ const printed: string[] = [];
 
 /** A docker config dir: the notary CA where notary looks, the TLS registry's login. */
 const DOCKER_CONFIG = join(TMP, "docker-config");
-const notaryHost = new URL(svc.notary.url).host;
+const notaryHost = new URL(NOTARY.url).host;
 mkdirSync(join(DOCKER_CONFIG, "tls", notaryHost), { recursive: true });
-copyFileSync(svc.notary.ca, join(DOCKER_CONFIG, "tls", notaryHost, "ca.crt"));
+copyFileSync(NOTARY.ca, join(DOCKER_CONFIG, "tls", notaryHost, "ca.crt"));
 writeFileSync(join(DOCKER_CONFIG, "config.json"), JSON.stringify({ auths: { [svc.registries.tls]: { auth: Buffer.from(`${svc.username}:${svc.password}`).toString("base64") } } }));
 
 const KEY = join(TMP, "cosign.key");
@@ -40,7 +41,7 @@ const env: Record<string, string> = {
   DOCKER_CONFIG,
   PKGKIT_CERTS_DIR: svc.certsDir,
   PKGKIT_CONFIG: "",
-  DOCKER_CONTENT_TRUST_SERVER: svc.notary.url,
+  DOCKER_CONTENT_TRUST_SERVER: NOTARY.url,
   DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: REPO_PASS,
   DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE: ROOT_PASS,
   COSIGN_PASSWORD: KEY_PASS,
@@ -68,7 +69,7 @@ test("a healthy machine: all ok for a package pushing to the plain registry with
   assert.match(row(notary.rows, "binfmt arm64").found, "qemu-aarch64 enabled");
   assert.match(row(notary.rows, `registry ${svc.registries.plain}`).found, `http://${svc.registries.plain}/v2/ answers`);
   assert.is(row(notary.rows, "notary cli").status, "ok");
-  assert.match(row(notary.rows, `notary server ${svc.notary.url}`).found, `TLS verified with ${join(DOCKER_CONFIG, "tls", notaryHost, "ca.crt")}`);
+  assert.match(row(notary.rows, `notary server ${NOTARY.url}`).found, `TLS verified with ${join(DOCKER_CONFIG, "tls", notaryHost, "ca.crt")}`);
   assert.match(row(notary.rows, "notary passphrase").found, "$DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE");
 
   const sigstore = doctor(["--org", `${svc.registries.tls}/${RUN}`, "--key", KEY, HELLO]);
