@@ -7,7 +7,7 @@ import { signingFlags, signingOptions } from "./sign.ts";
 
 interface CliParts {
   args: string;
-  /** The flags of push that say what a run needs: org, arches, builders, builder kind. */
+  /** The flags of push that say what a run needs: org, arches, builders, builder kind, content trust. */
   run: Record<string, OptionSpec>;
   registryFlags: Record<string, OptionSpec>;
   common: Record<string, OptionSpec>;
@@ -28,7 +28,7 @@ export function formatDoctor(rows: CheckRow[]): string {
 
 export function doctorCommand(cli: CliParts) {
   return {
-    summary: "check everything a push of the packages would need here: engines, buildx, binfmt, builders, registries (reach, TLS, login), the signer, disk",
+    summary: "check everything a push of the packages would need here (engines, buildx, binfmt, builders, registries: reach, TLS, login; the signer, disk); exit 1 when something needed is missing",
     args: cli.args,
     options: { ...cli.run, ...cli.registryFlags, ...signingFlags, ...cli.common },
     async run(t: Targets, o: ParsedOptions): Promise<number> {

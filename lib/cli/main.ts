@@ -210,7 +210,7 @@ const commands: Record<string, CommandDef> = {
   },
   verify: verifyCommand({ args: PACKAGE_ARGS, naming, registryFlags: registryFlags(), common, packagesAndRegistry }),
   sbom: sbomCommand({ naming, registryFlags: registryFlags(), common, settingsFor }),
-  doctor: doctorCommand({ args: PACKAGE_ARGS, run: { org: naming.org!, arches: building.arches!, platforms: linuxkitBuildFlags.platforms!, builders: building.builders!, builder: building.builder!, json: naming.json! }, registryFlags: registryFlags(), common }),
+  doctor: doctorCommand({ args: PACKAGE_ARGS, run: { org: naming.org!, arches: building.arches!, platforms: linuxkitBuildFlags.platforms!, builders: building.builders!, builder: building.builder!, "disable-content-trust": building["disable-content-trust"]!, json: naming.json! }, registryFlags: registryFlags(), common }),
   migrate: {
     summary: `write the ${CONFIG_FILE} equivalent of a LinuxKit ${BUILD_YML}`,
     args: "<dir>",

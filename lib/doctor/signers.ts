@@ -12,7 +12,7 @@ import { isPkgkitError } from "../errors.ts";
 import { gun, notaryServer } from "../sign/notary.ts";
 import { opensKey } from "../sign/pkcs8.ts";
 import { linuxkitPassphraseCommand, type PassphraseCommand } from "../sign/secrets.ts";
-import { DEFAULT_FULCIO_URL, DEFAULT_REKOR_URL, loadPrivateKey } from "../sign/sigstore.ts";
+import { DEFAULT_FULCIO_URL, DEFAULT_REKOR_URL, loadPrivateKey, loadPublicKey } from "../sign/sigstore.ts";
 import { checkIdentityToken } from "../sign/keyless.ts";
 import type { NotaryOptions, SigstoreOptions } from "../sign/config.ts";
 import type { Shell } from "../shell.ts";
@@ -138,7 +138,15 @@ export function sigstoreKeyRow(options: SigstoreOptions): CheckRow {
     return missing(check, e.message, `give a readable ECDSA P-256 private key (--key, sigstore.key in pkgkit.yml, the package's signer); an encrypted one's password in $${passwordEnv}`);
   }
   const encrypted = readFileSync(file, "utf8").includes("ENCRYPTED");
-  return ok(check, `${file}: ECDSA P-256 private key${encrypted ? `, opened with $${passwordEnv}` : ""}`);
+  if (options.publicKey) {
+    try {
+      loadPublicKey(options.publicKey);
+    } catch (e) {
+      if (!isPkgkitError(e)) throw e;
+      return missing(check, e.message, "give the key pair's public key (PEM) as sigstore.publicKey, or leave it out: it is derived from the private key");
+    }
+  }
+  return ok(check, `${file}: ECDSA P-256 private key${encrypted ? `, opened with $${passwordEnv}` : ""}${options.publicKey ? `; public key ${options.publicKey}` : ""}`);
 }
 
 /** Sigstore keyless: an identity token Fulcio would take, and the endpoints it signs through. */

@@ -10,7 +10,8 @@ import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { assertNoSecrets, must, pkgkit, ROOT } from "../helpers.ts";
+import { createServer, type AddressInfo, type Socket } from "node:net";
+import { assertNoSecrets, BIN, must, pkgkit, ROOT, shAsync } from "../helpers.ts";
 import { services, startRegistry } from "../services.ts";
 import { DOCTOR_HINT } from "../../lib/errors.ts";
 
@@ -72,9 +73,11 @@ test("a healthy machine: all ok for a package pushing to the plain registry with
   assert.match(row(notary.rows, `notary server ${NOTARY.url}`).found, `TLS verified with ${join(DOCKER_CONFIG, "tls", notaryHost, "ca.crt")}`);
   assert.match(row(notary.rows, "notary passphrase").found, "$DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE");
 
-  const sigstore = doctor(["--org", `${svc.registries.tls}/${RUN}`, "--key", KEY, HELLO]);
+  const sigstore = doctor(["--org", `${svc.registries.tls}/${RUN}`, "--key", KEY, "--builders", `arm64=${svc.remoteEngine}`, HELLO]);
   notMissing(sigstore.rows);
   assert.is(sigstore.code, 0);
+  assert.match(row(sigstore.rows, "builder arm64").found, new RegExp(`at ${svc.remoteEngine}; builds .*linux/arm64`));
+  assert.not.ok(sigstore.rows.some((r) => r.check === "binfmt arm64"), "an arch with an engine of its own needs no qemu here");
   assert.match(row(sigstore.rows, `tls ${svc.registries.tls}`).found, `verified with ${join(svc.certsDir, svc.registries.tls, "ca.crt")}`);
   assert.match(row(sigstore.rows, `login ${svc.registries.tls}`).found, `credentials from auths in ${join(DOCKER_CONFIG, "config.json")} accepted`);
   assert.match(row(sigstore.rows, "sigstore key").found, `${KEY}: ECDSA P-256 private key, opened with $COSIGN_PASSWORD`);
@@ -88,6 +91,12 @@ test("each prerequisite removed in turn: the row that says so is missing, with i
   assert.is(row(engine.rows, "engine").status, "missing");
   assert.match(row(engine.rows, "engine").found, `no engine answers at unix://${join(TMP, "no-engine.sock")}`);
   assert.match(row(engine.rows, "engine").fix, "start the engine");
+
+  // An arch's own engine stopped.
+  const builder = doctor(["--org", `${svc.registries.plain}/${RUN}`, "--builders", `arm64=unix://${join(TMP, "no-builder.sock")}`, HELLO]);
+  assert.is(builder.code, 1);
+  assert.is(row(builder.rows, "builder arm64").status, "missing");
+  assert.match(row(builder.rows, "builder arm64").found, `unix://${join(TMP, "no-builder.sock")} does not answer`);
 
   // binfmt: an arch no qemu handler is registered for here (machine checks, no package).
   const foreign = ["riscv64", "s390x", "ppc64le"].find((a) => !existsSync(`/proc/sys/fs/binfmt_misc/qemu-${a}`))!;
@@ -109,6 +118,20 @@ test("each prerequisite removed in turn: the row that says so is missing, with i
   assert.match(row(down.rows, `registry ${own.address}`).found, "connection refused");
   assert.match(row(down.rows, `registry ${own.address}`).fix, "start the registry");
 
+  // A stalled registry (it accepts connections and never answers) does not hold doctor up: its wait is bounded.
+  const held: Socket[] = [];
+  const stalled = createServer((s) => void held.push(s));
+  await new Promise<void>((r) => stalled.listen(0, "127.0.0.1", r));
+  const stalledAt = `127.0.0.1:${(stalled.address() as AddressInfo).port}`;
+  const s = await shAsync([process.execPath, BIN, "doctor", "--json", "--registry-timeout", "1s", "--org", `${stalledAt}/${RUN}`, HELLO], ROOT, env);
+  for (const c of held) c.destroy();
+  stalled.close();
+  printed.push(s.stdout, s.stderr);
+  assert.is(s.code, 1, s.stderr);
+  const stalledRow = row(JSON.parse(s.stdout) as Row[], `registry ${stalledAt}`);
+  assert.is(stalledRow.status, "missing");
+  assert.match(stalledRow.found, /no connection within 1(\.0)?s/);
+
   // CA missing: the TLS registry, with a certs.d that lacks its CA.
   const emptyCerts = mkdtempSync(join(TMP, "certs.d-"));
   const ca = doctor(["--org", `${svc.registries.tls}/${RUN}`, "--key", KEY, HELLO], { PKGKIT_CERTS_DIR: emptyCerts });
@@ -126,6 +149,12 @@ test("each prerequisite removed in turn: the row that says so is missing, with i
   assert.is(row(notary.rows, "notary cli").status, "missing");
   assert.match(row(notary.rows, "notary cli").fix, "apt-get install notary");
   assert.equal(notary.rows.filter((r) => r.status === "missing").map((r) => r.check), ["notary cli"], "only notary is missing");
+
+  // No passphrase source: the variable unset, no passphrase command.
+  const pass = doctor(["--org", `${svc.registries.plain}/${RUN}`, HELLO], { DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: "" });
+  assert.is(pass.code, 1);
+  assert.is(row(pass.rows, "notary passphrase").status, "missing");
+  assert.match(row(pass.rows, "notary passphrase").fix, "set DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE");
 });
 
 test("bad input exits 2, naming the flag", () => {
@@ -147,8 +176,8 @@ test("errors doctor explains end with its hint: engine unreachable, registry unr
   ends(pkgkit(["build", "--org", RUN, HELLO], { env: { ...env, DOCKER_HOST: `unix://${join(TMP, "no-engine.sock")}` } }), "Is the Docker engine running?");
   const own = await startRegistry();
   await own.stop();
-  ends(pkgkit(["push", "--disable-content-trust", "--org", `${own.address}/${RUN}`, HELLO], { env }), `cannot reach registry ${own.address}`);
-  ends(pkgkit(["push", "--disable-content-trust", "--org", `${svc.registries.tls}/${RUN}`, HELLO], { env: { ...env, PKGKIT_CERTS_DIR: mkdtempSync(join(TMP, "certs.d-")) } }), "signed by an unknown authority");
+  ends(pkgkit(["push", "--disable-content-trust", "--registry-retries", "0", "--org", `${own.address}/${RUN}`, HELLO], { env }), `cannot reach registry ${own.address}`);
+  ends(pkgkit(["push", "--disable-content-trust", "--registry-retries", "0", "--org", `${svc.registries.tls}/${RUN}`, HELLO], { env: { ...env, PKGKIT_CERTS_DIR: mkdtempSync(join(TMP, "certs.d-")) } }), "signed by an unknown authority");
 });
 
 test("no secret in anything doctor printed", () => {
