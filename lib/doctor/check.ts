@@ -56,7 +56,7 @@ export async function orAfter<T, L>(p: Promise<T>, ms: number, late: L): Promise
 /** `argv` run with `shell`, stopped after `ms`; `timedOut` says it was. A program not on PATH exits 127. */
 export async function execBounded(shell: Shell, argv: string[], ms: number, options: { env?: Record<string, string>; input?: string } = {}): Promise<ExecResult & { timedOut: boolean }> {
   const signal = AbortSignal.timeout(ms);
-  const r = await shell.exec(argv, { signal, ...options }).catch((e: unknown) => ({ code: 127, stdout: "", stderr: e instanceof Error ? e.message : String(e) }));
+  const r = await shell.exec(argv, { signal, ...options }).catch((e: unknown) => ({ code: -1, stdout: "", stderr: e instanceof Error ? e.message : String(e) }));
   return { ...r, timedOut: signal.aborted };
 }
 

@@ -47,7 +47,7 @@ export async function engineFacts(shell: Shell, engine: Engine | undefined, time
     if (info?.status === 200) facts.rootDir = (info.body as { DockerRootDir?: string }).DockerRootDir;
   } else {
     const r = await execBounded(shell, ["docker", ...cliArgs(engine), "version", "--format", "{{json .Server}}"], timeoutMs);
-    const server = r.code === 0 ? (JSON.parse(r.stdout || "null") as { Version?: string; ApiVersion?: string; Os?: string; Arch?: string } | null) : null;
+    const server = r.code === 0 ? parseServer(r.stdout) : undefined;
     if (!server) {
       facts.error = notFound(r) ? "the docker CLI is not on PATH" : r.timedOut ? `no answer within ${timeoutMs / 1000}s` : firstLine(r.stderr) || `docker version exited with ${r.code}`;
       return facts;
@@ -58,6 +58,15 @@ export async function engineFacts(shell: Shell, engine: Engine | undefined, time
   const line = inspect.code === 0 ? /^Platforms:\s*(.*)$/m.exec(inspect.stdout)?.[1] : undefined;
   if (line) facts.platforms = line.split(",").map((p) => p.trim().replace(/\*$/, "")).filter(Boolean);
   return facts;
+}
+
+/** `docker version --format '{{json .Server}}'`'s answer; undefined when it is not one (no server, or not JSON). */
+function parseServer(text: string): { Version?: string; ApiVersion?: string; Os?: string; Arch?: string } | undefined {
+  try {
+    return (JSON.parse(text) as { Version?: string } | null) ?? undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const describe = (f: EngineFacts) =>

@@ -83,7 +83,8 @@ export function notaryKeysRow(options: NotaryOptions, repositories: string[]): C
   const role = options.role && options.role !== "targets" ? options.role : undefined;
   if (role) {
     if (keys.some((k) => k.role !== "root" && !k.gun)) return ok(check, `${trustDir}: ${keys.length} private keys, delegation keys among them (signing in ${role})`);
-    return missing(check, `${trustDir}: no delegation key (signing in ${role})`, `import the ${role} delegation's private key: \`notary key import <key.pem> --role <name>\` or \`docker trust key load <key.pem> --name <name>\``);
+    // Which of them the delegation lists, only the server says: the signer's prepare checks that.
+    return warn(check, `${trustDir}: no delegation key (signing in ${role})`, `import the ${role} delegation's private key: \`notary key import <key.pem> --role <name>\` or \`docker trust key load <key.pem> --name <name>\``);
   }
   const without = guns.filter((g) => !keys.some((k) => k.gun === g && k.role === "targets"));
   const summary = `${trustDir}: ${keys.length} private key${keys.length === 1 ? "" : "s"}${keys.some((k) => k.role === "root") ? ", a root key" : ""}`;

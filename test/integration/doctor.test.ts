@@ -166,7 +166,7 @@ test("bad input exits 2, naming the flag", () => {
   }
 });
 
-test("errors doctor explains end with its hint: engine unreachable, registry unreachable, unknown certificate authority", async () => {
+test("errors doctor explains end with its hint: engine unreachable, registry unreachable, unknown certificate authority, no login", async () => {
   const ends = (r: { code: number; stderr: string }, what: string) => {
     printed.push(r.stderr);
     assert.is(r.code, 1, r.stderr);
@@ -178,6 +178,7 @@ test("errors doctor explains end with its hint: engine unreachable, registry unr
   await own.stop();
   ends(pkgkit(["push", "--disable-content-trust", "--registry-retries", "0", "--org", `${own.address}/${RUN}`, HELLO], { env }), `cannot reach registry ${own.address}`);
   ends(pkgkit(["push", "--disable-content-trust", "--registry-retries", "0", "--org", `${svc.registries.tls}/${RUN}`, HELLO], { env: { ...env, PKGKIT_CERTS_DIR: mkdtempSync(join(TMP, "certs.d-")) } }), "signed by an unknown authority");
+  ends(pkgkit(["push", "--disable-content-trust", "--registry-retries", "0", "--org", `${svc.registries.auth}/${RUN}`, HELLO], { env: { ...env, DOCKER_CONFIG: mkdtempSync(join(TMP, "no-login-")) } }), `wrong or missing credentials for ${svc.registries.auth}`);
 });
 
 test("no secret in anything doctor printed", () => {

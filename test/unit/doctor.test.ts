@@ -11,6 +11,8 @@ import { DOCTOR_HINT, errorText, PkgkitError } from "../../lib/errors.ts";
 import { RegistryError } from "../../lib/registry/errors.ts";
 import { passphrase } from "../../lib/sign/secrets.ts";
 import { loadPrivateKey } from "../../lib/sign/sigstore.ts";
+import { notarySigner } from "../../lib/sign/notary.ts";
+import type { Shell } from "../../lib/shell.ts";
 import { isMachineProblem } from "../../lib/builder.ts";
 import { binfmtRow } from "../../lib/doctor/binfmt.ts";
 import { formatDoctor } from "../../lib/cli/doctor.ts";
@@ -33,7 +35,12 @@ test("errors a doctor check explains end with the hint; others do not", async ()
     errorText(new RegistryError({ kind: "tls", registry: "r" }, "TLS: certificate for r is signed by an unknown authority")),
     errorText(new RegistryError({ kind: "auth", registry: "r", status: 401 }, "wrong or missing credentials for r")),
   ];
+  // A Shell stand-in where no program is found, as the shell says it (exit 127).
+  const noPrograms: Shell = { name: "zx", exec: async () => ({ code: 127, stdout: "", stderr: "bash: notary: command not found" }) };
+  const notary = notarySigner({ server: "https://notary.invalid", passphrase: () => "stand-in passphrase" }, { shell: noPrograms });
+  hinted.push(await textOf(() => notary.prepare("127.0.0.1:5000/doctor/hello")));
   for (const t of hinted) assert.ok(t.endsWith(`\n${DOCTOR_HINT}`), t);
+  assert.match(hinted.at(-1)!, "the notary CLI is not on PATH");
   assert.is(errorText(new RegistryError({ kind: "not-found", registry: "r", status: 404 }, "not found")), "not found");
   assert.is(errorText(new PkgkitError("plain")), "plain");
   assert.ok(isMachineProblem("#5 0.301 exec /bin/sh: exec format error"));
