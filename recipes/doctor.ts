@@ -9,7 +9,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { DEFAULT_ARCHES, type Arch } from "../lib/spec.ts";
 import { engineSocket } from "../lib/engine-api.ts";
-import { resolveSettings, type Env, type Flags } from "../lib/options.ts";
+import { resolveSettings, type Flags } from "../lib/options.ts";
 import { BUILD_YML, CONFIG_FILE } from "../lib/load.ts";
 import type { Package } from "../lib/package.ts";
 import { parseRepository } from "../lib/registry/names.ts";
@@ -29,7 +29,6 @@ export type { CheckRow, CheckStatus } from "../lib/doctor/check.ts";
 export interface DoctorOptions {
   /** The flags, as push takes them (`--org`, `--arches`, `--builders`, `--builder`, `--registry-ca`, ...). */
   flags: Flags;
-  env?: Env;
   /** The run's signer (`--signer`, `--key`, `--keyless`). */
   signing?: RunSigner;
   /** Longest wait of one network request (default 5 s). */
@@ -58,10 +57,9 @@ const HOST_ARCH: Partial<Record<string, Arch>> = { x64: "amd64", arm64: "arm64",
 
 /** Checks everything a push of the targets would need; with no targets and no package here, the machine alone. */
 export async function doctor(t: Targets, options: DoctorOptions): Promise<DoctorReport> {
-  const env = options.env ?? process.env;
   const timeoutMs = options.timeoutMs ?? NETWORK_TIMEOUT_MS;
   const workspace = await findWorkspace(targetsDir(t));
-  const settings = resolveSettings(options.flags, env, { builders: true, registry: true, workspace: workspace && workspaceDefaults(workspace) });
+  const settings = resolveSettings(options.flags, process.env, { builders: true, registry: true, workspace: workspace && workspaceDefaults(workspace) });
   const shell = await defaultShell();
   const here = process.cwd();
   const hasPackages = t.defs !== undefined || t.dirs.length > 0 || workspace !== undefined || existsSync(join(here, CONFIG_FILE)) || existsSync(join(here, BUILD_YML));

@@ -244,7 +244,7 @@ export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps
     const pass = await repositoryPassphrase();
     for (const k of localKeys().filter(which)) {
       if ((await opensKey(k.pem, pass)) === false)
-        throw new InputError(`the content-trust repository passphrase does not open ${g}'s ${k.role === "snapshot" ? "snapshot key" : what} (${k.file}): check DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE or the passphrase command. Nothing was pushed.`);
+        throw explainedByDoctor(new InputError(`the content-trust repository passphrase does not open ${g}'s ${k.role === "snapshot" ? "snapshot key" : what} (${k.file}): check DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE or the passphrase command. Nothing was pushed.`));
     }
   }
 

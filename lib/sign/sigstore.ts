@@ -46,11 +46,11 @@ export function loadPrivateKey(file: string, passwordEnv = "COSIGN_PASSWORD"): K
     key = createPrivateKey(password ? { key: pem, passphrase: rememberSecret(password) } : pem);
   } catch {
     // The library's message says nothing more useful, and must not get the chance to quote the password.
-    throw new InputError(
+    throw explainedByDoctor(new InputError(
       encrypted
         ? `signing key ${file}: the password in $${passwordEnv} does not open it; set the key's password there`
         : `signing key ${file}: its PEM block is not a readable private key; expected an ECDSA P-256 private key (PKCS#8 or SEC1)`,
-    );
+    ));
   }
   if (key.asymmetricKeyType !== "ec" || key.asymmetricKeyDetails?.namedCurve !== P256)
     throw new InputError(`signing key ${file}: expected an ECDSA P-256 key, found ${key.asymmetricKeyType}${key.asymmetricKeyDetails?.namedCurve ? ` (${key.asymmetricKeyDetails.namedCurve})` : ""}`);
