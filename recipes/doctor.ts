@@ -26,6 +26,7 @@ import { graphOfTargets, resolveRunSet, targetsDir, type Targets } from "./packa
 
 export type { CheckRow, CheckStatus } from "../lib/doctor/check.ts";
 
+/** What `doctor` is told: the flags and signer of the push it checks for, and how long a network request may wait. */
 export interface DoctorOptions {
   /** The flags, as push takes them (`--org`, `--arches`, `--builders`, `--builder`, `--registry-ca`, ...). */
   flags: Flags;

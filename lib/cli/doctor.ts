@@ -26,6 +26,7 @@ export function formatDoctor(rows: CheckRow[]): string {
   return [...lines, "", `${count("ok")} ok, ${count("warn")} warning${count("warn") === 1 ? "" : "s"}, ${count("missing")} missing`].join("\n");
 }
 
+/** The `doctor` command: push's flags that say what a run needs, the report, exit 1 when something needed is missing. */
 export function doctorCommand(cli: CliParts) {
   return {
     summary: "check everything a push of the packages would need here (engines, buildx, binfmt, builders, registries: reach, TLS, login; the signer, disk); exit 1 when something needed is missing",

@@ -22,8 +22,11 @@ export interface CheckRow {
 /** How long a network check waits for one answer (a connection, a reply). */
 export const NETWORK_TIMEOUT_MS = 5_000;
 
+/** A row that found what a run needs. */
 export const ok = (check: string, found: string): CheckRow => ({ check, status: "ok", found, fix: "" });
+/** A row whose lack would fail a run: doctor exits 1. */
 export const missing = (check: string, found: string, fix: string): CheckRow => ({ check, status: "missing", found, fix });
+/** A row a run goes on without, though `fix` says what to do. */
 export const warn = (check: string, found: string, fix: string): CheckRow => ({ check, status: "warn", found, fix });
 
 /** A check: the rows it found. */

@@ -2,6 +2,7 @@
 import { probeRegistry, type RegistryProbe } from "../registry/probe.ts";
 import { missing, ok, warn, type CheckRow } from "./check.ts";
 
+/** How the registry is reached, as a push would reach it (the flags and variables), and the wait for one answer. */
 export interface RegistryCheckOptions {
   /** `--registry-ca` files. */
   ca: string[];
