@@ -164,11 +164,16 @@ function named(kind: string, engine?: Engine): Pick<Builder, "name" | "engine" |
   return { name: `${kind}@${engineName(engine)}`, engine: engineName(engine), ...tls };
 }
 
-/** The docker CLI, pointed at `engine` (with its TLS files: they take precedence over DOCKER_CERT_PATH). */
-function dockerCli(docker: string, engine?: Engine, arch?: Arch) {
+/** The docker CLI's arguments that point it at `engine`, with its TLS files (they take precedence over DOCKER_CERT_PATH); none for the default engine. */
+export function engineArgs(engine?: Engine): string[] {
   const at = !engine ? [] : "host" in engine ? ["--host", engine.host] : ["--context", engine.context];
   const tls = engine && "host" in engine && engine.tls ? ["--tlsverify", "--tlscacert", engine.tls.ca, "--tlscert", engine.tls.cert, "--tlskey", engine.tls.key] : [];
-  const argv = [docker, ...at, ...tls];
+  return [...at, ...tls];
+}
+
+/** The docker CLI, pointed at `engine` (see engineArgs). */
+function dockerCli(docker: string, engine?: Engine, arch?: Arch) {
+  const argv = [docker, ...engineArgs(engine)];
   const where = !engine ? "" : "host" in engine ? ` on ${engine.host}` : ` on docker context ${engine.context}`;
   /** The error of a failed `docker <what>`: why the engine could not be reached, when that is why, else docker's message. */
   const failed = (what: string, r: { code: number; stderr: string }, hint = "") => {

@@ -82,7 +82,7 @@ export async function doctor(t: Targets, options: DoctorOptions): Promise<Doctor
     },
     { name: "buildx", run: async () => [await buildxRow(shell, settings.builderKind, timeoutMs)] },
     { name: "builder kind", run: async () => [await builderKindRow(shell, settings.builderKind)] },
-    ...Object.entries(engines).map(([arch, engine]) => ({ name: `builder ${arch}`, run: async () => [archEngineRow(arch, await engineFacts(shell, engine, timeoutMs))] })),
+    ...Object.entries(engines).map(([arch, engine]) => ({ name: `builder ${arch}`, run: async () => [archEngineRow(arch, engine, await engineFacts(shell, engine, timeoutMs))] })),
     ...needs.registries.map((r) => ({ name: `registry ${r}`, run: () => registryRows(r, { ca: registry.ca, insecure: registry.insecure, timeoutMs: Math.min(timeoutMs, registry.bounds.requestMs.value) }) })),
     ...needs.signers.flatMap(({ config, repositories }) => signerChecks(config, repositories)),
     { name: "disk scratch", run: async () => [diskRow("scratch", tmpdir())] },

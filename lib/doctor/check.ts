@@ -68,3 +68,6 @@ export const notFound = (r: ExecResult) => r.code === 127;
 
 /** The first line of a command's error output, for `found`. */
 export const firstLine = (text: string) => text.trim().split("\n")[0]?.trim().slice(0, 300) ?? "";
+
+/** The last line of a command's error output (where ssh and the docker CLI say why), for `found`. */
+export const lastLine = (text: string) => text.trim().split("\n").filter((l) => l.trim()).pop()?.trim().slice(0, 300) ?? "";

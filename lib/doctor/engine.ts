@@ -5,10 +5,11 @@
  */
 import process from "node:process";
 import { engineGet, engineSocket } from "../engine-api.ts";
-import { detectBuilderKind } from "../builder.ts";
+import { detectBuilderKind, engineArgs } from "../builder.ts";
+import { engineProblem } from "../engine-errors.ts";
 import { engineName, type BuilderKind, type Engine } from "../options.ts";
 import type { Shell } from "../shell.ts";
-import { execBounded, firstLine, orAfter, missing, notFound, ok, warn, type CheckRow } from "./check.ts";
+import { execBounded, firstLine, lastLine, orAfter, missing, notFound, ok, warn, type CheckRow } from "./check.ts";
 
 /** What one engine says about itself; `error` when it did not answer. */
 export interface EngineFacts {
@@ -23,9 +24,9 @@ export interface EngineFacts {
   /** The platforms its buildx builder lists (`docker buildx inspect`), when buildx answers. */
   platforms?: string[];
   error?: string;
+  /** The docker CLI's whole error output when it could not reach the engine, for engineProblem(). */
+  said?: string;
 }
-
-const cliArgs = (engine?: Engine) => (!engine ? [] : "host" in engine ? ["--host", engine.host] : ["--context", engine.context]);
 
 /** The default engine, as the docker CLI picks it. */
 function defaultWhere(env = process.env): string {
@@ -46,15 +47,16 @@ export async function engineFacts(shell: Shell, engine: Engine | undefined, time
     Object.assign(facts, { version: v.Version, apiVersion: v.ApiVersion, os: v.Os, arch: v.Arch });
     if (info?.status === 200) facts.rootDir = (info.body as { DockerRootDir?: string }).DockerRootDir;
   } else {
-    const r = await execBounded(shell, ["docker", ...cliArgs(engine), "version", "--format", "{{json .Server}}"], timeoutMs);
+    const r = await execBounded(shell, ["docker", ...engineArgs(engine), "version", "--format", "{{json .Server}}"], timeoutMs);
     const server = r.code === 0 ? parseServer(r.stdout) : undefined;
     if (!server) {
-      facts.error = notFound(r) ? "the docker CLI is not on PATH" : r.timedOut ? `no answer within ${timeoutMs / 1000}s` : firstLine(r.stderr) || `docker version exited with ${r.code}`;
+      facts.error = notFound(r) ? "the docker CLI is not on PATH" : r.timedOut ? `no answer within ${timeoutMs / 1000}s` : lastLine(r.stderr) || `docker version exited with ${r.code}`;
+      facts.said = r.stderr;
       return facts;
     }
     Object.assign(facts, { version: server.Version, apiVersion: server.ApiVersion, os: server.Os, arch: server.Arch });
   }
-  const inspect = await execBounded(shell, ["docker", ...cliArgs(engine), "buildx", "inspect"], timeoutMs);
+  const inspect = await execBounded(shell, ["docker", ...engineArgs(engine), "buildx", "inspect"], timeoutMs);
   const line = inspect.code === 0 ? /^Platforms:\s*(.*)$/m.exec(inspect.stdout)?.[1] : undefined;
   if (line) facts.platforms = line.split(",").map((p) => p.trim().replace(/\*$/, "")).filter(Boolean);
   return facts;
@@ -82,9 +84,13 @@ export function engineRow(f: EngineFacts): CheckRow {
 }
 
 /** An arch's own engine: it answers, and builds that arch (natively, or as a platform its builder lists). */
-export function archEngineRow(arch: string, f: EngineFacts): CheckRow {
+export function archEngineRow(arch: string, engine: Engine, f: EngineFacts): CheckRow {
   const check = `builder ${arch}`;
-  if (f.error) return missing(check, `${f.where} does not answer: ${f.error}`, `start that engine or fix the endpoint (--builders ${arch}=<endpoint|context>, PKGKIT_BUILDERS, the workspace's builders); \`docker --host <endpoint> version\` shows what the CLI sees`);
+  if (f.error) {
+    const problem = f.said && engineProblem(f.said, engine, arch);
+    return missing(check, `${f.where} does not answer: ${f.error}`,
+      problem ? problem.replace(/\. The docker CLI said: .*$/s, "") : `start that engine or fix the endpoint (--builders ${arch}=<endpoint|context>, PKGKIT_BUILDERS, the workspace's builders); \`docker ${engineArgs(engine).join(" ")} version\` shows what the CLI sees`);
+  }
   const platform = `linux/${arch}`;
   const platforms = f.platforms ? `; builds ${f.platforms.join(", ")}` : "";
   if (f.arch === arch || f.platforms?.includes(platform)) return ok(check, `${describe(f)}${platforms}`);

@@ -18,6 +18,8 @@ import { DOCTOR_HINT } from "../../lib/errors.ts";
 const svc = services();
 if (!svc.notary) throw new Error("services.json has no notary server: run test/env/start.sh");
 const NOTARY = svc.notary;
+if (!svc.remoteEngines) throw new Error("services.json has no remote engines: run test/env/start.sh (it runs test/env/remote-engines.sh)");
+const REMOTE = svc.remoteEngines;
 const HELLO = join(ROOT, "examples/hello");
 const TMP = mkdtempSync(join(tmpdir(), "pkgkit-doctor-"));
 const RUN = `doctor${process.pid}`;
@@ -73,10 +75,10 @@ test("a healthy machine: all ok for a package pushing to the plain registry with
   assert.match(row(notary.rows, `notary server ${NOTARY.url}`).found, `TLS verified with ${join(DOCKER_CONFIG, "tls", notaryHost, "ca.crt")}`);
   assert.match(row(notary.rows, "notary passphrase").found, "$DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE");
 
-  const sigstore = doctor(["--org", `${svc.registries.tls}/${RUN}`, "--key", KEY, "--builders", `arm64=${svc.remoteEngine}`, HELLO]);
+  const sigstore = doctor(["--org", `${svc.registries.tls}/${RUN}`, "--key", KEY, "--builders", `arm64=${REMOTE.tls.host}`, HELLO], { DOCKER_CERT_PATH: REMOTE.tls.certs });
   notMissing(sigstore.rows);
   assert.is(sigstore.code, 0);
-  assert.match(row(sigstore.rows, "builder arm64").found, new RegExp(`at ${svc.remoteEngine}; builds .*linux/arm64`));
+  assert.match(row(sigstore.rows, "builder arm64").found, new RegExp(`at ${REMOTE.tls.host}; builds .*linux/arm64`));
   assert.not.ok(sigstore.rows.some((r) => r.check === "binfmt arm64"), "an arch with an engine of its own needs no qemu here");
   assert.match(row(sigstore.rows, `tls ${svc.registries.tls}`).found, `verified with ${join(svc.certsDir, svc.registries.tls, "ca.crt")}`);
   assert.match(row(sigstore.rows, `login ${svc.registries.tls}`).found, `credentials from auths in ${join(DOCKER_CONFIG, "config.json")} accepted`);
@@ -92,11 +94,12 @@ test("each prerequisite removed in turn: the row that says so is missing, with i
   assert.match(row(engine.rows, "engine").found, `no engine answers at unix://${join(TMP, "no-engine.sock")}`);
   assert.match(row(engine.rows, "engine").fix, "start the engine");
 
-  // An arch's own engine stopped.
-  const builder = doctor(["--org", `${svc.registries.plain}/${RUN}`, "--builders", `arm64=unix://${join(TMP, "no-builder.sock")}`, HELLO]);
+  // An arch's own engine (tcp://, mutual TLS) given a client certificate of another CA.
+  const builder = doctor(["--org", `${svc.registries.plain}/${RUN}`, "--builders", `arm64=${REMOTE.tls.host}`, HELLO], { DOCKER_CERT_PATH: REMOTE.tls.wrongCerts });
   assert.is(builder.code, 1);
   assert.is(row(builder.rows, "builder arm64").status, "missing");
-  assert.match(row(builder.rows, "builder arm64").found, `unix://${join(TMP, "no-builder.sock")} does not answer`);
+  assert.match(row(builder.rows, "builder arm64").found, `${REMOTE.tls.host} does not answer`);
+  assert.match(row(builder.rows, "builder arm64").fix, "the engine refused pkgkit's client certificate");
 
   // binfmt: an arch no qemu handler is registered for here (machine checks, no package).
   const foreign = ["riscv64", "s390x", "ppc64le"].find((a) => !existsSync(`/proc/sys/fs/binfmt_misc/qemu-${a}`))!;

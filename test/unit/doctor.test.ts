@@ -13,7 +13,7 @@ import { passphrase } from "../../lib/sign/secrets.ts";
 import { loadPrivateKey } from "../../lib/sign/sigstore.ts";
 import { notarySigner } from "../../lib/sign/notary.ts";
 import type { Shell } from "../../lib/shell.ts";
-import { isMachineProblem } from "../../lib/builder.ts";
+import { buildxBuilder, isMachineProblem } from "../../lib/builder.ts";
 import { binfmtRow } from "../../lib/doctor/binfmt.ts";
 import { formatDoctor } from "../../lib/cli/doctor.ts";
 
@@ -39,8 +39,12 @@ test("errors a doctor check explains end with the hint; others do not", async ()
   const noPrograms: Shell = { name: "zx", exec: async () => ({ code: 127, stdout: "", stderr: "bash: notary: command not found" }) };
   const notary = notarySigner({ server: "https://notary.invalid", passphrase: () => "stand-in passphrase" }, { shell: noPrograms });
   hinted.push(await textOf(() => notary.prepare("127.0.0.1:5000/doctor/hello")));
+  // An arch's engine that refuses the client certificate (the docker CLI's words, from a Shell stand-in).
+  const refusing: Shell = { name: "zx", exec: async () => ({ code: 1, stdout: "", stderr: "remote error: tls: bad certificate" }) };
+  hinted.push(await textOf(() => buildxBuilder(refusing, "docker", { host: "tcp://arm:2376" }, "arm64").inspect(["example/app:h1-arm64"])));
   for (const t of hinted) assert.ok(t.endsWith(`\n${DOCTOR_HINT}`), t);
-  assert.match(hinted.at(-1)!, "the notary CLI is not on PATH");
+  assert.match(hinted.at(-2)!, "the notary CLI is not on PATH");
+  assert.match(hinted.at(-1)!, "builder arm64 (tcp://arm:2376): the engine refused pkgkit's client certificate");
   assert.is(errorText(new RegistryError({ kind: "not-found", registry: "r", status: 404 }, "not found")), "not found");
   assert.is(errorText(new PkgkitError("plain")), "plain");
   assert.ok(isMachineProblem("#5 0.301 exec /bin/sh: exec format error"));
