@@ -6,7 +6,7 @@
  */
 import { ARCHES, platformString, PLATFORMS, type Arch } from "./spec.ts";
 import type { Shell } from "./shell.ts";
-import { InputError, PkgkitError } from "./errors.ts";
+import { explainedByDoctor, InputError, PkgkitError } from "./errors.ts";
 import { engineName, type BuilderKind, type Engine, type EngineTls } from "./options.ts";
 import { detectKind, type KindCacheOptions } from "./builder-kind.ts";
 import { engineGet, engineSocket, imageInspectPath } from "./engine-api.ts";
@@ -164,15 +164,23 @@ function named(kind: string, engine?: Engine): Pick<Builder, "name" | "engine" |
   return { name: `${kind}@${engineName(engine)}`, engine: engineName(engine), ...tls };
 }
 
-/** The docker CLI, pointed at `engine` (with its TLS files: they take precedence over DOCKER_CERT_PATH). */
-function dockerCli(docker: string, engine?: Engine, arch?: Arch) {
+/** The docker CLI's arguments that point it at `engine`, with its TLS files (they take precedence over DOCKER_CERT_PATH); none for the default engine. */
+export function engineArgs(engine?: Engine): string[] {
   const at = !engine ? [] : "host" in engine ? ["--host", engine.host] : ["--context", engine.context];
   const tls = engine && "host" in engine && engine.tls ? ["--tlsverify", "--tlscacert", engine.tls.ca, "--tlscert", engine.tls.cert, "--tlskey", engine.tls.key] : [];
-  const argv = [docker, ...at, ...tls];
+  return [...at, ...tls];
+}
+
+/** The docker CLI, pointed at `engine` (see engineArgs). */
+function dockerCli(docker: string, engine?: Engine, arch?: Arch) {
+  const argv = [docker, ...engineArgs(engine)];
   const where = !engine ? "" : "host" in engine ? ` on ${engine.host}` : ` on docker context ${engine.context}`;
   /** The error of a failed `docker <what>`: why the engine could not be reached, when that is why, else docker's message. */
-  const failed = (what: string, r: { code: number; stderr: string }, hint = "") =>
-    new PkgkitError((engine && engineProblem(r.stderr, engine, arch)) ?? `docker ${what}${where} failed: ${r.stderr.trim() || `exit ${r.code}`}${hint}`);
+  const failed = (what: string, r: { code: number; stderr: string }, hint = "") => {
+    const problem = engine && engineProblem(r.stderr, engine, arch);
+    // Reaching an engine is what doctor's builder rows check.
+    return problem ? explainedByDoctor(new PkgkitError(problem)) : new PkgkitError(`docker ${what}${where} failed: ${r.stderr.trim() || `exit ${r.code}`}${hint}`);
+  };
   return { argv, where, engine, failed };
 }
 type DockerCli = ReturnType<typeof dockerCli>;
@@ -253,8 +261,16 @@ async function inspectWithCli(shell: Shell, docker: DockerCli, refs: string[]): 
   const r = await shell.exec([...docker.argv, "image", "inspect", "--format", "{{json .}}", ...refs]);
   if (r.code !== 0 && docker.engine && "context" in docker.engine && /context not found|does not exist/i.test(r.stderr))
     throw new InputError(`docker context ${JSON.stringify(docker.engine.context)} does not exist: \`docker context ls\` lists them, \`docker context create ${docker.engine.context} --docker host=<endpoint>\` makes it; or give the endpoint itself (unix://, tcp://, ssh://)`);
-  if (r.code !== 0 && !/No such image/i.test(r.stderr)) throw docker.failed("image inspect", r, `. Is the Docker engine${docker.where} running?`);
+  if (r.code !== 0 && !/No such image/i.test(r.stderr)) throw explainedByDoctor(docker.failed("image inspect", r, `. Is the Docker engine${docker.where} running?`));
   return r.stdout.split("\n").filter(Boolean).map((line) => JSON.parse(line) as unknown);
+}
+
+/**
+ * A line of build output that says the machine lacks something `pkgkit doctor` checks: no qemu
+ * for a foreign arch (exec format error), no engine, no buildx.
+ */
+export function isMachineProblem(line: string): boolean {
+  return /exec format error|Cannot connect to the Docker daemon|error during connect|'buildx' is not a docker command|unknown command "buildx"/i.test(line);
 }
 
 /** Each builder kind's constructor (the kinds: lib/options.ts). */

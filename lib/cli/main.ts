@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { formatOptions, parseArgs, type OptionSpec, type ParsedOptions } from "./args.ts";
-import { ExitCode, InputError, isPkgkitError } from "../errors.ts";
+import { errorText, ExitCode, InputError, isPkgkitError } from "../errors.ts";
 import { ARCHES } from "../spec.ts";
 import { formatGraph, graphJson, indexRef, type Package } from "../package.ts";
 import { canonicalRef } from "../names.ts";
@@ -33,6 +33,7 @@ import { run } from "../run.ts";
 import { consoleReporter, formatUnsigned, interruptReport, pushSummary, runExitCode, summarize, summaryTable, unsignedRefs } from "../../recipes/report.ts";
 import { signingOptions, signingFlags, verifyCommand } from "./sign.ts";
 import { sbomCommand } from "./sbom.ts";
+import { doctorCommand } from "./doctor.ts";
 import { checkLinuxkitFlags, linuxkitBuildFlags, linuxkitBuildOnlyFlags, linuxkitOtherFlags, linuxkitPushFlags } from "./linuxkit.ts";
 import { MAX_CONFIG_BYTES, MAX_PLAN_BYTES, readTextLimited, tooLarge } from "../limits.ts";
 
@@ -209,6 +210,7 @@ const commands: Record<string, CommandDef> = {
   },
   verify: verifyCommand({ args: PACKAGE_ARGS, naming, registryFlags: registryFlags(), common, packagesAndRegistry }),
   sbom: sbomCommand({ naming, registryFlags: registryFlags(), common, settingsFor }),
+  doctor: doctorCommand({ args: PACKAGE_ARGS, run: { org: naming.org!, arches: building.arches!, platforms: linuxkitBuildFlags.platforms!, builders: building.builders!, builder: building.builder!, "disable-content-trust": building["disable-content-trust"]!, json: naming.json! }, registryFlags: registryFlags(), common }),
   migrate: {
     summary: `write the ${CONFIG_FILE} equivalent of a LinuxKit ${BUILD_YML}`,
     args: "<dir>",
@@ -514,7 +516,7 @@ function exitWith(code: number): void {
 
 export function exitWithError(err: unknown): never {
   if (isPkgkitError(err)) {
-    console.error(`pkgkit: ${err.message}`);
+    console.error(`pkgkit: ${errorText(err)}`);
     process.exit(err.exitCode);
   }
   console.error(err);
