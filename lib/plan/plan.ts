@@ -220,6 +220,7 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
     if (signed.first) first.push(signed.first);
     steps.push(...signed.steps);
   }
+  const tls = Object.entries(options.builders ?? {}).flatMap(([a, b]) => (b?.tls ? [[a, b.tls] as const] : []));
   return {
     version: 1,
     command: options.command,
@@ -233,6 +234,7 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
     inputs: {
       builder: options.builder.name,
       ...(Object.keys(options.builders ?? {}).length ? { builders: Object.fromEntries(Object.entries(options.builders!).map(([a, b]) => [a, b!.name])) } : {}),
+      ...(tls.length ? { builderTls: Object.fromEntries(tls) } : {}),
       ...(options.release ? { release: options.release } : {}),
       ...(options.format ? { format: options.format } : {}),
       force: options.force ?? false,

@@ -209,6 +209,8 @@ export const planInputsSchema = z.object({
   /** The builder's name (`buildx`, `legacy`), and each arch's that builds in an engine of its own (`buildx@ssh://arm-host`). */
   builder: builderName,
   builders: z.partialRecord(arch, builderName).optional(),
+  /** The TLS files of each arch's tcp:// engine that has them (paths, never their content). */
+  builderTls: z.partialRecord(arch, z.object({ ca: absolute("the engine's CA certificate"), cert: absolute("the client certificate"), key: absolute("the client key") })).optional(),
   release: imageTag.optional(),
   format: z.enum(["docker", "oci"]).optional(),
   /** Every package, or those with these ids. */
