@@ -24,6 +24,7 @@ export function formatRebuildRow(r: RebuildRow): string {
   return lines.join("\n");
 }
 
+/** Rebuild `packages` in the engines `settings` name and report against `registry`; the exit code (0 all match, 1 one differs). */
 export async function verifyRebuild(packages: Package[], registry: Registry, settings: Settings, o: ParsedOptions): Promise<number> {
   const verbosity = resolveVerbosity(o);
   const session = await createSession(settings, { builders: "now" });
