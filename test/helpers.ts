@@ -7,6 +7,7 @@ import { spawn, spawnSync } from "node:child_process";
 import * as assert from "uvu/assert";
 import { InputError, SpecError } from "../lib/errors.ts";
 import { RegistryError } from "../lib/registry/errors.ts";
+import { imageBlobsFromArchive } from "../lib/image.ts";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const BIN = join(ROOT, "lib/bin.mjs");
@@ -107,4 +108,19 @@ export function assertNoSecrets(output: string, secrets: Record<string, string>)
     if (secret.length < 6) throw new Error(`assertNoSecrets: ${name} is ${secret.length} characters; a secret this short would match by chance`);
   const leaked = Object.entries(secrets).filter(([, secret]) => output.includes(secret)).map(([name]) => name);
   assert.equal(leaked, [], "secrets in the output (named, not shown)");
+}
+
+/**
+ * The manifest digest a push makes of `ref` as an engine holds it: `docker save` there (`docker` is
+ * the argv that reaches the engine, e.g. `["docker", "--host", h]`), normalised for SOURCE_DATE_EPOCH
+ * 0. Pushed configs are rewritten, so an engine's image id is no longer the registry's config digest.
+ */
+export async function pushedManifestOf(docker: string[], ref: string): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), "pkgkit-engine-save-"));
+  try {
+    must([...docker, "save", "--output", join(dir, "image.tar"), ref]);
+    return (await imageBlobsFromArchive(join(dir, "image.tar"), dir)).manifest.digest;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

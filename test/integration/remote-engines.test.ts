@@ -8,10 +8,9 @@ import * as assert from "uvu/assert";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
-import { must, pkgkit, ROOT, sh, tmpRepo } from "../helpers.ts";
+import { must, pkgkit, pushedManifestOf, ROOT, sh, tmpRepo } from "../helpers.ts";
 import { services } from "../services.ts";
 import { createRegistry } from "../../lib/registry/index.ts";
-import { imageBlobsFromArchive } from "../../lib/image.ts";
 
 const svc = services();
 const remote = svc.remoteEngines;
@@ -29,17 +28,6 @@ const docker = (where: Where, args: string[]) => (where === "remote" ? ["docker"
 function imageIn(where: Where, ref: string): { Id: string; Architecture: string } | undefined {
   const r = sh(docker(where, ["image", "inspect", ref]));
   return r.code === 0 ? (JSON.parse(r.stdout) as { Id: string; Architecture: string }[])[0] : undefined;
-}
-
-/** The manifest digest push makes of `ref` as that engine holds it (docker save, then normalised for SOURCE_DATE_EPOCH 0). */
-async function manifestFrom(where: Where, ref: string): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), "pkgkit-remote-save-"));
-  try {
-    must(docker(where, ["save", "--output", join(dir, "image.tar"), ref]));
-    return (await imageBlobsFromArchive(join(dir, "image.tar"), dir)).manifest.digest;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 interface PlanStep { kind: string; id: string; arch?: string; ref: string; builder?: string; from?: string; reason: string; command?: { argv: string[] } }
@@ -90,8 +78,8 @@ test("push, arm64 on the ssh engine: built there and exported from there; the in
 
   const index = await indexOf(`${org}/hello`, tag);
   assert.equal(Object.keys(index).sort(), ["amd64", "arm64"]);
-  assert.is(index.arm64!.manifest, await manifestFrom("remote", `${org}/hello:${tag}-arm64`), "the registry's arm64 image is the ssh engine's, as push normalises it");
-  assert.is(index.amd64!.manifest, await manifestFrom("local", `${org}/hello:${tag}-amd64`));
+  assert.is(index.arm64!.manifest, await pushedManifestOf(docker("remote", []), `${org}/hello:${tag}-arm64`), "the registry's arm64 image is the ssh engine's, as push normalises it");
+  assert.is(index.amd64!.manifest, await pushedManifestOf(docker("local", []), `${org}/hello:${tag}-amd64`));
   assert.equal(Object.values(out.packages[0]!.arches).map((a) => a.digest).sort(), [index.amd64!.manifest, index.arm64!.manifest].sort());
   assert.is(must(docker("remote", ["run", "--rm", "--network", "none", `${org}/hello:${tag}-arm64`])).trim(), "ssh from aarch64");
   repo.rm();
@@ -123,7 +111,7 @@ test("push through `plan` then `apply`, arm64 on the TLS engine named in the wor
   assert.is(imageIn("local", `${org}/hello:${tag}-arm64`), undefined);
   const index = await indexOf(`${org}/hello`, tag);
   assert.equal(Object.keys(index).sort(), ["amd64", "arm64"]);
-  assert.is(index.arm64!.manifest, await manifestFrom("remote", `${org}/hello:${tag}-arm64`), "the registry's arm64 image is the TLS engine's");
+  assert.is(index.arm64!.manifest, await pushedManifestOf(docker("remote", []), `${org}/hello:${tag}-arm64`), "the registry's arm64 image is the TLS engine's");
   assert.is(must(docker("remote", ["run", "--rm", "--network", "none", `${org}/hello:${tag}-arm64`])).trim(), "tls from aarch64");
   repo.rm();
 });
