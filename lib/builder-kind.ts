@@ -21,7 +21,24 @@ export interface KindCacheOptions {
 
 /** The default cache file (see KindCacheOptions.file). */
 function kindCacheFile(env: Record<string, string | undefined> = process.env): string {
-  return join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "pkgkit", "builder-kind.json");
+  return cacheFile("builder-kind.json", env);
+}
+
+/** `name` in pkgkit's cache directory: under $XDG_CACHE_HOME, else ~/.cache. */
+export function cacheFile(name: string, env: Record<string, string | undefined> = process.env): string {
+  return join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "pkgkit", name);
+}
+
+/** Write `value` as JSON to `file` atomically; a read-only cache directory only costs asking again. */
+export function saveCache(file: string, value: unknown): void {
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(value));
+    renameSync(tmp, file);
+  } catch {
+    // A read-only cache directory only costs the question next time.
+  }
 }
 
 /** The docker CLI's plugin directories, the user's first (docker/cli's cli-plugins/manager). */
@@ -40,7 +57,8 @@ function which(program: string, env: Record<string, string | undefined>): string
   return undefined;
 }
 
-function stamp(file: string): string {
+/** A file's mtime and size, or "absent": what a cache key records of it. */
+export function stamp(file: string): string {
   try {
     const s = statSync(file);
     return s.isFile() ? `${s.mtimeMs}:${s.size}` : "absent";
@@ -53,7 +71,7 @@ function stamp(file: string): string {
  * The cache key of the CLI `docker`: undefined when it cannot be keyed safely (docker not on
  * PATH, or a config.json naming extra plugin directories), and then nothing is remembered.
  */
-function cacheKey(docker: string, env: Record<string, string | undefined>): { key: string; plugins: number } | undefined {
+export function cacheKey(docker: string, env: Record<string, string | undefined>): { key: string; plugins: number } | undefined {
   const binary = which(docker, env);
   if (!binary) return undefined;
   const { dirs, config } = pluginDirs(env);
@@ -85,15 +103,6 @@ export async function detectKind(shell: Shell, docker = "docker", options: KindC
   }
   const kind: BuilderKind = (await shell.exec([docker, "buildx", "version"])).code === 0 ? "buildx" : "legacy";
   // Only an answer the plugin files explain is kept (buildx found somewhere else is asked each time).
-  if (keyed && (kind === "buildx") === keyed.plugins > 0) {
-    try {
-      mkdirSync(dirname(file), { recursive: true });
-      const tmp = `${file}.${process.pid}.tmp`;
-      writeFileSync(tmp, JSON.stringify({ key: keyed.key, kind }));
-      renameSync(tmp, file);
-    } catch {
-      // A read-only cache directory only costs the question next time.
-    }
-  }
+  if (keyed && (kind === "buildx") === keyed.plugins > 0) saveCache(file, { key: keyed.key, kind });
   return kind;
 }

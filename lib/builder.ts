@@ -57,6 +57,8 @@ export interface Builder {
   readonly engine?: string;
   /** The TLS files of its tcp:// engine (the plan records them, for `pkgkit apply`). */
   readonly tls?: EngineTls;
+  /** A named buildx builder's driver (`docker`, `docker-container`, `remote`, `kubernetes`, ...). */
+  readonly driver?: string;
   command(req: BuildRequest): BuildCommand;
   /** Look up images in its engine, one query for all refs. Missing refs are absent. */
   inspect(refs: string[]): Promise<Map<string, LocalImage>>;
@@ -80,7 +82,7 @@ export type ArchBuilders = Partial<Record<Arch, Builder>>;
 /** The builder of `arch`: its own, else the default one. */
 export const builderFor = (arch: Arch, builder: Builder, builders: ArchBuilders = {}): Builder => builders[arch] ?? builder;
 
-export { BUILDERS_FORM, engineName, parseBuilders, parseEngine, type BuilderKind, type Engine, type EngineTls } from "./options.ts";
+export { BUILDERS_FORM, engineName, parseBuilders, parseBuilderTarget, parseEngine, targetName, type BuilderKind, type BuilderTarget, type Engine, type EngineTls } from "./options.ts";
 
 const flags = (flag: string, entries: Record<string, string>) =>
   Object.entries(entries).flatMap(([k, v]) => [flag, `${k}=${v}`]);
@@ -104,23 +106,53 @@ export function buildxBuilder(shell: Shell, docker = "docker", engine?: Engine, 
   const cli = dockerCli(docker, engine, arch);
   return {
     ...named("buildx", engine),
-    command: (r) => ({
-      argv: [
-        ...cli.argv, "buildx", "build",
-        "--platform", platformString(r.arch),
-        "--load",
-        "--progress", "plain",
-        ...(r.network ? [] : ["--network", "none"]),
-        ...(r.cache ? [] : ["--no-cache"]),
-        ...(r.attestations === false ? ["--provenance=false", "--sbom=false"] : []),
-        ...flags("--build-arg", { ...platformArgs(r.arch), ...r.buildArgs }),
-        ...flags("--label", r.labels),
-        "--file", r.dockerfile,
-        "--tag", r.ref,
-        ...(r.alias ? ["--tag", r.alias] : []),
-        r.context,
-      ],
-    }),
+    command: (r) => ({ argv: buildxArgv(cli.argv, [], r) }),
+    ...engineOps(shell, cli),
+  };
+}
+
+/** `docker buildx build --load` of request `r`, through the CLI `cli`; `builder`: `--builder <name>` or nothing. */
+function buildxArgv(cli: string[], builder: string[], r: BuildRequest): string[] {
+  return [
+    ...cli, "buildx", "build",
+    ...builder,
+    "--platform", platformString(r.arch),
+    "--load",
+    "--progress", "plain",
+    ...(r.network ? [] : ["--network", "none"]),
+    ...(r.cache ? [] : ["--no-cache"]),
+    ...(r.attestations === false ? ["--provenance=false", "--sbom=false"] : []),
+    ...flags("--build-arg", { ...platformArgs(r.arch), ...r.buildArgs }),
+    ...flags("--label", r.labels),
+    "--file", r.dockerfile,
+    "--tag", r.ref,
+    ...(r.alias ? ["--tag", r.alias] : []),
+    r.context,
+  ];
+}
+
+/**
+ * The Builder that runs `docker buildx build --builder <name> --load` with the named buildx
+ * builder, whose `driver` (lib/buildx-driver.ts) says where `--load` puts the image, and so the
+ * engine it is looked up in and exported from for the push:
+ * - `docker`: the builder is the BuildKit of the docker context of that name, run through
+ *   `docker --context <name>`; the image stays in that context's engine (as an engine given by
+ *   `--builders arm64=<context>`).
+ * - any other (`docker-container`, `remote`, `kubernetes`, ...): BuildKit runs apart from any
+ *   engine; buildx sends the result back as a `docker save` archive and loads it into the docker
+ *   CLI's own engine (DOCKER_HOST, the current context), from which pkgkit pushes it as any other
+ *   image. The builder needs no registry access nor credentials, and what reaches the registry is
+ *   what pkgkit's own client pushes (its TLS, retries, blob mounts and layer handling), signed as usual.
+ */
+export function namedBuildxBuilder(shell: Shell, name: string, driver: string, docker = "docker", arch?: Arch): Builder {
+  const engine: Engine | undefined = driver === "docker" ? { context: name } : undefined;
+  const cli = dockerCli(docker, engine, arch);
+  return {
+    name: `buildx:${name}`,
+    ...(engine ? { engine: name } : {}),
+    driver,
+    // buildx refuses `--builder <context>` of the docker driver from another context ("use `docker --context=<name> buildx`").
+    command: (r) => ({ argv: buildxArgv(cli.argv, ["--builder", name], r) }),
     ...engineOps(shell, cli),
   };
 }

@@ -51,7 +51,7 @@ export interface WorkspaceDefaults {
   arches?: Arch[];
   /** Who signs packages that name no signer themselves (before pkgkit.yml; see lib/sign/config.ts). */
   signer?: "notary" | "sigstore";
-  /** Engine (endpoint or docker context, or a tcp:// endpoint with its TLS files) per arch, as written: see resolveBuilders. */
+  /** Engine (endpoint or docker context, or a tcp:// endpoint with its TLS files) or `buildx:<name>` per arch, as written: see resolveBuilders. */
   builders?: Partial<Record<Arch, BuilderEntry>>;
   /** SOURCE_DATE_EPOCH for packages that set none: see resolveSourceDateEpoch. */
   sourceDateEpoch?: number;
@@ -349,7 +349,29 @@ const ENDPOINT_RE = /^(unix|tcp|ssh):\/\/[^\s,]+$/;
 /** Docker's own rule for context names. */
 const CONTEXT_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.+-]+$/;
 /** The form of a `--builders` list, for messages. */
-export const BUILDERS_FORM = "arch=<endpoint|context>,..., e.g. arm64=ssh://user@arm-host,amd64=unix:///var/run/docker.sock";
+export const BUILDERS_FORM = "arch=<endpoint|context|buildx:<name>>,..., e.g. arm64=ssh://user@arm-host,amd64=unix:///var/run/docker.sock,riscv64=buildx:k8s";
+
+/**
+ * Where an arch builds: in an engine (see Engine), or with a named buildx builder
+ * (`buildx:<name>`, as `docker buildx ls` lists it; `docker buildx build --builder <name>`),
+ * whatever its driver (lib/buildx-driver.ts finds it).
+ */
+export type BuilderTarget = Engine | { buildx: string };
+
+const BUILDX_PREFIX = "buildx:";
+/** buildx's own rule for builder names (a docker context's name is one too). */
+const BUILDX_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.+-]*$/;
+
+/** An endpoint, a context name or `buildx:<name>` → BuilderTarget, or what is wrong with it. */
+export function parseBuilderTarget(value: string): BuilderTarget | { problem: string } {
+  if (!value.startsWith(BUILDX_PREFIX)) return parseEngine(value);
+  const name = value.slice(BUILDX_PREFIX.length);
+  if (BUILDX_NAME_RE.test(name)) return { buildx: name };
+  return { problem: `${JSON.stringify(value)}: expected buildx:<name>, the name of a buildx builder as \`docker buildx ls\` lists it (letters, digits, "_", ".", "+", "-")` };
+}
+
+/** How a builder target is written: the endpoint, the context name, or `buildx:<name>`. */
+export const targetName = (t: BuilderTarget): string => ("buildx" in t ? `${BUILDX_PREFIX}${t.buildx}` : engineName(t));
 
 /** An endpoint or a context name → Engine, or what is wrong with it. */
 export function parseEngine(value: string): Engine | { problem: string } {
@@ -368,24 +390,24 @@ export function parseEngine(value: string): Engine | { problem: string } {
 export const engineName = (e: Engine): string => ("host" in e ? e.host : e.context);
 
 /**
- * `arm64=ssh://arm-host,amd64=my-context` → an Engine per arch. `source` names where the text
- * came from (`--builders`, `PKGKIT_BUILDERS`) for the error, an InputError.
+ * `arm64=ssh://arm-host,amd64=my-context,riscv64=buildx:k8s` → a BuilderTarget per arch. `source`
+ * names where the text came from (`--builders`, `PKGKIT_BUILDERS`) for the error, an InputError.
  */
-export function parseBuilders(text: string, source: string): Partial<Record<Arch, Engine>> {
-  const engines: Partial<Record<Arch, Engine>> = {};
+export function parseBuilders(text: string, source: string): Partial<Record<Arch, BuilderTarget>> {
+  const engines: Partial<Record<Arch, BuilderTarget>> = {};
   const bad = (why: string) => new InputError(`${source} ${JSON.stringify(redactUrlPasswords(text))}: ${why}; expected ${BUILDERS_FORM}`);
   const entries = list(text);
   if (entries.length === 0) throw bad("no builder given");
   for (const entry of entries) {
     const eq = entry.indexOf("=");
-    if (eq < 0) throw bad(`${JSON.stringify(entry)} is not arch=<endpoint|context>`);
+    if (eq < 0) throw bad(`${JSON.stringify(entry)} is not arch=<endpoint|context|buildx:<name>>`);
     const given = entry.slice(0, eq).trim();
     const value = entry.slice(eq + 1).trim();
     const arch = archOf(given);
     if (!arch) throw bad(`${JSON.stringify(given)} is not an arch pkgkit builds for (${ARCHES.join(", ")}, each also as linux/<arch>)`);
     if (engines[arch as Arch]) throw bad(`${arch} is given twice`);
     if (value === "") throw bad(`no engine for ${arch}`);
-    const engine = parseEngine(value);
+    const engine = parseBuilderTarget(value);
     if ("problem" in engine) throw bad(engine.problem);
     engines[arch as Arch] = engine;
   }
@@ -393,20 +415,22 @@ export function parseBuilders(text: string, source: string): Partial<Record<Arch
 }
 
 /**
- * Which arches build in an engine of their own: `--builders` > PKGKIT_BUILDERS > LINUXKIT_BUILDERS
+ * Which arches build in an engine of their own or with a named buildx builder: `--builders` > PKGKIT_BUILDERS > LINUXKIT_BUILDERS
  * (an empty variable is unset) > the workspace's `builders`. The first one set applies as a whole,
  * except that, as in LinuxKit, `--builders` is merged over LINUXKIT_BUILDERS per arch (when
  * PKGKIT_BUILDERS is not set): `LINUXKIT_BUILDERS=linux/arm64=a,linux/riscv64=b --builders
  * linux/arm64=c` builds arm64 with c and riscv64 with b. Same syntax for the flags and the
  * variables (`arm64` or `linux/arm64`); a bad value names where it came from. A tcp:// engine
  * speaks mutual TLS with its workspace entry's `tls` files, else DOCKER_CERT_PATH's (withCertPath).
+ * LinuxKit's values are docker context names, in each of which it runs a BuildKit container of its
+ * own; `buildx:<name>` is pkgkit's, read from every source alike.
  */
-export function resolveBuilders(flags: Flags, env: Env, workspace?: FileValue<Partial<Record<Arch, BuilderEntry>>>): Setting<Partial<Record<Arch, Engine>>> {
+export function resolveBuilders(flags: Flags, env: Env, workspace?: FileValue<Partial<Record<Arch, BuilderEntry>>>): Setting<Partial<Record<Arch, BuilderTarget>>> {
   const chosen = chooseBuilders(flags, env, workspace);
   return { ...chosen, value: withCertPath(chosen.value, env) };
 }
 
-function chooseBuilders(flags: Flags, env: Env, workspace?: FileValue<Partial<Record<Arch, BuilderEntry>>>): Setting<Partial<Record<Arch, Engine>>> {
+function chooseBuilders(flags: Flags, env: Env, workspace?: FileValue<Partial<Record<Arch, BuilderEntry>>>): Setting<Partial<Record<Arch, BuilderTarget>>> {
   const given = stringFlag(flags, "builders");
   const linuxkit = !env.PKGKIT_BUILDERS && env.LINUXKIT_BUILDERS ? parseBuilders(env.LINUXKIT_BUILDERS, "LINUXKIT_BUILDERS") : undefined;
   if (given !== undefined) {
@@ -417,18 +441,20 @@ function chooseBuilders(flags: Flags, env: Env, workspace?: FileValue<Partial<Re
   if (linuxkit) return fromEnv(linuxkit, "LINUXKIT_BUILDERS");
   const written = fromFile(workspace, "workspace");
   if (!written) return byDefault({});
-  const engines: Partial<Record<Arch, Engine>> = {};
+  const engines: Partial<Record<Arch, BuilderTarget>> = {};
   for (const [arch, entry] of Object.entries(written.value)) {
     const field = typeof entry === "string" ? `builders.${arch}` : `builders.${arch}.host`;
-    const engine = parseEngine(typeof entry === "string" ? entry : entry.host);
+    const engine = typeof entry === "string" ? parseBuilderTarget(entry) : parseEngine(entry.host);
     // The workspace schema checks these when the file loads; a workspace made in code may not have been.
     if ("problem" in engine) throw new InputError(`${written.name}: field "${field}": ${engine.problem}`);
     const tls = typeof entry === "string" ? undefined : entry.tls;
-    if (tls) {
-      const problem = tlsProblem(engine, tls);
-      if (problem) throw new InputError(`${written.name}: field "builders.${arch}.tls": ${problem}`);
+    if (!tls || "buildx" in engine) {
+      engines[arch as Arch] = engine;
+      continue;
     }
-    engines[arch as Arch] = tls ? { ...engine, tls: { ...tls, from: `${written.name}: field "builders.${arch}.tls"` } } : engine;
+    const problem = tlsProblem(engine, tls);
+    if (problem) throw new InputError(`${written.name}: field "builders.${arch}.tls": ${problem}`);
+    engines[arch as Arch] = { ...engine, tls: { ...tls, from: `${written.name}: field "builders.${arch}.tls"` } };
   }
   return { ...written, value: engines };
 }
@@ -438,7 +464,7 @@ function chooseBuilders(flags: Flags, env: Env, workspace?: FileValue<Partial<Re
  * docker flags of that engine's commands only: DOCKER_TLS_VERIFY would also reach the local
  * engine's `docker buildx`, which then fails on its unix socket (buildx 0.20).
  */
-function withCertPath(engines: Partial<Record<Arch, Engine>>, env: Env): Partial<Record<Arch, Engine>> {
+function withCertPath(engines: Partial<Record<Arch, BuilderTarget>>, env: Env): Partial<Record<Arch, BuilderTarget>> {
   const dir = env.DOCKER_CERT_PATH;
   if (!dir) return engines;
   const abs = resolve(dir);
@@ -461,6 +487,16 @@ export function tlsProblem(engine: Engine, tls: object): string | undefined {
   const missing = (["ca", "cert", "key"] as const).filter((k) => typeof given[k] !== "string" || given[k] === "");
   if (missing.length > 0) return `missing ${missing.join(", ")}; ${TLS_FORM}`;
   return undefined;
+}
+
+/** Where each arch's builder was given, as messages name it (see Settings.engineSources). */
+function builderSources(setting: Setting<Partial<Record<Arch, BuilderTarget>>>): Partial<Record<Arch, string>> {
+  return Object.fromEntries(
+    Object.entries(setting.value).map(([arch, t]) => [
+      arch,
+      setting.from === "workspace" ? `${setting.name}: field "builders.${arch}"` : `${setting.name} "${arch}=${targetName(t!)}"`,
+    ]),
+  );
 }
 
 // --- registries: --registry-* > PKGKIT_REGISTRY_* > defaults; insecure: the flag's and the variable's
@@ -647,8 +683,10 @@ export interface Settings {
   jobs?: number;
   /** `--builder`; absent: detected (lib/session.ts decides when). */
   builderKind?: BuilderKind;
-  /** Arches that build in an engine of their own; resolved when asked for (`builders`). */
-  engines: Partial<Record<Arch, Engine>>;
+  /** Arches that build in an engine of their own or with a named buildx builder; resolved when asked for (`builders`). */
+  engines: Partial<Record<Arch, BuilderTarget>>;
+  /** How messages name where each of `engines` was given: `--builders "arm64=..."`, `<file>: field "builders.arm64"`. */
+  engineSources?: Partial<Record<Arch, string>>;
   /** Resolved when asked for (`registry`). */
   registry?: RegistrySettings;
 }
@@ -660,11 +698,13 @@ export interface Settings {
  */
 export function resolveSettings(flags: Flags, env: Env, options: { workspace?: WorkspaceDefaults; builders?: boolean; registry?: boolean } = {}): Settings {
   const ws = options.workspace;
+  const builders = options.builders ? resolveBuilders(flags, env, ws && { file: ws.file ?? ws.dir, value: ws.builders }) : undefined;
   return {
     packages: { ...resolveOptions(flags, env), ...(ws ? { workspace: ws } : {}) },
     jobs: resolveJobs(flags),
     ...(options.builders ? { builderKind: resolveBuilderKind(flags)?.value } : {}),
-    engines: options.builders ? resolveBuilders(flags, env, ws && { file: ws.file ?? ws.dir, value: ws.builders }).value : {},
+    engines: builders?.value ?? {},
+    ...(builders ? { engineSources: builderSources(builders) } : {}),
     ...(options.registry ? { registry: resolveRegistry(flags, env) } : {}),
   };
 }

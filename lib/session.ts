@@ -5,7 +5,8 @@
  * missing (completeSession); run() takes the one Session object. Signers are resolved per package
  * (recipes/sign.ts) and join the session the recipe that plans returns.
  */
-import { BUILDER_KINDS, detectBuilder, detectBuilderKind } from "./builder.ts";
+import { BUILDER_KINDS, detectBuilder, detectBuilderKind, namedBuildxBuilder, targetName } from "./builder.ts";
+import { buildxDriver } from "./buildx-driver.ts";
 import { checkPemFile } from "./pemfile.ts";
 import { defaultShell, type Shell } from "./shell.ts";
 import type { EngineTls, RegistrySettings, Settings } from "./options.ts";
@@ -22,7 +23,7 @@ export type SessionParts = Partial<Session>;
 export interface SessionNeeds {
   /**
    * "now": the default builder (`--builder`, else detected) and one of its kind per arch with an
-   * engine of its own. "when-building": the same, except that with no `--builder` and no per-arch
+   * engine of its own; a named buildx builder (`buildx:<name>`) per arch that gives one, its driver looked up. "when-building": the same, except that with no `--builder` and no per-arch
    * engine the builder is left out, for the recipe to detect only if something must be built (a
    * push where everything exists starts no docker process).
    */
@@ -42,7 +43,15 @@ export async function createSession(settings: Settings, needs: SessionNeeds = {}
     const make = BUILDER_KINDS[settings.builderKind ?? (await detectBuilderKind(shell))];
     parts.builder = make(shell);
     for (const [arch, engine] of engines) if ("host" in engine && engine.tls) checkTlsFiles(arch, engine.tls);
-    parts.builders = Object.fromEntries(engines.map(([arch, engine]) => [arch, make(shell, "docker", engine, arch as Arch)]));
+    parts.builders = Object.fromEntries(
+      await Promise.all(
+        engines.map(async ([arch, target]) => {
+          if (!("buildx" in target)) return [arch, make(shell, "docker", target, arch as Arch)] as const;
+          const where = settings.engineSources?.[arch as Arch] ?? `--builders "${arch}=${targetName(target)}"`;
+          return [arch, namedBuildxBuilder(shell, target.buildx, await buildxDriver(shell, target.buildx, where), "docker", arch as Arch)] as const;
+        }),
+      ),
+    );
   }
   if (needs.registry) {
     if (!settings.registry) throw new TypeError("createSession: a registry client needs settings resolved with `registry: true`");

@@ -6,7 +6,8 @@
  *
  * `org` and `arches` are defaults for the packages inside the workspace directory that do not set
  * them; `packages` lists package directories as globs relative to it ("!" excludes); `builders`
- * gives arches an engine of their own (endpoint or docker context: a remote builder), unless
+ * gives arches an engine of their own (endpoint or docker context: a remote builder) or a named
+ * buildx builder (`buildx:<name>`), unless
  * `--builders` or PKGKIT_BUILDERS say otherwise; `signer` signs the packages inside it that name no
  * signer themselves, unless the run says otherwise (`--signer`, `--key`, `--keyless`; before
  * pkgkit.yml, see lib/sign/config.ts). Package files are found with one `git ls-files` (so
@@ -18,7 +19,7 @@ import { z } from "zod";
 import { InputError, SpecError } from "./errors.ts";
 import { BUILD_YML, CONFIG_FILE, importDefault } from "./load.ts";
 import { ARCHES, archesSchema, orgSchema, problemsOf, sourceDateEpochSchema, type Arch } from "./spec.ts";
-import { parseEngine, TLS_FORM, tlsProblem, type BuilderEntry, type WorkspaceDefaults } from "./options.ts";
+import { parseBuilderTarget, parseEngine, TLS_FORM, tlsProblem, type BuilderEntry, type WorkspaceDefaults } from "./options.ts";
 import { globToRegExp, isGlob } from "./glob.ts";
 import { callerFile, canonical } from "./runtime.ts";
 import type { Shell } from "./shell.ts";
@@ -26,14 +27,14 @@ import type { Shell } from "./shell.ts";
 export const WORKSPACE_FILE = "pkgkit.config.ts";
 export const WORKSPACE_KIND = "pkgkit.workspace";
 
-const ENTRY_FORM = 'expected an engine endpoint or docker context name, e.g. "ssh://user@arm-host", or { host: "tcp://host:2376", tls: { ca, cert, key } }';
+const ENTRY_FORM = 'expected an engine endpoint, a docker context name or buildx:<name>, e.g. "ssh://user@arm-host", or { host: "tcp://host:2376", tls: { ca, cert, key } }';
 
 /** A builder entry: an engine as a string, or `{ host, tls? }` with TLS files relative to the workspace directory. */
 const builderEntrySchema = z.custom<BuilderEntry>(() => true).check((ctx) => {
   const issue = (message: string, path: string[] = []): void => void ctx.issues.push({ code: "custom", input: ctx.value, path, message });
   const v = ctx.value as unknown;
   if (typeof v === "string") {
-    const engine = parseEngine(v);
+    const engine = parseBuilderTarget(v);
     if ("problem" in engine) issue(engine.problem);
     return;
   }
@@ -89,7 +90,7 @@ export interface WorkspaceDefinition {
   readonly dir: string;
   readonly org?: string;
   readonly arches?: Arch[];
-  /** Engine (endpoint or docker context, or a tcp:// endpoint with TLS files) per arch, as written. */
+  /** Engine (endpoint or docker context, or a tcp:// endpoint with TLS files) or `buildx:<name>` per arch, as written. */
   readonly builders?: Partial<Record<Arch, BuilderEntry>>;
   readonly signer?: "notary" | "sigstore";
   readonly sourceDateEpoch?: number;

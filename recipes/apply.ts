@@ -13,7 +13,8 @@ import { findWorkspace, workspaceDefaults } from "../lib/workspace.ts";
 import { plan } from "../lib/plan/plan.ts";
 import type { Plan } from "../lib/plan/schema.ts";
 import { run, type Reporter, type Result } from "../lib/run.ts";
-import { BUILDER_KINDS, parseEngine, type ArchBuilders, type Builder, type BuilderKind, type EngineTls } from "../lib/builder.ts";
+import { BUILDER_KINDS, namedBuildxBuilder, parseBuilderTarget, parseEngine, type ArchBuilders, type Builder, type BuilderKind, type EngineTls } from "../lib/builder.ts";
+import { buildxDriver } from "../lib/buildx-driver.ts";
 import type { Arch } from "../lib/spec.ts";
 import { defaultShell, type Shell } from "../lib/shell.ts";
 import type { Session } from "../lib/session.ts";
@@ -84,9 +85,11 @@ export async function checkPlan(planned: Plan, options: ApplyOptions = {}): Prom
   const { packages, changed } = matchPackages(planned, graph.packages);
   if (changed.length) throw new StalePlanError(formatSourcesChanged(file, changed));
 
-  const builder = builderNamed(shell, inputs.builder, `${file}: field "inputs.builder"`);
+  const builder = await builderNamed(shell, inputs.builder, `${file}: field "inputs.builder"`);
   const builders: ArchBuilders = Object.fromEntries(
-    Object.entries(inputs.builders ?? {}).map(([arch, name]) => [arch, builderNamed(shell, name, `${file}: field "inputs.builders.${arch}"`, inputs.builderTls?.[arch as Arch], arch as Arch)]),
+    await Promise.all(
+      Object.entries(inputs.builders ?? {}).map(async ([arch, name]) => [arch, await builderNamed(shell, name, `${file}: field "inputs.builders.${arch}"`, inputs.builderTls?.[arch as Arch], arch as Arch)]),
+    ),
   );
   const common = { shell, builder, builders, force: inputs.force, resolved, ...(inputs.attestations === false ? { attestations: false as const } : {}) };
   let now;
@@ -127,11 +130,20 @@ async function signingOf(planned: Plan, file: string, given: SigningOptions = {}
   };
 }
 
-/** The builder a plan names as lib/builder.ts names them: `buildx`, `legacy`, or either `@<endpoint|context>`. */
-function builderNamed(shell: Shell, name: string, where: string, tls?: EngineTls, arch?: Arch): Builder {
+/**
+ * The builder a plan names as lib/builder.ts names them: `buildx`, `legacy`, either
+ * `@<endpoint|context>`, or `buildx:<name>` (its driver looked up now: a changed driver changes
+ * the build command, so the plan no longer holds).
+ */
+async function builderNamed(shell: Shell, name: string, where: string, tls?: EngineTls, arch?: Arch): Promise<Builder> {
+  if (name.startsWith("buildx:")) {
+    const target = parseBuilderTarget(name);
+    if ("problem" in target || !("buildx" in target)) throw new InputError(`${where}: ${"problem" in target ? target.problem : JSON.stringify(name)}`);
+    return namedBuildxBuilder(shell, target.buildx, await buildxDriver(shell, target.buildx, `${where}: ${JSON.stringify(name)}`), "docker", arch);
+  }
   const at = name.indexOf("@");
   const kind = (at < 0 ? name : name.slice(0, at)) as BuilderKind;
-  if (!Object.hasOwn(BUILDER_KINDS, kind)) throw new InputError(`${where}: ${JSON.stringify(name)}: expected buildx or legacy, or either @<endpoint|context>`);
+  if (!Object.hasOwn(BUILDER_KINDS, kind)) throw new InputError(`${where}: ${JSON.stringify(name)}: expected buildx or legacy, either @<endpoint|context>, or buildx:<name>`);
   if (at < 0) return BUILDER_KINDS[kind](shell);
   const engine = parseEngine(name.slice(at + 1));
   if ("problem" in engine) throw new InputError(`${where}: ${engine.problem}`);

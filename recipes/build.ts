@@ -47,7 +47,7 @@ export interface EngineLookup {
  */
 export async function lookupEngines(packages: Package[], images: { ref: string; arch: Arch }[], builder: Builder, builders: ArchBuilders = {}): Promise<EngineLookup> {
   const plain = packages.map(indexRef);
-  const elsewhere = images.filter((i) => builders[i.arch]).map((i) => i.ref);
+  const elsewhere = images.filter((i) => builders[i.arch]?.engine).map((i) => i.ref);
   const asks = new Map<Builder, string[]>([[builder, []]]);
   for (const { ref, arch } of images) {
     const b = builderFor(arch, builder, builders);

@@ -17,7 +17,7 @@ import { defaultShell } from "../lib/shell.ts";
 import { findWorkspace, workspaceDefaults } from "../lib/workspace.ts";
 import { loadSigningConfig, packageSigner, resolveSignerConfig, runSigner, type RunSigner, type SignerConfig } from "../lib/sign/config.ts";
 import { NETWORK_TIMEOUT_MS, runChecks, type Check, type CheckRow } from "../lib/doctor/check.ts";
-import { archEngineRow, builderKindRow, buildxRow, engineFacts, engineRow } from "../lib/doctor/engine.ts";
+import { archEngineRow, builderKindRow, buildxBuilderRow, buildxRow, engineFacts, engineRow } from "../lib/doctor/engine.ts";
 import { binfmtRow } from "../lib/doctor/binfmt.ts";
 import { diskRow } from "../lib/doctor/disk.ts";
 import { registryRows } from "../lib/doctor/registry.ts";
@@ -82,7 +82,10 @@ export async function doctor(t: Targets, options: DoctorOptions): Promise<Doctor
     },
     { name: "buildx", run: async () => [await buildxRow(shell, settings.builderKind, timeoutMs)] },
     { name: "builder kind", run: async () => [await builderKindRow(shell, settings.builderKind)] },
-    ...Object.entries(engines).map(([arch, engine]) => ({ name: `builder ${arch}`, run: async () => [archEngineRow(arch, engine, await engineFacts(shell, engine, timeoutMs))] })),
+    ...Object.entries(engines).map(([arch, engine]) => ({
+      name: `builder ${arch}`,
+      run: async () => ["buildx" in engine ? await buildxBuilderRow(shell, arch, engine.buildx, timeoutMs) : archEngineRow(arch, engine, await engineFacts(shell, engine, timeoutMs))],
+    })),
     ...needs.registries.map((r) => ({ name: `registry ${r}`, run: () => registryRows(r, { ca: registry.ca, insecure: registry.insecure, timeoutMs: Math.min(timeoutMs, registry.bounds.requestMs.value) }) })),
     ...needs.signers.flatMap(({ config, repositories }) => signerChecks(config, repositories)),
     { name: "disk scratch", run: async () => [diskRow("scratch", tmpdir())] },

@@ -1,12 +1,14 @@
 /**
  * Doctor checks of engines: the default one (DOCKER_HOST, the docker context) and each arch's own
  * (`--builders`, PKGKIT_BUILDERS, LINUXKIT_BUILDERS, the workspace): does it answer, its version
- * and API version, its OS and arch, the platforms its BuildKit builds for; buildx and the builder kind.
+ * and API version, its OS and arch, the platforms its BuildKit builds for; an arch's named buildx
+ * builder (`buildx:<name>`): its driver, status and platforms; buildx and the builder kind.
  */
 import process from "node:process";
 import { engineGet, engineSocket } from "../engine-api.ts";
 import { detectBuilderKind, engineArgs } from "../builder.ts";
 import { engineProblem } from "../engine-errors.ts";
+import { parseInspectDriver } from "../buildx-driver.ts";
 import { engineName, type BuilderKind, type Engine } from "../options.ts";
 import type { Shell } from "../shell.ts";
 import { execBounded, firstLine, lastLine, orAfter, missing, notFound, ok, warn, type CheckRow } from "./check.ts";
@@ -95,6 +97,23 @@ export function archEngineRow(arch: string, engine: Engine, f: EngineFacts): Che
   const platforms = f.platforms ? `; builds ${f.platforms.join(", ")}` : "";
   if (f.arch === arch || f.platforms?.includes(platform)) return ok(check, `${describe(f)}${platforms}`);
   return warn(check, `${describe(f)}${platforms}: not ${platform}`, `builds of ${arch} there run under emulation, if at all: point ${arch} at a native ${arch} engine`);
+}
+
+/**
+ * An arch's named buildx builder (`buildx:<name>`): `docker buildx inspect <name>` knows it, and its
+ * platforms, when it lists them (a docker-container builder lists none until its first build), include the arch.
+ */
+export async function buildxBuilderRow(shell: Shell, arch: string, name: string, timeoutMs: number): Promise<CheckRow> {
+  const check = `builder ${arch}`;
+  const r = await execBounded(shell, ["docker", "buildx", "inspect", name], timeoutMs);
+  if (r.code !== 0)
+    return missing(check, `buildx:${name}: ${r.timedOut ? `no answer within ${timeoutMs / 1000}s` : lastLine(r.stderr) || `docker buildx inspect exited with ${r.code}`}`,
+      `\`docker buildx ls\` lists the builders; \`docker buildx create --name ${name} --driver <driver> ...\` makes one, or fix --builders ${arch}=buildx:<name>`);
+  const field = (key: string) => new RegExp(`^${key}:\\s*(.*)$`, "m").exec(r.stdout)?.[1]?.trim();
+  const platforms = field("Platforms")?.split(",").map((p) => p.trim().replace(/\*$/, "")).filter(Boolean) ?? [];
+  const found = `buildx:${name}, ${parseInspectDriver(r.stdout) ?? "?"} driver, ${field("Status") ?? "status unknown"}${platforms.length ? `; builds ${platforms.join(", ")}` : ""}`;
+  if (platforms.length === 0 || platforms.includes(`linux/${arch}`)) return ok(check, found);
+  return warn(check, `${found}: not linux/${arch}`, `builds of ${arch} there run under emulation, if at all: point ${arch} at a builder with a native ${arch} node`);
 }
 
 /** `docker buildx version`: needed when `--builder buildx` asks for it, else builds fall back to the legacy builder. */

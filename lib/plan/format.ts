@@ -9,7 +9,7 @@ export function formatPlan(p: Plan): string {
   const lines = [`plan: ${p.command} (${counts.join(", ")})`];
   for (const s of p.steps) {
     if (s.kind === "build") {
-      lines.push(`  build  ${s.ref}  [${s.platform}, ${s.builder}]  ${s.reason}`);
+      lines.push(`  build  ${s.ref}  [${s.platform}, ${s.builder}${s.driver ? ` (${s.driver} driver${s.driver === "docker" ? "" : ", loaded into the local engine"})` : ""}]  ${s.reason}`);
       lines.push(`         $ ${[...Object.entries(s.command.env ?? {}).map(([k, v]) => `${k}=${v}`), ...s.command.argv].map(quoteForDisplay).join(" ")}   # in ${s.context === "package" ? s.dir : "its assembled context"}`);
     } else if (s.kind === "skip") lines.push(`  skip   ${s.ref}  ${s.reason}${s.found ? ` (${s.found.slice(0, 19)})` : ""}`);
     else if (s.kind === "push") lines.push(`  push   ${s.ref}  [${s.platform}, ${s.format} manifest, from ${s.builder}]  ${s.reason}`);

@@ -169,6 +169,7 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
           platform: platformString(arch),
           ref,
           builder: builder.name,
+          ...(builder.driver ? { driver: builder.driver } : {}),
           context: needsContext ? "assembled" : "package",
           command: builder.command({
             context: ".",

@@ -10,7 +10,7 @@ import { signerName } from "../sign/schema.ts";
 
 const arch = z.enum(ARCHES);
 const absolute = (what: string) => z.string().refine(isAbsolute, { error: `expected ${what}: an absolute path` });
-const builderName = z.string().regex(/^(buildx|legacy)(@\S+)?$/, { error: "expected a builder: buildx or legacy, or either @<endpoint|context>" });
+const builderName = z.string().regex(/^((buildx|legacy)(@\S+)?|buildx:[a-zA-Z0-9][a-zA-Z0-9_.+-]*)$/, { error: "expected a builder: buildx or legacy, either @<endpoint|context>, or buildx:<name>" });
 const imageTag = z.string().regex(tagRe, { error: "expected an image tag" });
 
 function isImageName(text: string): boolean {
@@ -41,6 +41,8 @@ export const buildStepSchema = z.object({
    */
   context: z.enum(["package", "assembled"]),
   command: z.object({ argv: z.array(z.string()), env: z.record(z.string(), z.string()).optional() }),
+  /** A named buildx builder's driver (`builder` is `buildx:<name>`): `docker` keeps the image in its context's engine, any other loads it into the local one. */
+  driver: z.string().optional(),
 });
 
 /** Nothing to do: the image (or the index) is there already. */
@@ -206,7 +208,7 @@ export const signingInputsSchema = z.strictObject({
 
 /** The options a plan was made with, so `pkgkit apply` can plan again and compare. */
 export const planInputsSchema = z.object({
-  /** The builder's name (`buildx`, `legacy`), and each arch's that builds in an engine of its own (`buildx@ssh://arm-host`). */
+  /** The builder's name (`buildx`, `legacy`), and each arch's that builds in an engine of its own (`buildx@ssh://arm-host`) or with a named buildx builder (`buildx:k8s`). */
   builder: builderName,
   builders: z.partialRecord(arch, builderName).optional(),
   /** The TLS files of each arch's tcp:// engine that has them (paths, never their content). */

@@ -197,9 +197,9 @@ test("a dependency built FROM another on arm64: both in the remote engine, the d
 });
 
 test("bad builders exit 2 with what was given and the expected form; nothing is built", () => {
-  const form = "expected arch=<endpoint|context>,..., e.g. arm64=ssh://user@arm-host,amd64=unix:///var/run/docker.sock";
+  const form = "expected arch=<endpoint|context|buildx:<name>>,..., e.g. arm64=ssh://user@arm-host,amd64=unix:///var/run/docker.sock,riscv64=buildx:k8s";
   const cases: [string[], Record<string, string>, string][] = [
-    [["--builders", "arm64"], {}, `pkgkit: --builders "arm64": "arm64" is not arch=<endpoint|context>; ${form}\n`],
+    [["--builders", "arm64"], {}, `pkgkit: --builders "arm64": "arm64" is not arch=<endpoint|context|buildx:<name>>; ${form}\n`],
     [["--builders", `x86=${REMOTE}`], {}, `pkgkit: --builders "x86=${REMOTE}": "x86" is not an arch pkgkit builds for`],
     [["--builders", "arm64="], {}, `pkgkit: --builders "arm64=": no engine for arm64; ${form}\n`],
     [[], { PKGKIT_BUILDERS: "arm64=http://host" }, `pkgkit: PKGKIT_BUILDERS "arm64=http://host": "http://host" is not an engine endpoint`],

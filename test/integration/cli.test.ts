@@ -138,7 +138,7 @@ test("bad flags, exit 2: --org, --hash, --arches, --builder", () => {
     [["--org", "bob:hunter22@127.0.0.1:5000/x"], 'pkgkit: --org "***@127.0.0.1:5000/x": an org must not contain credentials (user:password@): give them to `docker login`, which pkgkit reads\n'],
     [["--push", "--registry-ca", "/etc/passwd"], 'pkgkit: --registry-ca "/etc/passwd": not a PEM certificate (-----BEGIN CERTIFICATE-----)\n'],
     [["--push", "--key", "/nonexistent/cosign.key"], 'pkgkit: --key "/nonexistent/cosign.key": no such file; expected a PEM private key (-----BEGIN PRIVATE KEY----- or EC PRIVATE KEY or ENCRYPTED PRIVATE KEY)\n'],
-    [["--builders", "arm64=ssh://bob:hunter22@arm-host"], 'pkgkit: --builders "arm64=ssh://bob:***@arm-host": "ssh://bob:***@arm-host": an engine endpoint must not hold a password; use an SSH key or agent (ssh://user@host), or TLS (tcp://); expected arch=<endpoint|context>,..., e.g. arm64=ssh://user@arm-host,amd64=unix:///var/run/docker.sock\n'],
+    [["--builders", "arm64=ssh://bob:hunter22@arm-host"], 'pkgkit: --builders "arm64=ssh://bob:***@arm-host": "ssh://bob:***@arm-host": an engine endpoint must not hold a password; use an SSH key or agent (ssh://user@host), or TLS (tcp://); expected arch=<endpoint|context|buildx:<name>>,..., e.g. arm64=ssh://user@arm-host,amd64=unix:///var/run/docker.sock,riscv64=buildx:k8s\n'],
   ];
   for (const [flags, expected] of cases) {
     const r = pkgkit(["plan", ...flags, "examples/hello"]);

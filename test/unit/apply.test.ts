@@ -107,7 +107,7 @@ test("a plan file that is not a plan, or of another version, or lacks a field: e
   const badStep = { ...good, steps: [{ ...good.steps[0]!, kind: "delete" }] };
   assert.match(errorOf(() => parsePlanFile(JSON.stringify(badStep), file)), 'plan.json: field "steps[0].kind"');
   const badBuilder = { ...good, inputs: { ...good.inputs, builders: { arm64: "sh -c x" } } };
-  assert.match(errorOf(() => parsePlanFile(JSON.stringify(badBuilder), file)), 'plan.json: field "inputs.builders.arm64": expected a builder: buildx or legacy, or either @<endpoint|context>');
+  assert.match(errorOf(() => parsePlanFile(JSON.stringify(badBuilder), file)), 'plan.json: field "inputs.builders.arm64": expected a builder: buildx or legacy, either @<endpoint|context>, or buildx:<name>');
   const badRelease = { ...good, inputs: { ...good.inputs, release: "v1/../x" } };
   assert.match(errorOf(() => parsePlanFile(JSON.stringify(badRelease), file)), 'plan.json: field "inputs.release": expected an image tag');
 });

@@ -31,9 +31,9 @@ test("parseBuilders: endpoints and context names per arch, spaces and empty entr
   });
 });
 
-const FORM = "expected arch=<endpoint|context>,..., e.g. arm64=ssh://user@arm-host,amd64=unix:///var/run/docker.sock";
+const FORM = "expected arch=<endpoint|context|buildx:<name>>,..., e.g. arm64=ssh://user@arm-host,amd64=unix:///var/run/docker.sock,riscv64=buildx:k8s";
 const badLists: [string, string, string][] = [
-  ["arm64", "--builders", `--builders "arm64": "arm64" is not arch=<endpoint|context>; ${FORM}`],
+  ["arm64", "--builders", `--builders "arm64": "arm64" is not arch=<endpoint|context|buildx:<name>>; ${FORM}`],
   ["x86=ctx", "PKGKIT_BUILDERS", `PKGKIT_BUILDERS "x86=ctx": "x86" is not an arch pkgkit builds for (amd64, arm64, arm, 386, ppc64le, s390x, riscv64, mips64le, loong64, each also as linux/<arch>); ${FORM}`],
   ["arm64=", "--builders", `--builders "arm64=": no engine for arm64; ${FORM}`],
   ["arm64=a1,arm64=a2", "--builders", `--builders "arm64=a1,arm64=a2": arm64 is given twice; ${FORM}`],

@@ -126,7 +126,7 @@ test("credentials in an org (build.yml) or an engine endpoint are refused withou
   const org = errorOf('image: app\norg: "bob:hunter22@registry.example.com/team"\n');
   assert.is(org, `${FILE}:2:6: field "org": "***@registry.example.com/team" is not a valid org: an org must not contain credentials (user:password@): give them to \`docker login\`, which pkgkit reads`);
   const builders = await inputErrorOf(() => parseBuilders("arm64=ssh://bob:hunter22@arm-host", "PKGKIT_BUILDERS"));
-  assert.is(builders, 'PKGKIT_BUILDERS "arm64=ssh://bob:***@arm-host": "ssh://bob:***@arm-host": an engine endpoint must not hold a password; use an SSH key or agent (ssh://user@host), or TLS (tcp://); expected arch=<endpoint|context>,..., e.g. arm64=ssh://user@arm-host,amd64=unix:///var/run/docker.sock');
+  assert.is(builders, 'PKGKIT_BUILDERS "arm64=ssh://bob:***@arm-host": "ssh://bob:***@arm-host": an engine endpoint must not hold a password; use an SSH key or agent (ssh://user@host), or TLS (tcp://); expected arch=<endpoint|context|buildx:<name>>,..., e.g. arm64=ssh://user@arm-host,amd64=unix:///var/run/docker.sock,riscv64=buildx:k8s');
   const shell = await defaultShell();
   const def = makeDefinition({ image: "app" }, join(dir, "app/pkg.config.ts"));
   const env = await inputErrorOf(() => resolveGraph(shell, [def], { hash: "h", org: "bob:hunter22@registry.example.com/team", orgSource: "PKGKIT_ORG" }));

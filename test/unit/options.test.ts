@@ -245,13 +245,13 @@ for (const set of combinations(LK_BUILDER_SOURCES)) {
 }
 
 test("builders: a bad LINUXKIT_BUILDERS names it, even under --builders (LinuxKit reads it first); an empty one is unset", () => {
-  assert.match(inputErrorOf(() => resolveBuilders({ builders: "arm64=x" }, { LINUXKIT_BUILDERS: "linux/arm64" })), /^LINUXKIT_BUILDERS "linux\/arm64": "linux\/arm64" is not arch=<endpoint\|context>; /);
+  assert.match(inputErrorOf(() => resolveBuilders({ builders: "arm64=x" }, { LINUXKIT_BUILDERS: "linux/arm64" })), /^LINUXKIT_BUILDERS "linux\/arm64": "linux\/arm64" is not arch=<endpoint\|context\|buildx:<name>>; /);
   assert.equal(resolveBuilders({}, { LINUXKIT_BUILDERS: "" }).from, "default");
 });
 
 test("builders: a bad value names its source", () => {
-  const form = "expected arch=<endpoint|context>,..., e.g. arm64=ssh://user@arm-host,amd64=unix:///var/run/docker.sock";
-  assert.is(inputErrorOf(() => resolveBuilders({ builders: "arm64" }, {})), `--builders "arm64": "arm64" is not arch=<endpoint|context>; ${form}`);
+  const form = "expected arch=<endpoint|context|buildx:<name>>,..., e.g. arm64=ssh://user@arm-host,amd64=unix:///var/run/docker.sock,riscv64=buildx:k8s";
+  assert.is(inputErrorOf(() => resolveBuilders({ builders: "arm64" }, {})), `--builders "arm64": "arm64" is not arch=<endpoint|context|buildx:<name>>; ${form}`);
   assert.is(inputErrorOf(() => resolveBuilders({}, { PKGKIT_BUILDERS: "x86=ctx" })), `PKGKIT_BUILDERS "x86=ctx": "x86" is not an arch pkgkit builds for (amd64, arm64, arm, 386, ppc64le, s390x, riscv64, mips64le, loong64, each also as linux/<arch>); ${form}`);
   assert.is(inputErrorOf(() => resolveBuilders({}, {}, { file: WS, value: { arm64: "http://x" } })), `${WS}: field "builders.arm64": "http://x" is not an engine endpoint; expected unix:///<socket>, tcp://<host>:<port> or ssh://[user@]<host>`);
 });
