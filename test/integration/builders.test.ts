@@ -1,4 +1,4 @@
-// Remote builders: `--builders arm64=<endpoint|context>` sends arm64 to its own engine. The second
+// Remote builders: `--builders arm64=<endpoint|context|buildx:<name>>` sends arm64 to its own engine or builder. The second
 // engine test/env/start.sh runs on its own socket stands in for a native arm64 machine; each test
 // reads that engine's image list (and the local one's) to see where each arch was built.
 import { test } from "uvu";
@@ -171,6 +171,42 @@ test("a docker context name works: docker --context <name>, built in that contex
   }
 });
 
+test("--builders arm64=buildx:<name>, a docker-context builder (buildx's docker driver): arm64 built on that context's engine, pushed from it, merged with amd64", async () => {
+  // A docker context is itself a buildx builder of the docker driver (`docker buildx ls` lists it;
+  // `docker buildx create` makes docker-container builders, which need a moby/buildkit image).
+  const config = mkdtempSync(join(tmpdir(), "pkgkit-docker-config-"));
+  const env = { DOCKER_CONFIG: config, XDG_CACHE_HOME: join(config, "cache") };
+  const name = `pkgkit-bx-${RUN}`;
+  must(["docker", "context", "create", name, "--docker", `host=${REMOTE}`], undefined, env);
+  try {
+    assert.match(must(["docker", "buildx", "ls"], undefined, env), new RegExp(`^${name}\\s+docker\\s*$`, "m"));
+    const org = `${svc.registries.plain}/${ORG}-bx`;
+    const text = pkgkit(["plan", "--push", "--disable-content-trust", "--org", org, "--builders", `linux/arm64=buildx:${name}`, HELLO], { env });
+    assert.is(text.code, 0, text.stderr);
+    assert.match(text.stdout, `build  ${org}/hello:${TAG}-arm64  [linux/arm64, buildx:${name} (docker driver)]  not in registry, not in engine ${name}\n         $ docker --context ${name} buildx build --builder ${name} --platform linux/arm64 --load`);
+    const r = pkgkit(["push", "--disable-content-trust", "--json", "--org", org, "--builders", `linux/arm64=buildx:${name}`, HELLO], { env });
+    assert.is(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { plan: { steps: (PlanStep & { driver?: string })[]; inputs: { builders: Record<string, string> } } };
+    const arm = out.plan.steps.find((s) => s.kind === "build" && s.arch === "arm64")!;
+    assert.equal([arm.builder, arm.driver, arm.command!.argv.slice(0, 7)], [`buildx:${name}`, "docker", ["docker", "--context", name, "buildx", "build", "--builder", name]]);
+    assert.equal(out.plan.steps.filter((s) => s.kind === "push").map((s) => [s.arch, s.builder]), [["amd64", "buildx"], ["arm64", `buildx:${name}`]]);
+    assert.equal(out.plan.inputs.builders, { arm64: `buildx:${name}` });
+    const remoteArm = imageIn("remote", `${org}/hello:${TAG}-arm64`);
+    assert.is(remoteArm?.Architecture, "arm64", "built on the context's engine");
+    assert.is(imageIn("local", `${org}/hello:${TAG}-arm64`), undefined, "not on the local one");
+    const client = createRegistry();
+    const index = await client.getManifest(`${org}/hello`, TAG);
+    assert.equal(index!.json.manifests!.map((d) => `${d.platform?.os}/${d.platform?.architecture}`).sort(), ["linux/amd64", "linux/arm64"]);
+    const armEntry = index!.json.manifests!.find((d) => d.platform?.architecture === "arm64")!;
+    assert.is(armEntry.digest, (await client.headManifest(`${org}/hello`, `${TAG}-arm64`))!.digest);
+    // The registry's arm64 image is the one the context's engine built, as push normalises it.
+    assert.is(armEntry.digest, await pushedManifestOf(docker("remote", []), `${org}/hello:${TAG}-arm64`));
+  } finally {
+    sh(["docker", "context", "rm", "--force", name], undefined, env);
+    rmSync(config, { recursive: true, force: true });
+  }
+});
+
 test("a dependency built FROM another on arm64: both in the remote engine, the dependent FROM the per-arch ref", () => {
   const repo = tmpRepo({
     "base/build.yml": "image: base\n",
@@ -204,6 +240,7 @@ test("bad builders exit 2 with what was given and the expected form; nothing is 
     [["--builders", "arm64="], {}, `pkgkit: --builders "arm64=": no engine for arm64; ${form}\n`],
     [[], { PKGKIT_BUILDERS: "arm64=http://host" }, `pkgkit: PKGKIT_BUILDERS "arm64=http://host": "http://host" is not an engine endpoint`],
     [["--builders", "arm64=no-such-context-here"], {}, 'pkgkit: docker context "no-such-context-here" does not exist'],
+    [["--builders", "linux/arm64=buildx:no-such-builder"], {}, 'pkgkit: --builders "arm64=buildx:no-such-builder": no buildx builder "no-such-builder" (no builder "no-such-builder" found); `docker buildx ls` lists the builders'],
   ];
   for (const [args, env, message] of cases) {
     for (const command of ["build", "push", "plan"]) {
