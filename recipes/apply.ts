@@ -101,7 +101,8 @@ export async function checkPlan(planned: Plan, options: ApplyOptions = {}): Prom
   } else ({ options: now, session } = await observeBuild(packages, common));
 
   const changes = observedChanges(planned, now.observed!);
-  const again = plan(packages, now);
+  // The plain tag goes to the planning machine's native arch, wherever the plan is applied.
+  const again = plan(packages, { ...now, nativeArch: inputs.nativeArch });
   const resigned = signerChanges(planned.steps, again.steps);
   if (resigned.length > 0) throw new StalePlanError(formatSignersChanged(file, resigned));
   // A field pkgkit would not write itself (a path added to the inputs, say) is a difference too.

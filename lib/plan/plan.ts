@@ -243,6 +243,7 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
       ...(options.attestations === false ? { attestations: false as const } : {}),
       ...(options.resolved ? { resolved: options.resolved } : {}),
       ...(options.signingWith ? { signing: options.signingWith } : {}),
+      ...(options.nativeArch ? { nativeArch: options.nativeArch } : {}),
     },
   };
 }

@@ -224,6 +224,12 @@ export const planInputsSchema = z.object({
   resolved: resolvedWithSchema.optional(),
   /** Push plans of packages that sign: what the run said about signing, and the pkgkit.yml read. */
   signing: signingInputsSchema.optional(),
+  /**
+   * The local engine's native arch when planned, whose images got the plain tag (PlanOptions.nativeArch).
+   * `apply` plans again with it, so a plan applied on a machine of another arch (a group of
+   * `plan --by arch` in a CI job on a native arm64 runner) still holds.
+   */
+  nativeArch: z.string().optional(),
 });
 
 /** A plan's package: `commit` is HEAD when planned, which the builds record in their revision label. */
