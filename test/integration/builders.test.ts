@@ -3,7 +3,7 @@
 // reads that engine's image list (and the local one's) to see where each arch was built.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { must, pkgkit, pushedManifestOf, ROOT, sh, tmpRepo } from "../helpers.ts";
@@ -184,7 +184,17 @@ test("--builders arm64=buildx:<name>, a docker-context builder (buildx's docker 
     const text = pkgkit(["plan", "--push", "--disable-content-trust", "--org", org, "--builders", `linux/arm64=buildx:${name}`, HELLO], { env });
     assert.is(text.code, 0, text.stderr);
     assert.match(text.stdout, `build  ${org}/hello:${TAG}-arm64  [linux/arm64, buildx:${name} (docker driver)]  not in registry, not in engine ${name}\n         $ docker --context ${name} buildx build --builder ${name} --platform linux/arm64 --load`);
-    const r = pkgkit(["push", "--disable-content-trust", "--json", "--org", org, "--builders", `linux/arm64=buildx:${name}`, HELLO], { env });
+    // Planned, then applied: apply looks the builder's driver up again.
+    const planned = pkgkit(["plan", "--push", "--disable-content-trust", "--json", "--org", org, "--builders", `linux/arm64=buildx:${name}`, HELLO], { env });
+    assert.is(planned.code, 0, planned.stderr);
+    const file = join(config, "plan.json");
+    const gone = join(config, "gone.json");
+    writeFileSync(file, planned.stdout);
+    writeFileSync(gone, planned.stdout.replaceAll(`buildx:${name}`, "buildx:no-such-builder"));
+    const refused = pkgkit(["apply", gone], { env });
+    assert.is(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, `pkgkit: ${gone}: field "inputs.builders.arm64": "buildx:no-such-builder": no buildx builder "no-such-builder"`);
+    const r = pkgkit(["apply", "--json", file], { env });
     assert.is(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as { plan: { steps: (PlanStep & { driver?: string })[]; inputs: { builders: Record<string, string> } } };
     const arm = out.plan.steps.find((s) => s.kind === "build" && s.arch === "arm64")!;
