@@ -103,12 +103,12 @@ export async function signatureLayers(registry: Registry, repository: string, di
  * fallback is written on every registry: pkgkit's client does not see whether a registry
  * processed `subject` itself, and on one that does the tag is merely redundant.
  */
-export async function attachBundle(registry: Registry, repository: string, subject: Descriptor, bundle: Uint8Array, content: string): Promise<string> {
+export async function attachBundle(registry: Registry, repository: string, subject: Descriptor, bundle: Uint8Array, content: string, predicateType: string = BUNDLE.predicateType): Promise<string> {
   const config = await putBlob(registry, repository, EMPTY_JSON.bytes);
   const layer = await putBlob(registry, repository, bundle);
   const annotations = {
     [BUNDLE.contentAnnotation]: content,
-    [BUNDLE.predicateAnnotation]: BUNDLE.predicateType,
+    [BUNDLE.predicateAnnotation]: predicateType,
     "org.opencontainers.image.created": new Date().toISOString().replace(/\.\d+Z$/, "Z"),
   };
   const bytes = enc.encode(JSON.stringify({
@@ -132,11 +132,11 @@ export async function attachBundle(registry: Registry, repository: string, subje
   return `${repository}@${digest} (referrer of ${subject.digest}, listed in ${repository}:${tag})`;
 }
 
-/** The Sigstore bundles attached to `digest` as referrers (read from the fallback tag). */
-export async function bundleReferrers(registry: Registry, repository: string, digest: string): Promise<{ digest: string; bundle: Uint8Array }[]> {
+/** The Sigstore bundles attached to `digest` as referrers (read from the fallback tag), of cosign's signatures or of another predicate type. */
+export async function bundleReferrers(registry: Registry, repository: string, digest: string, predicateType: string = BUNDLE.predicateType): Promise<{ digest: string; bundle: Uint8Array }[]> {
   const index: Manifest | undefined = await registry.getManifest(repository, referrersTag(digest));
   const entries = (index?.json.manifests ?? []).filter(
-    (d) => (d as Descriptor & { artifactType?: string }).artifactType === BUNDLE.mediaType && d.annotations?.[BUNDLE.predicateAnnotation] === BUNDLE.predicateType,
+    (d) => (d as Descriptor & { artifactType?: string }).artifactType === BUNDLE.mediaType && d.annotations?.[BUNDLE.predicateAnnotation] === predicateType,
   );
   const out: { digest: string; bundle: Uint8Array }[] = [];
   for (const d of entries) {

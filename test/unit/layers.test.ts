@@ -16,7 +16,7 @@ const LAYERS: [name: string, modules: string[]][] = [
     "lib/yaml.ts", "lib/pemfile.ts", "lib/shell.ts", "lib/scratch.ts", "lib/registry/digest.ts",
   ]],
   ["spec, names, options", ["lib/names.ts", "lib/tagtemplate.ts", "lib/spec.ts", "lib/define.ts", "lib/sign/schema.ts", "lib/options.ts"]],
-  ["adapters: Builder, Registry, Signer", ["lib/builder-kind.ts", "lib/engine-api.ts", "lib/builder.ts", "lib/image.ts", "lib/registry/*", "lib/sign/*"]],
+  ["adapters: Builder, Registry, Signer", ["lib/builder-kind.ts", "lib/engine-api.ts", "lib/builder.ts", "lib/image.ts", "lib/registry/*", "lib/sign/*", "lib/attest/*"]],
   ["package", ["lib/load.ts", "lib/buildyml.ts", "lib/git.ts", "lib/contain.ts", "lib/graph.ts", "lib/package.ts", "lib/workspace.ts"]],
   ["plan", ["lib/plan/*", "lib/apply.ts"]],
   ["run", ["lib/run.ts", "lib/push.ts", "lib/context.ts", "lib/sign/run.ts"]],

@@ -1,0 +1,149 @@
+// Attestations, without services: in-toto statements, DSSE's PAE and envelopes, cosign's `.att`
+// image (appending, never replacing others' layers), and attaching + verifying with a Sigstore key
+// pair and a Notary stand-in signer in the in-memory registry.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { createHash, generateKeyPairSync, sign as cryptoSign } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { envelopeStatement, envelopeVerifies, inTotoStatement, pae, parseEnvelope, unsignedEnvelope, type DsseEnvelope } from "../../lib/attest/statement.ts";
+import { attachAttestation, attestationLayers, attestationTag } from "../../lib/attest/oci.ts";
+import { attachAttestations, verifyAttestations } from "../../lib/attest/attach.ts";
+import { createMemoryRegistry } from "../../lib/registry/memory.ts";
+import { sigstoreSigner } from "../../lib/sign/sigstore.ts";
+import type { Signer, SignTarget } from "../../lib/sign/types.ts";
+import type { Registry } from "../../lib/registry/types.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "pkgkit-attest-unit-"));
+const enc = new TextEncoder();
+const DIGEST = `sha256:${createHash("sha256").update("an image manifest").digest("hex")}`;
+const REPO = "127.0.0.1:5000/x/app";
+const IMAGE = { repository: REPO, descriptor: { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: DIGEST, size: 17 } };
+/** A provenance-like document of our own (the real ones are lib/attest/sbom.ts and provenance.ts). */
+const PROVENANCE = { predicateType: "https://slsa.dev/provenance/v1", predicate: { buildDefinition: { buildType: "https://example.test/build" }, runDetails: {} } };
+const SBOM = { predicateType: "https://spdx.dev/Document", predicate: { spdxVersion: "SPDX-2.3", packages: [] } };
+
+function keyFile(name: string) {
+  const pair = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const file = join(dir, `${name}.pem`);
+  writeFileSync(file, pair.privateKey.export({ type: "pkcs8", format: "pem" }) as string);
+  return { file, ...pair };
+}
+
+test("in-toto statement v1: _type, subject {name, digest.sha256}, predicateType, predicate; a digest that is not sha256 is refused", () => {
+  const s = JSON.parse(new TextDecoder().decode(inTotoStatement({ name: REPO, digest: DIGEST }, PROVENANCE)));
+  assert.equal(s, { _type: "https://in-toto.io/Statement/v1", subject: [{ name: REPO, digest: { sha256: DIGEST.slice(7) } }], predicateType: PROVENANCE.predicateType, predicate: PROVENANCE.predicate });
+  assert.throws(() => inTotoStatement({ name: REPO, digest: "md5:abc" }, PROVENANCE), /digest "md5:abc" is not sha256:<64 hex>/);
+});
+
+test("PAE: DSSEv1 <len> <type> <len> <body>, lengths in bytes (the DSSE spec's example)", () => {
+  assert.is(new TextDecoder().decode(pae("http://example.com/HelloWorld", enc.encode("hello world"))), "DSSEv1 29 http://example.com/HelloWorld 11 hello world");
+  // Multi-byte UTF-8: the length counts bytes, not characters.
+  assert.is(new TextDecoder().decode(pae("t", enc.encode("é"))), "DSSEv1 1 t 2 é");
+});
+
+test("DSSE envelope: a signature over PAE verifies with its key, not over the bare payload, not with another key, not once the payload changes", () => {
+  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const other = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const statement = inTotoStatement({ name: REPO, digest: DIGEST }, SBOM);
+  const env: DsseEnvelope = { ...unsignedEnvelope(statement), signatures: [{ keyid: "", sig: cryptoSign("sha256", pae("application/vnd.in-toto+json", statement), privateKey).toString("base64") }] };
+  assert.ok(envelopeVerifies(env, publicKey));
+  assert.not.ok(envelopeVerifies(env, other.publicKey));
+  const bare = { ...env, signatures: [{ keyid: "", sig: cryptoSign("sha256", statement, privateKey).toString("base64") }] };
+  assert.not.ok(envelopeVerifies(bare, publicKey), "a signature over the payload alone is not a DSSE signature");
+  const tampered = { ...env, payload: Buffer.from(new TextDecoder().decode(statement).replace("SPDX-2.3", "SPDX-2.2")).toString("base64") };
+  assert.not.ok(envelopeVerifies(tampered, publicKey));
+  const parsed = envelopeStatement(parseEnvelope(enc.encode(JSON.stringify(env)))!);
+  assert.is(typeof parsed === "string" ? parsed : parsed.predicateType, SBOM.predicateType);
+  assert.is(envelopeStatement({ ...env, payloadType: "text/plain" }), "payload type text/plain, expected application/vnd.in-toto+json");
+  assert.is(parseEnvelope(enc.encode("{}")), undefined);
+});
+
+test(".att image: cosign's layout (OCI manifest, DSSE layers with predicateType and an empty signature annotation); attaching appends to another writer's .att and keeps its layers; the same layer is not added twice", async () => {
+  const registry = createMemoryRegistry();
+  // Another writer's attestation (say, cosign attest --type vuln) is there first.
+  const theirs = enc.encode(JSON.stringify(unsignedEnvelope(inTotoStatement({ name: REPO, digest: DIGEST }, { predicateType: "https://cosign.sigstore.dev/attestation/vuln/v1", predicate: {} }))));
+  await attachAttestation(registry, REPO, DIGEST, { envelope: theirs, annotations: { predicateType: "https://cosign.sigstore.dev/attestation/vuln/v1" } });
+  const ours = enc.encode(JSON.stringify(unsignedEnvelope(inTotoStatement({ name: REPO, digest: DIGEST }, SBOM))));
+  const written = await attachAttestation(registry, REPO, DIGEST, { envelope: ours, annotations: { predicateType: SBOM.predicateType } });
+  await attachAttestation(registry, REPO, DIGEST, { envelope: ours, annotations: { predicateType: SBOM.predicateType } });
+  const m = (await registry.getManifest(REPO, attestationTag(DIGEST)))!;
+  assert.is(attestationTag(DIGEST), `sha256-${DIGEST.slice(7)}.att`);
+  assert.is(m.mediaType, "application/vnd.oci.image.manifest.v1+json");
+  assert.is(m.digest, written.digest);
+  assert.equal(m.json.layers!.map((l) => [l.mediaType, l.annotations]), [
+    ["application/vnd.dsse.envelope.v1+json", { "dev.cosignproject.cosign/signature": "", predicateType: "https://cosign.sigstore.dev/attestation/vuln/v1" }],
+    ["application/vnd.dsse.envelope.v1+json", { "dev.cosignproject.cosign/signature": "", predicateType: SBOM.predicateType }],
+  ]);
+  const config = JSON.parse(new TextDecoder().decode(await registry.getBlob(REPO, m.json.config!.digest)));
+  assert.equal(config.rootfs.diff_ids, m.json.layers!.map((l) => l.digest));
+  assert.equal((await attestationLayers(registry, REPO, DIGEST)).layers.map((l) => new TextDecoder().decode(l.envelope)), [new TextDecoder().decode(theirs), new TextDecoder().decode(ours)]);
+});
+
+test("Sigstore key pair: both documents attach (.att envelope signed over PAE + a bundle referrer each) and verify; another key, a tampered envelope, a missing bundle fail", async () => {
+  const registry = createMemoryRegistry();
+  const key = keyFile("signing");
+  const signer = sigstoreSigner({ key: key.file }, { registry });
+  const attached = await attachAttestations(registry, signer, IMAGE, [SBOM, PROVENANCE]);
+  assert.equal(attached.predicateTypes, [SBOM.predicateType, PROVENANCE.predicateType]);
+  const { layers } = await attestationLayers(registry, REPO, DIGEST);
+  assert.is(layers.length, 2);
+  for (const l of layers) {
+    const env = parseEnvelope(l.envelope)!;
+    assert.ok(envelopeVerifies(env, key.publicKey), "the .att envelope verifies with the public key over PAE");
+    const s = envelopeStatement(env);
+    assert.ok(typeof s !== "string" && s.subject[0]!.digest.sha256 === DIGEST.slice(7));
+  }
+  // The bundle referrers, one per predicate type, listed in the referrers tag fallback.
+  const referrers = (await registry.getManifest(REPO, `sha256-${DIGEST.slice(7)}`))!;
+  assert.equal(referrers.json.manifests!.map((d) => [(d as { artifactType?: string }).artifactType, d.annotations!["dev.sigstore.bundle.predicateType"]]), [
+    ["application/vnd.dev.sigstore.bundle.v0.3+json", SBOM.predicateType],
+    ["application/vnd.dev.sigstore.bundle.v0.3+json", PROVENANCE.predicateType],
+  ]);
+  const ok = await verifyAttestations(registry, signer, IMAGE, [SBOM.predicateType, PROVENANCE.predicateType]);
+  assert.equal(ok.map((c) => c.ok), [true, true], JSON.stringify(ok));
+
+  const other = sigstoreSigner({ key: keyFile("other").file }, { registry });
+  const wrong = await verifyAttestations(registry, other, IMAGE, [SBOM.predicateType]);
+  assert.is(wrong[0]!.ok, false);
+  assert.match(wrong[0]!.detail, "its envelope's signature does not verify with key");
+
+  // Another image's attestation copied over is not one of this image.
+  assert.is((await verifyAttestations(registry, signer, { ...IMAGE, descriptor: { ...IMAGE.descriptor, digest: `sha256:${"0".repeat(64)}` } }, [SBOM.predicateType]))[0]!.ok, false);
+
+  // Tamper with the SBOM's envelope: same signature, another payload.
+  const m = (await registry.getManifest(REPO, attestationTag(DIGEST)))!;
+  const env = parseEnvelope(layers[0]!.envelope)!;
+  const forged = enc.encode(JSON.stringify({ ...env, payload: Buffer.from(Buffer.from(env.payload, "base64").toString("utf8").replace("SPDX-2.3", "SPDX-9.9")).toString("base64") }));
+  const forgedDigest = `sha256:${createHash("sha256").update(forged).digest("hex")}`;
+  await registry.uploadBlob(REPO, { digest: forgedDigest, size: forged.length, data: forged });
+  const json = { ...m.json, layers: [{ ...m.json.layers![0]!, digest: forgedDigest, size: forged.length }, m.json.layers![1]!] };
+  await registry.putManifest(REPO, attestationTag(DIGEST), enc.encode(JSON.stringify(json)), m.mediaType);
+  const tampered = await verifyAttestations(registry, signer, IMAGE, [SBOM.predicateType, PROVENANCE.predicateType]);
+  assert.equal(tampered.map((c) => c.ok), [false, true]);
+  assert.match(tampered[0]!.detail, "does not verify");
+});
+
+test("Notary: envelopes stored unsigned, the .att manifest signed as a Notary target (its tag and digest); verify reads the signer's answer for it", async () => {
+  const registry = createMemoryRegistry();
+  const signed: SignTarget[] = [];
+  // A Notary stand-in: it records what it signs (the real one runs the notary CLI).
+  const notary: Signer = {
+    name: "notary", description: "notary stand-in", async prepare() {},
+    async sign(t) { signed.push(t); return { signer: "notary", ref: t.repository, stored: [] }; },
+    async verify(t) { const ok = signed.some((s) => s.digest === t.digest && s.tags[0] === t.tags[0]); return { ok, signer: "notary", ref: t.repository, detail: ok ? "notary target" : "no notary target" }; },
+  };
+  const attached = await attachAttestations(registry as Registry, notary, IMAGE, [SBOM, PROVENANCE]);
+  assert.equal(signed.map((t) => [t.tags, t.digest]), [[[attestationTag(DIGEST)], attached.attestationManifest.digest]], "the .att manifest, once, after both layers");
+  const m = (await registry.getManifest(REPO, attestationTag(DIGEST)))!;
+  assert.is(m.digest, attached.attestationManifest.digest);
+  assert.equal(m.json.layers!.map((l) => l.annotations!.predicateType), [SBOM.predicateType, PROVENANCE.predicateType]);
+  for (const l of (await attestationLayers(registry, REPO, DIGEST)).layers) assert.equal(parseEnvelope(l.envelope)!.signatures, [], "unsigned: Notary signs the manifest");
+  assert.equal((await verifyAttestations(registry, notary, IMAGE, [SBOM.predicateType, PROVENANCE.predicateType])).map((c) => c.ok), [true, true]);
+  signed.length = 0;
+  const unsigned = await verifyAttestations(registry, notary, IMAGE, [SBOM.predicateType]);
+  assert.equal([unsigned[0]!.ok, unsigned[0]!.detail], [false, "no notary target"]);
+});
+
+test.run();
