@@ -32,6 +32,7 @@ import { parsePlanFile, planByArch, selectPlan, type PlanMatrix } from "../apply
 import { run } from "../run.ts";
 import { consoleReporter, formatUnsigned, interruptReport, pushSummary, runExitCode, summarize, summaryTable, unsignedRefs } from "../../recipes/report.ts";
 import { signingOptions, signingFlags, verifyCommand } from "./sign.ts";
+import { sbomCommand } from "./sbom.ts";
 import { checkLinuxkitFlags, linuxkitBuildFlags, linuxkitBuildOnlyFlags, linuxkitOtherFlags, linuxkitPushFlags } from "./linuxkit.ts";
 import { MAX_CONFIG_BYTES, MAX_PLAN_BYTES, readTextLimited, tooLarge } from "../limits.ts";
 
@@ -207,6 +208,7 @@ const commands: Record<string, CommandDef> = {
     },
   },
   verify: verifyCommand({ args: PACKAGE_ARGS, naming, registryFlags: registryFlags(), common, packagesAndRegistry }),
+  sbom: sbomCommand({ naming, registryFlags: registryFlags(), common, settingsFor }),
   migrate: {
     summary: `write the ${CONFIG_FILE} equivalent of a LinuxKit ${BUILD_YML}`,
     args: "<dir>",
