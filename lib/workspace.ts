@@ -30,6 +30,8 @@ export const workspaceSchema = z.strictObject({
   org: orgSchema.optional(),
   arches: archesSchema.optional(),
   signer: z.enum(["notary", "sigstore"], { error: 'expected "notary" (Docker Content Trust) or "sigstore"' }).optional(),
+  /** false: pushes of the packages inside attach no attestations, unless a package says `attest: true`. */
+  attest: z.boolean({ error: "expected true or false" }).optional(),
   packages: z
     .array(z.string({ error: "expected a glob string" }).min(1, { error: "expected a non-empty glob" }), {
       error: 'expected "packages" to be a list of directory globs, e.g. ["pkgs/*"]',
@@ -71,6 +73,7 @@ export interface WorkspaceDefinition {
   /** Engine (endpoint or docker context) per arch, as written. */
   readonly builders?: Partial<Record<Arch, string>>;
   readonly signer?: "notary" | "sigstore";
+  readonly attest?: boolean;
   readonly packages?: string[];
 }
 
@@ -108,7 +111,7 @@ export function defineWorkspace(input: WorkspaceInput): WorkspaceDefinition {
 }
 
 /** The defaults a workspace gives the packages inside it. */
-export const workspaceDefaults = (w: WorkspaceDefinition): WorkspaceDefaults => ({ dir: w.dir, file: w.file, org: w.org, arches: w.arches, signer: w.signer, builders: w.builders });
+export const workspaceDefaults = (w: WorkspaceDefinition): WorkspaceDefaults => ({ dir: w.dir, file: w.file, org: w.org, arches: w.arches, signer: w.signer, attest: w.attest, builders: w.builders });
 
 /** The nearest pkgkit.config.ts in `dir` or above it, up to the top of its git repository. */
 export async function findWorkspace(dir: string): Promise<WorkspaceDefinition | undefined> {
