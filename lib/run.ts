@@ -12,7 +12,10 @@ import type { Plan, Step } from "./plan/schema.ts";
 import { builderFor, type ArchBuilders, type Builder, type LocalImage } from "./builder.ts";
 import type { Shell } from "./shell.ts";
 import type { Descriptor, Registry } from "./registry/types.ts";
-import { imageBlobsFromArchive } from "./image.ts";
+import { imageBlobsFromArchive, type ImageBlobs } from "./image.ts";
+import { randomUUID } from "node:crypto";
+import { attachAttestations, type Attached } from "./attest/attach.ts";
+import { attestationDocuments, imageFromRegistry } from "./attest/documents.ts";
 import { mergeIndex, pushImage, type BlobLocations, type MergedIndex, type OwnArch, type PushedImage } from "./push.ts";
 import { runSignStep, type SignOutcome } from "./sign/run.ts";
 import type { Signer } from "./sign/types.ts";
@@ -39,6 +42,8 @@ export interface StepResult {
   index?: MergedIndex;
   /** For sign steps. */
   signed?: SignOutcome;
+  /** For attest steps: what was attached where. */
+  attested?: Attached;
   /** The run was interrupted (RunOptions.signal) while this step ran, or before it started. */
   interrupted?: true;
   error?: string;
@@ -105,6 +110,14 @@ interface RunState {
   scratch?: Scratch;
   /** Work on local files and child processes in progress: awaited before the scratch directory goes. */
   local: Set<Promise<unknown>>;
+  /** Push steps an attest step follows: their image's blobs stay in the scratch directory for it. */
+  attestedPushes: Set<string>;
+  /** The blobs those pushes left, by ref. */
+  images: Map<string, ImageBlobs>;
+  /** When each build step of this run started and ended, and with which builder (for provenance). */
+  builds: Map<string, { startedOn: Date; finishedOn: Date; builder: string }>;
+  /** One id per run, as the provenance's invocationId. */
+  invocationId: string;
 }
 
 /** Track `work` until it settles (see RunState.local). */
@@ -143,9 +156,13 @@ export async function run(p: Plan, session: Session, runOptions: RunOptions = {}
   if (p.steps.some((s) => s.kind === "push" || s.kind === "index") && !options.registry)
     throw new PkgkitError("this plan pushes, but run() was given no registry client");
   for (const s of p.steps) if (s.kind === "build" || s.kind === "push" || s.kind === "tag") stepBuilder(s, options);
-  const missing = [...new Set(p.steps.flatMap((s) => (s.kind === "sign" && !options.signers?.has(s.signerId) ? [`${s.using} (signer id ${s.signerId})`] : [])))];
+  const missing = [...new Set(p.steps.flatMap((s) => ((s.kind === "sign" || s.kind === "attest") && !options.signers?.has(s.signerId) ? [`${s.using} (signer id ${s.signerId})`] : [])))];
   if (missing.length) throw new PkgkitError(`this plan signs with ${missing.join(", ")}, but run() was given no such signer (Session.signers, by signer id)`);
-  const state: RunState = { pushed: new Map(), indexEntries: new Map(), blobs: new Map(), local: new Set() };
+  const state: RunState = {
+    pushed: new Map(), indexEntries: new Map(), blobs: new Map(), local: new Set(),
+    attestedPushes: new Set(p.steps.flatMap((s) => (s.kind === "attest" && s.after ? [s.after] : []))),
+    images: new Map(), builds: new Map(), invocationId: randomUUID(),
+  };
   // One scratch directory per run, made before any step starts (steps running at once share it).
   if (p.steps.some((s) => s.kind === "context" || s.kind === "push" || (s.kind === "tag" && s.from))) state.scratch = await createScratch(options.tmpDir);
   try {
@@ -239,7 +256,7 @@ async function runSteps(p: Plan, options: RunContext, state: RunState): Promise<
   return { ok: ordered.every((r) => r.status !== "failed" && !r.blockedBy), command: p.command, steps: ordered };
 }
 
-type Outcome = Pick<StepResult, "image" | "pushed" | "index" | "signed">;
+type Outcome = Pick<StepResult, "image" | "pushed" | "index" | "signed" | "attested">;
 
 async function runStep(step: Step, options: RunContext, state: RunState): Promise<Outcome> {
   const { shell, reporter } = options;
@@ -260,6 +277,8 @@ async function runStep(step: Step, options: RunContext, state: RunState): Promis
           log: (line) => reporter?.stepOutput(step, line),
         }),
       };
+    case "attest":
+      return { attested: await runAttest(step, options, state) };
     case "tag":
       await runTag(step, options, state);
       return {};
@@ -273,6 +292,7 @@ async function runStep(step: Step, options: RunContext, state: RunState): Promis
     case "build": {
       options.signal?.throwIfAborted();
       const tail: string[] = [];
+      const startedOn = new Date();
       const cwd = step.context === "assembled" ? state.scratch?.contextDir(step.package) : step.dir;
       if (!cwd) throw new PkgkitError(`plan step ${step.id} builds in an assembled context, but the plan has no context step`);
       const r = await local(state, shell.exec(step.command.argv, {
@@ -294,6 +314,7 @@ async function runStep(step: Step, options: RunContext, state: RunState): Promis
       // The legacy builder can silently produce the host's platform (see legacyBuilder).
       if (!step.platform.startsWith(`${image.os}/${image.architecture}`))
         throw new PkgkitError(`build of ${step.ref} produced a ${built} image, expected ${step.platform}`);
+      state.builds.set(step.id, { startedOn, finishedOn: new Date(), builder: step.builder });
       return { image };
     }
   }
@@ -343,10 +364,43 @@ async function runPush(step: Extract<Step, { kind: "push" }>, options: RunContex
       throw new PkgkitError(`${step.ref} in the ${builder.engine ? `engine ${builder.engine}` : "local engine"} is a ${image.platform.os}/${image.platform.architecture} image, expected ${step.platform}; rebuild it with --force`);
     const pushed = await pushImage(registry!, step.repository, step.tag, image, state.blobs, { log: (line) => options.reporter?.stepOutput(step, line) });
     state.pushed.set(step.ref, pushed.descriptor);
+    if (state.attestedPushes.has(step.id)) state.images.set(step.ref, image);
     return pushed;
   } finally {
-    if (!signal?.aborted) await removeScratch(dir, options.tmpDir);
+    // An attest step reads the layers from here; the scratch directory goes at the end of the run.
+    if (!signal?.aborted && !state.images.has(step.ref)) await removeScratch(dir, options.tmpDir);
   }
+}
+
+/**
+ * An attest step: the SBOM (from the image's layers: those this run pushed, else read back from
+ * the registry) and the provenance (this run's build of it: times and builder; for an image this
+ * run did not build, its config's creation time), attached and signed by the package's signer.
+ */
+async function runAttest(step: Extract<Step, { kind: "attest" }>, options: RunContext, state: RunState): Promise<Attached> {
+  const { registry } = options;
+  options.signal?.throwIfAborted();
+  const descriptor = step.digest ? { digest: step.digest, size: step.size!, mediaType: step.mediaType! } : state.pushed.get(step.ref);
+  if (!descriptor) throw new PkgkitError(`${step.ref}: nothing to attest: ${step.after ?? "the step before"} produced no digest`);
+  const kept = state.images.get(step.ref);
+  const image = kept ?? (await imageFromRegistry(registry!, step.repository, descriptor));
+  const build = step.build ? state.builds.get(step.build) : undefined;
+  const created = "created" in image && image.created instanceof Date ? image.created : new Date(0);
+  const builder = build?.builder ?? "unknown";
+  const documents = await attestationDocuments({
+    image,
+    subject: { name: step.repository, digest: descriptor.digest, arch: step.arch, source: step.source },
+    tag: step.tag,
+    buildArgs: step.buildArgs,
+    builder: { id: `https://pkgkit.dev/builder/${builder.split("@")[0]}`, kind: builder.split("@")[0]!, ...(builder.includes("@") ? { engine: builder.slice(builder.indexOf("@") + 1) } : {}) },
+    baseImages: [],
+    startedOn: build?.startedOn ?? created,
+    finishedOn: build?.finishedOn ?? created,
+    invocationId: state.invocationId,
+  });
+  const attached = await attachAttestations(registry!, options.signers!.get(step.signerId)!, { repository: step.repository, descriptor }, documents);
+  if (kept) state.images.delete(step.ref);
+  return attached;
 }
 
 async function runIndex(step: Extract<Step, { kind: "index" }>, { registry, reporter }: RunContext, state: RunState): Promise<MergedIndex> {

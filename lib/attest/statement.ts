@@ -13,6 +13,13 @@ export const IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json";
 /** Media type of a DSSE envelope stored as a layer (cosign's `.att` image). */
 export const DSSE_MEDIA_TYPE = "application/vnd.dsse.envelope.v1+json";
 
+/** The predicate types pkgkit attaches: what `cosign verify-attestation --type spdxjson` and `--type slsaprovenance1` look for. */
+export const PREDICATE_TYPES = { sbom: "https://spdx.dev/Document", provenance: "https://slsa.dev/provenance/v1" } as const;
+
+/** A predicate type's name for people: `SPDX SBOM`, `SLSA provenance`, else the URI. */
+export const predicateName = (type: string) =>
+  type === PREDICATE_TYPES.sbom ? "SPDX SBOM" : type === PREDICATE_TYPES.provenance ? "SLSA provenance" : type;
+
 /** One attestation document: its predicate type (an URI) and the predicate itself. */
 export interface AttestationDocument {
   predicateType: string;

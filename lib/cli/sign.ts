@@ -7,6 +7,7 @@ import type { Registry } from "../registry/types.ts";
 import { verifyPackages, type SigningOptions } from "../../recipes/sign.ts";
 import { SIGNER_NAMES, type SignerName } from "../sign/config.ts";
 import { checkPemFile } from "../pemfile.ts";
+import { predicateName } from "../attest/statement.ts";
 
 export const signingFlags: Record<string, OptionSpec> = {
   signer: { type: "string", value: "<notary|sigstore>", help: "sign with this signer (overrides the package and pkgkit.yml; default notary)" },
@@ -40,7 +41,7 @@ interface CliParts {
 
 export function verifyCommand(cli: CliParts) {
   return {
-    summary: "check that the index and each per-arch image at the current tag are signed by the package's signer",
+    summary: "check that the index and each per-arch image at the current tag are signed by the package's signer, and each per-arch image's attestations (SBOM, provenance) too",
     args: cli.args,
     options: {
       ...cli.naming,
@@ -67,7 +68,8 @@ export function verifyCommand(cli: CliParts) {
         for (const r of rows)
           console.log(`${r.ok ? "ok  " : "FAIL"}  ${r.ref}${r.digest ? `@${r.digest}` : ""}  [${r.signer}] ${r.detail}`);
       const bad = rows.filter((r) => !r.ok);
-      process.stderr.write(bad.length ? `${bad.length} of ${rows.length} not signed as configured: ${bad.map((r) => r.ref).join(", ")}\n` : `${rows.length} signed\n`);
+      const what = (r: (typeof rows)[number]) => (r.attestation ? `${r.ref} (${predicateName(r.attestation)} attestation)` : r.ref);
+      process.stderr.write(bad.length ? `${bad.length} of ${rows.length} not signed as configured: ${bad.map(what).join(", ")}\n` : `${rows.length} signed\n`);
       return bad.length ? ExitCode.failed : ExitCode.ok;
     },
   };

@@ -13,7 +13,18 @@ import { attachAttestations, verifyAttestations } from "../../lib/attest/attach.
 import { createMemoryRegistry } from "../../lib/registry/memory.ts";
 import { sigstoreSigner } from "../../lib/sign/sigstore.ts";
 import type { Signer, SignTarget } from "../../lib/sign/types.ts";
-import type { Registry } from "../../lib/registry/types.ts";
+import { MediaTypes, type Descriptor, type Registry } from "../../lib/registry/types.ts";
+import { makeDefinition } from "../../lib/define.ts";
+import { resolvePackages, type Package } from "../../lib/package.ts";
+import { plan, type PlanOptions } from "../../lib/plan/plan.ts";
+import { formatPlan } from "../../lib/plan/format.ts";
+import { parsePlanFile } from "../../lib/apply.ts";
+import { observedChanges, stepDifferences } from "../../lib/apply.ts";
+import { buildxBuilder } from "../../lib/builder.ts";
+import { defaultShell } from "../../lib/shell.ts";
+import { run } from "../../lib/run.ts";
+import { sha256 } from "../../lib/registry/digest.ts";
+import { planOptionsWithSigning, resolveSigning } from "../../recipes/sign.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "pkgkit-attest-unit-"));
 const enc = new TextEncoder();
@@ -144,6 +155,103 @@ test("Notary: envelopes stored unsigned, the .att manifest signed as a Notary ta
   signed.length = 0;
   const unsigned = await verifyAttestations(registry, notary, IMAGE, [SBOM.predicateType]);
   assert.equal([unsigned[0]!.ok, unsigned[0]!.detail], [false, "no notary target"]);
+});
+
+// ------------------------------------------------------------------ plans (memory registry)
+
+const shell = await defaultShell();
+const builder = buildxBuilder(shell);
+async function pkg(spec: Record<string, unknown> = {}): Promise<Package> {
+  const [p] = await resolvePackages(shell, [makeDefinition({ image: "app", org: "127.0.0.1:5000/x", arches: ["amd64", "arm64"], ...spec }, join(dir, "pkg.config.ts"))], { hash: "h1" });
+  return p!;
+}
+const SIGSTORE = (p: Package) => new Map([[`${p.repository}:${p.tag}`, { signer: "sigstore" as const, signerId: "sigstore", using: "sigstore test" }]]);
+const pushPlan = (p: Package, extra: Partial<PlanOptions> = {}) =>
+  plan([p], { command: "push", builder, local: new Map(), remote: new Map(), indexes: new Map(), signing: SIGSTORE(p), ...extra });
+const line = (s: { kind: string; id: string; needs: string[]; action?: string }) => `${s.kind === "sign" ? `sign:${s.action}` : s.kind} ${s.id} <- ${s.needs.join(",")}`;
+
+test("push plan: an attest step per arch image, after its sign step (both write the referrers tag), before the index and its sign; in text and JSON", async () => {
+  const p = await pushPlan(await pkg());
+  const r = (suffix = "") => `127.0.0.1:5000/x/app:h1${suffix}`;
+  assert.equal(p.steps.map(line), [
+    `sign:prepare ${r()}/sign-prepare <- `,
+    `build ${r()}/amd64 <- `,
+    `push ${r()}/amd64/push <- ${r()}/amd64,${r()}/sign-prepare`,
+    `sign:sign ${r("-amd64")}/sign <- ${r()}/amd64/push`,
+    `attest ${r("-amd64")}/attest <- ${r("-amd64")}/sign`,
+    `build ${r()}/arm64 <- `,
+    `push ${r()}/arm64/push <- ${r()}/arm64,${r()}/sign-prepare`,
+    `sign:sign ${r("-arm64")}/sign <- ${r()}/arm64/push`,
+    `attest ${r("-arm64")}/attest <- ${r("-arm64")}/sign`,
+    `index ${r()}/index <- ${r()}/amd64/push,${r()}/arm64/push,${r()}/sign-prepare`,
+    `sign:sign ${r()}/sign <- ${r()}/index`,
+  ]);
+  const attest = p.steps.find((s) => s.kind === "attest")!;
+  assert.equal(attest.kind === "attest" && [attest.predicateTypes, attest.after, attest.build, attest.tag, attest.source.tree, attest.arch], [
+    ["https://spdx.dev/Document", "https://slsa.dev/provenance/v1"], `${r()}/amd64/push`, `${r()}/amd64`, "h1", "h1", "amd64",
+  ]);
+  assert.match(formatPlan(p), /plan: push \(2 to build, 2 to push, 1 index\(es\) to write, 3 to sign, 2 to attest, 0 to skip\)/);
+  assert.match(formatPlan(p), `\n  attest ${r("-amd64")}@<digest of the push> (SPDX SBOM, SLSA provenance) with sigstore  image written by this run\n`);
+  const read = parsePlanFile(JSON.stringify({ ...p, observed: { registry: {}, local: {} }, inputs: { ...p.inputs, resolved: { from: dir } } }), "p.json");
+  assert.equal("steps" in read && read.steps, p.steps, "read back from --json");
+});
+
+test("attest steps are off with --sbom-scanner false (attestations: false), with attest: false in the package, and without a signer", async () => {
+  assert.not.ok((await pushPlan(await pkg(), { attestations: false })).steps.some((s) => s.kind === "attest"));
+  assert.not.ok((await pushPlan(await pkg({ attest: false }))).steps.some((s) => s.kind === "attest"));
+  const unsigned = await pkg();
+  assert.not.ok(plan([unsigned], { command: "push", builder, local: new Map(), remote: new Map(), indexes: new Map() }).steps.some((s) => s.kind === "attest"));
+});
+
+test("images already in the registry: an attest step (with the digest) only when the look-up found their attestations missing or not verifying; apply sees the look-up change", async () => {
+  const p = await pkg({ arches: ["amd64"] });
+  const d: Descriptor = { mediaType: MediaTypes.dockerManifest, digest: `sha256:${"1".repeat(64)}`, size: 9 };
+  const remote = new Map([[`${p.repository}:h1-amd64`, d]]);
+  const key = `${p.repository}:h1-amd64@${d.digest}`;
+  const signed = new Set([key]);
+  const missing = pushPlan(p, { remote, signed, attested: new Set(), observed: { registry: {}, local: {}, attestations: { [key]: null } } });
+  const attest = missing.steps.filter((s) => s.kind === "attest");
+  assert.equal(attest.map((s) => s.kind === "attest" && [s.digest, s.after, s.needs]), [[d.digest, undefined, [`${p.repository}:h1/sign-prepare`]]], "signed already: it waits for prepare only");
+  assert.match(formatPlan(missing), `  attestations  ${key}  missing or not verifying`);
+  const present = pushPlan(p, { remote, signed, attested: new Set([key]), observed: { registry: {}, local: {}, attestations: { [key]: "sigstore test" } } });
+  assert.not.ok(present.steps.some((s) => s.kind === "attest" || s.id.startsWith(`${p.repository}:h1-amd64/`)), "signed and attested: nothing to do for the image");
+  assert.equal(observedChanges(missing, present.observed!), [{ where: "attestations", ref: key, planned: null, now: "sigstore test", shared: false }]);
+  assert.equal(stepDifferences(missing.steps, present.steps), [`${p.repository}:h1-amd64/attest: in the plan (attest), not planned now`]);
+});
+
+/** Pushes a config-only image (no layers) to the memory registry, as pushImage would. */
+async function pushTinyImage(registry: Registry, repository: string, tag: string): Promise<Descriptor> {
+  const config = enc.encode(JSON.stringify({ architecture: "amd64", os: "linux", created: "2026-01-02T03:04:05Z", rootfs: { type: "layers", diff_ids: [] } }));
+  await registry.uploadBlob(repository, { digest: sha256(config), size: config.length, data: config });
+  const manifest = enc.encode(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.dockerManifest, config: { mediaType: MediaTypes.dockerConfig, digest: sha256(config), size: config.length }, layers: [] }));
+  return { mediaType: MediaTypes.dockerManifest, digest: await registry.putManifest(repository, tag, manifest, MediaTypes.dockerManifest), size: manifest.length };
+}
+
+test("run + re-plan (memory registry, Sigstore key pair): an image in the registry without attestations gets both; planning again finds them verifying and plans no attest step", async () => {
+  const registry = createMemoryRegistry();
+  const p = await pkg({ arches: ["amd64"] });
+  const d = await pushTinyImage(registry, p.repository, "h1-amd64");
+  const signer = sigstoreSigner({ key: keyFile("run").file }, { registry });
+  const signing = await resolveSigning([p], { registry, signing: { signers: { sigstore: signer }, signer: "sigstore" } });
+  const lookups = async () => {
+    const state = { remote: new Map([[`${p.repository}:h1-amd64`, d]]), indexes: new Map() };
+    return planOptionsWithSigning([p], { command: "push", builder, local: new Map(), ...state, observed: { registry: {}, local: {} } }, signing);
+  };
+  const first = plan([p], await lookups());
+  assert.equal(first.steps.filter((s) => s.kind === "attest").map((s) => s.kind === "attest" && s.digest), [d.digest]);
+  const result = await run(first, { shell, builder, registry, signers: signing.signers });
+  assert.ok(result.ok, JSON.stringify(result.steps.filter((s) => s.error)));
+  const attested = result.steps.find((s) => s.kind === "attest")!.attested!;
+  assert.equal(attested.predicateTypes, ["https://spdx.dev/Document", "https://slsa.dev/provenance/v1"]);
+  // The provenance of an image this run did not build: its config's creation time, its sources from the plan.
+  const { layers } = await attestationLayers(registry, p.repository, d.digest);
+  const provenance = envelopeStatement(parseEnvelope(layers[1]!.envelope)!);
+  assert.ok(typeof provenance !== "string");
+  const { runDetails } = (provenance as { predicate: { runDetails: { metadata: { startedOn: string } } } }).predicate;
+  assert.is(runDetails.metadata.startedOn, "2026-01-02T03:04:05Z");
+  const again = await lookups();
+  assert.equal(again.observed!.attestations, { [`${p.repository}:h1-amd64@${d.digest}`]: signer.description });
+  assert.not.ok(plan([p], again).steps.some((s) => s.kind === "attest"), "a re-run skips attestations that exist and verify");
 });
 
 test.run();
