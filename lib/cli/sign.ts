@@ -67,10 +67,18 @@ export function verifyCommand(cli: CliParts) {
       else
         for (const r of rows)
           console.log(`${r.ok ? "ok  " : "FAIL"}  ${r.ref}${r.digest ? `@${r.digest}` : ""}  [${r.signer}] ${r.detail}`);
-      const bad = rows.filter((r) => !r.ok);
-      const what = (r: (typeof rows)[number]) => (r.attestation ? `${r.ref} (${predicateName(r.attestation)} attestation)` : r.ref);
-      process.stderr.write(bad.length ? `${bad.length} of ${rows.length} not signed as configured: ${bad.map(what).join(", ")}\n` : `${rows.length} signed\n`);
-      return bad.length ? ExitCode.failed : ExitCode.ok;
+      const signatures = rows.filter((r) => !r.attestation);
+      const attestations = rows.filter((r) => r.attestation);
+      const badSignatures = signatures.filter((r) => !r.ok);
+      const badAttestations = attestations.filter((r) => !r.ok);
+      const lines = [
+        badSignatures.length ? `${badSignatures.length} of ${signatures.length} not signed as configured: ${badSignatures.map((r) => r.ref).join(", ")}` : `${signatures.length} signed`,
+        ...(attestations.length === 0 ? [] : badAttestations.length
+          ? [`${badAttestations.length} of ${attestations.length} attestations missing or not signed as configured: ${badAttestations.map((r) => `${r.ref} (${predicateName(r.attestation!)})`).join(", ")}`]
+          : [`${attestations.length} attestations verify`]),
+      ];
+      process.stderr.write(`${lines.join("\n")}\n`);
+      return badSignatures.length || badAttestations.length ? ExitCode.failed : ExitCode.ok;
     },
   };
 }
