@@ -16,6 +16,8 @@ import { imageBlobsFromArchive, type ImageBlobs } from "./image.ts";
 import { randomUUID } from "node:crypto";
 import { attachAttestations, type Attached } from "./attest/attach.ts";
 import { attestationDocuments, imageFromRegistry } from "./attest/documents.ts";
+import { baseImageRefs } from "./attest/base-images.ts";
+import { readFile } from "node:fs/promises";
 import { mergeIndex, pushImage, type BlobLocations, type MergedIndex, type OwnArch, type PushedImage } from "./push.ts";
 import { runSignStep, type SignOutcome } from "./sign/run.ts";
 import type { Signer } from "./sign/types.ts";
@@ -114,8 +116,10 @@ interface RunState {
   attestedPushes: Set<string>;
   /** The blobs those pushes left, by ref. */
   images: Map<string, ImageBlobs>;
-  /** When each build step of this run started and ended, and with which builder (for provenance). */
-  builds: Map<string, { startedOn: Date; finishedOn: Date; builder: string }>;
+  /** Build steps an attest step records. */
+  attestedBuilds: Set<string>;
+  /** When each of those started and ended, with which builder, from which base images (for provenance). */
+  builds: Map<string, { startedOn: Date; finishedOn: Date; builder: string; baseImages: { ref: string; digest: string }[] }>;
   /** One id per run, as the provenance's invocationId. */
   invocationId: string;
 }
@@ -161,6 +165,7 @@ export async function run(p: Plan, session: Session, runOptions: RunOptions = {}
   const state: RunState = {
     pushed: new Map(), indexEntries: new Map(), blobs: new Map(), local: new Set(),
     attestedPushes: new Set(p.steps.flatMap((s) => (s.kind === "attest" && s.after ? [s.after] : []))),
+    attestedBuilds: new Set(p.steps.flatMap((s) => (s.kind === "attest" && s.build ? [s.build] : []))),
     images: new Map(), builds: new Map(), invocationId: randomUUID(),
   };
   // One scratch directory per run, made before any step starts (steps running at once share it).
@@ -314,10 +319,28 @@ async function runStep(step: Step, options: RunContext, state: RunState): Promis
       // The legacy builder can silently produce the host's platform (see legacyBuilder).
       if (!step.platform.startsWith(`${image.os}/${image.architecture}`))
         throw new PkgkitError(`build of ${step.ref} produced a ${built} image, expected ${step.platform}`);
-      state.builds.set(step.id, { startedOn, finishedOn: new Date(), builder: step.builder });
+      const finishedOn = new Date();
+      if (state.attestedBuilds.has(step.id)) state.builds.set(step.id, { startedOn, finishedOn, builder: step.builder, baseImages: await baseImages(step, cwd, options) });
       return { image };
     }
   }
+}
+
+/**
+ * The images a build's Dockerfile names in FROM (build args put in), each with the id (config
+ * digest) of the image the engine holds under that name after the build: what it built from. A
+ * base the engine does not hold by name (BuildKit pulled it into its cache only) is left out.
+ */
+async function baseImages(step: Extract<Step, { kind: "build" }>, cwd: string, options: RunContext): Promise<{ ref: string; digest: string }[]> {
+  const argv = step.command.argv;
+  const at = argv.findIndex((a) => a === "--file" || a === "-f");
+  const file = at >= 0 ? argv[at + 1] : undefined;
+  if (!file) return [];
+  const buildArgs = Object.fromEntries(argv.flatMap((a, i) => (argv[i - 1] === "--build-arg" && a.includes("=") ? [[a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]] : [])));
+  const refs = baseImageRefs(await readFile(join(cwd, file), "utf8"), buildArgs);
+  if (!refs.length) return [];
+  const found = await stepBuilder(step, options).inspect(refs);
+  return refs.flatMap((ref) => (found.get(ref) ? [{ ref, digest: found.get(ref)!.id }] : []));
 }
 
 /** The Builder a build, push or tag step names: the engine its image is built in, exported from or tagged in. */
@@ -393,7 +416,7 @@ async function runAttest(step: Extract<Step, { kind: "attest" }>, options: RunCo
     tag: step.tag,
     buildArgs: step.buildArgs,
     builder: { id: `https://pkgkit.dev/builder/${builder.split("@")[0]}`, kind: builder.split("@")[0]!, ...(builder.includes("@") ? { engine: builder.slice(builder.indexOf("@") + 1) } : {}) },
-    baseImages: [],
+    baseImages: build?.baseImages ?? [],
     startedOn: build?.startedOn ?? created,
     finishedOn: build?.finishedOn ?? created,
     invocationId: state.invocationId,

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { envelopeStatement, envelopeVerifies, inTotoStatement, pae, parseEnvelope, unsignedEnvelope, type DsseEnvelope } from "../../lib/attest/statement.ts";
 import { attachAttestation, attestationLayers, attestationTag } from "../../lib/attest/oci.ts";
 import { attachAttestations, verifyAttestations } from "../../lib/attest/attach.ts";
+import { baseImageRefs } from "../../lib/attest/base-images.ts";
 import { createMemoryRegistry } from "../../lib/registry/memory.ts";
 import { sigstoreSigner } from "../../lib/sign/sigstore.ts";
 import type { Signer, SignTarget } from "../../lib/sign/types.ts";
@@ -155,6 +156,24 @@ test("Notary: envelopes stored unsigned, the .att manifest signed as a Notary ta
   signed.length = 0;
   const unsigned = await verifyAttestations(registry, notary, IMAGE, [SBOM.predicateType]);
   assert.equal([unsigned[0]!.ok, unsigned[0]!.detail], [false, "no notary target"]);
+});
+
+test("base images: FROM images with build args and global ARG defaults put in; scratch and earlier stages left out; each once", () => {
+  const dockerfile = [
+    "# syntax note",
+    "ARG BASE=example.org/base:1",
+    "ARG TARGETARCH",
+    "FROM scratch AS base-amd64",
+    "FROM ${BASE} AS build",
+    "ARG INNER=ignored",
+    "FROM --platform=linux/amd64 base-${TARGETARCH}",
+    "FROM build",
+    "from \\",
+    "  example.org/tools@sha256:" + "a".repeat(64) + " as tools",
+    "FROM ${BASE}",
+  ].join("\n");
+  assert.equal(baseImageRefs(dockerfile, { TARGETARCH: "amd64" }), ["example.org/base:1", "example.org/tools@sha256:" + "a".repeat(64)]);
+  assert.equal(baseImageRefs(dockerfile, { TARGETARCH: "amd64", BASE: "127.0.0.1:5000/org/base:h1-amd64" })[0], "127.0.0.1:5000/org/base:h1-amd64", "a build arg wins over the ARG default");
 });
 
 // ------------------------------------------------------------------ plans (memory registry)
