@@ -55,7 +55,7 @@ mustRun(["git", "init", "-q", "-b", "main"], repo);
 mustRun(["git", "add", "-A"], repo);
 mustRun(["git", "commit", "-q", "-m", "bench"], repo);
 
-const orgOf = (name: string, i: number) => `${registry}/bench-attest-${process.pid}-${name}${i}`;
+const orgOf = (name: string, i: number) => `${registry}/bench-attest-${process.pid}-${name.toLowerCase()}${i}`;
 const t0 = performance.now();
 const built = mustRun(["node", BIN, "build", "--org", orgOf("base", 0), "pkg"], repo, env);
 const ref = mustRun(["node", BIN, "show-tag", "--org", orgOf("base", 0), "pkg"], repo, env).stdout.trim();
@@ -71,8 +71,8 @@ const expect = (summary: string) => (r: RunResult) => {
 };
 const times = interleave(
   [
-    { name: "A", run: push("A", []), check: expect("0 built, 1 pushed, 1 index(es) merged, 2 signed, 1 attested") },
-    { name: "B", run: push("B", ["--sbom-scanner", "false"]), check: expect("0 built, 1 pushed, 1 index(es) merged, 2 signed, 0 skipped") },
+    { name: "A", run: push("A", []), check: expect("0 built, 1 pushed, 1 index(es) merged, 2 signed, 1 attested, 1 skipped, 0 failed") },
+    { name: "B", run: push("B", ["--sbom-scanner", "false"]), check: expect("0 built, 1 pushed, 1 index(es) merged, 2 signed, 1 skipped, 0 failed") },
   ],
   rounds,
   (m) => console.error(m),

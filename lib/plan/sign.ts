@@ -10,9 +10,9 @@
  *   - `sign <index ref>@<digest>` needing the index step (with the release tag for Notary);
  *   - for images and indexes already in the registry: a sign step (needing `prepare`) when the
  *     look-up found them unsigned by this signer, else nothing;
- *   - per arch image, unless attestations are off, an `attest` step right after its sign step (or
- *     its push): an SBOM and a provenance signed by the same signer. For an image already in the
- *     registry, only when the look-up found its attestations missing or not verifying.
+ *   - per arch image, unless attestations are off, an `attest` step listed after its sign step,
+ *     needing its push: an SBOM and a provenance signed by the same signer. For an image already
+ *     in the registry, only when the look-up found its attestations missing or not verifying.
  * Steps are plain data like every other step; the Signer objects they name (by `signerId`) are
  * given to run().
  */
@@ -100,7 +100,7 @@ export function withSigning(ref: ImageRef, steps: Step[], who: PackageSigner, op
   for (const t of signingTargets(ref, steps, options)) {
     const sign = t.known && options.signed.has(signedKey(t)) ? undefined : signStep(name, t, who, options.release);
     const attest = options.attest && t.ref.arch && !(t.known && options.attest.attested.has(signedKey(t)))
-      ? attestStep(name, t, who, options.attest, sign?.id, steps.find((s) => s.kind === "build" && s.id === `${name}/${t.ref.arch}`)?.id)
+      ? attestStep(name, t, who, options.attest, steps.find((s) => s.kind === "build" && s.id === `${name}/${t.ref.arch}`)?.id)
       : undefined;
     const following = [...(sign ? [sign] : []), ...(attest ? [attest] : [])];
     if (following.length) after.set(t.after ?? t.skipId!, following);
@@ -146,10 +146,11 @@ export function withSigning(ref: ImageRef, steps: Step[], who: PackageSigner, op
 }
 
 /**
- * The attest step of an arch image: after its sign step when it has one (both write the image's
- * referrers tag, so they take turns), else after its push, else (in the registry, signed) after prepare.
+ * The attest step of an arch image: after its push (alongside its sign step: the SBOM is made
+ * while the image is signed; their writes to the image's referrers tag take turns, see
+ * lib/sign/oci.ts), or, for an image in the registry, once the signer is ready.
  */
-function attestStep(name: string, t: SigningTarget, who: PackageSigner, attest: NonNullable<SignStepsOptions["attest"]>, signId: string | undefined, build: string | undefined): AttestStep {
+function attestStep(name: string, t: SigningTarget, who: PackageSigner, attest: NonNullable<SignStepsOptions["attest"]>, build: string | undefined): AttestStep {
   return {
     kind: "attest",
     id: `${formatRef(t.ref)}/attest`,
@@ -165,7 +166,7 @@ function attestStep(name: string, t: SigningTarget, who: PackageSigner, attest: 
     ...(t.known ? { digest: t.known.digest, size: t.known.size, mediaType: t.known.mediaType } : { after: t.after }),
     ...(build ? { build } : {}),
     reason: t.known ? "in the registry, its attestations missing or not verifying" : "image written by this run",
-    needs: signId ? [signId] : t.after ? [t.after] : [prepareId(name)],
+    needs: t.after ? [t.after] : [prepareId(name)],
   };
 }
 

@@ -123,13 +123,35 @@ export async function attachBundle(registry: Registry, repository: string, subje
   const digest = await registry.putManifest(repository, sha256(bytes), bytes, MediaTypes.ociManifest);
   const entry: Descriptor & { artifactType: string } = { mediaType: MediaTypes.ociManifest, digest, size: bytes.length, artifactType: BUNDLE.mediaType, annotations };
   const tag = referrersTag(subject.digest);
-  const current = await registry.getManifest(repository, tag);
-  if (current && current.mediaType !== MediaTypes.ociIndex)
-    throw new PkgkitError(`${repository}:${tag} is not an OCI index of referrers (${current.mediaType}); pkgkit will not replace it`);
-  const manifests = (current?.json.manifests ?? []).filter((d) => d.digest !== digest);
-  const index = enc.encode(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: [...manifests, entry] }));
-  await registry.putManifest(repository, tag, index, MediaTypes.ociIndex);
+  await inTurn(`${repository}:${tag}`, async () => {
+    const current = await registry.getManifest(repository, tag);
+    if (current && current.mediaType !== MediaTypes.ociIndex)
+      throw new PkgkitError(`${repository}:${tag} is not an OCI index of referrers (${current.mediaType}); pkgkit will not replace it`);
+    const manifests = (current?.json.manifests ?? []).filter((d) => d.digest !== digest);
+    const index = enc.encode(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: [...manifests, entry] }));
+    await registry.putManifest(repository, tag, index, MediaTypes.ociIndex);
+  });
   return `${repository}@${digest} (referrer of ${subject.digest}, listed in ${repository}:${tag})`;
+}
+
+/** The read-modify-write of each referrers tag in progress in this process, by `repository:tag`. */
+const turns = new Map<string, Promise<unknown>>();
+
+/**
+ * Runs `fn` once every earlier `fn` for `key` has settled: a signature and an attestation of the
+ * same image, made at once in one run, both add their bundle to its referrers tag, and neither may
+ * write back an index read before the other's write.
+ */
+async function inTurn<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const before = turns.get(key) ?? Promise.resolve();
+  const mine = before.then(fn, fn);
+  const settled = mine.catch(() => undefined);
+  turns.set(key, settled);
+  try {
+    return await mine;
+  } finally {
+    if (turns.get(key) === settled) turns.delete(key);
+  }
 }
 
 /** The Sigstore bundles attached to `digest` as referrers (read from the fallback tag), of cosign's signatures or of another predicate type. */

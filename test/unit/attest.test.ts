@@ -13,6 +13,7 @@ import { attachAttestations, verifyAttestations } from "../../lib/attest/attach.
 import { baseImageRefs } from "../../lib/attest/base-images.ts";
 import { createMemoryRegistry } from "../../lib/registry/memory.ts";
 import { sigstoreSigner } from "../../lib/sign/sigstore.ts";
+import { attachBundle } from "../../lib/sign/oci.ts";
 import type { Signer, SignTarget } from "../../lib/sign/types.ts";
 import { MediaTypes, type Descriptor, type Registry } from "../../lib/registry/types.ts";
 import { makeDefinition } from "../../lib/define.ts";
@@ -176,6 +177,15 @@ test("base images: FROM images with build args and global ARG defaults put in; s
   assert.equal(baseImageRefs(dockerfile, { TARGETARCH: "amd64", BASE: "127.0.0.1:5000/org/base:h1-amd64" })[0], "127.0.0.1:5000/org/base:h1-amd64", "a build arg wins over the ARG default");
 });
 
+test("a signature's and attestations' bundles attached at once to one image, each read slowly: the referrers tag lists every one (their updates take turns)", async () => {
+  // Every read of the referrers tag takes a while, so that unserialised read-modify-writes would overlap.
+  const registry = createMemoryRegistry((c) => (c.method === "getManifest" && c.reference === `sha256-${DIGEST.slice(7)}` ? { delayAfterMs: 20 } : undefined));
+  const bundles = Array.from({ length: 5 }, (_, i) => enc.encode(JSON.stringify({ n: i })));
+  await Promise.all(bundles.map((b, i) => attachBundle(registry, REPO, IMAGE.descriptor, b, "dsse-envelope", `https://example.test/type/${i}`)));
+  const index = (await registry.getManifest(REPO, `sha256-${DIGEST.slice(7)}`))!;
+  assert.equal(index.json.manifests!.map((d) => d.annotations!["dev.sigstore.bundle.predicateType"]).sort(), bundles.map((_, i) => `https://example.test/type/${i}`));
+});
+
 // ------------------------------------------------------------------ plans (memory registry)
 
 const shell = await defaultShell();
@@ -189,7 +199,7 @@ const pushPlan = (p: Package, extra: Partial<PlanOptions> = {}) =>
   plan([p], { command: "push", builder, local: new Map(), remote: new Map(), indexes: new Map(), signing: SIGSTORE(p), ...extra });
 const line = (s: { kind: string; id: string; needs: string[]; action?: string }) => `${s.kind === "sign" ? `sign:${s.action}` : s.kind} ${s.id} <- ${s.needs.join(",")}`;
 
-test("push plan: an attest step per arch image, after its sign step (both write the referrers tag), before the index and its sign; in text and JSON", async () => {
+test("push plan: an attest step per arch image, listed after its sign step and needing its push (the SBOM is made while it is signed), before the index and its sign; in text and JSON", async () => {
   const p = await pushPlan(await pkg());
   const r = (suffix = "") => `127.0.0.1:5000/x/app:h1${suffix}`;
   assert.equal(p.steps.map(line), [
@@ -197,11 +207,11 @@ test("push plan: an attest step per arch image, after its sign step (both write 
     `build ${r()}/amd64 <- `,
     `push ${r()}/amd64/push <- ${r()}/amd64,${r()}/sign-prepare`,
     `sign:sign ${r("-amd64")}/sign <- ${r()}/amd64/push`,
-    `attest ${r("-amd64")}/attest <- ${r("-amd64")}/sign`,
+    `attest ${r("-amd64")}/attest <- ${r()}/amd64/push`,
     `build ${r()}/arm64 <- `,
     `push ${r()}/arm64/push <- ${r()}/arm64,${r()}/sign-prepare`,
     `sign:sign ${r("-arm64")}/sign <- ${r()}/arm64/push`,
-    `attest ${r("-arm64")}/attest <- ${r("-arm64")}/sign`,
+    `attest ${r("-arm64")}/attest <- ${r()}/arm64/push`,
     `index ${r()}/index <- ${r()}/amd64/push,${r()}/arm64/push,${r()}/sign-prepare`,
     `sign:sign ${r()}/sign <- ${r()}/index`,
   ]);
