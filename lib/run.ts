@@ -8,7 +8,8 @@
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { ExitCode, isPkgkitError, PkgkitError } from "./errors.ts";
-import type { Plan, Step } from "./plan/schema.ts";
+import type { AttestStep, Plan, Step } from "./plan/schema.ts";
+import type { AttestationDocument } from "./attest/statement.ts";
 import { builderFor, type ArchBuilders, type Builder, type LocalImage } from "./builder.ts";
 import type { Shell } from "./shell.ts";
 import type { Descriptor, Registry } from "./registry/types.ts";
@@ -112,10 +113,13 @@ interface RunState {
   scratch?: Scratch;
   /** Work on local files and child processes in progress: awaited before the scratch directory goes. */
   local: Set<Promise<unknown>>;
-  /** Push steps an attest step follows: their image's blobs stay in the scratch directory for it. */
-  attestedPushes: Set<string>;
-  /** The blobs those pushes left, by ref. */
-  images: Map<string, ImageBlobs>;
+  /** The attest step that follows a push step, by the push step's id. */
+  attestAfter: Map<string, AttestStep>;
+  /**
+   * The attestation documents of the images those pushes export, by ref: made from the exported
+   * blobs while they are uploaded (the manifest digest is known before), awaited by the attest step.
+   */
+  documents: Map<string, Promise<AttestationDocument[]>>;
   /** Build steps an attest step records. */
   attestedBuilds: Set<string>;
   /** When each of those started and ended, with which builder, from which base images (for provenance). */
@@ -164,9 +168,9 @@ export async function run(p: Plan, session: Session, runOptions: RunOptions = {}
   if (missing.length) throw new PkgkitError(`this plan signs with ${missing.join(", ")}, but run() was given no such signer (Session.signers, by signer id)`);
   const state: RunState = {
     pushed: new Map(), indexEntries: new Map(), blobs: new Map(), local: new Set(),
-    attestedPushes: new Set(p.steps.flatMap((s) => (s.kind === "attest" && s.after ? [s.after] : []))),
+    attestAfter: new Map(p.steps.flatMap((s) => (s.kind === "attest" && s.after ? [[s.after, s] as const] : []))),
     attestedBuilds: new Set(p.steps.flatMap((s) => (s.kind === "attest" && s.build ? [s.build] : []))),
-    images: new Map(), builds: new Map(), invocationId: randomUUID(),
+    documents: new Map(), builds: new Map(), invocationId: randomUUID(),
   };
   // One scratch directory per run, made before any step starts (steps running at once share it).
   if (p.steps.some((s) => s.kind === "context" || s.kind === "push" || (s.kind === "tag" && s.from))) state.scratch = await createScratch(options.tmpDir);
@@ -385,45 +389,55 @@ async function runPush(step: Extract<Step, { kind: "push" }>, options: RunContex
     signal?.throwIfAborted();
     if (!step.platform.startsWith(`${image.platform.os}/${image.platform.architecture}`))
       throw new PkgkitError(`${step.ref} in the ${builder.engine ? `engine ${builder.engine}` : "local engine"} is a ${image.platform.os}/${image.platform.architecture} image, expected ${step.platform}; rebuild it with --force`);
+    const attest = state.attestAfter.get(step.id);
+    if (attest) {
+      const documents = local(state, attestationDocumentsOf(attest, image, image.manifest, state));
+      // The attest step takes the outcome; a push that fails meanwhile leaves it unread.
+      documents.catch(() => undefined);
+      state.documents.set(step.ref, documents);
+    }
     const pushed = await pushImage(registry!, step.repository, step.tag, image, state.blobs, { log: (line) => options.reporter?.stepOutput(step, line) });
     state.pushed.set(step.ref, pushed.descriptor);
-    if (state.attestedPushes.has(step.id)) state.images.set(step.ref, image);
     return pushed;
   } finally {
-    // An attest step reads the layers from here; the scratch directory goes at the end of the run.
-    if (!signal?.aborted && !state.images.has(step.ref)) await removeScratch(dir, options.tmpDir);
+    // The attestation documents read the layers from here while it is being made; the scratch directory goes at the end of the run.
+    if (!signal?.aborted && !state.documents.has(step.ref)) await removeScratch(dir, options.tmpDir);
   }
 }
 
 /**
- * An attest step: the SBOM (from the image's layers: those this run pushed, else read back from
- * the registry) and the provenance (this run's build of it: times and builder; for an image this
- * run did not build, its config's creation time), attached and signed by the package's signer.
+ * An attest step: the SBOM (from the image's layers: made while this run pushed them, else read
+ * back from the registry) and the provenance (this run's build of it: times, builder, base images;
+ * for an image this run did not build, its config's creation time), attached and signed by the
+ * package's signer.
  */
-async function runAttest(step: Extract<Step, { kind: "attest" }>, options: RunContext, state: RunState): Promise<Attached> {
+async function runAttest(step: AttestStep, options: RunContext, state: RunState): Promise<Attached> {
   const { registry } = options;
   options.signal?.throwIfAborted();
   const descriptor = step.digest ? { digest: step.digest, size: step.size!, mediaType: step.mediaType! } : state.pushed.get(step.ref);
   if (!descriptor) throw new PkgkitError(`${step.ref}: nothing to attest: ${step.after ?? "the step before"} produced no digest`);
-  const kept = state.images.get(step.ref);
-  const image = kept ?? (await imageFromRegistry(registry!, step.repository, descriptor));
+  const made = state.documents.get(step.ref);
+  const documents = made ? await made : await attestationDocumentsOf(step, await imageFromRegistry(registry!, step.repository, descriptor), descriptor, state);
+  return attachAttestations(registry!, options.signers!.get(step.signerId)!, { repository: step.repository, descriptor }, documents);
+}
+
+/** The SBOM and provenance of `image` (manifest `descriptor`), as `step` describes its package and this run built it. */
+async function attestationDocumentsOf(step: AttestStep, image: ImageBlobs & { created?: Date }, descriptor: Pick<Descriptor, "digest">, state: RunState): Promise<AttestationDocument[]> {
   const build = step.build ? state.builds.get(step.build) : undefined;
-  const created = "created" in image && image.created instanceof Date ? image.created : new Date(0);
+  const created = image.created ?? new Date(0);
   const builder = build?.builder ?? "unknown";
-  const documents = await attestationDocuments({
+  const kind = builder.split("@")[0]!;
+  return attestationDocuments({
     image,
     subject: { name: step.repository, digest: descriptor.digest, arch: step.arch, source: step.source },
     tag: step.tag,
     buildArgs: step.buildArgs,
-    builder: { id: `https://pkgkit.dev/builder/${builder.split("@")[0]}`, kind: builder.split("@")[0]!, ...(builder.includes("@") ? { engine: builder.slice(builder.indexOf("@") + 1) } : {}) },
+    builder: { id: `https://pkgkit.dev/builder/${kind}`, kind, ...(builder.includes("@") ? { engine: builder.slice(builder.indexOf("@") + 1) } : {}) },
     baseImages: build?.baseImages ?? [],
     startedOn: build?.startedOn ?? created,
     finishedOn: build?.finishedOn ?? created,
     invocationId: state.invocationId,
   });
-  const attached = await attachAttestations(registry!, options.signers!.get(step.signerId)!, { repository: step.repository, descriptor }, documents);
-  if (kept) state.images.delete(step.ref);
-  return attached;
 }
 
 async function runIndex(step: Extract<Step, { kind: "index" }>, { registry, reporter }: RunContext, state: RunState): Promise<MergedIndex> {
