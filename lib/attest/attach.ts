@@ -28,21 +28,18 @@ export interface Attached {
 /** Attaches `documents` as in-toto statements about `image`, signed by `signer` (see the module comment). */
 export async function attachAttestations(registry: Registry, signer: Signer, image: AttestedImage, documents: AttestationDocument[]): Promise<Attached> {
   const { repository, descriptor } = image;
-  const stored: string[] = [];
-  let manifest: (Descriptor & { ref: string }) | undefined;
-  for (const doc of documents) {
+  if (!documents.length) throw new PkgkitError(`${repository}@${descriptor.digest}: no attestation documents to attach`);
+  // Each statement signed (and its bundle attached) at once; the .att image written once with them all.
+  const signed = await Promise.all(documents.map(async (doc) => {
     const statement = inTotoStatement({ name: repository, digest: descriptor.digest }, doc);
-    if (signer.signStatement) {
-      const signed = await signer.signStatement(statement);
-      manifest = await attachAttestation(registry, repository, descriptor.digest, { envelope: signed.envelope, annotations: { [PREDICATE_TYPE_ANNOTATION]: doc.predicateType, ...signed.annotations } });
-      stored.push(await attachBundle(registry, repository, descriptor, signed.bundle, "dsse-envelope", doc.predicateType));
-    } else {
-      const envelope = new TextEncoder().encode(JSON.stringify(unsignedEnvelope(statement)));
-      manifest = await attachAttestation(registry, repository, descriptor.digest, { envelope, annotations: { [PREDICATE_TYPE_ANNOTATION]: doc.predicateType } });
-    }
-  }
-  if (!manifest) throw new PkgkitError(`${repository}@${descriptor.digest}: no attestation documents to attach`);
-  stored.unshift(`${manifest.ref}@${manifest.digest}`);
+    const annotations = { [PREDICATE_TYPE_ANNOTATION]: doc.predicateType };
+    if (!signer.signStatement) return { layer: { envelope: new TextEncoder().encode(JSON.stringify(unsignedEnvelope(statement))), annotations } };
+    const s = await signer.signStatement(statement);
+    const bundle = await attachBundle(registry, repository, descriptor, s.bundle, "dsse-envelope", doc.predicateType);
+    return { layer: { envelope: s.envelope, annotations: { ...annotations, ...s.annotations } }, bundle };
+  }));
+  const manifest = await attachAttestation(registry, repository, descriptor.digest, signed.map((s) => s.layer));
+  const stored = [`${manifest.ref}@${manifest.digest}`, ...signed.flatMap((s) => (s.bundle ? [s.bundle] : []))];
   if (!signer.signStatement) {
     const { ref: _, ...att } = manifest;
     await signer.sign({ repository, tags: [attestationTag(descriptor.digest)], ...att });

@@ -30,18 +30,20 @@ export interface AttestationLayer {
 }
 
 /**
- * Appends `layer` to the attestation image of `digest` (made if absent), as `cosign attest` does:
- * the layers already there stay, and a layer with the same bytes is not added twice. Returns the
- * manifest written, which a Notary signer signs.
+ * Appends `added` (one layer or several) to the attestation image of `digest` (made if absent), as
+ * `cosign attest` does: the layers already there stay, and a layer with the same bytes is not
+ * added twice. Returns the manifest written, which a Notary signer signs.
  */
-export async function attachAttestation(registry: Registry, repository: string, digest: string, layer: AttestationLayer): Promise<Descriptor & { ref: string }> {
+export async function attachAttestation(registry: Registry, repository: string, digest: string, added: AttestationLayer | AttestationLayer[]): Promise<Descriptor & { ref: string }> {
   const tag = attestationTag(digest);
+  const envelopes = await Promise.all([added].flat().map(async (layer) => {
+    const envelope = { digest: sha256(layer.envelope), size: layer.envelope.length };
+    await registry.uploadBlob(repository, { ...envelope, data: layer.envelope });
+    return { mediaType: DSSE_MEDIA_TYPE, ...envelope, annotations: { [COSIGN.signature]: "", ...layer.annotations } };
+  }));
   const current = await registry.getManifest(repository, tag);
   const layers: Descriptor[] = current?.mediaType === MediaTypes.ociManifest ? [...(current.json.layers ?? [])] : [];
-  const envelope = { digest: sha256(layer.envelope), size: layer.envelope.length };
-  await registry.uploadBlob(repository, { ...envelope, data: layer.envelope });
-  if (!layers.some((l) => l.digest === envelope.digest))
-    layers.push({ mediaType: DSSE_MEDIA_TYPE, ...envelope, annotations: { [COSIGN.signature]: "", ...layer.annotations } });
+  for (const e of envelopes) if (!layers.some((l) => l.digest === e.digest)) layers.push(e);
   // cosign's config for a signature image: the layers' digests as diff_ids, zero times.
   const configBytes = enc.encode(JSON.stringify({
     architecture: "", created: "0001-01-01T00:00:00Z", history: [{ created: "0001-01-01T00:00:00Z" }], os: "",
