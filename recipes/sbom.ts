@@ -3,39 +3,16 @@
  * builds that arch when the engine has it (exported with `docker save`, as push exports it), else
  * from the registry; the document is made from the image's own layers (lib/attest/sbom.ts).
  */
-import { existsSync } from "node:fs";
-import { dirname, join, relative, sep } from "node:path";
+import { join } from "node:path";
 import { InputError, PkgkitError } from "../lib/errors.ts";
-import { imageBlobsFromArchive, type ImageBlobs } from "../lib/image.ts";
+import { imageBlobsFromArchive, type ImageBlobs, type ManifestFormat } from "../lib/image.ts";
 import { archRef, type Package } from "../lib/package.ts";
 import { registryTag, withArch, type Arch } from "../lib/names.ts";
 import type { Builder } from "../lib/builder.ts";
 import { INDEX_TYPES, type Blob, type Registry } from "../lib/registry/types.ts";
 import { createScratch } from "../lib/scratch.ts";
-import { sbomPredicate, type AttestSubject, type SbomFormat } from "../lib/attest/sbom.ts";
-
-/** The git work tree `dir` is in (the nearest parent with `.git`, a directory or a worktree's file), or undefined. */
-function gitTop(dir: string): string | undefined {
-  for (let d = dir; ; d = dirname(d)) {
-    if (existsSync(join(d, ".git"))) return d;
-    if (dirname(d) === d) return undefined;
-  }
-}
-
-/**
- * The attestation subject of `pkg`'s `arch` image with manifest `digest`: the package directory
- * relative to its git work tree, the tag's hash, the git source (the package's `gitrepo` or the
- * origin remote) and HEAD, which is left out when the package is dirty (its files are not HEAD's).
- */
-export function attestSubject(pkg: Package, arch: Arch, digest: string): AttestSubject {
-  const top = gitTop(pkg.dir);
-  const dir = top ? relative(top, pkg.dir).split(sep).join("/") || "." : ".";
-  const gitrepo = pkg.labels["org.opencontainers.image.source"];
-  return {
-    name: pkg.repository, digest, arch,
-    source: { dir, tree: pkg.hash, ...(gitrepo ? { gitrepo } : {}), ...(pkg.commit && !pkg.dirty ? { commit: pkg.commit } : {}) },
-  };
-}
+import { sbomPredicate, type SbomFormat } from "../lib/attest/sbom.ts";
+import { attestSubject } from "../lib/attest/package-subject.ts";
 
 /** The arch image from the registry, layers in memory; undefined when the registry has no such tag. */
 async function imageFromRegistry(registry: Registry, repository: string, tag: string): Promise<ImageBlobs | undefined> {
@@ -66,13 +43,17 @@ export interface PackageSbomOptions {
   builder: Builder;
   registry: Registry;
   format: SbomFormat;
+  /** The manifest the engine's image is given, as push's `format` (default docker): it names the digest the document is about. */
+  manifestFormat?: ManifestFormat;
   /** SOURCE_DATE_EPOCH, the document's creation time in seconds (default 0). */
   sourceDateEpoch?: number;
+  /** Where a note goes when the engine does not answer and the registry is read instead. */
+  log?: (line: string) => void;
 }
 
 /**
  * The SBOM of `pkg`'s `arch` image at its current tag, and where the image came from. The engine's
- * image is exported as push exports it (Docker v2 manifest), so its digest is the one push gives it.
+ * image is exported as push exports it (`manifestFormat`), so its digest is the one push gives it.
  */
 export async function packageSbom(pkg: Package, arch: Arch, options: PackageSbomOptions): Promise<{ document: unknown; predicateType: string; ref: string; digest: string; from: SbomImageSource }> {
   const ref = archRef(pkg, arch);
@@ -82,18 +63,23 @@ export async function packageSbom(pkg: Package, arch: Arch, options: PackageSbom
     const { predicateType, predicate } = await sbomPredicate(image, attestSubject(pkg, arch, image.manifest.digest), options.format, { sourceDateEpoch: options.sourceDateEpoch });
     return { document: predicate, predicateType, ref, digest: image.manifest.digest, from };
   };
-  if ((await options.builder.inspect([ref])).has(ref)) {
+  // An engine that cannot be reached is no reason to refuse: the registry's image is the one attested.
+  const inEngine = await options.builder.inspect([ref]).then(
+    (found) => found.has(ref),
+    (err: Error) => void options.log?.(`note: ${ref}: the engine did not answer (${err.message}); reading the registry`),
+  );
+  if (inEngine) {
     const scratch = await createScratch();
     try {
       const dir = await scratch.tempDir("sbom-");
       const archive = join(dir, "image.tar");
       await options.builder.save(ref, archive);
-      return await sbomOf(await imageBlobsFromArchive(archive, dir, "docker"), "engine");
+      return await sbomOf(await imageBlobsFromArchive(archive, dir, options.manifestFormat ?? "docker", pkg.sourceDateEpoch), "engine");
     } finally {
       await scratch.remove();
     }
   }
   const image = await imageFromRegistry(options.registry, pkg.repository, registryTag(withArch(pkg.ref, arch)));
-  if (!image) throw new InputError(`${ref}: neither the engine nor the registry has it; build it (pkgkit build) or push it first`);
+  if (!image) throw new InputError(`${ref}: ${inEngine === false ? "neither the engine nor the registry has it" : "the registry does not have it, and the engine did not answer"}; build it (pkgkit build) or push it first`);
   return sbomOf(image, "registry");
 }

@@ -54,7 +54,7 @@ function packageComponent(p: InventoryPackage, owned: ImageFile[]): CdxComponent
   return {
     type: "library", "bom-ref": p.purl, name: p.name, version: p.version, purl: p.purl,
     ...(p.license ? { licenses: [LICENSE_EXPRESSION.test(p.license) ? { expression: p.license } : { license: { name: p.license } }] } : {}),
-    properties: [{ name: "pkgkit:package-manager", value: p.manager }],
+    properties: [{ name: "pkgkit:package-manager", value: p.manager }, ...(p.apkChecksum ? [{ name: "pkgkit:apk:checksum", value: p.apkChecksum }] : [])],
     ...(owned.length ? { components: owned.map(fileComponent) } : {}),
   };
 }

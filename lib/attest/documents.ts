@@ -13,12 +13,14 @@ import type { AttestationDocument } from "./statement.ts";
 /** Everything the two documents need: the image's blobs and what the provenance records of its build. */
 export interface DocumentsInput extends ProvenanceInput {
   image: ImageBlobs;
+  /** The SBOM's creation time, seconds (default 0). */
+  sourceDateEpoch?: number;
 }
 
 /** The SPDX SBOM and the SLSA provenance of one arch image, in that order. */
 export async function attestationDocuments(input: DocumentsInput): Promise<AttestationDocument[]> {
-  const { image, ...provenance } = input;
-  return [await sbomPredicate(image, input.subject, "spdx"), provenancePredicate(provenance)];
+  const { image, sourceDateEpoch, ...provenance } = input;
+  return [await sbomPredicate(image, input.subject, "spdx", { sourceDateEpoch }), provenancePredicate(provenance)];
 }
 
 /** An image in the registry as ImageBlobs (config and layers in memory), for attesting what this run did not push. */

@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import type { ImageBlobs } from "../image.ts";
 import { osPackages, purl, type OsPackage } from "./pkgdb.ts";
-import { imageRootfs } from "./rootfs.ts";
+import { imageRootfs, resolvePath } from "./rootfs.ts";
 
 /** The image an attestation is about, and the pkgkit package it was built from. */
 export interface AttestSubject {
@@ -73,8 +73,14 @@ export async function imageInventory(image: ImageBlobs, where: string): Promise<
   }
   // A database may list a package twice (status and status.d): one entry per package URL.
   const unique = [...new Map(osPackages(fs).map((p) => [p.purl, p])).values()];
+  // Listed paths go through symlinked directories (merged /usr: dpkg lists /bin/sh, the file is /usr/bin/sh); the name itself is not followed, so a listed symlink never claims its target.
+  const inImage = (path: string) => {
+    const cut = path.lastIndexOf("/");
+    const parent = resolvePath(fs, path.slice(0, cut) || "/");
+    return `${parent === "/" ? "" : parent}${path.slice(cut)}`;
+  };
   const packages = unique.map((p): InventoryPackage => ({
-    ...p, ownedFiles: [...new Set(p.files)].filter((f) => fs.get(f)?.type === "file").sort(byString),
+    ...p, ownedFiles: [...new Set(p.files.map(inImage))].filter((f) => fs.get(f)?.type === "file").sort(byString),
   }));
   return { files, packages };
 }
@@ -94,7 +100,7 @@ export function gitDownloadLocation(gitrepo: string): string | undefined {
 /** The described package of an image's SBOM, from the attestation subject. */
 export function describedPackage(subject: AttestSubject): DescribedPackage {
   const base = subject.source.gitrepo ? gitDownloadLocation(subject.source.gitrepo) : undefined;
-  const dir = subject.source.dir.replace(/^\.\/?/, "").replace(/\/$/, "");
+  const dir = subject.source.dir === "." ? "" : subject.source.dir.replace(/^\.\//, "").replace(/\/$/, "");
   const downloadLocation = base && `${base}${subject.source.commit ? `@${subject.source.commit}` : ""}${dir ? `#${dir}` : ""}`;
   const slash = subject.name.lastIndexOf("/");
   const image = subject.name.slice(slash + 1).toLowerCase();

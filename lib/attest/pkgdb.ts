@@ -15,6 +15,8 @@ export interface OsPackage {
   origin?: string;
   /** The license as the database wrote it (apk `L:`; dpkg keeps none). */
   license?: string;
+  /** apk's `C:`, the identity apk gives the package (`Q1` + base64 SHA-1 of its control segment): not a checksum of a file here. */
+  apkChecksum?: string;
   /** The paths the database lists for it, absolute, directories included. */
   files: string[];
   purl: string;
@@ -54,7 +56,7 @@ export function purl(type: string, namespace: string | undefined, name: string, 
 
 const distroQualifier = (os: OsRelease) => (os.id && os.versionId ? `${os.id}-${os.versionId}` : undefined);
 
-/** Packages of /lib/apk/db/installed: `P:` name, `V:` version, `A:` arch, `o:` origin, `L:` license, `F:`/`R:` directory and file. */
+/** Packages of /lib/apk/db/installed: `P:` name, `V:` version, `A:` arch, `o:` origin, `L:` license, `C:` checksum, `F:`/`R:` directory and file. */
 export function apkPackages(fs: Rootfs, os: OsRelease): OsPackage[] {
   const text = readImageText(fs, "/lib/apk/db/installed");
   if (text === undefined) return [];
@@ -77,7 +79,7 @@ export function apkPackages(fs: Rootfs, os: OsRelease): OsPackage[] {
     const origin = fields.o && fields.o !== fields.P ? fields.o : undefined;
     packages.push({
       manager: "apk", name: fields.P, version: fields.V, arch: fields.A ?? "", files,
-      ...(origin ? { origin } : {}), ...(fields.L ? { license: fields.L } : {}),
+      ...(origin ? { origin } : {}), ...(fields.L ? { license: fields.L } : {}), ...(fields.C ? { apkChecksum: fields.C } : {}),
       purl: purl("apk", os.id ?? "alpine", fields.P, fields.V, { arch: fields.A, distro: distroQualifier(os), upstream: origin }),
     });
   }

@@ -46,11 +46,13 @@ const parentOf = (path: string) => path.slice(0, path.lastIndexOf("/")) || "/";
 const baseOf = (path: string) => path.slice(path.lastIndexOf("/") + 1);
 
 /** The entries of an uncompressed tar (ustar, GNU long names and links, pax path/linkpath/size). */
+const utf8 = new TextDecoder("utf-8");
+
 function tarEntries(tar: Uint8Array, where: string): TarEntry[] {
   const text = (start: number, len: number) => {
     const field = tar.subarray(start, start + len);
     const end = field.indexOf(0);
-    return new TextDecoder("utf-8").decode(end < 0 ? field : field.subarray(0, end));
+    return utf8.decode(end < 0 ? field : field.subarray(0, end));
   };
   const octal = (start: number, len: number) => {
     // GNU base-256 sizes (high bit set) are for files of 8 GiB and more: not in an image we can hold in memory.
@@ -71,7 +73,7 @@ function tarEntries(tar: Uint8Array, where: string): TarEntry[] {
     if (data.length < size) throw new PkgkitError(`${where}: the tar ends inside an entry at offset ${pos}; the layer is truncated`);
     const next = pos + 512 + Math.ceil(size / 512) * 512;
     if (type === "x") {
-      pax = parsePax(new TextDecoder().decode(data));
+      pax = parsePax(utf8.decode(data));
     } else if (type === "g") {
       // Global pax headers carry archive comments (git's commit id); nothing here depends on them.
     } else if (type === "L") {
@@ -101,11 +103,11 @@ function parsePax(text: string): Record<string, string> {
 
 /** The bytes of a layer blob, gunzipped when it is gzip (the magic bytes say so). */
 export async function layerTar(blob: Blob, where: string): Promise<Uint8Array> {
-  const bytes = blob.data instanceof Uint8Array ? blob.data : new Uint8Array(await readFile(blob.data.path));
+  const bytes = blob.data instanceof Uint8Array ? blob.data : await readFile(blob.data.path);
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
       // Off the event loop: a push's other steps (signing, the index merge) go on meanwhile.
-      return new Uint8Array(await promisify(gunzip)(bytes));
+      return await promisify(gunzip)(bytes);
     } catch (err) {
       throw new PkgkitError(`${where}: layer ${blob.digest} is not valid gzip: ${(err as Error).message}`);
     }
@@ -113,33 +115,43 @@ export async function layerTar(blob: Blob, where: string): Promise<Uint8Array> {
   return bytes;
 }
 
-/** Remove `path` and everything under it. */
-function removeTree(fs: Rootfs, path: string) {
-  fs.delete(path);
-  const prefix = path === "/" ? "/" : `${path}/`;
-  for (const p of [...fs.keys()]) if (p.startsWith(prefix)) fs.delete(p);
-}
-
-/** Apply one layer's entries on top of `fs`: whiteouts first (they only hide what is below), then the entries in order. */
-function applyLayer(fs: Rootfs, entries: TarEntry[], where: string) {
-  const lower = new Set(fs.keys());
-  for (const e of entries) {
-    const base = baseOf(e.path);
-    if (base === OPAQUE) {
-      const dir = parentOf(e.path);
-      const prefix = dir === "/" ? "/" : `${dir}/`;
-      for (const p of lower) if (p.startsWith(prefix) && p !== dir) fs.delete(p);
-    } else if (base.startsWith(WHITEOUT)) {
-      removeTree(fs, `${parentOf(e.path) === "/" ? "" : parentOf(e.path)}/${base.slice(WHITEOUT.length)}`);
+/** Delete, in one pass, every path `hidden` names: itself (`ancestor` false) or through one of its proper ancestors. */
+function prune(fs: Rootfs, hidden: (path: string, ancestor: boolean) => boolean) {
+  for (const path of [...fs.keys()]) {
+    if (hidden(path, false)) {
+      fs.delete(path);
+      continue;
+    }
+    for (let a = parentOf(path); ; a = parentOf(a)) {
+      if (hidden(a, true)) {
+        fs.delete(path);
+        break;
+      }
+      if (a === "/") break;
     }
   }
+}
+
+/**
+ * Apply one layer's entries on top of `fs`: its whiteouts first (they only hide what is below: a
+ * whited-out path and what is under it, what is under an opaque directory), then its entries in
+ * order; last, what is under a path that is no longer a directory goes (a file or symlink that
+ * replaced a directory, listed or implied).
+ */
+function applyLayer(fs: Rootfs, entries: TarEntry[], where: string) {
+  const gone = new Set<string>();
+  const opaque = new Set<string>();
+  for (const e of entries) {
+    const base = baseOf(e.path);
+    if (base === OPAQUE) opaque.add(parentOf(e.path));
+    else if (base.startsWith(WHITEOUT)) gone.add(`${parentOf(e.path) === "/" ? "" : parentOf(e.path)}/${base.slice(WHITEOUT.length)}`);
+  }
+  if (gone.size || opaque.size) prune(fs, (path, ancestor) => gone.has(path) || (ancestor && opaque.has(path)));
   for (const e of entries) {
     const base = baseOf(e.path);
     if (base.startsWith(WHITEOUT) || e.path === "/") continue;
-    const existing = fs.get(e.path);
-    if (existing?.type === "dir" && e.type !== "5") removeTree(fs, e.path);
     if (e.type === "5") {
-      if (existing?.type !== "dir") fs.set(e.path, { type: "dir" });
+      if (fs.get(e.path)?.type !== "dir") fs.set(e.path, { type: "dir" });
     } else if (e.type === "0") {
       fs.set(e.path, { type: "file", data: e.data, mode: e.mode });
     } else if (e.type === "2") {
@@ -152,6 +164,7 @@ function applyLayer(fs: Rootfs, entries: TarEntry[], where: string) {
       fs.set(e.path, { type: "other" });
     }
   }
+  prune(fs, (path, ancestor) => ancestor && path !== "/" && (fs.get(path)?.type ?? "dir") !== "dir");
 }
 
 /** The final filesystem of an image from its layers, bottom first. `where` names the image in errors. */

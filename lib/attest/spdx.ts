@@ -88,7 +88,7 @@ function osSpdxPackage(p: InventoryPackage, id: string): SpdxPackage {
     name: p.name, SPDXID: id, versionInfo: p.version, downloadLocation: "NOASSERTION", filesAnalyzed: false, licenseConcluded: "NOASSERTION",
     licenseDeclared: expression ? p.license! : "NOASSERTION",
     ...(p.license && !expression ? { licenseComments: `${p.manager} database license: ${p.license}` } : {}),
-    sourceInfo: p.manager === "apk" ? "from the apk database /lib/apk/db/installed" : "from the dpkg database /var/lib/dpkg",
+    sourceInfo: p.manager === "apk" ? `from the apk database /lib/apk/db/installed${p.apkChecksum ? `, package checksum C:${p.apkChecksum}` : ""}` : "from the dpkg database /var/lib/dpkg",
     externalRefs: [{ referenceCategory: "PACKAGE-MANAGER", referenceType: "purl", referenceLocator: p.purl }],
   };
 }

@@ -38,6 +38,7 @@ export function sbomCommand(cli: CliParts) {
       format: { type: "string" as const, value: "<spdx|cyclonedx>", help: "the document format (default spdx: SPDX 2.3 JSON; cyclonedx: CycloneDX 1.6 JSON); its creation time is $SOURCE_DATE_EPOCH (default 0: 1970-01-01)" },
       arch: { type: "string" as const, value: "<arch>", help: "the arch image to describe (default: the engine's arch when the package builds it, else the package's first arch)" },
       output: { type: "string" as const, short: "o", value: "<file>", help: "write the document to this file instead of stdout" },
+      oci: { type: "boolean" as const, help: "the engine's image as push --oci exports it (OCI media types), so the digest the document names is the one push --oci gives it" },
       ...cli.registryFlags,
       ...cli.common,
     },
@@ -61,7 +62,7 @@ export function sbomCommand(cli: CliParts) {
       }
       if (!arch || !pkg.arches.includes(arch))
         throw new InputError(`--arch ${JSON.stringify(arch ?? "")}: ${pkg.file} builds ${pkg.arches.join(", ") || "no arch"}; expected one of them`);
-      const sbom = await packageSbom(pkg, arch, { builder: builderOf(arch), registry: session.registry!, format, ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}) });
+      const sbom = await packageSbom(pkg, arch, { builder: builderOf(arch), registry: session.registry!, format, manifestFormat: o.oci ? "oci" : "docker", log: (l) => void process.stderr.write(`${l}\n`), ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}) });
       const text = `${JSON.stringify(sbom.document, null, 2)}\n`;
       if (typeof o.output === "string") await writeFile(o.output, text);
       else process.stdout.write(text);

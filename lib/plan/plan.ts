@@ -13,6 +13,7 @@ import { InputError } from "../errors.ts";
 import type { Command, ContextStep, IndexStep, Observed, Plan, ResolvedWith, SigningInputs, SkipStep, Step } from "./schema.ts";
 import { withSigning, type SigningAssignments } from "./sign.ts";
 import { PREDICATE_TYPES } from "../attest/statement.ts";
+import { attestSubject } from "../attest/package-subject.ts";
 
 /** What `plan()` decides with: the command, the builders, and the look-ups made before planning (signatures included). */
 export interface PlanOptions {
@@ -137,7 +138,7 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
         buildStep = id;
         builtBy.set(`${pkg.id}/${arch}`, id);
       } else {
-        const buildArgs = { ...pkg.buildInfo, ...pkg.buildArgs };
+        const buildArgs: Record<string, string> = { SOURCE_DATE_EPOCH: String(pkg.sourceDateEpoch), ...pkg.buildInfo, ...pkg.buildArgs };
         const needs: string[] = [];
         for (const dep of pkg.dependencies) {
           const d = byId.get(dep.id);
@@ -205,6 +206,7 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
           tag: registryTag(image),
           format: options.format ?? "docker",
           builder: builder.name,
+          sourceDateEpoch: pkg.sourceDateEpoch,
           reason: remote ? "--force: push although the registry has it" : "not in registry",
         }, buildStep ? [buildStep] : []);
       }
@@ -224,8 +226,10 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
         attested: options.attested ?? new Set<string>(),
         about: {
           tag: pkg.tag,
-          source: { dir: pkg.source.dir, tree: pkg.hash, ...(pkg.source.gitrepo ? { gitrepo: pkg.source.gitrepo } : {}), ...(pkg.commit ? { commit: pkg.commit } : {}) },
+          // The subject's digest is the push's: only its source is the package's.
+          source: attestSubject(pkg, pkg.arches[0]!, "").source,
           buildArgs: { ...pkg.buildInfo, ...pkg.buildArgs },
+          sourceDateEpoch: pkg.sourceDateEpoch,
         },
       }
       : undefined;
@@ -233,6 +237,7 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
     if (signed.first) first.push(signed.first);
     steps.push(...signed.steps);
   }
+  const tls = Object.entries(options.builders ?? {}).flatMap(([a, b]) => (b?.tls ? [[a, b.tls] as const] : []));
   return {
     version: 1,
     command: options.command,
@@ -246,6 +251,7 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
     inputs: {
       builder: options.builder.name,
       ...(Object.keys(options.builders ?? {}).length ? { builders: Object.fromEntries(Object.entries(options.builders!).map(([a, b]) => [a, b!.name])) } : {}),
+      ...(tls.length ? { builderTls: Object.fromEntries(tls) } : {}),
       ...(options.release ? { release: options.release } : {}),
       ...(options.format ? { format: options.format } : {}),
       force: options.force ?? false,

@@ -84,6 +84,8 @@ export const pushStepSchema = z.object({
   format: z.enum(["docker", "oci"]),
   /** The builder whose engine holds the image (it exports it). */
   builder: z.string(),
+  /** SOURCE_DATE_EPOCH: the layers' and config's times after it are clamped to it (absent: 0). */
+  sourceDateEpoch: z.number().int().nonnegative().optional(),
 });
 
 /**
@@ -162,6 +164,8 @@ export const attestStepSchema = z.object({
   tag: imageTag,
   source: z.object({ dir: z.string(), tree: z.string(), gitrepo: z.string().optional(), commit: z.string().optional() }),
   buildArgs: z.record(z.string(), z.string()),
+  /** The SBOM's creation time (the package's SOURCE_DATE_EPOCH), so that the document depends on the image alone. */
+  sourceDateEpoch: z.number().optional(),
   digest: z.string().optional(),
   size: z.number().optional(),
   mediaType: z.string().optional(),
@@ -220,6 +224,8 @@ export const resolvedWithSchema = z.object({
   dockerfile: z.string().optional(),
   /** The build args of `--build-arg-file`s, as read when planning. */
   buildArgs: z.record(z.string(), z.string()).optional(),
+  /** `--source-date-epoch` or SOURCE_DATE_EPOCH, as read when planning. */
+  sourceDateEpoch: z.number().int().nonnegative().optional(),
 });
 
 /** The run's signing flags (`--signer`, `--key` made absolute, `--keyless`) and the pkgkit.yml read, if any. */
@@ -237,6 +243,8 @@ export const planInputsSchema = z.object({
   /** The builder's name (`buildx`, `legacy`), and each arch's that builds in an engine of its own (`buildx@ssh://arm-host`). */
   builder: builderName,
   builders: z.partialRecord(arch, builderName).optional(),
+  /** The TLS files of each arch's tcp:// engine that has them (paths, never their content). */
+  builderTls: z.partialRecord(arch, z.object({ ca: absolute("the engine's CA certificate"), cert: absolute("the client certificate"), key: absolute("the client key") })).optional(),
   release: imageTag.optional(),
   format: z.enum(["docker", "oci"]).optional(),
   /** Every package, or those with these ids. */

@@ -84,7 +84,7 @@ export interface SignStepsOptions extends RegistryLookup {
 }
 
 /** What an attest step says of its package (see AttestStep). */
-export type AttestedPackage = Pick<AttestStep, "tag" | "source" | "buildArgs">;
+export type AttestedPackage = Pick<AttestStep, "tag" | "source" | "buildArgs" | "sourceDateEpoch">;
 
 /**
  * One package's steps (`ref`: its index) with its sign steps in their places: each after the

@@ -225,6 +225,14 @@ test("push plan: an attest step per arch image, listed after its sign step and n
   assert.equal("steps" in read && read.steps, p.steps, "read back from --json");
 });
 
+test("attest: false in the workspace turns them off for its packages; a package's own attest: true wins", async () => {
+  const inWorkspace = async (spec: Record<string, unknown>) =>
+    (await resolvePackages(shell, [makeDefinition({ image: "app", org: "127.0.0.1:5000/x", arches: ["amd64"], ...spec }, join(dir, "pkg.config.ts"))], { hash: "h1", workspace: { dir, file: join(dir, "pkgkit.config.ts"), attest: false } }))[0]!;
+  assert.is((await inWorkspace({})).attest, false);
+  assert.is((await inWorkspace({ attest: true })).attest, true);
+  assert.not.ok(pushPlan(await inWorkspace({})).steps.some((s) => s.kind === "attest"));
+});
+
 test("attest steps are off with --sbom-scanner false (attestations: false), with attest: false in the package, and without a signer", async () => {
   assert.not.ok((await pushPlan(await pkg(), { attestations: false })).steps.some((s) => s.kind === "attest"));
   assert.not.ok((await pushPlan(await pkg({ attest: false }))).steps.some((s) => s.kind === "attest"));

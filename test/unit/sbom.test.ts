@@ -5,7 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createHash } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -15,6 +15,10 @@ import { sbomPredicate, type AttestSubject } from "../../lib/attest/sbom.ts";
 import type { SpdxDocument } from "../../lib/attest/spdx.ts";
 import type { CdxBom, CdxComponent } from "../../lib/attest/cyclonedx.ts";
 import { provenancePredicate } from "../../lib/attest/provenance.ts";
+import { PKGKIT_VERSION } from "../../lib/version.ts";
+import { describedPackage } from "../../lib/attest/inventory.ts";
+import { attestSubject } from "../../lib/attest/package-subject.ts";
+import type { Package } from "../../lib/package.ts";
 
 // ---- a tiny ustar writer (pax header for names over 100 bytes)
 type Entry = { name: string; type?: "0" | "1" | "2" | "5"; data?: string; link?: string };
@@ -116,6 +120,7 @@ const layer1: Entry[] = [
   { name: "opt/old/a.txt", data: "a" },
   { name: "opt/old/b.txt", data: "b" },
   { name: "tmp/gone.txt", data: "gone" },
+  { name: "srv/thing/inner", data: "under a directory a file replaces" },
 ];
 const layer2: Entry[] = [
   { name: "usr/bin/.wh.ldd" },
@@ -126,6 +131,7 @@ const layer2: Entry[] = [
   { name: "etc/securetty", data: "console\ntty1\n" },
   { name: LONG.slice(1), data: "long" },
   { name: "bin/busybox-hard", type: "1", link: "bin/busybox" },
+  { name: "srv/thing", data: "now a file" },
 ];
 /** The regular files of the final filesystem, with the bytes the layers gave them. */
 const EXPECTED_FILES: Record<string, string> = {
@@ -135,6 +141,7 @@ const EXPECTED_FILES: Record<string, string> = {
   "/lib/apk/db/installed": APK_DB,
   "/opt/old/c.txt": "c",
   [LONG]: "long",
+  "/srv/thing": "now a file",
   "/usr/bin/getent": "getent",
   "/usr/bin/hello": "hello world binary",
   "/usr/bin/hello-link": "hello world binary",
@@ -192,6 +199,28 @@ const SpdxSchema = z.strictObject({
   relationships: z.array(z.strictObject({ spdxElementId: spdxId, relationshipType: z.enum(["DESCRIBES", "CONTAINS"]), relatedSpdxElement: spdxId })),
 });
 
+// ---- the CycloneDX 1.6 fields pkgkit emits, checked strictly as well
+const hash = z.strictObject({ alg: z.enum(["SHA-1", "SHA-256"]), content: z.string().regex(/^([a-f0-9]{40}|[a-f0-9]{64})$/) });
+const property = z.strictObject({ name: z.string().min(1), value: z.string() });
+const ComponentSchema: z.ZodType<CdxComponent> = z.lazy(() => z.strictObject({
+  type: z.enum(["container", "library", "file"]), "bom-ref": z.string().min(1), name: z.string().min(1),
+  version: z.string().optional(), purl: z.string().startsWith("pkg:").optional(), hashes: z.array(hash).optional(),
+  licenses: z.array(z.union([z.strictObject({ expression: z.string() }), z.strictObject({ license: z.strictObject({ name: z.string() }) })])).length(1).optional(),
+  externalReferences: z.array(z.strictObject({ type: z.literal("vcs"), url: z.string().min(1) })).optional(),
+  properties: z.array(property).optional(),
+  components: z.array(ComponentSchema).optional(),
+}));
+const CdxSchema = z.strictObject({
+  bomFormat: z.literal("CycloneDX"), specVersion: z.literal("1.6"),
+  serialNumber: z.string().regex(/^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/), version: z.literal(1),
+  metadata: z.strictObject({
+    timestamp: z.iso.datetime(),
+    tools: z.strictObject({ components: z.array(z.strictObject({ type: z.literal("application"), name: z.string(), version: z.string() })) }),
+    component: ComponentSchema,
+  }),
+  components: z.array(ComponentSchema),
+});
+
 const spdx = (await sbomPredicate(image, subject, "spdx")) as { predicateType: string; predicate: SpdxDocument };
 
 test("SPDX: the predicate type is cosign's spdxjson one and the document has the SPDX 2.3 shape, its ids unique and every relationship resolving", () => {
@@ -204,7 +233,7 @@ test("SPDX: the predicate type is cosign's spdxjson one and the document has the
   assert.equal(dangling, []);
 });
 
-test("SPDX: exactly the regular files of the final filesystem (whiteouts, opaque dir, hard links applied; no symlink), with SHA-1 and SHA-256 of their bytes", () => {
+test("SPDX: exactly the regular files of the final filesystem (whiteouts, opaque dir, a file replacing a directory, hard links applied; no symlink), with SHA-1 and SHA-256 of their bytes", () => {
   const listed = Object.fromEntries(spdx.predicate.files.map((f) => [f.fileName, f.checksums.map((c) => `${c.algorithm}:${c.checksumValue}`)]));
   const expected = Object.fromEntries(Object.entries(EXPECTED_FILES).sort(([a], [b]) => (a < b ? -1 : 1)).map(([p, data]) => [p, [`SHA1:${hex("sha1", data)}`, `SHA256:${hex("sha256", data)}`]]));
   assert.equal(listed, expected);
@@ -218,6 +247,7 @@ test("SPDX: the installed apk and dpkg packages, with versions and purls; a dein
     ["hello", "1:2.10-3", "pkg:deb/debian/hello@1%3A2.10-3?arch=amd64", "NOASSERTION"],
   ]);
   assert.is(spdx.predicate.packages[2]!.licenseComments, "apk database license: MIT BSD GPL2+");
+  assert.is(spdx.predicate.packages[1]!.sourceInfo, "from the apk database /lib/apk/db/installed, package checksum C:Q1abc=");
 });
 
 test("SPDX: the image CONTAINS every package and file; each package CONTAINS the files it installed that are still there", () => {
@@ -257,15 +287,33 @@ test("SPDX: the same image gives the same bytes; the namespace follows the diges
   assert.ok(spdx.predicate.documentNamespace.endsWith("ab".repeat(32)));
 });
 
-test("os-release names the distribution of the purls; an unreadable layer is an error naming the image and layer", async () => {
+// The same document on Node, Deno and Bun (this suite runs under each): pinned by its digest, with
+// pkgkit's version left out so a release does not move it. Change it when the format changes on purpose.
+const SPDX_DIGEST = "sha256:b7787f3ebfb19d51fd1cf3d37dbcf3f5ed8b7b7a26bd260371a6b96088f8048a";
+const CYCLONEDX_DIGEST = "sha256:8224e26a49c840d660cca31d51af9157815688700cdcb0341a50f6d5f18cd464";
+
+test("the documents are the same bytes under every runtime (pinned digests)", async () => {
+  const digestOf = (doc: unknown) => `sha256:${hex("sha256", JSON.stringify(doc).replaceAll(`pkgkit-${PKGKIT_VERSION}`, "pkgkit-VERSION").replaceAll(`"version":"${PKGKIT_VERSION}"`, '"version":"VERSION"'))}`;
+  assert.is(digestOf(spdx.predicate), SPDX_DIGEST);
+  assert.is(digestOf((await sbomPredicate(image, subject, "cyclonedx")).predicate), CYCLONEDX_DIGEST);
+});
+
+test("os-release names the distribution of the purls; listed paths follow symlinked directories (merged /usr); an unreadable layer is an error naming the image and layer", async () => {
   const osLayer = gzipSync(tar([
     { name: "etc/os-release", type: "2", link: "../usr/lib/os-release" },
     { name: "usr/lib/os-release", data: 'NAME="Ubuntu"\nID=ubuntu\nVERSION_ID="24.04"\n' },
     { name: "var/lib/dpkg/status", data: "Package: bash\nStatus: install ok installed\nArchitecture: arm64\nVersion: 5.2.21-2ubuntu4\n" },
+    // Merged /usr: dpkg lists /bin/bash, the file is /usr/bin/bash; /bin/rbash is a symlink bash lists too.
+    { name: "bin", type: "2", link: "usr/bin" },
+    { name: "usr/bin/bash", data: "bash" },
+    { name: "usr/bin/rbash", type: "2", link: "bash" },
+    { name: "var/lib/dpkg/info/bash.list", data: "/bin\n/bin/bash\n/bin/rbash\n" },
   ]));
   const ubuntu = { ...image, layers: [{ ...blob(osLayer), data: osLayer }] };
   const doc = (await sbomPredicate(ubuntu, subject, "spdx")).predicate as SpdxDocument;
   assert.is(doc.packages[1]!.externalRefs[0]!.referenceLocator, "pkg:deb/ubuntu/bash@5.2.21-2ubuntu4?arch=arm64&distro=ubuntu-24.04");
+  const bashFiles = doc.relationships.filter((r) => r.spdxElementId === doc.packages[1]!.SPDXID).map((r) => doc.files.find((f) => f.SPDXID === r.relatedSpdxElement)?.fileName);
+  assert.equal(bashFiles, ["/usr/bin/bash"]);
   const broken = new Uint8Array([0x1f, 0x8b, 1, 2, 3]);
   try {
     await sbomPredicate({ ...image, layers: [{ ...blob(broken), data: broken }] }, subject, "spdx");
@@ -275,10 +323,28 @@ test("os-release names the distribution of the purls; an unreadable layer is an 
   }
 });
 
+test("distroless's dpkg status.d: one package a file, installed without a Status field, its files from <name>.md5sums", async () => {
+  const layer = gzipSync(tar([
+    { name: "var/lib/dpkg/status.d/base-files", data: "Package: base-files\nVersion: 12.4+deb12u5\nArchitecture: amd64\nSource: base-files\n" },
+    { name: "var/lib/dpkg/status.d/base-files.md5sums", data: "d41d8cd98f00b204e9800998ecf8427e  etc/debian_version\n" },
+    { name: "var/lib/dpkg/status.d/tzdata", data: "Package: tzdata\nStatus: deinstall ok config-files\nVersion: 2024a-0\nArchitecture: all\n" },
+    { name: "var/lib/dpkg/status.d/netbase", data: "Package: netbase\nVersion: 6.4\nArchitecture: all\nSource: netbase-src (1.0)\n" },
+    { name: "etc/debian_version", data: "12.5\n" },
+  ]));
+  const doc = (await sbomPredicate({ ...image, layers: [{ ...blob(layer), data: layer }] }, subject, "spdx")).predicate as SpdxDocument;
+  assert.equal(doc.packages.slice(1).map((p) => p.externalRefs[0]!.referenceLocator), [
+    "pkg:deb/debian/base-files@12.4+deb12u5?arch=amd64",
+    "pkg:deb/debian/netbase@6.4?arch=all&upstream=netbase-src",
+  ]);
+  const owner = doc.relationships.find((r) => r.relatedSpdxElement === doc.files.find((f) => f.fileName === "/etc/debian_version")!.SPDXID && r.spdxElementId !== doc.packages[0]!.SPDXID);
+  assert.is(owner?.spdxElementId, doc.packages[1]!.SPDXID);
+});
+
 test("CycloneDX 1.6: the same files and packages, files nested under the package that owns them, a deterministic serial number", async () => {
   const { predicateType, predicate } = (await sbomPredicate(image, subject, "cyclonedx")) as { predicateType: string; predicate: CdxBom };
   assert.is(predicateType, "https://cyclonedx.org/bom");
-  assert.is(predicate.specVersion, "1.6");
+  const parsed = CdxSchema.safeParse(predicate);
+  assert.ok(parsed.success, parsed.success ? "" : JSON.stringify(parsed.error.issues.slice(0, 3)));
   assert.match(predicate.serialNumber, /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   assert.is(JSON.stringify((await sbomPredicate(image, subject, "cyclonedx")).predicate), JSON.stringify(predicate));
   assert.is(predicate.metadata.component.name, "localhost:5000/org/image");
@@ -315,6 +381,47 @@ test("SLSA v1 provenance: buildType, external parameters, the git source and bas
   ]);
   assert.equal(p.runDetails.metadata, { invocationId: "run-1", startedOn: "2026-01-02T03:04:05Z", finishedOn: "2026-01-02T03:05:00Z" });
   assert.is(p.runDetails.builder.id, "https://pkgkit.dev/builder/buildx");
+});
+
+test("the git source as a download location: https without credentials, ssh and scp-like remotes, a local path is none", () => {
+  const at = (gitrepo?: string, dir = "pkg/x", commit?: string) => describedPackage({ ...subject, source: { dir, tree: TREE, ...(gitrepo ? { gitrepo } : {}), ...(commit ? { commit } : {}) } }).downloadLocation;
+  assert.is(at("https://tok:x-oauth@github.com/o/r.git", "pkg/x", COMMIT), `git+https://github.com/o/r.git@${COMMIT}#pkg/x`);
+  assert.is(at("git@github.com:o/r.git"), "git+ssh://git@github.com/o/r.git#pkg/x");
+  assert.is(at("ssh://git@host:2222/o/r.git", "."), "git+ssh://git@host:2222/o/r.git");
+  assert.is(at("git+https://example.com/r"), "git+https://example.com/r#pkg/x");
+  assert.is(at("/home/me/repo"), undefined);
+  assert.is(at("https://example.com/r", ".github/pkg"), "git+https://example.com/r#.github/pkg");
+  assert.is(at(undefined), undefined);
+});
+
+test("attestSubject: the directory relative to the git work tree, the tag's hash, the remote; no commit for a dirty package", () => {
+  const top = mkdtempSync(join(tmpdir(), "pkgkit-subject-"));
+  mkdirSync(join(top, ".git"));
+  mkdirSync(join(top, "pkg/app"), { recursive: true });
+  const pkg = { dir: join(top, "pkg/app"), repository: "r.example/org/app", hash: TREE, commit: COMMIT, dirty: false, labels: { "org.opencontainers.image.source": "https://example.com/r.git" } } as unknown as Package;
+  assert.equal(attestSubject(pkg, "arm64", subject.digest), {
+    name: "r.example/org/app", digest: subject.digest, arch: "arm64",
+    source: { dir: "pkg/app", tree: TREE, gitrepo: "https://example.com/r.git", commit: COMMIT },
+  });
+  assert.equal(attestSubject({ ...pkg, dirty: true } as Package, "arm64", subject.digest).source, { dir: "pkg/app", tree: TREE, gitrepo: "https://example.com/r.git" });
+  assert.is(attestSubject({ ...pkg, dir: top } as Package, "arm64", subject.digest).source.dir, ".");
+});
+
+test("provenance without a git remote or commit, and base images named with a registry port and a digest", () => {
+  const { predicate } = provenancePredicate({
+    subject: { ...subject, arch: "arm64", source: { dir: "pkg/image", tree: "not-a-tree-id" } }, tag: "t", buildArgs: {},
+    builder: { id: "b", kind: "legacy", engine: "ssh://user@arm-host" },
+    baseImages: [{ ref: `localhost:5000/org/base:1.0@sha256:${"cd".repeat(32)}`, digest: `sha256:${"cd".repeat(32)}` }, { ref: "alpine", digest: `sha256:${"ef".repeat(32)}` }],
+    startedOn: new Date(0), finishedOn: new Date(0),
+  });
+  const p = predicate as { buildDefinition: { externalParameters: { builder: unknown }; resolvedDependencies: unknown[] }; runDetails: { metadata: Record<string, string> } };
+  assert.equal(p.buildDefinition.resolvedDependencies, [
+    { uri: "pkgkit:package/pkg/image", name: "pkg/image", annotations: { "pkgkit.dev/tag-hash": "not-a-tree-id" } },
+    { uri: "pkg:docker/localhost%3A5000/org/base@1.0?platform=linux/arm64", digest: { sha256: "cd".repeat(32) }, name: `localhost:5000/org/base:1.0@sha256:${"cd".repeat(32)}` },
+    { uri: "pkg:docker/alpine@latest?platform=linux/arm64", digest: { sha256: "ef".repeat(32) }, name: "alpine" },
+  ]);
+  assert.equal(p.buildDefinition.externalParameters.builder, { kind: "legacy", engine: "ssh://user@arm-host" });
+  assert.equal(p.runDetails.metadata, { startedOn: "1970-01-01T00:00:00Z", finishedOn: "1970-01-01T00:00:00Z" });
 });
 
 test.run();
