@@ -132,8 +132,11 @@ export function selectPlan(parsed: Plan | PlanMatrix, file: string, arch?: strin
 
 /** A look-up whose answer changed since the plan was made. */
 export interface Change {
-  /** `signatures`: `ref` is `<ref>@<digest>`, the answers the signer that signed it (null: not signed). */
-  where: "registry" | "local" | "signatures";
+  /**
+   * `signatures`, `attestations`: `ref` is `<ref>@<digest>`, the answers the signer that signed it
+   * or whose attestations of it verify (null: not signed, attestations missing or not verifying).
+   */
+  where: "registry" | "local" | "signatures" | "attestations";
   ref: string;
   planned: string | null;
   now: string | null;
@@ -145,7 +148,7 @@ export interface Change {
 export function observedChanges(planned: Plan, now: Observed): Change[] {
   const shared = new Set(planned.packages.flatMap((p) => [p.name, ...(planned.inputs?.release ? [`${parseImageRef(p.name).repository}:${planned.inputs.release}`] : [])]));
   const changes: Change[] = [];
-  for (const where of ["registry", "local", "signatures"] as const) {
+  for (const where of ["registry", "local", "signatures", "attestations"] as const) {
     const after = now[where] ?? {};
     for (const [ref, was] of Object.entries(planned.observed?.[where] ?? {}))
       if (Object.hasOwn(after, ref) && after[ref] !== was) changes.push({ where, ref, planned: was, now: after[ref]!, shared: where === "registry" && shared.has(ref) });
@@ -255,13 +258,16 @@ function atCommit(p: Package, { commit, goPkgVersion }: Plan["packages"][number]
   return { ...p, commit, labels: { ...p.labels, [REVISION]: commit }, buildInfo: info };
 }
 
-const state = (c: Change, answer: string | null) => (c.where === "signatures" ? (answer ? `signed (${answer})` : "not signed") : (answer ?? "not there"));
-const WHERE = { registry: "registry", local: "engine", signatures: "signature" } as const;
+const state = (c: Change, answer: string | null) =>
+  c.where === "signatures" ? (answer ? `signed (${answer})` : "not signed")
+  : c.where === "attestations" ? (answer ? `attested (${answer})` : "attestations missing or not verifying")
+  : (answer ?? "not there");
+const WHERE = { registry: "registry", local: "engine", signatures: "signature", attestations: "attestations" } as const;
 
 /** Why a plan no longer holds, with what to do. */
 export function formatStale(file: string, changes: Change[], differences: string[]): string {
   const lines = changes.length
-    ? [`${file}: the registry${changes.some((c) => c.where === "signatures") ? ", an engine or a signature" : " or an engine"} changed since this plan was made; nothing was done.`]
+    ? [`${file}: the registry${changes.some((c) => c.where === "attestations") ? ", an engine, a signature or an attestation" : changes.some((c) => c.where === "signatures") ? ", an engine or a signature" : " or an engine"} changed since this plan was made; nothing was done.`]
     : [
         `${file}: its steps are not what pkgkit plans now, although the registry and the engines are as the plan saw them ` +
           "(was it edited by hand, or made by another version of pkgkit?); nothing was done.",

@@ -26,6 +26,7 @@ const FIELDS: Record<string, string> = {
   config: "config",
   depends: "depends",
   signer: "signer",
+  attest: "attest",
 };
 /** LinuxKit's fields of Go type string, and of type []string. */
 const STRING_FIELDS = new Set(["image", "org", "tag", "dockerfile", "gitrepo"]);

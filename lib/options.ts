@@ -51,6 +51,8 @@ export interface WorkspaceDefaults {
   arches?: Arch[];
   /** Who signs packages that name no signer themselves (before pkgkit.yml; see lib/sign/config.ts). */
   signer?: "notary" | "sigstore";
+  /** false: its packages attach no attestations unless their own file says `attest: true`. */
+  attest?: boolean;
   /** Engine (endpoint or docker context, or a tcp:// endpoint with its TLS files) or `buildx:<name>` per arch, as written: see resolveBuilders. */
   builders?: Partial<Record<Arch, BuilderEntry>>;
   /** SOURCE_DATE_EPOCH for packages that set none: see resolveSourceDateEpoch. */
@@ -245,6 +247,14 @@ export const resolveNetwork = (run: boolean | undefined, file?: FileValue<boolea
 export const resolveDisableCache = (run: boolean | undefined, file?: FileValue<boolean>) => booleanSetting(run, "--disable-cache", file);
 /** `--disable-content-trust` / `--enable-content-trust` > the package's `disableContentTrust` > false. */
 export const resolveDisableContentTrust = (run: boolean | undefined, file?: FileValue<boolean>) => booleanSetting(run, "--disable-content-trust", file);
+
+/**
+ * Whether a package's push attaches attestations (SBOM, provenance) when it signs: its file's
+ * `attest` > its workspace's `attest` > true. The run's `--sbom-scanner false` turns them off for
+ * every package (a plan input, see PlanOptions.attestations).
+ */
+export const resolveAttest = (file?: FileValue<boolean>, workspace?: FileValue<boolean>): Setting<boolean> =>
+  fromFile(file, "file") ?? fromFile(workspace, "workspace") ?? byDefault(true);
 
 function booleanSetting(run: boolean | undefined, name: string, file?: FileValue<boolean>): Setting<boolean> {
   return run !== undefined ? flag(run, name) : (fromFile(file, "file") ?? byDefault(false));
@@ -615,9 +625,10 @@ export function resolveBuildMode(flags: Flags): { nobuild: boolean; manifest: bo
 }
 
 /**
- * `--sbom-scanner`: `false` turns the builder's attestations off (buildx `--provenance=false
- * --sbom=false`); any other value (a scanner image) changes nothing, as pkgkit makes its SBOM
- * itself. Returns whether attestations stay as the builder makes them.
+ * `--sbom-scanner`: `false` turns attestations off: the builder's (buildx `--provenance=false
+ * --sbom=false`) and those a push attaches (SBOM, provenance; see resolveAttest for the
+ * package's own switch); any other value (a scanner image) changes nothing, as pkgkit makes its
+ * SBOM itself. Returns whether attestations stay on.
  */
 export function resolveAttestations(flags: Flags): Setting<boolean> {
   const scanner = stringFlag(flags, "sbom-scanner");

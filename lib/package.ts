@@ -40,7 +40,7 @@ import { formatRef, imageRef, MAX_NAME_LENGTH, MAX_TAG_LENGTH, tagRe, withArch, 
 import { contextPath, PINNED_IMAGE, type Arch, type PackageSpec } from "./spec.ts";
 import { hashUses, parseTagTemplate, renderTag, type TagTemplate } from "./tagtemplate.ts";
 import {
-  checkHash, checkOrgSetting, declaredArches, resolveArches, resolveDisableCache, resolveDisableContentTrust, resolveSourceDateEpoch, resolveNetwork, resolveOrg,
+  checkHash, checkOrgSetting, declaredArches, resolveArches, resolveAttest, resolveDisableCache, resolveDisableContentTrust, resolveSourceDateEpoch, resolveNetwork, resolveOrg,
   type FileValue, type ResolveOptions, type Setting,
 } from "./options.ts";
 import { buildGraph, dependenciesOf, type GraphNode } from "./graph.ts";
@@ -93,6 +93,8 @@ export interface Package {
   network: boolean;
   cache: boolean;
   trust: boolean;
+  /** Its push attaches SBOM and provenance attestations when it signs (see resolveAttest). */
+  attest: boolean;
   /** SOURCE_DATE_EPOCH: the image's times after it are clamped to it (lib/options.ts resolveSourceDateEpoch). */
   sourceDateEpoch: number;
   /** The signer of the workspace the package is in (pkgkit.config.ts `signer`), when it names one. */
@@ -165,7 +167,7 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
   const ws = options.workspace;
   const inWorkspace = (d: PackageDefinition) => ws !== undefined && (d.dir === ws.dir || d.dir.startsWith(ws.dir.endsWith(sep) ? ws.dir : ws.dir + sep));
   // What the package file sets (the other fields hold defaults) and what its workspace sets.
-  const fileValue = <K extends "arches" | "network" | "disableCache" | "disableContentTrust">(d: PackageDefinition, key: K): FileValue<PackageSpec[K]> =>
+  const fileValue = <K extends "arches" | "network" | "disableCache" | "disableContentTrust" | "attest">(d: PackageDefinition, key: K): FileValue<PackageSpec[K]> =>
     ({ file: d.file, value: d.fields.includes(key) ? d.spec[key] : undefined });
   const workspaceValue = <T>(d: PackageDefinition, value: T | undefined): FileValue<T> | undefined => (inWorkspace(d) ? { file: ws!.file ?? ws!.dir, value } : undefined);
   const orgOf = (d: PackageDefinition, run?: Setting<string>) => resolveOrg(run, { file: d.file, value: d.spec.org }, workspaceValue(d, ws?.org)).value;
@@ -285,6 +287,7 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
       network: resolveNetwork(options.network, fileValue(def, "network")).value,
       cache: !resolveDisableCache(options.disableCache, fileValue(def, "disableCache")).value,
       trust: !resolveDisableContentTrust(options.disableContentTrust, fileValue(def, "disableContentTrust")).value,
+      attest: resolveAttest(fileValue(def, "attest"), workspaceValue(def, ws?.attest)).value,
       sourceDateEpoch: resolveSourceDateEpoch(options.sourceDateEpoch, { file: def.file, value: def.spec.sourceDateEpoch }, workspaceValue(def, ws?.sourceDateEpoch)).value,
       ...(inWorkspace(def) && ws?.signer ? { workspaceSigner: ws.signer } : {}),
       dockerfile: isAbsolute(spec.dockerfile) ? spec.dockerfile : join(def.dir, spec.dockerfile),

@@ -8,11 +8,17 @@
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { errorText, ExitCode, explainedByDoctor, isPkgkitError, PkgkitError } from "./errors.ts";
-import type { Plan, Step } from "./plan/schema.ts";
+import type { AttestStep, Plan, Step } from "./plan/schema.ts";
+import type { AttestationDocument } from "./attest/statement.ts";
 import { builderFor, isMachineProblem, type ArchBuilders, type Builder, type LocalImage } from "./builder.ts";
 import type { Shell } from "./shell.ts";
 import type { Descriptor, Registry } from "./registry/types.ts";
-import { imageBlobsFromArchive } from "./image.ts";
+import { imageBlobsFromArchive, type ImageBlobs } from "./image.ts";
+import { randomUUID } from "node:crypto";
+import { attachAttestations, type Attached } from "./attest/attach.ts";
+import { attestationDocuments, imageFromRegistry } from "./attest/documents.ts";
+import { baseImageRefs } from "./attest/base-images.ts";
+import { readFile } from "node:fs/promises";
 import { mergeIndex, pushImage, type BlobLocations, type MergedIndex, type OwnArch, type PushedImage } from "./push.ts";
 import { runSignStep, type SignOutcome } from "./sign/run.ts";
 import type { Signer } from "./sign/types.ts";
@@ -39,6 +45,8 @@ export interface StepResult {
   index?: MergedIndex;
   /** For sign steps. */
   signed?: SignOutcome;
+  /** For attest steps: what was attached where. */
+  attested?: Attached;
   /** The run was interrupted (RunOptions.signal) while this step ran, or before it started. */
   interrupted?: true;
   error?: string;
@@ -105,6 +113,19 @@ interface RunState {
   scratch?: Scratch;
   /** Work on local files and child processes in progress: awaited before the scratch directory goes. */
   local: Set<Promise<unknown>>;
+  /** The attest step that follows a push step, by the push step's id. */
+  attestAfter: Map<string, AttestStep>;
+  /**
+   * The attestation documents of the images those pushes export, by ref: made from the exported
+   * blobs while they are uploaded (the manifest digest is known before), awaited by the attest step.
+   */
+  documents: Map<string, Promise<AttestationDocument[]>>;
+  /** Build steps an attest step records. */
+  attestedBuilds: Set<string>;
+  /** When each of those started and ended, with which builder, from which base images (for provenance). */
+  builds: Map<string, { startedOn: Date; finishedOn: Date; builder: string; baseImages: { ref: string; digest: string }[] }>;
+  /** One id per run, as the provenance's invocationId. */
+  invocationId: string;
 }
 
 /** Track `work` until it settles (see RunState.local). */
@@ -143,9 +164,14 @@ export async function run(p: Plan, session: Session, runOptions: RunOptions = {}
   if (p.steps.some((s) => s.kind === "push" || s.kind === "index") && !options.registry)
     throw new PkgkitError("this plan pushes, but run() was given no registry client");
   for (const s of p.steps) if (s.kind === "build" || s.kind === "push" || s.kind === "tag") stepBuilder(s, options);
-  const missing = [...new Set(p.steps.flatMap((s) => (s.kind === "sign" && !options.signers?.has(s.signerId) ? [`${s.using} (signer id ${s.signerId})`] : [])))];
+  const missing = [...new Set(p.steps.flatMap((s) => ((s.kind === "sign" || s.kind === "attest") && !options.signers?.has(s.signerId) ? [`${s.using} (signer id ${s.signerId})`] : [])))];
   if (missing.length) throw new PkgkitError(`this plan signs with ${missing.join(", ")}, but run() was given no such signer (Session.signers, by signer id)`);
-  const state: RunState = { pushed: new Map(), indexEntries: new Map(), blobs: new Map(), local: new Set() };
+  const state: RunState = {
+    pushed: new Map(), indexEntries: new Map(), blobs: new Map(), local: new Set(),
+    attestAfter: new Map(p.steps.flatMap((s) => (s.kind === "attest" && s.after ? [[s.after, s] as const] : []))),
+    attestedBuilds: new Set(p.steps.flatMap((s) => (s.kind === "attest" && s.build ? [s.build] : []))),
+    documents: new Map(), builds: new Map(), invocationId: randomUUID(),
+  };
   // One scratch directory per run, made before any step starts (steps running at once share it).
   if (p.steps.some((s) => s.kind === "context" || s.kind === "push" || (s.kind === "tag" && s.from))) state.scratch = await createScratch(options.tmpDir);
   try {
@@ -239,7 +265,7 @@ async function runSteps(p: Plan, options: RunContext, state: RunState): Promise<
   return { ok: ordered.every((r) => r.status !== "failed" && !r.blockedBy), command: p.command, steps: ordered };
 }
 
-type Outcome = Pick<StepResult, "image" | "pushed" | "index" | "signed">;
+type Outcome = Pick<StepResult, "image" | "pushed" | "index" | "signed" | "attested">;
 
 async function runStep(step: Step, options: RunContext, state: RunState): Promise<Outcome> {
   const { shell, reporter } = options;
@@ -260,6 +286,8 @@ async function runStep(step: Step, options: RunContext, state: RunState): Promis
           log: (line) => reporter?.stepOutput(step, line),
         }),
       };
+    case "attest":
+      return { attested: await runAttest(step, options, state) };
     case "tag":
       await runTag(step, options, state);
       return {};
@@ -273,6 +301,7 @@ async function runStep(step: Step, options: RunContext, state: RunState): Promis
     case "build": {
       options.signal?.throwIfAborted();
       const tail: string[] = [];
+      const startedOn = new Date();
       const cwd = step.context === "assembled" ? state.scratch?.contextDir(step.package) : step.dir;
       if (!cwd) throw new PkgkitError(`plan step ${step.id} builds in an assembled context, but the plan has no context step`);
       const r = await local(state, shell.exec(step.command.argv, {
@@ -296,9 +325,28 @@ async function runStep(step: Step, options: RunContext, state: RunState): Promis
       // The legacy builder can silently produce the host's platform (see legacyBuilder).
       if (!step.platform.startsWith(`${image.os}/${image.architecture}`))
         throw new PkgkitError(`build of ${step.ref} produced a ${built} image, expected ${step.platform}`);
+      const finishedOn = new Date();
+      if (state.attestedBuilds.has(step.id)) state.builds.set(step.id, { startedOn, finishedOn, builder: step.builder, baseImages: await baseImages(step, cwd, options) });
       return { image };
     }
   }
+}
+
+/**
+ * The images a build's Dockerfile names in FROM (build args put in), each with the id (config
+ * digest) of the image the engine holds under that name after the build: what it built from. A
+ * base the engine does not hold by name (BuildKit pulled it into its cache only) is left out.
+ */
+async function baseImages(step: Extract<Step, { kind: "build" }>, cwd: string, options: RunContext): Promise<{ ref: string; digest: string }[]> {
+  const argv = step.command.argv;
+  const at = argv.findIndex((a) => a === "--file" || a === "-f");
+  const file = at >= 0 ? argv[at + 1] : undefined;
+  if (!file) return [];
+  const buildArgs = Object.fromEntries(argv.flatMap((a, i) => (argv[i - 1] === "--build-arg" && a.includes("=") ? [[a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]] : [])));
+  const refs = baseImageRefs(await readFile(join(cwd, file), "utf8"), buildArgs);
+  if (!refs.length) return [];
+  const found = await stepBuilder(step, options).inspect(refs);
+  return refs.flatMap((ref) => (found.get(ref) ? [{ ref, digest: found.get(ref)!.id }] : []));
 }
 
 /** The Builder a build, push or tag step names: the engine its image is built in, exported from or tagged in. */
@@ -343,12 +391,56 @@ async function runPush(step: Extract<Step, { kind: "push" }>, options: RunContex
     signal?.throwIfAborted();
     if (!step.platform.startsWith(`${image.platform.os}/${image.platform.architecture}`))
       throw new PkgkitError(`${step.ref} in the ${builder.engine ? `engine ${builder.engine}` : "local engine"} is a ${image.platform.os}/${image.platform.architecture} image, expected ${step.platform}; rebuild it with --force`);
+    const attest = state.attestAfter.get(step.id);
+    if (attest) {
+      const documents = local(state, attestationDocumentsOf(attest, image, image.manifest, state));
+      // The attest step takes the outcome; a push that fails meanwhile leaves it unread.
+      documents.catch(() => undefined);
+      state.documents.set(step.ref, documents);
+    }
     const pushed = await pushImage(registry!, step.repository, step.tag, image, state.blobs, { log: (line) => options.reporter?.stepOutput(step, line) });
     state.pushed.set(step.ref, pushed.descriptor);
     return pushed;
   } finally {
-    if (!signal?.aborted) await removeScratch(dir, options.tmpDir);
+    // The attestation documents read the layers from here while it is being made; the scratch directory goes at the end of the run.
+    if (!signal?.aborted && !state.documents.has(step.ref)) await removeScratch(dir, options.tmpDir);
   }
+}
+
+/**
+ * An attest step: the SBOM (from the image's layers: made while this run pushed them, else read
+ * back from the registry) and the provenance (this run's build of it: times, builder, base images;
+ * for an image this run did not build, its config's creation time), attached and signed by the
+ * package's signer.
+ */
+async function runAttest(step: AttestStep, options: RunContext, state: RunState): Promise<Attached> {
+  const { registry } = options;
+  options.signal?.throwIfAborted();
+  const descriptor = step.digest ? { digest: step.digest, size: step.size!, mediaType: step.mediaType! } : state.pushed.get(step.ref);
+  if (!descriptor) throw new PkgkitError(`${step.ref}: nothing to attest: ${step.after ?? "the step before"} produced no digest`);
+  const made = state.documents.get(step.ref);
+  const documents = made ? await made : await attestationDocumentsOf(step, await imageFromRegistry(registry!, step.repository, descriptor), descriptor, state);
+  return attachAttestations(registry!, options.signers!.get(step.signerId)!, { repository: step.repository, descriptor }, documents);
+}
+
+/** The SBOM and provenance of `image` (manifest `descriptor`), as `step` describes its package and this run built it. */
+async function attestationDocumentsOf(step: AttestStep, image: ImageBlobs & { created?: Date }, descriptor: Pick<Descriptor, "digest">, state: RunState): Promise<AttestationDocument[]> {
+  const build = step.build ? state.builds.get(step.build) : undefined;
+  const created = image.created ?? new Date(0);
+  const builder = build?.builder ?? "unknown";
+  const kind = builder.split("@")[0]!;
+  return attestationDocuments({
+    image,
+    subject: { name: step.repository, digest: descriptor.digest, arch: step.arch, source: step.source },
+    tag: step.tag,
+    buildArgs: step.buildArgs,
+    builder: { id: `https://pkgkit.dev/builder/${kind}`, kind, ...(builder.includes("@") ? { engine: builder.slice(builder.indexOf("@") + 1) } : {}) },
+    baseImages: build?.baseImages ?? [],
+    startedOn: build?.startedOn ?? created,
+    finishedOn: build?.finishedOn ?? created,
+    invocationId: state.invocationId,
+    ...(step.sourceDateEpoch !== undefined ? { sourceDateEpoch: step.sourceDateEpoch } : {}),
+  });
 }
 
 async function runIndex(step: Extract<Step, { kind: "index" }>, { registry, reporter }: RunContext, state: RunState): Promise<MergedIndex> {

@@ -107,6 +107,8 @@ export const packageSpecSchema = z.strictObject({
   network: z.boolean({ error: "expected true or false" }).default(false),
   disableContentTrust: z.boolean({ error: "expected true or false" }).default(false),
   disableCache: z.boolean({ error: "expected true or false" }).default(false),
+  /** false: a push attaches no SBOM and provenance attestations, though it signs. */
+  attest: z.boolean({ error: "expected true or false" }).default(true),
   tag: z
     .string({ error: `expected a tag template string: ${TAG_TEMPLATE_FORM}` })
     .superRefine((t, ctx) => {

@@ -54,6 +54,8 @@ export const workspaceSchema = z.strictObject({
   org: orgSchema.optional(),
   arches: archesSchema.optional(),
   signer: z.enum(["notary", "sigstore"], { error: 'expected "notary" (Docker Content Trust) or "sigstore"' }).optional(),
+  /** false: pushes of the packages inside attach no attestations, unless a package says `attest: true`. */
+  attest: z.boolean({ error: "expected true or false" }).optional(),
   packages: z
     .array(z.string({ error: "expected a glob string" }).min(1, { error: "expected a non-empty glob" }), {
       error: 'expected "packages" to be a list of directory globs, e.g. ["pkgs/*"]',
@@ -93,6 +95,7 @@ export interface WorkspaceDefinition {
   /** Engine (endpoint or docker context, or a tcp:// endpoint with TLS files) or `buildx:<name>` per arch, as written. */
   readonly builders?: Partial<Record<Arch, BuilderEntry>>;
   readonly signer?: "notary" | "sigstore";
+  readonly attest?: boolean;
   readonly sourceDateEpoch?: number;
   readonly packages?: string[];
 }
@@ -131,7 +134,7 @@ export function defineWorkspace(input: WorkspaceInput): WorkspaceDefinition {
 }
 
 /** The defaults a workspace gives the packages inside it. */
-export const workspaceDefaults = (w: WorkspaceDefinition): WorkspaceDefaults => ({ dir: w.dir, file: w.file, org: w.org, arches: w.arches, signer: w.signer, builders: w.builders && buildersFrom(w.dir, w.builders), sourceDateEpoch: w.sourceDateEpoch });
+export const workspaceDefaults = (w: WorkspaceDefinition): WorkspaceDefaults => ({ dir: w.dir, file: w.file, org: w.org, arches: w.arches, signer: w.signer, attest: w.attest, builders: w.builders && buildersFrom(w.dir, w.builders), sourceDateEpoch: w.sourceDateEpoch });
 
 /** The builders with their TLS files made absolute, relative to the workspace directory `dir`. */
 function buildersFrom(dir: string, builders: Partial<Record<Arch, BuilderEntry>>): Partial<Record<Arch, BuilderEntry>> {

@@ -8,6 +8,7 @@ import process from "node:process";
 import type { Reporter, Result, StepResult } from "../lib/run.ts";
 import type { Plan, Step } from "../lib/plan/schema.ts";
 import { parseImageRef } from "../lib/names.ts";
+import { predicateName } from "../lib/attest/statement.ts";
 
 /** How `consoleReporter` prints. */
 export interface ConsoleReporterOptions {
@@ -108,6 +109,7 @@ export function consoleReporter(options: ConsoleReporterOptions = {}): Reporter 
         const arches = r.index.manifests.filter((d) => d.platform && d.platform.os !== "unknown").map((d) => [d.platform!.architecture, d.platform!.variant].filter(Boolean).join("/"));
         say(`${label(step)} ${r.index.written ? "wrote" : "unchanged:"} ${step.ref}@${r.index.digest} (${arches.join(", ")})${step.release ? `, also ${step.repository}:${step.release}` : ""}`);
       } else if (step.kind === "sign" && r.signed?.signature) say(`${label(step)} signed ${step.ref}@${r.signed.digest} with ${step.signer}: ${r.signed.signature.stored.join("; ")}`);
+      else if (step.kind === "attest" && r.attested) say(`${label(step)} attested ${step.ref} (${r.attested.predicateTypes.map(predicateName).join(", ")}) with ${step.signer}: ${r.attested.stored.join("; ")}`);
       if (active.size === 0 && ticker) {
         clearInterval(ticker);
         ticker = undefined;
@@ -126,6 +128,7 @@ export function summarize(result: Result): string {
     `${count("done", "build")} built`,
     ...(pushing ? [`${count("done", "push")} pushed`, `${count("done", "index")} index(es) merged`] : []),
     ...(result.steps.some((r) => r.signed?.signature) ? [`${result.steps.filter((r) => r.signed?.signature).length} signed`] : []),
+    ...(result.steps.some((r) => r.attested) ? [`${result.steps.filter((r) => r.attested).length} attested`] : []),
     `${count("skipped")} skipped`,
     `${count("failed")} failed`,
   ].join(", ");

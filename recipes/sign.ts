@@ -19,6 +19,8 @@ import {
 } from "../lib/sign/config.ts";
 import { createSigner } from "../lib/sign/index.ts";
 import type { Signer, Verification } from "../lib/sign/types.ts";
+import { verifyAttestations } from "../lib/attest/attach.ts";
+import { PREDICATE_TYPES, predicateName } from "../lib/attest/statement.ts";
 
 /** Who signs, as a run says it (signer, key, keyless), with pkgkit.yml's settings or signers made in code. */
 export interface SigningOptions extends RunSigner {
@@ -45,6 +47,8 @@ export interface Signing {
    * are not recorded: give them to applyPlan again.
    */
   inputs?: SigningInputs;
+  /** Where the signatures and attestations are looked up. */
+  registry?: Registry;
 }
 
 /**
@@ -56,7 +60,7 @@ export interface Signing {
  */
 export async function resolveSigning(packages: Package[], deps: { registry: Registry; shell?: Shell; signing?: SigningOptions }): Promise<Signing> {
   const options = deps.signing ?? {};
-  const signing: Signing = { assignments: new Map(), signers: new Map() };
+  const signing: Signing = { assignments: new Map(), signers: new Map(), registry: deps.registry };
   const withTrust = packages.filter((p) => p.trust);
   if (withTrust.length === 0) return signing;
   const file = options.config ?? (await loadSigningConfig());
@@ -116,6 +120,25 @@ export async function lookupSignatures(p: Plan, signing: Signing, state: Registr
   return found;
 }
 
+/**
+ * The read-only look-up of attestations: for each arch image of a push plan `p` that is already in
+ * the registry and would be attested, do its attestations (each predicate type) exist and verify
+ * with its package's signer? `<ref>@<digest>` → that signer's description, or null (as recorded
+ * in `Observed.attestations`).
+ */
+export async function lookupAttestations(p: Plan, signing: Signing, concurrency = 16): Promise<Record<string, string | null>> {
+  const known = p.steps.flatMap((s) => (s.kind === "attest" && s.digest ? [s] : []));
+  const found: Record<string, string | null> = Object.fromEntries(known.map((s) => [`${s.ref}@${s.digest}`, null]));
+  if (!signing.registry) return found;
+  const registry = signing.registry;
+  await mapLimit(known, concurrency, async (s) => {
+    const image = { repository: s.repository, descriptor: { digest: s.digest!, size: s.size!, mediaType: s.mediaType! } };
+    const checks = await verifyAttestations(registry, signing.signers.get(s.signerId)!, image, s.predicateTypes);
+    if (checks.every((c) => c.ok)) found[`${s.ref}@${s.digest}`] = s.using;
+  });
+  return found;
+}
+
 /** The refs a signature look-up found signed. */
 export const signedRefs = (found: Record<string, string | null>) => new Set(Object.keys(found).filter((k) => found[k] !== null));
 
@@ -128,11 +151,14 @@ export async function planOptionsWithSigning(packages: Package[], options: PlanO
   // Nothing signs: the inputs still say why (LinuxKit's default), so apply decides alike.
   if (signing.assignments.size === 0) return signing.inputs?.signByDefault === false ? { ...options, signingWith: signing.inputs } : options;
   const signatures = await lookupSignatures(plan(packages, options), signing, options, concurrency);
+  const signed = signedRefs(signatures);
+  const attestations = await lookupAttestations(plan(packages, { ...options, signing: signing.assignments, signed }), signing, concurrency);
   return {
     ...options,
     signing: signing.assignments,
-    signed: signedRefs(signatures),
-    ...(options.observed ? { observed: { ...options.observed, signatures } } : {}),
+    signed,
+    attested: signedRefs(attestations),
+    ...(options.observed ? { observed: { ...options.observed, signatures, ...(Object.keys(attestations).length ? { attestations } : {}) } } : {}),
     signingWith: signing.inputs,
   };
 }
@@ -141,11 +167,15 @@ export interface VerifiedRef extends Verification {
   package: string;
   arch?: string;
   digest?: string;
+  /** For an attestation's row: its predicate type. */
+  attestation?: string;
 }
 
 /**
  * `verify`: the index at each package's current tag and each per-arch image must be in the
- * registry and signed by the package's signer (key or identity as configured).
+ * registry and signed by the package's signer (key or identity as configured); and, for packages
+ * that attest (`attest`, on by default), each per-arch image must have an SPDX SBOM and a SLSA
+ * provenance attestation whose statement names its digest, signed by that signer (one row each).
  */
 export async function verifyPackages(packages: Package[], deps: { registry: Registry; shell?: Shell; signing?: SigningOptions }): Promise<VerifiedRef[]> {
   const unsigned = packages.filter((p) => !p.trust);
@@ -156,12 +186,16 @@ export async function verifyPackages(packages: Package[], deps: { registry: Regi
     { pkg, ref: indexRef(pkg), tag: pkg.tag, arch: undefined as string | undefined },
     ...pkg.arches.map((a) => ({ pkg, ref: archRef(pkg, a), tag: registryTag(withArch(pkg.ref, a)), arch: a as string | undefined })),
   ]);
-  return mapLimit(rows, 8, async (r): Promise<VerifiedRef> => {
+  return mapLimit(rows, 8, async (r): Promise<VerifiedRef[]> => {
     const { signer: name, signerId } = signing.assignments.get(indexRef(r.pkg))!;
     const base = { package: indexRef(r.pkg), ...(r.arch ? { arch: r.arch } : {}) };
     const d = await deps.registry.headManifest(r.pkg.repository, r.tag);
-    if (!d) return { ...base, ok: false, signer: name, ref: r.ref, detail: "not in the registry" };
-    const v = await signing.signers.get(signerId)!.verify({ repository: r.pkg.repository, tags: [r.tag], digest: d.digest, size: d.size, mediaType: d.mediaType });
-    return { ...base, ...v, ref: r.ref, digest: d.digest };
-  });
+    if (!d) return [{ ...base, ok: false, signer: name, ref: r.ref, detail: "not in the registry" }];
+    const signer = signing.signers.get(signerId)!;
+    const v = await signer.verify({ repository: r.pkg.repository, tags: [r.tag], digest: d.digest, size: d.size, mediaType: d.mediaType });
+    const row = { ...base, ...v, ref: r.ref, digest: d.digest };
+    if (!r.arch || !r.pkg.attest) return [row];
+    const checks = await verifyAttestations(deps.registry, signer, { repository: r.pkg.repository, descriptor: d }, [PREDICATE_TYPES.sbom, PREDICATE_TYPES.provenance]);
+    return [row, ...checks.map((c) => ({ ...base, ok: c.ok, signer: name, ref: r.ref, digest: d.digest, attestation: c.predicateType, detail: `${predicateName(c.predicateType)} attestation: ${c.detail}` }))];
+  }).then((rows) => rows.flat());
 }

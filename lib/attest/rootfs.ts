@@ -5,7 +5,8 @@
  * kept: a file that a later layer deleted or replaced is not in it.
  */
 import { readFile } from "node:fs/promises";
-import { gunzipSync } from "node:zlib";
+import { gunzip } from "node:zlib";
+import { promisify } from "node:util";
 import { PkgkitError } from "../errors.ts";
 import type { Blob } from "../registry/types.ts";
 
@@ -105,7 +106,8 @@ export async function layerTar(blob: Blob, where: string): Promise<Uint8Array> {
   const bytes = blob.data instanceof Uint8Array ? blob.data : await readFile(blob.data.path);
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
-      return gunzipSync(bytes);
+      // Off the event loop: a push's other steps (signing, the index merge) go on meanwhile.
+      return await promisify(gunzip)(bytes);
     } catch (err) {
       throw new PkgkitError(`${where}: layer ${blob.digest} is not valid gzip: ${(err as Error).message}`);
     }

@@ -13,7 +13,7 @@ export const linuxkitBuildFlags: Record<string, OptionSpec> = {
   "skip-platforms": { type: "string", value: "<linux/a,...>", help: "build none of these platforms, whatever the package declares; a package left with none is skipped (not with --platforms or --arches)" },
   dockerfile: { type: "string", value: "<path>", help: "build every package with this Dockerfile, relative to its directory and inside it, instead of its own" },
   "build-arg-file": { type: "strings", value: "<file>", help: "build args, a KEY=value per line, over the packages' own; repeatable, later files win; they do not change tags" },
-  "sbom-scanner": { type: "string", value: "<image|false>", help: "false: builds make no attestations (buildx --provenance=false --sbom=false); a scanner image changes nothing (pkgkit makes its own SBOM; noted with -v)" },
+  "sbom-scanner": { type: "string", value: "<image|false>", help: "false: pushes attach no SBOM or provenance attestations, and builds make none (buildx --provenance=false --sbom=false); a scanner image changes nothing (pkgkit makes its own SBOM; noted with -v)" },
   progress: { type: "string", value: "<auto|plain|tty>", help: "plain: print build output, as --verbose does; auto and tty: the default" },
   quiet: { type: "boolean", short: "q", help: "print only failures (as -v 0)" },
   pull: { type: "boolean", help: "accepted: pkgkit builds what the engine lacks instead of pulling it (push skips what the registry has); conflicts with --force" },

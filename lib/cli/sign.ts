@@ -7,6 +7,7 @@ import type { Registry } from "../registry/types.ts";
 import { verifyPackages, type SigningOptions } from "../../recipes/sign.ts";
 import { SIGNER_NAMES, type SignerName } from "../sign/config.ts";
 import { checkPemFile } from "../pemfile.ts";
+import { predicateName } from "../attest/statement.ts";
 import type { Settings } from "../options.ts";
 
 export const signingFlags: Record<string, OptionSpec> = {
@@ -50,7 +51,7 @@ const rebuildFlags: Record<string, OptionSpec> = {
 
 export function verifyCommand(cli: CliParts) {
   return {
-    summary: "check that the index and each per-arch image at the current tag are signed by the package's signer",
+    summary: "check that the index and each per-arch image at the current tag are signed by the package's signer, and each per-arch image's attestations (SBOM, provenance) too",
     args: cli.args,
     options: {
       ...cli.naming,
@@ -78,9 +79,18 @@ export function verifyCommand(cli: CliParts) {
       else
         for (const r of rows)
           console.log(`${r.ok ? "ok  " : "FAIL"}  ${r.ref}${r.digest ? `@${r.digest}` : ""}  [${r.signer}] ${r.detail}`);
-      const bad = rows.filter((r) => !r.ok);
-      process.stderr.write(bad.length ? `${bad.length} of ${rows.length} not signed as configured: ${bad.map((r) => r.ref).join(", ")}\n` : `${rows.length} signed\n`);
-      return bad.length ? ExitCode.failed : ExitCode.ok;
+      const signatures = rows.filter((r) => !r.attestation);
+      const attestations = rows.filter((r) => r.attestation);
+      const badSignatures = signatures.filter((r) => !r.ok);
+      const badAttestations = attestations.filter((r) => !r.ok);
+      const lines = [
+        badSignatures.length ? `${badSignatures.length} of ${signatures.length} not signed as configured: ${badSignatures.map((r) => r.ref).join(", ")}` : `${signatures.length} signed`,
+        ...(attestations.length === 0 ? [] : badAttestations.length
+          ? [`${badAttestations.length} of ${attestations.length} attestations missing or not signed as configured: ${badAttestations.map((r) => `${r.ref} (${predicateName(r.attestation!)})`).join(", ")}`]
+          : [`${attestations.length} attestations verify`]),
+      ];
+      process.stderr.write(`${lines.join("\n")}\n`);
+      return badSignatures.length || badAttestations.length ? ExitCode.failed : ExitCode.ok;
     },
   };
 }

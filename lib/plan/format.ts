@@ -1,11 +1,13 @@
 /** Plans for people: one line per step, then the look-ups the decisions rest on. */
-import type { Plan, SignStep, Step } from "./schema.ts";
+import type { AttestStep, Plan, SignStep, Step } from "./schema.ts";
+import { predicateName } from "../attest/statement.ts";
 
 /** Human-readable plan, one line per step. */
 export function formatPlan(p: Plan): string {
   const count = (k: Step["kind"]) => p.steps.filter((s) => s.kind === k).length;
   const signs = p.steps.filter((s) => s.kind === "sign" && s.action === "sign").length;
-  const counts = [`${count("build")} to build`, ...(p.command === "push" ? [`${count("push")} to push`, `${count("index")} index(es) to write`, ...(signs ? [`${signs} to sign`] : [])] : []), `${count("skip")} to skip`];
+  const attests = count("attest");
+  const counts = [`${count("build")} to build`, ...(p.command === "push" ? [`${count("push")} to push`, `${count("index")} index(es) to write`, ...(signs ? [`${signs} to sign`] : []), ...(attests ? [`${attests} to attest`] : [])] : []), `${count("skip")} to skip`];
   const lines = [`plan: ${p.command} (${counts.join(", ")})`];
   for (const s of p.steps) {
     if (s.kind === "build") {
@@ -16,6 +18,7 @@ export function formatPlan(p: Plan): string {
     else if (s.kind === "index")
       lines.push(`  index  ${s.ref}${s.release ? ` (+ ${s.repository}:${s.release})` : ""}  ${s.arches.map((a) => a.arch).join(", ")}: ${s.reason}`);
     else if (s.kind === "sign") lines.push(formatSignStep(s));
+    else if (s.kind === "attest") lines.push(formatAttestStep(s));
     else if (s.kind === "tag")
       lines.push(`  ${s.from ? `copy   ${s.ref}  [from ${s.from} to ${s.builder}]` : `tag    ${s.ref}  [${s.builder}]`}${s.alias ? `  also as ${s.alias}` : ""}  ${s.reason}`);
     else
@@ -32,7 +35,8 @@ export function formatPlan(p: Plan): string {
   const state = (where: string, seen: Record<string, string | null>) =>
     Object.entries(seen).map(([ref, found]) => `  ${where}  ${ref}  ${found ?? "not found"}`);
   const signatures = Object.entries(p.observed?.signatures ?? {}).map(([ref, by]) => `  signature  ${ref}  ${by ? `signed (${by})` : "not signed"}`);
-  const observed = [...state("registry", p.observed?.registry ?? {}), ...state("engine  ", { ...p.observed?.local, ...p.observed?.plain }), ...state("local engine", p.observed?.localEngine ?? {}), ...signatures];
+  const attestations = Object.entries(p.observed?.attestations ?? {}).map(([ref, by]) => `  attestations  ${ref}  ${by ? `verify (${by})` : "missing or not verifying"}`);
+  const observed = [...state("registry", p.observed?.registry ?? {}), ...state("engine  ", { ...p.observed?.local, ...p.observed?.plain }), ...state("local engine", p.observed?.localEngine ?? {}), ...signatures, ...attestations];
   if (observed.length) lines.push("looked up (what these decisions rest on):", ...observed);
   return lines.join("\n");
 }
@@ -40,6 +44,11 @@ export function formatPlan(p: Plan): string {
 /** Quote for display only: plans are executed from argv arrays, never from this text. */
 function quoteForDisplay(a: string): string {
   return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`;
+}
+
+/** The plan's line for an attest step. */
+function formatAttestStep(s: AttestStep): string {
+  return `  attest ${s.ref}@${s.digest ?? "<digest of the push>"} (${s.predicateTypes.map(predicateName).join(", ")}) with ${s.signer}  ${s.reason}`;
 }
 
 /** The plan's line for a sign step. */

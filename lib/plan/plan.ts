@@ -12,6 +12,8 @@ import type { ManifestFormat } from "../image.ts";
 import { InputError } from "../errors.ts";
 import type { Command, ContextStep, IndexStep, Observed, Plan, ResolvedWith, SigningInputs, SkipStep, Step } from "./schema.ts";
 import { withSigning, type SigningAssignments } from "./sign.ts";
+import { PREDICATE_TYPES } from "../attest/statement.ts";
+import { attestSubject } from "../attest/package-subject.ts";
 
 /** What `plan()` decides with: the command, the builders, and the look-ups made before planning (signatures included). */
 export interface PlanOptions {
@@ -41,7 +43,7 @@ export interface PlanOptions {
   format?: ManifestFormat;
   /** Push only: false to push the per-arch images without merging them into the index (LinuxKit's `--manifest=false`). */
   manifest?: false;
-  /** false: builds make no attestations (`--sbom-scanner false`). */
+  /** false: builds make no attestations (`--sbom-scanner false`), and pushes attach none. */
   attestations?: false;
   /** Rebuild (and push) even what exists: every package, or those with these ids. */
   force?: boolean | string[];
@@ -52,6 +54,8 @@ export interface PlanOptions {
   signing?: SigningAssignments;
   /** Push only: `<ref>@<digest>` of images and indexes in the registry already signed by their package's signer. */
   signed?: Set<string>;
+  /** Push only: `<ref>@<digest>` of arch images in the registry whose attestations verify with their package's signer. */
+  attested?: Set<string>;
   /** Recorded in the plan as they are. */
   signingWith?: SigningInputs;
 }
@@ -217,7 +221,20 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
       steps.push(...own);
       continue;
     }
-    const signed = withSigning(index, own, signer, { remote: options.remote, indexes: options.indexes, signed: options.signed ?? new Set(), release: options.release });
+    const attest = options.attestations !== false && pkg.attest
+      ? {
+        predicateTypes: [PREDICATE_TYPES.sbom, PREDICATE_TYPES.provenance],
+        attested: options.attested ?? new Set<string>(),
+        about: {
+          tag: pkg.tag,
+          // The subject's digest is the push's: only its source is the package's.
+          source: attestSubject(pkg, pkg.arches[0]!, "").source,
+          buildArgs: { ...pkg.buildInfo, ...pkg.buildArgs },
+          sourceDateEpoch: pkg.sourceDateEpoch,
+        },
+      }
+      : undefined;
+    const signed = withSigning(index, own, signer, { remote: options.remote, indexes: options.indexes, signed: options.signed ?? new Set(), release: options.release, ...(attest ? { attest } : {}) });
     if (signed.first) first.push(signed.first);
     steps.push(...signed.steps);
   }

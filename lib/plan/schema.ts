@@ -146,8 +146,37 @@ export const signStepSchema = z.object({
   after: z.string().optional(),
 });
 
+/**
+ * Attach attestations (an SBOM and a provenance, by `predicateTypes`) to one arch image, as
+ * in-toto statements signed by the package's signer (see lib/attest/): the image the `after` step
+ * pushed, or the one already in the registry (`digest`). `build`: the step that built it, whose
+ * times and builder the provenance records.
+ */
+export const attestStepSchema = z.object({
+  kind: z.literal("attest"),
+  ...step,
+  ref: z.string(),
+  repository: z.string(),
+  arch,
+  signer: signerName,
+  signerId: z.string(),
+  using: z.string(),
+  predicateTypes: z.array(z.string()).min(1),
+  /** What the provenance names: the package's tag, sources (directory from the git top, tag hash, repository, commit) and build args. */
+  tag: imageTag,
+  source: z.object({ dir: z.string(), tree: z.string(), gitrepo: z.string().optional(), commit: z.string().optional() }),
+  buildArgs: z.record(z.string(), z.string()),
+  /** The SBOM's creation time (the package's SOURCE_DATE_EPOCH), so that the document depends on the image alone. */
+  sourceDateEpoch: z.number().optional(),
+  digest: z.string().optional(),
+  size: z.number().optional(),
+  mediaType: z.string().optional(),
+  after: z.string().optional(),
+  build: z.string().optional(),
+});
+
 /** Any step, by its `kind`. */
-export const stepSchema = z.discriminatedUnion("kind", [buildStepSchema, skipStepSchema, contextStepSchema, tagStepSchema, pushStepSchema, indexStepSchema, signStepSchema]);
+export const stepSchema = z.discriminatedUnion("kind", [buildStepSchema, skipStepSchema, contextStepSchema, tagStepSchema, pushStepSchema, indexStepSchema, signStepSchema, attestStepSchema]);
 
 /** The kinds of step a plan has. */
 export const STEP_KINDS = stepSchema.options.map((s) => s.shape.kind.value);
@@ -173,6 +202,11 @@ export const observedSchema = z.object({
    * signer finds no signature. What is pushed by the plan is signed by it, and not looked up.
    */
   signatures: lookups.optional(),
+  /**
+   * Push plans that attest: for each arch image already in the registry, `<ref>@<digest>` → the
+   * signer (its description) whose attestations of it verify, null when one is missing or does not verify.
+   */
+  attestations: lookups.optional(),
 });
 
 /** Overrides the packages were resolved with, and the directory the workspace was looked up from. */
@@ -279,7 +313,9 @@ export type PushStep = z.infer<typeof pushStepSchema>;
 export type IndexStep = z.infer<typeof indexStepSchema>;
 /** See signStepSchema. */
 export type SignStep = z.infer<typeof signStepSchema>;
-/** One step of a plan (build, skip, context, tag, push, index or sign); `needs` names the steps that must have succeeded before it starts: its edges in the DAG. */
+/** See attestStepSchema. */
+export type AttestStep = z.infer<typeof attestStepSchema>;
+/** One step of a plan (build, skip, context, tag, push, index, sign or attest); `needs` names the steps that must have succeeded before it starts: its edges in the DAG. */
 export type Step = z.infer<typeof stepSchema>;
 /** See observedSchema. */
 export type Observed = z.infer<typeof observedSchema>;

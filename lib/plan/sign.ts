@@ -9,14 +9,17 @@
  *   - per arch, `sign <ref>@<digest>` needing that arch's push step, the digest being the push's;
  *   - `sign <index ref>@<digest>` needing the index step (with the release tag for Notary);
  *   - for images and indexes already in the registry: a sign step (needing `prepare`) when the
- *     look-up found them unsigned by this signer, else nothing.
+ *     look-up found them unsigned by this signer, else nothing;
+ *   - per arch image, unless attestations are off, an `attest` step listed after its sign step,
+ *     needing its push: an SBOM and a provenance signed by the same signer. For an image already
+ *     in the registry, only when the look-up found its attestations missing or not verifying.
  * Steps are plain data like every other step; the Signer objects they name (by `signerId`) are
  * given to run().
  */
 import { formatRef, registryTag, withArch, type ImageRef } from "../names.ts";
 import type { Descriptor, Manifest } from "../registry/types.ts";
 import type { SignerName } from "../sign/schema.ts";
-import type { SignStep, Step } from "./schema.ts";
+import type { AttestStep, SignStep, Step } from "./schema.ts";
 
 /**
  * Who signs a package: the signer's name, its id (the key of `Session.signers`), its
@@ -76,7 +79,12 @@ export interface SignStepsOptions extends RegistryLookup {
   /** `<ref>@<digest>` of what the signature look-up found signed by the package's signer. */
   signed: Set<string>;
   release?: string;
+  /** Attach attestations of these predicate types to each arch image, except those `attested` (`<ref>@<digest>`) already. */
+  attest?: { predicateTypes: string[]; attested: Set<string>; about: AttestedPackage };
 }
+
+/** What an attest step says of its package (see AttestStep). */
+export type AttestedPackage = Pick<AttestStep, "tag" | "source" | "buildArgs" | "sourceDateEpoch">;
 
 /**
  * One package's steps (`ref`: its index) with its sign steps in their places: each after the
@@ -87,11 +95,15 @@ export interface SignStepsOptions extends RegistryLookup {
 export function withSigning(ref: ImageRef, steps: Step[], who: PackageSigner, options: SignStepsOptions): { first?: SignStep; steps: Step[] } {
   const name = formatRef(ref);
   const prepare = prepareId(name);
-  /** Sign steps by the id of the step they follow (a push, an index, a skip). */
-  const after = new Map<string, SignStep>();
+  /** Sign and attest steps by the id of the step they follow (a push, an index, a skip). */
+  const after = new Map<string, Step[]>();
   for (const t of signingTargets(ref, steps, options)) {
-    if (t.known && options.signed.has(signedKey(t))) continue;
-    after.set(t.after ?? t.skipId!, signStep(name, t, who, options.release));
+    const sign = t.known && options.signed.has(signedKey(t)) ? undefined : signStep(name, t, who, options.release);
+    const attest = options.attest && t.ref.arch && !(t.known && options.attest.attested.has(signedKey(t)))
+      ? attestStep(name, t, who, options.attest, steps.find((s) => s.kind === "build" && s.id === `${name}/${t.ref.arch}`)?.id)
+      : undefined;
+    const following = [...(sign ? [sign] : []), ...(attest ? [attest] : [])];
+    if (following.length) after.set(t.after ?? t.skipId!, following);
   }
   if (after.size === 0) return { steps };
   const prepareStep: SignStep = {
@@ -125,11 +137,37 @@ export function withSigning(ref: ImageRef, steps: Step[], who: PackageSigner, op
     const publishes = s.kind === "push" || s.kind === "index";
     if (publishes) place();
     out.push(publishes ? { ...s, needs: [...s.needs, prepare] } : s);
-    const sign = after.get(s.id);
-    if (sign?.needs.includes(prepare)) place();
-    if (sign) out.push(sign);
+    for (const next of after.get(s.id) ?? []) {
+      if (next.needs.includes(prepare)) place();
+      out.push(next);
+    }
   }
   return { ...(prepareStep.needs.length === 0 ? { first: prepareStep } : {}), steps: out };
+}
+
+/**
+ * The attest step of an arch image: after its push (alongside its sign step: the SBOM is made
+ * while the image is signed; their writes to the image's referrers tag take turns, see
+ * lib/sign/oci.ts), or, for an image in the registry, once the signer is ready.
+ */
+function attestStep(name: string, t: SigningTarget, who: PackageSigner, attest: NonNullable<SignStepsOptions["attest"]>, build: string | undefined): AttestStep {
+  return {
+    kind: "attest",
+    id: `${formatRef(t.ref)}/attest`,
+    package: name,
+    ref: formatRef(t.ref),
+    repository: t.ref.repository,
+    arch: t.ref.arch!,
+    signer: who.signer,
+    signerId: who.signerId,
+    using: who.using,
+    predicateTypes: attest.predicateTypes,
+    ...attest.about,
+    ...(t.known ? { digest: t.known.digest, size: t.known.size, mediaType: t.known.mediaType } : { after: t.after }),
+    ...(build ? { build } : {}),
+    reason: t.known ? "in the registry, its attestations missing or not verifying" : "image written by this run",
+    needs: t.after ? [t.after] : [prepareId(name)],
+  };
 }
 
 function signStep(name: string, t: SigningTarget, who: PackageSigner, release: string | undefined): SignStep {

@@ -103,12 +103,12 @@ export async function signatureLayers(registry: Registry, repository: string, di
  * fallback is written on every registry: pkgkit's client does not see whether a registry
  * processed `subject` itself, and on one that does the tag is merely redundant.
  */
-export async function attachBundle(registry: Registry, repository: string, subject: Descriptor, bundle: Uint8Array, content: string): Promise<string> {
+export async function attachBundle(registry: Registry, repository: string, subject: Descriptor, bundle: Uint8Array, content: string, predicateType: string = BUNDLE.predicateType): Promise<string> {
   const config = await putBlob(registry, repository, EMPTY_JSON.bytes);
   const layer = await putBlob(registry, repository, bundle);
   const annotations = {
     [BUNDLE.contentAnnotation]: content,
-    [BUNDLE.predicateAnnotation]: BUNDLE.predicateType,
+    [BUNDLE.predicateAnnotation]: predicateType,
     "org.opencontainers.image.created": new Date().toISOString().replace(/\.\d+Z$/, "Z"),
   };
   const bytes = enc.encode(JSON.stringify({
@@ -123,20 +123,42 @@ export async function attachBundle(registry: Registry, repository: string, subje
   const digest = await registry.putManifest(repository, sha256(bytes), bytes, MediaTypes.ociManifest);
   const entry: Descriptor & { artifactType: string } = { mediaType: MediaTypes.ociManifest, digest, size: bytes.length, artifactType: BUNDLE.mediaType, annotations };
   const tag = referrersTag(subject.digest);
-  const current = await registry.getManifest(repository, tag);
-  if (current && current.mediaType !== MediaTypes.ociIndex)
-    throw new PkgkitError(`${repository}:${tag} is not an OCI index of referrers (${current.mediaType}); pkgkit will not replace it`);
-  const manifests = (current?.json.manifests ?? []).filter((d) => d.digest !== digest);
-  const index = enc.encode(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: [...manifests, entry] }));
-  await registry.putManifest(repository, tag, index, MediaTypes.ociIndex);
+  await inTurn(`${repository}:${tag}`, async () => {
+    const current = await registry.getManifest(repository, tag);
+    if (current && current.mediaType !== MediaTypes.ociIndex)
+      throw new PkgkitError(`${repository}:${tag} is not an OCI index of referrers (${current.mediaType}); pkgkit will not replace it`);
+    const manifests = (current?.json.manifests ?? []).filter((d) => d.digest !== digest);
+    const index = enc.encode(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: [...manifests, entry] }));
+    await registry.putManifest(repository, tag, index, MediaTypes.ociIndex);
+  });
   return `${repository}@${digest} (referrer of ${subject.digest}, listed in ${repository}:${tag})`;
 }
 
-/** The Sigstore bundles attached to `digest` as referrers (read from the fallback tag). */
-export async function bundleReferrers(registry: Registry, repository: string, digest: string): Promise<{ digest: string; bundle: Uint8Array }[]> {
+/** The read-modify-write of each referrers tag in progress in this process, by `repository:tag`. */
+const turns = new Map<string, Promise<unknown>>();
+
+/**
+ * Runs `fn` once every earlier `fn` for `key` has settled: a signature and an attestation of the
+ * same image, made at once in one run, both add their bundle to its referrers tag, and neither may
+ * write back an index read before the other's write.
+ */
+async function inTurn<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const before = turns.get(key) ?? Promise.resolve();
+  const mine = before.then(fn, fn);
+  const settled = mine.catch(() => undefined);
+  turns.set(key, settled);
+  try {
+    return await mine;
+  } finally {
+    if (turns.get(key) === settled) turns.delete(key);
+  }
+}
+
+/** The Sigstore bundles attached to `digest` as referrers (read from the fallback tag), of cosign's signatures or of another predicate type. */
+export async function bundleReferrers(registry: Registry, repository: string, digest: string, predicateType: string = BUNDLE.predicateType): Promise<{ digest: string; bundle: Uint8Array }[]> {
   const index: Manifest | undefined = await registry.getManifest(repository, referrersTag(digest));
   const entries = (index?.json.manifests ?? []).filter(
-    (d) => (d as Descriptor & { artifactType?: string }).artifactType === BUNDLE.mediaType && d.annotations?.[BUNDLE.predicateAnnotation] === BUNDLE.predicateType,
+    (d) => (d as Descriptor & { artifactType?: string }).artifactType === BUNDLE.mediaType && d.annotations?.[BUNDLE.predicateAnnotation] === predicateType,
   );
   const out: { digest: string; bundle: Uint8Array }[] = [];
   for (const d of entries) {

@@ -18,7 +18,10 @@ import type { Registry } from "../registry/types.ts";
 import type { SigstoreOptions } from "./config.ts";
 import { attachBundle, attachSignature, BUNDLE, bundleReferrers, COSIGN, signatureLayers, signStatement, simpleSigningPayload } from "./oci.ts";
 import { redact, rememberSecret } from "./secrets.ts";
-import { targetRef, type Signature, type Signer, type SignTarget, type Verification } from "./types.ts";
+import { targetRef, type Signature, type SignedStatement, type Signer, type SignTarget, type Verification } from "./types.ts";
+import { envelopeStatement, envelopeVerifies, namesDigest, parseEnvelope } from "../attest/statement.ts";
+
+const enc = new TextEncoder();
 
 export const DEFAULT_FULCIO_URL = "https://fulcio.sigstore.dev";
 export const DEFAULT_REKOR_URL = "https://rekor.sigstore.dev";
@@ -166,25 +169,47 @@ export function sigstoreSigner(options: SigstoreOptions, deps: SigstoreSignerDep
         const payload = simpleSigningPayload(target.repository, target.digest);
         const { bundleToJSON } = await import("@sigstore/bundle");
         const m = await message.create({ data: Buffer.from(payload) });
-        const annotations: Record<string, string> = { [COSIGN.signature]: Buffer.from(m.content.messageSignature.signature).toString("base64") };
-        const vm = m.verificationMaterial;
-        const cert = vm.content.$case === "certificate" ? vm.content.certificate.rawBytes : vm.content.$case === "x509CertificateChain" ? vm.content.x509CertificateChain.certificates[0]?.rawBytes : undefined;
-        if (cert) annotations[COSIGN.certificate] = toPem(cert);
-        const rekor = vm.tlogEntries[0];
-        if (rekor?.inclusionPromise) {
-          annotations[COSIGN.rekorBundle] = JSON.stringify({
-            SignedEntryTimestamp: Buffer.from(rekor.inclusionPromise.signedEntryTimestamp).toString("base64"),
-            Payload: { body: Buffer.from(rekor.canonicalizedBody).toString("base64"), integratedTime: Number(rekor.integratedTime), logIndex: Number(rekor.logIndex), logID: Buffer.from(rekor.logId.keyId).toString("hex") },
-          });
-        }
-        const ts = vm.timestampVerificationData?.rfc3161Timestamps[0];
-        if (ts) annotations[COSIGN.timestamp] = JSON.stringify({ SignedRFC3161Timestamp: Buffer.from(ts.signedTimestamp).toString("base64") });
+        const annotations: Record<string, string> = { [COSIGN.signature]: Buffer.from(m.content.messageSignature.signature).toString("base64"), ...cosignAnnotations(m.verificationMaterial) };
         const sig = await attachSignature(registry, target.repository, target.digest, { payload, annotations });
         const b = await dsse.create({ data: Buffer.from(signStatement(target.repository, target.digest)), type: BUNDLE.inToto });
         const json = new TextEncoder().encode(JSON.stringify(bundleToJSON(b)));
         const ref = await attachBundle(registry, target.repository, target, json, "dsse-envelope");
         return { signer: "sigstore", ref: targetRef(target), stored: [sig, ref] };
       });
+    },
+    async signStatement(statement: Uint8Array): Promise<SignedStatement> {
+      return guard(async () => {
+        const { dsse } = await builders();
+        const { bundleToJSON } = await import("@sigstore/bundle");
+        const b = await dsse.create({ data: Buffer.from(statement), type: BUNDLE.inToto });
+        const json = bundleToJSON(b) as { dsseEnvelope?: { signatures?: { keyid?: string }[] } };
+        // cosign's new-bundle verifier (sigstore-go) skips a DSSE signature whose keyid its key
+        // adapter does not claim; the keyid is not signed, and the bundle names the key already.
+        for (const s of json.dsseEnvelope?.signatures ?? []) s.keyid = "";
+        return { bundle: enc.encode(JSON.stringify(json)), envelope: enc.encode(JSON.stringify(json.dsseEnvelope)), annotations: cosignAnnotations(b.verificationMaterial) };
+      });
+    },
+    async verifyStatement(found, digest, predicateType): Promise<string | undefined> {
+      return guard(async () => {
+        const policy: BundlePolicy = keyless ? { trustedRoot: options.trustedRoot, identity: options.identity, issuer: options.issuer, tlog } : { publicKey: publicKey() };
+        if (keyless && (!options.identity || !options.issuer || !options.trustedRoot))
+          return "keyless verification needs the signer's identity and issuer and a trusted root (sigstore: identity, issuer, trustedRoot)";
+        if (!keyless) {
+          const env = found.envelope ? parseEnvelope(found.envelope) : undefined;
+          if (!env) return "no DSSE envelope in the .att image";
+          const statement = envelopeStatement(env);
+          if (typeof statement === "string") return `its envelope: ${statement}`;
+          if (statement.predicateType !== predicateType || !namesDigest(statement, digest)) return `its envelope's statement is not a ${predicateType} of ${digest}`;
+          if (!envelopeVerifies(env, policy.publicKey!)) return `its envelope's signature does not verify with key ${keyHint(policy.publicKey!)}`;
+        }
+        const problems: string[] = [];
+        for (const b of found.bundles) {
+          const problem = await verifyBundle(b, digest, policy, predicateType);
+          if (!problem) return undefined;
+          problems.push(problem);
+        }
+        return problems.length ? `no Sigstore bundle verifies: ${problems.join("; ")}` : "no Sigstore bundle referrer";
+      }).catch((e: Error) => e.message);
     },
     async verify(target: SignTarget): Promise<Verification> {
       const base = { signer: "sigstore" as const, ref: targetRef(target) };
@@ -232,6 +257,25 @@ async function guard<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+type VerificationMaterial = Awaited<ReturnType<import("@sigstore/sign").DSSEBundleBuilder["create"]>>["verificationMaterial"];
+
+/** The annotations cosign keeps beside a signature or attestation layer: the certificate, the Rekor entry, the RFC 3161 timestamp. */
+function cosignAnnotations(vm: VerificationMaterial): Record<string, string> {
+  const annotations: Record<string, string> = {};
+  const cert = vm.content.$case === "certificate" ? vm.content.certificate.rawBytes : vm.content.$case === "x509CertificateChain" ? vm.content.x509CertificateChain.certificates[0]?.rawBytes : undefined;
+  if (cert) annotations[COSIGN.certificate] = toPem(cert);
+  const rekor = vm.tlogEntries[0];
+  if (rekor?.inclusionPromise) {
+    annotations[COSIGN.rekorBundle] = JSON.stringify({
+      SignedEntryTimestamp: Buffer.from(rekor.inclusionPromise.signedEntryTimestamp).toString("base64"),
+      Payload: { body: Buffer.from(rekor.canonicalizedBody).toString("base64"), integratedTime: Number(rekor.integratedTime), logIndex: Number(rekor.logIndex), logID: Buffer.from(rekor.logId.keyId).toString("hex") },
+    });
+  }
+  const ts = vm.timestampVerificationData?.rfc3161Timestamps[0];
+  if (ts) annotations[COSIGN.timestamp] = JSON.stringify({ SignedRFC3161Timestamp: Buffer.from(ts.signedTimestamp).toString("base64") });
+  return annotations;
+}
+
 function toPem(der: Uint8Array): string {
   const b64 = Buffer.from(der).toString("base64").replace(/.{64}/g, "$&\n");
   return `-----BEGIN CERTIFICATE-----\n${b64}${b64.endsWith("\n") ? "" : "\n"}-----END CERTIFICATE-----\n`;
@@ -249,9 +293,9 @@ export interface BundlePolicy {
 
 /**
  * Verifies a Sigstore bundle with @sigstore/verify and checks its in-toto statement names
- * `digest` with cosign's sign predicate. Returns undefined when it verifies, else the problem.
+ * `digest` with `predicateType` (default: cosign's sign predicate). Returns undefined when it verifies, else the problem.
  */
-export async function verifyBundle(json: Uint8Array, digest: string, policy: BundlePolicy): Promise<string | undefined> {
+export async function verifyBundle(json: Uint8Array, digest: string, policy: BundlePolicy, predicateType: string = BUNDLE.predicateType): Promise<string | undefined> {
   await nodeCompatibleVerify();
   const { bundleFromJSON } = await import("@sigstore/bundle");
   const { Verifier, toSignedEntity, toTrustMaterial } = await import("@sigstore/verify");
@@ -262,7 +306,7 @@ export async function verifyBundle(json: Uint8Array, digest: string, policy: Bun
     const envelope = bundle.content.dsseEnvelope;
     if (envelope.payloadType !== BUNDLE.inToto) return `payload type ${envelope.payloadType}, expected ${BUNDLE.inToto}`;
     const statement = JSON.parse(Buffer.from(envelope.payload).toString("utf8")) as { predicateType?: string; subject?: { digest?: { sha256?: string } }[] };
-    if (statement.predicateType !== BUNDLE.predicateType) return `predicate ${statement.predicateType}, expected ${BUNDLE.predicateType}`;
+    if (statement.predicateType !== predicateType) return `predicate ${statement.predicateType}, expected ${predicateType}`;
     if (!statement.subject?.some((s) => `sha256:${s.digest?.sha256}` === digest)) return `its statement does not name ${digest}`;
     if (policy.publicKey) {
       const hint = keyHint(policy.publicKey);

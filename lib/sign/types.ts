@@ -61,6 +61,27 @@ export interface Signer {
   sign(target: SignTarget, options?: SignOptions): Promise<Signature>;
   /** Is `target` signed with this signer's key or identity? Read-only. */
   verify(target: SignTarget): Promise<Verification>;
+  /**
+   * Signs an in-toto statement as a DSSE envelope (Sigstore): the Sigstore bundle (v0.3) over it,
+   * and the annotations cosign reads beside the envelope in an `.att` layer (certificate, Rekor
+   * entry, timestamp). Absent for signers that sign manifests rather than statements (Notary).
+   */
+  signStatement?(statement: Uint8Array): Promise<SignedStatement>;
+  /**
+   * Whether an attestation of `digest` with `predicateType` is signed with this signer's key or
+   * identity: its `.att` envelope (key pair) and one of its bundles. Undefined when it is, else the problem.
+   */
+  verifyStatement?(found: { envelope?: Uint8Array; bundles: Uint8Array[] }, digest: string, predicateType: string): Promise<string | undefined>;
+}
+
+/** An in-toto statement signed by a Sigstore signer: one signature, stored in two places. */
+export interface SignedStatement {
+  /** The Sigstore bundle's JSON (its `dsseEnvelope` is the signed statement). */
+  bundle: Uint8Array;
+  /** The DSSE envelope's JSON, as cosign stores it in an `.att` layer. */
+  envelope: Uint8Array;
+  /** cosign's annotations of that layer besides the predicate type: certificate, Rekor bundle, RFC 3161 timestamp. */
+  annotations: Record<string, string>;
 }
 
 export const targetRef = (t: SignTarget) => `${t.repository}:${t.tags[0]}@${t.digest}`;

@@ -143,7 +143,7 @@ test("--signer sigstore --key and --disable-content-trust: push plans apply as p
   const org = `${svc.registries.plain}/${RUN}-sign`;
   const signed = planFile("signed.json", ["--push", "--org", org, "--arches", "amd64", "--signer", "sigstore", "--key", key]);
   assert.equal(signed.plan.inputs!.signing, { signer: "sigstore", key });
-  assert.equal(signed.plan.steps.map((s) => s.kind), ["sign", "build", "push", "sign", "index", "sign"]);
+  assert.equal(signed.plan.steps.map((s) => s.kind), ["sign", "build", "push", "sign", "attest", "index", "sign"]);
   const edited = structuredClone(signed.plan);
   edited.inputs!.signing!.key = keyPair("other.pem");
   refused(write("signed-edited.json", edited), `signed with sigstore key ${key} (encrypted file sha256 `, { COSIGN_PASSWORD: password });

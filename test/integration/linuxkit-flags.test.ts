@@ -113,8 +113,9 @@ test("`pkgkit pkg push` signs nothing unless a signer is configured; plain `pkgk
   const kinds = (args: string[]) => (JSON.parse(ok([...args, "--dry-run", "--json", "--org", org, "--platforms", "linux/amd64", "p"]).stdout) as Plan).steps.map((s) => s.kind);
   assert.equal(kinds(["pkg", "push"]), ["build", "push", "index"]);
   assert.equal(kinds(["pkg", "build", "--push"]), ["build", "push", "index"]);
-  assert.equal(kinds(["push"]), ["sign", "build", "push", "sign", "index", "sign"], "pkgkit's own default: Notary");
-  assert.equal(kinds(["pkg", "push", "--signer", "notary"]), ["sign", "build", "push", "sign", "index", "sign"]);
+  assert.equal(kinds(["push"]), ["sign", "build", "push", "sign", "attest", "index", "sign"], "pkgkit's own default: Notary (it signs the attestations too)");
+  assert.equal(kinds(["pkg", "push", "--signer", "notary"]), ["sign", "build", "push", "sign", "attest", "index", "sign"]);
+  assert.equal(kinds(["pkg", "push", "--signer", "notary", "--sbom-scanner", "false"]), ["sign", "build", "push", "sign", "index", "sign"], "LinuxKit's switch turns them off");
   const yml = join(repo.dir, "signing.yml");
   writeFileSync(yml, "signer: notary\n");
   assert.equal((JSON.parse(ok(["pkg", "push", "--dry-run", "--json", "--org", org, "--platforms", "linux/amd64", "p"], { PKGKIT_CONFIG: yml }).stdout) as Plan).steps.filter((s) => s.kind === "sign").length, 3, "pkgkit.yml names a signer");

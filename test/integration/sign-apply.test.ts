@@ -52,7 +52,7 @@ const verify = (org: string, pub: string) => run(["verify", "--key", pub, "--org
 test("plan --push --key → apply: the sign steps run as planned (prepare before the pushes), from another directory", async () => {
   const org = `${svc.registries.plain}/${RUN}-exact`;
   const { file, plan } = planFile("exact.json", ["--key", one.key, "--org", org, HELLO]);
-  assert.equal(shape(plan), ["sign prepare", "build amd64", "push amd64", "sign sign amd64", "build arm64", "push arm64", "sign sign arm64", "index", "sign sign"]);
+  assert.equal(shape(plan), ["sign prepare", "build amd64", "push amd64", "sign sign amd64", "attest amd64", "build arm64", "push arm64", "sign sign arm64", "attest arm64", "index", "sign sign"]);
   assert.equal(plan.inputs!.signing, { key: one.key });
   const prepare = plan.steps[0]!.id;
   for (const s of plan.steps) if (s.kind === "push" || s.kind === "index") assert.ok(s.needs.includes(prepare), `${s.id} needs ${prepare}`);
@@ -75,7 +75,7 @@ test("what the registry has unsigned is signed by digest; signed meanwhile → a
   const unsigned = run(["push", "--disable-content-trust", "--org", org, HELLO]);
   assert.is(unsigned.code, 0, unsigned.stderr);
   const { file, plan } = planFile("raced.json", ["--key", one.key, "--org", org, HELLO]);
-  assert.equal(shape(plan), ["sign prepare", "skip amd64", "sign sign amd64", "skip arm64", "sign sign arm64", "skip", "sign sign"]);
+  assert.equal(shape(plan), ["sign prepare", "skip amd64", "sign sign amd64", "attest amd64", "skip arm64", "sign sign arm64", "attest arm64", "skip", "sign sign"]);
   const index = (await client.getManifest(repo, TAG))!;
   const looked = plan.observed!.signatures!;
   assert.equal(Object.values(looked), [null, null, null]);
@@ -88,8 +88,9 @@ test("what the registry has unsigned is signed by digest; signed meanwhile → a
   const before = await tags(repo);
   const r = apply(file);
   assert.is(r.code, 3, r.stderr);
-  assert.match(r.stderr, `${file}: the registry, an engine or a signature changed since this plan was made; nothing was done.`);
+  assert.match(r.stderr, `${file}: the registry, an engine, a signature or an attestation changed since this plan was made; nothing was done.`);
   assert.match(r.stderr, `  ${repo}:${TAG}@${index.digest} (signature): planned not signed, now signed (${sigstoreKey(one)})`);
+  assert.match(r.stderr, new RegExp(`  ${repo}:${TAG}-amd64@sha256:[0-9a-f]{64} \\(attestations\\): planned attestations missing or not verifying, now attested \\(`));
   assert.equal(await tags(repo), before, "no signature written by apply");
 
   const fresh = planFile("raced-fresh.json", ["--key", one.key, "--org", org, HELLO]);
@@ -167,12 +168,15 @@ test("apply where the signing key cannot be read (its password unset): prepare f
   assert.equal(await tags(`${org}/hello`), [], "nothing unsigned in the registry");
   // The build (which publishes nothing) ran meanwhile: the engine has the image, so plan again.
   const again = planFile("nopass-again.json", ["--key", locked.key, "--arches", "amd64", "--org", org, HELLO]);
-  assert.equal(shape(again.plan), ["sign prepare", "skip amd64", "push amd64", "sign sign amd64", "index", "sign sign"]);
+  assert.equal(shape(again.plan), ["sign prepare", "skip amd64", "push amd64", "sign sign amd64", "attest amd64", "index", "sign sign"]);
   const ok = apply(again.file, { COSIGN_PASSWORD: password });
   assert.is(ok.code, 0, ok.stderr);
   assertNoSecrets(r.stdout + r.stderr + ok.stdout + ok.stderr, { password });
-  const rows = JSON.parse(run(["verify", "--json", "--key", locked.pub, "--org", org, HELLO]).stdout) as { ref: string; ok: boolean; detail: string }[];
-  assert.equal(rows.map((v) => [v.ref.slice(org.length), v.ok]), [[`/hello:${TAG}`, true], [`/hello:${TAG}-amd64`, true], [`/hello:${TAG}-arm64`, false]], "amd64 only was planned");
+  const rows = JSON.parse(run(["verify", "--json", "--key", locked.pub, "--org", org, HELLO]).stdout) as { ref: string; ok: boolean; detail: string; attestation?: string }[];
+  assert.equal(rows.filter((v) => !v.attestation).map((v) => [v.ref.slice(org.length), v.ok]), [[`/hello:${TAG}`, true], [`/hello:${TAG}-amd64`, true], [`/hello:${TAG}-arm64`, false]], "amd64 only was planned");
+  assert.equal(rows.filter((v) => v.attestation).map((v) => [v.ref.slice(org.length), v.attestation, v.ok]), [
+    [`/hello:${TAG}-amd64`, "https://spdx.dev/Document", true], [`/hello:${TAG}-amd64`, "https://slsa.dev/provenance/v1", true],
+  ], "amd64's SBOM and provenance");
 });
 
 test("packages signing with two keys: the sign steps name each signer by its id, and apply makes the same signers, each package signed with its own key", async () => {

@@ -121,8 +121,13 @@ test("push signs in targets/releases with the delegation key: notary lists the r
   const listed = targets(list.stdout);
   assert.equal(listed.get(TAG), { hex: index.digest.slice(7), size: index.size, role: ROLE }, "the index target is the registry's index");
   for (const a of ["amd64", "arm64"]) assert.equal(listed.get(`${TAG}-${a}`), { hex: arches[a]!.digest.slice(7), size: arches[a]!.size, role: ROLE });
+  // Each arch image's attestation manifest (.att) is signed in the delegation too.
+  for (const a of ["amd64", "arm64"]) {
+    const att = (await client.getManifest(REPO, `sha256-${arches[a]!.digest.slice(7)}.att`))!;
+    assert.equal(listed.get(`sha256-${arches[a]!.digest.slice(7)}.att`), { hex: att.digest.slice(7), size: att.size, role: ROLE });
+  }
   // Nothing went into the targets role itself (the signer has no targets key to do it with).
-  assert.equal([...targets(notaryIn(outside, ["list", REPO]).stdout).values()].map((t) => t.role), [ROLE, ROLE, ROLE]);
+  assert.equal([...targets(notaryIn(outside, ["list", REPO]).stdout).values()].map((t) => t.role), [ROLE, ROLE, ROLE, ROLE, ROLE]);
 
   // A maintainer signs the same tag in targets for another digest: docker must still take targets/releases'.
   mustNotary(MAINTAINER_TRUST, ["addhash", REPO, TAG, String(arches.amd64!.size), "--sha256", arches.amd64!.digest.slice(7), "-p"], maintainerEnv);

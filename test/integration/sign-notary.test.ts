@@ -100,6 +100,12 @@ test("push signs each arch and the index with Notary: docker (DCT) pulls and run
   const targets = new Map(list.stdout.split("\n").map((l) => l.trim().split(/\s+/)).filter((f) => f.length >= 3).map((f) => [f[0]!, { hex: f[1], size: Number(f[2]) }]));
   assert.equal(targets.get(TAG), { hex: index.digest.slice(7), size: index.size }, "the index target is the registry's index");
   for (const a of ["amd64", "arm64"]) assert.equal(targets.get(`${TAG}-${a}`), { hex: arches[a]!.digest.slice(7), size: arches[a]!.size });
+  // So is each arch image's attestation manifest (.att: its SBOM and provenance), with the registry's digest and size.
+  const atts = ["amd64", "arm64"].map((a) => `sha256-${arches[a]!.digest.slice(7)}.att`);
+  for (const tag of atts) {
+    const att = (await client.getManifest(REPO, tag))!;
+    assert.equal(targets.get(tag), { hex: att.digest.slice(7), size: att.size });
+  }
 
   // The docker CLI with content trust: pulls the signed index for arm64, and the image runs as aarch64.
   docker(["rmi", "-f", `${REPO}:${TAG}`]);
@@ -108,7 +114,7 @@ test("push signs each arch and the index with Notary: docker (DCT) pulls and run
   assert.match(pull.stdout + pull.stderr, `Pull (1 of 1): ${REPO}:${TAG}@${index.digest}`, "docker resolved the tag through the signed target");
   assert.is(must(["docker", "run", "--rm", "--network", "none", "--platform", "linux/arm64", `${REPO}:${TAG}`, "uname", "-m"]).trim(), "aarch64");
   const inspect = JSON.parse(docker(["trust", "inspect", REPO]).stdout) as { SignedTags: { SignedTag: string; Digest: string }[] }[];
-  assert.equal(inspect[0]!.SignedTags.map((t) => t.SignedTag).sort(), [TAG, `${TAG}-amd64`, `${TAG}-arm64`]);
+  assert.equal(inspect[0]!.SignedTags.map((t) => t.SignedTag).sort(), [TAG, `${TAG}-amd64`, `${TAG}-arm64`, ...atts].sort());
 
   // An unsigned tag in the same repository: pushed with content trust off, refused by the same client.
   const unsigned = run(["push", "--disable-content-trust", "--hash", `unsigned-${RUN}`, "--org", ORG, HELLO]);
@@ -123,7 +129,7 @@ test("push signs each arch and the index with Notary: docker (DCT) pulls and run
   assert.match(ok.stdout, `ok    ${REPO}:${TAG}@${index.digest}  [notary] signed target`);
   const one = run(["verify", "--arches", "arm64", "--org", ORG, HELLO]);
   assert.is(one.code, 0, one.stderr);
-  assert.equal(one.stdout.trim().split("\n").map((l) => l.split(/\s+/)[1]!.replace(/@.*/, "")), [`${REPO}:${TAG}`, `${REPO}:${TAG}-arm64`], "--arches: the index and that arch only");
+  assert.equal(one.stdout.trim().split("\n").map((l) => l.split(/\s+/)[1]!.replace(/@.*/, "")), [`${REPO}:${TAG}`, `${REPO}:${TAG}-arm64`, `${REPO}:${TAG}-arm64`, `${REPO}:${TAG}-arm64`], "--arches: the index and that arch only (its signature, SBOM and provenance)");
   const bad = run(["verify", "--hash", `unsigned-${RUN}`, "--org", ORG, HELLO]);
   assert.is(bad.code, 1);
   assert.match(bad.stdout, `FAIL  ${REPO}:unsigned-${RUN}-arm64@sha256:`);

@@ -47,7 +47,7 @@ async function digests(repo: string): Promise<{ ref: string; digest: string; siz
   ];
 }
 
-/** The Sigstore bundles referring to `digest`, read through the referrers tag fallback, as a client without pkgkit would. */
+/** The signatures' Sigstore bundles referring to `digest` (not the attestations'), read through the referrers tag fallback, as a client without pkgkit would. */
 async function referrerBundles(repo: string, digest: string): Promise<unknown[]> {
   const index = await client.getManifest(repo, `sha256-${digest.slice(7)}`);
   assert.ok(index, `referrers tag sha256-${digest.slice(7)} exists`);
@@ -55,6 +55,7 @@ async function referrerBundles(repo: string, digest: string): Promise<unknown[]>
   const out: unknown[] = [];
   for (const d of index!.json.manifests!) {
     assert.is((d as { artifactType?: string }).artifactType, "application/vnd.dev.sigstore.bundle.v0.3+json");
+    if (d.annotations?.["dev.sigstore.bundle.predicateType"] !== "https://sigstore.dev/cosign/sign/v1") continue;
     const m = (await client.getManifest(repo, d.digest))!;
     assert.is((m.json.subject as { digest: string }).digest, digest, "the referrer's subject is the signed digest");
     out.push(JSON.parse(Buffer.from(await client.getBlob(repo, m.json.layers![0]!.digest)).toString("utf8")));

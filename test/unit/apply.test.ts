@@ -174,6 +174,8 @@ function signingPlan(signedBy: string | null, using = "notary https://n.example"
     resolved: { from: dir, hash: "h1" },
     signing: new Map([[ref("solo"), { signer: "notary" as const, signerId: "notary", using }]]),
     signed: new Set(signedBy ? [key] : []),
+    // Its attestations verify: the attest steps are test/unit/attest.test.ts's.
+    attested: new Set([key]),
     signingWith: { signer: "notary", config: "/ws/pkgkit.yml" },
   });
 }

@@ -226,6 +226,28 @@ test("kept: entries for platforms pkgkit does not know, attestations of kept ima
   assert.equal(lines, [`${REPO}: dropping index entry linux/sparc ${gone.digest}: its manifest is no longer in the registry`]);
 });
 
+test("another writer's attestation manifest (unknown/unknown, for its amd64 image) and an unknown/unknown entry of no known kind stay when we merge arm64 in", async () => {
+  const registry = createMemoryRegistry();
+  // Another writer (buildx with --attest, say) pushed amd64 and wrote an index with its attestation manifest.
+  const amd64 = await pushArch(registry, "amd64", 1);
+  const unknownEntry = async (n: number, annotations?: Record<string, string>): Promise<Descriptor> => {
+    const own = await pushArch(registry, "s390x", n, `other${n}`);
+    registry.remove(REPO, `other${n}-s390x`);
+    return { ...own.descriptor!, platform: { os: "unknown", architecture: "unknown" }, ...(annotations ? { annotations } : {}) };
+  };
+  const theirAttestation = await unknownEntry(20, { "vnd.docker.reference.type": "attestation-manifest", "vnd.docker.reference.digest": amd64.digest });
+  const opaque = await unknownEntry(21);
+  await registry.putManifest(REPO, TAG, bytesOf({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: [amd64.descriptor!, theirAttestation, opaque] }), MediaTypes.ociIndex);
+  const arm64 = await pushArch(registry, "arm64", 1);
+  await mergeIndex(registry, REPO, TAG, [arm64]);
+  const index = (await registry.getManifest(REPO, TAG))!;
+  const entries = index.json.manifests!;
+  assert.equal(entries.map((d) => `${platformKey(d.platform)}=${d.digest}`).sort(), [
+    `linux/amd64=${amd64.digest}`, `linux/arm64=${arm64.digest}`, `unknown/unknown=${opaque.digest}`, `unknown/unknown=${theirAttestation.digest}`,
+  ].sort());
+  assert.equal(entries.find((d) => d.digest === theirAttestation.digest)!.annotations, theirAttestation.annotations, "kept as written, annotations included");
+});
+
 test("release tags: pointed at the merged index, and again when the index is already complete", async () => {
   const registry = createMemoryRegistry();
   const amd64 = await pushArch(registry, "amd64");

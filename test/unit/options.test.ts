@@ -6,7 +6,7 @@ import * as assert from "uvu/assert";
 import { inputErrorOf } from "../helpers.ts";
 import type { Arch } from "../../lib/names.ts";
 import {
-  declaredArches, insecureRegistries, parseBuildArgFile, registryBounds, resolveArches, resolveAttestations, resolveBuildArgFiles, resolveBuildMode,
+  declaredArches, insecureRegistries, parseBuildArgFile, registryBounds, resolveArches, resolveAttest, resolveAttestations, resolveBuildArgFiles, resolveBuildMode,
   resolveBuilderKind, resolveBuilders, resolveDisableCache, resolveDisableContentTrust, resolveDockerfile, resolveHash, resolveJobs, resolveOptions,
   resolveRelease, resolveNetwork, resolveOrg, resolveSettings, resolveSourceDateEpoch, resolveVerbosity, runArches, runOrg, runSkipArches, runSourceDateEpoch,
   type Env, type FileValue, type Flags, type Setting,
@@ -163,6 +163,18 @@ for (const [name, flagName, resolve] of booleans) {
       assert.equal(pick(resolve(set.flag ? false : undefined, { file: FILE, value: set.file ? true : undefined })), expected);
     });
   }
+}
+
+// --- attest: package file > workspace > true (the run's --sbom-scanner false is a plan input)
+
+const ATTEST_SOURCES = ["file", "workspace"] as const;
+for (const set of combinations(ATTEST_SOURCES)) {
+  test(`attest: ${label(set)}`, () => {
+    // The file says true and the workspace false, so that each differs from the other; the default is true.
+    const w = winner(ATTEST_SOURCES, set);
+    const expected = { file: { value: true, from: "file", name: FILE }, workspace: { value: false, from: "workspace", name: "/ws/pkgkit.config.ts" }, default: { value: true, from: "default", name: "default" } }[w];
+    assert.equal(pick(resolveAttest({ file: FILE, value: set.file ? true : undefined }, { file: "/ws/pkgkit.config.ts", value: set.workspace ? false : undefined })), expected);
+  });
 }
 
 // --- SOURCE_DATE_EPOCH: --source-date-epoch > SOURCE_DATE_EPOCH > the package's sourceDateEpoch > 0

@@ -36,8 +36,9 @@ type SignStep = Extract<Step, { kind: "sign" }>;
 const shell = await defaultShell();
 const dir = mkdtempSync(join(tmpdir(), "pkgkit-sign-unit-"));
 
+/** A package that signs without attesting (attest steps have their own suite, test/unit/attest.test.ts). */
 async function pkg(spec: Record<string, unknown> = {}, trust = true): Promise<Package> {
-  const [p] = await resolvePackages(shell, [makeDefinition({ image: "app", org: "127.0.0.1:5000/x", ...spec }, join(dir, "pkg.config.ts"))], {
+  const [p] = await resolvePackages(shell, [makeDefinition({ image: "app", org: "127.0.0.1:5000/x", attest: false, ...spec }, join(dir, "pkg.config.ts"))], {
     hash: "h1",
     disableContentTrust: !trust,
   });

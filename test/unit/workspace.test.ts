@@ -152,7 +152,7 @@ test("a workspace glob that matches nothing is an error naming the file and the 
 
 const FILE = "/ws/pkgkit.config.ts";
 const bad: [string, unknown, string][] = [
-  ["typo of a field", { packges: ["a/*"] }, `${FILE}: field "packges": unknown field; did you mean "packages"? Known fields: org, arches, signer, packages, builders, sourceDateEpoch`],
+  ["typo of a field", { packges: ["a/*"] }, `${FILE}: field "packges": unknown field; did you mean "packages"? Known fields: org, arches, signer, attest, packages, builders, sourceDateEpoch`],
   ["bad arch", { arches: ["x86"] }, `${FILE}: field "arches[0]": "x86" is not a GOARCH name pkgkit builds for; expected one of amd64, arm64, arm, 386, ppc64le, s390x, riscv64, mips64le, loong64`],
   ["bad org", { org: "Bad Org" }, `${FILE}: field "org": "Bad Org" is not a valid org: use lowercase path components (a-z, 0-9, separated by . _ __ or -), optionally after a registry host such as 127.0.0.1:5000/`],
   ["bad signer", { signer: "gpg" }, `${FILE}: field "signer": expected "notary" (Docker Content Trust) or "sigstore" (got "gpg")`],
