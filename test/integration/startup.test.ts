@@ -51,11 +51,12 @@ for (const mode of ["bundle", "sources"] as const) {
   }
 }
 
-test("a build.yml-only run on the bundle loads no TypeScript compiler; a pkg.config.ts one does", () => {
+test("a build.yml-only run on the bundle loads no TypeScript compiler, nor any package (git runs without zx); a pkg.config.ts one does", () => {
   for (const command of ["show-tag", "plan"]) {
     const loaded = modulesLoaded([command, "yml"]);
     assert.ok(loaded.includes("lib/dist/cli.mjs"), `the bundle ran: ${loaded.join(" ")}`);
     assert.equal(loaded.filter((u) => typeScript.test(u)), [], command);
+    assert.equal(loaded.filter((u) => u.includes("/node_modules/")), [], command);
   }
   // The check can see a compiler when one is loaded.
   assert.ok(modulesLoaded(["show-tag", "ts"]).some((u) => typeScript.test(u)));
