@@ -6,10 +6,11 @@
  */
 import { ARCHES, platformString, PLATFORMS, type Arch } from "./spec.ts";
 import type { Shell } from "./shell.ts";
-import { InputError, PkgkitError } from "./errors.ts";
-import { engineName, type BuilderKind, type Engine } from "./options.ts";
+import { explainedByDoctor, InputError, PkgkitError } from "./errors.ts";
+import { engineName, type BuilderKind, type Engine, type EngineTls } from "./options.ts";
 import { detectKind, type KindCacheOptions } from "./builder-kind.ts";
 import { engineGet, engineSocket, imageInspectPath } from "./engine-api.ts";
+import { engineProblem } from "./engine-errors.ts";
 import { mapLimit } from "./concurrency.ts";
 
 export interface BuildRequest {
@@ -54,6 +55,8 @@ export interface Builder {
   readonly name: string;
   /** The engine it builds in, as given (endpoint or context name); absent for the default engine. */
   readonly engine?: string;
+  /** The TLS files of its tcp:// engine (the plan records them, for `pkgkit apply`). */
+  readonly tls?: EngineTls;
   command(req: BuildRequest): BuildCommand;
   /** Look up images in its engine, one query for all refs. Missing refs are absent. */
   inspect(refs: string[]): Promise<Map<string, LocalImage>>;
@@ -77,7 +80,7 @@ export type ArchBuilders = Partial<Record<Arch, Builder>>;
 /** The builder of `arch`: its own, else the default one. */
 export const builderFor = (arch: Arch, builder: Builder, builders: ArchBuilders = {}): Builder => builders[arch] ?? builder;
 
-export { BUILDERS_FORM, engineName, parseBuilders, parseEngine, type BuilderKind, type Engine } from "./options.ts";
+export { BUILDERS_FORM, engineName, parseBuilders, parseEngine, type BuilderKind, type Engine, type EngineTls } from "./options.ts";
 
 const flags = (flag: string, entries: Record<string, string>) =>
   Object.entries(entries).flatMap(([k, v]) => [flag, `${k}=${v}`]);
@@ -94,10 +97,11 @@ function platformArgs(arch: Arch): Record<string, string> {
 
 /**
  * The Builder that runs `docker buildx build --load` (the docker driver: the engine's own
- * BuildKit) through `docker` (the CLI to run), in `engine` or else the CLI's default engine.
+ * BuildKit) through `docker` (the CLI to run), in `engine` or else the CLI's default engine;
+ * `arch` is the arch it builds for, when it has an engine of its own (its errors name it).
  */
-export function buildxBuilder(shell: Shell, docker = "docker", engine?: Engine): Builder {
-  const cli = dockerCli(docker, engine);
+export function buildxBuilder(shell: Shell, docker = "docker", engine?: Engine, arch?: Arch): Builder {
+  const cli = dockerCli(docker, engine, arch);
   return {
     ...named("buildx", engine),
     command: (r) => ({
@@ -129,8 +133,8 @@ export function buildxBuilder(shell: Shell, docker = "docker", engine?: Engine):
  *   first makes the engine reject the platform ("does not match the specified platform").
  * - it sets no TARGET* args (passed explicitly, as for buildx).
  */
-export function legacyBuilder(shell: Shell, docker = "docker", engine?: Engine): Builder {
-  const cli = dockerCli(docker, engine);
+export function legacyBuilder(shell: Shell, docker = "docker", engine?: Engine, arch?: Arch): Builder {
+  const cli = dockerCli(docker, engine, arch);
   return {
     ...named("legacy", engine),
     command: (r) => {
@@ -154,15 +158,30 @@ export function legacyBuilder(shell: Shell, docker = "docker", engine?: Engine):
   };
 }
 
-function named(kind: string, engine?: Engine): Pick<Builder, "name" | "engine"> {
-  return engine ? { name: `${kind}@${engineName(engine)}`, engine: engineName(engine) } : { name: kind };
+function named(kind: string, engine?: Engine): Pick<Builder, "name" | "engine" | "tls"> {
+  if (!engine) return { name: kind };
+  const tls = "host" in engine && engine.tls ? { tls: { ca: engine.tls.ca, cert: engine.tls.cert, key: engine.tls.key } } : {};
+  return { name: `${kind}@${engineName(engine)}`, engine: engineName(engine), ...tls };
 }
 
-/** The docker CLI, pointed at `engine`. */
-function dockerCli(docker: string, engine?: Engine) {
-  const argv = [docker, ...(!engine ? [] : "host" in engine ? ["--host", engine.host] : ["--context", engine.context])];
+/** The docker CLI's arguments that point it at `engine`, with its TLS files (they take precedence over DOCKER_CERT_PATH); none for the default engine. */
+export function engineArgs(engine?: Engine): string[] {
+  const at = !engine ? [] : "host" in engine ? ["--host", engine.host] : ["--context", engine.context];
+  const tls = engine && "host" in engine && engine.tls ? ["--tlsverify", "--tlscacert", engine.tls.ca, "--tlscert", engine.tls.cert, "--tlskey", engine.tls.key] : [];
+  return [...at, ...tls];
+}
+
+/** The docker CLI, pointed at `engine` (see engineArgs). */
+function dockerCli(docker: string, engine?: Engine, arch?: Arch) {
+  const argv = [docker, ...engineArgs(engine)];
   const where = !engine ? "" : "host" in engine ? ` on ${engine.host}` : ` on docker context ${engine.context}`;
-  return { argv, where, engine };
+  /** The error of a failed `docker <what>`: why the engine could not be reached, when that is why, else docker's message. */
+  const failed = (what: string, r: { code: number; stderr: string }, hint = "") => {
+    const problem = engine && engineProblem(r.stderr, engine, arch);
+    // Reaching an engine is what doctor's builder rows check.
+    return problem ? explainedByDoctor(new PkgkitError(problem)) : new PkgkitError(`docker ${what}${where} failed: ${r.stderr.trim() || `exit ${r.code}`}${hint}`);
+  };
+  return { argv, where, engine, failed };
 }
 type DockerCli = ReturnType<typeof dockerCli>;
 
@@ -177,16 +196,16 @@ function engineOps(shell: Shell, cli: DockerCli): Pick<Builder, "inspect" | "sav
       const asked = await apiInspect(cli, [ref]);
       if (asked ? asked[0]!.status === 200 : (await shell.exec([...cli.argv, "image", "inspect", "--format", "{{.Id}}", ref])).code === 0) return "present";
       const r = await shell.exec([...cli.argv, "pull", "--quiet", ref], { signal: options?.signal });
-      if (r.code !== 0) throw new PkgkitError(`docker pull ${ref}${cli.where} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
+      if (r.code !== 0) throw cli.failed(`pull ${ref}`, r);
       return "pulled";
     },
     async load(file, options) {
       const r = await shell.exec([...cli.argv, "load", "--input", file], { signal: options?.signal });
-      if (r.code !== 0) throw new PkgkitError(`docker load${cli.where} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
+      if (r.code !== 0) throw cli.failed("load", r);
     },
     async tag(ref, alias) {
       const r = await shell.exec([...cli.argv, "image", "tag", ref, alias]);
-      if (r.code !== 0) throw new PkgkitError(`docker image tag ${ref} ${alias}${cli.where} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
+      if (r.code !== 0) throw cli.failed(`image tag ${ref} ${alias}`, r);
     },
     async engineArch() {
       const socket = engineSocket(cli.engine);
@@ -200,7 +219,7 @@ function engineOps(shell: Shell, cli: DockerCli): Pick<Builder, "inspect" | "sav
 
 async function saveImages(shell: Shell, docker: DockerCli, refs: string[], file: string, signal?: AbortSignal): Promise<void> {
   const r = await shell.exec([...docker.argv, "save", "--output", file, ...refs], { signal });
-  if (r.code !== 0) throw new PkgkitError(`docker save ${refs.join(" ")}${docker.where} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
+  if (r.code !== 0) throw docker.failed(`save ${refs.join(" ")}`, r);
 }
 
 /** Image inspects of `refs` through the engine API, one request each; undefined when the docker CLI must answer (see lib/engine-api.ts). */
@@ -242,13 +261,20 @@ async function inspectWithCli(shell: Shell, docker: DockerCli, refs: string[]): 
   const r = await shell.exec([...docker.argv, "image", "inspect", "--format", "{{json .}}", ...refs]);
   if (r.code !== 0 && docker.engine && "context" in docker.engine && /context not found|does not exist/i.test(r.stderr))
     throw new InputError(`docker context ${JSON.stringify(docker.engine.context)} does not exist: \`docker context ls\` lists them, \`docker context create ${docker.engine.context} --docker host=<endpoint>\` makes it; or give the endpoint itself (unix://, tcp://, ssh://)`);
-  if (r.code !== 0 && !/No such image/i.test(r.stderr))
-    throw new PkgkitError(`docker image inspect${docker.where} failed: ${r.stderr.trim() || `exit ${r.code}`}. Is the Docker engine${docker.where} running?`);
+  if (r.code !== 0 && !/No such image/i.test(r.stderr)) throw explainedByDoctor(docker.failed("image inspect", r, `. Is the Docker engine${docker.where} running?`));
   return r.stdout.split("\n").filter(Boolean).map((line) => JSON.parse(line) as unknown);
 }
 
+/**
+ * A line of build output that says the machine lacks something `pkgkit doctor` checks: no qemu
+ * for a foreign arch (exec format error), no engine, no buildx.
+ */
+export function isMachineProblem(line: string): boolean {
+  return /exec format error|Cannot connect to the Docker daemon|error during connect|'buildx' is not a docker command|unknown command "buildx"/i.test(line);
+}
+
 /** Each builder kind's constructor (the kinds: lib/options.ts). */
-export const BUILDER_KINDS: Record<BuilderKind, (shell: Shell, docker?: string, engine?: Engine) => Builder> = { buildx: buildxBuilder, legacy: legacyBuilder };
+export const BUILDER_KINDS: Record<BuilderKind, (shell: Shell, docker?: string, engine?: Engine, arch?: Arch) => Builder> = { buildx: buildxBuilder, legacy: legacyBuilder };
 
 /**
  * buildx when the docker CLI has it (a client plugin, so the same for every engine), else legacy;

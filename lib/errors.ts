@@ -23,6 +23,8 @@ const BRAND = Symbol.for("pkgkit.error");
 /** An error pkgkit reports to users: its message says what and where, `exitCode` is what the CLI exits with (default 1). */
 export class PkgkitError extends Error {
   override name = "PkgkitError";
+  /** A `pkgkit doctor` check explains it: errorText() ends it with DOCTOR_HINT (set by explainedByDoctor). */
+  declare doctor?: true;
   constructor(
     message: string,
     readonly exitCode: number = ExitCode.failed,
@@ -35,6 +37,25 @@ export class PkgkitError extends Error {
 /** Like `instanceof PkgkitError`, but also true for one thrown by another copy of pkgkit. */
 export function isPkgkitError(err: unknown): err is PkgkitError {
   return typeof err === "object" && err !== null && (err as Record<symbol, unknown>)[BRAND] === true;
+}
+
+/** What an error a `pkgkit doctor` check would explain ends with, as errorText() shows it. */
+export const DOCTOR_HINT = "to check everything this run needs, with the same packages and flags: run `pkgkit doctor`";
+
+/**
+ * Marks `err` as one a `pkgkit doctor` check explains (an engine, buildx or binfmt missing, a
+ * registry unreachable, untrusted or refusing a login, a signer's tool, key or passphrase
+ * missing): errorText() then ends it with DOCTOR_HINT. Returns `err`.
+ */
+export function explainedByDoctor<E extends PkgkitError>(err: E): E {
+  err.doctor = true;
+  return err;
+}
+
+/** An error as pkgkit shows it (the CLI, a failed step's result): its message, then DOCTOR_HINT when a doctor check explains it. */
+export function errorText(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  return isPkgkitError(err) && err.doctor ? `${err.message}\n${DOCTOR_HINT}` : err.message;
 }
 
 /** Bad input: a config file, a build.yml, a flag or an environment value. */

@@ -1,16 +1,20 @@
 /**
  * Images from the local engine, as registry blobs: `docker save` writes the image as a tar (the
- * legacy layout, or OCI layout on newer engines; both carry manifest.json); each layer is
- * gzipped into a file and hashed on the way, and a Docker v2 or OCI manifest is made over them.
+ * legacy layout, or OCI layout on newer engines; both carry manifest.json); each layer is checked
+ * against its diff_id, normalised for SOURCE_DATE_EPOCH (lib/layer-tar.ts), gzipped the same way on
+ * every runtime (lib/gzip.ts) into a file and hashed on the way; the config gets the new diff_ids
+ * and its times clamped, and a Docker v2 or OCI manifest is made over them. So the same build
+ * inputs give the same bytes, whichever engine built them and whichever runtime pushes them.
  */
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
-import { Transform } from "node:stream";
+import { Readable, Transform, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { createGzip } from "node:zlib";
 import { PkgkitError } from "./errors.ts";
+import { deterministicGzip } from "./gzip.ts";
+import { normalisedLayer } from "./layer-tar.ts";
 import { MediaTypes, type Blob, type Platform } from "./registry/types.ts";
 import { sha256 } from "./registry/digest.ts";
 
@@ -75,11 +79,32 @@ function hashing(hash: ReturnType<typeof createHash>, count: { n: number }) {
   });
 }
 
+/** SOURCE_DATE_EPOCH as the config writes times (RFC 3339, UTC, whole seconds). */
+export function epochTime(epoch: number): string {
+  return new Date(epoch * 1000).toISOString().replace(/\.000Z$/, "Z");
+}
+
 /**
- * Turn a `docker save` archive into blobs under `dir`. Layers are checked against the config's
- * diff_ids, so a corrupt export never reaches a registry.
+ * The image config with `diffIds` as its layers and every time after `epoch` (`created`,
+ * `history[].created`) set to it; nothing else changes. Written as the engine writes JSON (Go's
+ * encoding/json: compact, `<`, `>`, `&`, U+2028 and U+2029 escaped).
  */
-export async function imageBlobsFromArchive(archive: string, dir: string, format: ManifestFormat = "docker"): Promise<ImageBlobs> {
+export function normalisedConfig(bytes: Uint8Array, diffIds: string[], epoch: number): Uint8Array {
+  const config = JSON.parse(new TextDecoder().decode(bytes)) as { created?: string; history?: { created?: string }[]; rootfs?: { diff_ids?: string[] } };
+  const clamp = (time: string | undefined) => (time !== undefined && !(Date.parse(time) < epoch * 1000) ? epochTime(epoch) : time);
+  if (config.created !== undefined) config.created = clamp(config.created);
+  for (const h of config.history ?? []) if (h.created !== undefined) h.created = clamp(h.created);
+  config.rootfs = { ...config.rootfs, diff_ids: diffIds };
+  const json = JSON.stringify(config).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return new TextEncoder().encode(json);
+}
+
+/**
+ * Turn a `docker save` archive into blobs under `dir`, normalised for `epoch` (SOURCE_DATE_EPOCH,
+ * seconds). Each layer as exported is checked against the config's diff_ids, so a corrupt export
+ * never reaches a registry.
+ */
+export async function imageBlobsFromArchive(archive: string, dir: string, format: ManifestFormat = "docker", epoch = 0): Promise<ImageBlobs> {
   const entries = await tarEntries(archive);
   const read = async (name: string) => {
     const e = entries.get(name);
@@ -95,28 +120,32 @@ export async function imageBlobsFromArchive(archive: string, dir: string, format
   };
   const index = JSON.parse((await read("manifest.json")).toString("utf8")) as { Config: string; Layers: string[] }[];
   if (index.length !== 1) throw new PkgkitError(`${archive}: expected one image in the archive, found ${index.length}`);
-  const configBytes = await read(index[0]!.Config);
-  const config = JSON.parse(configBytes.toString("utf8")) as { os?: string; architecture?: string; variant?: string; rootfs?: { diff_ids?: string[] } };
+  const exportedConfig = await read(index[0]!.Config);
+  const config = JSON.parse(exportedConfig.toString("utf8")) as { os?: string; architecture?: string; variant?: string; rootfs?: { diff_ids?: string[] } };
   const diffIds = config.rootfs?.diff_ids ?? [];
   if (diffIds.length !== index[0]!.Layers.length)
     throw new PkgkitError(`${archive}: the config lists ${diffIds.length} layers, the archive ${index[0]!.Layers.length}`);
 
-  const layers = await Promise.all(
-    index[0]!.Layers.map(async (name, i): Promise<Blob> => {
+  const normalised = await Promise.all(
+    index[0]!.Layers.map(async (name, i): Promise<{ blob: Blob; diffId: string }> => {
       const e = entries.get(name);
       if (!e) throw new PkgkitError(`${archive}: no layer ${name} in the image archive`);
+      const exported = createHash("sha256");
+      const source = e.size === 0 ? [Buffer.alloc(0)] : createReadStream(archive, { start: e.offset, end: e.offset + e.size - 1 });
+      await pipeline(source, hashing(exported, { n: 0 }), new Writable({ write: (_c, _e, done) => done() }));
+      if (`sha256:${exported.digest("hex")}` !== diffIds[i])
+        throw new PkgkitError(`${archive}: layer ${name} does not match its diff_id ${diffIds[i]}`);
       const path = join(dir, `layer-${i}.tar.gz`);
       const raw = createHash("sha256");
       const packed = createHash("sha256");
-      const rawCount = { n: 0 };
       const packedCount = { n: 0 };
-      const source = e.size === 0 ? [Buffer.alloc(0)] : createReadStream(archive, { start: e.offset, end: e.offset + e.size - 1 });
-      await pipeline(source, hashing(raw, rawCount), createGzip(), hashing(packed, packedCount), createWriteStream(path));
-      if (`sha256:${raw.digest("hex")}` !== diffIds[i])
-        throw new PkgkitError(`${archive}: layer ${name} does not match its diff_id ${diffIds[i]}`);
-      return { digest: `sha256:${packed.digest("hex")}`, size: packedCount.n, data: { path } };
+      const layer = Readable.from(normalisedLayer({ file: archive, offset: e.offset, size: e.size }, epoch));
+      await pipeline(layer, hashing(raw, { n: 0 }), deterministicGzip(), hashing(packed, packedCount), createWriteStream(path));
+      return { blob: { digest: `sha256:${packed.digest("hex")}`, size: packedCount.n, data: { path } }, diffId: `sha256:${raw.digest("hex")}` };
     }),
   );
+  const layers = normalised.map((l) => l.blob);
+  const configBytes = normalisedConfig(exportedConfig, normalised.map((l) => l.diffId), epoch);
   const configBlob: Blob = { digest: sha256(configBytes), size: configBytes.length, data: configBytes };
   const docker = format === "docker";
   const manifestJson = {

@@ -11,9 +11,9 @@
  */
 import { InputError, redactUrlPasswords } from "./errors.ts";
 import { ARCHES, checkOrg, redactOrg, tagRe, type Arch } from "./names.ts";
-import { DEFAULT_ARCHES, DEFAULT_ORG } from "./spec.ts";
+import { DEFAULT_ARCHES, DEFAULT_ORG, MAX_SOURCE_DATE_EPOCH } from "./spec.ts";
 import { parseTagTemplate, TAG_TEMPLATE_FORM } from "./tagtemplate.ts";
-import { isAbsolute, resolve } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 
 /** Parsed command-line options (or the same options given in code), by long name. */
 export type Flags = Readonly<Record<string, string | boolean | string[] | undefined>>;
@@ -51,8 +51,10 @@ export interface WorkspaceDefaults {
   arches?: Arch[];
   /** Who signs packages that name no signer themselves (before pkgkit.yml; see lib/sign/config.ts). */
   signer?: "notary" | "sigstore";
-  /** Engine (endpoint or docker context) per arch, as written: see resolveBuilders. */
-  builders?: Partial<Record<Arch, string>>;
+  /** Engine (endpoint or docker context, or a tcp:// endpoint with its TLS files) per arch, as written: see resolveBuilders. */
+  builders?: Partial<Record<Arch, BuilderEntry>>;
+  /** SOURCE_DATE_EPOCH for packages that set none: see resolveSourceDateEpoch. */
+  sourceDateEpoch?: number;
 }
 
 /** Overrides that apply to every package of a run (command line, environment, code). */
@@ -83,6 +85,8 @@ export interface ResolveOptions {
   network?: boolean;
   disableCache?: boolean;
   disableContentTrust?: boolean;
+  /** SOURCE_DATE_EPOCH for every package (`--source-date-epoch`, or the variable): see resolveSourceDateEpoch. */
+  sourceDateEpoch?: number;
   /** Defaults for packages that do not set `org` or `arches` themselves. */
   workspace?: WorkspaceDefaults;
   /**
@@ -246,6 +250,29 @@ function booleanSetting(run: boolean | undefined, name: string, file?: FileValue
   return run !== undefined ? flag(run, name) : (fromFile(file, "file") ?? byDefault(false));
 }
 
+// --- SOURCE_DATE_EPOCH: --source-date-epoch > SOURCE_DATE_EPOCH > the package's > the workspace's sourceDateEpoch > 0
+
+const EPOCH_FORM = `whole seconds since 1970-01-01 UTC, from 0 to ${MAX_SOURCE_DATE_EPOCH}, e.g. 1700000000 (\`git log -1 --format=%ct\`)`;
+
+/** `--source-date-epoch` > SOURCE_DATE_EPOCH (an empty variable is unset); undefined when neither is set. Checked. */
+export function runSourceDateEpoch(flags: Flags, env: Env): Setting<number> | undefined {
+  const given = stringFlag(flags, "source-date-epoch");
+  const setting = given !== undefined ? flag(given, "--source-date-epoch") : env.SOURCE_DATE_EPOCH ? fromEnv(env.SOURCE_DATE_EPOCH, "SOURCE_DATE_EPOCH") : undefined;
+  if (!setting) return undefined;
+  const n = /^\d{1,12}$/.test(setting.value.trim()) ? Number(setting.value.trim()) : NaN;
+  if (!(n <= MAX_SOURCE_DATE_EPOCH)) throw new InputError(`${setting.name} ${JSON.stringify(setting.value)}: expected ${EPOCH_FORM}`);
+  return { ...setting, value: n };
+}
+
+/**
+ * The epoch a package's image times are clamped to: the run's (see runSourceDateEpoch) > its
+ * file's `sourceDateEpoch` > its workspace's > 0, so by default an image is a function of its
+ * tag's inputs alone.
+ */
+export function resolveSourceDateEpoch(run: number | undefined, file?: FileValue<number>, workspace?: FileValue<number>): Setting<number> {
+  return run !== undefined ? flag(run, "--source-date-epoch") : (fromFile(file, "file") ?? fromFile(workspace, "workspace") ?? byDefault(0));
+}
+
 const definedOnly = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
 /**
@@ -275,6 +302,7 @@ export function resolveOptions(flags: Flags, env: Env, cwd = "."): ResolveOption
     network: booleanFlag(flags, "network"),
     disableCache: booleanFlag(flags, "disable-cache"),
     disableContentTrust: booleanFlag(flags, "disable-content-trust"),
+    ...definedOnly({ sourceDateEpoch: runSourceDateEpoch(flags, env)?.value }),
   };
 }
 
@@ -299,7 +327,23 @@ export function resolveBuilderKind(flags: Flags): Setting<BuilderKind> | undefin
  * Where a builder's engine is: an endpoint (`docker --host`: unix://, tcp://, ssh://) or the name
  * of a docker context (`docker --context`; `docker context ls` lists them).
  */
-export type Engine = { host: string } | { context: string };
+export type Engine = { host: string; tls?: EngineTls } | { context: string };
+
+/**
+ * Mutual TLS with a tcp:// engine, as files (docker's `--tlscacert`, `--tlscert`, `--tlskey`): the
+ * CA that signed the engine's certificate, and the client certificate and key the engine trusts.
+ * Without them the docker CLI reads DOCKER_TLS_VERIFY and DOCKER_CERT_PATH ({ca,cert,key}.pem).
+ */
+export interface EngineTls {
+  ca: string;
+  cert: string;
+  key: string;
+  /** Where they were named, for messages: DOCKER_CERT_PATH, or a workspace file and field. */
+  from?: string;
+}
+
+/** A builder as a workspace writes it: an endpoint or context name, or an endpoint with its TLS files. */
+export type BuilderEntry = string | { host: string; tls?: EngineTls };
 
 const ENDPOINT_RE = /^(unix|tcp|ssh):\/\/[^\s,]+$/;
 /** Docker's own rule for context names. */
@@ -354,9 +398,15 @@ export function parseBuilders(text: string, source: string): Partial<Record<Arch
  * except that, as in LinuxKit, `--builders` is merged over LINUXKIT_BUILDERS per arch (when
  * PKGKIT_BUILDERS is not set): `LINUXKIT_BUILDERS=linux/arm64=a,linux/riscv64=b --builders
  * linux/arm64=c` builds arm64 with c and riscv64 with b. Same syntax for the flags and the
- * variables (`arm64` or `linux/arm64`); a bad value names where it came from.
+ * variables (`arm64` or `linux/arm64`); a bad value names where it came from. A tcp:// engine
+ * speaks mutual TLS with its workspace entry's `tls` files, else DOCKER_CERT_PATH's (withCertPath).
  */
-export function resolveBuilders(flags: Flags, env: Env, workspace?: FileValue<Partial<Record<Arch, string>>>): Setting<Partial<Record<Arch, Engine>>> {
+export function resolveBuilders(flags: Flags, env: Env, workspace?: FileValue<Partial<Record<Arch, BuilderEntry>>>): Setting<Partial<Record<Arch, Engine>>> {
+  const chosen = chooseBuilders(flags, env, workspace);
+  return { ...chosen, value: withCertPath(chosen.value, env) };
+}
+
+function chooseBuilders(flags: Flags, env: Env, workspace?: FileValue<Partial<Record<Arch, BuilderEntry>>>): Setting<Partial<Record<Arch, Engine>>> {
   const given = stringFlag(flags, "builders");
   const linuxkit = !env.PKGKIT_BUILDERS && env.LINUXKIT_BUILDERS ? parseBuilders(env.LINUXKIT_BUILDERS, "LINUXKIT_BUILDERS") : undefined;
   if (given !== undefined) {
@@ -368,13 +418,49 @@ export function resolveBuilders(flags: Flags, env: Env, workspace?: FileValue<Pa
   const written = fromFile(workspace, "workspace");
   if (!written) return byDefault({});
   const engines: Partial<Record<Arch, Engine>> = {};
-  for (const [arch, value] of Object.entries(written.value)) {
-    const engine = parseEngine(value);
+  for (const [arch, entry] of Object.entries(written.value)) {
+    const field = typeof entry === "string" ? `builders.${arch}` : `builders.${arch}.host`;
+    const engine = parseEngine(typeof entry === "string" ? entry : entry.host);
     // The workspace schema checks these when the file loads; a workspace made in code may not have been.
-    if ("problem" in engine) throw new InputError(`${written.name}: field "builders.${arch}": ${engine.problem}`);
-    engines[arch as Arch] = engine;
+    if ("problem" in engine) throw new InputError(`${written.name}: field "${field}": ${engine.problem}`);
+    const tls = typeof entry === "string" ? undefined : entry.tls;
+    if (tls) {
+      const problem = tlsProblem(engine, tls);
+      if (problem) throw new InputError(`${written.name}: field "builders.${arch}.tls": ${problem}`);
+    }
+    engines[arch as Arch] = tls ? { ...engine, tls: { ...tls, from: `${written.name}: field "builders.${arch}.tls"` } } : engine;
   }
   return { ...written, value: engines };
+}
+
+/**
+ * tcp:// engines without TLS files of their own take DOCKER_CERT_PATH's ({ca,cert,key}.pem), as
+ * docker flags of that engine's commands only: DOCKER_TLS_VERIFY would also reach the local
+ * engine's `docker buildx`, which then fails on its unix socket (buildx 0.20).
+ */
+function withCertPath(engines: Partial<Record<Arch, Engine>>, env: Env): Partial<Record<Arch, Engine>> {
+  const dir = env.DOCKER_CERT_PATH;
+  if (!dir) return engines;
+  const abs = resolve(dir);
+  const tls = { ca: join(abs, "ca.pem"), cert: join(abs, "cert.pem"), key: join(abs, "key.pem"), from: "DOCKER_CERT_PATH" };
+  return Object.fromEntries(
+    Object.entries(engines).map(([arch, e]) => [arch, "host" in e && e.host.startsWith("tcp://") && !e.tls ? { ...e, tls } : e]),
+  );
+}
+
+/** The form of a builder's `tls`, for messages. */
+export const TLS_FORM = "expected { ca, cert, key }: paths of the CA's certificate, the client certificate and its key (PEM files)";
+
+/** What is wrong with TLS files for `engine`: only a tcp:// endpoint speaks TLS, and it needs all three. */
+export function tlsProblem(engine: Engine, tls: object): string | undefined {
+  const given = tls as Readonly<Record<string, unknown>>;
+  if (!("host" in engine) || !engine.host.startsWith("tcp://"))
+    return `TLS files are for a tcp:// engine, not ${JSON.stringify(engineName(engine))}; an ssh:// engine authenticates with ssh keys (~/.ssh/config, the agent), a docker context carries its own TLS`;
+  const unknown = Object.keys(given).filter((k) => !["ca", "cert", "key", "from"].includes(k));
+  if (unknown.length > 0) return `unknown field ${unknown.map((k) => JSON.stringify(k)).join(", ")}; ${TLS_FORM}`;
+  const missing = (["ca", "cert", "key"] as const).filter((k) => typeof given[k] !== "string" || given[k] === "");
+  if (missing.length > 0) return `missing ${missing.join(", ")}; ${TLS_FORM}`;
+  return undefined;
 }
 
 // --- registries: --registry-* > PKGKIT_REGISTRY_* > defaults; insecure: the flag's and the variable's

@@ -40,7 +40,7 @@ import { formatRef, imageRef, MAX_NAME_LENGTH, MAX_TAG_LENGTH, tagRe, withArch, 
 import { contextPath, PINNED_IMAGE, type Arch, type PackageSpec } from "./spec.ts";
 import { hashUses, parseTagTemplate, renderTag, type TagTemplate } from "./tagtemplate.ts";
 import {
-  checkHash, checkOrgSetting, declaredArches, resolveArches, resolveDisableCache, resolveDisableContentTrust, resolveNetwork, resolveOrg,
+  checkHash, checkOrgSetting, declaredArches, resolveArches, resolveDisableCache, resolveDisableContentTrust, resolveSourceDateEpoch, resolveNetwork, resolveOrg,
   type FileValue, type ResolveOptions, type Setting,
 } from "./options.ts";
 import { buildGraph, dependenciesOf, type GraphNode } from "./graph.ts";
@@ -93,6 +93,8 @@ export interface Package {
   network: boolean;
   cache: boolean;
   trust: boolean;
+  /** SOURCE_DATE_EPOCH: the image's times after it are clamped to it (lib/options.ts resolveSourceDateEpoch). */
+  sourceDateEpoch: number;
   /** The signer of the workspace the package is in (pkgkit.config.ts `signer`), when it names one. */
   workspaceSigner?: "notary" | "sigstore";
   /** Absolute path of the Dockerfile. */
@@ -283,6 +285,7 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
       network: resolveNetwork(options.network, fileValue(def, "network")).value,
       cache: !resolveDisableCache(options.disableCache, fileValue(def, "disableCache")).value,
       trust: !resolveDisableContentTrust(options.disableContentTrust, fileValue(def, "disableContentTrust")).value,
+      sourceDateEpoch: resolveSourceDateEpoch(options.sourceDateEpoch, { file: def.file, value: def.spec.sourceDateEpoch }, workspaceValue(def, ws?.sourceDateEpoch)).value,
       ...(inWorkspace(def) && ws?.signer ? { workspaceSigner: ws.signer } : {}),
       dockerfile: isAbsolute(spec.dockerfile) ? spec.dockerfile : join(def.dir, spec.dockerfile),
       buildArgs: { ...Object.fromEntries(node.args.map((a) => [a.name, "value" in a ? a.value : refNow(a.dependency)])), ...overridden(def, deps, options.buildArgs) },

@@ -7,13 +7,14 @@
 import { InputError } from "./errors.ts";
 import { MAX_CONFIG_BYTES, readTextLimited } from "./limits.ts";
 
-export type PemKind = "certificate" | "private key" | "public key" | "key";
+export type PemKind = "certificate" | "private key" | "public key" | "key" | "TLS key";
 
 const EXPECTED: Record<PemKind, string> = {
   certificate: "a PEM certificate (-----BEGIN CERTIFICATE-----)",
   "private key": "a PEM private key (-----BEGIN PRIVATE KEY----- or EC PRIVATE KEY or ENCRYPTED PRIVATE KEY)",
   "public key": "a PEM public key (-----BEGIN PUBLIC KEY-----)",
   key: "a PEM private or public key",
+  "TLS key": "a PEM private key, unencrypted (-----BEGIN PRIVATE KEY----- or RSA PRIVATE KEY or EC PRIVATE KEY)",
 };
 
 const BLOCK: Record<PemKind, RegExp> = {
@@ -21,6 +22,8 @@ const BLOCK: Record<PemKind, RegExp> = {
   "private key": /-----BEGIN (?:EC |ENCRYPTED |)PRIVATE KEY-----\r?\n[\s\S]+?\r?\n-----END (?:EC |ENCRYPTED |)PRIVATE KEY-----/,
   "public key": /-----BEGIN PUBLIC KEY-----\r?\n[\s\S]+?\r?\n-----END PUBLIC KEY-----/,
   key: /-----BEGIN (?:EC |ENCRYPTED |PUBLIC |)(?:PRIVATE )?KEY-----\r?\n[\s\S]+?\r?\n-----END (?:EC |ENCRYPTED |PUBLIC |)(?:PRIVATE )?KEY-----/,
+  // The docker CLI reads TLS keys without a passphrase; older openssl writes RSA keys as PKCS#1.
+  "TLS key": /-----BEGIN (?:RSA |EC |)PRIVATE KEY-----\r?\n[\s\S]+?\r?\n-----END (?:RSA |EC |)PRIVATE KEY-----/,
 };
 
 /**

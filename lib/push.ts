@@ -96,10 +96,23 @@ function putImageManifest(registry: Registry, repository: string, tag: string, i
 export function mergeEntries(existing: Descriptor[], ours: Descriptor[]): Descriptor[] {
   const mine = new Set(ours.map((d) => platformKey(d.platform)));
   const kept = existing.filter((d) => !isAttestation(d) && !mine.has(platformKey(d.platform)));
-  const images = [...kept, ...ours].sort((a, b) => platformKey(a.platform).localeCompare(platformKey(b.platform)));
+  const images = [...kept, ...ours].map(canonicalEntry).sort((a, b) => platformKey(a.platform).localeCompare(platformKey(b.platform)));
   const live = new Set(images.map((d) => d.digest));
   const attestations = existing.filter((d) => isAttestation(d) && live.has(d.annotations?.["vnd.docker.reference.digest"] ?? ""));
   return [...images, ...attestations];
+}
+
+/**
+ * An entry of an arch pkgkit knows, as every writer writes it: mediaType, digest, size, platform
+ * first, the platform as pkgkit names the arch. A writer that pushed arm64 has its platform from
+ * the image config (variant "v8" or none, by engine); one that found it by its tag, from the
+ * arch: both must write the same bytes.
+ */
+function canonicalEntry(d: Descriptor): Descriptor {
+  const arch = ARCHES.find((a) => platformKey(PLATFORMS[a]) === platformKey(d.platform));
+  if (!arch) return d;
+  const { mediaType, digest, size, platform: _, ...rest } = d;
+  return { mediaType, digest, size, platform: { ...PLATFORMS[arch] }, ...rest };
 }
 
 const isAttestation = (d: Descriptor) => d.annotations?.["vnd.docker.reference.type"] === "attestation-manifest";

@@ -7,9 +7,9 @@
  */
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { ExitCode, isPkgkitError, PkgkitError } from "./errors.ts";
+import { errorText, ExitCode, explainedByDoctor, isPkgkitError, PkgkitError } from "./errors.ts";
 import type { Plan, Step } from "./plan/schema.ts";
-import { builderFor, type ArchBuilders, type Builder, type LocalImage } from "./builder.ts";
+import { builderFor, isMachineProblem, type ArchBuilders, type Builder, type LocalImage } from "./builder.ts";
 import type { Shell } from "./shell.ts";
 import type { Descriptor, Registry } from "./registry/types.ts";
 import { imageBlobsFromArchive } from "./image.ts";
@@ -190,7 +190,7 @@ async function runSteps(p: Plan, options: RunContext, state: RunState): Promise<
         .catch((err: unknown) =>
           done({
             status: "failed",
-            error: err instanceof Error ? err.message : String(err),
+            error: errorText(err),
             ...(isPkgkitError(err) && err.exitCode !== ExitCode.failed ? { exitCode: err.exitCode } : {}),
           }),
         )
@@ -286,8 +286,10 @@ async function runStep(step: Step, options: RunContext, state: RunState): Promis
         },
       }));
       options.signal?.throwIfAborted();
-      if (r.code !== 0)
-        throw new PkgkitError(`build of ${step.ref} (${step.platform}) failed with exit code ${r.code}:\n${tail.map((l) => `  | ${l}`).join("\n")}`);
+      if (r.code !== 0) {
+        const failure = new PkgkitError(`build of ${step.ref} (${step.platform}) failed with exit code ${r.code}:\n${tail.map((l) => `  | ${l}`).join("\n")}`);
+        throw tail.some(isMachineProblem) ? explainedByDoctor(failure) : failure;
+      }
       const image = (await stepBuilder(step, options).inspect([step.ref])).get(step.ref);
       if (!image) throw new PkgkitError(`build of ${step.ref} reported success, but the engine has no image ${step.ref}`);
       const built = [image.os, image.architecture, image.variant].filter(Boolean).join("/");
@@ -337,7 +339,7 @@ async function runPush(step: Extract<Step, { kind: "push" }>, options: RunContex
     const builder = stepBuilder(step, options);
     await local(state, builder.save(step.ref, archive, { signal }));
     signal?.throwIfAborted();
-    const image = await local(state, imageBlobsFromArchive(archive, dir, step.format));
+    const image = await local(state, imageBlobsFromArchive(archive, dir, step.format, step.sourceDateEpoch ?? 0));
     signal?.throwIfAborted();
     if (!step.platform.startsWith(`${image.platform.os}/${image.platform.architecture}`))
       throw new PkgkitError(`${step.ref} in the ${builder.engine ? `engine ${builder.engine}` : "local engine"} is a ${image.platform.os}/${image.platform.architecture} image, expected ${step.platform}; rebuild it with --force`);

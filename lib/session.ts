@@ -8,7 +8,8 @@
 import { BUILDER_KINDS, detectBuilder, detectBuilderKind } from "./builder.ts";
 import { checkPemFile } from "./pemfile.ts";
 import { defaultShell, type Shell } from "./shell.ts";
-import type { RegistrySettings, Settings } from "./options.ts";
+import type { EngineTls, RegistrySettings, Settings } from "./options.ts";
+import type { Arch } from "./spec.ts";
 import type { Registry } from "./registry/types.ts";
 import type { Session } from "./run.ts";
 
@@ -40,13 +41,22 @@ export async function createSession(settings: Settings, needs: SessionNeeds = {}
   if (needs.builders === "now" || (needs.builders === "when-building" && (settings.builderKind !== undefined || engines.length > 0))) {
     const make = BUILDER_KINDS[settings.builderKind ?? (await detectBuilderKind(shell))];
     parts.builder = make(shell);
-    parts.builders = Object.fromEntries(engines.map(([arch, engine]) => [arch, make(shell, "docker", engine)]));
+    for (const [arch, engine] of engines) if ("host" in engine && engine.tls) checkTlsFiles(arch, engine.tls);
+    parts.builders = Object.fromEntries(engines.map(([arch, engine]) => [arch, make(shell, "docker", engine, arch as Arch)]));
   }
   if (needs.registry) {
     if (!settings.registry) throw new TypeError("createSession: a registry client needs settings resolved with `registry: true`");
     parts.registry = await registryClient(settings.registry, needs.log);
   }
   return parts;
+}
+
+/** A builder's TLS files exist and hold what their field says, before any docker process is started. */
+function checkTlsFiles(arch: string, tls: EngineTls): void {
+  const name = (field: "ca" | "cert" | "key") => `builder ${arch}: ${tls.from ?? "tls"} ${field} ${JSON.stringify(tls[field])}`;
+  checkPemFile(tls.ca, "certificate", name("ca"));
+  checkPemFile(tls.cert, "certificate", name("cert"));
+  checkPemFile(tls.key, "TLS key", name("key"));
 }
 
 /** The registry client the settings describe; the CA files are checked first. */

@@ -87,6 +87,16 @@ export const archesSchema = z
   .min(1, { error: 'expected at least one arch, e.g. ["amd64"]' })
   .refine((a) => new Set(a).size === a.length, { error: "expected each arch once; remove the duplicate" });
 
+/** The latest SOURCE_DATE_EPOCH: what a tar header's 11 octal digits hold (2242-03-16). */
+export const MAX_SOURCE_DATE_EPOCH = 8 ** 11 - 1;
+
+/** `sourceDateEpoch`, also a workspace default: whole seconds since 1970. */
+export const sourceDateEpochSchema = z
+  .number({ error: "expected whole seconds since 1970-01-01 UTC, e.g. 1700000000" })
+  .int({ error: "expected whole seconds since 1970-01-01 UTC, e.g. 1700000000" })
+  .min(0, { error: "expected whole seconds since 1970-01-01 UTC (0 or more)" })
+  .max(MAX_SOURCE_DATE_EPOCH, { error: `expected at most ${MAX_SOURCE_DATE_EPOCH} (2242-03-16), the latest time a tar header holds` });
+
 export const packageSpecSchema = z.strictObject({
   image: z
     .string({ error: 'expected "image" to be a string, e.g. "app"' })
@@ -145,6 +155,8 @@ export const packageSpecSchema = z.strictObject({
   depends: z.strictObject({ dockerImages }).optional(),
   /** Who signs this package's images on push: "notary" or "sigstore", optionally with settings. */
   signer: signerSpecSchema.optional(),
+  /** SOURCE_DATE_EPOCH: image times after it are clamped to it (flag and variable override it; default 0). */
+  sourceDateEpoch: sourceDateEpochSchema.optional(),
 });
 
 /** A build-arg value: a string, another package, or a function returning one (for import order). */

@@ -17,14 +17,37 @@ import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { z } from "zod";
 import { InputError, SpecError } from "./errors.ts";
 import { BUILD_YML, CONFIG_FILE, importDefault } from "./load.ts";
-import { ARCHES, archesSchema, orgSchema, problemsOf, type Arch } from "./spec.ts";
-import { parseEngine, type WorkspaceDefaults } from "./options.ts";
+import { ARCHES, archesSchema, orgSchema, problemsOf, sourceDateEpochSchema, type Arch } from "./spec.ts";
+import { parseEngine, TLS_FORM, tlsProblem, type BuilderEntry, type WorkspaceDefaults } from "./options.ts";
 import { globToRegExp, isGlob } from "./glob.ts";
 import { callerFile, canonical } from "./runtime.ts";
 import type { Shell } from "./shell.ts";
 
 export const WORKSPACE_FILE = "pkgkit.config.ts";
 export const WORKSPACE_KIND = "pkgkit.workspace";
+
+const ENTRY_FORM = 'expected an engine endpoint or docker context name, e.g. "ssh://user@arm-host", or { host: "tcp://host:2376", tls: { ca, cert, key } }';
+
+/** A builder entry: an engine as a string, or `{ host, tls? }` with TLS files relative to the workspace directory. */
+const builderEntrySchema = z.custom<BuilderEntry>(() => true).check((ctx) => {
+  const issue = (message: string, path: string[] = []): void => void ctx.issues.push({ code: "custom", input: ctx.value, path, message });
+  const v = ctx.value as unknown;
+  if (typeof v === "string") {
+    const engine = parseEngine(v);
+    if ("problem" in engine) issue(engine.problem);
+    return;
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return issue(ENTRY_FORM);
+  const { host, tls, ...rest } = v as Record<string, unknown>;
+  for (const key of Object.keys(rest)) issue(`unknown field; expected host and tls`, [key]);
+  if (typeof host !== "string") return issue('expected an engine endpoint, e.g. "tcp://host:2376"', ["host"]);
+  const engine = parseEngine(host);
+  if ("problem" in engine) return issue(engine.problem, ["host"]);
+  if (tls === undefined) return;
+  if (typeof tls !== "object" || tls === null || Array.isArray(tls)) return issue(TLS_FORM, ["tls"]);
+  const problem = tlsProblem(engine, tls as Record<string, unknown>);
+  if (problem) issue(problem, ["tls"]);
+});
 
 export const workspaceSchema = z.strictObject({
   org: orgSchema.optional(),
@@ -38,12 +61,7 @@ export const workspaceSchema = z.strictObject({
   builders: z
     .record(
       z.string(),
-      z
-        .string({ error: 'expected an engine endpoint or docker context name, e.g. "ssh://user@arm-host"' })
-        .check((ctx) => {
-          const engine = parseEngine(ctx.value);
-          if ("problem" in engine) ctx.issues.push({ code: "custom", input: ctx.value, message: engine.problem });
-        }),
+      builderEntrySchema,
       { error: 'expected "builders" to map arches to engines, e.g. { arm64: "ssh://user@arm-host" }' },
     )
     .check((ctx) => {
@@ -52,12 +70,15 @@ export const workspaceSchema = z.strictObject({
           ctx.issues.push({ code: "custom", input: ctx.value, path: [arch], message: `${JSON.stringify(arch)} is not a GOARCH name pkgkit builds for; expected one of ${ARCHES.join(", ")}` });
     })
     .optional(),
+  /** SOURCE_DATE_EPOCH for the packages inside it that set none (see lib/options.ts resolveSourceDateEpoch). */
+  sourceDateEpoch: sourceDateEpochSchema.optional(),
 });
 /**
  * The fields `defineWorkspace` takes: `org`, `arches`, `signer`, `packages` (directory globs),
- * `builders` (typed by arch for editor help; the schema checks the keys itself, for its messages).
+ * `builders` (typed by arch for editor help; the schema checks the keys itself, for its messages),
+ * `sourceDateEpoch`.
  */
-export type WorkspaceInput = Omit<z.input<typeof workspaceSchema>, "builders"> & { builders?: Partial<Record<Arch, string>> };
+export type WorkspaceInput = Omit<z.input<typeof workspaceSchema>, "builders"> & { builders?: Partial<Record<Arch, BuilderEntry>> };
 
 /** A validated workspace, as `defineWorkspace` returns it: the defaults it gives the packages inside its directory. */
 export interface WorkspaceDefinition {
@@ -68,9 +89,10 @@ export interface WorkspaceDefinition {
   readonly dir: string;
   readonly org?: string;
   readonly arches?: Arch[];
-  /** Engine (endpoint or docker context) per arch, as written. */
-  readonly builders?: Partial<Record<Arch, string>>;
+  /** Engine (endpoint or docker context, or a tcp:// endpoint with TLS files) per arch, as written. */
+  readonly builders?: Partial<Record<Arch, BuilderEntry>>;
   readonly signer?: "notary" | "sigstore";
+  readonly sourceDateEpoch?: number;
   readonly packages?: string[];
 }
 
@@ -99,7 +121,7 @@ export function makeWorkspace(raw: unknown, file: string): WorkspaceDefinition {
  *   org: "example",
  *   arches: ["amd64", "arm64"],
  *   packages: ["pkgs/*", "!pkgs/experimental"],
- *   builders: { arm64: "ssh://builder@arm-host" },
+ *   builders: { arm64: "ssh://builder@arm-host", riscv64: { host: "tcp://riscv-host:2376", tls: { ca: "ca.pem", cert: "cert.pem", key: "key.pem" } } },
  * });
  * ```
  */
@@ -108,7 +130,18 @@ export function defineWorkspace(input: WorkspaceInput): WorkspaceDefinition {
 }
 
 /** The defaults a workspace gives the packages inside it. */
-export const workspaceDefaults = (w: WorkspaceDefinition): WorkspaceDefaults => ({ dir: w.dir, file: w.file, org: w.org, arches: w.arches, signer: w.signer, builders: w.builders });
+export const workspaceDefaults = (w: WorkspaceDefinition): WorkspaceDefaults => ({ dir: w.dir, file: w.file, org: w.org, arches: w.arches, signer: w.signer, builders: w.builders && buildersFrom(w.dir, w.builders), sourceDateEpoch: w.sourceDateEpoch });
+
+/** The builders with their TLS files made absolute, relative to the workspace directory `dir`. */
+function buildersFrom(dir: string, builders: Partial<Record<Arch, BuilderEntry>>): Partial<Record<Arch, BuilderEntry>> {
+  return Object.fromEntries(
+    Object.entries(builders).map(([arch, entry]) => {
+      if (typeof entry === "string" || !entry.tls) return [arch, entry];
+      const { ca, cert, key } = entry.tls;
+      return [arch, { ...entry, tls: { ca: resolve(dir, ca), cert: resolve(dir, cert), key: resolve(dir, key) } }];
+    }),
+  );
+}
 
 /** The nearest pkgkit.config.ts in `dir` or above it, up to the top of its git repository. */
 export async function findWorkspace(dir: string): Promise<WorkspaceDefinition | undefined> {

@@ -13,7 +13,8 @@ import { findWorkspace, workspaceDefaults } from "../lib/workspace.ts";
 import { plan } from "../lib/plan/plan.ts";
 import type { Plan } from "../lib/plan/schema.ts";
 import { run, type Reporter, type Result } from "../lib/run.ts";
-import { BUILDER_KINDS, parseEngine, type ArchBuilders, type Builder, type BuilderKind } from "../lib/builder.ts";
+import { BUILDER_KINDS, parseEngine, type ArchBuilders, type Builder, type BuilderKind, type EngineTls } from "../lib/builder.ts";
+import type { Arch } from "../lib/spec.ts";
 import { defaultShell, type Shell } from "../lib/shell.ts";
 import type { Session } from "../lib/session.ts";
 import { InputError, StalePlanError } from "../lib/errors.ts";
@@ -85,7 +86,7 @@ export async function checkPlan(planned: Plan, options: ApplyOptions = {}): Prom
 
   const builder = builderNamed(shell, inputs.builder, `${file}: field "inputs.builder"`);
   const builders: ArchBuilders = Object.fromEntries(
-    Object.entries(inputs.builders ?? {}).map(([arch, name]) => [arch, builderNamed(shell, name, `${file}: field "inputs.builders.${arch}"`)]),
+    Object.entries(inputs.builders ?? {}).map(([arch, name]) => [arch, builderNamed(shell, name, `${file}: field "inputs.builders.${arch}"`, inputs.builderTls?.[arch as Arch], arch as Arch)]),
   );
   const common = { shell, builder, builders, force: inputs.force, resolved, ...(inputs.attestations === false ? { attestations: false as const } : {}) };
   let now;
@@ -127,14 +128,14 @@ async function signingOf(planned: Plan, file: string, given: SigningOptions = {}
 }
 
 /** The builder a plan names as lib/builder.ts names them: `buildx`, `legacy`, or either `@<endpoint|context>`. */
-function builderNamed(shell: Shell, name: string, where: string): Builder {
+function builderNamed(shell: Shell, name: string, where: string, tls?: EngineTls, arch?: Arch): Builder {
   const at = name.indexOf("@");
   const kind = (at < 0 ? name : name.slice(0, at)) as BuilderKind;
   if (!Object.hasOwn(BUILDER_KINDS, kind)) throw new InputError(`${where}: ${JSON.stringify(name)}: expected buildx or legacy, or either @<endpoint|context>`);
   if (at < 0) return BUILDER_KINDS[kind](shell);
   const engine = parseEngine(name.slice(at + 1));
   if ("problem" in engine) throw new InputError(`${where}: ${engine.problem}`);
-  return BUILDER_KINDS[kind](shell, "docker", engine);
+  return BUILDER_KINDS[kind](shell, "docker", tls && "host" in engine ? { ...engine, tls } : engine, arch);
 }
 
 /** Check the plan (see checkPlan), then run exactly its steps. */

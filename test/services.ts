@@ -32,6 +32,20 @@ export interface Services {
   remoteEngine: string;
   /** notary-server (memory storage; test/env/notary.sh): its URL and CA. */
   notary?: { url: string; ca: string };
+  /** One dockerd in a network namespace of its own, behind ssh and mutual TLS (test/env/remote-engines.sh). */
+  remoteEngines?: RemoteEngines;
+}
+
+export interface RemoteEngines {
+  /**
+   * `ssh://pkgkit@<addr>:<port>`; `path` holds an `ssh` that uses `config` (the test key, a
+   * known_hosts with the host's key): put it first on PATH, so the docker CLI's ssh uses it.
+   */
+  ssh: { host: string; path: string; config: string };
+  /** `tcp://<addr>:2376`; `certs` and `wrongCerts` in DOCKER_CERT_PATH layout ({ca,cert,key}.pem), the latter's cert from another CA. */
+  tls: { host: string; certs: string; wrongCerts: string };
+  /** The same engine's unix socket (unix://), for the tests' own look-ups. */
+  socket: string;
 }
 
 let cached: Services | undefined;
@@ -42,6 +56,8 @@ export function services(): Services {
   cached = JSON.parse(readFileSync(file, "utf8")) as Services;
   const notary = join(STATE, "notary/service.json");
   if (!cached.notary && existsSync(notary)) cached.notary = JSON.parse(readFileSync(notary, "utf8")) as Services["notary"];
+  const remote = join(STATE, "remote-engines/service.json");
+  if (!cached.remoteEngines && existsSync(remote)) cached.remoteEngines = JSON.parse(readFileSync(remote, "utf8")) as RemoteEngines;
   return cached;
 }
 

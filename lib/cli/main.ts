@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { formatOptions, parseArgs, type OptionSpec, type ParsedOptions } from "./args.ts";
-import { ExitCode, InputError, isPkgkitError } from "../errors.ts";
+import { errorText, ExitCode, InputError, isPkgkitError } from "../errors.ts";
 import { ARCHES } from "../spec.ts";
 import { formatGraph, graphJson, indexRef, type Package } from "../package.ts";
 import { canonicalRef } from "../names.ts";
@@ -32,6 +32,8 @@ import { parsePlanFile, planByArch, selectPlan, type PlanMatrix } from "../apply
 import { run } from "../run.ts";
 import { consoleReporter, formatUnsigned, interruptReport, pushSummary, runExitCode, summarize, summaryTable, unsignedRefs } from "../../recipes/report.ts";
 import { signingOptions, signingFlags, verifyCommand } from "./sign.ts";
+import { sbomCommand } from "./sbom.ts";
+import { doctorCommand } from "./doctor.ts";
 import { checkLinuxkitFlags, linuxkitBuildFlags, linuxkitBuildOnlyFlags, linuxkitOtherFlags, linuxkitPushFlags } from "./linuxkit.ts";
 import { MAX_CONFIG_BYTES, MAX_PLAN_BYTES, readTextLimited, tooLarge } from "../limits.ts";
 
@@ -57,7 +59,8 @@ const building: Record<string, OptionSpec> = {
   "disable-cache": { type: "boolean", negatedBy: ["enable-cache"], help: "build without the build cache (overrides the package)" },
   "disable-content-trust": { type: "boolean", negatedBy: ["enable-content-trust"], help: "do not sign (overrides the package)" },
   builder: { type: "string", value: "<buildx|legacy>", help: "builder to use (default: buildx if the docker CLI has it, else legacy)" },
-  builders: { type: "string", value: "<arch=engine,...>", help: "build these arches in an engine of their own, a docker endpoint (unix://, tcp://, ssh://) or context, e.g. arm64=ssh://user@arm-host or linux/arm64=<context>; the others build locally (env: PKGKIT_BUILDERS, or LINUXKIT_BUILDERS merged under the flag per arch; workspace: builders)" },
+  builders: { type: "string", value: "<arch=engine,...>", help: "build these arches in an engine of their own, a docker endpoint (unix://, tcp://, ssh://) or context, e.g. arm64=ssh://user@arm-host or linux/arm64=<context>; the others build locally (env: PKGKIT_BUILDERS, or LINUXKIT_BUILDERS merged under the flag per arch; workspace: builders). A tcp:// engine's TLS files: DOCKER_CERT_PATH, or the workspace's builders.<arch>.tls" },
+  "source-date-epoch": { type: "string", value: "<seconds>", help: "SOURCE_DATE_EPOCH: image times after it are clamped to it, and builds get it as a build arg (default 0; env: SOURCE_DATE_EPOCH; package: sourceDateEpoch)" },
   force: { type: "boolean", help: "rebuild images that already exist (locally; for push also in the registry) and push them again" },
   verbose: { type: "level", short: "v", value: "<n>", help: "print build output, and notes on flags accepted without effect; LinuxKit's -v N: 0 quiet, 1 the default, 2 and 3 as -v" },
   jobs: { type: "string", short: "j", value: "<n>", help: "steps to run at once: independent packages and arches build in parallel (default: one per core)" },
@@ -207,6 +210,8 @@ const commands: Record<string, CommandDef> = {
     },
   },
   verify: verifyCommand({ args: PACKAGE_ARGS, naming, registryFlags: registryFlags(), common, packagesAndRegistry }),
+  sbom: sbomCommand({ naming, registryFlags: registryFlags(), common, settingsFor }),
+  doctor: doctorCommand({ args: PACKAGE_ARGS, run: { org: naming.org!, arches: building.arches!, platforms: linuxkitBuildFlags.platforms!, builders: building.builders!, builder: building.builder!, "disable-content-trust": building["disable-content-trust"]!, json: naming.json! }, registryFlags: registryFlags(), common }),
   migrate: {
     summary: `write the ${CONFIG_FILE} equivalent of a LinuxKit ${BUILD_YML}`,
     args: "<dir>",
@@ -289,11 +294,11 @@ async function resolveTargets(t: Targets, o: ParsedOptions): Promise<Package[]> 
   return (await graphOfTargets(t, settings.packages, workspace)).roots;
 }
 
-/** `verify`'s packages, then the registry client to look them up in. */
-async function packagesAndRegistry(t: Targets, o: ParsedOptions): Promise<{ packages: Package[]; registry: Registry }> {
-  const { workspace, settings } = await settingsFor(t, o, { registry: true });
+/** `verify`'s packages, then the registry client to look them up in; with `--rebuild`, the builders' settings too. */
+async function packagesAndRegistry(t: Targets, o: ParsedOptions): Promise<{ packages: Package[]; registry: Registry; settings: Settings }> {
+  const { workspace, settings } = await settingsFor(t, o, { registry: true, builders: o.rebuild === true });
   const packages = (await graphOfTargets(t, settings.packages, workspace)).roots;
-  return { packages, registry: await registryFor(settings) };
+  return { packages, registry: await registryFor(settings), settings };
 }
 
 /** Resolve the packages while the builder is detected, then look up what exists and plan. */
@@ -512,7 +517,7 @@ function exitWith(code: number): void {
 
 export function exitWithError(err: unknown): never {
   if (isPkgkitError(err)) {
-    console.error(`pkgkit: ${err.message}`);
+    console.error(`pkgkit: ${errorText(err)}`);
     process.exit(err.exitCode);
   }
   console.error(err);

@@ -1,4 +1,4 @@
-/** The signing flags of `push` and `plan --push`, and the `verify` command. */
+/** The signing flags of `push` and `plan --push`, and the `verify` command (its `--rebuild`: lib/cli/rebuild.ts). */
 import process from "node:process";
 import type { OptionSpec, ParsedOptions } from "./args.ts";
 import { ExitCode, InputError } from "../errors.ts";
@@ -7,6 +7,7 @@ import type { Registry } from "../registry/types.ts";
 import { verifyPackages, type SigningOptions } from "../../recipes/sign.ts";
 import { SIGNER_NAMES, type SignerName } from "../sign/config.ts";
 import { checkPemFile } from "../pemfile.ts";
+import type { Settings } from "../options.ts";
 
 export const signingFlags: Record<string, OptionSpec> = {
   signer: { type: "string", value: "<notary|sigstore>", help: "sign with this signer (overrides the package and pkgkit.yml; default notary)" },
@@ -34,9 +35,18 @@ interface CliParts {
   /** How to reach registries (--registry-ca, --insecure-registry, timeouts, retries). */
   registryFlags: Record<string, OptionSpec>;
   common: Record<string, OptionSpec>;
-  /** The packages the arguments name, and the registry client the flags ask for. */
-  packagesAndRegistry(t: { dirs: string[] }, o: ParsedOptions): Promise<{ packages: Package[]; registry: Registry }>;
+  /** The packages the arguments name, the registry client the flags ask for, and the settings (builders too with --rebuild). */
+  packagesAndRegistry(t: { dirs: string[] }, o: ParsedOptions): Promise<{ packages: Package[]; registry: Registry; settings: Settings }>;
 }
+
+/** `verify --rebuild` and what the rebuild takes (see lib/cli/rebuild.ts). */
+const rebuildFlags: Record<string, OptionSpec> = {
+  rebuild: { type: "boolean", help: "instead of signatures: rebuild each arch's image without cache and say whether it is the registry's, and where it differs (exit 1 if any differs)" },
+  builder: { type: "string", value: "<buildx|legacy>", help: "--rebuild: builder to use (default: buildx if the docker CLI has it, else legacy)" },
+  builders: { type: "string", value: "<arch=engine,...>", help: "--rebuild: build these arches in an engine of their own, as build --builders" },
+  "source-date-epoch": { type: "string", value: "<seconds>", help: "--rebuild: the SOURCE_DATE_EPOCH the images were pushed with, if not the package's (default 0; env: SOURCE_DATE_EPOCH)" },
+  verbose: { type: "level", short: "v", value: "<n>", help: "--rebuild: print build output" },
+};
 
 export function verifyCommand(cli: CliParts) {
   return {
@@ -47,10 +57,12 @@ export function verifyCommand(cli: CliParts) {
       arches: { type: "string" as const, value: "<a,b>", help: "check only these arches' images (and the index), as after push --arches" },
       ...cli.registryFlags,
       ...signingFlags,
+      ...rebuildFlags,
       ...cli.common,
     },
     async run(t: { dirs: string[] }, o: ParsedOptions): Promise<number> {
-      const { packages, registry } = await cli.packagesAndRegistry(t, o);
+      const { packages, registry, settings } = await cli.packagesAndRegistry(t, o);
+      if (o.rebuild) return (await import("./rebuild.ts")).verifyRebuild(packages, registry, settings, o);
       // For verifying, --key may name a public key.
       const signing = signingOptions(o, "key");
       if (signing.key) {

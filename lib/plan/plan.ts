@@ -134,7 +134,7 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
         buildStep = id;
         builtBy.set(`${pkg.id}/${arch}`, id);
       } else {
-        const buildArgs = { ...pkg.buildInfo, ...pkg.buildArgs };
+        const buildArgs: Record<string, string> = { SOURCE_DATE_EPOCH: String(pkg.sourceDateEpoch), ...pkg.buildInfo, ...pkg.buildArgs };
         const needs: string[] = [];
         for (const dep of pkg.dependencies) {
           const d = byId.get(dep.id);
@@ -202,6 +202,7 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
           tag: registryTag(image),
           format: options.format ?? "docker",
           builder: builder.name,
+          sourceDateEpoch: pkg.sourceDateEpoch,
           reason: remote ? "--force: push although the registry has it" : "not in registry",
         }, buildStep ? [buildStep] : []);
       }
@@ -219,6 +220,7 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
     if (signed.first) first.push(signed.first);
     steps.push(...signed.steps);
   }
+  const tls = Object.entries(options.builders ?? {}).flatMap(([a, b]) => (b?.tls ? [[a, b.tls] as const] : []));
   return {
     version: 1,
     command: options.command,
@@ -232,6 +234,7 @@ export function plan(packages: Package[], options: PlanOptions): Plan {
     inputs: {
       builder: options.builder.name,
       ...(Object.keys(options.builders ?? {}).length ? { builders: Object.fromEntries(Object.entries(options.builders!).map(([a, b]) => [a, b!.name])) } : {}),
+      ...(tls.length ? { builderTls: Object.fromEntries(tls) } : {}),
       ...(options.release ? { release: options.release } : {}),
       ...(options.format ? { format: options.format } : {}),
       force: options.force ?? false,

@@ -84,6 +84,8 @@ export const pushStepSchema = z.object({
   format: z.enum(["docker", "oci"]),
   /** The builder whose engine holds the image (it exports it). */
   builder: z.string(),
+  /** SOURCE_DATE_EPOCH: the layers' and config's times after it are clamped to it (absent: 0). */
+  sourceDateEpoch: z.number().int().nonnegative().optional(),
 });
 
 /**
@@ -188,6 +190,8 @@ export const resolvedWithSchema = z.object({
   dockerfile: z.string().optional(),
   /** The build args of `--build-arg-file`s, as read when planning. */
   buildArgs: z.record(z.string(), z.string()).optional(),
+  /** `--source-date-epoch` or SOURCE_DATE_EPOCH, as read when planning. */
+  sourceDateEpoch: z.number().int().nonnegative().optional(),
 });
 
 /** The run's signing flags (`--signer`, `--key` made absolute, `--keyless`) and the pkgkit.yml read, if any. */
@@ -205,6 +209,8 @@ export const planInputsSchema = z.object({
   /** The builder's name (`buildx`, `legacy`), and each arch's that builds in an engine of its own (`buildx@ssh://arm-host`). */
   builder: builderName,
   builders: z.partialRecord(arch, builderName).optional(),
+  /** The TLS files of each arch's tcp:// engine that has them (paths, never their content). */
+  builderTls: z.partialRecord(arch, z.object({ ca: absolute("the engine's CA certificate"), cert: absolute("the client certificate"), key: absolute("the client key") })).optional(),
   release: imageTag.optional(),
   format: z.enum(["docker", "oci"]).optional(),
   /** Every package, or those with these ids. */

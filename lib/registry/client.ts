@@ -23,15 +23,21 @@ export const MANIFEST_LIMIT = 4 * 1024 * 1024;
 const digestRe = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
 const isReference = (reference: string) => tagRe.test(reference) || digestRe.test(reference);
 
+/** Where credentials and certs.d CAs are looked for: the options', else the environment's, else Docker's defaults (see RegistryOptions). */
+export function registryPlaces(options: Pick<RegistryOptions, "dockerConfigDir" | "certsDirs"> = {}, env = process.env): { dockerConfigDir: string; certsDirs: string[] } {
+  return {
+    dockerConfigDir: options.dockerConfigDir ?? env.DOCKER_CONFIG ?? join(homedir(), ".docker"),
+    certsDirs: options.certsDirs ?? (env.PKGKIT_CERTS_DIR ? env.PKGKIT_CERTS_DIR.split(":").filter(Boolean) : ["/etc/docker/certs.d", "/etc/containers/certs.d"]),
+  };
+}
+
 /**
  * A Registry over the OCI distribution API: credentials as `docker login` stores them (config.json,
  * credential helpers), CAs from certs.d directories and `options.ca`, retries and timeouts bounded
  * by `options`. Failures throw RegistryError naming the registry and what to do.
  */
 export function createRegistry(options: RegistryOptions = {}): Registry {
-  const env = process.env;
-  const dockerConfigDir = options.dockerConfigDir ?? env.DOCKER_CONFIG ?? join(homedir(), ".docker");
-  const certsDirs = options.certsDirs ?? (env.PKGKIT_CERTS_DIR ? env.PKGKIT_CERTS_DIR.split(":").filter(Boolean) : ["/etc/docker/certs.d", "/etc/containers/certs.d"]);
+  const { dockerConfigDir, certsDirs } = registryPlaces(options);
   const transport = createTransport({
     certsDirs,
     ca: options.ca ?? [],

@@ -21,7 +21,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, join } from "node:path";
 import process from "node:process";
-import { InputError, PkgkitError, redactUrlPasswords } from "../errors.ts";
+import { explainedByDoctor, InputError, PkgkitError, redactUrlPasswords } from "../errors.ts";
 import { defaultShell, type Shell } from "../shell.ts";
 import { createScratch } from "../scratch.ts";
 import { DOCKER_HUB, parseRepository } from "../registry/names.ts";
@@ -130,7 +130,7 @@ export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps
     const shell = await shellP;
     const r = await shell.exec(["notary", ...globalFlags(repository, dir), ...args], { env });
     if (r.code !== 0 && (r.code === 127 || /ENOENT|spawn notary/.test(r.stderr)))
-      throw new PkgkitError("the notary CLI is not on PATH; install it (Debian: apt-get install notary)");
+      throw explainedByDoctor(new PkgkitError("the notary CLI is not on PATH; install it (Debian: apt-get install notary)"));
     return { ...r, said: redact(`${r.stderr}\n${r.stdout}`.trim().split("\n").filter(Boolean).slice(-5).join("\n")) };
   }
 
@@ -244,7 +244,7 @@ export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps
     const pass = await repositoryPassphrase();
     for (const k of localKeys().filter(which)) {
       if ((await opensKey(k.pem, pass)) === false)
-        throw new InputError(`the content-trust repository passphrase does not open ${g}'s ${k.role === "snapshot" ? "snapshot key" : what} (${k.file}): check DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE or the passphrase command. Nothing was pushed.`);
+        throw explainedByDoctor(new InputError(`the content-trust repository passphrase does not open ${g}'s ${k.role === "snapshot" ? "snapshot key" : what} (${k.file}): check DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE or the passphrase command. Nothing was pushed.`));
     }
   }
 

@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { InputError, PkgkitError } from "../errors.ts";
+import { explainedByDoctor, InputError, PkgkitError } from "../errors.ts";
 import { MAX_CONFIG_BYTES, readTextLimited } from "../limits.ts";
 import { defaultShell, type Shell } from "../shell.ts";
 
@@ -76,7 +76,7 @@ export function passphrase(sources: PassphraseSources): () => Promise<string> {
       const cmd = typeof c === "function" ? await c() : c;
       if (cmd) return runPassphraseCommand(cmd, sources.what, sources.shell ?? (await defaultShell()));
     }
-    throw new InputError(`${sources.what} is not set: set ${sources.env}, or configure a passphrase command (pkgkit.yml notary.passphraseCommand, or LinuxKit's pkg.content-trust-passphrase-command in ~/.moby/linuxkit/config.yml)`);
+    throw explainedByDoctor(new InputError(`${sources.what} is not set: set ${sources.env}, or configure a passphrase command (pkgkit.yml notary.passphraseCommand, or LinuxKit's pkg.content-trust-passphrase-command in ~/.moby/linuxkit/config.yml)`));
   };
   return () => {
     if (!value) {

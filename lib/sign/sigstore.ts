@@ -11,7 +11,7 @@
 import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import process from "node:process";
-import { InputError, PkgkitError } from "../errors.ts";
+import { explainedByDoctor, InputError, PkgkitError } from "../errors.ts";
 import { keylessCertificates } from "./keyless.ts";
 import { nodeCompatibleVerify } from "../runtime.ts";
 import type { Registry } from "../registry/types.ts";
@@ -32,7 +32,7 @@ export function loadPrivateKey(file: string, passwordEnv = "COSIGN_PASSWORD"): K
   try {
     pem = readFileSync(file, "utf8");
   } catch (e) {
-    throw new InputError(`signing key ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); expected an ECDSA P-256 private key (PEM)`);
+    throw explainedByDoctor(new InputError(`signing key ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); expected an ECDSA P-256 private key (PEM)`));
   }
   if (pem.includes("ENCRYPTED SIGSTORE PRIVATE KEY"))
     throw new InputError(`signing key ${file}: cosign's own encrypted key format is not supported; convert it to an encrypted PKCS#8 PEM (openssl pkcs8 -topk8 -v2 aes-256-cbc), or use a key made with openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`);
@@ -40,17 +40,17 @@ export function loadPrivateKey(file: string, passwordEnv = "COSIGN_PASSWORD"): K
   if (!encrypted && !/-----BEGIN (EC )?PRIVATE KEY-----/.test(pem))
     throw new InputError(`signing key ${file}: not a PEM private key (no "-----BEGIN PRIVATE KEY-----" or "-----BEGIN EC PRIVATE KEY-----" block); expected an ECDSA P-256 private key, e.g. made with openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`);
   const password = encrypted ? process.env[passwordEnv] : undefined;
-  if (encrypted && !password) throw new InputError(`signing key ${file} is encrypted: set its password in $${passwordEnv}`);
+  if (encrypted && !password) throw explainedByDoctor(new InputError(`signing key ${file} is encrypted: set its password in $${passwordEnv}`));
   let key: KeyObject;
   try {
     key = createPrivateKey(password ? { key: pem, passphrase: rememberSecret(password) } : pem);
   } catch {
     // The library's message says nothing more useful, and must not get the chance to quote the password.
-    throw new InputError(
+    throw explainedByDoctor(new InputError(
       encrypted
         ? `signing key ${file}: the password in $${passwordEnv} does not open it; set the key's password there`
         : `signing key ${file}: its PEM block is not a readable private key; expected an ECDSA P-256 private key (PKCS#8 or SEC1)`,
-    );
+    ));
   }
   if (key.asymmetricKeyType !== "ec" || key.asymmetricKeyDetails?.namedCurve !== P256)
     throw new InputError(`signing key ${file}: expected an ECDSA P-256 key, found ${key.asymmetricKeyType}${key.asymmetricKeyDetails?.namedCurve ? ` (${key.asymmetricKeyDetails.namedCurve})` : ""}`);
@@ -79,7 +79,7 @@ export function keyFingerprint(file: string): string {
   try {
     bytes = readFileSync(file);
   } catch (e) {
-    throw new InputError(`signing key ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); expected an ECDSA P-256 private key (PEM)`);
+    throw explainedByDoctor(new InputError(`signing key ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); expected an ECDSA P-256 private key (PEM)`));
   }
   const pem = bytes.toString("utf8");
   // PKCS#8 "ENCRYPTED PRIVATE KEY", OpenSSL's "Proc-Type: 4,ENCRYPTED", cosign's own format.
@@ -113,7 +113,7 @@ export function sigstoreSigner(options: SigstoreOptions, deps: SigstoreSignerDep
 
   // A verifier with the public key may not have the private key.
   if (!keyless && !options.publicKey && !existsSync(options.key!))
-    throw new InputError(`signing key ${options.key}: no such file; expected an ECDSA P-256 private key (PEM), e.g. made with openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`);
+    throw explainedByDoctor(new InputError(`signing key ${options.key}: no such file; expected an ECDSA P-256 private key (PEM), e.g. made with openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`));
   const certificates = keyless ? keylessCertificates({ fulcioURL }) : undefined;
   // Read now, once: the plan records it, and apply makes the signer again and compares.
   const fingerprint = keyless ? undefined : keyFingerprint(options.publicKey && !existsSync(options.key!) ? options.publicKey : options.key!);

@@ -17,6 +17,7 @@ PLUGIN_DIR=/usr/local/lib/docker/cli-plugins
 COSIGN=/usr/local/bin/cosign
 PACKAGES=(docker.io git busybox-static qemu-user-static binfmt-support jq curl ca-certificates
           docker-registry skopeo apache2-utils openssl notary
+          openssh-server iproute2   # the ssh:// remote engine (test/env/remote-engines.sh)
           xz-utils)   # xz: unpacks the real linuxkit binary the LinuxKit oracle tests compare with
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

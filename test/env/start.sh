@@ -7,6 +7,8 @@
 #   - three distribution registries (docker-registry 2.8): plain HTTP, HTTP + htpasswd basic auth,
 #     TLS (own CA) + htpasswd; the CA and test credentials are generated once under $PKGKIT_STATE
 #   - notary-server + notary-signer with memory storage (test/env/notary.sh), for signing tests
+#   - a dockerd reached over ssh:// (sshd, key only) and tcp:// (mutual TLS), in a network namespace
+#     of its own (test/env/remote-engines.sh)
 # and writes $PKGKIT_STATE/env.sh for tests and CI to `source`, and $PKGKIT_STATE/services.json
 # (registry addresses, CA, credentials, the remote engine's endpoint, the notary URL) for test/services.ts. Stays fast: no builds here
 # (test/env/selfcheck.sh does those). test/env/stop.sh stops what this started.
@@ -196,6 +198,10 @@ endstep
 
 step "notary-server + notary-signer (memory storage, TLS from $PKI)"
 "$(dirname "${BASH_SOURCE[0]}")/notary.sh" start
+endstep
+
+step "remote engines: ssh:// and tcp:// with mutual TLS (one dockerd in its own network namespace)"
+"$(dirname "${BASH_SOURCE[0]}")/remote-engines.sh" start
 endstep
 
 cat > "$STATE/env.sh" <<EOF

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Stops what test/env/start.sh started, found by pidfiles: notary, the registries, the remote
-# builder engine, then dockerd. An engine that was already running before start.sh has no pidfile
+# Stops what test/env/start.sh started, found by pidfiles: notary, the ssh/TLS remote engine, the
+# registries, the remote builder engine, then dockerd. An engine that was already running before start.sh has no pidfile
 # there and is left alone. binfmt_misc entries stay enabled; the CA, test credentials, registry data
 # and the remote engine's images stay for the next start.
 set -euo pipefail
@@ -34,6 +34,7 @@ stop_pid() {
 }
 
 "$(dirname "${BASH_SOURCE[0]}")/notary.sh" stop
+"$(dirname "${BASH_SOURCE[0]}")/remote-engines.sh" stop
 for pidfile in "$REG_DIR"/*.pid; do
   [ -s "$pidfile" ] || continue
   stop_pid "$pidfile" docker-registry "registry $(basename "$pidfile" .pid)" 10

@@ -12,7 +12,7 @@ import { formatPlan } from "../../lib/plan/format.ts";
 import type { BuildStep, PushStep, SkipStep } from "../../lib/plan/schema.ts";
 import { buildxBuilder, legacyBuilder, parseBuilders, parseEngine, type LocalImage } from "../../lib/builder.ts";
 import { run } from "../../lib/run.ts";
-import { defaultShell } from "../../lib/shell.ts";
+import { defaultShell, type Shell } from "../../lib/shell.ts";
 import { makeWorkspace, workspaceDefaults } from "../../lib/workspace.ts";
 import { resolveBuilders } from "../../lib/options.ts";
 import { inputErrorOf, specErrorOf } from "../helpers.ts";
@@ -65,6 +65,56 @@ test("builders on an engine: --host or --context before the subcommand, and a na
   assert.equal(local.command(req).argv.slice(0, 3), ["docker", "buildx", "build"]);
 });
 
+const WS = "/ws/pkgkit.config.ts";
+const TLS = { ca: "/certs/ca.pem", cert: "/certs/cert.pem", key: "/certs/key.pem" };
+test("a tcp:// engine with TLS files: every docker command verifies the engine and shows its certificate, by path; the plan records the paths for apply", () => {
+  const req = { context: "/src", dockerfile: "/src/Dockerfile", arch: "arm64" as const, ref: "example/app:h1-arm64", network: false, cache: true, buildArgs: {}, labels: {} };
+  const tls = buildxBuilder(shell, "docker", { host: "tcp://arm:2376", tls: TLS }, "arm64");
+  assert.equal(tls.command(req).argv.slice(0, 12), ["docker", "--host", "tcp://arm:2376", "--tlsverify", "--tlscacert", TLS.ca, "--tlscert", TLS.cert, "--tlskey", TLS.key, "buildx", "build"]);
+  assert.is(tls.name, "buildx@tcp://arm:2376");
+  const p = plan([pkg], { command: "build", builder: local, builders: { arm64: tls }, local: new Map() });
+  assert.equal(p.inputs?.builderTls, { arm64: TLS });
+  assert.is(plan([pkg], { command: "build", builder: local, builders: { arm64: remote }, local: new Map() }).inputs?.builderTls, undefined);
+});
+
+test("TLS files: the workspace's (relative to its directory) > DOCKER_CERT_PATH's, for tcp:// engines only; elsewhere an error naming the field", () => {
+  const workspace = makeWorkspace({ builders: { arm64: { host: "tcp://arm:2376", tls: { ca: "tls/ca.pem", cert: "tls/cert.pem", key: "/abs/key.pem" } }, riscv64: "tcp://rv:2376", amd64: "ssh://me@x" } }, WS);
+  const ws = { file: workspace.file, value: workspaceDefaults(workspace).builders };
+  const from = `${WS}: field "builders.arm64.tls"`;
+  assert.equal(resolveBuilders({}, {}, ws).value, {
+    arm64: { host: "tcp://arm:2376", tls: { ca: "/ws/tls/ca.pem", cert: "/ws/tls/cert.pem", key: "/abs/key.pem", from } },
+    riscv64: { host: "tcp://rv:2376" },
+    amd64: { host: "ssh://me@x" },
+  });
+  const certPath = { ca: "/d/ca.pem", cert: "/d/cert.pem", key: "/d/key.pem", from: "DOCKER_CERT_PATH" };
+  assert.equal(resolveBuilders({}, { DOCKER_CERT_PATH: "/d" }, ws).value.riscv64, { host: "tcp://rv:2376", tls: certPath });
+  assert.equal(resolveBuilders({}, { DOCKER_CERT_PATH: "/d" }, ws).value.arm64, resolveBuilders({}, {}, ws).value.arm64);
+  assert.equal(resolveBuilders({ builders: "arm64=tcp://arm:2376,amd64=unix:///s" }, { DOCKER_CERT_PATH: "/d" }).value, { arm64: { host: "tcp://arm:2376", tls: certPath }, amd64: { host: "unix:///s" } });
+});
+
+test("engine errors name the builder (arch, endpoint) and what to check; other failures keep docker's message", async () => {
+  const fake = (stderr: string): Shell => ({ name: shell.name, exec: async () => ({ code: 1, stdout: "", stderr }) });
+  const inspectError = async (stderr: string, engine: Parameters<typeof buildxBuilder>[2]) => {
+    try {
+      await buildxBuilder(fake(stderr), "docker", engine, "arm64").inspect(["example/app:h1-arm64"]);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return "no error";
+  };
+  const tcp = { host: "tcp://arm:2376", tls: TLS };
+  assert.match(await inspectError('Get "https://arm:2376/v1.50/images/x/json": remote error: tls: bad certificate', tcp), /^builder arm64 \(tcp:\/\/arm:2376\): the engine refused pkgkit's client certificate: check that the client certificate .* is signed by the CA the engine trusts .*The docker CLI said: .*tls: bad certificate$/);
+  assert.match(await inspectError("tls: failed to verify certificate: x509: certificate signed by unknown authority", tcp), /^builder arm64 \(tcp:\/\/arm:2376\): pkgkit does not trust the engine's certificate: check the CA certificate/);
+  assert.match(await inspectError("Error response from daemon: Client sent an HTTP request to an HTTPS server.", { host: "tcp://arm:2376" }), /^builder arm64 \(tcp:\/\/arm:2376\): the engine speaks TLS and pkgkit gave it no client certificate/);
+  const ssh = { host: "ssh://me@arm:2222" };
+  assert.match(await inspectError("error during connect: ... stderr=No ED25519 host key is known for [arm]:2222 and you have requested strict checking.\nHost key verification failed.\n", ssh), /^builder arm64 \(ssh:\/\/me@arm:2222\): ssh does not know this host's key .*`ssh-keyscan -p 2222 arm >> ~\/.ssh\/known_hosts`.*The docker CLI said: Host key verification failed\.$/);
+  assert.match(await inspectError("stderr=me@arm: Permission denied (publickey).", ssh), /^builder arm64 \(ssh:\/\/me@arm:2222\): the ssh server refused the login: check that me's authorized_keys/);
+  assert.match(await inspectError("Cannot connect to the Docker daemon at tcp://arm:2399. Is the docker daemon running?", { host: "tcp://arm:2399" }), /^builder arm64 \(tcp:\/\/arm:2399\): nothing accepts connections there \(connection refused\)/);
+  assert.match(await inspectError("stderr=ssh: connect to host arm port 2222: Connection refused", ssh), /^builder arm64 \(ssh:\/\/me@arm:2222\): nothing accepts connections there/);
+  assert.match(await inspectError("Cannot connect to the Docker daemon at unix:///run/arm.sock. Is the docker daemon running?", { host: "unix:///run/arm.sock" }), /^builder arm64 \(unix:\/\/\/run\/arm\.sock\): nothing accepts connections on that socket: check that the engine runs and listens there/);
+  assert.is(await inspectError("something else broke", ssh), "docker image inspect on ssh://me@arm:2222 failed: something else broke. Is the Docker engine on ssh://me@arm:2222 running?");
+});
+
 test("plan: each arch builds with its own builder, the others with the default; look-ups are per engine", () => {
   const found = new Map<string, LocalImage>([["example/app:h1-arm64", { ref: "example/app:h1-arm64", id: "sha256:remote", os: "linux", architecture: "arm64", labels: {} }]]);
   const p = plan([pkg], { command: "build", builder: local, builders: { arm64: remote }, local: new Map() });
@@ -115,11 +165,13 @@ test("precedence: --builders > PKGKIT_BUILDERS > the workspace's builders, each 
   assert.match(inputErrorOf(() => resolveBuilders({}, { PKGKIT_BUILDERS: "arm64" })), /^PKGKIT_BUILDERS "arm64": /);
 });
 
-const WS = "/ws/pkgkit.config.ts";
 const badWorkspaces: [string, unknown, string][] = [
   ["unknown arch", { builders: { x86: "ctx1" } }, `${WS}: field "builders.x86": "x86" is not a GOARCH name pkgkit builds for; expected one of amd64, arm64, arm, 386, ppc64le, s390x, riscv64, mips64le, loong64 (got "ctx1")`],
   ["empty engine", { builders: { arm64: "" } }, `${WS}: field "builders.arm64": no engine given; expected an endpoint (unix://, tcp://, ssh://) or a docker context name (got "")`],
   ["bad endpoint", { builders: { arm64: "http://x" } }, `${WS}: field "builders.arm64": "http://x" is not an engine endpoint; expected unix:///<socket>, tcp://<host>:<port> or ssh://[user@]<host>`],
+  ["TLS for an ssh engine", { builders: { arm64: { host: "ssh://me@x", tls: { ca: "a", cert: "b", key: "c" } } } }, `${WS}: field "builders.arm64.tls": TLS files are for a tcp:// engine, not "ssh://me@x"; an ssh:// engine authenticates with ssh keys (~/.ssh/config, the agent), a docker context carries its own TLS (got {"ca":"a","cert":"b","key":"c"})`],
+  ["TLS without a key", { builders: { arm64: { host: "tcp://x:2376", tls: { ca: "a", cert: "b" } } } }, `${WS}: field "builders.arm64.tls": missing key; expected { ca, cert, key }: paths of the CA's certificate, the client certificate and its key (PEM files) (got {"ca":"a","cert":"b"})`],
+  ["a bad host in an entry", { builders: { arm64: { host: "http://x" } } }, `${WS}: field "builders.arm64.host": "http://x" is not an engine endpoint; expected unix:///<socket>, tcp://<host>:<port> or ssh://[user@]<host>`],
   ["a string, not a map", { builders: "arm64=ctx" }, `${WS}: field "builders": expected "builders" to map arches to engines, e.g. { arm64: "ssh://user@arm-host" } (got "arm64=ctx")`],
 ];
 for (const [name, raw, message] of badWorkspaces) {

@@ -53,6 +53,20 @@ test("a package's own build arg of the same name wins over LinuxKit's", async ()
   repo.rm();
 });
 
+test("SOURCE_DATE_EPOCH: 0 by default, else the package's sourceDateEpoch, the run's over it; a build arg, and the epoch the push step normalises for", async () => {
+  const repo = tmpRepo({ "app/Dockerfile": "FROM scratch\n" });
+  const dir = join(repo.dir, "app");
+  const epochs = async (spec: Record<string, unknown>, run?: number) => {
+    const p = (await resolvePackages(shell, [makeDefinition({ image: "app", org: "acme", ...spec }, join(dir, "pkg.config.ts"))], run === undefined ? {} : { sourceDateEpoch: run }))[0]!;
+    const push = plan([p], { command: "push", builder: buildxBuilder(shell), local: new Map(), remote: new Map() }).steps.find((s) => s.kind === "push");
+    return [buildArgsOf(p).SOURCE_DATE_EPOCH, push?.kind === "push" ? push.sourceDateEpoch : undefined];
+  };
+  assert.equal(await epochs({}), ["0", 0]);
+  assert.equal(await epochs({ sourceDateEpoch: 1700000000 }), ["1700000000", 1700000000]);
+  assert.equal(await epochs({ sourceDateEpoch: 1700000000 }, 5), ["5", 5]);
+  repo.rm();
+});
+
 test("the tool labels name pkgkit's version, which is package.json's", async () => {
   assert.is(PKGKIT_VERSION, (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version);
   const repo = tmpRepo({ "app/Dockerfile": "FROM scratch\n" });

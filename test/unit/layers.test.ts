@@ -13,11 +13,13 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const LAYERS: [name: string, modules: string[]][] = [
   ["base", [
     "lib/errors.ts", "lib/version.ts", "lib/limits.ts", "lib/retry.ts", "lib/runtime.ts", "lib/concurrency.ts", "lib/glob.ts",
-    "lib/yaml.ts", "lib/pemfile.ts", "lib/shell.ts", "lib/scratch.ts", "lib/registry/digest.ts",
+    "lib/yaml.ts", "lib/pemfile.ts", "lib/shell.ts", "lib/scratch.ts", "lib/registry/digest.ts", "lib/gzip.ts",
   ]],
   ["spec, names, options", ["lib/names.ts", "lib/tagtemplate.ts", "lib/spec.ts", "lib/define.ts", "lib/sign/schema.ts", "lib/options.ts"]],
-  ["adapters: Builder, Registry, Signer", ["lib/builder-kind.ts", "lib/engine-api.ts", "lib/builder.ts", "lib/image.ts", "lib/registry/*", "lib/sign/*"]],
-  ["package", ["lib/load.ts", "lib/buildyml.ts", "lib/git.ts", "lib/contain.ts", "lib/graph.ts", "lib/package.ts", "lib/workspace.ts"]],
+  ["adapters: Builder, Registry, Signer", ["lib/builder-kind.ts", "lib/engine-api.ts", "lib/engine-errors.ts", "lib/builder.ts", "lib/image.ts", "lib/layer-tar.ts", "lib/registry/*", "lib/sign/*",
+    "lib/attest/rootfs.ts", "lib/attest/pkgdb.ts", "lib/attest/inventory.ts", "lib/attest/spdx.ts", "lib/attest/cyclonedx.ts", "lib/attest/sbom.ts", "lib/attest/provenance.ts"]],
+  ["doctor checks", ["lib/doctor/*"]],
+  ["package", ["lib/load.ts", "lib/buildyml.ts", "lib/git.ts", "lib/contain.ts", "lib/graph.ts", "lib/package.ts", "lib/workspace.ts", "lib/attest/package-subject.ts"]],
   ["plan", ["lib/plan/*", "lib/apply.ts"]],
   ["run", ["lib/run.ts", "lib/push.ts", "lib/context.ts", "lib/sign/run.ts"]],
   ["session", ["lib/session.ts"]],

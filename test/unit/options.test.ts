@@ -8,7 +8,7 @@ import type { Arch } from "../../lib/names.ts";
 import {
   declaredArches, insecureRegistries, parseBuildArgFile, registryBounds, resolveArches, resolveAttestations, resolveBuildArgFiles, resolveBuildMode,
   resolveBuilderKind, resolveBuilders, resolveDisableCache, resolveDisableContentTrust, resolveDockerfile, resolveHash, resolveJobs, resolveOptions,
-  resolveRelease, resolveNetwork, resolveOrg, resolveSettings, resolveVerbosity, runArches, runOrg, runSkipArches,
+  resolveRelease, resolveNetwork, resolveOrg, resolveSettings, resolveSourceDateEpoch, resolveVerbosity, runArches, runOrg, runSkipArches, runSourceDateEpoch,
   type Env, type FileValue, type Flags, type Setting,
 } from "../../lib/options.ts";
 
@@ -164,6 +164,34 @@ for (const [name, flagName, resolve] of booleans) {
     });
   }
 }
+
+// --- SOURCE_DATE_EPOCH: --source-date-epoch > SOURCE_DATE_EPOCH > the package's sourceDateEpoch > 0
+
+const EPOCH_SOURCES = ["flag", "env", "file", "workspace"] as const;
+const epochValues = { flag: 111, env: 222, file: 333, workspace: 444, default: 0 };
+const epochNames = { flag: "--source-date-epoch", env: "SOURCE_DATE_EPOCH", file: FILE, workspace: WS, default: "default" };
+for (const set of combinations(EPOCH_SOURCES)) {
+  test(`sourceDateEpoch: ${label(set)}`, () => {
+    const w = winner(EPOCH_SOURCES, set);
+    const run = runSourceDateEpoch(set.flag ? { "source-date-epoch": "111" } : {}, set.env ? { SOURCE_DATE_EPOCH: "222" } : {});
+    if (w === "flag" || w === "env") assert.equal(pick(run!), { value: epochValues[w], from: w, name: epochNames[w] });
+    else assert.is(run, undefined);
+    const resolved = resolveSourceDateEpoch(run?.value, { file: FILE, value: set.file ? 333 : undefined }, { file: WS, value: set.workspace ? 444 : undefined });
+    assert.is(resolved.value, epochValues[w]);
+    assert.is(resolved.from, w === "env" ? "flag" : w, "the run's value (flag or variable) is one source for the package");
+    if (w === "file" || w === "workspace") assert.is(resolved.name, epochNames[w]);
+    assert.is(resolveOptions(set.flag ? { "source-date-epoch": "111" } : {}, set.env ? { SOURCE_DATE_EPOCH: "222" } : {}).sourceDateEpoch, run?.value);
+  });
+}
+
+test("sourceDateEpoch: an empty SOURCE_DATE_EPOCH is unset; a bad value names its source and the form", () => {
+  assert.is(runSourceDateEpoch({}, { SOURCE_DATE_EPOCH: "" }), undefined);
+  const form = "expected whole seconds since 1970-01-01 UTC, from 0 to 8589934591, e.g. 1700000000 (`git log -1 --format=%ct`)";
+  assert.is(inputErrorOf(() => runSourceDateEpoch({ "source-date-epoch": "yesterday" }, {})), `--source-date-epoch "yesterday": ${form}`);
+  assert.is(inputErrorOf(() => runSourceDateEpoch({}, { SOURCE_DATE_EPOCH: "-1" })), `SOURCE_DATE_EPOCH "-1": ${form}`);
+  assert.is(inputErrorOf(() => runSourceDateEpoch({}, { SOURCE_DATE_EPOCH: "8589934592" })), `SOURCE_DATE_EPOCH "8589934592": ${form}`);
+  assert.is(runSourceDateEpoch({}, { SOURCE_DATE_EPOCH: "8589934591" })?.value, 8589934591);
+});
 
 // --- builder kind: --builder > detected
 

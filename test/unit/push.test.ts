@@ -78,6 +78,15 @@ test("mergeEntries: replaces the same platform, keeps the others, sorts by platf
   assert.equal(merged.map((m) => `${platformKey(m.platform)}=${m.digest.slice(7, 8)}`), ["linux/amd64=5", "linux/arm/v6=3", "linux/arm/v7=6", "linux/arm64=4", "linux/s390x=1"]);
 });
 
+test("mergeEntries: an arch's entry is written the same whoever writes it: fields in one order, the platform as pkgkit names the arch", () => {
+  const fromConfig: Descriptor = { size: 9, digest: d(4), platform: { variant: "v8", architecture: "arm64", os: "linux" }, mediaType: "application/vnd.oci.image.manifest.v1+json" };
+  const fromTag: Descriptor = { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: d(4), size: 9, platform: { os: "linux", architecture: "arm64" } };
+  const a = JSON.stringify(mergeEntries([], [fromConfig, desc(5, "amd64")]));
+  const b = JSON.stringify(mergeEntries([desc(5, "amd64")], [fromTag]));
+  assert.is(a, b);
+  assert.match(a, '{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"' + d(4) + '","size":9,"platform":{"os":"linux","architecture":"arm64"}}');
+});
+
 test("mergeEntries: attestations of replaced images are dropped, of kept ones kept", () => {
   const att = (n: number, of: number): Descriptor => ({
     ...desc(n, "unknown", undefined, "unknown"),

@@ -104,7 +104,7 @@ test("arguments: none is every package under the current directory; globs match 
 
 test("pkgkit.config.ts: package globs (with ! exclusions), defaults, and dependencies outside the globs still resolved", async () => {
   const repo = tmpRepo({
-    "pkgkit.config.ts": workspaceFile(`{ org: "wsorg", arches: ["amd64"], packages: ["pkgs/*", "!pkgs/skip"] }`),
+    "pkgkit.config.ts": workspaceFile(`{ org: "wsorg", arches: ["amd64"], packages: ["pkgs/*", "!pkgs/skip"], sourceDateEpoch: 1700000000 }`),
     "pkgs/app/pkg.config.ts": pkg("app", `import base from "../../shared/base/pkg.config.ts";\n`).replace(`image: "app"`, `image: "app", buildArgs: { BASE: base }`),
     "pkgs/lib/build.yml": "image: lib\norg: own\narches: [arm64]\n",
     "pkgs/skip/build.yml": "image: skip\n",
@@ -121,6 +121,7 @@ test("pkgkit.config.ts: package globs (with ! exclusions), defaults, and depende
   assert.is(app!.buildArgs.BASE, `wsorg/base:${lsTree(repo.dir, "shared/base")}`);
   assert.is(lib!.repository, "own/lib");
   assert.equal(lib!.arches, ["arm64"]);
+  assert.equal([app!.sourceDateEpoch, lib!.sourceDateEpoch], [1700000000, 1700000000], "the workspace's SOURCE_DATE_EPOCH");
   // From a subdirectory: the same workspace (found upwards), its packages under that directory.
   assert.equal((await graphFromArgs([], {}, sub, shell)).roots.map((p) => p.image), ["app", "lib"]);
   // Named and globbed directories get the workspace defaults too.
@@ -151,7 +152,7 @@ test("a workspace glob that matches nothing is an error naming the file and the 
 
 const FILE = "/ws/pkgkit.config.ts";
 const bad: [string, unknown, string][] = [
-  ["typo of a field", { packges: ["a/*"] }, `${FILE}: field "packges": unknown field; did you mean "packages"? Known fields: org, arches, signer, packages, builders`],
+  ["typo of a field", { packges: ["a/*"] }, `${FILE}: field "packges": unknown field; did you mean "packages"? Known fields: org, arches, signer, packages, builders, sourceDateEpoch`],
   ["bad arch", { arches: ["x86"] }, `${FILE}: field "arches[0]": "x86" is not a GOARCH name pkgkit builds for; expected one of amd64, arm64, arm, 386, ppc64le, s390x, riscv64, mips64le, loong64`],
   ["bad org", { org: "Bad Org" }, `${FILE}: field "org": "Bad Org" is not a valid org: use lowercase path components (a-z, 0-9, separated by . _ __ or -), optionally after a registry host such as 127.0.0.1:5000/`],
   ["bad signer", { signer: "gpg" }, `${FILE}: field "signer": expected "notary" (Docker Content Trust) or "sigstore" (got "gpg")`],
