@@ -5,6 +5,8 @@
  * - `node lib/bin.mjs show-tag <build.yml package>`: at most 1.8x `node -e 0`
  * - `node lib/bin.mjs show-tag <pkg.config.ts package>`: at most 2.5x `node -e 0`
  * - `tsx <pkg.config.ts> show-tag`: at most 1.25x `tsx empty.ts` (and `npx tsx`, reported only)
+ * - the single executable (lib/compile.mjs, compiled into the temp dir first) on both packages,
+ *   against `node -e 0` and `bun -e 0`: reported only
  *
  *   npx tsx bench/startup.ts [--rounds 7] [--keep]
  *
@@ -19,6 +21,7 @@ import { benchEnv, interleave, median, mustRun, parseFlags, secs, table, timed, 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = join(root, "lib", "bin.mjs");
 const TSX = join(root, "node_modules", ".bin", "tsx");
+const BUN = join(root, "node_modules", ".bin", "bun");
 
 const usage = "usage: npx tsx bench/startup.ts [--rounds 7] [--keep]";
 const flags = parseFlags(process.argv.slice(2), { rounds: "string", keep: "boolean" }, usage);
@@ -49,6 +52,10 @@ writeFileSync(join(repo, ".gitignore"), "node_modules\n");
 mustRun(["git", "-C", repo, "init", "-q", "-b", "main"]);
 mustRun(["git", "-C", repo, "add", "-A"]);
 mustRun(["git", "-C", repo, "commit", "-q", "-m", "startup bench"]);
+// Outside the repository, so it does not make the packages dirty.
+const SEA = join(mkdtempSync(join(tmpdir(), "pkgkit-bench-sea-")), "pkgkit");
+process.on("exit", () => rmSync(dirname(SEA), { recursive: true, force: true }));
+mustRun(["node", join(root, "lib", "compile.mjs"), SEA]);
 
 const run = (argv: string[]) => () => timed(argv, { cwd: repo, env: benchEnv });
 const tagLine = (image: string) => (r: RunResult) => {
@@ -67,6 +74,9 @@ const contenders = [
   { name: "tsx empty.ts", run: run([TSX, "empty.ts"]), check: ok },
   { name: "tsx pkg.config.ts show-tag", run: run([TSX, "ts/pkg.config.ts", "show-tag"]), check: tagLine("ts") },
   { name: "npx tsx pkg.config.ts show-tag", run: run(["npx", "--no-install", "tsx", "ts/pkg.config.ts", "show-tag"]), check: tagLine("ts") },
+  { name: "bun -e 0", run: run([BUN, "-e", "0"]), check: ok },
+  { name: "executable show-tag yml", run: run([SEA, "show-tag", "yml"]), check: tagLine("yml") },
+  { name: "executable show-tag ts", run: run([SEA, "show-tag", "ts"]), check: tagLine("ts") },
 ];
 const times = interleave(contenders, rounds, (m) => console.error(m));
 const med = (name: string) => median(times.get(name)!);
@@ -78,6 +88,9 @@ const ratios: [string, string, number | undefined][] = [
   ["pkgkit show-tag ts", "node -e 0", 2.5],
   ["tsx pkg.config.ts show-tag", "tsx empty.ts", 1.25],
   ["npx tsx pkg.config.ts show-tag", "tsx empty.ts", undefined],
+  ["executable show-tag yml", "node -e 0", undefined],
+  ["executable show-tag ts", "node -e 0", undefined],
+  ["executable show-tag ts", "bun -e 0", undefined],
 ];
 console.log(`\n${table([
   ["ratio", "measured", "target", "met"],

@@ -14,7 +14,7 @@ import { build } from "esbuild";
 import { SOURCES_RECORD, sourcesDigest } from "./bundle-sources.mjs";
 
 const root = new URL("../", import.meta.url);
-const BUNDLED = ["zod", "yaml"];
+const BUNDLED = ["zod", "yaml", "fflate"];
 
 /** Every package import (a dependency's own dependencies too) stays external, but those of `bundled`. */
 function externalPackagesBut(bundled) {
@@ -42,7 +42,9 @@ const { metafile } = await build({
   // yaml's CommonJS requires Node built-ins ("process"), which an ES module does through createRequire.
   banner: { js: 'import { createRequire as pkgkitCreateRequire } from "node:module"; const require = pkgkitCreateRequire(import.meta.url);' },
   // zod and yaml are bundled in: loading their many small modules one by one (zod's 90-odd ES
-  // modules, yaml's 70-odd CommonJS ones) costs more than their code. The rest stay packages.
+  // modules, yaml's 70-odd CommonJS ones) costs more than their code. fflate too: image.ts (gzip)
+  // is in the CLI's first chunk, and so a build.yml show-tag loads no package at all. The rest
+  // stay packages.
   plugins: [externalPackagesBut(BUNDLED)],
   logLevel: "warning",
   metafile: true,

@@ -46,9 +46,18 @@ export function callerFile(self: string): string | undefined {
     const m = /^(file:\/\/.+?|\/.+?):\d+(?::\d+)?$/.exec(location);
     if (!m) continue;
     const file = m[1]!.startsWith("file:") ? fileURLToPath(m[1]!) : m[1]!;
+    if (isEmbedded(file)) continue;
     if (file !== selfPath && file !== runtimeFile && !file.endsWith("/lib/runtime.ts")) return canonical(file);
   }
   return undefined;
+}
+
+/**
+ * A file compiled into a single executable (lib/sea.ts): pkgkit's own code, never a user's. Its
+ * `import.meta.url` names the file it was compiled from, so only the path tells it apart.
+ */
+function isEmbedded(file: string): boolean {
+  return file.startsWith("/$bunfs/");
 }
 
 let defaultDigestShimmed = false;

@@ -1,5 +1,5 @@
 /** Doctor checks of a registry an org names: it answers `/v2/`, its TLS is trusted (by which CA), the login a push needs. */
-import { probeRegistry, type RegistryProbe } from "../registry/probe.ts";
+import type { RegistryProbe } from "../registry/probe.ts";
 import { missing, ok, warn, type CheckRow } from "./check.ts";
 
 /** How the registry is reached, as a push would reach it (the flags and variables), and the wait for one answer. */
@@ -13,6 +13,9 @@ export interface RegistryCheckOptions {
 
 /** The rows of `registry`: reachability, TLS trust, login (the last two only once it answered). */
 export async function registryRows(registry: string, options: RegistryCheckOptions): Promise<CheckRow[]> {
+  // Loaded here, not at the top: the CLI imports the doctor with every command, and the probe
+  // brings the registry client, which show-tag and plan do without.
+  const { probeRegistry } = await import("../registry/probe.ts");
   const p = await probeRegistry(registry, { ca: options.ca, insecure: options.insecure, timeoutMs: options.timeoutMs });
   if (p.error?.kind === "tls") return [ok(`registry ${registry}`, `${p.host} accepts connections`), tlsFailed(p)];
   if (p.error)

@@ -25,10 +25,10 @@ const LAYERS: [name: string, modules: string[]][] = [
   ["session", ["lib/session.ts"]],
   ["recipes", ["recipes/*"]],
   ["cli", ["lib/cli/*"]],
-  ["entry", ["lib/index.ts", "lib/bin.mjs", "lib/esm-hooks.mjs", "lib/bundle-sources.mjs"]],
+  ["entry", ["lib/index.ts", "lib/bin.mjs", "lib/sea.ts", "lib/esm-hooks.mjs", "lib/bundle-sources.mjs"]],
 ];
 /** Build scripts, not modules of the program. */
-const SCRIPTS = new Set(["lib/bundle.mjs"]);
+const SCRIPTS = new Set(["lib/bundle.mjs", "lib/compile.mjs"]);
 
 /** The layer of a module: an exact entry wins over a folder's `*`. */
 function layerOf(module: string): number | undefined {
@@ -103,7 +103,7 @@ test("the import graph has no cycle, type-only imports included", () => {
 
 test("only the CLI calls process.exit or writes to the console", () => {
   const offenders = sources("lib")
-    .filter((m) => !m.startsWith("lib/cli/"))
+    .filter((m) => !m.startsWith("lib/cli/") && !SCRIPTS.has(m))
     .flatMap((m) =>
       withoutComments(readFileSync(join(ROOT, m), "utf8"))
         .split("\n")
