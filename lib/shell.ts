@@ -1,6 +1,6 @@
 /**
- * The one place pkgkit starts processes: node:child_process on Node and Bun, dax on Deno. Either
- * way arguments are passed as an array, never joined into a shell string.
+ * The one place pkgkit starts processes. zx on Node and Bun, dax on Deno; either way arguments
+ * are passed as an array and quoted by the library, never joined into a shell string.
  */
 import process from "node:process";
 import { runtime } from "./runtime.ts";
@@ -15,7 +15,7 @@ export interface ExecOptions {
   onLine?: (line: string, stream: "stdout" | "stderr") => void;
   /**
    * Stops the process once aborted. With a signal the process runs in a process group of its own
-   * (not on Deno), and the whole group gets SIGTERM, then SIGKILL if it is still there after a grace
+   * (zx), and the whole group gets SIGTERM, then SIGKILL if it is still there after a grace
    * period: `docker` runs `docker-buildx` as a child of its own. exec resolves once it has exited.
    */
   signal?: AbortSignal;
@@ -32,15 +32,15 @@ export interface ExecResult {
 
 /** Runs processes, argv as an array (never a shell string): build steps, builders and Notary go through one. */
 export interface Shell {
-  readonly name: "node" | "dax";
+  readonly name: "zx" | "dax";
   /** Run argv[0] with the rest as arguments. Never throws for a non-zero exit: check `code`. */
   exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
 }
 
 let cached: Promise<Shell> | undefined;
-/** The Shell of this runtime (node:child_process on Node and Bun, dax on Deno), made once. */
+/** The Shell of this runtime (zx on Node and Bun, dax on Deno), made once. */
 export function defaultShell(): Promise<Shell> {
-  return (cached ??= runtime === "deno" ? daxShell() : childProcessShell());
+  return (cached ??= runtime === "deno" ? daxShell() : zxShell());
 }
 
 function lineSplitter(stream: "stdout" | "stderr", onLine?: ExecOptions["onLine"]) {
@@ -67,44 +67,36 @@ function lineSplitter(stream: "stdout" | "stderr", onLine?: ExecOptions["onLine"
   };
 }
 
-/**
- * node:child_process directly (Node and Bun): argv[0] is looked up on PATH and run without a
- * shell in between, so nothing is ever parsed as shell syntax. A program that cannot be started
- * answers as a shell would: code 127 (126 when not executable) and the reason on stderr.
- */
-async function childProcessShell(): Promise<Shell> {
+async function zxShell(): Promise<Shell> {
+  const { $ } = await import("zx/core"); // the process API alone, without zx's globals (faster start)
   const { spawn } = await import("node:child_process");
+  // zx writes `input` without an error listener: a child that exits before reading all of it (a
+  // missing program) crashed the whole process with EPIPE (Node and Bun). Its exit code says enough.
+  const spawnQuietStdin = (signal?: AbortSignal) => ((command: string, args: readonly string[], opts: object) => {
+    const child = spawn(command, args, { ...opts, ...(signal ? { detached: true } : {}) });
+    child.stdin?.on("error", () => {});
+    if (signal) stopOnAbort(signal, child);
+    return child;
+  }) as typeof spawn;
   return {
-    name: "node",
-    exec(argv, options = {}) {
+    name: "zx",
+    async exec(argv, options = {}) {
       options.signal?.throwIfAborted();
       const out = lineSplitter("stdout", options.onLine);
       const err = lineSplitter("stderr", options.onLine);
-      return new Promise((resolve) => {
-        const child = spawn(argv[0]!, argv.slice(1), {
-          cwd: options.cwd,
-          env: { ...process.env, ...options.env },
-          stdio: ["pipe", "pipe", "pipe"],
-          ...(options.signal ? { detached: true } : {}),
-        });
-        // A child that exits before reading all of its input (a missing program) must not crash
-        // this process with EPIPE: its exit code says enough.
-        child.stdin.on("error", () => {});
-        child.stdin.end(options.input);
-        if (options.signal) stopOnAbort(options.signal, child);
-        child.stdout.on("data", (c: Buffer) => out.push(c));
-        child.stderr.on("data", (c: Buffer) => err.push(c));
-        let startError: NodeJS.ErrnoException | undefined;
-        child.on("error", (e: NodeJS.ErrnoException) => (startError ??= e));
-        child.on("close", (code: number | null) => {
-          // Node and Bun close a child that never started with the negative errno as its code.
-          if (startError && child.pid === undefined) {
-            const notExecutable = startError.code === "EACCES";
-            err.push(`${argv[0]}: ${notExecutable ? "permission denied" : "command not found"} (${startError.code ?? startError.message})\n`);
-            resolve({ code: notExecutable ? 126 : 127, stdout: out.end(), stderr: err.end() });
-          } else resolve({ code: code ?? 1, stdout: out.end(), stderr: err.end() });
-        });
-      });
+      const p = $({
+        cwd: options.cwd,
+        env: { ...process.env, ...options.env },
+        input: options.input,
+        quiet: true,
+        nothrow: true,
+        verbose: false,
+        spawn: spawnQuietStdin(options.signal),
+      })`${argv}`;
+      p.stdout.on("data", (c: Buffer) => out.push(c));
+      p.stderr.on("data", (c: Buffer) => err.push(c));
+      const result = await p;
+      return { code: result.exitCode ?? 1, stdout: out.end(), stderr: err.end() };
     },
   };
 }

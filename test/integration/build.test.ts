@@ -124,7 +124,7 @@ test("the custom pipeline example (recipes) plans, builds and smoke-tests both a
   assert.match(r.stdout, new RegExp(`smoke test ${ORG}-pipeline/hello:${tag}-amd64: hello from x86_64`));
 });
 
-test("the bin builds the same under Deno (dax) and Bun (node:child_process) as under Node", () => {
+test("the bin builds the same under Deno (dax) and Bun (zx) as under Node", () => {
   for (const [name, argv] of [["deno", [join(ROOT, "node_modules/.bin/deno"), "run", "-A", "--quiet"]], ["bun", [join(ROOT, "node_modules/.bin/bun")]]] as const) {
     const org = `${ORG}-${name}`;
     const r = sh([...argv, join(ROOT, "lib/bin.mjs"), "build", "--org", org, "--arches", "arm64", HELLO], ROOT);

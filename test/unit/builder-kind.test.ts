@@ -12,7 +12,7 @@ import type { Shell } from "../../lib/shell.ts";
 
 /** A Shell stand-in for `docker buildx version`: records each argv and exits with `code`. */
 function standInDocker(code: number): Shell & { calls: number } {
-  const shell = { name: "node" as const, calls: 0, exec: async () => (shell.calls++, { code, stdout: "", stderr: "" }) };
+  const shell = { name: "zx" as const, calls: 0, exec: async () => (shell.calls++, { code, stdout: "", stderr: "" }) };
   return shell;
 }
 

@@ -36,11 +36,11 @@ test("errors a doctor check explains end with the hint; others do not", async ()
     errorText(new RegistryError({ kind: "auth", registry: "r", status: 401 }, "wrong or missing credentials for r")),
   ];
   // A Shell stand-in where no program is found, as the shell says it (exit 127).
-  const noPrograms: Shell = { name: "node", exec: async () => ({ code: 127, stdout: "", stderr: "notary: command not found (ENOENT)\n" }) };
+  const noPrograms: Shell = { name: "zx", exec: async () => ({ code: 127, stdout: "", stderr: "notary: command not found (ENOENT)\n" }) };
   const notary = notarySigner({ server: "https://notary.invalid", passphrase: () => "stand-in passphrase" }, { shell: noPrograms });
   hinted.push(await textOf(() => notary.prepare("127.0.0.1:5000/doctor/hello")));
   // An arch's engine that refuses the client certificate (the docker CLI's words, from a Shell stand-in).
-  const refusing: Shell = { name: "node", exec: async () => ({ code: 1, stdout: "", stderr: "remote error: tls: bad certificate" }) };
+  const refusing: Shell = { name: "zx", exec: async () => ({ code: 1, stdout: "", stderr: "remote error: tls: bad certificate" }) };
   hinted.push(await textOf(() => buildxBuilder(refusing, "docker", { host: "tcp://arm:2376" }, "arm64").inspect(["example/app:h1-arm64"])));
   for (const t of hinted) assert.ok(t.endsWith(`\n${DOCTOR_HINT}`), t);
   assert.match(hinted.at(-2)!, "the notary CLI is not on PATH");

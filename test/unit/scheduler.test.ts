@@ -40,7 +40,7 @@ function standInShell(o: { fails?: string[]; during?: (name: string, options: Ex
   const signals: (AbortSignal | undefined)[] = [];
   let running = 0;
   const shell = {
-    name: "node" as const,
+    name: "zx" as const,
     most: 0,
     ran,
     signals,

@@ -23,7 +23,7 @@ import { observePush } from "../../recipes/push.ts";
 /** A Shell stand-in that runs nothing: it records each argv and answers with `code`. */
 function standInShell(code = 1): Shell & { calls: string[][] } {
   const calls: string[][] = [];
-  return { name: "node", calls, exec: async (argv) => (calls.push([...argv]), { code, stdout: "", stderr: "" }) };
+  return { name: "zx", calls, exec: async (argv) => (calls.push([...argv]), { code, stdout: "", stderr: "" }) };
 }
 
 test("createSession: --builder and per-arch engines give a default builder and one of the same kind per engine", async () => {

@@ -436,7 +436,7 @@ test("notary with a delegation: prepare checks it and the key, addhash --roles, 
   const calls: { argv: string[]; env: Record<string, string> }[] = [];
   let delegations = DELEGATION_LIST;
   const fakeNotary: Shell = {
-    name: "node",
+    name: "zx",
     async exec(argv: readonly string[], options: ExecOptions = {}) {
       calls.push({ argv: [...argv], env: options.env ?? {} });
       const sub = argv[5];
@@ -599,7 +599,7 @@ test("signing an index another writer merged into meanwhile (stand-in registry a
 test("notary publish refused because another writer published first (notary stand-in): published again, the retry line in the sign step's log", async () => {
   const publishes: number[] = [];
   const standIn: Shell = {
-    name: "node",
+    name: "zx",
     async exec(argv: readonly string[]) {
       const sub = argv[5];
       if (sub === "delegation") return { code: 0, stdout: DELEGATION_LIST, stderr: "" };

@@ -28,7 +28,7 @@ for (const image of ["app", "other"]) {
 
 /** A shell that must not be used: the look-ups and plan() start no process. */
 const noShell: Shell = {
-  name: "node",
+  name: "zx",
   exec: (argv) => Promise.reject(new Error(`shell stand-in: nothing may run here, asked for ${argv.join(" ")}`)),
 };
 
