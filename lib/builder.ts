@@ -122,6 +122,13 @@ function buildxArgv(cli: string[], builder: string[], r: BuildRequest): string[]
     ...(r.network ? [] : ["--network", "none"]),
     ...(r.cache ? [] : ["--no-cache"]),
     ...(r.attestations === false ? ["--provenance=false", "--sbom=false"] : []),
+    ...commonBuildArgs(r),
+  ];
+}
+
+/** What every builder's argv ends with: build args, labels, the Dockerfile, the tags, the context. */
+function commonBuildArgs(r: BuildRequest): string[] {
+  return [
     ...flags("--build-arg", { ...platformArgs(r.arch), ...r.buildArgs }),
     ...flags("--label", r.labels),
     "--file", r.dockerfile,
@@ -176,12 +183,7 @@ export function legacyBuilder(shell: Shell, docker = "docker", engine?: Engine, 
           "--platform", platformString(r.arch),
           ...(r.network ? [] : ["--network", "none"]),
           "--no-cache",
-          ...flags("--build-arg", { ...platformArgs(r.arch), ...r.buildArgs }),
-          ...flags("--label", r.labels),
-          "--file", r.dockerfile,
-          "--tag", r.ref,
-          ...(r.alias ? ["--tag", r.alias] : []),
-          r.context,
+          ...commonBuildArgs(r),
         ],
         env: { DOCKER_BUILDKIT: "0" },
       };

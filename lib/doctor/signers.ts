@@ -4,12 +4,12 @@
  * Sigstore (a key that opens, or for keyless an identity token and the Fulcio, Rekor and TSA
  * endpoints). Passphrases, passwords and tokens are used, never shown.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { isPkgkitError } from "../errors.ts";
-import { gun, notaryServer } from "../sign/notary.ts";
+import { gun, notaryServer, trustDirKeys } from "../sign/notary.ts";
 import { opensKey } from "../sign/pkcs8.ts";
 import { linuxkitPassphraseCommand, type PassphraseCommand } from "../sign/secrets.ts";
 import { DEFAULT_FULCIO_URL, DEFAULT_REKOR_URL, loadPrivateKey, loadPublicKey } from "../sign/sigstore.ts";
@@ -52,32 +52,10 @@ async function notaryServerRow(options: NotaryOptions, server: string, timeoutMs
   return missing(check, r.error, "start the notary server, or name the one to use: DOCKER_CONTENT_TRUST_SERVER, or notary.server in pkgkit.yml");
 }
 
-interface TrustKey {
-  file: string;
-  role?: string;
-  gun?: string;
-  pem: string;
-}
-
-function trustKeys(trustDir: string): TrustKey[] {
-  const dir = join(trustDir, "private");
-  let names: string[];
-  try {
-    names = readdirSync(dir, { recursive: true }) as string[];
-  } catch {
-    return [];
-  }
-  return names.filter((n) => n.endsWith(".key")).map((n) => {
-    const pem = readFileSync(join(dir, n), "utf8");
-    const header = (h: string) => new RegExp(`^${h}: *(\\S+)`, "m").exec(pem)?.[1];
-    return { file: join(dir, n), role: header("role"), gun: header("gun"), pem };
-  });
-}
-
 /** The trust directory's keys for the repositories' GUNs: a targets key each, else a root key (or its passphrase) to initialise them. */
 export function notaryKeysRow(options: NotaryOptions, repositories: string[]): CheckRow {
   const trustDir = options.trustDir ?? join(dockerConfigDir(), "trust");
-  const keys = trustKeys(trustDir);
+  const keys = trustDirKeys(trustDir);
   const check = "notary keys";
   const guns = [...new Set(repositories.map(gun))];
   const role = options.role && options.role !== "targets" ? options.role : undefined;
@@ -121,7 +99,7 @@ export async function notaryPassphraseRow(shell: Shell, options: NotaryOptions, 
     pass = r.stdout.replace(/\r?\n$/, "");
   }
   const guns = new Set(repositories.map(gun));
-  const keys = trustKeys(options.trustDir ?? join(dockerConfigDir(), "trust")).filter((k) => k.gun !== undefined && guns.has(k.gun) && (k.role === "targets" || k.role === "snapshot"));
+  const keys = trustDirKeys(options.trustDir ?? join(dockerConfigDir(), "trust")).filter((k) => k.gun !== undefined && guns.has(k.gun) && (k.role === "targets" || k.role === "snapshot"));
   for (const k of keys)
     if ((await opensKey(k.pem, pass!)) === false) return missing(check, `${from} does not open ${k.file} (${k.role} key of ${k.gun})`, `give the passphrase of that key (${variable} or the passphrase command)`);
   return ok(check, `${from}${keys.length ? `, opens the ${keys.length} key${keys.length === 1 ? "" : "s"} of ${[...guns].join(", ")}` : ""}`);

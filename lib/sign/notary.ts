@@ -87,6 +87,34 @@ export function parseKeyList(text: string): Set<string> {
   return new Set([...text.matchAll(/(?:^|\s)([0-9a-f]{64})(?=\s|$)/gm)].map((m) => m[1]!));
 }
 
+/** A private key in a Notary trust directory: its file, key ID (the file name), and notary's PEM headers. */
+export interface TrustDirKey {
+  file: string;
+  id: string;
+  pem: string;
+  role?: string;
+  gun?: string;
+}
+
+/** The private keys under `<trustDir>/private` (none when it cannot be read). */
+export function trustDirKeys(trustDir: string): TrustDirKey[] {
+  const dir = join(trustDir, "private");
+  let names: string[];
+  try {
+    names = readdirSync(dir, { recursive: true }) as string[];
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => n.endsWith(".key"))
+    .map((n) => {
+      const file = join(dir, n);
+      const pem = readFileSync(file, "utf8");
+      const header = (h: string) => new RegExp(`^${h}: *(\\S+)`, "m").exec(pem)?.[1];
+      return { file, id: basename(n, ".key"), pem, role: header("role"), gun: header("gun") };
+    });
+}
+
 export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps = {}): Signer {
   // Options from code skip the config schema: the role is checked here too.
   if (options.role !== undefined && !NOTARY_ROLE.test(options.role))
@@ -217,24 +245,7 @@ export function notarySigner(options: NotaryOptions = {}, deps: NotarySignerDeps
     await checkPassphrase(g, (k) => keys.includes(k.id) && local.has(k.id), `${role} delegation key`);
   }
 
-  /** The private keys in the trust directory: file, key ID (the file name), and notary's PEM headers. */
-  function localKeys() {
-    const dir = join(trustDir, "private");
-    let names: string[];
-    try {
-      names = readdirSync(dir, { recursive: true }) as string[];
-    } catch {
-      return [];
-    }
-    return names
-      .filter((n) => n.endsWith(".key"))
-      .map((n) => {
-        const file = join(dir, n);
-        const pem = readFileSync(file, "utf8");
-        const header = (h: string) => new RegExp(`^${h}: *(\\S+)`, "m").exec(pem)?.[1];
-        return { file, id: basename(n, ".key"), pem, role: header("role"), gun: header("gun") };
-      });
-  }
+  const localKeys = () => trustDirKeys(trustDir);
 
   /**
    * The passphrase opens the keys the signature needs (checked in memory, see pkcs8.ts), so a
