@@ -123,3 +123,30 @@ export function keylessConfig(standIn: StandIn, dir: string, rekorEntryType: "ds
   ].join("\n"));
   return file;
 }
+
+/**
+ * What stock cosign 2.5 needs to verify keyless signatures and attestations (the `.sig`/`.att`
+ * images, not the new bundle format) against the stand-in instead of the public-good TUF root:
+ * the stand-in's Fulcio root, Rekor and CT log keys as files named by its environment variables,
+ * and the TSA chain as a flag. Written into `dir`.
+ */
+export function cosignTrust(standIn: StandIn, dir: string): { env: Record<string, string>; args: string[] } {
+  const root = standIn.trustedRoot as {
+    tlogs: { publicKey: { rawBytes: string } }[];
+    ctlogs: { publicKey: { rawBytes: string } }[];
+    certificateAuthorities: { certChain: { certificates: { rawBytes: string }[] } }[];
+    timestampAuthorities: { certChain: { certificates: { rawBytes: string }[] } }[];
+  };
+  const pem = (label: string, b64: string) => `-----BEGIN ${label}-----\n${b64.replace(/.{64}(?!$)/g, "$&\n")}\n-----END ${label}-----\n`;
+  const write = (name: string, text: string) => (writeFileSync(join(dir, name), text), join(dir, name));
+  return {
+    env: {
+      SIGSTORE_ROOT_FILE: write("fulcio-root.pem", root.certificateAuthorities[0]!.certChain.certificates.map((c) => pem("CERTIFICATE", c.rawBytes)).join("")),
+      SIGSTORE_REKOR_PUBLIC_KEY: write("rekor.pub", pem("PUBLIC KEY", root.tlogs[0]!.publicKey.rawBytes)),
+      SIGSTORE_CT_LOG_PUBLIC_KEY_FILE: write("ctlog.pub", pem("PUBLIC KEY", root.ctlogs[0]!.publicKey.rawBytes)),
+      // Nothing from the public-good TUF repository (unreachable offline, and not what the stand-in signs with).
+      TUF_ROOT: join(dir, "tuf"),
+    },
+    args: ["--timestamp-certificate-chain", write("tsa-chain.pem", root.timestampAuthorities[0]!.certChain.certificates.map((c) => pem("CERTIFICATE", c.rawBytes)).join(""))],
+  };
+}

@@ -12,6 +12,7 @@ import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, veri
 import { existsSync, readFileSync } from "node:fs";
 import process from "node:process";
 import { explainedByDoctor, InputError, PkgkitError } from "../errors.ts";
+import { loggedEnvelope } from "./cosign-envelope.ts";
 import { keylessCertificates } from "./keyless.ts";
 import { nodeCompatibleVerify } from "../runtime.ts";
 import type { Registry } from "../registry/types.ts";
@@ -186,7 +187,12 @@ export function sigstoreSigner(options: SigstoreOptions, deps: SigstoreSignerDep
         // cosign's new-bundle verifier (sigstore-go) skips a DSSE signature whose keyid its key
         // adapter does not claim; the keyid is not signed, and the bundle names the key already.
         for (const s of json.dsseEnvelope?.signatures ?? []) s.keyid = "";
-        return { bundle: enc.encode(JSON.stringify(json)), envelope: enc.encode(JSON.stringify(json.dsseEnvelope)), annotations: cosignAnnotations(b.verificationMaterial) };
+        const entry = b.verificationMaterial.tlogEntries[0];
+        const envelope = entry ? await loggedEnvelope(b.content.dsseEnvelope, entry) : enc.encode(JSON.stringify(json.dsseEnvelope));
+        const annotations = cosignAnnotations(b.verificationMaterial);
+        // cosign checks an attestation's RFC 3161 timestamp against the layer's bytes (the bundle's is over the signature).
+        if (options.tsaURL) annotations[COSIGN.timestamp] = JSON.stringify({ SignedRFC3161Timestamp: await timestampOf(options.tsaURL, envelope) });
+        return { bundle: enc.encode(JSON.stringify(json)), envelope, annotations };
       });
     },
     async verifyStatement(found, digest, predicateType): Promise<string | undefined> {
@@ -274,6 +280,14 @@ function cosignAnnotations(vm: VerificationMaterial): Record<string, string> {
   const ts = vm.timestampVerificationData?.rfc3161Timestamps[0];
   if (ts) annotations[COSIGN.timestamp] = JSON.stringify({ SignedRFC3161Timestamp: Buffer.from(ts.signedTimestamp).toString("base64") });
   return annotations;
+}
+
+/** An RFC 3161 timestamp (base64 DER) over `data` from the TSA at `url`. */
+async function timestampOf(url: string, data: Uint8Array): Promise<string> {
+  const { TSAWitness } = await import("@sigstore/sign");
+  // The witness timestamps a bundle's signature bytes: hand it `data` as one.
+  const vm = await new TSAWitness({ tsaBaseURL: url, timeout: WITNESS_TIMEOUT_MS }).testify({ $case: "messageSignature", messageSignature: { signature: Buffer.from(data) } } as never);
+  return Buffer.from(vm.rfc3161Timestamps![0]!.signedTimestamp).toString("base64");
 }
 
 function toPem(der: Uint8Array): string {

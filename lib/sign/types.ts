@@ -78,7 +78,7 @@ export interface Signer {
 export interface SignedStatement {
   /** The Sigstore bundle's JSON (its `dsseEnvelope` is the signed statement). */
   bundle: Uint8Array;
-  /** The DSSE envelope's JSON, as cosign stores it in an `.att` layer. */
+  /** The DSSE envelope's JSON, as cosign stores it in an `.att` layer (recorded in Rekor: the form the entry hashed, see cosign-envelope.ts). */
   envelope: Uint8Array;
   /** cosign's annotations of that layer besides the predicate type: certificate, Rekor bundle, RFC 3161 timestamp. */
   annotations: Record<string, string>;

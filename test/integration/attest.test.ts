@@ -1,7 +1,8 @@
 // Attestations (SPDX SBOM, SLSA provenance) attached by `pkgkit push`, checked by verifiers pkgkit did
 // not write: stock cosign 2.5 `verify-attestation` (the .att image, and the Sigstore bundle
-// referrers with --new-bundle-format) and @sigstore/verify for keyless bundles made through the local
-// stand-in for Fulcio, Rekor and a TSA. Real engine, real TLS registry.
+// referrers with --new-bundle-format; keyless: the .att image, with the stand-in's keys) and
+// @sigstore/verify for keyless bundles made through the local stand-in for Fulcio, Rekor and a TSA.
+// Real engine, real TLS registry.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createHash, randomBytes } from "node:crypto";
@@ -10,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BIN, must, pkgkit, ROOT, sh, shAsync } from "../helpers.ts";
 import { services } from "../services.ts";
-import { identityToken, IDENTITY, ISSUER, keylessConfig, startSigstoreStandIn } from "../sigstore-stand-in.ts";
+import { cosignTrust, identityToken, IDENTITY, ISSUER, keylessConfig, startSigstoreStandIn } from "../sigstore-stand-in.ts";
 import { createRegistry } from "../../lib/registry/index.ts";
 import type { Registry } from "../../lib/registry/types.ts";
 
@@ -152,36 +153,64 @@ test("off: --sbom-scanner false plans no attest step (attest: false in the packa
   assert.not.match(off.stdout, /to attest/);
 });
 
-test("keyless via the local stand-in for Fulcio, Rekor and TSA: the attestation bundles verify with @sigstore/verify for the identity and issuer, the .att layers carry the certificate; pkgkit verify passes", async () => {
+test("keyless via the local stand-in for Fulcio, Rekor and TSA: stock cosign verify-attestation passes for both types on both arches for the identity and issuer (Rekor dsse entries; intoto entries too), fails for another identity; the bundles verify with @sigstore/verify; pkgkit verify passes", async () => {
   const standIn = await startSigstoreStandIn();
   try {
     const config = keylessConfig(standIn, TMP);
+    const trust = cosignTrust(standIn, TMP);
+    /** Stock cosign verify-attestation, keyless: the certificate's identity and issuer, the Rekor entry and the RFC 3161 timestamp checked against the stand-in's keys. */
+    const cosignKeyless = (type: string, identity: string, ref: string) =>
+      sh([COSIGN, "verify-attestation", "--type", type, "--certificate-identity", identity, "--certificate-oidc-issuer", ISSUER, ...trust.args, "--registry-cacert", svc.ca, ref], undefined, { DOCKER_CONFIG, ...trust.env });
     const org = `${svc.registries.tls}/${RUN}-keyless`;
     const repo = `${org}/hello`;
-    const r = await pkgkitAsync(["push", "--arches", "amd64", "--org", org, HELLO], { PKGKIT_CONFIG: config, SIGSTORE_ID_TOKEN: identityToken() });
+    const r = await pkgkitAsync(["push", "--org", org, HELLO], { PKGKIT_CONFIG: config, SIGSTORE_ID_TOKEN: identityToken() });
     assert.is(r.code, 0, r.stderr);
-    const { amd64 } = await archDigests(repo);
-    const att = (await client.getManifest(repo, `sha256-${amd64!.slice(7)}.att`))!;
-    for (const l of att.json.layers!) {
-      assert.match(l.annotations!["dev.sigstore.cosign/certificate"]!, "-----BEGIN CERTIFICATE-----");
-      assert.ok(l.annotations!["dev.sigstore.cosign/bundle"], "the Rekor entry, as cosign keeps it");
-    }
+    const digests = await archDigests(repo);
+    assert.equal(Object.keys(digests).sort(), ["amd64", "arm64"]);
     const { bundleFromJSON } = await import("@sigstore/bundle");
     const { Verifier, toSignedEntity, toTrustMaterial } = await import("@sigstore/verify");
     const { TrustedRoot } = await import("@sigstore/protobuf-specs");
     const verifier = new Verifier(toTrustMaterial(TrustedRoot.fromJSON(standIn.trustedRoot)), { tlogThreshold: 1, ctlogThreshold: 1, timestampThreshold: 1 });
-    const referrers = (await client.getManifest(repo, `sha256-${amd64!.slice(7)}`))!;
-    const attestations = referrers.json.manifests!.filter((d) => [SPDX, SLSA].includes(d.annotations!["dev.sigstore.bundle.predicateType"]!));
-    assert.is(attestations.length, 2);
-    for (const d of attestations) {
-      const m = (await client.getManifest(repo, d.digest))!;
-      const bundle = bundleFromJSON(JSON.parse(new TextDecoder().decode(await client.getBlob(repo, m.json.layers![0]!.digest))));
-      assert.is(verifier.verify(toSignedEntity(bundle), { subjectAlternativeName: IDENTITY, extensions: { issuer: ISSUER } }).identity?.subjectAlternativeName, IDENTITY);
-      assert.throws(() => verifier.verify(toSignedEntity(bundle), { subjectAlternativeName: "https://github.com/someone/else", extensions: { issuer: ISSUER } }));
+    for (const [arch, digest] of Object.entries(digests)) {
+      const att = (await client.getManifest(repo, `sha256-${digest.slice(7)}.att`))!;
+      for (const l of att.json.layers!) {
+        assert.match(l.annotations!["dev.sigstore.cosign/certificate"]!, "-----BEGIN CERTIFICATE-----");
+        const logged = JSON.parse(l.annotations!["dev.sigstore.cosign/bundle"]!) as { Payload: { body: string } };
+        assert.is((JSON.parse(Buffer.from(logged.Payload.body, "base64").toString("utf8")) as { kind: string }).kind, "dsse", "the Rekor entry, as cosign keeps it: a dsse entry (the default)");
+      }
+      for (const [type, predicateType] of [["spdxjson", SPDX], ["slsaprovenance1", SLSA]] as const) {
+        const ok = cosignKeyless(type, IDENTITY, `${repo}@${digest}`);
+        assert.is(ok.code, 0, `cosign verify-attestation --type ${type} keyless ${arch}: ${ok.stderr}`);
+        assert.equal(statementsOf(ok.stdout).map((s) => [s.predicateType, s.subject[0]!.digest.sha256]), [[predicateType, digest.slice(7)]]);
+        const other = cosignKeyless(type, "https://github.com/someone/else", `${repo}@${digest}`);
+        assert.is.not(other.code, 0, `cosign verify-attestation --type ${type} for another identity must fail (${arch})`);
+        assert.match(other.stderr, "none of the expected identities matched");
+      }
+      const referrers = (await client.getManifest(repo, `sha256-${digest.slice(7)}`))!;
+      const attestations = referrers.json.manifests!.filter((d) => [SPDX, SLSA].includes(d.annotations!["dev.sigstore.bundle.predicateType"]!));
+      assert.is(attestations.length, 2);
+      for (const d of attestations) {
+        const m = (await client.getManifest(repo, d.digest))!;
+        const bundle = bundleFromJSON(JSON.parse(new TextDecoder().decode(await client.getBlob(repo, m.json.layers![0]!.digest))));
+        assert.is(verifier.verify(toSignedEntity(bundle), { subjectAlternativeName: IDENTITY, extensions: { issuer: ISSUER } }).identity?.subjectAlternativeName, IDENTITY);
+        assert.throws(() => verifier.verify(toSignedEntity(bundle), { subjectAlternativeName: "https://github.com/someone/else", extensions: { issuer: ISSUER } }));
+      }
     }
-    const ok = await pkgkitAsync(["verify", "--arches", "amd64", "--org", org, HELLO], { PKGKIT_CONFIG: config });
+    const ok = await pkgkitAsync(["verify", "--org", org, HELLO], { PKGKIT_CONFIG: config });
     assert.is(ok.code, 0, ok.stdout + ok.stderr);
     assert.match(ok.stdout, "SLSA provenance attestation: attestation sha256:");
+
+    // Rekor intoto (0.0.2) entries: the .att layer is the envelope in the form that entry's hash is over.
+    const intotoOrg = `${svc.registries.tls}/${RUN}-keyless-intoto`;
+    const intoto = await pkgkitAsync(["push", "--arches", "amd64", "--org", intotoOrg, HELLO], { PKGKIT_CONFIG: keylessConfig(standIn, TMP, "intoto"), SIGSTORE_ID_TOKEN: identityToken() });
+    assert.is(intoto.code, 0, intoto.stderr);
+    const { amd64 } = await archDigests(`${intotoOrg}/hello`);
+    const layer = (await client.getManifest(`${intotoOrg}/hello`, `sha256-${amd64!.slice(7)}.att`))!.json.layers![0]!;
+    const logged = JSON.parse(layer.annotations!["dev.sigstore.cosign/bundle"]!) as { Payload: { body: string } };
+    assert.is((JSON.parse(Buffer.from(logged.Payload.body, "base64").toString("utf8")) as { kind: string }).kind, "intoto");
+    const viaIntoto = cosignKeyless("spdxjson", IDENTITY, `${intotoOrg}/hello@${amd64}`);
+    assert.is(viaIntoto.code, 0, `cosign verify-attestation, Rekor intoto entry: ${viaIntoto.stderr}`);
+    assert.is.not(cosignKeyless("spdxjson", "https://github.com/someone/else", `${intotoOrg}/hello@${amd64}`).code, 0, "intoto entry, another identity");
   } finally {
     standIn.server.close();
   }

@@ -3,7 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { generateKeyPairSync } from "node:crypto";
+import { createHash, generateKeyPairSync } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -27,6 +27,7 @@ import { signStatement } from "../../lib/sign/oci.ts";
 import { parseBuildYml } from "../../lib/buildyml.ts";
 import { SpecError, type InputError } from "../../lib/errors.ts";
 import { checkIdentityToken } from "../../lib/sign/keyless.ts";
+import { loggedEnvelope } from "../../lib/sign/cosign-envelope.ts";
 import type { Descriptor, Registry } from "../../lib/registry/types.ts";
 import type { Signer } from "../../lib/sign/types.ts";
 import { resolveSigning, type SigningOptions } from "../../recipes/sign.ts";
@@ -666,6 +667,29 @@ test("opensKey: an encrypted PKCS#8 key (PBES2: PBKDF2 + AES-CBC, as openssl and
     assert.is(await opensKey(pem.replace("-----\n", "-----\nrole: targets\ngun: example.com/x\n\n"), "right-pass-7"), true);
   }
   assert.is(await opensKey(plain, "right-pass-7"), undefined, "an unencrypted key cannot be checked");
+});
+
+test("cosign .att layer of a Rekor-logged attestation: the bytes the entry's envelope hash is over (dsse: the proposed envelope; intoto: Rekor's canonical form with publicKey), else an error", async () => {
+  // @sigstore/sign's own proposed entries: what Rekor logs (a dsse entry keeps the hash of the proposed envelope).
+  const { toProposedEntry } = (await import("@sigstore/sign/dist/witness/tlog/entry.js")) as { toProposedEntry: (c: unknown, key: string, kind: string) => any };
+  const envelope = { payloadType: "application/vnd.in-toto+json", payload: Buffer.from('{"_type":"https://in-toto.io/Statement/v1"}'), signatures: [{ sig: Buffer.from("a signature"), keyid: "" }] };
+  const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  const sha256 = (b: string | Uint8Array) => createHash("sha256").update(b).digest("hex");
+  const entry = (kind: string, body: unknown) => ({ kindVersion: { kind, version: kind === "dsse" ? "0.0.1" : "0.0.2" }, canonicalizedBody: Buffer.from(JSON.stringify(body)) });
+
+  const proposed = toProposedEntry({ $case: "dsseEnvelope", dsseEnvelope: envelope }, pem, "dsse").spec.proposedContent.envelope as string;
+  const dsse = (hash: string) => entry("dsse", { kind: "dsse", spec: { envelopeHash: { algorithm: "sha256", value: hash } } });
+  assert.is(new TextDecoder().decode(await loggedEnvelope(envelope, dsse(sha256(proposed)))), proposed);
+
+  const intotoBody = toProposedEntry({ $case: "dsseEnvelope", dsseEnvelope: envelope }, pem, "intoto");
+  const intoto = await loggedEnvelope(envelope, entry("intoto", intotoBody));
+  assert.is(sha256(intoto), intotoBody.spec.content.hash.value);
+  assert.equal(JSON.parse(new TextDecoder().decode(intoto)), { payload: envelope.payload.toString("base64"), payloadType: envelope.payloadType, signatures: [{ publicKey: pem, sig: envelope.signatures[0]!.sig.toString("base64") }] });
+
+  await loggedEnvelope(envelope, dsse("00".repeat(32))).then(() => assert.unreachable("a hash that is not the envelope's"), (e: Error) =>
+    assert.is(e.message, `sigstore: the Rekor dsse 0.0.1 entry logged envelope hash ${"00".repeat(32)}, not ${sha256(proposed)}, the SHA-256 of the envelope for the .att image; cosign verify-attestation would refuse it`));
+  await loggedEnvelope(envelope, { kindVersion: { kind: "hashedrekord", version: "0.0.1" }, canonicalizedBody: Buffer.from("{}") }).then(() => assert.unreachable("another kind"), (e: Error) =>
+    assert.match(e.message, "Rekor recorded the attestation as a hashedrekord 0.0.1 entry; cosign's .att image needs a dsse 0.0.1 or intoto 0.0.2 entry"));
 });
 
 test.run();
