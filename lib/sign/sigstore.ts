@@ -285,8 +285,10 @@ function cosignAnnotations(vm: VerificationMaterial): Record<string, string> {
 /** An RFC 3161 timestamp (base64 DER) over `data` from the TSA at `url`. */
 async function timestampOf(url: string, data: Uint8Array): Promise<string> {
   const { TSAWitness } = await import("@sigstore/sign");
+  const { HashAlgorithm } = await import("@sigstore/protobuf-specs");
   // The witness timestamps a bundle's signature bytes: hand it `data` as one.
-  const vm = await new TSAWitness({ tsaBaseURL: url, timeout: WITNESS_TIMEOUT_MS }).testify({ $case: "messageSignature", messageSignature: { signature: Buffer.from(data) } } as never);
+  const messageDigest = { algorithm: HashAlgorithm.SHA2_256, digest: createHash("sha256").update(data).digest() };
+  const vm = await new TSAWitness({ tsaBaseURL: url, timeout: WITNESS_TIMEOUT_MS }).testify({ $case: "messageSignature", messageSignature: { messageDigest, signature: Buffer.from(data) } });
   return Buffer.from(vm.rfc3161Timestamps![0]!.signedTimestamp).toString("base64");
 }
 
