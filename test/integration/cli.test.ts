@@ -96,7 +96,7 @@ test("importing a config file from a script runs nothing", () => {
 
 const badPackages: [string, Record<string, string>, string][] = [
   ["pkg.config.ts with a typo", { "p/pkg.config.ts": `${importLine}export default definePackage({ image: "p", netwrok: false });\n` },
-    `pkgkit: $DIR/p/pkg.config.ts: field "netwrok": unknown field; did you mean "network"? Known fields: image, org, arches, gitrepo, network, disableContentTrust, disableCache, tag, dockerfile, buildArgs, extraSources, labels, config, depends, signer, sourceDateEpoch\n`],
+    `pkgkit: $DIR/p/pkg.config.ts: field "netwrok": unknown field; did you mean "network"? Known fields: image, org, arches, gitrepo, network, disableContentTrust, disableCache, attest, tag, dockerfile, buildArgs, extraSources, labels, config, depends, signer, sourceDateEpoch\n`],
   ["pkg.config.ts without a default export", { "p/pkg.config.ts": `${importLine}export const pkg = definePackage({ image: "p" });\n` },
     `pkgkit: $DIR/p/pkg.config.ts: package: expected \`export default definePackage({ ... })\`\n`],
   ["pkg.config.ts that throws", { "p/pkg.config.ts": `throw new Error("boom");\n` },
