@@ -12,11 +12,11 @@
  * Needs the test environment (test/env/start.sh: Docker engine, plain registry). Target: A/B ≤ 1.15.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { benchEnv, interleave, median, mustRun, parseFlags, secs, table, timed, type RunResult } from "./common.ts";
+import { benchEnv, interleave, median, mustRun, parseFlags, secs, table, timed, type RunResult, plainRegistry } from "./common.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const BIN = resolve(here, "..", "lib", "bin.mjs");
@@ -31,14 +31,7 @@ if (!(mb > 0) || !(rounds > 0)) {
   process.exit(2);
 }
 
-const state = process.env.PKGKIT_STATE ?? "/var/tmp/pkgkit-testenv";
-let registry: string;
-try {
-  registry = (JSON.parse(readFileSync(join(state, "services.json"), "utf8")) as { registries: { plain: string } }).registries.plain;
-} catch {
-  console.error(`no ${join(state, "services.json")}: run test/env/start.sh first (it starts the registry this benchmark pushes to)`);
-  process.exit(2);
-}
+const registry = plainRegistry();
 
 const repo = mkdtempSync(join(tmpdir(), "pkgkit-bench-attest-"));
 process.on("exit", () => rmSync(repo, { recursive: true, force: true }));

@@ -4,6 +4,8 @@
  */
 import { spawnSync, type SpawnSyncOptions } from "node:child_process";
 import { performance } from "node:perf_hooks";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 
 export interface RunResult {
   ms: number;
@@ -103,4 +105,15 @@ export function parseFlags(argv: string[], known: Record<string, "string" | "boo
     }
   }
   return out;
+}
+
+/** The test env's plain registry (test/env/start.sh writes it to services.json); exits 2 saying how to start it. */
+export function plainRegistry(): string {
+  const state = process.env.PKGKIT_STATE ?? "/var/tmp/pkgkit-testenv";
+  try {
+    return (JSON.parse(readFileSync(join(state, "services.json"), "utf8")) as { registries: { plain: string } }).registries.plain;
+  } catch {
+    console.error(`no ${join(state, "services.json")}: run test/env/start.sh first (it starts the registry this benchmark pushes to)`);
+    process.exit(2);
+  }
 }

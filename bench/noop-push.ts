@@ -7,13 +7,13 @@
  *
  * Needs the test environment (test/env/start.sh: Docker engine, plain registry). Target: A/B ≤ 2.0.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseImageRef, registryTag, withArch } from "../lib/names.ts";
 import { parseRepository } from "../lib/registry/names.ts";
-import { interleave, median, parseFlags, secs, table, timed, type RunResult, benchEnv, mustRun } from "./common.ts";
+import { interleave, median, parseFlags, secs, table, timed, type RunResult, benchEnv, mustRun, plainRegistry } from "./common.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const BIN = resolve(here, "..", "lib", "bin.mjs");
@@ -35,14 +35,7 @@ if (!(n > 0) || !(rounds > 0) || !(parallel > 0)) {
   process.exit(2);
 }
 
-const state = process.env.PKGKIT_STATE ?? "/var/tmp/pkgkit-testenv";
-let registry: string;
-try {
-  registry = (JSON.parse(readFileSync(join(state, "services.json"), "utf8")) as { registries: { plain: string } }).registries.plain;
-} catch {
-  console.error(`no ${join(state, "services.json")}: run test/env/start.sh first (it starts the registry this benchmark pushes to)`);
-  process.exit(2);
-}
+const registry = plainRegistry();
 const env = benchEnv;
 const must = mustRun;
 

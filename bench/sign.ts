@@ -13,7 +13,7 @@
  * (test/env/install.sh). No target: it reports the ratio.
  */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,7 +22,7 @@ import { mapLimit } from "../lib/concurrency.ts";
 import { createRegistry, MediaTypes, type Registry } from "../lib/registry/index.ts";
 import { sha256 } from "../lib/registry/digest.ts";
 import { sigstoreSigner, type SignTarget } from "../lib/sign/index.ts";
-import { benchEnv, median, mustRun, parseFlags, secs, table, timed } from "./common.ts";
+import { benchEnv, median, mustRun, parseFlags, secs, table, timed, plainRegistry } from "./common.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(here, "..");
@@ -39,14 +39,7 @@ if (!(n > 0) || !(rounds > 0) || !(parallel > 0)) {
   process.exit(2);
 }
 
-const state = process.env.PKGKIT_STATE ?? "/var/tmp/pkgkit-testenv";
-let registryHost: string;
-try {
-  registryHost = (JSON.parse(readFileSync(join(state, "services.json"), "utf8")) as { registries: { plain: string } }).registries.plain;
-} catch {
-  console.error(`no ${join(state, "services.json")}: run test/env/start.sh first (it starts the registry this benchmark pushes to)`);
-  process.exit(2);
-}
+const registryHost = plainRegistry();
 if (timed([COSIGN, "version"]).code !== 0) {
   console.error(`${COSIGN} does not run: install it with test/env/install.sh (or point $COSIGN at a cosign 2.x)`);
   process.exit(2);

@@ -1,5 +1,5 @@
 /** Shared test helpers: throwaway git repos and running the real CLI. */
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, mkdirSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -123,4 +123,21 @@ export async function pushedManifestOf(docker: string[], ref: string): Promise<s
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A committed repository of two packages: base (busybox from examples/hello, per arch) and app,
+ * built FROM base (`BASE=@lkt:pkg:../base`), whose image says the machine it was built on.
+ */
+export function chainRepo() {
+  const HELLO = join(ROOT, "examples/hello");
+  const repo = tmpRepo({
+    "base/build.yml": "image: base\n",
+    "base/Dockerfile": "ARG TARGETARCH\nFROM scratch AS base-amd64\nCOPY busybox-amd64 /bin/busybox\nFROM scratch AS base-arm64\nCOPY busybox-arm64 /bin/busybox\nFROM base-${TARGETARCH}\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n",
+    "app/build.yml": "image: app\nbuildArgs:\n  - BASE=@lkt:pkg:../base\n",
+    "app/Dockerfile": "ARG BASE\nFROM ${BASE}\nRUN echo \"app built on $(uname -m)\" > /app\nCMD [\"/bin/cat\", \"/app\"]\n",
+  });
+  for (const a of ["amd64", "arm64"]) copyFileSync(join(HELLO, `busybox-${a}`), join(repo.dir, "base", `busybox-${a}`));
+  repo.commit();
+  return repo;
 }

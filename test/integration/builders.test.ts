@@ -3,10 +3,10 @@
 // reads that engine's image list (and the local one's) to see where each arch was built.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { must, pkgkit, pushedManifestOf, ROOT, sh, tmpRepo } from "../helpers.ts";
+import { chainRepo, must, pkgkit, pushedManifestOf, ROOT, sh, tmpRepo } from "../helpers.ts";
 import { services } from "../services.ts";
 import { createRegistry } from "../../lib/registry/index.ts";
 import { buildxBuilder } from "../../lib/builder.ts";
@@ -218,14 +218,7 @@ test("--builders arm64=buildx:<name>, a docker-context builder (buildx's docker 
 });
 
 test("a dependency built FROM another on arm64: both in the remote engine, the dependent FROM the per-arch ref", () => {
-  const repo = tmpRepo({
-    "base/build.yml": "image: base\n",
-    "base/Dockerfile": "ARG TARGETARCH\nFROM scratch AS base-amd64\nCOPY busybox-amd64 /bin/busybox\nFROM scratch AS base-arm64\nCOPY busybox-arm64 /bin/busybox\nFROM base-${TARGETARCH}\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n",
-    "app/build.yml": "image: app\nbuildArgs:\n  - BASE=@lkt:pkg:../base\n",
-    "app/Dockerfile": "ARG BASE\nFROM ${BASE}\nRUN echo \"app built on $(uname -m)\" > /app\nCMD [\"/bin/cat\", \"/app\"]\n",
-  });
-  for (const a of ["amd64", "arm64"]) copyFileSync(join(HELLO, `busybox-${a}`), join(repo.dir, "base", `busybox-${a}`));
-  repo.commit();
+  const repo = chainRepo();
   const org = `${ORG}-deps`;
   const r = pkgkit(["build", "--json", "--org", org, "--builders", `arm64=${REMOTE}`, join(repo.dir, "app")]);
   assert.is(r.code, 0, r.stderr);

@@ -8,7 +8,7 @@ import * as assert from "uvu/assert";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
-import { must, pkgkit, pushedManifestOf, ROOT, sh, tmpRepo } from "../helpers.ts";
+import { chainRepo, must, pkgkit, pushedManifestOf, ROOT, sh, tmpRepo } from "../helpers.ts";
 import { services } from "../services.ts";
 import { createRegistry } from "../../lib/registry/index.ts";
 
@@ -117,14 +117,7 @@ test("push through `plan` then `apply`, arm64 on the TLS engine named in the wor
 });
 
 test("a chained build, base built locally first, app's arm64 on the ssh engine: the plan copies base's arm64 there (docker save | load), app builds FROM it", () => {
-  const repo = tmpRepo({
-    "base/build.yml": "image: base\n",
-    "base/Dockerfile": "ARG TARGETARCH\nFROM scratch AS base-amd64\nCOPY busybox-amd64 /bin/busybox\nFROM scratch AS base-arm64\nCOPY busybox-arm64 /bin/busybox\nFROM base-${TARGETARCH}\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n",
-    "app/build.yml": "image: app\nbuildArgs:\n  - BASE=@lkt:pkg:../base\n",
-    "app/Dockerfile": "ARG BASE\nFROM ${BASE}\nRUN echo \"app built on $(uname -m)\" > /app\nCMD [\"/bin/cat\", \"/app\"]\n",
-  });
-  for (const a of ["amd64", "arm64"]) copyFileSync(join(HELLO, `busybox-${a}`), join(repo.dir, "base", `busybox-${a}`));
-  repo.commit();
+  const repo = chainRepo();
   const org = `pkgkit-test-remote-chain-${RUN}`;
   // arm64 only: the arch that travels (amd64 would build and stay locally, testing nothing here).
   const base = pkgkit(["build", "--json", "--org", org, "--arches", "arm64", join(repo.dir, "base")]);
