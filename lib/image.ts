@@ -14,7 +14,7 @@ import { Readable, Transform, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { PkgkitError } from "./errors.ts";
 import { deterministicGzip } from "./gzip.ts";
-import { normalisedLayer } from "./layer-tar.ts";
+import { normalisedLayer, type TarRange } from "./layer-tar.ts";
 import { MediaTypes, type Blob, type Platform } from "./registry/types.ts";
 import { sha256 } from "./registry/digest.ts";
 
@@ -24,6 +24,12 @@ export type ManifestFormat = "docker" | "oci";
 export interface ImageBlobs {
   config: Blob;
   layers: Blob[];
+  /**
+   * Each layer as the engine exported it, uncompressed, where it lies in the `docker save` archive:
+   * the same files as `layers` (only entry order and times differ), so the SBOM reads them without
+   * gunzipping what is being pushed. Absent for an image read back from a registry.
+   */
+  exportedLayers?: TarRange[];
   platform: Platform;
   manifest: { mediaType: string; bytes: Uint8Array; digest: string; size: number };
 }
@@ -127,7 +133,7 @@ export async function imageBlobsFromArchive(archive: string, dir: string, format
     throw new PkgkitError(`${archive}: the config lists ${diffIds.length} layers, the archive ${index[0]!.Layers.length}`);
 
   const normalised = await Promise.all(
-    index[0]!.Layers.map(async (name, i): Promise<{ blob: Blob; diffId: string }> => {
+    index[0]!.Layers.map(async (name, i): Promise<{ blob: Blob; diffId: string; exportedLayer: TarRange }> => {
       const e = entries.get(name);
       if (!e) throw new PkgkitError(`${archive}: no layer ${name} in the image archive`);
       const exported = createHash("sha256");
@@ -139,9 +145,10 @@ export async function imageBlobsFromArchive(archive: string, dir: string, format
       const raw = createHash("sha256");
       const packed = createHash("sha256");
       const packedCount = { n: 0 };
-      const layer = Readable.from(normalisedLayer({ file: archive, offset: e.offset, size: e.size }, epoch));
+      const exportedLayer = { file: archive, offset: e.offset, size: e.size };
+      const layer = Readable.from(normalisedLayer(exportedLayer, epoch));
       await pipeline(layer, hashing(raw, { n: 0 }), deterministicGzip(), hashing(packed, packedCount), createWriteStream(path));
-      return { blob: { digest: `sha256:${packed.digest("hex")}`, size: packedCount.n, data: { path } }, diffId: `sha256:${raw.digest("hex")}` };
+      return { blob: { digest: `sha256:${packed.digest("hex")}`, size: packedCount.n, data: { path } }, diffId: `sha256:${raw.digest("hex")}`, exportedLayer };
     }),
   );
   const layers = normalised.map((l) => l.blob);
@@ -158,6 +165,7 @@ export async function imageBlobsFromArchive(archive: string, dir: string, format
   return {
     config: configBlob,
     layers,
+    exportedLayers: normalised.map((l) => l.exportedLayer),
     platform: {
       os: config.os ?? "linux",
       architecture: config.architecture ?? "",

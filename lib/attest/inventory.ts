@@ -65,7 +65,7 @@ const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The files and packages of an image's final filesystem (its layers applied, whiteouts honoured). */
 export async function imageInventory(image: ImageBlobs, where: string): Promise<ImageInventory> {
-  const fs = await imageRootfs(image.layers, where);
+  const fs = await imageRootfs(image.exportedLayers ?? image.layers, where);
   const files: ImageFile[] = [];
   for (const path of [...fs.keys()].sort(byString)) {
     const node = fs.get(path)!;

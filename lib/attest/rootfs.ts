@@ -4,10 +4,11 @@
  * `.wh..wh..opq` empties its directory of what the layers below put there). Only the final view is
  * kept: a file that a later layer deleted or replaced is not in it.
  */
-import { readFile } from "node:fs/promises";
+import { open, readFile } from "node:fs/promises";
 import { gunzip } from "node:zlib";
 import { promisify } from "node:util";
 import { PkgkitError } from "../errors.ts";
+import type { TarRange } from "../layer-tar.ts";
 import type { Blob } from "../registry/types.ts";
 
 /** One path of the final filesystem. Hard links are resolved to the bytes of the file they name. */
@@ -101,8 +102,22 @@ function parsePax(text: string): Record<string, string> {
   return out;
 }
 
-/** The bytes of a layer blob, gunzipped when it is gzip (the magic bytes say so). */
-export async function layerTar(blob: Blob, where: string): Promise<Uint8Array> {
+/** The bytes of a layer: a blob, gunzipped when it is gzip (the magic bytes say so), or an uncompressed tar where it lies in a file. */
+export async function layerTar(blob: Blob | TarRange, where: string): Promise<Uint8Array> {
+  if ("file" in blob) {
+    const fh = await open(blob.file, "r");
+    try {
+      const bytes = new Uint8Array(blob.size);
+      for (let n = 0; n < blob.size; ) {
+        const { bytesRead } = await fh.read(bytes, n, blob.size - n, blob.offset + n);
+        if (bytesRead === 0) throw new PkgkitError(`${where}: ${blob.file} ends inside the layer at offset ${blob.offset} (${n} of ${blob.size} bytes); the archive is truncated`);
+        n += bytesRead;
+      }
+      return bytes;
+    } finally {
+      await fh.close();
+    }
+  }
   const bytes = blob.data instanceof Uint8Array ? blob.data : await readFile(blob.data.path);
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
@@ -167,10 +182,16 @@ function applyLayer(fs: Rootfs, entries: TarEntry[], where: string) {
   prune(fs, (path, ancestor) => ancestor && path !== "/" && (fs.get(path)?.type ?? "dir") !== "dir");
 }
 
-/** The final filesystem of an image from its layers, bottom first. `where` names the image in errors. */
-export async function imageRootfs(layers: Blob[], where: string): Promise<Rootfs> {
+/**
+ * The final filesystem of an image from its layers, bottom first: blobs, or uncompressed tars where
+ * they lie in a file (the `docker save` archive). `where` names the image in errors.
+ */
+export async function imageRootfs(layers: (Blob | TarRange)[], where: string): Promise<Rootfs> {
   const fs: Rootfs = new Map();
-  for (const layer of layers) applyLayer(fs, tarEntries(await layerTar(layer, where), `${where} layer ${layer.digest}`), `${where} layer ${layer.digest}`);
+  for (const layer of layers) {
+    const named = `${where} layer ${"file" in layer ? `at offset ${layer.offset} of ${layer.file}` : layer.digest}`;
+    applyLayer(fs, tarEntries(await layerTar(layer, where), named), named);
+  }
   return fs;
 }
 

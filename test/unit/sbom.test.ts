@@ -298,6 +298,28 @@ test("the documents are the same bytes under every runtime (pinned digests)", as
   assert.is(digestOf((await sbomPredicate(image, subject, "cyclonedx")).predicate), CYCLONEDX_DIGEST);
 });
 
+test("layers read where the engine exported them (uncompressed, at offsets in one archive file): the same bytes, and the pushed gzip blobs not read", async () => {
+  // As in a `docker save` archive: each layer tar after some other bytes, in one file.
+  const tars = [tar(layer1), tar(layer2)];
+  const archive = join(dir, "image.tar");
+  const lead = new Uint8Array(1536).fill(7);
+  writeFileSync(archive, Buffer.concat([lead, tars[0]!, lead, tars[1]!, lead]));
+  const exportedLayers = [
+    { file: archive, offset: lead.length, size: tars[0]!.length },
+    { file: archive, offset: 2 * lead.length + tars[0]!.length, size: tars[1]!.length },
+  ];
+  const notGzip = new Uint8Array([0x1f, 0x8b, 1, 2, 3]);
+  const exported = { ...image, layers: image.layers.map((l) => ({ ...l, data: notGzip })), exportedLayers };
+  assert.is(JSON.stringify(await sbomPredicate(exported, subject, "spdx")), JSON.stringify(spdx));
+  const truncated = { ...exported, exportedLayers: [exportedLayers[0]!, { ...exportedLayers[1]!, size: exportedLayers[1]!.size + 4096 }] };
+  try {
+    await sbomPredicate(truncated, subject, "spdx");
+    assert.unreachable("a layer past the end of the archive was read");
+  } catch (err) {
+    assert.match((err as Error).message, `${archive} ends inside the layer at offset ${exportedLayers[1]!.offset}`);
+  }
+});
+
 test("os-release names the distribution of the purls; listed paths follow symlinked directories (merged /usr); an unreadable layer is an error naming the image and layer", async () => {
   const osLayer = gzipSync(tar([
     { name: "etc/os-release", type: "2", link: "../usr/lib/os-release" },
