@@ -45,8 +45,6 @@ export interface PackageSbomOptions {
   format: SbomFormat;
   /** The manifest the engine's image is given, as push's `format` (default docker): it names the digest the document is about. */
   manifestFormat?: ManifestFormat;
-  /** SOURCE_DATE_EPOCH, the document's creation time in seconds (default 0). */
-  sourceDateEpoch?: number;
   /** Where a note goes when the engine does not answer and the registry is read instead. */
   log?: (line: string) => void;
 }
@@ -60,7 +58,7 @@ export async function packageSbom(pkg: Package, arch: Arch, options: PackageSbom
   const sbomOf = async (image: ImageBlobs, from: SbomImageSource) => {
     if (image.platform.architecture !== arch)
       throw new PkgkitError(`${ref} in the ${from === "engine" ? "engine" : "registry"} is a ${image.platform.os}/${image.platform.architecture} image, expected linux/${arch}; rebuild it with --force`);
-    const { predicateType, predicate } = await sbomPredicate(image, attestSubject(pkg, arch, image.manifest.digest), options.format, { sourceDateEpoch: options.sourceDateEpoch });
+    const { predicateType, predicate } = await sbomPredicate(image, attestSubject(pkg, arch, image.manifest.digest), options.format, { sourceDateEpoch: pkg.sourceDateEpoch });
     return { document: predicate, predicateType, ref, digest: image.manifest.digest, from };
   };
   // An engine that cannot be reached is no reason to refuse: the registry's image is the one attested.

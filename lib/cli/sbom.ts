@@ -20,14 +20,6 @@ interface CliParts {
   settingsFor(t: Targets, o: ParsedOptions, what: { builders?: boolean; registry?: boolean }): Promise<{ workspace?: WorkspaceDefinition; settings: Settings }>;
 }
 
-/** SOURCE_DATE_EPOCH: whole seconds since 1970, or undefined when unset or empty. */
-function sourceDateEpoch(env: NodeJS.ProcessEnv): number | undefined {
-  const text = env.SOURCE_DATE_EPOCH;
-  if (text === undefined || text === "") return undefined;
-  if (!/^\d{1,12}$/.test(text)) throw new InputError(`SOURCE_DATE_EPOCH ${JSON.stringify(text)}: expected whole seconds since 1970-01-01 UTC, e.g. 1700000000`);
-  return Number(text);
-}
-
 export function sbomCommand(cli: CliParts) {
   const { json: _json, ...naming } = cli.naming;
   return {
@@ -35,7 +27,7 @@ export function sbomCommand(cli: CliParts) {
     args: "<dir>",
     options: {
       ...naming,
-      format: { type: "string" as const, value: "<spdx|cyclonedx>", help: "the document format (default spdx: SPDX 2.3 JSON; cyclonedx: CycloneDX 1.6 JSON); its creation time is $SOURCE_DATE_EPOCH (default 0: 1970-01-01)" },
+      format: { type: "string" as const, value: "<spdx|cyclonedx>", help: "the document format (default spdx: SPDX 2.3 JSON; cyclonedx: CycloneDX 1.6 JSON); its creation time is the package's SOURCE_DATE_EPOCH, as push attests it (env SOURCE_DATE_EPOCH, else the package's or workspace's sourceDateEpoch, else 0: 1970-01-01)" },
       arch: { type: "string" as const, value: "<arch>", help: "the arch image to describe (default: the engine's arch when the package builds it, else the package's first arch)" },
       output: { type: "string" as const, short: "o", value: "<file>", help: "write the document to this file instead of stdout" },
       oci: { type: "boolean" as const, help: "the engine's image as push --oci exports it (OCI media types), so the digest the document names is the one push --oci gives it" },
@@ -48,7 +40,6 @@ export function sbomCommand(cli: CliParts) {
       if (!SBOM_FORMATS.includes(format)) throw new InputError(`--format ${JSON.stringify(o.format)}: expected ${SBOM_FORMATS.join(" or ")}`);
       const askedArch = typeof o.arch === "string" ? o.arch.replace(/^linux\//, "") : undefined;
       if (askedArch !== undefined && !ARCHES.includes(askedArch as Arch)) throw new InputError(`--arch ${JSON.stringify(o.arch)}: expected one of ${ARCHES.join(", ")}`);
-      const epoch = sourceDateEpoch(process.env);
       const { workspace, settings } = await cli.settingsFor(t, o, { builders: true, registry: true });
       const { roots } = await graphOfTargets(t, settings.packages, workspace);
       if (roots.length !== 1) throw new InputError(`sbom describes one package; ${t.dirs[0] ?? "the workspace"} gives ${roots.length}: ${roots.map((p) => p.dir).join(", ")}; name one package directory`);
@@ -62,7 +53,7 @@ export function sbomCommand(cli: CliParts) {
       }
       if (!arch || !pkg.arches.includes(arch))
         throw new InputError(`--arch ${JSON.stringify(arch ?? "")}: ${pkg.file} builds ${pkg.arches.join(", ") || "no arch"}; expected one of them`);
-      const sbom = await packageSbom(pkg, arch, { builder: builderOf(arch), registry: session.registry!, format, manifestFormat: o.oci ? "oci" : "docker", log: (l) => void process.stderr.write(`${l}\n`), ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}) });
+      const sbom = await packageSbom(pkg, arch, { builder: builderOf(arch), registry: session.registry!, format, manifestFormat: o.oci ? "oci" : "docker", log: (l) => void process.stderr.write(`${l}\n`) });
       const text = `${JSON.stringify(sbom.document, null, 2)}\n`;
       if (typeof o.output === "string") await writeFile(o.output, text);
       else process.stdout.write(text);
