@@ -5,7 +5,7 @@
  * registry of the test's own, for tests that stop and restart one or need token auth.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, openSync, readFileSync, closeSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, closeSync, writeFileSync } from "node:fs";
 import { createConnection, createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -49,6 +49,22 @@ export interface RemoteEngines {
 }
 
 let cached: Services | undefined;
+/**
+ * Makes `dir` a docker config directory logged in to the TLS registry (the test credentials) and,
+ * with `notary`, holding its CA where notary and docker trust look (tls/<host:port>/ca.crt).
+ */
+export function loggedInDockerConfig(dir: string, notary?: { url: string; ca: string }): string {
+  const svc = services();
+  mkdirSync(dir, { recursive: true });
+  if (notary) {
+    const host = new URL(notary.url).host;
+    mkdirSync(join(dir, "tls", host), { recursive: true });
+    copyFileSync(notary.ca, join(dir, "tls", host, "ca.crt"));
+  }
+  writeFileSync(join(dir, "config.json"), JSON.stringify({ auths: { [svc.registries.tls]: { auth: Buffer.from(`${svc.username}:${svc.password}`).toString("base64") } } }));
+  return dir;
+}
+
 export function services(): Services {
   if (cached) return cached;
   const file = join(STATE, "services.json");

@@ -10,7 +10,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BIN, must, pkgkit, ROOT, sh, shAsync } from "../helpers.ts";
-import { services } from "../services.ts";
+import { loggedInDockerConfig, services } from "../services.ts";
 import { cosignTrust, identityToken, IDENTITY, ISSUER, keylessConfig, startSigstoreStandIn } from "../sigstore-stand-in.ts";
 import { createRegistry } from "../../lib/registry/index.ts";
 import type { Registry } from "../../lib/registry/types.ts";
@@ -24,9 +24,7 @@ const TAG = pkgkit(["show-tag", "--org", "x", HELLO]).stdout.trim().split(":").p
 const SPDX = "https://spdx.dev/Document";
 const SLSA = "https://slsa.dev/provenance/v1";
 
-const DOCKER_CONFIG = join(TMP, "docker-config");
-must(["mkdir", "-p", DOCKER_CONFIG]);
-writeFileSync(join(DOCKER_CONFIG, "config.json"), JSON.stringify({ auths: { [svc.registries.tls]: { auth: Buffer.from(`${svc.username}:${svc.password}`).toString("base64") } } }));
+const DOCKER_CONFIG = loggedInDockerConfig(join(TMP, "docker-config"));
 const client: Registry = createRegistry({ dockerConfigDir: DOCKER_CONFIG, certsDirs: [svc.certsDir] });
 const env = { DOCKER_CONFIG, PKGKIT_CERTS_DIR: svc.certsDir, PKGKIT_CONFIG: "" };
 const KEY_PASSWORD = `pw-${randomBytes(9).toString("hex")}`;

@@ -7,12 +7,12 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { randomBytes } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer, type AddressInfo, type Socket } from "node:net";
 import { assertNoSecrets, BIN, must, pkgkit, ROOT, shAsync } from "../helpers.ts";
-import { services, startRegistry } from "../services.ts";
+import { loggedInDockerConfig, services, startRegistry } from "../services.ts";
 import { DOCTOR_HINT } from "../../lib/errors.ts";
 
 const svc = services();
@@ -30,11 +30,7 @@ const KEY_PASS = `key-${randomBytes(9).toString("hex")}`;
 const printed: string[] = [];
 
 /** A docker config dir: the notary CA where notary looks, the TLS registry's login. */
-const DOCKER_CONFIG = join(TMP, "docker-config");
-const notaryHost = new URL(NOTARY.url).host;
-mkdirSync(join(DOCKER_CONFIG, "tls", notaryHost), { recursive: true });
-copyFileSync(NOTARY.ca, join(DOCKER_CONFIG, "tls", notaryHost, "ca.crt"));
-writeFileSync(join(DOCKER_CONFIG, "config.json"), JSON.stringify({ auths: { [svc.registries.tls]: { auth: Buffer.from(`${svc.username}:${svc.password}`).toString("base64") } } }));
+const DOCKER_CONFIG = loggedInDockerConfig(join(TMP, "docker-config"), NOTARY);
 
 const KEY = join(TMP, "cosign.key");
 must(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-aes-256-cbc", "-pass", "env:COSIGN_PASSWORD", "-out", KEY], undefined, { COSIGN_PASSWORD: KEY_PASS });
@@ -72,7 +68,7 @@ test("a healthy machine: all ok for a package pushing to the plain registry with
   assert.match(row(notary.rows, "binfmt arm64").found, "qemu-aarch64 enabled");
   assert.match(row(notary.rows, `registry ${svc.registries.plain}`).found, `http://${svc.registries.plain}/v2/ answers`);
   assert.is(row(notary.rows, "notary cli").status, "ok");
-  assert.match(row(notary.rows, `notary server ${NOTARY.url}`).found, `TLS verified with ${join(DOCKER_CONFIG, "tls", notaryHost, "ca.crt")}`);
+  assert.match(row(notary.rows, `notary server ${NOTARY.url}`).found, `TLS verified with ${join(DOCKER_CONFIG, "tls", new URL(NOTARY.url).host, "ca.crt")}`);
   assert.match(row(notary.rows, "notary passphrase").found, "$DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE");
 
   const sigstore = doctor(["--org", `${svc.registries.tls}/${RUN}`, "--key", KEY, "--builders", `arm64=${REMOTE.tls.host}`, HELLO], { DOCKER_CERT_PATH: REMOTE.tls.certs });

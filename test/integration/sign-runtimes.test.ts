@@ -13,7 +13,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assertNoSecrets, lsTree, must, ROOT, sh, shAsync, tmpRepo } from "../helpers.ts";
-import { services } from "../services.ts";
+import { loggedInDockerConfig, services } from "../services.ts";
 import { identityToken, IDENTITY, ISSUER, keylessConfig, startSigstoreStandIn, type StandIn } from "../sigstore-stand-in.ts";
 import { createRegistry } from "../../lib/registry/index.ts";
 
@@ -59,11 +59,7 @@ writeFileSync(join(HOME, ".moby/linuxkit/config.yml"), `pkg:\n  content-trust-pa
 const commandRuns = () => (readFileSync(runsFile, { encoding: "utf8", flag: "a+" }).match(/run/g) ?? []).length;
 
 // DOCKER_CONFIG: the TLS registry's credentials, the notary CA under tls/<host:port>/, the trust directory.
-const DOCKER_CONFIG = join(TMP, "docker-config");
-const notaryHost = new URL(NOTARY.url).host;
-mkdirSync(join(DOCKER_CONFIG, "tls", notaryHost), { recursive: true });
-copyFileSync(NOTARY.ca, join(DOCKER_CONFIG, "tls", notaryHost, "ca.crt"));
-writeFileSync(join(DOCKER_CONFIG, "config.json"), JSON.stringify({ auths: { [svc.registries.tls]: { auth: Buffer.from(`${svc.username}:${svc.password}`).toString("base64") } } }));
+const DOCKER_CONFIG = loggedInDockerConfig(join(TMP, "docker-config"), NOTARY);
 const client = createRegistry({ dockerConfigDir: DOCKER_CONFIG, certsDirs: [svc.certsDir] });
 
 const env = {

@@ -10,7 +10,7 @@ import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assertNoSecrets, BIN, must, pkgkit, ROOT, sh, shAsync } from "../helpers.ts";
-import { services } from "../services.ts";
+import { loggedInDockerConfig, services } from "../services.ts";
 import { identityToken, IDENTITY, ISSUER, keylessConfig, startSigstoreStandIn } from "../sigstore-stand-in.ts";
 import { createRegistry } from "../../lib/registry/index.ts";
 import { keylessCertificates } from "../../lib/sign/keyless.ts";
@@ -25,9 +25,7 @@ const TAG = pkgkit(["show-tag", "--org", "x", HELLO]).stdout.trim().split(":").p
 const printed: string[] = [];
 
 const creds = { username: svc.username, password: svc.password };
-const DOCKER_CONFIG = join(TMP, "docker-config");
-must(["mkdir", "-p", DOCKER_CONFIG]);
-writeFileSync(join(DOCKER_CONFIG, "config.json"), JSON.stringify({ auths: { [svc.registries.tls]: { auth: Buffer.from(`${creds.username}:${creds.password}`).toString("base64") } } }));
+const DOCKER_CONFIG = loggedInDockerConfig(join(TMP, "docker-config"));
 const client: Registry = createRegistry({ dockerConfigDir: DOCKER_CONFIG, certsDirs: [svc.certsDir] });
 const env = { DOCKER_CONFIG, PKGKIT_CERTS_DIR: svc.certsDir, PKGKIT_CONFIG: "" };
 

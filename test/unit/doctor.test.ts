@@ -26,7 +26,7 @@ const textOf = async (f: () => unknown) => {
   throw new Error("expected an error");
 };
 
-test("errors a doctor check explains end with the hint; others do not", async () => {
+test("errors a doctor check explains end with the hint; others do not (the notary CLI missing and an engine refusing the certificate from Shell stand-ins)", async () => {
   delete process.env.PKGKIT_TEST_NO_PASSPHRASE;
   const hinted = [
     await textOf(() => passphrase({ env: "PKGKIT_TEST_NO_PASSPHRASE", commands: [], what: "the test passphrase" })()),
