@@ -14,7 +14,7 @@
  * the same matrix) stops a plan only when it changes a step: an index the plan skipped no longer
  * lists its arches, for instance.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { InputError } from "./errors.ts";
 import { ARCHES, parseImageRef, type Arch } from "./names.ts";
 import { indexRef, type Package } from "./package.ts";

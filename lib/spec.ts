@@ -3,7 +3,7 @@
  * declares. One zod schema validates both; every error names the field, what was given and the
  * expected form.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { ARCHES, checkImage, checkOrg, redactOrg, tagRe, type Arch } from "./names.ts";
 export { ARCHES, PLATFORMS, platformKey, platformString, type Arch } from "./names.ts";
 import { type FieldProblem } from "./errors.ts";

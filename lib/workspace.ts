@@ -15,7 +15,7 @@
  */
 import { readdirSync, statSync } from "node:fs";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { InputError, SpecError } from "./errors.ts";
 import { BUILD_YML, CONFIG_FILE, importDefault } from "./load.ts";
 import { ARCHES, archesSchema, orgSchema, problemsOf, sourceDateEpochSchema, type Arch } from "./spec.ts";

@@ -4,7 +4,7 @@
  * back with them (lib/apply.ts).
  */
 import { isAbsolute } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { ARCHES, parseImageRef, tagRe } from "../names.ts";
 import { signerName } from "../sign/schema.ts";
 

@@ -13,7 +13,7 @@
 import { existsSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import process from "node:process";
-import { z } from "zod";
+import * as z from "zod";
 import { notaryOptionsSchema, signerName, sigstoreOptionsSchema, type SignerConfig, type SignerName, type SignerSpec } from "./schema.ts";
 import { InputError } from "../errors.ts";
 import { MAX_CONFIG_BYTES, readTextLimited } from "../limits.ts";

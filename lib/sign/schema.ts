@@ -2,7 +2,7 @@
  * The signer settings a package, a workspace or pkgkit.yml may give (see config.ts for where they
  * are read and how they combine). Pure: the spec validates a package's `signer` field with these.
  */
-import { z } from "zod";
+import * as z from "zod";
 
 export type SignerName = "notary" | "sigstore";
 export const SIGNER_NAMES: SignerName[] = ["notary", "sigstore"];
