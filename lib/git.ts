@@ -1,7 +1,7 @@
 /**
  * Git facts for many directories at once. The number of git processes depends on the number of
- * repositories involved, never on the number of directories: per repository, one `rev-parse`,
- * then `ls-tree`, `diff`, `ls-files`, `config` and `show` (HEAD's date, for GOPKGVERSION) together,
+ * repositories involved, never on the number of directories: per repository, `rev-parse`,
+ * `ls-tree`, `diff`, `ls-files`, `config` and `show` (HEAD's date, for GOPKGVERSION) together,
  * each over all the directories.
  *
  * What they answer is what LinuxKit's pkglib (git.go) asks one directory at a time:
@@ -17,6 +17,7 @@ import { existsSync } from "node:fs";
 import { lstat, readFile } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { InputError } from "./errors.ts";
+import { canonical } from "./runtime.ts";
 import type { Shell } from "./shell.ts";
 
 /** The commit tags are computed at unless `--hash-commit` says otherwise (LinuxKit's default). */
@@ -106,6 +107,13 @@ function notInGit(dir: string) {
 }
 
 async function repoStates(shell: Shell, hint: string, dirs: string[], hashCommit: string): Promise<Map<string, DirState>> {
+  // The directory holding .git is the top level but where GIT_DIR, GIT_WORK_TREE or core.worktree
+  // say otherwise: the queries start there at once, beside the rev-parse that names the top, and
+  // run again at the top it names when that is another directory. One round of git processes
+  // instead of two.
+  const guess = canonical(hint);
+  const early = repoQueries(shell, guess, dirs, hashCommit);
+  early.catch(() => {}); // awaited below, or dropped when rev-parse fails
   const head = await git(shell, hint, ["rev-parse", "--show-toplevel", "HEAD", `${hashCommit}^{tree}`]);
   if (head.code !== 0) {
     if (/not a git repository/i.test(head.stderr)) throw notInGit(dirs[0]!);
@@ -118,23 +126,8 @@ async function repoStates(shell: Shell, hint: string, dirs: string[], hashCommit
     throw new InputError(`${hint}: git rev-parse failed: ${head.stderr.trim()}`);
   }
   const [top, commit, rootTree] = head.stdout.trim().split("\n") as [string, string, string];
-  const rel = new Map(dirs.map((d) => [d, relative(top, d).split(sep).join("/")]));
-  for (const [d, r] of rel) if (r.startsWith("..")) throw new InputError(`${d}: outside the git work tree at ${top}`);
-  const paths = [...new Set(rel.values())].filter((r) => r !== "");
-  const spec = rel.size > paths.length ? ["."] : covering(paths); // a package at the top covers everything
-  // Many paths: list every tree under their parents once (-r -d) instead of matching each path.
-  // -t: a directory that holds another one asked for (--hash-path's parent) is listed too.
-  const treeSpec = paths.length > 32 ? ["-r", "-d", hashCommit, "--", ...covering(paths)] : ["-t", hashCommit, "--", ...paths];
+  const { rel, lsTree, diff, lsFiles, config, version } = top === guess ? await early : await repoQueries(shell, top, dirs, hashCommit);
   const atHead = hashCommit === DEFAULT_HASH_COMMIT;
-
-  const [lsTree, diff, lsFiles, config, version] = await Promise.all([
-    paths.length ? git(shell, top, ["ls-tree", "--full-tree", "-z", ...treeSpec]) : undefined,
-    atHead ? git(shell, top, ["diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", "HEAD", "--", ...spec]) : undefined,
-    // Tracked and untracked at once, told apart by -t's tag ("? " untracked), each list in git's order.
-    git(shell, top, ["ls-files", "-z", "-t", "--cached", "--others", "--exclude-standard", "--", ...spec]),
-    git(shell, top, ["config", "-z", "--get-regexp", "^(remote\\.origin\\.url|core\\.quotepath)$"]),
-    git(shell, top, ["--no-pager", "show", "--quiet", "--abbrev=12", "--date=format-local:%Y%m%d%H%M%S", "--format=%cd-%h", "HEAD"]),
-  ]);
   for (const [name, r] of [["ls-tree", lsTree], ["diff", diff], ["ls-files", lsFiles]] as const)
     if (r && r.code !== 0) throw new InputError(`${top}: git ${name} failed: ${r.stderr.trim()}`);
 
@@ -163,6 +156,27 @@ async function repoStates(shell: Shell, hint: string, dirs: string[], hashCommit
     });
   }
   return out;
+}
+
+/** `ls-tree`, `diff`, `ls-files`, `config` and `show` over `dirs`, at once, in the work tree whose top is `top`. */
+async function repoQueries(shell: Shell, top: string, dirs: string[], hashCommit: string) {
+  const rel = new Map(dirs.map((d) => [d, relative(top, d).split(sep).join("/")]));
+  for (const [d, r] of rel) if (r.startsWith("..")) throw new InputError(`${d}: outside the git work tree at ${top}`);
+  const paths = [...new Set(rel.values())].filter((r) => r !== "");
+  const spec = rel.size > paths.length ? ["."] : covering(paths); // a package at the top covers everything
+  // Many paths: list every tree under their parents once (-r -d) instead of matching each path.
+  // -t: a directory that holds another one asked for (--hash-path's parent) is listed too.
+  const treeSpec = paths.length > 32 ? ["-r", "-d", hashCommit, "--", ...covering(paths)] : ["-t", hashCommit, "--", ...paths];
+  const atHead = hashCommit === DEFAULT_HASH_COMMIT;
+  const [lsTree, diff, lsFiles, config, version] = await Promise.all([
+    paths.length ? git(shell, top, ["ls-tree", "--full-tree", "-z", ...treeSpec]) : undefined,
+    atHead ? git(shell, top, ["diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", "HEAD", "--", ...spec]) : undefined,
+    // Tracked and untracked at once, told apart by -t's tag ("? " untracked), each list in git's order.
+    git(shell, top, ["ls-files", "-z", "-t", "--cached", "--others", "--exclude-standard", "--", ...spec]),
+    git(shell, top, ["config", "-z", "--get-regexp", "^(remote\\.origin\\.url|core\\.quotepath)$"]),
+    git(shell, top, ["--no-pager", "show", "--quiet", "--abbrev=12", "--date=format-local:%Y%m%d%H%M%S", "--format=%cd-%h", "HEAD"]),
+  ]);
+  return { rel, lsTree, diff, lsFiles, config, version };
 }
 
 /** Git's false: false, no, off, 0 (any case). */

@@ -2,7 +2,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync, unlinkSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeDefinition } from "../../lib/define.ts";
@@ -234,12 +234,50 @@ test("the number of git processes does not grow with the number of packages", as
   const pkgs = await resolvePackages(many, defs(40));
   assert.is(many.calls.length, one.calls.length);
   assert.ok(many.calls.every((c) => c[0] === "git"));
-  // rev-parse, then ls-tree, diff, ls-files, config and show.
+  // rev-parse, ls-tree, diff, ls-files, config and show.
   assert.ok(many.calls.length <= 6, `${many.calls.length} git calls`);
   for (let i = 0; i < 40; i++) {
     if (i === 3) assert.match(pkgs[i]!.tag, /-dirty-/);
     else assert.is(pkgs[i]!.tag, lsTree(repo.dir, `pkgs/p${i}`));
   }
+  repo.rm();
+});
+
+test("git is asked in one round: rev-parse beside the other queries, which run again at the top it names when that is not where .git was found", async () => {
+  const repo = tmpRepo({ "a/p/Dockerfile": "FROM scratch\n", "a/p/f": "x\n" });
+  const tracking = (): Shell & { calls: string[][]; most: number } => {
+    let running = 0;
+    const t = {
+      name: shell.name,
+      calls: [] as string[][],
+      most: 0,
+      exec: async (argv: readonly string[], o?: Parameters<Shell["exec"]>[1]) => {
+        t.calls.push([...argv]);
+        t.most = Math.max(t.most, ++running);
+        try {
+          return await shell.exec(argv, o);
+        } finally {
+          running--;
+        }
+      },
+    };
+    return t;
+  };
+  const dir = join(repo.dir, "a/p");
+  const plain = tracking();
+  const [clean] = await resolvePackages(plain, [def(dir)]);
+  assert.is(clean!.tag, lsTree(repo.dir, "a/p"));
+  // rev-parse, ls-tree, diff, ls-files, config and show, all running at once.
+  assert.is(plain.calls.length, 6);
+  assert.is(plain.most, 6, "one round of git processes");
+  // An empty a/.git is where pkgkit looks first, but git skips it: the top is the repository's.
+  mkdirSync(join(repo.dir, "a/.git"));
+  const moved = tracking();
+  const [again] = await resolvePackages(moved, [def(dir)]);
+  assert.is(again!.tag, clean!.tag);
+  assert.is(again!.dirty, false);
+  assert.is(moved.calls.length, 11, "the five queries again, at the top");
+  assert.equal(moved.calls.slice(6).map((c) => c[2]), Array(5).fill(repo.dir));
   repo.rm();
 });
 
