@@ -1,8 +1,12 @@
 // What a bundle was built from: lib/bundle.mjs records it beside lib/dist/cli.mjs, and the bin
 // runs the bundle only while the sources on disk give the same digest (not their mtimes, which
-// a checkout, a copy or a restored file can set to anything).
+// a checkout, a copy or a restored file can set to anything). Reading and hashing the hundred-odd
+// sources costs several milliseconds of every start, so the record also keeps each file's inode,
+// size, mtime and ctime as they were when it was hashed: while all of them are the same, the file
+// is the one hashed (any write, rename over it or copy changes the ctime, which no tool sets back),
+// and nothing is read. Otherwise (another checkout, an installed copy, an edit) the digest decides.
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 
 /** The record lib/bundle.mjs writes: the bundle's source files (paths relative to the package root) and their digest. */
 export const SOURCES_RECORD = new URL("./dist/cli.sources.json", import.meta.url);
@@ -25,4 +29,50 @@ export function sourcesDigest(root, files) {
     hash.update(`${file}\0${bytes.length}\0`).update(bytes);
   }
   return hash.digest("hex");
+}
+
+/**
+ * Each file's inode, size, mtime and ctime (nanoseconds), as one string; undefined when one
+ * cannot be stat'ed.
+ * @param {URL} root
+ * @param {string[]} files
+ */
+export function sourcesStats(root, files) {
+  const stats = [];
+  for (const file of files) {
+    const s = statSync(new URL(file, root), { bigint: true, throwIfNoEntry: false });
+    if (!s) return undefined;
+    stats.push(`${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`);
+  }
+  return stats;
+}
+
+/**
+ * The record of a bundle's sources (what lib/bundle.mjs writes): the files, their digest, and their
+ * stats when they were read for it, if nothing changed while they were (see sourcesStats).
+ * @param {URL} root
+ * @param {string[]} files
+ */
+export function sourcesRecord(root, files) {
+  const before = sourcesStats(root, files);
+  const sha256 = sourcesDigest(root, files);
+  const after = sourcesStats(root, files);
+  const same = before && after && before.every((s, i) => s === after[i]);
+  return { files, sha256, ...(same ? { stats: after } : {}) };
+}
+
+/**
+ * Whether the sources on disk are those `record` was made from: the same stats (nothing read), or
+ * else the same digest.
+ * @param {URL} root
+ * @param {unknown} record
+ */
+export function sourcesUnchanged(root, record) {
+  const r = /** @type {{ files?: unknown, sha256?: unknown, stats?: unknown }} */ (record ?? {});
+  if (!Array.isArray(r.files) || typeof r.sha256 !== "string") return false;
+  if (Array.isArray(r.stats) && r.stats.length === r.files.length) {
+    const now = sourcesStats(root, r.files);
+    if (now && now.every((s, i) => s === r.stats[i])) return true;
+  }
+  return sourcesDigest(root, r.files) === r.sha256;
 }

@@ -11,7 +11,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import { SOURCES_RECORD, sourcesDigest } from "./bundle-sources.mjs";
+import { SOURCES_RECORD, sourcesRecord } from "./bundle-sources.mjs";
 
 const root = new URL("../", import.meta.url);
 const BUNDLED = ["zod", "yaml", "fflate", "zx"];
@@ -52,4 +52,4 @@ const { metafile } = await build({
 });
 // The metafile names inputs relative to the working directory; the record, relative to the package root.
 const files = Object.keys(metafile.inputs).map((f) => relative(fileURLToPath(root), f)).filter((f) => !f.startsWith("node_modules/")).sort();
-writeFileSync(SOURCES_RECORD, `${JSON.stringify({ files, sha256: sourcesDigest(root, files) }, null, 1)}\n`);
+writeFileSync(SOURCES_RECORD, `${JSON.stringify(sourcesRecord(root, files), null, 1)}\n`);

@@ -1,7 +1,7 @@
 // The pkgkit bin and config files run as a user runs them: exit codes, messages, help, migrate.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { closeSync, cpSync, existsSync, ftruncateSync, mkdtempSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, cpSync, existsSync, ftruncateSync, mkdtempSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { tmpdir } from "node:os";
@@ -319,10 +319,25 @@ test("the bin runs the bundled CLI only while the sources it was built from are 
     const help = () => sh([process.execPath, join(copy, "lib/bin.mjs"), "--help"], tmpdir(), { PKGKIT_NO_BUNDLE: "" }).stdout;
     const fromSources = (h: string) => h.startsWith("usage: pkgkit <command>");
     assert.is(help(), "from the bundle\n", "fresh: the bundle runs");
-    // One byte of a source in a subdirectory changed, its mtime set back: the sources run.
     const source = join(copy, "lib/registry/types.ts");
     const bytes = readFileSync(source);
     const times = statSync(source);
+    // While every source's inode, size, mtime and ctime are as recorded, they stand for the digest
+    // and nothing is read: a wrong digest beside them goes unnoticed. One file's mode set to what
+    // it is (its bytes and mtime the same, its ctime new) sends the check back to the digest.
+    const recordFile = join(copy, "lib/dist/cli.sources.json");
+    const recorded = readFileSync(recordFile, "utf8");
+    const { stats } = JSON.parse(recorded) as { stats?: string[] };
+    assert.is(stats?.length, record.files.length, "the record keeps each file's stats");
+    writeFileSync(recordFile, JSON.stringify({ ...JSON.parse(recorded), sha256: "0".repeat(64) }));
+    assert.is(help(), "from the bundle\n", "the stats as recorded: the digest is not computed");
+    const mtimeNs = statSync(source, { bigint: true }).mtimeNs;
+    chmodSync(source, times.mode & 0o7777);
+    assert.is(statSync(source, { bigint: true }).mtimeNs, mtimeNs, "chmod leaves the mtime as it was");
+    assert.ok(fromSources(help()), "a new ctime: the digest is computed, and differs from the (wrong) one recorded");
+    writeFileSync(recordFile, recorded);
+    assert.is(help(), "from the bundle\n", "the right digest recorded: the same bytes are fresh");
+    // One byte of a source in a subdirectory changed, its mtime set back: the sources run.
     writeFileSync(source, Buffer.concat([bytes, Buffer.from(" ")]));
     utimesSync(source, times.atime, times.mtime);
     assert.ok(fromSources(help()), "lib/registry/types.ts differs: the sources run");
