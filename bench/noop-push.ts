@@ -5,7 +5,7 @@
  *
  *   npx tsx bench/noop-push.ts [--packages 50] [--rounds 5] [--parallel 16] [--keep]
  *
- * Needs the test environment (test/env/start.sh: Docker engine, plain registry). Target: A/B ≤ 2.0.
+ * Needs the test environment (test/env/start.sh: Docker engine, plain registry). Target: A/B ≤ 1.5 (issue 13; it was 2.0).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,7 +17,7 @@ import { interleave, median, parseFlags, secs, table, timed, type RunResult, ben
 
 const here = dirname(fileURLToPath(import.meta.url));
 const BIN = resolve(here, "..", "lib", "bin.mjs");
-const TARGET = 2.0;
+const TARGET = 1.5;
 const ACCEPT = [
   "application/vnd.oci.image.index.v1+json",
   "application/vnd.docker.distribution.manifest.list.v2+json",
