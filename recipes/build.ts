@@ -6,7 +6,7 @@
 import { archRef, indexRef, type Package } from "../lib/package.ts";
 import { plan, type PlanOptions } from "../lib/plan/plan.ts";
 import type { Plan, ResolvedWith } from "../lib/plan/schema.ts";
-import { run, type Reporter, type Result } from "../lib/run.ts";
+import type { Reporter, Result } from "../lib/run.ts";
 import { builderFor, type ArchBuilders, type Builder, type LocalImage } from "../lib/builder.ts";
 import type { Shell } from "../lib/shell.ts";
 import { completeSession, type Session } from "../lib/session.ts";
@@ -111,6 +111,8 @@ export async function planBuild(packages: Package[], options: BuildOptions = {})
 /** Build `packages` into their engines: plan, then run. A failed step is in `result`, not thrown. */
 export async function buildPackages(packages: Package[], options: BuildOptions = {}): Promise<{ plan: Plan; result: Result }> {
   const { plan: p, session } = await planBuild(packages, options);
+  // Loaded here: planning alone (`pkgkit plan`, planBuild) needs none of what runs the steps.
+  const { run } = await import("../lib/run.ts");
   const result = await run(p, session, { reporter: options.reporter });
   return { plan: p, result };
 }

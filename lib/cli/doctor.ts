@@ -1,17 +1,9 @@
 /** `pkgkit doctor`: the report of recipes/doctor.ts as a table or JSON, and its exit code. */
-import type { OptionSpec, ParsedOptions } from "./args.ts";
+import type { ParsedOptions } from "./args.ts";
 import { ExitCode } from "../errors.ts";
 import { doctor, type CheckRow } from "../../recipes/doctor.ts";
 import type { Targets } from "../../recipes/packages.ts";
-import { signingFlags, signingOptions } from "./sign.ts";
-
-interface CliParts {
-  args: string;
-  /** The flags of push that say what a run needs: org, arches, builders, builder kind, content trust. */
-  run: Record<string, OptionSpec>;
-  registryFlags: Record<string, OptionSpec>;
-  common: Record<string, OptionSpec>;
-}
+import { signingOptions } from "./sign.ts";
 
 const MARK: Record<CheckRow["status"], string> = { ok: "ok", warn: "warn", missing: "MISSING" };
 
@@ -26,20 +18,13 @@ export function formatDoctor(rows: CheckRow[]): string {
   return [...lines, "", `${count("ok")} ok, ${count("warn")} warning${count("warn") === 1 ? "" : "s"}, ${count("missing")} missing`].join("\n");
 }
 
-/** The `doctor` command: push's flags that say what a run needs, the report, exit 1 when something needed is missing. */
-export function doctorCommand(cli: CliParts) {
-  return {
-    summary: "check everything a push of the packages would need here (engines, buildx, binfmt, builders, registries: reach, TLS, login; the signer, disk); exit 1 when something needed is missing",
-    args: cli.args,
-    options: { ...cli.run, ...cli.registryFlags, ...signingFlags, ...cli.common },
-    async run(t: Targets, o: ParsedOptions): Promise<number> {
-      const { rows, needs } = await doctor(t, { flags: o, signing: signingOptions(o) });
-      if (o.json) console.log(JSON.stringify(rows, null, 2));
-      else {
-        const what = needs.packages.length ? `for ${needs.packages.join(", ")} (${needs.arches.join(", ")})` : `for this machine (no package here; ${needs.arches.join(", ")})`;
-        console.log(`pkgkit doctor ${what}\n\n${formatDoctor(rows)}`);
-      }
-      return rows.some((r) => r.status === "missing") ? ExitCode.failed : ExitCode.ok;
-    },
-  };
+/** The `doctor` command (its flags, push's that say what a run needs: main.ts): the report, exit 1 when something needed is missing. */
+export async function doctorCommand(t: Targets, o: ParsedOptions): Promise<number> {
+  const { rows, needs } = await doctor(t, { flags: o, signing: signingOptions(o) });
+  if (o.json) console.log(JSON.stringify(rows, null, 2));
+  else {
+    const what = needs.packages.length ? `for ${needs.packages.join(", ")} (${needs.arches.join(", ")})` : `for this machine (no package here; ${needs.arches.join(", ")})`;
+    console.log(`pkgkit doctor ${what}\n\n${formatDoctor(rows)}`);
+  }
+  return rows.some((r) => r.status === "missing") ? ExitCode.failed : ExitCode.ok;
 }

@@ -3,10 +3,11 @@
 // bench/startup.ts times it.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BIN, ROOT, sh, tmpRepo } from "../helpers.ts";
+import { BUILD_YML, CONFIG_FILE } from "../../lib/load.ts";
 
 const repo = tmpRepo({
   "yml/build.yml": "image: yml\norg: startup\n",
@@ -54,6 +55,71 @@ for (const mode of ["bundle", "sources"] as const) {
     });
   }
 }
+
+// What show-tag and plan have no use for: each command's implementation loads where the command
+// runs (lib/cli/main.ts imports it with `await import()`). Each part is found two ways. In the
+// sources, by the module URLs the hook logs (lib/sign/schema.ts is not signing: it is the package
+// spec's `signer` field, which spec.ts validates). In the bundle, by a function the part declares:
+// esbuild names chunks by content hash and puts a module in whichever chunk the lazy imports that
+// need it share, but keeps function names (as registryClient above finds the client); the last
+// test below checks that each name is still declared somewhere in the bundle, so a renamed
+// function cannot make its check pass unseen.
+const parts: Record<string, { sources: RegExp; declares: string[] }> = {
+  "signing (the signers, recipes/sign, lib/cli/sign)": { sources: /^(lib\/sign\/(?!schema\.ts$)|recipes\/sign\.ts$|lib\/cli\/sign\.ts$)/, declares: ["createSigner", "verifyPackages", "signingOptions"] },
+  "sbom (recipes/sbom, the SBOM documents, lib/cli/sbom)": { sources: /^(recipes\/sbom|lib\/attest\/(sbom|spdx|cyclonedx|inventory)|lib\/cli\/sbom)\.ts$/, declares: ["packageSbom", "sbomPredicate"] },
+  "doctor (recipes/doctor, lib/doctor, lib/cli/doctor)": { sources: /^(recipes\/doctor\.ts|lib\/doctor\/.*|lib\/cli\/doctor\.ts)$/, declares: ["formatDoctor", "runChecks"] },
+  "apply (recipes/apply, lib/apply, lib/cli/apply)": { sources: /^(recipes\/apply|lib\/apply|lib\/cli\/apply)\.ts$/, declares: ["applyPlan", "parsePlanFile"] },
+  "a run's reports (recipes/report)": { sources: /^recipes\/report\.ts$/, declares: ["summaryTable", "consoleReporter"] },
+  "the plan runner (lib/run.ts)": { sources: /^lib\/run\.ts$/, declares: ["runSteps"] },
+  "plan formatting (lib/plan/format)": { sources: /^lib\/plan\/format\.ts$/, declares: ["formatPlan"] },
+};
+const declaring = (u: string, names: string[]) => /^lib\/dist\/.*\.mjs$/.test(u) && names.some((n) => readFileSync(join(ROOT, u), "utf8").includes(`function ${n}(`));
+/** The loaded modules (sources, or chunks of the bundle) of each part. */
+function partsIn(loaded: string[], which: string[]): Record<string, string[]> {
+  return Object.fromEntries(which.map((name) => [name, loaded.filter((u) => parts[name]!.sources.test(u) || declaring(u, parts[name]!.declares))]));
+}
+const unused: Record<string, string[]> = {
+  "show-tag": Object.keys(parts),
+  // plan prints a plan (lib/plan/format); it runs nothing and reports no run.
+  plan: Object.keys(parts).filter((p) => !p.startsWith("plan formatting")),
+};
+
+for (const mode of ["bundle", "sources"] as const) {
+  const env: Record<string, string> = mode === "sources" ? { PKGKIT_NO_BUNDLE: "1" } : {};
+  for (const command of ["show-tag", "plan"]) {
+    test(`${command} of a build.yml package (${mode}) evaluates none of signing, sbom, doctor, apply, nor ${command === "plan" ? "a run's reports" : "plan or run reports"}`, () => {
+      const loaded = modulesLoaded([command, "yml"], env);
+      assert.ok(loaded.includes(mode === "bundle" ? "lib/dist/cli.mjs" : "lib/cli/main.ts"), loaded.join(" "));
+      const none = Object.fromEntries(unused[command]!.map((p) => [p, [] as string[]]));
+      assert.equal(partsIn(loaded, unused[command]!), none);
+    });
+  }
+}
+
+test("the checks above see each part where it is loaded: every name they look for is declared in the bundle, and a push plan loads signing", () => {
+  const chunks = readdirSync(join(ROOT, "lib/dist")).filter((f) => f.endsWith(".mjs")).map((f) => `lib/dist/${f}`);
+  for (const [name, part] of Object.entries(parts))
+    for (const n of part.declares) assert.ok(chunks.some((u) => declaring(u, [n])), `${name}: no chunk of lib/dist declares function ${n}`);
+  // plan --push signs what it pushes: its chunks hold the signers (it fails at the registry, a
+  // docker.io org nobody logged in to, after they are loaded; only what was loaded matters here).
+  const log = join(logs, "push-plan.txt");
+  sh([process.execPath, "--import", join(ROOT, "test/module-log.mjs"), BIN, "plan", "--push", "yml"], repo.dir, { PKGKIT_MODULE_LOG: log, PKGKIT_ORG: "startup" });
+  const loaded = readFileSync(log, "utf8").trim().split("\n").map((u) => u.replace(`file://${ROOT}/`, ""));
+  assert.ok(partsIn(loaded, ["signing (the signers, recipes/sign, lib/cli/sign)"])["signing (the signers, recipes/sign, lib/cli/sign)"]!.length > 0, loaded.join(" "));
+});
+
+test("`pkgkit --help` on the bundle evaluates neither zod nor the package model, and says what migrate reads and writes as lib/load.ts names them", () => {
+  const log = join(logs, "help.txt");
+  const r = sh([process.execPath, "--import", join(ROOT, "test/module-log.mjs"), BIN, "--help"], repo.dir, { PKGKIT_MODULE_LOG: log });
+  assert.is(r.code, 0, r.stderr);
+  const loaded = readFileSync(log, "utf8").trim().split("\n").map((u) => u.replace(`file://${ROOT}/`, ""));
+  assert.ok(loaded.includes("lib/dist/cli.mjs"), loaded.join(" "));
+  // zod's chunk, found by zod's own error class; the spec by its parser.
+  assert.equal(loaded.filter((u) => /^lib\/dist\//.test(u) && /\bZodError\b/.test(readFileSync(join(ROOT, u), "utf8"))), []);
+  assert.equal(loaded.filter((u) => declaring(u, ["parseSpec", "resolvePackages", "loadPackages"])), []);
+  // main.ts spells these file names itself (lib/load.ts imports zod through the spec).
+  assert.match(r.stdout, `migrate   write the ${CONFIG_FILE} equivalent of a LinuxKit ${BUILD_YML}\n`);
+});
 
 test("a build.yml-only run on the bundle loads no TypeScript compiler and no package (zod, yaml, fflate and zx are bundled in); a pkg.config.ts one does", () => {
   for (const command of ["show-tag", "plan"]) {
