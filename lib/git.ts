@@ -81,9 +81,10 @@ async function git(shell: Shell, top: string, args: string[]) {
 
 /**
  * Git state for each of `dirs` (absolute paths), trees taken at `commit` (default HEAD; any
- * other commit, as in LinuxKit, is never dirty). Throws InputError for a directory outside git.
+ * other commit, as in LinuxKit, is never dirty). `goPkgVersion: false` leaves
+ * DirState.goPkgVersion out (no `git show`). Throws InputError for a directory outside git.
  */
-export async function gitStates(shell: Shell, dirs: string[], commit = DEFAULT_HASH_COMMIT): Promise<Map<string, DirState>> {
+export async function gitStates(shell: Shell, dirs: string[], commit = DEFAULT_HASH_COMMIT, ask: { goPkgVersion?: boolean } = {}): Promise<Map<string, DirState>> {
   const byRepo = new Map<string, string[]>();
   const hints = new Map<string, string | undefined>();
   for (const dir of new Set(dirs)) {
@@ -94,7 +95,7 @@ export async function gitStates(shell: Shell, dirs: string[], commit = DEFAULT_H
   const states = new Map<string, DirState>();
   await Promise.all(
     [...byRepo.entries()].map(async ([hint, repoDirs]) => {
-      for (const [dir, state] of await repoStates(shell, hint, repoDirs, commit)) states.set(dir, state);
+      for (const [dir, state] of await repoStates(shell, hint, repoDirs, commit, ask.goPkgVersion !== false)) states.set(dir, state);
     }),
   );
   return states;
@@ -106,13 +107,13 @@ function notInGit(dir: string) {
   );
 }
 
-async function repoStates(shell: Shell, hint: string, dirs: string[], hashCommit: string): Promise<Map<string, DirState>> {
+async function repoStates(shell: Shell, hint: string, dirs: string[], hashCommit: string, withVersion: boolean): Promise<Map<string, DirState>> {
   // The directory holding .git is the top level but where GIT_DIR, GIT_WORK_TREE or core.worktree
   // say otherwise: the queries start there at once, beside the rev-parse that names the top, and
   // run again at the top it names when that is another directory. One round of git processes
   // instead of two.
   const guess = canonical(hint);
-  const early = repoQueries(shell, guess, dirs, hashCommit);
+  const early = repoQueries(shell, guess, dirs, hashCommit, withVersion);
   early.catch(() => {}); // awaited below, or dropped when rev-parse fails
   const head = await git(shell, hint, ["rev-parse", "--show-toplevel", "HEAD", `${hashCommit}^{tree}`]);
   if (head.code !== 0) {
@@ -126,7 +127,7 @@ async function repoStates(shell: Shell, hint: string, dirs: string[], hashCommit
     throw new InputError(`${hint}: git rev-parse failed: ${head.stderr.trim()}`);
   }
   const [top, commit, rootTree] = head.stdout.trim().split("\n") as [string, string, string];
-  const { rel, lsTree, diff, lsFiles, config, version } = top === guess ? await early : await repoQueries(shell, top, dirs, hashCommit);
+  const { rel, lsTree, diff, lsFiles, config, version } = top === guess ? await early : await repoQueries(shell, top, dirs, hashCommit, withVersion);
   const atHead = hashCommit === DEFAULT_HASH_COMMIT;
   for (const [name, r] of [["ls-tree", lsTree], ["diff", diff], ["ls-files", lsFiles]] as const)
     if (r && r.code !== 0) throw new InputError(`${top}: git ${name} failed: ${r.stderr.trim()}`);
@@ -152,14 +153,14 @@ async function repoStates(shell: Shell, hint: string, dirs: string[], hashCommit
       changed: changed.filter((p) => p.startsWith(prefix)),
       remote: settings.get("remote.origin.url") || undefined,
       files,
-      ...(version.code === 0 && version.stdout.trim() ? { goPkgVersion: `v0.0.0-${version.stdout.trim()}` } : {}),
+      ...(version?.code === 0 && version.stdout.trim() ? { goPkgVersion: `v0.0.0-${version.stdout.trim()}` } : {}),
     });
   }
   return out;
 }
 
-/** `ls-tree`, `diff`, `ls-files`, `config` and `show` over `dirs`, at once, in the work tree whose top is `top`. */
-async function repoQueries(shell: Shell, top: string, dirs: string[], hashCommit: string) {
+/** `ls-tree`, `diff`, `ls-files`, `config` and (`withVersion`) `show` over `dirs`, at once, in the work tree whose top is `top`. */
+async function repoQueries(shell: Shell, top: string, dirs: string[], hashCommit: string, withVersion: boolean) {
   const rel = new Map(dirs.map((d) => [d, relative(top, d).split(sep).join("/")]));
   for (const [d, r] of rel) if (r.startsWith("..")) throw new InputError(`${d}: outside the git work tree at ${top}`);
   const paths = [...new Set(rel.values())].filter((r) => r !== "");
@@ -174,7 +175,7 @@ async function repoQueries(shell: Shell, top: string, dirs: string[], hashCommit
     // Tracked and untracked at once, told apart by -t's tag ("? " untracked), each list in git's order.
     git(shell, top, ["ls-files", "-z", "-t", "--cached", "--others", "--exclude-standard", "--", ...spec]),
     git(shell, top, ["config", "-z", "--get-regexp", "^(remote\\.origin\\.url|core\\.quotepath)$"]),
-    git(shell, top, ["--no-pager", "show", "--quiet", "--abbrev=12", "--date=format-local:%Y%m%d%H%M%S", "--format=%cd-%h", "HEAD"]),
+    withVersion ? git(shell, top, ["--no-pager", "show", "--quiet", "--abbrev=12", "--date=format-local:%Y%m%d%H%M%S", "--format=%cd-%h", "HEAD"]) : undefined,
   ]);
   return { rel, lsTree, diff, lsFiles, config, version };
 }

@@ -92,6 +92,11 @@ export interface ResolveOptions {
   /** Defaults for packages that do not set `org` or `arches` themselves. */
   workspace?: WorkspaceDefaults;
   /**
+   * Give each package LinuxKit's GOPKGVERSION build arg, from HEAD's date (a `git show`); default
+   * true. Commands that print tags and build nothing (show-tag) pass false: one git process fewer.
+   */
+  goPkgVersion?: boolean;
+  /**
    * Check each package's extra sources on disk (lib/contain.ts) before git is asked about them,
    * so a bad one is reported as such. The CLI, `apply` and the recipes do; tests of pure planning need not.
    */

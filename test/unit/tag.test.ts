@@ -270,6 +270,14 @@ test("git is asked in one round: rev-parse beside the other queries, which run a
   // rev-parse, ls-tree, diff, ls-files, config and show, all running at once.
   assert.is(plain.calls.length, 6);
   assert.is(plain.most, 6, "one round of git processes");
+  assert.match(clean!.buildInfo.GOPKGVERSION ?? "", /^v0\.0\.0-\d{14}-[0-9a-f]{12}$/);
+  // show-tag builds nothing: no GOPKGVERSION, so no `git show`; the tag is the same.
+  const tagsOnly = tracking();
+  const [same] = await resolvePackages(tagsOnly, [def(dir)], { goPkgVersion: false });
+  assert.is(same!.tag, clean!.tag);
+  assert.is(same!.buildInfo.GOPKGVERSION, undefined);
+  assert.is(tagsOnly.calls.length, 5);
+  assert.not.ok(tagsOnly.calls.some((c) => c.includes("show")), "no git show");
   // An empty a/.git is where pkgkit looks first, but git skips it: the top is the repository's.
   mkdirSync(join(repo.dir, "a/.git"));
   const moved = tracking();
