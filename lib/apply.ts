@@ -14,7 +14,7 @@
  * the same matrix) stops a plan only when it changes a step: an index the plan skipped no longer
  * lists its arches, for instance.
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 import { InputError } from "./errors.ts";
 import { ARCHES, parseImageRef, type Arch } from "./names.ts";
 import { indexRef, type Package } from "./package.ts";
@@ -49,26 +49,27 @@ export async function planByArch(packages: Package[], planOne: (packages: Packag
  * `apply` compares each one, field by field, with the plan it makes again from the sources, so a
  * step pkgkit would not plan never runs, and the refusal names the step and the fields that differ.
  */
-const planFileSchema = planSchema.extend({
+const planFileSchema = z.extend(planSchema, {
   steps: z.array(z.looseObject({ kind: z.enum(STEP_KINDS), id: z.string(), needs: z.array(z.string()) })),
   observed: z.object(observedSchema.shape, {
     error: (i) => (i.input === undefined ? "missing: this plan does not record the look-ups it rests on; make it with `pkgkit plan --json`" : undefined),
   }),
-  inputs: planInputsSchema.extend({
+  inputs: z.looseObject({
+    ...planInputsSchema.shape,
     resolved: z.object(resolvedWithSchema.shape, {
       error: (i) => (i.input === undefined ? "missing: this plan does not record how its packages were resolved; make it with `pkgkit plan --json`" : undefined),
     }),
-  }).loose(),
+  }),
 });
 /** A matrix file: each group's plan is read as a plan file of its own (errors name `groups[<n>].plan.<field>`). */
-const matrixFileSchema = planMatrixSchema.extend({
-  groups: z.array(planMatrixSchema.shape.groups.element.extend({ plan: z.unknown() })).min(1),
+const matrixFileSchema = z.extend(planMatrixSchema, {
+  groups: z.array(z.extend(planMatrixSchema.shape.groups.def.element, { plan: z.unknown() })).check(z.minLength(1)),
 });
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const fieldOf = (path: readonly PropertyKey[]) => path.map((k, i) => (typeof k === "number" ? `[${k}]` : `${i ? "." : ""}${String(k)}`)).join("");
 
-function validate<T>(schema: z.ZodType<T>, raw: unknown, file: string, prefix = ""): T {
+function validate<T>(schema: z.ZodMiniType<T>, raw: unknown, file: string, prefix = ""): T {
   const r = schema.safeParse(raw);
   if (r.success) return r.data;
   const problems = r.error.issues.slice(0, 8).map((i) => `${file}: field "${prefix}${fieldOf(i.path)}": ${i.message}`);

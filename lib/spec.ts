@@ -3,7 +3,7 @@
  * declares. One zod schema validates both; every error names the field, what was given and the
  * expected form.
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 import { ARCHES, checkImage, checkOrg, redactOrg, tagRe, type Arch } from "./names.ts";
 export { ARCHES, PLATFORMS, platformKey, platformString, type Arch } from "./names.ts";
 import { type FieldProblem } from "./errors.ts";
@@ -24,19 +24,19 @@ const labelKey = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/;
 
 /** A path inside the package directory: relative, no `..` escaping it. */
 function relativeInside(what: string) {
-  return z
-    .string({ error: `expected ${what}: a path relative to the package directory, as a string` })
-    .min(1, { error: `expected ${what}: a non-empty relative path` })
-    .refine((p) => !p.startsWith("/") && !p.split("/").includes(".."), {
+  return z.string({ error: `expected ${what}: a path relative to the package directory, as a string` }).check(
+    z.minLength(1, { error: `expected ${what}: a non-empty relative path` }),
+    z.refine((p) => !p.startsWith("/") && !p.split("/").includes(".."), {
       error: `expected ${what} inside the package directory: a relative path without ".."`,
-    });
+    }),
+  );
 }
 
 const EXTRA_SOURCE_FORM = 'expected "<src>:<dst>" (e.g. "../common:/common") or { src: "../common", dst: "/common" }';
 const extraSource = z.union(
   [
-    z.strictObject({ src: z.string().min(1), dst: z.string().min(1) }),
-    z.string().regex(/^[^:]+:[^:]+$/, { error: EXTRA_SOURCE_FORM }),
+    z.strictObject({ src: z.string().check(z.minLength(1)), dst: z.string().check(z.minLength(1)) }),
+    z.string().check(z.regex(/^[^:]+:[^:]+$/, { error: EXTRA_SOURCE_FORM })),
   ],
   { error: EXTRA_SOURCE_FORM },
 );
@@ -62,30 +62,34 @@ export const PINNED_IMAGE = { re: /@sha256:[0-9a-f]{64}$/, form: 'an image refer
 
 const dockerImages = z
   .strictObject({
-    list: z.array(z.string().regex(PINNED_IMAGE.re, { error: `expected ${PINNED_IMAGE.form}` })).optional(),
-    fromFile: relativeInside('"fromFile"').optional(),
-    target: relativeInside('"target"').optional(),
-    targetDir: relativeInside('"targetDir"').optional(),
+    list: z.optional(z.array(z.string().check(z.regex(PINNED_IMAGE.re, { error: `expected ${PINNED_IMAGE.form}` })))),
+    fromFile: z.optional(relativeInside('"fromFile"')),
+    target: z.optional(relativeInside('"target"')),
+    targetDir: z.optional(relativeInside('"targetDir"')),
   })
-  .superRefine((v, ctx) => {
-    if ((v.list === undefined) === (v.fromFile === undefined))
-      ctx.addIssue({ code: "custom", message: 'expected exactly one of "list" or "fromFile"' });
-    if ((v.target === undefined) === (v.targetDir === undefined))
-      ctx.addIssue({ code: "custom", message: 'expected exactly one of "target" or "targetDir"' });
-  });
+  .check(
+    z.superRefine((v, ctx) => {
+      if ((v.list === undefined) === (v.fromFile === undefined))
+        ctx.addIssue({ code: "custom", message: 'expected exactly one of "list" or "fromFile"' });
+      if ((v.target === undefined) === (v.targetDir === undefined))
+        ctx.addIssue({ code: "custom", message: 'expected exactly one of "target" or "targetDir"' });
+    }),
+  );
 
 /** `org`, also a workspace default. */
 export const orgSchema = z
   .string({ error: 'expected "org" to be a string, e.g. "example" or "127.0.0.1:5000/example"' })
-  .refine((v) => !checkOrg(v), { error: (i) => `${JSON.stringify(redactOrg(String(i.input)))} is not a valid org: ${checkOrg(String(i.input))}`, params: { secret: true } });
+  .check(z.refine((v) => !checkOrg(v), { error: (i) => `${JSON.stringify(redactOrg(String(i.input)))} is not a valid org: ${checkOrg(String(i.input))}`, params: { secret: true } }));
 
 /** `arches`, also a workspace default. */
 export const archesSchema = z
   .array(z.enum(ARCHES as [Arch, ...Arch[]], { error: (i) => `${JSON.stringify(i.input)} is not a GOARCH name pkgkit builds for; expected one of ${ARCHES.join(", ")}` }), {
     error: 'expected "arches" to be a list of GOARCH names, e.g. ["amd64", "arm64"]',
   })
-  .min(1, { error: 'expected at least one arch, e.g. ["amd64"]' })
-  .refine((a) => new Set(a).size === a.length, { error: "expected each arch once; remove the duplicate" });
+  .check(
+    z.minLength(1, { error: 'expected at least one arch, e.g. ["amd64"]' }),
+    z.refine((a) => new Set(a).size === a.length, { error: "expected each arch once; remove the duplicate" }),
+  );
 
 /** The latest SOURCE_DATE_EPOCH: what a tar header's 11 octal digits hold (2242-03-16). */
 export const MAX_SOURCE_DATE_EPOCH = 8 ** 11 - 1;
@@ -93,72 +97,85 @@ export const MAX_SOURCE_DATE_EPOCH = 8 ** 11 - 1;
 /** `sourceDateEpoch`, also a workspace default: whole seconds since 1970. */
 export const sourceDateEpochSchema = z
   .number({ error: "expected whole seconds since 1970-01-01 UTC, e.g. 1700000000" })
-  .int({ error: "expected whole seconds since 1970-01-01 UTC, e.g. 1700000000" })
-  .min(0, { error: "expected whole seconds since 1970-01-01 UTC (0 or more)" })
-  .max(MAX_SOURCE_DATE_EPOCH, { error: `expected at most ${MAX_SOURCE_DATE_EPOCH} (2242-03-16), the latest time a tar header holds` });
+  .check(
+    z.int({ error: "expected whole seconds since 1970-01-01 UTC, e.g. 1700000000" }),
+    z.gte(0, { error: "expected whole seconds since 1970-01-01 UTC (0 or more)" }),
+    z.lte(MAX_SOURCE_DATE_EPOCH, { error: `expected at most ${MAX_SOURCE_DATE_EPOCH} (2242-03-16), the latest time a tar header holds` }),
+  );
 
 export const packageSpecSchema = z.strictObject({
   image: z
     .string({ error: 'expected "image" to be a string, e.g. "app"' })
-    .refine((v) => !checkImage(v), { error: (i) => `"${String(i.input)}" is not a valid image name: ${checkImage(String(i.input))}` }),
-  org: orgSchema.optional(),
-  arches: archesSchema.default(DEFAULT_ARCHES),
-  gitrepo: z.string({ error: 'expected "gitrepo" to be a URL string, e.g. "https://github.com/example/app"' }).url({ error: 'expected "gitrepo" to be a URL, e.g. "https://github.com/example/app"' }).optional(),
-  network: z.boolean({ error: "expected true or false" }).default(false),
-  disableContentTrust: z.boolean({ error: "expected true or false" }).default(false),
-  disableCache: z.boolean({ error: "expected true or false" }).default(false),
+    .check(z.refine((v) => !checkImage(v), { error: (i) => `"${String(i.input)}" is not a valid image name: ${checkImage(String(i.input))}` })),
+  org: z.optional(orgSchema),
+  arches: z._default(archesSchema, DEFAULT_ARCHES),
+  gitrepo: z.optional(
+    z
+      .string({ error: 'expected "gitrepo" to be a URL string, e.g. "https://github.com/example/app"' })
+      .check(z.url({ error: 'expected "gitrepo" to be a URL, e.g. "https://github.com/example/app"' })),
+  ),
+  network: z._default(z.boolean({ error: "expected true or false" }), false),
+  disableContentTrust: z._default(z.boolean({ error: "expected true or false" }), false),
+  disableCache: z._default(z.boolean({ error: "expected true or false" }), false),
   /** false: a push attaches no SBOM and provenance attestations, though it signs. */
-  attest: z.boolean({ error: "expected true or false" }).default(true),
-  tag: z
-    .string({ error: `expected a tag template string: ${TAG_TEMPLATE_FORM}` })
-    .superRefine((t, ctx) => {
-      const parsed = parseTagTemplate(t);
-      const problem =
-        typeof parsed === "string"
-          ? parsed
-          : !tagRe.test(renderTag(parsed, "0"))
-            ? "the tag it makes is not an image tag (letters, digits, \"_\", \".\" and \"-\", at most 128 characters)"
-            : undefined;
-      if (problem) ctx.addIssue({ code: "custom", message: `${problem}; expected ${TAG_TEMPLATE_FORM}`, input: t });
-    })
-    .default(DEFAULT_TAG_TEMPLATE),
-  dockerfile: relativeInside('"dockerfile"').default("Dockerfile"),
-  buildArgs: z
-    .record(
-      z.string().regex(buildArgName, { error: "expected a build-arg name: letters, digits and _, not starting with a digit" }),
-      z.union([z.string(), z.custom<PackageDefinition>(isPackageDefinition), z.custom<() => PackageDefinition>((v) => typeof v === "function")], {
-        error: (i) =>
-          `expected a string, a package (the default export of another pkg.config.ts, imported) or a function returning one, e.g. () => base${
-            i.input === undefined ? `; ${UNDEFINED_IMPORT_HINT}` : ""
-          }`,
+  attest: z._default(z.boolean({ error: "expected true or false" }), true),
+  tag: z._default(
+    z.string({ error: `expected a tag template string: ${TAG_TEMPLATE_FORM}` }).check(
+      z.superRefine((t, ctx) => {
+        const parsed = parseTagTemplate(t);
+        const problem =
+          typeof parsed === "string"
+            ? parsed
+            : !tagRe.test(renderTag(parsed, "0"))
+              ? "the tag it makes is not an image tag (letters, digits, \"_\", \".\" and \"-\", at most 128 characters)"
+              : undefined;
+        if (problem) ctx.addIssue({ code: "custom", message: `${problem}; expected ${TAG_TEMPLATE_FORM}`, input: t });
       }),
-      { error: 'expected "buildArgs" to be an object of NAME: "value" pairs' },
-    )
-    .superRefine(checkLinuxKitArgs)
-    .default({}),
-  extraSources: z
-    .array(extraSource, { error: 'expected "extraSources" to be a list' })
-    .superRefine((list, ctx) =>
-      list.forEach((s, i) => {
-        if (contextPath(dstOf(s)) === undefined)
-          ctx.addIssue({ code: "custom", path: [i], input: s, message: `expected the destination ${JSON.stringify(dstOf(s))} inside the build context: a path such as "/common", whose ".." never climbs above the context's root` });
-      }),
-    )
-    .default([]),
-  labels: z
-    .record(
-      z.string().regex(labelKey, { error: 'expected a label key such as "org.example.team"' }),
+    ),
+    DEFAULT_TAG_TEMPLATE,
+  ),
+  dockerfile: z._default(relativeInside('"dockerfile"'), "Dockerfile"),
+  buildArgs: z._default(
+    z
+      .record(
+        z.string().check(z.regex(buildArgName, { error: "expected a build-arg name: letters, digits and _, not starting with a digit" })),
+        z.union([z.string(), z.custom<PackageDefinition>(isPackageDefinition), z.custom<() => PackageDefinition>((v) => typeof v === "function")], {
+          error: (i) =>
+            `expected a string, a package (the default export of another pkg.config.ts, imported) or a function returning one, e.g. () => base${
+              i.input === undefined ? `; ${UNDEFINED_IMPORT_HINT}` : ""
+            }`,
+        }),
+        { error: 'expected "buildArgs" to be an object of NAME: "value" pairs' },
+      )
+      .check(z.superRefine(checkLinuxKitArgs)),
+    {},
+  ),
+  extraSources: z._default(
+    z.array(extraSource, { error: 'expected "extraSources" to be a list' }).check(
+      z.superRefine((list, ctx) =>
+        list.forEach((s, i) => {
+          if (contextPath(dstOf(s)) === undefined)
+            ctx.addIssue({ code: "custom", path: [i], input: s, message: `expected the destination ${JSON.stringify(dstOf(s))} inside the build context: a path such as "/common", whose ".." never climbs above the context's root` });
+        }),
+      ),
+    ),
+    [],
+  ),
+  labels: z._default(
+    z.record(
+      z.string().check(z.regex(labelKey, { error: 'expected a label key such as "org.example.team"' })),
       z.string({ error: "expected a string value" }),
       { error: 'expected "labels" to be an object of "key": "value" pairs' },
-    )
-    .default({}),
+    ),
+    {},
+  ),
   /** LinuxKit's image config: marshalled to JSON as the `org.mobyproject.config` label. */
-  config: z.record(z.string(), z.unknown(), { error: 'expected "config" to be an object (LinuxKit image config)' }).optional(),
-  depends: z.strictObject({ dockerImages }).optional(),
+  config: z.optional(z.record(z.string(), z.unknown(), { error: 'expected "config" to be an object (LinuxKit image config)' })),
+  depends: z.optional(z.strictObject({ dockerImages })),
   /** Who signs this package's images on push: "notary" or "sigstore", optionally with settings. */
-  signer: signerSpecSchema.optional(),
+  signer: z.optional(signerSpecSchema),
   /** SOURCE_DATE_EPOCH: image times after it are clamped to it (flag and variable override it; default 0). */
-  sourceDateEpoch: sourceDateEpochSchema.optional(),
+  sourceDateEpoch: z.optional(sourceDateEpochSchema),
 });
 
 /** A build-arg value: a string, another package, or a function returning one (for import order). */
@@ -186,7 +203,7 @@ export function isPackageDefinition(v: unknown): v is PackageDefinition {
 export const LKT_PKG = "@lkt:pkg:";
 export const LKT_PKGS = "@lkt:pkgs:";
 
-function checkLinuxKitArgs(args: Record<string, unknown>, ctx: z.RefinementCtx) {
+function checkLinuxKitArgs(args: Record<string, unknown>, ctx: z.core.$RefinementCtx) {
   for (const [name, value] of Object.entries(args)) {
     const text = typeof value === "string" ? value : undefined;
     const problem = (message: string) => ctx.addIssue({ code: "custom", path: [name], message, input: value });

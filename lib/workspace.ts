@@ -15,7 +15,7 @@
  */
 import { readdirSync, statSync } from "node:fs";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { InputError, SpecError } from "./errors.ts";
 import { BUILD_YML, CONFIG_FILE, importDefault } from "./load.ts";
 import { ARCHES, archesSchema, orgSchema, problemsOf, sourceDateEpochSchema, type Arch } from "./spec.ts";
@@ -51,30 +51,31 @@ const builderEntrySchema = z.custom<BuilderEntry>(() => true).check((ctx) => {
 });
 
 export const workspaceSchema = z.strictObject({
-  org: orgSchema.optional(),
-  arches: archesSchema.optional(),
-  signer: z.enum(["notary", "sigstore"], { error: 'expected "notary" (Docker Content Trust) or "sigstore"' }).optional(),
+  org: z.optional(orgSchema),
+  arches: z.optional(archesSchema),
+  signer: z.optional(z.enum(["notary", "sigstore"], { error: 'expected "notary" (Docker Content Trust) or "sigstore"' })),
   /** false: pushes of the packages inside attach no attestations, unless a package says `attest: true`. */
-  attest: z.boolean({ error: "expected true or false" }).optional(),
-  packages: z
-    .array(z.string({ error: "expected a glob string" }).min(1, { error: "expected a non-empty glob" }), {
+  attest: z.optional(z.boolean({ error: "expected true or false" })),
+  packages: z.optional(
+    z.array(z.string({ error: "expected a glob string" }).check(z.minLength(1, { error: "expected a non-empty glob" })), {
       error: 'expected "packages" to be a list of directory globs, e.g. ["pkgs/*"]',
-    })
-    .optional(),
-  builders: z
-    .record(
-      z.string(),
-      builderEntrySchema,
-      { error: 'expected "builders" to map arches to engines, e.g. { arm64: "ssh://user@arm-host" }' },
-    )
-    .check((ctx) => {
-      for (const arch of Object.keys(ctx.value))
-        if (!(ARCHES as string[]).includes(arch))
-          ctx.issues.push({ code: "custom", input: ctx.value, path: [arch], message: `${JSON.stringify(arch)} is not a GOARCH name pkgkit builds for; expected one of ${ARCHES.join(", ")}` });
-    })
-    .optional(),
+    }),
+  ),
+  builders: z.optional(
+    z
+      .record(
+        z.string(),
+        builderEntrySchema,
+        { error: 'expected "builders" to map arches to engines, e.g. { arm64: "ssh://user@arm-host" }' },
+      )
+      .check((ctx) => {
+        for (const arch of Object.keys(ctx.value))
+          if (!(ARCHES as string[]).includes(arch))
+            ctx.issues.push({ code: "custom", input: ctx.value, path: [arch], message: `${JSON.stringify(arch)} is not a GOARCH name pkgkit builds for; expected one of ${ARCHES.join(", ")}` });
+      }),
+  ),
   /** SOURCE_DATE_EPOCH for the packages inside it that set none (see lib/options.ts resolveSourceDateEpoch). */
-  sourceDateEpoch: sourceDateEpochSchema.optional(),
+  sourceDateEpoch: z.optional(sourceDateEpochSchema),
 });
 /**
  * The fields `defineWorkspace` takes: `org`, `arches`, `signer`, `packages` (directory globs),

@@ -13,7 +13,7 @@
 import { existsSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import process from "node:process";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { notaryOptionsSchema, signerName, sigstoreOptionsSchema, type SignerConfig, type SignerName, type SignerSpec } from "./schema.ts";
 import { InputError } from "../errors.ts";
 import { MAX_CONFIG_BYTES, readTextLimited } from "../limits.ts";
@@ -26,9 +26,9 @@ export {
 
 /** pkgkit.yml */
 export const signingConfigSchema = z.strictObject({
-  signer: signerName.optional(),
-  notary: notaryOptionsSchema.optional(),
-  sigstore: sigstoreOptionsSchema.optional(),
+  signer: z.optional(signerName),
+  notary: z.optional(notaryOptionsSchema),
+  sigstore: z.optional(sigstoreOptionsSchema),
 });
 export type SigningConfig = z.infer<typeof signingConfigSchema> & { file?: string };
 

@@ -381,6 +381,26 @@ test("--force over images already in the registry: each is built, pushed and sig
   ]);
 });
 
+test("pkgkit.yml: where a field has no message of its own, zod's English one (zod/mini loads no locale; lib/sign/schema.ts sets it)", async () => {
+  const ws = join(dir, "zod-en-ws");
+  mkdirSync(ws, { recursive: true });
+  writeFileSync(join(ws, "pkgkit.yml"), 'notary: x\nsigstore:\n  identity: ""\nsignr: notary\n');
+  const file = join(ws, "pkgkit.yml");
+  try {
+    await loadSigningConfig(ws, {});
+    assert.unreachable();
+  } catch (e) {
+    assert.is(
+      (e as Error).message,
+      [
+        `${file}: field "notary": Invalid input: expected object, received string`,
+        `${file}: field "sigstore.identity": Too small: expected string to have >=1 characters`,
+        `${file}: field "": Unrecognized key: "signr"`,
+      ].join("\n"),
+    );
+  }
+});
+
 test("notary role: \"targets\" or \"targets/<name>\", in pkgkit.yml, the package field and code; errors name the field and the form", async () => {
   const ws = join(dir, "role-ws");
   mkdirSync(ws, { recursive: true });

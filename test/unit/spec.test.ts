@@ -174,4 +174,8 @@ test("several problems are all reported, one line each", () => {
   assert.ok(lines.every((l) => l.startsWith(`${FILE}: field "`)));
 });
 
+test("where a field has no message of its own, zod's English one (zod/mini loads no locale; lib/sign/schema.ts sets it)", () => {
+  assert.is(errorOf({ image: "a", depends: "x" }), `${FILE}: field "depends": Invalid input: expected object, received string (got "x")`);
+});
+
 test.run();
