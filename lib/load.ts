@@ -7,6 +7,7 @@ import { InputError, isPkgkitError, SpecError } from "./errors.ts";
 import { isPackageDefinition, type PackageDefinition } from "./define.ts";
 import { canonical } from "./runtime.ts";
 import { UNDEFINED_IMPORT_HINT } from "./spec.ts";
+import type { ConfigLoader } from "./config-cache.ts";
 
 export const CONFIG_FILE = "pkg.config.ts";
 export const BUILD_YML = "build.yml";
@@ -47,9 +48,13 @@ export async function loadPackage(dir: string, buildYml?: string): Promise<Packa
 export async function importDefault(file: string): Promise<unknown> {
   let mod: { default?: unknown };
   try {
+    // The bundled bin on Node first offers to load it compiled from its cache, without tsx
+    // (config-cache.ts); undefined where it cannot be.
+    const loader = (globalThis as Record<symbol, ConfigLoader | undefined>)[Symbol.for("pkgkit.configLoader")];
+    const compiled = loader && !loader.typeScriptChosen() ? await (await import("./config-cache.ts")).compiledConfig(file, loader) : undefined;
     // The bundled bin registers TypeScript support only when it is needed: here.
-    await (globalThis as Record<symbol, (() => Promise<void>) | undefined>)[Symbol.for("pkgkit.loadTypeScript")]?.();
-    mod = (await unlessStalled(import(pathToFileURL(file).href), file)) as { default?: unknown };
+    if (!compiled) await (globalThis as Record<symbol, (() => Promise<void>) | undefined>)[Symbol.for("pkgkit.loadTypeScript")]?.();
+    mod = (await unlessStalled(import(compiled ?? pathToFileURL(file).href), file)) as { default?: unknown };
   } catch (err) {
     const cycle = usedBeforeDefined(err) ? importCycle(file) : undefined;
     if (cycle)
