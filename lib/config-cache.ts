@@ -103,7 +103,7 @@ class Ineligible extends Error {}
 
 const sha256 = (...parts: (string | Uint8Array)[]) => {
   const h = createHash("sha256");
-  for (const p of parts) h.update(typeof p === "string" ? `${p.length}:${p}` : p).update("\0");
+  for (const p of parts) h.update(`${p.length}:`).update(p).update("\0");
   return h.digest("hex");
 };
 
@@ -150,9 +150,9 @@ export async function compiledConfig(file: string, loader: ConfigLoader): Promis
     // As tsx does: stack traces name the .ts files and lines (inline source maps).
     process.setSourceMapsEnabled(true);
     return modules.get(root);
-  } catch (err) {
-    if (err instanceof Ineligible) return undefined;
-    throw err;
+  } catch {
+    // Ineligible, or anything unforeseen (an unreadable file, a full disk): tsx loads it, as before.
+    return undefined;
   }
 }
 
@@ -326,30 +326,33 @@ async function compile(path: string, source: string, tsconfig: Record<string, un
   }
   // Each free name was replaced by its sentinel: none may be left.
   if (code.includes(SENTINEL)) return { ineligible: `${path}: uses require, module, exports, __dirname, __filename or import.meta beyond .url, .dirname, .filename` };
-  // The imports esbuild sees in what will run, in order, from a scan (its output unused).
-  const imports: string[] = [];
+  // The imports esbuild sees in what will run, in order (its metafile), from a scan (its output unused).
+  let imports: string[];
   let other: string | undefined;
   try {
-    await esbuild.build({
+    const { metafile } = await esbuild.build({
       stdin: { contents: code, loader: "js", sourcefile: path },
       bundle: true,
       write: false,
       format: "esm",
       platform: "node",
       logLevel: "silent",
+      metafile: true,
       plugins: [
         {
           name: "imports",
           setup(build) {
             build.onResolve({ filter: /.*/ }, (args) => {
               if (args.kind !== "import-statement" || Object.keys(args.with).length > 0) other ??= `${args.kind} of ${JSON.stringify(args.path)}`;
-              imports.push(args.path);
               return { path: args.path, external: true };
             });
           },
         },
       ],
     });
+    const inputs = Object.values(metafile.inputs);
+    if (inputs.length !== 1) return { ineligible: `${path}: esbuild's scan read ${inputs.length} inputs` };
+    imports = inputs[0]!.imports.map((i) => i.path);
   } catch (err) {
     return { ineligible: `${path}: ${(err as Error).message.split("\n")[0]}` };
   }
@@ -368,15 +371,22 @@ async function compile(path: string, source: string, tsconfig: Record<string, un
  */
 function importLines(code: string): { line: number; specifier: string; start: number; end: number }[] {
   const out: { line: number; specifier: string; start: number; end: number }[] = [];
-  const lines = code.split("\n");
+  const specifier = String.raw`"([^"\\\x00-\x1f\x7f-\uffff]*)";$`;
+  const single = new RegExp(String.raw`^(?:(?:import|export)\b.*?\bfrom |import )` + specifier);
+  const closing = new RegExp(String.raw`^\} from ` + specifier);
+  // Inside a clause printed over several lines (`import {`, indented names, `} from "x";`).
   let inClause = false;
-  lines.forEach((text, line) => {
-    const m = /^(?:(?:import|export)\b.*?\bfrom |\} from |import )"([^"\\\x00-\x1f\x7f-\uffff]*)";$/.exec(text);
-    if (m && (inClause ? text.startsWith("}") : !text.startsWith("}"))) {
-      const start = text.length - m[1]!.length - 3;
-      out.push({ line, specifier: m[1]!, start, end: text.length - 2 });
+  code.split("\n").forEach((text, line) => {
+    const push = (m: RegExpExecArray) => out.push({ line, specifier: m[1]!, start: text.length - m[1]!.length - 3, end: text.length - 2 });
+    if (/^(?:import|export)\b.*\{$/.test(text)) inClause = true;
+    else if (text.startsWith("}")) {
+      const m = closing.exec(text);
+      if (m && inClause) push(m);
       inClause = false;
-    } else if (/^(?:import|export) (?:type )?\{$/.test(text) || /^(?:import|export) [\w$]+, \{$/.test(text)) inClause = true;
+    } else if (!inClause) {
+      const m = single.exec(text);
+      if (m) push(m);
+    }
   });
   return out;
 }

@@ -33,10 +33,18 @@ const repo = tmpRepo({
   // a cycle
   "cy1/pkg.config.ts": PKGKIT + 'import two from "../cy2/pkg.config.ts";\n' + def("cy1", ", buildArgs: { TWO: two }"),
   "cy2/pkg.config.ts": PKGKIT + 'import one from "../cy1/pkg.config.ts";\n' + def("cy2", ", buildArgs: { ONE: one }"),
+  // an import clause over several lines (which esbuild keeps so), a namespace import, a
+  // re-export; and an import-like line inside a template literal
+  "lib/names.ts": "export const alpha = 'a', bravo = 'b', charlie = 'c', delta = 'd', echo = 'e', foxtrot = 'f', golf = 'g', hotel = 'h';\n",
+  "many/pkg.config.ts":
+    PKGKIT +
+    'import {\n  alpha,\n  bravo,\n  charlie,\n  delta,\n  echo,\n  foxtrot,\n  golf,\n  hotel,\n} from "../lib/names.ts";\nimport * as names from "../lib/names.ts";\nexport { alpha } from "../lib/names.ts";\n' +
+    def("many", ", buildArgs: { ALL: [alpha, bravo, charlie, delta, echo, foxtrot, golf, hotel, names.alpha].join('') }"),
+  "tmpl/pkg.config.ts": PKGKIT + 'const text = `\nimport x from "pkgkit";\n} from "./nothing.ts";\n`;\n' + def("tmpl", ", buildArgs: { T: text }"),
   // a top-level await that never settles
   "stall/pkg.config.ts": PKGKIT + "await new Promise(() => {});\n" + def("stall"),
 });
-for (const d of ["plain", "base", "app", "other", "meta", "bad", "cy1", "cy2", "stall"]) repo.write(`${d}/Dockerfile`, "FROM scratch\n");
+for (const d of ["plain", "base", "app", "other", "meta", "bad", "cy1", "cy2", "stall", "many", "tmpl"]) repo.write(`${d}/Dockerfile`, "FROM scratch\n");
 mkdirSync(join(repo.dir, "node_modules"));
 symlinkSync(ROOT, join(repo.dir, "node_modules/pkgkit"));
 const real = realpathSync(repo.dir);
@@ -118,6 +126,17 @@ test("a config importing a package from a node_modules beside it falls back to t
   assert.ok(want.stdout.includes('"P=xy"'));
   assert.ok(cold.tsx && warm.tsx, "through tsx");
   assert.equal(warm.compiled, []);
+});
+
+test("imports esbuild prints over several lines are compiled; an import-like line in a template literal is not mistaken for one", () => {
+  const many = sameAsTsx(["plan", "--json", "many"]);
+  assert.is(many.want.code, 0, many.want.stderr);
+  assert.ok(many.want.stdout.includes('"ALL=abcdefgha"'), many.want.stdout.slice(0, 2000));
+  assert.is(many.warm.compiled.length, 2, many.warm.loaded.join(" "));
+  const tmpl = sameAsTsx(["plan", "--json", "tmpl"]);
+  assert.is(tmpl.want.code, 0, tmpl.want.stderr);
+  // Either way, its text is intact (here: counted as ineligible, so through tsx).
+  assert.ok(tmpl.warm.stdout.includes(JSON.stringify(`T=\nimport x from "pkgkit";\n} from "./nothing.ts";\n`)), tmpl.warm.stdout.slice(0, 2000));
 });
 
 test("import.meta.url, .dirname and .filename give the original file's values", () => {
