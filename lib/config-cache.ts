@@ -107,12 +107,24 @@ const sha256 = (...parts: (string | Uint8Array)[]) => {
   return h.digest("hex");
 };
 
+/** A config file compiled: the URL to import, and what each import of its graph was written as. */
+export interface Compiled {
+  url: string;
+  /**
+   * Each URL an import of the graph was rewritten to (a compiled file, the bundle's entry) → the
+   * specifier written in the source, one per URL: Node names a module by its specifier in a link
+   * error ("The requested module './x.ts' does not provide an export named 'y'"), and the
+   * message must read as it does through tsx.
+   */
+  written: Map<string, string>;
+}
+
 /**
- * The URL of the compiled `file` (a pkg.config.ts or pkgkit.config.ts) to import instead of it,
- * its graph compiled into the cache where needed; undefined when the graph is ineligible, the
- * cache unusable or tsx already registered: then load it through tsx.
+ * The compiled `file` (a pkg.config.ts or pkgkit.config.ts) to import instead of it, its graph
+ * compiled into the cache where needed; undefined when the graph is ineligible, the cache
+ * unusable or tsx already registered: then load it through tsx.
  */
-export async function compiledConfig(file: string, loader: ConfigLoader): Promise<string | undefined> {
+export async function compiledConfig(file: string, loader: ConfigLoader): Promise<Compiled | undefined> {
   try {
     const dir = cacheDir();
     if (!dir) return undefined;
@@ -136,6 +148,20 @@ export async function compiledConfig(file: string, loader: ConfigLoader): Promis
     const modules = place(nodes, dir, loader);
     if (loader.typeScriptChosen()) return undefined;
     const fresh = [...modules].filter(([path]) => !given.has(path));
+    // A module imported under two specifiers in the files linked now: a link error naming it
+    // could not be told as tsx tells it. Rare (files in directories of different depths importing
+    // one helper), and left to tsx.
+    const written = new Map<string, string>();
+    for (const [path] of fresh) {
+      const node = nodes.get(path)!;
+      node.targets.forEach((t, i) => {
+        if (t.kind === "keep") return;
+        const url = t.kind === "url" ? t.url : modules.get(t.path)!;
+        const specifier = node.analysis.imports![i]!;
+        if ((written.get(url) ?? specifier) !== specifier) throw new Ineligible(`${url}: imported as ${written.get(url)} and as ${specifier}`);
+        written.set(url, specifier);
+      });
+    }
     for (const [path, url] of fresh) {
       const target = fileURLToPath(url);
       if (!isFile(target)) write(target, link(nodes.get(path)!, modules));
@@ -149,7 +175,7 @@ export async function compiledConfig(file: string, loader: ConfigLoader): Promis
     }
     // As tsx does: stack traces name the .ts files and lines (inline source maps).
     process.setSourceMapsEnabled(true);
-    return modules.get(root);
+    return { url: modules.get(root)!, written };
   } catch {
     // Ineligible, or anything unforeseen (an unreadable file, a full disk): tsx loads it, as before.
     return undefined;

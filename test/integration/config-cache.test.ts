@@ -41,10 +41,21 @@ const repo = tmpRepo({
     'import {\n  alpha,\n  bravo,\n  charlie,\n  delta,\n  echo,\n  foxtrot,\n  golf,\n  hotel,\n} from "../lib/names.ts";\nimport * as names from "../lib/names.ts";\nexport { alpha } from "../lib/names.ts";\n' +
     def("many", ", buildArgs: { ALL: [alpha, bravo, charlie, delta, echo, foxtrot, golf, hotel, names.alpha].join('') }"),
   "tmpl/pkg.config.ts": PKGKIT + 'const text = `\nimport x from "pkgkit";\n} from "./nothing.ts";\n`;\n' + def("tmpl", ", buildArgs: { T: text }"),
+  // its own tsconfig.json (verbatimModuleSyntax keeps an import used only as a type, and so its side effect)
+  "vms/tsconfig.json": '{ "compilerOptions": { "verbatimModuleSyntax": true } }\n',
+  "vms/side.ts": "(globalThis as Record<string, unknown>).SIDE = \"ran\";\nexport interface Shape { a: string }\n",
+  "vms/pkg.config.ts": PKGKIT + 'import { type Shape } from "./side.ts";\nconst s: Shape | undefined = undefined;\n' + def("vms", ", buildArgs: { SIDE: String((globalThis as Record<string, unknown>).SIDE), S: String(s) }"),
+  // imports of names their modules do not export (link errors naming the module as written)
+  "noexp/pkg.config.ts": PKGKIT + 'import { nope } from "pkgkit";\n' + def("noexp", ", buildArgs: { N: String(nope) }"),
+  "noexp2/pkg.config.ts": PKGKIT + 'import { nope } from "../lib/names.ts";\n' + def("noexp2", ", buildArgs: { N: String(nope) }"),
+  // tsconfig paths sending pkgkit elsewhere
+  "paths/tsconfig.json": '{ "compilerOptions": { "paths": { "pkgkit": ["./fake.ts"] } } }\n',
+  "paths/fake.ts": "export const definePackage = (spec: { image: string }) => { throw new Error(`the fake pkgkit: ${spec.image}`); };\n",
+  "paths/pkg.config.ts": PKGKIT + def("paths"),
   // a top-level await that never settles
   "stall/pkg.config.ts": PKGKIT + "await new Promise(() => {});\n" + def("stall"),
 });
-for (const d of ["plain", "base", "app", "other", "meta", "bad", "cy1", "cy2", "stall", "many", "tmpl"]) repo.write(`${d}/Dockerfile`, "FROM scratch\n");
+for (const d of ["plain", "base", "app", "other", "meta", "bad", "cy1", "cy2", "stall", "many", "tmpl", "vms", "paths", "noexp", "noexp2"]) repo.write(`${d}/Dockerfile`, "FROM scratch\n");
 mkdirSync(join(repo.dir, "node_modules"));
 symlinkSync(ROOT, join(repo.dir, "node_modules/pkgkit"));
 const real = realpathSync(repo.dir);
@@ -77,19 +88,19 @@ const cacheFiles = (cache: string) => {
 };
 
 /** The bin on Node with XDG_CACHE_HOME `cache` (or the tsx path, PKGKIT_NO_BUNDLE), and the modules it loaded. */
-function pkgkit(args: string[], cache: string | "tsx") {
+function pkgkit(args: string[], cache: string | "tsx", cwd = repo.dir) {
   const log = join(scratch, `${++runs}.log`);
   const env: Record<string, string> = { PKGKIT_MODULE_LOG: log, ...(cache === "tsx" ? { PKGKIT_NO_BUNDLE: "1", XDG_CACHE_HOME: freshCache() } : { XDG_CACHE_HOME: cache }) };
-  const r = sh([process.execPath, "--import", join(ROOT, "test/module-log.mjs"), BIN, ...args], repo.dir, env);
+  const r = sh([process.execPath, "--import", join(ROOT, "test/module-log.mjs"), BIN, ...args], cwd, env);
   const loaded = readFileSync(log, "utf8").trim().split("\n");
   return { ...r, loaded, tsx: loaded.some((u) => /node_modules\/(tsx|esbuild)\//.test(u)), compiled: loaded.filter((u) => u.startsWith(pathToFileURL(cache === "tsx" ? "/nonexistent" : cache).href)) };
 }
 
 /** stdout, exit code and stderr of the fast path (a cold run, then a warm one) equal the tsx path's. */
-function sameAsTsx(args: string[], cache = freshCache()) {
-  const want = pkgkit(args, "tsx");
-  const cold = pkgkit(args, cache);
-  const warm = pkgkit(args, cache);
+function sameAsTsx(args: string[], cache = freshCache(), cwd = repo.dir) {
+  const want = pkgkit(args, "tsx", cwd);
+  const cold = pkgkit(args, cache, cwd);
+  const warm = pkgkit(args, cache, cwd);
   for (const [name, got] of [["cold", cold], ["warm", warm]] as const) {
     assert.is(got.code, want.code, `${name} ${args.join(" ")}: ${got.stderr}`);
     assert.is(got.stdout, want.stdout, `${name} ${args.join(" ")}`);
@@ -139,6 +150,22 @@ test("imports esbuild prints over several lines are compiled; an import-like lin
   assert.ok(tmpl.warm.stdout.includes(JSON.stringify(`T=\nimport x from "pkgkit";\n} from "./nothing.ts";\n`)), tmpl.warm.stdout.slice(0, 2000));
 });
 
+test("the tsconfig.json tsx uses (found from the working directory) is the one compiled with; where esbuild would find another, tsx loads it", () => {
+  // From the package's directory: its tsconfig.json for both, verbatimModuleSyntax keeps the import.
+  const inside = sameAsTsx(["plan", "--json", "."], freshCache(), join(repo.dir, "vms"));
+  assert.is(inside.want.code, 0, inside.want.stderr);
+  assert.ok(inside.want.stdout.includes('"SIDE=ran"'), inside.want.stdout.slice(0, 2000));
+  assert.is(inside.warm.compiled.length, 2, inside.warm.loaded.join(" "));
+  // From the repository: tsx uses no tsconfig.json (the import is elided), esbuild would find vms/'s: not compiled.
+  const outside = sameAsTsx(["plan", "--json", "vms"]);
+  assert.ok(outside.want.stdout.includes('"SIDE=undefined"'), outside.want.stdout.slice(0, 2000));
+  assert.ok(outside.warm.tsx && outside.warm.compiled.length === 0);
+  // paths that send pkgkit elsewhere: through tsx, which follows them.
+  const paths = sameAsTsx(["show-tag", "."], freshCache(), join(repo.dir, "paths"));
+  assert.ok(paths.want.stderr.includes("the fake pkgkit: paths"), paths.want.stderr);
+  assert.equal(paths.warm.compiled, []);
+});
+
 test("import.meta.url, .dirname and .filename give the original file's values", () => {
   const { want, warm } = sameAsTsx(["plan", "--json", "meta"]);
   assert.is(want.code, 0, want.stderr);
@@ -152,6 +179,14 @@ test("an invalid spec: the error names the original pkg.config.ts", () => {
   assert.ok(warm.stderr.includes(join(real, "bad/pkg.config.ts")), warm.stderr);
   assert.not.ok(warm.stderr.includes("config-v1"), warm.stderr);
   assert.not.ok(warm.tsx);
+});
+
+test("an import of a name its module does not export: the error names the module as written, as through tsx", () => {
+  for (const dir of ["noexp", "noexp2"]) {
+    const { want, warm } = sameAsTsx(["show-tag", dir]);
+    assert.ok(want.stderr.includes("does not provide an export named 'nope'"), want.stderr);
+    assert.is(warm.compiled.length, dir === "noexp" ? 1 : 2, warm.loaded.join(" "));
+  }
 });
 
 test("an import cycle is reported as through tsx, naming the original files", () => {
