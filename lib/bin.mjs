@@ -1,23 +1,37 @@
 #!/usr/bin/env node
 // The pkgkit command. Deno and Bun load the TypeScript sources natively. On Node, the bundle
 // lib/dist/cli.mjs (see bundle.mjs) is used while it was built from the sources on disk; TypeScript
-// support (tsx) is registered only when a .ts file must be loaded: the sources, or a user's pkg.config.ts.
+// support (tsx) is registered only when a .ts file must be loaded: the sources, or a user's pkg.config.ts
+// that the bundle cannot load compiled from its cache (lib/config-cache.ts).
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { SOURCES_RECORD, sourcesUnchanged } from "./bundle-sources.mjs";
+
+// Mixing the two ways a config loads, in one process: compiled from the cache (no tsx), or
+// through tsx. Decided per config load, but one-way: once tsx is registered (a config whose
+// graph is not eligible, see lib/config-cache.ts), every later config loads through tsx, and the
+// source files loaded compiled before (`compiled`, claimed by config-cache.ts just before each
+// import) resolve, through esm-hooks.mjs, to the very modules already loaded. So one source file
+// is never two module instances, whichever way its importers came.
+let typeScriptChosen = false;
+/** @type {Map<string, string>} source file URL → the compiled module loaded for it */
+const compiled = new Map();
 
 let typeScriptReady;
 /** @param {URL | undefined} bundle the fresh bundle, whose public entry then stands in for the sources' */
 async function loadTypeScript(bundle) {
+  typeScriptChosen = true;
   typeScriptReady ??= (async () => {
     const { register } = await import("tsx/esm/api");
     register();
     // Registered after tsx, so it sees (and adjusts) what tsx resolves.
     const index = bundle && { source: new URL("./index.ts", import.meta.url).href, bundle: new URL("./index.mjs", bundle).href };
-    (await import("node:module")).register("./esm-hooks.mjs", { parentURL: import.meta.url, data: { index } });
+    (await import("node:module")).register("./esm-hooks.mjs", { parentURL: import.meta.url, data: { index, compiled: Object.fromEntries(compiled) } });
   })();
   return typeScriptReady;
 }
 
+let bundleDigest;
 /** The bundle, if it exists and the source files it was built from are on disk as they were then. */
 function freshBundle() {
   if (process.env.PKGKIT_NO_BUNDLE) return undefined;
@@ -28,6 +42,7 @@ function freshBundle() {
     return undefined;
   }
   if (!sourcesUnchanged(new URL("../", import.meta.url), record)) return undefined;
+  bundleDigest = record.sha256;
   return new URL("./dist/cli.mjs", import.meta.url);
 }
 
@@ -38,6 +53,20 @@ if (typeof globalThis.Deno !== "undefined" || typeof globalThis.Bun !== "undefin
   const bundle = freshBundle();
   // load.ts calls this before importing a pkg.config.ts.
   globalThis[Symbol.for("pkgkit.loadTypeScript")] = () => loadTypeScript(bundle);
+  // load.ts asks config-cache.ts for a compiled config first, with this (its ConfigLoader).
+  if (bundle)
+    globalThis[Symbol.for("pkgkit.configLoader")] = {
+      bundleDigest,
+      index: new URL("./index.mjs", bundle).href,
+      root: fileURLToPath(new URL("../", import.meta.url)),
+      /** @param {[string, string][]} modules */
+      claim(modules) {
+        if (typeScriptChosen) return false;
+        for (const [source, url] of modules) compiled.set(source, url);
+        return true;
+      },
+      typeScriptChosen: () => typeScriptChosen,
+    };
   if (!bundle) await loadTypeScript(undefined);
   cli = await import(bundle ? bundle.href : "./cli/main.ts");
 }

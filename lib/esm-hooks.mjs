@@ -6,18 +6,25 @@
 // While the bin runs the bundle, pkgkit's public entry (lib/index.ts, which a pkg.config.ts imports)
 // resolves to the bundle's (lib/dist/index.mjs): built from the same sources, it spares compiling
 // them, and shares the CLI's modules.
+//
+// A config file the bin loaded compiled from its cache before this was registered (lib/bin.mjs,
+// lib/config-cache.ts) resolves to that compiled module, so it is not loaded a second time.
 
 /** @type {{ source: string, bundle: string } | undefined} */
 let index;
+/** @type {Record<string, string>} source file URL → compiled module URL */
+let compiled = {};
 
-/** @param {{ index?: { source: string, bundle: string } }} [data] */
+/** @param {{ index?: { source: string, bundle: string }, compiled?: Record<string, string> }} [data] */
 export function initialize(data) {
   index = data?.index;
+  compiled = data?.compiled ?? {};
 }
 
 export async function resolve(specifier, context, next) {
   const result = await next(specifier, context);
   if (index && result.url === index.source) return { url: index.bundle, format: "module", shortCircuit: true };
+  if (Object.hasOwn(compiled, result.url)) return { url: compiled[result.url], format: "module", shortCircuit: true };
   if (result.url.startsWith("file:") && result.url.endsWith(".ts") && !result.url.includes("/node_modules/"))
     return { ...result, format: "module" };
   return result;

@@ -7,6 +7,7 @@ import { InputError, isPkgkitError, SpecError } from "./errors.ts";
 import { isPackageDefinition, type PackageDefinition } from "./define.ts";
 import { canonical } from "./runtime.ts";
 import { UNDEFINED_IMPORT_HINT } from "./spec.ts";
+import type { ConfigLoader } from "./config-cache.ts";
 
 export const CONFIG_FILE = "pkg.config.ts";
 export const BUILD_YML = "build.yml";
@@ -47,9 +48,15 @@ export async function loadPackage(dir: string, buildYml?: string): Promise<Packa
 export async function importDefault(file: string): Promise<unknown> {
   let mod: { default?: unknown };
   try {
+    // The bundled bin on Node first offers to load it compiled from its cache, without tsx
+    // (config-cache.ts); undefined where it cannot be.
+    const loader = (globalThis as Record<symbol, ConfigLoader | undefined>)[Symbol.for("pkgkit.configLoader")];
+    const compiled = loader && !loader.typeScriptChosen() ? await (await import("./config-cache.ts")).compiledConfig(file, loader) : undefined;
     // The bundled bin registers TypeScript support only when it is needed: here.
-    await (globalThis as Record<symbol, (() => Promise<void>) | undefined>)[Symbol.for("pkgkit.loadTypeScript")]?.();
-    mod = (await unlessStalled(import(pathToFileURL(file).href), file)) as { default?: unknown };
+    if (!compiled) await (globalThis as Record<symbol, (() => Promise<void>) | undefined>)[Symbol.for("pkgkit.loadTypeScript")]?.();
+    mod = (await unlessStalled(import(compiled?.url ?? pathToFileURL(file).href), file).catch((err: unknown) => {
+      throw compiled ? asWritten(err, compiled.written) : err;
+    })) as { default?: unknown };
   } catch (err) {
     const cycle = usedBeforeDefined(err) ? importCycle(file) : undefined;
     if (cycle)
@@ -66,6 +73,18 @@ export async function importDefault(file: string): Promise<unknown> {
   // its default export then sits one level down.
   const d = mod.default as { kind?: unknown; default?: unknown } | undefined;
   return d !== null && typeof d === "object" && d.kind === undefined && "default" in d ? d.default : d;
+}
+
+/**
+ * A link error of a compiled config (a missing export) names the module it imports by the URL
+ * its import was compiled to: put back the specifier written in the source, as tsx's reads.
+ */
+function asWritten(err: unknown, written: Map<string, string>): unknown {
+  if (!(err instanceof SyntaxError)) return err;
+  let message = err.message;
+  for (const [url, specifier] of written) message = message.replaceAll(`'${url}'`, `'${specifier}'`);
+  if (message !== err.message) err.message = message;
+  return err;
 }
 
 /** What a config file threw, on one line: an Error's message (a missing module names itself), else the value. */

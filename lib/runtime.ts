@@ -45,12 +45,19 @@ export function callerFile(self: string): string | undefined {
     const location = frame.endsWith(")") ? frame.slice(frame.lastIndexOf("(") + 1, -1) : frame;
     const m = /^(file:\/\/.+?|\/.+?):\d+(?::\d+)?$/.exec(location);
     if (!m) continue;
-    const file = m[1]!.startsWith("file:") ? fileURLToPath(m[1]!) : m[1]!;
-    if (isEmbedded(file)) continue;
+    const located = m[1]!.startsWith("file:") ? fileURLToPath(m[1]!) : m[1]!;
+    if (isEmbedded(located)) continue;
+    // A config file the bin compiled into its cache (lib/config-cache.ts) stands for its source.
+    // Its frames normally name the source already (its inline source map); those that map to
+    // nothing (esbuild's helpers) name the compiled file.
+    const file = compiledSources()?.get(located) ?? located;
     if (file !== selfPath && file !== runtimeFile && !file.endsWith("/lib/runtime.ts")) return canonical(file);
   }
   return undefined;
 }
+
+/** Compiled file → source file, kept by lib/config-cache.ts. */
+const compiledSources = () => (globalThis as Record<symbol, Map<string, string> | undefined>)[Symbol.for("pkgkit.compiledConfigs")];
 
 /**
  * A file compiled into a single executable (lib/sea.ts): pkgkit's own code, never a user's. Its

@@ -19,7 +19,7 @@ const LAYERS: [name: string, modules: string[]][] = [
   ["adapters: Builder, Registry, Signer", ["lib/builder-kind.ts", "lib/buildx-driver.ts", "lib/engine-api.ts", "lib/engine-errors.ts", "lib/builder.ts", "lib/image.ts", "lib/layer-tar.ts", "lib/registry/*", "lib/sign/*",
     "lib/attest/*"]],
   ["doctor checks", ["lib/doctor/*"]],
-  ["package", ["lib/load.ts", "lib/buildyml.ts", "lib/git.ts", "lib/contain.ts", "lib/graph.ts", "lib/package.ts", "lib/workspace.ts", "lib/attest/package-subject.ts"]],
+  ["package", ["lib/load.ts", "lib/config-cache.ts", "lib/buildyml.ts", "lib/git.ts", "lib/contain.ts", "lib/graph.ts", "lib/package.ts", "lib/workspace.ts", "lib/attest/package-subject.ts"]],
   ["plan", ["lib/plan/*", "lib/apply.ts"]],
   ["run", ["lib/run.ts", "lib/push.ts", "lib/context.ts", "lib/sign/run.ts"]],
   ["session", ["lib/session.ts"]],
