@@ -58,6 +58,7 @@ if (typeof globalThis.Deno !== "undefined" || typeof globalThis.Bun !== "undefin
     globalThis[Symbol.for("pkgkit.configLoader")] = {
       bundleDigest,
       index: new URL("./index.mjs", bundle).href,
+      define: new URL("./define.mjs", bundle).href,
       root: fileURLToPath(new URL("../", import.meta.url)),
       /** @param {[string, string][]} modules */
       claim(modules) {

@@ -31,7 +31,12 @@ const dist = new URL("./dist/", import.meta.url);
 rmSync(dist, { recursive: true, force: true });
 const { metafile } = await build({
   // index: the public entry, which the bin gives a pkg.config.ts it loads (see esm-hooks.mjs).
-  entryPoints: { cli: fileURLToPath(new URL("./cli/main.ts", import.meta.url)), index: fileURLToPath(new URL("./index.ts", import.meta.url)) },
+  // define: what most package files import from it (lib/define-entry.ts, see lib/config-cache.ts).
+  entryPoints: {
+    cli: fileURLToPath(new URL("./cli/main.ts", import.meta.url)),
+    index: fileURLToPath(new URL("./index.ts", import.meta.url)),
+    define: fileURLToPath(new URL("./define-entry.ts", import.meta.url)),
+  },
   outdir: fileURLToPath(dist),
   outExtension: { ".js": ".mjs" },
   splitting: true,

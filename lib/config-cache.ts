@@ -47,6 +47,11 @@ export interface ConfigLoader {
   bundleDigest: string;
   /** URL of the bundle's public entry (lib/dist/index.mjs), which `pkgkit` stands for. */
   index: string;
+  /**
+   * URL of the bundle's lib/define-entry.ts (lib/dist/define.mjs), which `pkgkit` stands for in an
+   * `import { definePackage, defineWorkspace } from "pkgkit"` naming nothing else.
+   */
+  define: string;
   /** The checkout (package root) the bin runs from. */
   root: string;
   /**
@@ -57,6 +62,9 @@ export interface ConfigLoader {
   /** True once tsx is registered in this process. */
   typeScriptChosen(): boolean;
 }
+
+/** What lib/define-entry.ts exports: an import of these alone from `pkgkit` loads that entry. */
+const LIGHT_ENTRY_NAMES = new Set(["definePackage", "defineWorkspace"]);
 
 /** Bumped whenever what is written to the cache changes. */
 const FORMAT = "pkgkit-config-cache 1";
@@ -197,7 +205,15 @@ async function analyse(path: string, dir: string, esbuild: { path: string; versi
     write(record, JSON.stringify(analysis));
   }
   if (analysis.ineligible !== undefined) throw new Ineligible(analysis.ineligible);
-  const targets = analysis.imports!.map((s) => target(s, path, tsconfig, loader));
+  const lines = analysis.code!.split("\n");
+  const found = importLines(analysis.code!);
+  const targets = analysis.imports!.map((s, i): Target => {
+    const t = target(s, path, tsconfig, loader);
+    // Only definePackage and/or defineWorkspace, on one line as esbuild prints a short clause
+    // (type-only names are gone by now): the light entry. Anything else gets the whole API.
+    const m = t.kind === "url" && t.url === loader.index ? /^import \{ ([\w$, ]+) \} from "pkgkit";$/.exec(lines[found[i]!.line]!) : null;
+    return m && m[1]!.split(", ").every((n) => LIGHT_ENTRY_NAMES.has(n)) ? { kind: "url", url: loader.define } : t;
+  });
   return { path, ownKey, analysis, targets };
 }
 

@@ -16,6 +16,8 @@ const repo = tmpRepo({
   "yml/Dockerfile": "FROM scratch\n",
   "ts/pkg.config.ts": `import { definePackage } from "pkgkit";\nexport default definePackage({ image: "ts", org: "startup" });\n`,
   "ts/Dockerfile": "FROM scratch\n",
+  "ts-more/pkg.config.ts": `import { archRef, definePackage } from "pkgkit";\nexport default definePackage({ image: typeof archRef === "function" ? "ts-more" : "x", org: "startup" });\n`,
+  "ts-more/Dockerfile": "FROM scratch\n",
 });
 mkdirSync(join(repo.dir, "node_modules"));
 symlinkSync(ROOT, join(repo.dir, "node_modules/pkgkit"));
@@ -57,7 +59,9 @@ for (const mode of ["bundle", "sources"] as const) {
         const loaded = modulesLoaded([command, dir], env);
         assert.ok(loaded.includes("lib/bin.mjs"), `the hook saw the bin: ${loaded.join(" ")}`);
         assert.equal(loaded.filter((u) => clientLibraries.test(u)), [], `${command} ${dir}`);
-        if (dir === "yml") assert.equal(loaded.filter(registryClient), [], `${command} ${dir}`);
+        // A pkg.config.ts importing definePackage alone gets it from the bundle's light entry
+        // (lib/define-entry.ts) when the bin compiles it; through tsx, from lib/index.ts.
+        if (dir === "yml" || mode === "bundle") assert.equal(loaded.filter(registryClient), [], `${command} ${dir}`);
       }
     });
   }
@@ -158,12 +162,16 @@ test("a pkg.config.ts run from the sources (no bundle) loads it through tsx, as 
   assert.ok(modulesLoaded(["show-tag", "ts"], { PKGKIT_NO_BUNDLE: "1" }).some((u) => /node_modules\/tsx\//.test(u)));
 });
 
-test("a pkg.config.ts run on the bundle gets pkgkit's entry from the bundle, compiling none of pkgkit's sources", () => {
-  const loaded = modulesLoaded(["show-tag", "ts"]);
-  assert.ok(loaded.includes("lib/dist/index.mjs"), loaded.join(" "));
+test("a pkg.config.ts run on the bundle gets pkgkit from the bundle, compiling none of its sources: definePackage alone from the light entry, more from the whole public entry", () => {
+  const light = modulesLoaded(["show-tag", "ts"]);
+  assert.ok(light.includes("lib/dist/define.mjs"), light.join(" "));
+  assert.not.ok(light.includes("lib/dist/index.mjs"), light.join(" "));
+  assert.equal(light.filter((u) => /^(lib|recipes)\/.*\.ts$/.test(u)), []);
+  const more = modulesLoaded(["show-tag", "ts-more"]);
+  assert.ok(more.includes("lib/dist/index.mjs"), more.join(" "));
   // The check for the registry client sees it where it is loaded (lib/index.ts exports createRegistry).
-  assert.ok(loaded.some(registryClient), loaded.join(" "));
-  assert.equal(loaded.filter((u) => /^(lib|recipes)\/.*\.ts$/.test(u)), []);
+  assert.ok(more.some(registryClient), more.join(" "));
+  assert.equal(more.filter((u) => /^(lib|recipes)\/.*\.ts$/.test(u)), []);
 });
 
 test.run();
