@@ -7,20 +7,24 @@
  *
  * @module
  */
-import * as index from "./index.ts";
-import * as recipes from "../recipes/index.ts";
-import * as registry from "./registry/index.ts";
 import * as cli from "./cli/main.ts";
+
+declare const require: (id: string) => object;
 
 declare const Bun: {
   plugin(plugin: { name: string; setup(builder: { module(specifier: string, load: () => { exports: object; loader: "object" }): void }): void }): void;
 };
 
-const entries: Record<string, object> = { pkgkit: index, "pkgkit/recipes": recipes, "pkgkit/registry": registry, "pkgkit/cli": cli };
+const entries: Record<string, () => object> = {
+  pkgkit: () => require("./index.ts"),
+  "pkgkit/recipes": () => require("../recipes/index.ts"),
+  "pkgkit/registry": () => require("./registry/index.ts"),
+  "pkgkit/cli": () => cli,
+};
 Bun.plugin({
   name: "pkgkit-embedded",
   setup(builder) {
-    for (const [specifier, exports] of Object.entries(entries)) builder.module(specifier, () => ({ exports, loader: "object" }));
+    for (const [specifier, load] of Object.entries(entries)) builder.module(specifier, () => ({ exports: load(), loader: "object" }));
   },
 });
 // Statically imported, not awaited at the top: `--bytecode` needs a module without top-level await.
