@@ -18,7 +18,7 @@ import { lstat, readFile } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { InputError } from "./errors.ts";
 import { canonical } from "./runtime.ts";
-import type { Shell } from "./shell.ts";
+import type { ExecResult, Shell } from "./shell.ts";
 
 /** The commit tags are computed at unless `--hash-commit` says otherwise (LinuxKit's default). */
 export const DEFAULT_HASH_COMMIT = "HEAD";
@@ -32,7 +32,7 @@ export interface DirState {
   tree?: string;
   /** Tracked files that differ from HEAD, and untracked (not ignored) files, under the directory, relative to `top`, sorted. Empty unless the hash commit is HEAD. */
   changed: string[];
-  /** `remote.origin.url`, if set. */
+  /** `remote.origin.url`, if set (and asked for: see gitStates). */
   remote?: string;
   /**
    * HEAD as LinuxKit's GOPKGVERSION build arg: `v0.0.0-<commit date>-<12 hex of the commit>`, the
@@ -49,8 +49,12 @@ export interface DirState {
 export interface RepoFiles {
   tracked: string[];
   untracked: string[];
-  /** `core.quotePath`: git quotes names with bytes above 0x7f in `ls-files` text output unless it is false. */
-  quotePath: boolean;
+  /**
+   * `core.quotePath`: git quotes names with bytes above 0x7f in `ls-files` text output unless it
+   * is false. Asked of git once, when first wanted (only a content hash reads it), where it was
+   * not asked with the other queries.
+   */
+  quotePath: () => Promise<boolean>;
 }
 
 /**
@@ -81,10 +85,11 @@ async function git(shell: Shell, top: string, args: string[]) {
 
 /**
  * Git state for each of `dirs` (absolute paths), trees taken at `commit` (default HEAD; any
- * other commit, as in LinuxKit, is never dirty). `goPkgVersion: false` leaves
- * DirState.goPkgVersion out (no `git show`). Throws InputError for a directory outside git.
+ * other commit, as in LinuxKit, is never dirty). `tagsOnly` asks git only what the tags need:
+ * DirState.goPkgVersion and .remote are left out (no `git show`, and `git config` only once a
+ * content hash needs core.quotePath). Throws InputError for a directory outside git.
  */
-export async function gitStates(shell: Shell, dirs: string[], commit = DEFAULT_HASH_COMMIT, ask: { goPkgVersion?: boolean } = {}): Promise<Map<string, DirState>> {
+export async function gitStates(shell: Shell, dirs: string[], commit = DEFAULT_HASH_COMMIT, ask: { tagsOnly?: boolean } = {}): Promise<Map<string, DirState>> {
   const byRepo = new Map<string, string[]>();
   const hints = new Map<string, string | undefined>();
   for (const dir of new Set(dirs)) {
@@ -95,7 +100,7 @@ export async function gitStates(shell: Shell, dirs: string[], commit = DEFAULT_H
   const states = new Map<string, DirState>();
   await Promise.all(
     [...byRepo.entries()].map(async ([hint, repoDirs]) => {
-      for (const [dir, state] of await repoStates(shell, hint, repoDirs, commit, ask.goPkgVersion !== false)) states.set(dir, state);
+      for (const [dir, state] of await repoStates(shell, hint, repoDirs, commit, ask.tagsOnly !== true)) states.set(dir, state);
     }),
   );
   return states;
@@ -107,13 +112,13 @@ function notInGit(dir: string) {
   );
 }
 
-async function repoStates(shell: Shell, hint: string, dirs: string[], hashCommit: string, withVersion: boolean): Promise<Map<string, DirState>> {
+async function repoStates(shell: Shell, hint: string, dirs: string[], hashCommit: string, all: boolean): Promise<Map<string, DirState>> {
   // The directory holding .git is the top level but where GIT_DIR, GIT_WORK_TREE or core.worktree
   // say otherwise: the queries start there at once, beside the rev-parse that names the top, and
   // run again at the top it names when that is another directory. One round of git processes
   // instead of two.
   const guess = canonical(hint);
-  const early = repoQueries(shell, guess, dirs, hashCommit, withVersion);
+  const early = repoQueries(shell, guess, dirs, hashCommit, all);
   early.catch(() => {}); // awaited below, or dropped when rev-parse fails
   const head = await git(shell, hint, ["rev-parse", "--show-toplevel", "HEAD", `${hashCommit}^{tree}`]);
   if (head.code !== 0) {
@@ -127,7 +132,7 @@ async function repoStates(shell: Shell, hint: string, dirs: string[], hashCommit
     throw new InputError(`${hint}: git rev-parse failed: ${head.stderr.trim()}`);
   }
   const [top, commit, rootTree] = head.stdout.trim().split("\n") as [string, string, string];
-  const { rel, lsTree, diff, lsFiles, config, version } = top === guess ? await early : await repoQueries(shell, top, dirs, hashCommit, withVersion);
+  const { rel, lsTree, diff, lsFiles, config, version } = top === guess ? await early : await repoQueries(shell, top, dirs, hashCommit, all);
   const atHead = hashCommit === DEFAULT_HASH_COMMIT;
   for (const [name, r] of [["ls-tree", lsTree], ["diff", diff], ["ls-files", lsFiles]] as const)
     if (r && r.code !== 0) throw new InputError(`${top}: git ${name} failed: ${r.stderr.trim()}`);
@@ -138,8 +143,14 @@ async function repoStates(shell: Shell, hint: string, dirs: string[], hashCommit
     if (m) trees.set(m[2]!, m[1]!);
   }
   const list = (out: string) => out.split("\0").filter(Boolean);
-  const settings = new Map(list(config.code === 0 ? config.stdout : "").map((kv) => [kv.slice(0, kv.indexOf("\n")), kv.slice(kv.indexOf("\n") + 1)]));
-  const files: RepoFiles = { tracked: [], untracked: [], quotePath: !isFalse(settings.get("core.quotepath")) };
+  const settingsOf = (r: ExecResult) => new Map(list(r.code === 0 ? r.stdout : "").map((kv) => [kv.slice(0, kv.indexOf("\n")), kv.slice(kv.indexOf("\n") + 1)]));
+  const settings = config && settingsOf(config);
+  let quotePath: Promise<boolean> | undefined;
+  const files: RepoFiles = {
+    tracked: [],
+    untracked: [],
+    quotePath: () => (quotePath ??= (settings ? Promise.resolve(settings) : configQuery(shell, top).then(settingsOf)).then((m) => !isFalse(m.get("core.quotepath")))),
+  };
   for (const entry of list(lsFiles.stdout)) (entry.startsWith("? ") ? files.untracked : files.tracked).push(entry.slice(2));
   const changed = atHead ? [...new Set([...list(diff!.stdout), ...files.untracked])].sort() : [];
 
@@ -151,7 +162,7 @@ async function repoStates(shell: Shell, hint: string, dirs: string[], hashCommit
       commit,
       tree: trees.get(r),
       changed: changed.filter((p) => p.startsWith(prefix)),
-      remote: settings.get("remote.origin.url") || undefined,
+      remote: settings?.get("remote.origin.url") || undefined,
       files,
       ...(version?.code === 0 && version.stdout.trim() ? { goPkgVersion: `v0.0.0-${version.stdout.trim()}` } : {}),
     });
@@ -159,8 +170,8 @@ async function repoStates(shell: Shell, hint: string, dirs: string[], hashCommit
   return out;
 }
 
-/** `ls-tree`, `diff`, `ls-files`, `config` and (`withVersion`) `show` over `dirs`, at once, in the work tree whose top is `top`. */
-async function repoQueries(shell: Shell, top: string, dirs: string[], hashCommit: string, withVersion: boolean) {
+/** `ls-tree`, `diff`, `ls-files`, and (`all`) `config` and `show` over `dirs`, at once, in the work tree whose top is `top`. */
+async function repoQueries(shell: Shell, top: string, dirs: string[], hashCommit: string, all: boolean) {
   const rel = new Map(dirs.map((d) => [d, relative(top, d).split(sep).join("/")]));
   for (const [d, r] of rel) if (r.startsWith("..")) throw new InputError(`${d}: outside the git work tree at ${top}`);
   const paths = [...new Set(rel.values())].filter((r) => r !== "");
@@ -174,11 +185,14 @@ async function repoQueries(shell: Shell, top: string, dirs: string[], hashCommit
     atHead ? git(shell, top, ["diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", "HEAD", "--", ...spec]) : undefined,
     // Tracked and untracked at once, told apart by -t's tag ("? " untracked), each list in git's order.
     git(shell, top, ["ls-files", "-z", "-t", "--cached", "--others", "--exclude-standard", "--", ...spec]),
-    git(shell, top, ["config", "-z", "--get-regexp", "^(remote\\.origin\\.url|core\\.quotepath)$"]),
-    withVersion ? git(shell, top, ["--no-pager", "show", "--quiet", "--abbrev=12", "--date=format-local:%Y%m%d%H%M%S", "--format=%cd-%h", "HEAD"]) : undefined,
+    all ? configQuery(shell, top) : undefined,
+    all ? git(shell, top, ["--no-pager", "show", "--quiet", "--abbrev=12", "--date=format-local:%Y%m%d%H%M%S", "--format=%cd-%h", "HEAD"]) : undefined,
   ]);
   return { rel, lsTree, diff, lsFiles, config, version };
 }
+
+/** The settings pkgkit reads: remote.origin.url (the source label) and core.quotePath (contentHash). */
+const configQuery = (shell: Shell, top: string) => git(shell, top, ["config", "-z", "--get-regexp", "^(remote\\.origin\\.url|core\\.quotepath)$"]);
 
 /** Git's false: false, no, off, 0 (any case). */
 const isFalse = (v: string | undefined) => v !== undefined && /^(false|no|off|0)$/i.test(v.trim());
@@ -196,7 +210,7 @@ export async function contentHash(state: DirState, dir: string): Promise<string>
   const r = relative(state.top, dir).split(sep).join("/");
   const prefix = r === "" ? "" : `${r}/`;
   const under = (names: string[]) => names.filter((p) => p.startsWith(prefix)).map((p) => p.slice(prefix.length));
-  const { quotePath } = state.files;
+  const quotePath = await state.files.quotePath();
   // A quoted name stands as one opaque token: it starts with '"', so trimming never reaches into it.
   const shown = (names: string[]) => names.map((n) => (quoted(n, quotePath) ? QUOTED : n)).map((n) => `${n}\n`).join("");
   const text = goTrimSpace(`${shown(under(state.files.tracked))}\n${shown(under(state.files.untracked))}`);

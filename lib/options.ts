@@ -92,10 +92,11 @@ export interface ResolveOptions {
   /** Defaults for packages that do not set `org` or `arches` themselves. */
   workspace?: WorkspaceDefaults;
   /**
-   * Give each package LinuxKit's GOPKGVERSION build arg, from HEAD's date (a `git show`); default
-   * true. Commands that print tags and build nothing (show-tag) pass false: one git process fewer.
+   * Only the tags are wanted (show-tag): git is not asked for what only a build uses, HEAD's date
+   * (the GOPKGVERSION build arg) and remote.origin.url (the source label), which the packages then
+   * lack. Two git processes fewer for a clean package; default false.
    */
-  goPkgVersion?: boolean;
+  tagsOnly?: boolean;
   /**
    * Check each package's extra sources on disk (lib/contain.ts) before git is asked about them,
    * so a bad one is reported as such. The CLI, `apply` and the recipes do; tests of pure planning need not.

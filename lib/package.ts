@@ -177,7 +177,7 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
   const hashDir = (d: PackageDefinition) => hashDirOf(d, options.hashPath);
   const sourceDirs = (d: PackageDefinition) => [d.dir, hashDir(d), ...d.spec.extraSources.map((s) => resolve(d.dir, s.src))];
   // With --hash, git only supplies labels; a package outside git is still fine.
-  const states = await gitStates(shell, graph.nodes.flatMap((n) => sourceDirs(n.def)), options.hashCommit ?? DEFAULT_HASH_COMMIT, { goPkgVersion: options.goPkgVersion !== false }).catch((err) => {
+  const states = await gitStates(shell, graph.nodes.flatMap((n) => sourceDirs(n.def)), options.hashCommit ?? DEFAULT_HASH_COMMIT, { tagsOnly: options.tagsOnly === true }).catch((err) => {
     if (options.hash !== undefined && err instanceof InputError) return new Map<string, DirState>();
     throw err;
   });

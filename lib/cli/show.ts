@@ -11,8 +11,8 @@ import { settingsFor } from "./settings.ts";
 export async function showTag(t: Targets, o: ParsedOptions): Promise<number> {
   resolveVerbosity(o);
   const { workspace, settings } = await settingsFor(t, o);
-  // Tags only: no build args are printed, so git is not asked for GOPKGVERSION's date.
-  const packages = (await graphOfTargets(t, { ...settings.packages, goPkgVersion: false }, workspace)).roots;
+  // Tags only: no build args nor labels are printed, so git is not asked for HEAD's date nor the remote.
+  const packages = (await graphOfTargets(t, { ...settings.packages, tagsOnly: true }, workspace)).roots;
   const ref = (p: Package) => (o.canonical ? canonicalRef(indexRef(p)) : indexRef(p));
   if (o.json)
     console.log(JSON.stringify(packages.map((p) => ({ dir: p.dir, ref: ref(p), repository: p.repository, tag: p.tag, hash: p.hash, dirty: p.dirty, arches: p.arches })), null, 2));

@@ -271,13 +271,29 @@ test("git is asked in one round: rev-parse beside the other queries, which run a
   assert.is(plain.calls.length, 6);
   assert.is(plain.most, 6, "one round of git processes");
   assert.match(clean!.buildInfo.GOPKGVERSION ?? "", /^v0\.0\.0-\d{14}-[0-9a-f]{12}$/);
-  // show-tag builds nothing: no GOPKGVERSION, so no `git show`; the tag is the same.
+  // show-tag builds nothing: no GOPKGVERSION nor source label, so neither `git show` nor `git
+  // config`; the tag is the same.
+  must(["git", "remote", "add", "origin", "https://example.invalid/r.git"], repo.dir);
+  const labelled = (await resolvePackages(shell, [def(dir)]))[0]!;
+  assert.is(labelled.labels["org.opencontainers.image.source"], "https://example.invalid/r.git");
   const tagsOnly = tracking();
-  const [same] = await resolvePackages(tagsOnly, [def(dir)], { goPkgVersion: false });
+  const [same] = await resolvePackages(tagsOnly, [def(dir)], { tagsOnly: true });
   assert.is(same!.tag, clean!.tag);
   assert.is(same!.buildInfo.GOPKGVERSION, undefined);
-  assert.is(tagsOnly.calls.length, 5);
-  assert.not.ok(tagsOnly.calls.some((c) => c.includes("show")), "no git show");
+  assert.is(same!.labels["org.opencontainers.image.source"], undefined);
+  assert.equal(tagsOnly.calls.map((c) => c[3]), ["ls-tree", "diff", "ls-files", "rev-parse"]);
+  // A dirty package's content hash needs core.quotePath: then, and only then, git config is asked.
+  repo.write("a/p/é.txt", "quoted unless core.quotePath is false\n");
+  must(["git", "config", "core.quotePath", "false"], repo.dir);
+  const full = (await resolvePackages(shell, [def(dir)]))[0]!;
+  const dirtyOnly = tracking();
+  const [dirty] = await resolvePackages(dirtyOnly, [def(dir)], { tagsOnly: true });
+  assert.match(dirty!.tag, /-dirty-[0-9a-f]{7}$/);
+  assert.is(dirty!.tag, full.tag);
+  assert.equal(dirtyOnly.calls.map((c) => c[3]), ["ls-tree", "diff", "ls-files", "rev-parse", "config"]);
+  must(["git", "config", "--unset", "core.quotePath"], repo.dir);
+  assert.is.not((await resolvePackages(shell, [def(dir)], { tagsOnly: true }))[0]!.tag, dirty!.tag, "core.quotePath read, not assumed");
+  unlinkSync(join(repo.dir, "a/p/é.txt"));
   // An empty a/.git is where pkgkit looks first, but git skips it: the top is the repository's.
   mkdirSync(join(repo.dir, "a/.git"));
   const moved = tracking();
