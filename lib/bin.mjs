@@ -3,7 +3,7 @@
 // lib/dist/cli.mjs (see bundle.mjs) is used while it was built from the sources on disk; TypeScript
 // support (tsx) is registered only when a .ts file must be loaded: the sources, or a user's pkg.config.ts.
 import { readFileSync } from "node:fs";
-import { SOURCES_RECORD, sourcesUnchanged } from "./bundle-sources.mjs";
+import { SOURCES_RECORD, sourcesUnchanged } from "./bundle-sources.cjs";
 
 let typeScriptReady;
 /** @param {URL | undefined} bundle the fresh bundle, whose public entry then stands in for the sources' */
