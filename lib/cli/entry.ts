@@ -18,8 +18,8 @@ interface Cli {
  * sources' (lib/cli/entry.ts, which tsx compiles) on Node and the bundle (lib/bundle.mjs) was
  * built from the sources on disk: then the bundle's CLI, which loads in a fraction of the time
  * the sources take through tsx's hooks. The bundle's own copies of this module (lib/dist/) import
- * the CLI beside them: its `./main.ts` is, in the bundle, lib/dist/cli.mjs. Deno and Bun load the
- * sources natively and keep doing so.
+ * their own build's CLI: `./main.ts` is lib/dist/cli.mjs in the ES module build, and inside
+ * lib/dist/index.cjs in the CommonJS one. Deno and Bun load the sources natively and keep doing so.
  */
 async function loadCli(): Promise<Cli> {
   if (runtime === "node" && import.meta.url.endsWith("/lib/cli/entry.ts")) {
