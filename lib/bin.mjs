@@ -5,7 +5,7 @@
 // that the bundle cannot load compiled from its cache (lib/config-cache.ts).
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { SOURCES_RECORD, sourcesUnchanged } from "./bundle-sources.mjs";
+import { SOURCES_RECORD, sourcesUnchanged } from "./bundle-sources.cjs";
 
 // Mixing the two ways a config loads, in one process: compiled from the cache (no tsx), or
 // through tsx. Decided per config load, but one-way: once tsx is registered (a config whose

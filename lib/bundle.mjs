@@ -4,14 +4,16 @@
 // What the CLI imports lazily (import()) goes to chunks of its own beside it, so a command loads
 // only what it uses: show-tag of a pkg.config.ts package never loads YAML, nor show-tag and plan the
 // registry client or the signers (an external package imported by a chunk loads with that chunk).
-// Beside it, lib/dist/cli.sources.json records the source files it was built from and their
-// digest (bundle-sources.mjs): the bin uses the bundle only while the files on disk give that
-// digest; otherwise it loads the sources through tsx, so a stale bundle never runs.
-import { rmSync, writeFileSync } from "node:fs";
+// Beside it, the public entry (lib/index.ts) as one CommonJS file with the CLI in it,
+// lib/dist/index.cjs, for `tsx pkg.config.ts` (lib/index.node.cjs, lib/index.node.mjs), and
+// lib/dist/cli.sources.json, which records the source files both were built from and their
+// digest (bundle-sources.cjs): the bundle is used only while the files on disk give that digest;
+// otherwise the sources load through tsx, so a stale bundle never runs.
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import { SOURCES_RECORD, sourcesRecord } from "./bundle-sources.mjs";
+import { SOURCES_RECORD, sourcesRecord } from "./bundle-sources.cjs";
 
 const root = new URL("../", import.meta.url);
 const BUNDLED = ["zod", "yaml", "fflate", "zx"];
@@ -26,6 +28,34 @@ function externalPackagesBut(bundled) {
     },
   };
 }
+/** lib/index.node.mjs: re-exports `names`, the public entry's, from the bundle or the sources. */
+function esmShim(names) {
+  const list = [...names].sort();
+  if (list.length === 0 || list.some((n) => !/^[A-Za-z_$][\w$]*$/.test(n) || n === "default")) throw new Error(`bundle: unexpected exports of lib/dist/index.mjs: ${list.join(", ")}`);
+  return `// Written by lib/bundle.mjs from the exports of its build of lib/index.ts: edit lib/index.ts, then
+// run \`node lib/bundle.mjs\`. test/unit/entry-shims.test.ts checks these names are lib/index.ts's.
+//
+// \`import "pkgkit"\` on Node (package.json exports: "node", "import"). While the bundle was built
+// from the sources on disk (lib/bundle.mjs), the bundle's public entry: in the bin, which runs the
+// bundled CLI as ES modules, their entry (lib/dist/index.mjs), so that a config file shares the
+// CLI's modules; elsewhere (\`tsx pkg.config.ts\`), the CommonJS build with the CLI in it, loaded as
+// one file (lib/index.node.cjs). Otherwise the sources (lib/index.ts, which tsx compiles). Deno
+// and Bun import lib/index.ts itself.
+import { createRequire } from "node:module";
+import { bundleIsFresh, binIsMain } from "./bundle-sources.cjs";
+
+const pkgkit = !bundleIsFresh()
+  ? await import("./index.ts")
+  : binIsMain()
+    ? await import("./dist/index.mjs")
+    : createRequire(import.meta.url)("./index.node.cjs");
+
+export const {
+${list.map((n) => `  ${n},`).join("\n")}
+} = pkgkit;
+`;
+}
+
 const dist = new URL("./dist/", import.meta.url);
 // Chunks of an earlier build would stay behind, named by their content hashes.
 rmSync(dist, { recursive: true, force: true });
@@ -55,6 +85,45 @@ const { metafile } = await build({
   logLevel: "warning",
   metafile: true,
 });
+
+// The public entry again, as one CommonJS file with the CLI in it (what lib/cli/entry.ts imports
+// when a config file is run): what `tsx pkg.config.ts` gets on Node while the bundle is fresh,
+// through lib/index.node.cjs (`require("pkgkit")`, where tsx compiles a config to CommonJS) or
+// lib/index.node.mjs (`import "pkgkit"`). One file that lib/index.node.cjs compiles as Node
+// does, outside tsx's hooks: tsx would otherwise run each module of the bundle through its own
+// transform, with a source map Node then parses, and the ES module chunks one by one through
+// its module hooks thread. The packages bundled in are those of the ES module build.
+const cjs = await build({
+  entryPoints: [fileURLToPath(new URL("./index.ts", import.meta.url))],
+  outfile: fileURLToPath(new URL("./index.cjs", dist)),
+  bundle: true,
+  platform: "node",
+  format: "cjs",
+  target: "node20",
+  // define.ts and runtime.ts read their own file from import.meta.url (see callerFile): this one.
+  define: { "import.meta.url": "pkgkitImportMetaUrl" },
+  banner: { js: 'const pkgkitImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
+  plugins: [externalPackagesBut(BUNDLED)],
+  logLevel: "warning",
+  metafile: true,
+});
+
+// `import "pkgkit"` on Node gets lib/index.node.mjs (package.json exports), which re-exports
+// the bundle's public entry while it is fresh, else the sources'. An ES module cannot re-export
+// a module it picks at run time (`export *` is static), so it names each export: written here
+// from what the bundle's index.mjs exports, so the list cannot drift from lib/index.ts's (a unit
+// test checks the file against lib/index.ts). Written only when it differs: it is committed.
+const indexOut = Object.entries(metafile.outputs).find(([out, o]) => o.entryPoint && out.endsWith("/index.mjs"));
+if (!indexOut) throw new Error("bundle: no lib/dist/index.mjs in the ES module build's outputs");
+const shim = new URL("./index.node.mjs", import.meta.url);
+const shimText = esmShim(indexOut[1].exports);
+let shimBefore;
+try {
+  shimBefore = readFileSync(shim, "utf8");
+} catch {}
+if (shimBefore !== shimText) writeFileSync(shim, shimText);
+
 // The metafile names inputs relative to the working directory; the record, relative to the package root.
-const files = Object.keys(metafile.inputs).map((f) => relative(fileURLToPath(root), f)).filter((f) => !f.startsWith("node_modules/")).sort();
+const inputs = new Set([...Object.keys(metafile.inputs), ...Object.keys(cjs.metafile.inputs)]);
+const files = [...inputs].map((f) => relative(fileURLToPath(root), f)).filter((f) => !f.startsWith("node_modules/")).sort();
 writeFileSync(SOURCES_RECORD, `${JSON.stringify(sourcesRecord(root, files), null, 1)}\n`);

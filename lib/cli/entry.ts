@@ -7,7 +7,29 @@
 import { basename } from "node:path";
 import process from "node:process";
 import { setDefinitionHook, type PackageDefinition } from "../define.ts";
-import { mainFile } from "../runtime.ts";
+import { mainFile, runtime } from "../runtime.ts";
+
+interface Cli {
+  runPackageFile(defs: PackageDefinition[]): Promise<void>;
+}
+
+/**
+ * The CLI that runs a config file. This module's own copy of it, but where this copy is the
+ * sources' (lib/cli/entry.ts, which tsx compiles) on Node and the bundle (lib/bundle.mjs) was
+ * built from the sources on disk: then the bundle's CLI, which loads in a fraction of the time
+ * the sources take through tsx's hooks. The bundle's own copies of this module (lib/dist/) import
+ * their own build's CLI: `./main.ts` is lib/dist/cli.mjs in the ES module build, and inside
+ * lib/dist/index.cjs in the CommonJS one. Deno and Bun load the sources natively and keep doing so.
+ */
+async function loadCli(): Promise<Cli> {
+  if (runtime === "node" && import.meta.url.endsWith("/lib/cli/entry.ts")) {
+    // Built at run time, so that esbuild bundles neither file into the bundle's copies.
+    const at = (path: string) => new URL(path, import.meta.url).href;
+    const { bundleIsFresh } = (await import(at("../bundle-sources.cjs"))) as { bundleIsFresh(): boolean };
+    if (bundleIsFresh()) return (await import(at("../dist/cli.mjs"))) as Cli;
+  }
+  return import("./main.ts");
+}
 
 interface EntryState {
   installed: boolean;
@@ -26,7 +48,7 @@ export function installEntryHook(): void {
     defined(def) {
       if (def.file !== entry) return;
       // A file that defines several packages gets one CLI run over all of them.
-      if (state.defs.push(def) === 1) setTimeout(() => void import("./main.ts").then((m) => m.runPackageFile(state.defs)), 0);
+      if (state.defs.push(def) === 1) setTimeout(() => void loadCli().then((m) => m.runPackageFile(state.defs)), 0);
     },
     invalid(file, err) {
       if (file !== entry) return;

@@ -5,11 +5,17 @@
 // size, mtime and ctime as they were when it was hashed: while all of them are the same, the file
 // is the one hashed (any write, rename over it or copy changes the ctime, which no tool sets back),
 // and nothing is read. Otherwise (another checkout, an installed copy, an edit) the digest decides.
-import { createHash } from "node:crypto";
-import { readFileSync, statSync } from "node:fs";
+//
+// CommonJS, so that both the bin (an ES module) and the CommonJS entry (lib/index.node.cjs, which
+// `require("pkgkit")` reaches) can load it synchronously; one module instance serves both.
+"use strict";
+const { createHash } = require("node:crypto");
+const { readFileSync, realpathSync, statSync } = require("node:fs");
+const { join } = require("node:path");
+const { pathToFileURL } = require("node:url");
 
 /** The record lib/bundle.mjs writes: the bundle's source files (paths relative to the package root) and their digest. */
-export const SOURCES_RECORD = new URL("./dist/cli.sources.json", import.meta.url);
+const SOURCES_RECORD = new URL("./dist/cli.sources.json", pathToFileURL(__filename));
 
 /**
  * sha256 over each file's path and bytes, in the order given; undefined when one cannot be read
@@ -17,7 +23,7 @@ export const SOURCES_RECORD = new URL("./dist/cli.sources.json", import.meta.url
  * @param {URL} root the package root the paths are relative to
  * @param {string[]} files
  */
-export function sourcesDigest(root, files) {
+function sourcesDigest(root, files) {
   const hash = createHash("sha256");
   for (const file of files) {
     let bytes;
@@ -37,7 +43,7 @@ export function sourcesDigest(root, files) {
  * @param {URL} root
  * @param {string[]} files
  */
-export function sourcesStats(root, files) {
+function sourcesStats(root, files) {
   const stats = [];
   for (const file of files) {
     const s = statSync(new URL(file, root), { bigint: true, throwIfNoEntry: false });
@@ -53,7 +59,7 @@ export function sourcesStats(root, files) {
  * @param {URL} root
  * @param {string[]} files
  */
-export function sourcesRecord(root, files) {
+function sourcesRecord(root, files) {
   const before = sourcesStats(root, files);
   const sha256 = sourcesDigest(root, files);
   const after = sourcesStats(root, files);
@@ -67,7 +73,7 @@ export function sourcesRecord(root, files) {
  * @param {URL} root
  * @param {unknown} record
  */
-export function sourcesUnchanged(root, record) {
+function sourcesUnchanged(root, record) {
   const r = /** @type {{ files?: unknown, sha256?: unknown, stats?: unknown }} */ (record ?? {});
   if (!Array.isArray(r.files) || typeof r.sha256 !== "string") return false;
   if (Array.isArray(r.stats) && r.stats.length === r.files.length) {
@@ -76,3 +82,50 @@ export function sourcesUnchanged(root, record) {
   }
   return sourcesDigest(root, r.files) === r.sha256;
 }
+
+/**
+ * Whether the bundle in lib/dist/ may run: not when PKGKIT_NO_BUNDLE is set, nor without a
+ * record, nor when the sources on disk are not those it was built from (sourcesUnchanged). The
+ * verdict is kept for the process (in a global, for every copy of this module), so the entry
+ * modules that ask after the bin (lib/index.node.cjs, lib/index.node.mjs, lib/cli/entry.ts) read
+ * no file again.
+ * @returns {boolean}
+ */
+function bundleIsFresh() {
+  if (process.env.PKGKIT_NO_BUNDLE) return false;
+  const verdicts = /** @type {Record<string, boolean>} */ ((globalThis[Symbol.for("pkgkit.bundleIsFresh")] ??= {}));
+  return (verdicts[SOURCES_RECORD.href] ??= recordedSourcesUnchanged());
+}
+
+function recordedSourcesUnchanged() {
+  let record;
+  try {
+    record = JSON.parse(readFileSync(SOURCES_RECORD, "utf8"));
+  } catch {
+    return false;
+  }
+  return sourcesUnchanged(new URL("../../", SOURCES_RECORD), record); // the package root
+}
+
+/**
+ * Whether this process is this package's bin (lib/bin.mjs, by whatever link it was started), which
+ * runs the bundled CLI as ES modules: an entry module then picks the bundle's ES module entry,
+ * whose modules the CLI shares, rather than its CommonJS build.
+ * @returns {boolean}
+ */
+function binIsMain() {
+  if (!process.argv[1]) return false;
+  try {
+    return realpathSync(process.argv[1]) === realpathSync(join(__dirname, "bin.mjs"));
+  } catch {
+    return false;
+  }
+}
+
+exports.SOURCES_RECORD = SOURCES_RECORD;
+exports.sourcesDigest = sourcesDigest;
+exports.sourcesStats = sourcesStats;
+exports.sourcesRecord = sourcesRecord;
+exports.sourcesUnchanged = sourcesUnchanged;
+exports.bundleIsFresh = bundleIsFresh;
+exports.binIsMain = binIsMain;

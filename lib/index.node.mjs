@@ -1,0 +1,50 @@
+// Written by lib/bundle.mjs from the exports of its build of lib/index.ts: edit lib/index.ts, then
+// run `node lib/bundle.mjs`. test/unit/entry-shims.test.ts checks these names are lib/index.ts's.
+//
+// `import "pkgkit"` on Node (package.json exports: "node", "import"). While the bundle was built
+// from the sources on disk (lib/bundle.mjs), the bundle's public entry: in the bin, which runs the
+// bundled CLI as ES modules, their entry (lib/dist/index.mjs), so that a config file shares the
+// CLI's modules; elsewhere (`tsx pkg.config.ts`), the CommonJS build with the CLI in it, loaded as
+// one file (lib/index.node.cjs). Otherwise the sources (lib/index.ts, which tsx compiles). Deno
+// and Bun import lib/index.ts itself.
+import { createRequire } from "node:module";
+import { bundleIsFresh, binIsMain } from "./bundle-sources.cjs";
+
+const pkgkit = !bundleIsFresh()
+  ? await import("./index.ts")
+  : binIsMain()
+    ? await import("./dist/index.mjs")
+    : createRequire(import.meta.url)("./index.node.cjs");
+
+export const {
+  ExitCode,
+  InputError,
+  PkgkitError,
+  SpecError,
+  StalePlanError,
+  archRef,
+  buildxBuilder,
+  completeSession,
+  createRegistry,
+  createSession,
+  createSigner,
+  defaultShell,
+  definePackage,
+  defineWorkspace,
+  detectBuilder,
+  formatPlan,
+  formatRef,
+  imageRef,
+  indexRef,
+  legacyBuilder,
+  loadPackages,
+  parseImageRef,
+  parsePlanFile,
+  plan,
+  planByArch,
+  resolvePackages,
+  resolveSettings,
+  run,
+  selectPlan,
+  withArch,
+} = pkgkit;
