@@ -1,5 +1,5 @@
 /** Shared test helpers: throwaway git repos and running the real CLI. */
-import { copyFileSync, mkdtempSync, mkdirSync, writeFileSync, rmSync } from "node:fs";
+import { copyFileSync, cpSync, mkdtempSync, mkdirSync, writeFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -35,6 +35,21 @@ export function shAsync(cmd: string[], cwd?: string, env?: Record<string, string
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/**
+ * A copy of this package (lib/, recipes/, package.json, tsconfig.json; node_modules linked) in a
+ * temp directory, with a bundle of its own: a test that edits sources or rewrites the bundle does
+ * it there, so the checkout's own bundle is never rewritten and no later suite runs a stale one.
+ */
+export function bundledCopy(prefix: string): string {
+  const copy = mkdtempSync(join(tmpdir(), prefix));
+  cpSync(join(ROOT, "lib"), join(copy, "lib"), { recursive: true, filter: (f) => !f.startsWith(join(ROOT, "lib/dist")) });
+  cpSync(join(ROOT, "recipes"), join(copy, "recipes"), { recursive: true });
+  for (const f of ["package.json", "tsconfig.json"]) cpSync(join(ROOT, f), join(copy, f));
+  symlinkSync(join(ROOT, "node_modules"), join(copy, "node_modules"));
+  must([process.execPath, join(copy, "lib/bundle.mjs")], tmpdir());
+  return copy;
 }
 
 /** A new git repository in a temp dir, with the given files committed. */

@@ -1,12 +1,12 @@
 // The pkgkit bin and config files run as a user runs them: exit codes, messages, help, migrate.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { chmodSync, closeSync, cpSync, existsSync, ftruncateSync, mkdtempSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, ftruncateSync, mkdtempSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BIN, lsTree, must, pkgkit, ROOT, sh, tmpRepo } from "../helpers.ts";
+import { BIN, bundledCopy, lsTree, must, pkgkit, ROOT, sh, tmpRepo } from "../helpers.ts";
 
 const tsx = join(ROOT, "node_modules/.bin/tsx");
 // Package files in temp repos import "pkgkit" as users do; point that at this checkout.
@@ -304,14 +304,8 @@ test("migrate writes an equivalent pkg.config.ts, refuses to overwrite, and the 
 });
 
 test("the bin runs the bundled CLI only while the sources it was built from are on disk as they were (a copy of the package)", () => {
-  // A copy: the checkout's own bundle is never rewritten, so no later suite can run a stale one.
-  const copy = mkdtempSync(join(tmpdir(), "pkgkit-bundle-"));
+  const copy = bundledCopy("pkgkit-bundle-");
   try {
-    cpSync(join(ROOT, "lib"), join(copy, "lib"), { recursive: true, filter: (f) => !f.startsWith(join(ROOT, "lib/dist")) });
-    cpSync(join(ROOT, "recipes"), join(copy, "recipes"), { recursive: true });
-    for (const f of ["package.json", "tsconfig.json"]) cpSync(join(ROOT, f), join(copy, f));
-    symlinkSync(join(ROOT, "node_modules"), join(copy, "node_modules"));
-    must([process.execPath, join(copy, "lib/bundle.mjs")], tmpdir());
     const record = JSON.parse(readFileSync(join(copy, "lib/dist/cli.sources.json"), "utf8")) as { files: string[] };
     assert.ok(record.files.includes("lib/registry/types.ts") && record.files.includes("recipes/apply.ts"), "the record lists the sources, paths from the package root");
     // Which one runs shows in the output: a stand-in bundle, fresh as long as the sources are.

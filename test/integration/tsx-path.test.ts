@@ -6,10 +6,10 @@
 // way the output and exit codes are the same. Not timed: bench/startup.ts times it.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { lsTree, must, ROOT, sh, tmpRepo } from "../helpers.ts";
+import { bundledCopy, lsTree, must, ROOT, sh, tmpRepo } from "../helpers.ts";
 
 const TSX = join(ROOT, "node_modules/.bin/tsx");
 const LAYOUTS = ["commonjs", "module"] as const;
@@ -189,15 +189,9 @@ test("package.json's exports: Node gets the shims (import, require), Bun and Den
 });
 
 test("a stale bundle never runs: sources edited, tsx pkg.config.ts loads them (a copy of the package, both layouts)", () => {
-  // A copy: the checkout's own bundle is never rewritten, so no later suite can run a stale one.
-  const copy = mkdtempSync(join(tmpdir(), "pkgkit-tsxpath-copy-"));
+  const copy = bundledCopy("pkgkit-tsxpath-copy-");
   const repos: { rm(): void }[] = [];
   try {
-    cpSync(join(ROOT, "lib"), join(copy, "lib"), { recursive: true, filter: (f) => !f.startsWith(join(ROOT, "lib/dist")) });
-    cpSync(join(ROOT, "recipes"), join(copy, "recipes"), { recursive: true });
-    for (const f of ["package.json", "tsconfig.json"]) cpSync(join(ROOT, f), join(copy, f));
-    symlinkSync(join(ROOT, "node_modules"), join(copy, "node_modules"));
-    must([process.execPath, join(copy, "lib/bundle.mjs")], tmpdir());
     // Which runs shows in the output: the bundle's CommonJS build says so when it loads, and a
     // stand-in for its ES module CLI (what lib/index.ts imported by path takes) prints its own line.
     const marker = "the bundle's CommonJS build\n";
