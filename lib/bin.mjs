@@ -3,9 +3,8 @@
 // lib/dist/cli.mjs (see bundle.mjs) is used while it was built from the sources on disk; TypeScript
 // support (tsx) is registered only when a .ts file must be loaded: the sources, or a user's pkg.config.ts
 // that the bundle cannot load compiled from its cache (lib/config-cache.ts).
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { SOURCES_RECORD, sourcesUnchanged } from "./bundle-sources.cjs";
+import { freshRecord } from "./bundle-sources.cjs";
 
 // Mixing the two ways a config loads, in one process: compiled from the cache (no tsx), or
 // through tsx. Decided per config load, but one-way: once tsx is registered (a config whose
@@ -34,14 +33,8 @@ async function loadTypeScript(bundle) {
 let bundleDigest;
 /** The bundle, if it exists and the source files it was built from are on disk as they were then. */
 function freshBundle() {
-  if (process.env.PKGKIT_NO_BUNDLE) return undefined;
-  let record;
-  try {
-    record = JSON.parse(readFileSync(SOURCES_RECORD, "utf8"));
-  } catch {
-    return undefined;
-  }
-  if (!sourcesUnchanged(new URL("../", import.meta.url), record)) return undefined;
+  const record = freshRecord();
+  if (!record) return undefined;
   bundleDigest = record.sha256;
   return new URL("./dist/cli.mjs", import.meta.url);
 }

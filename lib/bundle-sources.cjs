@@ -84,27 +84,32 @@ function sourcesUnchanged(root, record) {
 }
 
 /**
- * Whether the bundle in lib/dist/ may run: not when PKGKIT_NO_BUNDLE is set, nor without a
- * record, nor when the sources on disk are not those it was built from (sourcesUnchanged). The
- * verdict is kept for the process (in a global, for every copy of this module), so the entry
- * modules that ask after the bin (lib/index.node.cjs, lib/index.node.mjs, lib/cli/entry.ts) read
- * no file again.
- * @returns {boolean}
+ * The record of the bundle in lib/dist/ (its sources and their digest, the bundle's identity) if
+ * the bundle may run: not when PKGKIT_NO_BUNDLE is set, nor without a record, nor when the sources
+ * on disk are not those it was built from (sourcesUnchanged). The verdict is kept for the process
+ * (in a global, for every copy of this module), so the modules that ask after the bin
+ * (lib/index.node.cjs, lib/index.node.mjs, lib/cli/entry.ts) read no file again.
+ * @returns {{ files: string[], sha256: string } | undefined}
  */
-function bundleIsFresh() {
-  if (process.env.PKGKIT_NO_BUNDLE) return false;
-  const verdicts = /** @type {Record<string, boolean>} */ ((globalThis[Symbol.for("pkgkit.bundleIsFresh")] ??= {}));
-  return (verdicts[SOURCES_RECORD.href] ??= recordedSourcesUnchanged());
+function freshRecord() {
+  if (process.env.PKGKIT_NO_BUNDLE) return undefined;
+  const verdicts = /** @type {Record<string, { record?: { files: string[], sha256: string } }>} */ ((globalThis[Symbol.for("pkgkit.bundleIsFresh")] ??= {}));
+  return (verdicts[SOURCES_RECORD.href] ??= { record: recordIfUnchanged() }).record;
 }
 
-function recordedSourcesUnchanged() {
+/** Whether the bundle in lib/dist/ may run (see freshRecord). */
+function bundleIsFresh() {
+  return freshRecord() !== undefined;
+}
+
+function recordIfUnchanged() {
   let record;
   try {
     record = JSON.parse(readFileSync(SOURCES_RECORD, "utf8"));
   } catch {
-    return false;
+    return undefined;
   }
-  return sourcesUnchanged(new URL("../../", SOURCES_RECORD), record); // the package root
+  return sourcesUnchanged(new URL("../../", SOURCES_RECORD), record) ? record : undefined; // the package root
 }
 
 /**
@@ -127,5 +132,6 @@ exports.sourcesDigest = sourcesDigest;
 exports.sourcesStats = sourcesStats;
 exports.sourcesRecord = sourcesRecord;
 exports.sourcesUnchanged = sourcesUnchanged;
+exports.freshRecord = freshRecord;
 exports.bundleIsFresh = bundleIsFresh;
 exports.binIsMain = binIsMain;
