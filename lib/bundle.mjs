@@ -57,6 +57,12 @@ ${list.map((n) => `  ${n},`).join("\n")}
 }
 
 const dist = new URL("./dist/", import.meta.url);
+// What both builds share. zod and yaml are bundled in: loading their many small modules one by one
+// (zod's 90-odd ES modules, yaml's 70-odd CommonJS ones) costs more than their code. fflate too:
+// image.ts (gzip) is in the CLI's first chunk. zx (the shell on Node) too: as a package, Node loads
+// its CommonJS files through the ES module loader (cjs-module-lexer over each), about 17 ms of a
+// 0.16 s show-tag. So a build.yml show-tag loads no package at all. The rest stay packages.
+const common = { bundle: true, platform: "node", target: "node20", plugins: [externalPackagesBut(BUNDLED)], logLevel: "warning", metafile: true };
 // Chunks of an earlier build would stay behind, named by their content hashes.
 rmSync(dist, { recursive: true, force: true });
 const { metafile } = await build({
@@ -70,20 +76,10 @@ const { metafile } = await build({
   outdir: fileURLToPath(dist),
   outExtension: { ".js": ".mjs" },
   splitting: true,
-  bundle: true,
-  platform: "node",
   format: "esm",
-  target: "node20",
   // yaml's CommonJS requires Node built-ins ("process"), which an ES module does through createRequire.
   banner: { js: 'import { createRequire as pkgkitCreateRequire } from "node:module"; const require = pkgkitCreateRequire(import.meta.url);' },
-  // zod and yaml are bundled in: loading their many small modules one by one (zod's 90-odd ES
-  // modules, yaml's 70-odd CommonJS ones) costs more than their code. fflate too: image.ts (gzip)
-  // is in the CLI's first chunk. zx (the shell on Node) too: as a package, Node loads its
-  // CommonJS files through the ES module loader (cjs-module-lexer over each), about 17 ms of a
-  // 0.16 s show-tag. So a build.yml show-tag loads no package at all. The rest stay packages.
-  plugins: [externalPackagesBut(BUNDLED)],
-  logLevel: "warning",
-  metafile: true,
+  ...common,
 });
 
 // The public entry again, as one CommonJS file with the CLI in it (what lib/cli/entry.ts imports
@@ -96,16 +92,11 @@ const { metafile } = await build({
 const cjs = await build({
   entryPoints: [fileURLToPath(new URL("./index.ts", import.meta.url))],
   outfile: fileURLToPath(new URL("./index.cjs", dist)),
-  bundle: true,
-  platform: "node",
   format: "cjs",
-  target: "node20",
   // define.ts and runtime.ts read their own file from import.meta.url (see callerFile): this one.
   define: { "import.meta.url": "pkgkitImportMetaUrl" },
   banner: { js: 'const pkgkitImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
-  plugins: [externalPackagesBut(BUNDLED)],
-  logLevel: "warning",
-  metafile: true,
+  ...common,
 });
 
 // `import "pkgkit"` on Node gets lib/index.node.mjs (package.json exports), which re-exports

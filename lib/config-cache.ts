@@ -456,7 +456,6 @@ function place(nodes: Map<string, Node>, dir: string, loader: ConfigLoader): Map
   const low = new Map<string, number>();
   const stack: string[] = [];
   const onStack = new Set<string>();
-  const sccKey = new Map<string, string>();
   const modules = new Map<string, string>();
   let counter = 0;
   const edges = (n: Node) => n.targets.flatMap((t) => (t.kind === "file" ? [t.path] : []));
@@ -491,7 +490,6 @@ function place(nodes: Map<string, Node>, dir: string, loader: ConfigLoader): Map
       }
       const key = sha256(...parts);
       for (const m of members) {
-        sccKey.set(m, key);
         const n = nodes.get(m)!;
         modules.set(m, n.url ?? pathToFileURL(join(dir, `${sha256(key, m)}.mjs`)).href);
       }

@@ -9,7 +9,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { BIN, ROOT, sh, tmpRepo } from "../helpers.ts";
+import { BIN, ROOT, sh, shAsync, tmpRepo } from "../helpers.ts";
 
 const def = (image: string, extra = "") => `export default definePackage({ image: ${JSON.stringify(image)}, org: "cfg"${extra} });\n`;
 const PKGKIT = 'import { definePackage } from "pkgkit";\n';
@@ -223,6 +223,22 @@ test("an edit after a cached run is seen by the next run, in the file and in a f
     edit("app/pkg.config.ts", 'image: "app2"', 'image: "app"');
     edit("lib/org.ts", '["arm64"]', '["amd64"]');
   }
+});
+
+test("eight bins at once on one cold cache (a config importing another): each prints the tag tsx gives, and no temp file is left", async () => {
+  const want = pkgkit(["show-tag", "app"], "tsx");
+  assert.is(want.code, 0, want.stderr);
+  const cache = freshCache();
+  const runs = await Promise.all(Array.from({ length: 8 }, () => shAsync([process.execPath, BIN, "show-tag", "app"], repo.dir, { XDG_CACHE_HOME: cache })));
+  for (const r of runs) {
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.stdout, want.stdout);
+  }
+  const files = cacheFiles(cache);
+  assert.ok(files.some((f) => f.endsWith(".mjs")), files.join(" "));
+  assert.equal(files.filter((f) => f.endsWith(".tmp")), []);
+  // And the cache they wrote serves a warm run.
+  assert.not.ok(pkgkit(["show-tag", "app"], cache).tsx);
 });
 
 test("a cache directory writable by others, or another's, is refused: tsx loads the config, correctly", () => {
