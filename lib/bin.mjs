@@ -1,10 +1,16 @@
 #!/usr/bin/env node
-// The pkgkit command. Deno and Bun load the TypeScript sources natively. On Node, the bundle
-// lib/dist/cli.mjs (see bundle.mjs) is used while it was built from the sources on disk; TypeScript
-// support (tsx) is registered only when a .ts file must be loaded: the sources, or a user's pkg.config.ts
-// that the bundle cannot load compiled from its cache (lib/config-cache.ts).
+// The pkgkit command. Deno and Bun load the TypeScript sources natively. On Node, the bin's build of
+// the bundle, lib/dist/bin.cjs (see bundle.mjs), compiled with a V8 code cache (code-cache.cjs), is
+// used while it was built from the sources on disk; TypeScript support (tsx) is registered only
+// when a .ts file must be loaded: the sources, or a user's pkg.config.ts that the bundle cannot load
+// compiled from its cache (lib/config-cache.ts).
+import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { freshRecord } from "./bundle-sources.cjs";
+
+// CommonJS helpers, required rather than imported: Node would otherwise scan each for its exports.
+const require = createRequire(import.meta.url);
+/** @type {typeof import("./bundle-sources.cjs")} */
+const { freshRecord } = require("./bundle-sources.cjs");
 
 // Mixing the two ways a config loads, in one process: compiled from the cache (no tsx), or
 // through tsx. Decided per config load, but one-way: once tsx is registered (a config whose
@@ -17,26 +23,26 @@ let typeScriptChosen = false;
 const compiled = new Map();
 
 let typeScriptReady;
-/** @param {URL | undefined} bundle the fresh bundle, whose public entry then stands in for the sources' */
+/** @param {URL | undefined} bundle the fresh bundle's directory, whose public entry then stands in for the sources' */
 async function loadTypeScript(bundle) {
   typeScriptChosen = true;
   typeScriptReady ??= (async () => {
     const { register } = await import("tsx/esm/api");
     register();
     // Registered after tsx, so it sees (and adjusts) what tsx resolves.
-    const index = bundle && { source: new URL("./index.ts", import.meta.url).href, bundle: new URL("./index.mjs", bundle).href };
+    const index = bundle && { source: new URL("./index.ts", import.meta.url).href, bundle: new URL("./bin-index.mjs", bundle).href };
     (await import("node:module")).register("./esm-hooks.mjs", { parentURL: import.meta.url, data: { index, compiled: Object.fromEntries(compiled) } });
   })();
   return typeScriptReady;
 }
 
 let bundleDigest;
-/** The bundle, if it exists and the source files it was built from are on disk as they were then. */
+/** The bundle's directory, if the bundle exists and the source files it was built from are on disk as they were then. */
 function freshBundle() {
   const record = freshRecord();
   if (!record) return undefined;
   bundleDigest = record.sha256;
-  return new URL("./dist/cli.mjs", import.meta.url);
+  return new URL("./dist/", import.meta.url);
 }
 
 let cli;
@@ -50,8 +56,8 @@ if (typeof globalThis.Deno !== "undefined" || typeof globalThis.Bun !== "undefin
   if (bundle)
     globalThis[Symbol.for("pkgkit.configLoader")] = {
       bundleDigest,
-      index: new URL("./index.mjs", bundle).href,
-      define: new URL("./define.mjs", bundle).href,
+      index: new URL("./bin-index.mjs", bundle).href,
+      define: new URL("./bin-define.mjs", bundle).href,
       root: fileURLToPath(new URL("../", import.meta.url)),
       /** @param {[string, string][]} modules */
       claim(modules) {
@@ -61,8 +67,18 @@ if (typeof globalThis.Deno !== "undefined" || typeof globalThis.Bun !== "undefin
       },
       typeScriptChosen: () => typeScriptChosen,
     };
-  if (!bundle) await loadTypeScript(undefined);
-  cli = await import(bundle ? bundle.href : "./cli/main.ts");
+  if (bundle) {
+    // A script, not a module: the bundle lends no import() (see lib/runtime.ts, importModule).
+    globalThis[Symbol.for("pkgkit.import")] = (url) => import(url);
+    /** @type {typeof import("./code-cache.cjs")} */
+    const { requireWithCodeCache } = require("./code-cache.cjs");
+    cli = requireWithCodeCache(fileURLToPath(new URL("./bin.cjs", bundle)), process.argv[2] ?? "");
+    // The entries a config file gets as `pkgkit` (lib/dist/bin-index.mjs, bin-define.mjs).
+    globalThis[Symbol.for("pkgkit.bin")] = cli;
+  } else {
+    await loadTypeScript(undefined);
+    cli = await import("./cli/main.ts");
+  }
 }
 // Not awaited: a config file whose top-level await never settles must not keep this module
 // pending, or Bun spins instead of emitting beforeExit, which load.ts waits for to report it.

@@ -36,8 +36,8 @@ function esmShim(names) {
 // run \`node lib/bundle.mjs\`. test/unit/entry-shims.test.ts checks these names are lib/index.ts's.
 //
 // \`import "pkgkit"\` on Node (package.json exports: "node", "import"). While the bundle was built
-// from the sources on disk (lib/bundle.mjs), the bundle's public entry: in the bin, which runs the
-// bundled CLI as ES modules, their entry (lib/dist/index.mjs), so that a config file shares the
+// from the sources on disk (lib/bundle.mjs), the bundle's public entry: in the bin, the one inside
+// the bin's own build (lib/dist/bin-index.mjs stands for it), so that a config file shares the
 // CLI's modules; elsewhere (\`tsx pkg.config.ts\`), the CommonJS build with the CLI in it, loaded as
 // one file (lib/index.node.cjs). Otherwise the sources (lib/index.ts, which tsx compiles). Deno
 // and Bun import lib/index.ts itself.
@@ -47,8 +47,39 @@ import { bundleIsFresh, binIsMain } from "./bundle-sources.cjs";
 const pkgkit = !bundleIsFresh()
   ? await import("./index.ts")
   : binIsMain()
-    ? await import("./dist/index.mjs")
+    ? await import("./dist/bin-index.mjs")
     : createRequire(import.meta.url)("./index.node.cjs");
+
+export const {
+${list.map((n) => `  ${n},`).join("\n")}
+} = pkgkit;
+`;
+}
+
+/** What each source module of the bin's build runs last: its name, noted (see lib/bin-entry.ts). */
+const EVALUATED = 'Symbol.for("pkgkit.evaluated")';
+/** esbuild plugin: each module of the bundle (pkgkit's, and those of the packages bundled in) ends by noting that it ran. */
+function evaluatedMarkers() {
+  const rootPath = fileURLToPath(root);
+  return {
+    name: "evaluated-markers",
+    setup(b) {
+      b.onLoad({ filter: /\.(ts|js|cjs|mjs)$/ }, (args) => {
+        const name = relative(rootPath, args.path);
+        if (name.startsWith("..")) return undefined;
+        const code = readFileSync(args.path, "utf8");
+        return { contents: `${code}\n;(globalThis[${EVALUATED}] ??= []).push(${JSON.stringify(name)});\n`, loader: name.endsWith(".ts") ? "ts" : "js" };
+      });
+    },
+  };
+}
+/** lib/dist/bin-index.mjs or bin-define.mjs: `names`, the exports of `entry` inside lib/dist/bin.cjs. */
+function binShim(loader, entry, names) {
+  const list = [...names].sort();
+  if (list.length === 0 || list.some((n) => !/^[A-Za-z_$][\w$]*$/.test(n) || n === "default")) throw new Error(`bundle: unexpected exports of ${entry}: ${list.join(", ")}`);
+  return `// Written by lib/bundle.mjs: ${entry} for a config file the pkgkit bin loads, from the bin's own
+// build (lib/dist/bin.cjs, which lib/bin.mjs lends as pkgkit.bin), so that it shares the CLI's modules.
+const pkgkit = await globalThis[Symbol.for("pkgkit.bin")].${loader}();
 
 export const {
 ${list.map((n) => `  ${n},`).join("\n")}
@@ -82,6 +113,13 @@ const { metafile } = await build({
   ...common,
 });
 
+/** The ES module build's output for lib/index.ts. */
+function indexOut() {
+  const out = Object.entries(metafile.outputs).find(([o, m]) => m.entryPoint && o.endsWith("/index.mjs"));
+  if (!out) throw new Error("bundle: no lib/dist/index.mjs in the ES module build's outputs");
+  return out;
+}
+
 // The public entry again, as one CommonJS file with the CLI in it (what lib/cli/entry.ts imports
 // when a config file is run): what `tsx pkg.config.ts` gets on Node while the bundle is fresh,
 // through lib/index.node.cjs (`require("pkgkit")`, where tsx compiles a config to CommonJS) or
@@ -99,15 +137,40 @@ const cjs = await build({
   ...common,
 });
 
+// The bin's build (lib/bin-entry.ts: the CLI, and the public entries a config file imports, each
+// evaluated on first use), one CommonJS file, lib/dist/bin.cjs, which the bin loads with a V8 code
+// cache (lib/code-cache.cjs): Node 20 caches compiled code for no ES module, and compiling the
+// chunks above was a sixth of a show-tag. esbuild lowers import() to require() here (a script
+// compiled through node:vm has no loader for import()): the few imports that must load an ES
+// module (a config file, esbuild) go through the bin's own import() (lib/runtime.ts, importModule).
+// Each module in it notes its name once it has run (pkgkit.evaluated, see EVALUATED): how
+// test/integration/startup.test.ts sees what a command evaluated inside the one file.
+const bin = await build({
+  entryPoints: [fileURLToPath(new URL("./bin-entry.ts", import.meta.url))],
+  outfile: fileURLToPath(new URL("./bin.cjs", dist)),
+  format: "cjs",
+  supported: { "dynamic-import": false },
+  define: { "import.meta.url": "pkgkitImportMetaUrl" },
+  banner: { js: 'const pkgkitImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
+  ...common,
+  plugins: [evaluatedMarkers(), ...common.plugins],
+});
+const binText = readFileSync(new URL("./bin.cjs", dist), "utf8");
+if (/\bimport\(/.test(binText)) throw new Error("bundle: lib/dist/bin.cjs still calls import(), which a script compiled through node:vm cannot");
+// `pkgkit` for a config file the bin loads (lib/config-cache.ts, lib/esm-hooks.mjs,
+// lib/index.node.mjs): ES modules naming the exports of the entries in lib/dist/bin.cjs.
+const defineOut = Object.entries(metafile.outputs).find(([out, o]) => o.entryPoint && out.endsWith("/define.mjs"));
+if (!defineOut) throw new Error("bundle: no lib/dist/define.mjs in the ES module build's outputs");
+writeFileSync(new URL("./bin-index.mjs", dist), binShim("publicEntry", "lib/index.ts", indexOut()[1].exports));
+writeFileSync(new URL("./bin-define.mjs", dist), binShim("defineEntry", "lib/define-entry.ts", defineOut[1].exports));
+
 // `import "pkgkit"` on Node gets lib/index.node.mjs (package.json exports), which re-exports
 // the bundle's public entry while it is fresh, else the sources'. An ES module cannot re-export
 // a module it picks at run time (`export *` is static), so it names each export: written here
 // from what the bundle's index.mjs exports, so the list cannot drift from lib/index.ts's (a unit
 // test checks the file against lib/index.ts). Written only when it differs: it is committed.
-const indexOut = Object.entries(metafile.outputs).find(([out, o]) => o.entryPoint && out.endsWith("/index.mjs"));
-if (!indexOut) throw new Error("bundle: no lib/dist/index.mjs in the ES module build's outputs");
 const shim = new URL("./index.node.mjs", import.meta.url);
-const shimText = esmShim(indexOut[1].exports);
+const shimText = esmShim(indexOut()[1].exports);
 let shimBefore;
 try {
   shimBefore = readFileSync(shim, "utf8");
@@ -115,6 +178,6 @@ try {
 if (shimBefore !== shimText) writeFileSync(shim, shimText);
 
 // The metafile names inputs relative to the working directory; the record, relative to the package root.
-const inputs = new Set([...Object.keys(metafile.inputs), ...Object.keys(cjs.metafile.inputs)]);
+const inputs = new Set([...Object.keys(metafile.inputs), ...Object.keys(cjs.metafile.inputs), ...Object.keys(bin.metafile.inputs)]);
 const files = [...inputs].map((f) => relative(fileURLToPath(root), f)).filter((f) => !f.startsWith("node_modules/")).sort();
 writeFileSync(SOURCES_RECORD, `${JSON.stringify(sourcesRecord(root, files), null, 1)}\n`);

@@ -11,7 +11,7 @@
  * or .mts outside node_modules, and every import in it one of
  * - a relative path to a .ts/.mts file that exists (or `.js` standing for an existing `.ts`, as tsx maps it),
  * - `pkgkit`, resolving (as Node resolves it from that file) to the checkout the bin runs from, which the bin
- *   gives the bundle's entry (lib/dist/index.mjs, see lib/esm-hooks.mjs) for,
+ *   gives the public entry of its own build for (lib/dist/bin-index.mjs, see lib/esm-hooks.mjs),
  * - a Node builtin (`node:*` or a bare builtin name),
  * and no free `require`, `module`, `exports`, `__dirname`, `__filename`, no dynamic `import()`, and
  * no `import.meta` but `.url`, `.dirname` and `.filename` (compiled to the original file's values).
@@ -33,22 +33,23 @@
  *   targets. Its key covers its own key and those of everything it imports, transitively; files
  *   importing each other (a cycle) share one key over all of them (strongly connected components).
  */
-import { createHash, randomBytes } from "node:crypto";
-import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { readFileSync, realpathSync, statSync } from "node:fs";
 import { createRequire, isBuiltin } from "node:module";
-import { homedir } from "node:os";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import process from "node:process";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { importModule } from "./runtime.ts";
+import { userCacheDir, writeAtomic } from "./user-cache.cjs";
 
 /** What the bin (lib/bin.mjs) offers when it runs a fresh bundle on Node. */
 export interface ConfigLoader {
   /** The bundle's digest (lib/dist/cli.sources.json): its identity. */
   bundleDigest: string;
-  /** URL of the bundle's public entry (lib/dist/index.mjs), which `pkgkit` stands for. */
+  /** URL of the bundle's public entry (lib/dist/bin-index.mjs), which `pkgkit` stands for. */
   index: string;
   /**
-   * URL of the bundle's lib/define-entry.ts (lib/dist/define.mjs), which `pkgkit` stands for in an
+   * URL of the bundle's lib/define-entry.ts (lib/dist/bin-define.mjs), which `pkgkit` stands for in an
    * `import { definePackage, defineWorkspace } from "pkgkit"` naming nothing else.
    */
   define: string;
@@ -172,7 +173,7 @@ export async function compiledConfig(file: string, loader: ConfigLoader): Promis
     }
     for (const [path, url] of fresh) {
       const target = fileURLToPath(url);
-      if (!isFile(target)) write(target, link(nodes.get(path)!, modules));
+      if (!isFile(target)) writeAtomic(target, link(nodes.get(path)!, modules));
     }
     // Claimed synchronously before the import: from here on tsx (if another load registers it)
     // resolves these sources to these modules (lib/esm-hooks.mjs).
@@ -202,7 +203,7 @@ async function analyse(path: string, dir: string, esbuild: { path: string; versi
     analysis = JSON.parse(readFileSync(record, "utf8")) as Analysis;
   } catch {
     analysis = await compile(path, bytes.toString("utf8"), tsconfig.raw, esbuild.path);
-    write(record, JSON.stringify(analysis));
+    writeAtomic(record, JSON.stringify(analysis));
   }
   if (analysis.ineligible !== undefined) throw new Ineligible(analysis.ineligible);
   const lines = analysis.code!.split("\n");
@@ -338,7 +339,7 @@ function coveredBy(json: Record<string, unknown>, base: string, file: string): b
 
 /** esbuild's transform of one file, as tsx's (its options, the same tsconfig), and the imports it keeps. */
 async function compile(path: string, source: string, tsconfig: Record<string, unknown> | undefined, esbuildPath: string): Promise<Analysis> {
-  const esbuild = (await import(pathToFileURL(esbuildPath).href)) as typeof import("esbuild");
+  const esbuild = (await importModule(pathToFileURL(esbuildPath).href)) as unknown as typeof import("esbuild");
   const url = pathToFileURL(path).href;
   if (source.includes(SENTINEL)) return { ineligible: `${path}: contains ${SENTINEL}` };
   let code: string;
@@ -514,60 +515,9 @@ function esbuildLocation(root: string): { path: string; version: string } | unde
   }
 }
 
-/**
- * The cache directory, created 0700 where missing; undefined when it, or a directory above it,
- * belongs to another user (root aside) or is writable by others (group or world; a sticky
- * directory owned by root, such as /tmp, aside): whoever can write there could run code as us.
- */
+/** The cache directory (see lib/user-cache.cjs): undefined when it is refused. */
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const xdg = env.XDG_CACHE_HOME;
-  const base = xdg && isAbsolute(xdg) ? xdg : join(homedir(), ".cache");
-  const dir = join(base, "pkgkit", "config-v1");
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-  } catch {
-    return undefined;
-  }
-  return safeDirectory(dir) ? dir : undefined;
-}
-
-/** `dir` and every directory above it: ours or root's, and writable by nobody else. */
-export function safeDirectory(dir: string): boolean {
-  const uid = process.getuid?.();
-  if (uid === undefined) return false;
-  let path: string;
-  try {
-    path = realpathSync(dir);
-  } catch {
-    return false;
-  }
-  for (let d = path, own = true; ; d = dirname(d), own = false) {
-    const st = lstatSync(d);
-    if (!st.isDirectory()) return false;
-    if (own ? st.uid !== uid : st.uid !== uid && st.uid !== 0) return false;
-    const sticky = (st.mode & 0o1000) !== 0;
-    if ((st.mode & 0o022) !== 0 && (own || !(sticky && st.uid === 0))) return false;
-    if (dirname(d) === d) return true;
-  }
-}
-
-/** Write `text` to `path` atomically: a temp file beside it, renamed into place. */
-function write(path: string, text: string): void {
-  const temp = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
-  const fd = openSync(temp, "wx", 0o600);
-  try {
-    writeSync(fd, text);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    renameSync(temp, path);
-  } catch (err) {
-    try {
-      unlinkSync(temp);
-    } catch {}
-    throw err;
-  }
+  return userCacheDir("config-v1", env);
 }
 
 function findUp(from: string, name: string): string | undefined {

@@ -4,8 +4,8 @@
 // would run into the CLI that is importing it (a require(esm) cycle).
 //
 // While the bin runs the bundle, pkgkit's public entry (lib/index.ts, which a pkg.config.ts imports)
-// resolves to the bundle's (lib/dist/index.mjs): built from the same sources, it spares compiling
-// them, and shares the CLI's modules.
+// resolves to the one in the bin's build (lib/dist/bin-index.mjs stands for it): built from the same
+// sources, it spares compiling them, and shares the CLI's modules.
 //
 // A config file the bin loaded compiled from its cache before this was registered (lib/bin.mjs,
 // lib/config-cache.ts) resolves to that compiled module, so it is not loaded a second time.

@@ -2,8 +2,8 @@
 // run `node lib/bundle.mjs`. test/unit/entry-shims.test.ts checks these names are lib/index.ts's.
 //
 // `import "pkgkit"` on Node (package.json exports: "node", "import"). While the bundle was built
-// from the sources on disk (lib/bundle.mjs), the bundle's public entry: in the bin, which runs the
-// bundled CLI as ES modules, their entry (lib/dist/index.mjs), so that a config file shares the
+// from the sources on disk (lib/bundle.mjs), the bundle's public entry: in the bin, the one inside
+// the bin's own build (lib/dist/bin-index.mjs stands for it), so that a config file shares the
 // CLI's modules; elsewhere (`tsx pkg.config.ts`), the CommonJS build with the CLI in it, loaded as
 // one file (lib/index.node.cjs). Otherwise the sources (lib/index.ts, which tsx compiles). Deno
 // and Bun import lib/index.ts itself.
@@ -13,7 +13,7 @@ import { bundleIsFresh, binIsMain } from "./bundle-sources.cjs";
 const pkgkit = !bundleIsFresh()
   ? await import("./index.ts")
   : binIsMain()
-    ? await import("./dist/index.mjs")
+    ? await import("./dist/bin-index.mjs")
     : createRequire(import.meta.url)("./index.node.cjs");
 
 export const {

@@ -5,7 +5,7 @@ import { pathToFileURL } from "node:url";
 import process from "node:process";
 import { InputError, isPkgkitError, SpecError } from "./errors.ts";
 import { isPackageDefinition, type PackageDefinition } from "./define.ts";
-import { canonical } from "./runtime.ts";
+import { canonical, importModule } from "./runtime.ts";
 import { UNDEFINED_IMPORT_HINT } from "./spec.ts";
 import type { ConfigLoader } from "./config-cache.ts";
 
@@ -54,7 +54,7 @@ export async function importDefault(file: string): Promise<unknown> {
     const compiled = loader && !loader.typeScriptChosen() ? await (await import("./config-cache.ts")).compiledConfig(file, loader) : undefined;
     // The bundled bin registers TypeScript support only when it is needed: here.
     if (!compiled) await (globalThis as Record<symbol, (() => Promise<void>) | undefined>)[Symbol.for("pkgkit.loadTypeScript")]?.();
-    mod = (await unlessStalled(import(compiled?.url ?? pathToFileURL(file).href), file).catch((err: unknown) => {
+    mod = (await unlessStalled(importModule(compiled?.url ?? pathToFileURL(file).href), file).catch((err: unknown) => {
       throw compiled ? asWritten(err, compiled.written) : err;
     })) as { default?: unknown };
   } catch (err) {

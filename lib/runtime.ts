@@ -94,3 +94,13 @@ export async function nodeCompatibleVerify(): Promise<void> {
     }
   }) as typeof crypto.verify;
 }
+
+/**
+ * `import(url)` of an ES module: a config file, or a package that is one. Inside the bin's build
+ * on Node (lib/dist/bin.cjs, which lib/code-cache.cjs compiles as a script) esbuild turns import()
+ * into require(), which cannot load an ES module: there the bin lends its own import() (pkgkit.import).
+ */
+export function importModule(url: string): Promise<Record<string, unknown>> {
+  const lent = (globalThis as Record<symbol, ((url: string) => Promise<Record<string, unknown>>) | undefined>)[Symbol.for("pkgkit.import")];
+  return lent ? lent(url) : import(url);
+}

@@ -309,7 +309,7 @@ test("the bin runs the bundled CLI only while the sources it was built from are 
     const record = JSON.parse(readFileSync(join(copy, "lib/dist/cli.sources.json"), "utf8")) as { files: string[] };
     assert.ok(record.files.includes("lib/registry/types.ts") && record.files.includes("recipes/apply.ts"), "the record lists the sources, paths from the package root");
     // Which one runs shows in the output: a stand-in bundle, fresh as long as the sources are.
-    writeFileSync(join(copy, "lib/dist/cli.mjs"), 'export async function main() { console.log("from the bundle"); }\n');
+    writeFileSync(join(copy, "lib/dist/bin.cjs"), 'exports.main = async function main() { console.log("from the bundle"); };\n');
     const help = () => sh([process.execPath, join(copy, "lib/bin.mjs"), "--help"], tmpdir(), { PKGKIT_NO_BUNDLE: "" }).stdout;
     const fromSources = (h: string) => h.startsWith("usage: pkgkit <command>");
     assert.is(help(), "from the bundle\n", "fresh: the bundle runs");

@@ -1,9 +1,10 @@
-// Start-up: what `show-tag` and `plan` load, counted as the modules Node actually loads (a loader
-// hook, test/module-log.mjs), so it holds for the bundle and the sources alike. Not timed:
-// bench/startup.ts times it.
+// Start-up: what `show-tag` and `plan` load, counted as the modules actually evaluated, so it holds
+// for the bundle and the sources alike: the files Node loads (a loader hook, test/module-log.mjs),
+// and inside the bin's build (lib/dist/bin.cjs, one file) the modules that ran, each noted by
+// itself and logged as `bundle:<path>` (lib/bundle.mjs). Not timed: bench/startup.ts times it.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BIN, ROOT, sh, tmpRepo } from "../helpers.ts";
@@ -41,14 +42,17 @@ const modulesLoaded = (args: string[], env: Record<string, string> = {}) => run(
 
 // The libraries of the registry client (its transport, undici) and of the signers.
 const clientLibraries = /node_modules\/(undici|@sigstore\/[^/]+)\//;
-// pkgkit's own registry client: its sources, or its chunk of the bundle (see lib/bundle.mjs). A
-// pkg.config.ts imports "pkgkit", whose entry (lib/index.ts) re-exports createRegistry, so only a
-// build.yml package can go without it.
-const registryClientSources = /^lib\/registry\/(client|transport|auth|credentials)\.ts$/;
-// In the bundle, esbuild puts the client in whichever chunk the lazy imports that need it share
-// (registry-*.mjs, or a chunk with a hashed name): found by its code.
-const registryClient = (u: string) =>
-  registryClientSources.test(u) || (/^lib\/dist\/.*\.mjs$/.test(u) && readFileSync(join(ROOT, u), "utf8").includes("function createRegistry("));
+/** A module that ran inside the bin's build, by its path (see above); undefined for a file loaded. */
+const inBundle = (u: string) => (u.startsWith("bundle:") ? u.slice("bundle:".length) : undefined);
+/** The files loaded, without the modules that ran inside the bin's build. */
+const filesOnly = (loaded: string[]) => loaded.filter((u) => inBundle(u) === undefined);
+/** The module's source path, whether it was loaded as a file or ran inside the bin's build. */
+const sourceOf = (u: string) => inBundle(u) ?? u;
+// pkgkit's own registry client, as sources or inside the bundle. A pkg.config.ts imports "pkgkit",
+// whose entry (lib/index.ts) re-exports createRegistry, so only a build.yml package can go without it.
+const registryClient = (u: string) => /^lib\/registry\/(client|transport|auth|credentials)\.ts$/.test(sourceOf(u));
+/** The bin's build ran: its entry noted itself. */
+const BIN_BUILD = "bundle:lib/bin-entry.ts";
 const typeScript = /node_modules\/(tsx|typescript|esbuild)\//;
 
 for (const mode of ["bundle", "sources"] as const) {
@@ -58,7 +62,7 @@ for (const mode of ["bundle", "sources"] as const) {
       for (const dir of ["yml", "ts"]) {
         const loaded = modulesLoaded([command, dir], env);
         assert.ok(loaded.includes("lib/bin.mjs"), `the hook saw the bin: ${loaded.join(" ")}`);
-        assert.equal(loaded.filter((u) => clientLibraries.test(u)), [], `${command} ${dir}`);
+        assert.equal(loaded.filter((u) => clientLibraries.test(sourceOf(u))), [], `${command} ${dir}`);
         // A pkg.config.ts importing definePackage alone gets it from the bundle's light entry
         // (lib/define-entry.ts) when the bin compiles it; through tsx, from lib/index.ts.
         if (dir === "yml" || mode === "bundle") assert.equal(loaded.filter(registryClient), [], `${command} ${dir}`);
@@ -68,26 +72,23 @@ for (const mode of ["bundle", "sources"] as const) {
 }
 
 // What show-tag and plan have no use for: each command's implementation loads where the command
-// runs (lib/cli/main.ts imports it with `await import()`). Each part is found two ways. In the
-// sources, by the module URLs the hook logs (lib/sign/schema.ts is not signing: it is the package
-// spec's `signer` field, which spec.ts validates). In the bundle, by a function the part declares:
-// esbuild names chunks by content hash and puts a module in whichever chunk the lazy imports that
-// need it share, but keeps function names (as registryClient above finds the client); the last
-// test below checks that each name is still declared somewhere in the bundle, so a renamed
-// function cannot make its check pass unseen.
-const parts: Record<string, { sources: RegExp; declares: string[] }> = {
-  "signing (the signers, recipes/sign, lib/cli/sign)": { sources: /^(lib\/sign\/(?!schema\.ts$)|recipes\/sign\.ts$|lib\/cli\/sign\.ts$)/, declares: ["createSigner", "verifyPackages", "signingOptions"] },
-  "sbom (recipes/sbom, the SBOM documents, lib/cli/sbom)": { sources: /^(recipes\/sbom|lib\/attest\/(sbom|spdx|cyclonedx|inventory)|lib\/cli\/sbom)\.ts$/, declares: ["packageSbom", "sbomPredicate"] },
-  "doctor (recipes/doctor, lib/doctor, lib/cli/doctor)": { sources: /^(recipes\/doctor\.ts|lib\/doctor\/.*|lib\/cli\/doctor\.ts)$/, declares: ["formatDoctor", "runChecks"] },
-  "apply (recipes/apply, lib/apply, lib/cli/apply)": { sources: /^(recipes\/apply|lib\/apply|lib\/cli\/apply)\.ts$/, declares: ["applyPlan", "parsePlanFile"] },
-  "a run's reports (recipes/report)": { sources: /^recipes\/report\.ts$/, declares: ["summaryTable", "consoleReporter"] },
-  "the plan runner (lib/run.ts)": { sources: /^lib\/run\.ts$/, declares: ["runSteps"] },
-  "plan formatting (lib/plan/format)": { sources: /^lib\/plan\/format\.ts$/, declares: ["formatPlan"] },
+// runs (lib/cli/main.ts imports it with `await import()`). Each part is found by its modules' paths,
+// loaded as sources or run inside the bin's build (lib/sign/schema.ts is not signing: it is the
+// package spec's `signer` field, which spec.ts validates). The last test below checks that each
+// part's modules are in the bin's build under those paths, so a moved file cannot make its check
+// pass unseen.
+const parts: Record<string, RegExp> = {
+  "signing (the signers, recipes/sign, lib/cli/sign)": /^(lib\/sign\/(?!schema\.ts$)|recipes\/sign\.ts$|lib\/cli\/sign\.ts$)/,
+  "sbom (recipes/sbom, the SBOM documents, lib/cli/sbom)": /^(recipes\/sbom|lib\/attest\/(sbom|spdx|cyclonedx|inventory)|lib\/cli\/sbom)\.ts$/,
+  "doctor (recipes/doctor, lib/doctor, lib/cli/doctor)": /^(recipes\/doctor\.ts|lib\/doctor\/.*|lib\/cli\/doctor\.ts)$/,
+  "apply (recipes/apply, lib/apply, lib/cli/apply)": /^(recipes\/apply|lib\/apply|lib\/cli\/apply)\.ts$/,
+  "a run's reports (recipes/report)": /^recipes\/report\.ts$/,
+  "the plan runner (lib/run.ts)": /^lib\/run\.ts$/,
+  "plan formatting (lib/plan/format)": /^lib\/plan\/format\.ts$/,
 };
-const declaring = (u: string, names: string[]) => /^lib\/dist\/.*\.mjs$/.test(u) && names.some((n) => readFileSync(join(ROOT, u), "utf8").includes(`function ${n}(`));
-/** The loaded modules (sources, or chunks of the bundle) of each part. */
+/** The loaded modules (sources, or modules that ran inside the bin's build) of each part. */
 function partsIn(loaded: string[], which: string[]): Record<string, string[]> {
-  return Object.fromEntries(which.map((name) => [name, loaded.filter((u) => parts[name]!.sources.test(u) || declaring(u, parts[name]!.declares))]));
+  return Object.fromEntries(which.map((name) => [name, loaded.filter((u) => parts[name]!.test(sourceOf(u)))]));
 }
 const unused: Record<string, string[]> = {
   "show-tag": Object.keys(parts),
@@ -100,23 +101,26 @@ for (const mode of ["bundle", "sources"] as const) {
   for (const command of ["show-tag", "plan"]) {
     test(`${command} of a build.yml package (${mode}) evaluates none of signing, sbom, doctor, apply, nor ${command === "plan" ? "a run's reports" : "plan or run reports"}`, () => {
       const loaded = modulesLoaded([command, "yml"], env);
-      assert.ok(loaded.includes(mode === "bundle" ? "lib/dist/cli.mjs" : "lib/cli/main.ts"), loaded.join(" "));
+      assert.ok(loaded.includes(mode === "bundle" ? BIN_BUILD : "lib/cli/main.ts"), loaded.join(" "));
       const none = Object.fromEntries(unused[command]!.map((p) => [p, [] as string[]]));
       assert.equal(partsIn(loaded, unused[command]!), none);
     });
   }
 }
 
-test("the checks above see each part where it is loaded: every name they look for is declared in the bundle, and a push plan loads signing", () => {
-  const chunks = readdirSync(join(ROOT, "lib/dist")).filter((f) => f.endsWith(".mjs")).map((f) => `lib/dist/${f}`);
-  for (const [name, part] of Object.entries(parts))
-    for (const n of part.declares) assert.ok(chunks.some((u) => declaring(u, [n])), `${name}: no chunk of lib/dist declares function ${n}`);
+test("the checks above see each part where it is loaded: the bin's build holds modules of each under those paths, and a push plan loads signing", () => {
+  // The names the bin's build notes (lib/bundle.mjs): one per module in it.
+  const noted = [...readFileSync(join(ROOT, "lib/dist/bin.cjs"), "utf8").matchAll(/\]\s*\?\?=\s*\[\]\)\.push\("([^"]+)"\);/g)].map((m) => m[1]!);
+  assert.ok(noted.includes("lib/bin-entry.ts") && noted.includes("lib/registry/client.ts"), noted.join(" "));
+  for (const [name, part] of Object.entries(parts)) assert.ok(noted.some((n) => part.test(n)), `${name}: no module of lib/dist/bin.cjs under those paths`);
   // plan --push signs what it pushes: its chunks hold the signers (it fails at the registry, a
   // docker.io org nobody logged in to, after they are loaded; only what was loaded matters here).
   const log = join(logs, "push-plan.txt");
   sh([process.execPath, "--import", join(ROOT, "test/module-log.mjs"), BIN, "plan", "--push", "yml"], repo.dir, { PKGKIT_MODULE_LOG: log, PKGKIT_ORG: "startup" });
   const loaded = readFileSync(log, "utf8").trim().split("\n").map((u) => u.replace(`file://${ROOT}/`, ""));
   assert.ok(partsIn(loaded, ["signing (the signers, recipes/sign, lib/cli/sign)"])["signing (the signers, recipes/sign, lib/cli/sign)"]!.length > 0, loaded.join(" "));
+  // And the libraries the first checks look for, required by the bin's build: the registry's transport.
+  assert.ok(loaded.some((u) => /node_modules\/undici\//.test(u)), loaded.join(" "));
 });
 
 test("`pkgkit --help` on the bundle evaluates neither zod nor the package model, and says what migrate reads and writes as lib/load.ts names them", () => {
@@ -124,10 +128,11 @@ test("`pkgkit --help` on the bundle evaluates neither zod nor the package model,
   const r = sh([process.execPath, "--import", join(ROOT, "test/module-log.mjs"), BIN, "--help"], repo.dir, { PKGKIT_MODULE_LOG: log });
   assert.is(r.code, 0, r.stderr);
   const loaded = readFileSync(log, "utf8").trim().split("\n").map((u) => u.replace(`file://${ROOT}/`, ""));
-  assert.ok(loaded.includes("lib/dist/cli.mjs"), loaded.join(" "));
-  // zod's chunk, found by zod's own error class; the spec by its parser.
-  assert.equal(loaded.filter((u) => /^lib\/dist\//.test(u) && /\bZodError\b/.test(readFileSync(join(ROOT, u), "utf8"))), []);
-  assert.equal(loaded.filter((u) => declaring(u, ["parseSpec", "resolvePackages", "loadPackages"])), []);
+  assert.ok(loaded.includes(BIN_BUILD), loaded.join(" "));
+  // zod (bundled in), the spec, and the package model.
+  assert.equal(loaded.filter((u) => /^node_modules\/zod\/|^lib\/(spec|package|load)\.ts$/.test(sourceOf(u))), []);
+  // The check can see them where they run.
+  assert.ok(modulesLoaded(["show-tag", "yml"]).some((u) => /^node_modules\/zod\//.test(sourceOf(u))));
   // main.ts spells these file names itself (lib/load.ts imports zod through the spec).
   assert.match(r.stdout, `migrate   write the ${CONFIG_FILE} equivalent of a LinuxKit ${BUILD_YML}\n`);
 });
@@ -135,9 +140,9 @@ test("`pkgkit --help` on the bundle evaluates neither zod nor the package model,
 test("a build.yml-only run on the bundle loads no TypeScript compiler and no package (zod, yaml, fflate and zx are bundled in)", () => {
   for (const command of ["show-tag", "plan"]) {
     const loaded = modulesLoaded([command, "yml"]);
-    assert.ok(loaded.includes("lib/dist/cli.mjs"), `the bundle ran: ${loaded.join(" ")}`);
-    assert.equal(loaded.filter((u) => typeScript.test(u)), [], command);
-    assert.equal(loaded.filter((u) => /(^|\/)node_modules\//.test(u)), [], `${command}: no package`);
+    assert.ok(loaded.includes(BIN_BUILD), `the bundle ran: ${loaded.join(" ")}`);
+    assert.equal(loaded.filter((u) => typeScript.test(sourceOf(u))), [], command);
+    assert.equal(filesOnly(loaded).filter((u) => /(^|\/)node_modules\//.test(u)), [], `${command}: no package`);
   }
 });
 
@@ -149,8 +154,8 @@ test("a pkg.config.ts run on the bundle: the first (cold cache) compiles it with
     // The check can see a compiler when one is loaded.
     assert.ok(cold.loaded.some((u) => /node_modules\/esbuild\//.test(u)), `${command} cold: ${cold.loaded.join(" ")}`);
     assert.equal(cold.loaded.filter((u) => /node_modules\/tsx\//.test(u)), [], `${command} cold: no tsx`);
-    assert.equal(warm.loaded.filter((u) => typeScript.test(u)), [], `${command} warm`);
-    assert.equal(warm.loaded.filter((u) => /^(lib|recipes)\/.*\.ts$/.test(u) || /\.ts$/.test(u)), [], `${command} warm: no .ts module`);
+    assert.equal(warm.loaded.filter((u) => typeScript.test(sourceOf(u))), [], `${command} warm`);
+    assert.equal(filesOnly(warm.loaded).filter((u) => /\.ts$/.test(u)), [], `${command} warm: no .ts module`);
     // What it loaded instead: the compiled config, from the cache.
     assert.ok(warm.loaded.some((u) => u.startsWith(`file://${cache.XDG_CACHE_HOME}/pkgkit/`) && u.endsWith(".mjs")), warm.loaded.join(" "));
     assert.is(warm.stdout, cold.stdout, command);
@@ -164,11 +169,12 @@ test("a pkg.config.ts run from the sources (no bundle) loads it through tsx, as 
 
 test("a pkg.config.ts run on the bundle gets pkgkit from the bundle, compiling none of its sources: definePackage alone from the light entry, more from the whole public entry", () => {
   const light = modulesLoaded(["show-tag", "ts"]);
-  assert.ok(light.includes("lib/dist/define.mjs"), light.join(" "));
-  assert.not.ok(light.includes("lib/dist/index.mjs"), light.join(" "));
+  assert.ok(light.includes("lib/dist/bin-define.mjs"), light.join(" "));
+  assert.not.ok(light.includes("lib/dist/bin-index.mjs") || light.includes("bundle:lib/index.ts"), light.join(" "));
+  assert.ok(light.includes("bundle:lib/define-entry.ts"), light.join(" "));
   assert.equal(light.filter((u) => /^(lib|recipes)\/.*\.ts$/.test(u)), []);
   const more = modulesLoaded(["show-tag", "ts-more"]);
-  assert.ok(more.includes("lib/dist/index.mjs"), more.join(" "));
+  assert.ok(more.includes("lib/dist/bin-index.mjs") && more.includes("bundle:lib/index.ts"), more.join(" "));
   // The check for the registry client sees it where it is loaded (lib/index.ts exports createRegistry).
   assert.ok(more.some(registryClient), more.join(" "));
   assert.equal(more.filter((u) => /^(lib|recipes)\/.*\.ts$/.test(u)), []);

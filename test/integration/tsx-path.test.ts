@@ -148,7 +148,7 @@ for (const layout of LAYOUTS) {
   });
 }
 
-test("the bin on a config importing \"pkgkit\" (both layouts): the bundle's ES module entry (or its light entry, for a config compiled from the cache), which its CLI shares, not the CommonJS build", () => {
+test("the bin on a config importing \"pkgkit\" (both layouts): the public entry of the bin's own build (or its light entry, for a config compiled from the cache), which its CLI shares, not the CommonJS build", () => {
   for (const layout of LAYOUTS) {
     const repo = layoutRepo(layout, FILES);
     try {
@@ -157,9 +157,14 @@ test("the bin on a config importing \"pkgkit\" (both layouts): the bundle's ES m
       const r = sh([process.execPath, "--require", join(ROOT, "test/module-log-cjs.cjs"), "--import", join(ROOT, "test/module-log.mjs"), join(ROOT, "lib/bin.mjs"), "show-tag", "ts", "app"], repo.dir, { PKGKIT_MODULE_LOG: log, PKGKIT_NO_BUNDLE: "" });
       assert.is(r.code, 0, r.stderr);
       assert.match(r.stdout, new RegExp(`^tsxpath/ts:${lsTree(repo.dir, "ts")}\\ntsxpath/app:[0-9a-f]{40}\\n$`));
-      const files = within(readFileSync(log, "utf8").trim().split("\n"), ROOT);
-      // definePackage alone: lib/config-cache.ts gives the compiled config lib/dist/define.mjs.
-      assert.ok(files.includes("lib/dist/cli.mjs") && (files.includes("lib/dist/index.mjs") || files.includes("lib/dist/define.mjs")), files.join(" "));
+      const loaded = readFileSync(log, "utf8").trim().split("\n");
+      const files = within(loaded, ROOT);
+      // The bin's build ran (its entry noted itself, see test/module-log.mjs), and the config got
+      // pkgkit from it: definePackage alone, lib/config-cache.ts gives the compiled config
+      // lib/dist/bin-define.mjs.
+      assert.ok(loaded.includes("bundle:lib/bin-entry.ts"), loaded.join(" "));
+      assert.ok(files.includes("lib/dist/bin-index.mjs") || files.includes("lib/dist/bin-define.mjs"), files.join(" "));
+      assert.equal(files.filter((f) => /^lib\/dist\/(cli|index|define)\.mjs$/.test(f)), [], `${layout}: not the ES module build`);
       assert.not.ok(files.includes("lib/dist/index.cjs"), `${layout}: no second copy of pkgkit`);
       assert.equal(sources(files), [], layout);
     } finally {

@@ -15,8 +15,8 @@ test("lib/index.node.mjs re-exports exactly what lib/index.ts exports at run tim
   assert.equal(names, Object.keys(pkgkit).sort(), "run `node lib/bundle.mjs` to rewrite lib/index.node.mjs");
 });
 
-test("it takes the sources unless the bundle is fresh; then the bin's ES module entry in the bin, else the CommonJS build", () => {
-  assert.match(shim, /= !bundleIsFresh\(\)\s*\? await import\("\.\/index\.ts"\)\s*: binIsMain\(\)\s*\? await import\("\.\/dist\/index\.mjs"\)\s*: createRequire\(import\.meta\.url\)\("\.\/index\.node\.cjs"\);/);
+test("it takes the sources unless the bundle is fresh; then, in the bin, the public entry of the bin's own build, else the CommonJS build", () => {
+  assert.match(shim, /= !bundleIsFresh\(\)\s*\? await import\("\.\/index\.ts"\)\s*: binIsMain\(\)\s*\? await import\("\.\/dist\/bin-index\.mjs"\)\s*: createRequire\(import\.meta\.url\)\("\.\/index\.node\.cjs"\);/);
 });
 
 test.run();

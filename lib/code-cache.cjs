@@ -1,0 +1,72 @@
+// Loading the bin's bundle (lib/dist/bin.cjs) with a V8 code cache. Node 20 compiles each start's
+// JavaScript anew (module.enableCompileCache is Node 22's): for a show-tag, compiling the bundle's
+// functions costs about as much as running them. V8 can serialize what it compiled for a script and
+// take it back on the next start, skipping the parse and the lazy compiles the cached run did.
+//
+// The cache is written once a run ends (so it holds every function that run compiled), when there
+// was none or V8 rejected it (another Node, other V8 flags, a corrupt file), into the per-user cache
+// directory (lib/user-cache.cjs: refused unless ours and writable by nobody else, since V8 runs
+// what it finds there), one file per bundle file and command: `<bundle>-<build>-<command>.v8`.
+// <bundle> is the bundle file's real path, hashed; <build> its inode, size, mtime and ctime (any
+// rewrite changes the ctime), the Node version and the architecture, hashed: a file for a
+// bundle built since, or for another Node, is never taken, and a new one replaces the files of the
+// same bundle path with another <build>, so the directory does not grow with rebuilds.
+//
+// CommonJS, loaded by the bin before anything else.
+"use strict";
+const { createHash } = require("node:crypto");
+const { readdirSync, readFileSync, realpathSync, statSync, unlinkSync } = require("node:fs");
+const { createRequire, wrap } = require("node:module");
+const { dirname, join } = require("node:path");
+const { Script } = require("node:vm");
+const { userCacheDir, writeAtomic } = require("./user-cache.cjs");
+
+const hash = (text) => createHash("sha256").update(text).digest("hex").slice(0, 16);
+
+/**
+ * Evaluates `file`, a CommonJS module that requires nothing relative to itself but packages and
+ * Node built-ins, and whose code never calls import() (esbuild's `supported: { "dynamic-import":
+ * false }`: a script compiled here has no loader for it), with the code cache of `command`; its
+ * exports.
+ * @param {string} file absolute path
+ * @param {string} command what this run does (a CLI command's name): each keeps the code it ran
+ */
+function requireWithCodeCache(file, command) {
+  const source = readFileSync(file, "utf8");
+  const cached = cacheFile(file, command);
+  let cachedData;
+  if (cached) {
+    try {
+      cachedData = readFileSync(cached.path);
+    } catch {}
+  }
+  const script = new Script(wrap(source), { filename: file, cachedData });
+  if (cached && (cachedData === undefined || script.cachedDataRejected)) process.once("exit", () => save(script, cached));
+  const module = { exports: {}, filename: file, id: file, loaded: false };
+  script.runInThisContext().call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
+  module.loaded = true;
+  return module.exports;
+}
+
+/** Where the cache of `file` for `command` is, or undefined when there is no usable cache directory. */
+function cacheFile(file, command) {
+  if (process.env.PKGKIT_NO_CODE_CACHE) return undefined;
+  const dir = userCacheDir("code-v1");
+  if (!dir) return undefined;
+  const st = statSync(file, { bigint: true });
+  const bundle = hash(realpathSync(file));
+  const build = hash([st.ino, st.size, st.mtimeNs, st.ctimeNs, process.version, process.arch].join(":"));
+  const name = /^[a-z][a-z-]{0,40}$/.test(command) ? command : "other";
+  return { dir, bundle, build, path: join(dir, `${bundle}-${build}-${name}.v8`) };
+}
+
+/** Writes the code V8 has for `script` now, and drops this bundle path's files of other builds. Never throws: a cache is optional. */
+function save(script, cached) {
+  try {
+    writeAtomic(cached.path, script.createCachedData());
+    for (const f of readdirSync(cached.dir))
+      if (f.startsWith(`${cached.bundle}-`) && !f.startsWith(`${cached.bundle}-${cached.build}-`) && f.endsWith(".v8")) unlinkSync(join(cached.dir, f));
+  } catch {}
+}
+
+module.exports = { requireWithCodeCache };
