@@ -131,6 +131,8 @@ const cjs = await build({
   entryPoints: [fileURLToPath(new URL("./index.ts", import.meta.url))],
   outfile: fileURLToPath(new URL("./index.cjs", dist)),
   format: "cjs",
+  // Compiled through node:vm with a code cache, as the bin's build below (lib/index.node.cjs).
+  supported: { "dynamic-import": false },
   // define.ts and runtime.ts read their own file from import.meta.url (see callerFile): this one.
   define: { "import.meta.url": "pkgkitImportMetaUrl" },
   banner: { js: 'const pkgkitImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
@@ -155,8 +157,8 @@ const bin = await build({
   ...common,
   plugins: [evaluatedMarkers(), ...common.plugins],
 });
-const binText = readFileSync(new URL("./bin.cjs", dist), "utf8");
-if (/\bimport\(/.test(binText)) throw new Error("bundle: lib/dist/bin.cjs still calls import(), which a script compiled through node:vm cannot");
+for (const script of ["bin.cjs", "index.cjs"])
+  if (/\bimport\(/.test(readFileSync(new URL(script, dist), "utf8"))) throw new Error(`bundle: lib/dist/${script} still calls import(), which a script compiled through node:vm cannot`);
 // `pkgkit` for a config file the bin loads (lib/config-cache.ts, lib/esm-hooks.mjs,
 // lib/index.node.mjs): ES modules naming the exports of the entries in lib/dist/bin.cjs.
 const defineOut = Object.entries(metafile.outputs).find(([out, o]) => o.entryPoint && out.endsWith("/define.mjs"));

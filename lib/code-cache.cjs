@@ -26,12 +26,13 @@ const hash = (text) => createHash("sha256").update(text).digest("hex").slice(0, 
 /**
  * Evaluates `file`, a CommonJS module that requires nothing relative to itself but packages and
  * Node built-ins, and whose code never calls import() (esbuild's `supported: { "dynamic-import":
- * false }`: a script compiled here has no loader for it), with the code cache of `command`; its
- * exports.
+ * false }`: a script compiled here has no loader for it), with the code cache of `command`, as
+ * `module` (its `exports` filled in, as Node's require() would); returns `module.exports`.
  * @param {string} file absolute path
  * @param {string} command what this run does (a CLI command's name): each keeps the code it ran
+ * @param {{ exports: unknown, loaded?: boolean }} [module]
  */
-function requireWithCodeCache(file, command) {
+function requireWithCodeCache(file, command, module = { exports: {}, filename: file, id: file, loaded: false }) {
   const source = readFileSync(file, "utf8");
   const cached = cacheFile(file, command);
   let cachedData;
@@ -42,7 +43,6 @@ function requireWithCodeCache(file, command) {
   }
   const script = new Script(wrap(source), { filename: file, cachedData });
   if (cached && (cachedData === undefined || script.cachedDataRejected)) process.once("exit", () => save(script, cached));
-  const module = { exports: {}, filename: file, id: file, loaded: false };
   script.runInThisContext().call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
   module.loaded = true;
   return module.exports;

@@ -5,15 +5,17 @@
 // source it imports). Deno and Bun load lib/index.ts itself.
 "use strict";
 const Module = require("node:module");
-const { readFileSync } = require("node:fs");
 const { dirname, join } = require("node:path");
 const { bundleIsFresh } = require("./bundle-sources.cjs");
+const { requireWithCodeCache } = require("./code-cache.cjs");
 
 /**
- * The bundle's CommonJS entry, compiled as Node compiles a .cjs file (read, then Module's
- * `_compile`) rather than through require(): tsx's require hook would run the 1 MB of plain
+ * The bundle's CommonJS entry, compiled here (lib/code-cache.cjs, with a V8 code cache, as the
+ * bin's is) rather than through require(): tsx's require hook would run the 1 MB of plain
  * JavaScript through esbuild and attach a source map, which Node then parses (~0.3 s, against
- * ~60 ms). It is cached like any module, so a second require() gets the same one.
+ * ~60 ms). It is cached like any module, so a second require() gets the same one. The bundle
+ * lends no import() (a script compiled through node:vm has no loader for it): this module's
+ * import() loads what must be an ES module (a config file; lib/runtime.ts, importModule).
  */
 function requireBundle() {
   const file = join(__dirname, "dist", "index.cjs");
@@ -23,13 +25,13 @@ function requireBundle() {
   bundle.filename = file;
   bundle.paths = Module._nodeModulePaths(dirname(file));
   Module._cache[file] = bundle;
+  globalThis[Symbol.for("pkgkit.import")] ??= (url) => import(url);
   try {
-    bundle._compile(readFileSync(file, "utf8"), file);
+    requireWithCodeCache(file, "index", bundle);
   } catch (err) {
     delete Module._cache[file];
     throw err;
   }
-  bundle.loaded = true;
   return bundle.exports;
 }
 

@@ -4,15 +4,21 @@
 // cache directory is not safely ours, and the output always the same as without it.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BIN, bundledCopy, sh, shAsync, tmpRepo } from "../helpers.ts";
+import { BIN, bundledCopy, ROOT, sh, shAsync, tmpRepo } from "../helpers.ts";
 
 const repo = tmpRepo({
+  ".gitignore": "node_modules\n",
   "yml/build.yml": "image: yml\norg: codecache\n",
   "yml/Dockerfile": "FROM scratch\n",
+  "ts/pkg.config.ts": 'import { definePackage } from "pkgkit";\nexport default definePackage({ image: "ts", org: "codecache" });\n',
+  "ts/Dockerfile": "FROM scratch\n",
 });
+// The config imports "pkgkit" as a user's does, through node_modules/pkgkit (a link to this checkout).
+mkdirSync(join(repo.dir, "node_modules"));
+symlinkSync(ROOT, join(repo.dir, "node_modules/pkgkit"));
 const caches = mkdtempSync(join(tmpdir(), "pkgkit-codecache-"));
 chmodSync(caches, 0o700);
 let copy: string | undefined;
@@ -71,6 +77,23 @@ test("the first run of a command writes its code cache (0600, in a 0700 director
   const plan = pkgkit(["plan", "yml"], cache);
   assert.is(plan, without(cache, ["plan", "yml"]));
   assert.equal([...entries(cache).keys()].map((f) => f.replace(/^[0-9a-f]{16}-[0-9a-f]{16}-/, "")).sort(), ["plan.v8", "show-tag.v8"]);
+});
+
+test("`tsx pkg.config.ts` (no bin) compiles the bundle's CommonJS build with a code cache of its own too (lib/index.node.cjs)", () => {
+  const cache = freshCache();
+  const tsx = (env: Record<string, string> = {}) => {
+    const r = sh([join(ROOT, "node_modules/.bin/tsx"), "ts/pkg.config.ts", "show-tag"], repo.dir, { XDG_CACHE_HOME: cache, PKGKIT_NO_BUNDLE: "", PKGKIT_NO_CODE_CACHE: "", ...env });
+    assert.is(r.code, 0, r.stderr);
+    return r.stdout;
+  };
+  const expected = tsx({ PKGKIT_NO_CODE_CACHE: "1" });
+  assert.match(expected, /^codecache\/ts:[0-9a-f]{40}\n$/);
+  assert.is(pkgkit(["show-tag", "ts"], cache), expected, "as the bin gives it");
+  assert.is(tsx(), expected, "cold");
+  const index = [...entries(cache)].filter(([f]) => f.endsWith("-index.v8"));
+  assert.is(index.length, 1, [...entries(cache).keys()].join(" "));
+  assert.is(tsx(), expected, "warm");
+  assert.is(entries(cache).get(index[0]![0])!.mtimeMs, index[0]![1].mtimeMs, "taken as it was");
 });
 
 test("a corrupt cache is rejected by V8, the run goes on as without one, and the file is rewritten", () => {
