@@ -3,7 +3,7 @@
 // functions costs about as much as running them. V8 can serialize what it compiled for a script and
 // take it back on the next start, skipping the parse and the lazy compiles the cached run did.
 //
-// The cache is written once a run ends (so it holds every function that run compiled), when there
+// The cache is written once a run ends well (so it holds every function that run compiled), when there
 // was none or V8 rejected it (another Node, other V8 flags, a corrupt file), into the per-user cache
 // directory (lib/user-cache.cjs: refused unless ours and writable by nobody else, since V8 runs
 // what it finds there), one file per bundle file and command: `<bundle>-<build>-<command>.v8`.
@@ -15,7 +15,7 @@
 // CommonJS, loaded by the bin before anything else.
 "use strict";
 const { createHash } = require("node:crypto");
-const { readdirSync, readFileSync, realpathSync, statSync, unlinkSync } = require("node:fs");
+const { accessSync, constants, readdirSync, readFileSync, realpathSync, statSync, unlinkSync } = require("node:fs");
 const { createRequire, wrap } = require("node:module");
 const { dirname, join } = require("node:path");
 const { Script } = require("node:vm");
@@ -42,7 +42,8 @@ function requireWithCodeCache(file, command, module = { exports: {}, filename: f
     } catch {}
   }
   const script = new Script(wrap(source), { filename: file, cachedData });
-  if (cached && (cachedData === undefined || script.cachedDataRejected)) process.once("exit", () => save(script, cached));
+  // Written after a run that succeeded: one that stopped early (bad input, say) compiled less.
+  if (cached && (cachedData === undefined || script.cachedDataRejected)) process.once("exit", (code) => code === 0 && save(script, cached));
   script.runInThisContext().call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
   module.loaded = true;
   return module.exports;
@@ -63,6 +64,8 @@ function cacheFile(file, command) {
 /** Writes the code V8 has for `script` now, and drops this bundle path's files of other builds. Never throws: a cache is optional. */
 function save(script, cached) {
   try {
+    // Serializing costs milliseconds: not for a directory that cannot take the file.
+    accessSync(cached.dir, constants.W_OK);
     writeAtomic(cached.path, script.createCachedData());
     for (const f of readdirSync(cached.dir))
       if (f.startsWith(`${cached.bundle}-`) && !f.startsWith(`${cached.bundle}-${cached.build}-`) && f.endsWith(".v8")) unlinkSync(join(cached.dir, f));

@@ -96,6 +96,15 @@ test("`tsx pkg.config.ts` (no bin) compiles the bundle's CommonJS build with a c
   assert.is(entries(cache).get(index[0]![0])!.mtimeMs, index[0]![1].mtimeMs, "taken as it was");
 });
 
+test("a run that fails (bad input, exit 2) writes no cache: it compiled less than a run that works", () => {
+  const cache = freshCache();
+  const r = sh([process.execPath, BIN, "show-tag", "no-such-dir"], repo.dir, { XDG_CACHE_HOME: cache, PKGKIT_NO_BUNDLE: "", PKGKIT_NO_CODE_CACHE: "" });
+  assert.is(r.code, 2, r.stderr);
+  assert.equal([...entries(cache).keys()], []);
+  pkgkit(["show-tag", "yml"], cache);
+  assert.is(entries(cache).size, 1);
+});
+
 test("a corrupt cache is rejected by V8, the run goes on as without one, and the file is rewritten", () => {
   const cache = freshCache();
   const expected = pkgkit(["show-tag", "yml"], cache);
