@@ -19,4 +19,20 @@ test("it takes the sources unless the bundle is fresh; then the bin's ES module 
   assert.match(shim, /= !bundleIsFresh\(\)\s*\? await import\("\.\/index\.ts"\)\s*: binIsMain\(\)\s*\? await import\("\.\/dist\/index\.mjs"\)\s*: createRequire\(import\.meta\.url\)\("\.\/index\.node\.cjs"\);/);
 });
 
+// lib/index.deno-bun.mjs, what `import "pkgkit"` gets on Deno and Bun, names them too (lib/bundle.mjs
+// writes it from its Deno and Bun build of lib/index.ts).
+const denoBunShim = readFileSync(new URL("../../lib/index.deno-bun.mjs", import.meta.url), "utf8");
+
+test("lib/index.deno-bun.mjs re-exports exactly what lib/index.ts exports at run time", () => {
+  const block = /^export const \{\n([\s\S]*?)\n\} = pkgkit;$/m.exec(denoBunShim);
+  assert.ok(block, "the shim ends with `export const { ... } = pkgkit;`");
+  const names = block[1]!.split("\n").map((l) => l.trim().replace(/,$/, ""));
+  assert.equal(names, Object.keys(pkgkit).sort(), "run `node lib/bundle.mjs` to rewrite lib/index.deno-bun.mjs");
+});
+
+test("it takes the Deno and Bun bundle while it is fresh, else the sources, both named by expressions (Deno reads every module a literal import() names before it runs)", () => {
+  assert.match(denoBunShim, /= denoBunBundleIsFresh\(\) \? await import\(at\("\.\/dist\/deno-bun\/index\.mjs"\)\) : await import\(at\("\.\/index\.ts"\)\);/);
+  assert.not.match(denoBunShim, /import\("/);
+});
+
 test.run();
