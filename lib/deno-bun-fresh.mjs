@@ -3,7 +3,8 @@
 // sources on disk are not those it was built from. As for the Node builds (lib/bundle-sources.cjs),
 // the files' stats as recorded mean unchanged, and otherwise their digest decides; but Deno's
 // node:fs gives mtimes to the millisecond and ctimes to the second, never the nanoseconds Node
-// recorded, so there the digest decides at once (about 3 ms for the hundred-odd sources).
+// recorded, so there the digest decides at once (about 3 ms for the hundred-odd sources). Decided
+// once a process: every entry (lib/*.deno-bun.mjs) takes the same side.
 import process from "node:process";
 import { readFileSync } from "node:fs";
 import { sourcesDigest, sourcesUnchanged } from "./bundle-sources.cjs";
@@ -11,8 +12,15 @@ import { sourcesDigest, sourcesUnchanged } from "./bundle-sources.cjs";
 const RECORD = new URL("./dist/deno-bun/sources.json", import.meta.url);
 const ROOT = new URL("../", import.meta.url);
 
+/** @type {boolean | undefined} */
+let fresh;
+
 /** @returns {boolean} */
 export function denoBunBundleIsFresh() {
+  return (fresh ??= decide());
+}
+
+function decide() {
   if (process.env.PKGKIT_NO_BUNDLE) return false;
   let record;
   try {

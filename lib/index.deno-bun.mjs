@@ -1,11 +1,11 @@
 // Written by lib/bundle.mjs from the exports of its Deno and Bun build of lib/index.ts: edit
-// lib/index.ts, then run `node lib/bundle.mjs`. test/unit/entry-shims.test.ts checks these names
-// are lib/index.ts's.
+// that, then run `node lib/bundle.mjs`. test/unit/entry-shims.test.ts checks these names are its.
 //
-// `import "pkgkit"` on Deno and Bun (package.json exports: "deno", "bun"): the public entry of
+// `import "pkgkit"` on Deno and Bun (package.json exports: "deno", "bun"): that entry of
 // lib/dist/deno-bun/ while it was built from the sources on disk (see lib/bundle.mjs), else the
-// sources (lib/index.ts, which Deno and Bun compile themselves). Either way one copy of each
-// module: the CLI that runs a config file is the one its definePackage came from.
+// sources, which Deno and Bun compile themselves. Every entry decides alike (lib/deno-bun-fresh.mjs,
+// once a process), so that a process has one copy of each module: the CLI that runs a config file
+// is the one its definePackage came from.
 import { denoBunBundleIsFresh } from "./deno-bun-fresh.mjs";
 
 // Named by expressions, not string literals: Deno would read every module of both (the bundle's

@@ -13,6 +13,7 @@ import { bundledCopy, ROOT, sh, tmpRepo } from "../helpers.ts";
 const DENO = join(ROOT, "node_modules/.bin/deno");
 const BUN = join(ROOT, "node_modules/.bin/bun");
 const TAG = /^startup\/dn:[0-9a-f]{40}\n$/;
+const RECIPES_TAG = /^startup\/dr:[0-9a-f]{40}\n$/;
 
 /** A repository whose package's pkg.config.ts imports "pkgkit" from node_modules/pkgkit, a link to `pkgkit`. */
 function repoUsing(pkgkit: string) {
@@ -22,6 +23,10 @@ function repoUsing(pkgkit: string) {
     "dn/Dockerfile": "FROM scratch\n",
     // Deno finds an npm package in node_modules only as a dependency a package.json declares.
     "dn/package.json": `{ "private": true, "dependencies": { "pkgkit": "*" } }\n`,
+    // A config that takes a recipe too: "pkgkit/recipes" comes from the same side as "pkgkit".
+    "dr/pkg.config.ts": `import { definePackage } from "pkgkit";\nimport { packagesFromDefinitions } from "pkgkit/recipes";\nexport default definePackage({ image: typeof packagesFromDefinitions === "function" ? "dr" : "x", org: "startup" });\n`,
+    "dr/Dockerfile": "FROM scratch\n",
+    "dr/package.json": `{ "private": true, "dependencies": { "pkgkit": "*" } }\n`,
   });
   mkdirSync(join(repo.dir, "node_modules"));
   symlinkSync(pkgkit, join(repo.dir, "node_modules/pkgkit"));
@@ -44,12 +49,12 @@ let runs = 0;
  * `show-tag` of the package, run as its pkg.config.ts under `runtime`: the modules evaluated (file
  * URLs; those inside `pkgkit` relative to it), its stdout and stderr.
  */
-function showTag(runtime: "deno" | "bun", dir: string, pkgkit: string, env: Record<string, string> = {}) {
+function showTag(runtime: "deno" | "bun", dir: string, pkgkit: string, env: Record<string, string> = {}, pkg = "dn") {
   const out = join(logs, `${++runs}`);
   const argv =
     runtime === "deno"
-      ? [DENO, "run", "-A", "--quiet", `--coverage=${out}`, "dn/pkg.config.ts", "show-tag"]
-      : [BUN, "--preload", join(ROOT, "test/module-log-bun.mjs"), "dn/pkg.config.ts", "show-tag"];
+      ? [DENO, "run", "-A", "--quiet", `--coverage=${out}`, `${pkg}/pkg.config.ts`, "show-tag"]
+      : [BUN, "--preload", join(ROOT, "test/module-log-bun.mjs"), `${pkg}/pkg.config.ts`, "show-tag"];
   const r = sh(argv, dir, { ...env, PKGKIT_MODULE_LOG: out });
   assert.is(r.code, 0, `${runtime} show-tag: ${r.stderr}`);
   const urls =
@@ -98,6 +103,20 @@ for (const runtime of ["deno", "bun"] as const) {
     assert.is(plain.stdout, fresh.stdout);
     assert.ok(plain.loaded.includes("lib/index.ts"), plain.loaded.join(" "));
     assert.ok(plain.loaded.includes("lib/cli/show.ts"), plain.loaded.join(" "));
+    assert.equal(chunks(plain.loaded), []);
+  });
+}
+
+for (const runtime of ["deno", "bun"] as const) {
+  test(`${runtime}: a config importing "pkgkit" and "pkgkit/recipes" gets both from the bundle, or both from the sources: one copy of each module`, () => {
+    const fresh = showTag(runtime, repo.dir, ROOT, {}, "dr");
+    assert.match(fresh.stdout, RECIPES_TAG);
+    assert.ok(fresh.loaded.includes("lib/recipes.deno-bun.mjs") && fresh.loaded.includes("lib/dist/deno-bun/recipes.mjs"), fresh.loaded.join(" "));
+    assert.ok(fresh.loaded.includes("lib/dist/deno-bun/index.mjs"), fresh.loaded.join(" "));
+    assert.equal(sources(fresh.loaded), []);
+    const plain = showTag(runtime, repo.dir, ROOT, { PKGKIT_NO_BUNDLE: "1" }, "dr");
+    assert.is(plain.stdout, fresh.stdout);
+    assert.ok(plain.loaded.includes("recipes/index.ts") && plain.loaded.includes("lib/index.ts"), plain.loaded.join(" "));
     assert.equal(chunks(plain.loaded), []);
   });
 }
