@@ -9,7 +9,7 @@
 // lib/dist/cli.sources.json, which records the source files both were built from and their
 // digest (bundle-sources.cjs): the bundle is used only while the files on disk give that digest;
 // otherwise the sources load through tsx, so a stale bundle never runs.
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -183,3 +183,85 @@ if (shimBefore !== shimText) writeFileSync(shim, shimText);
 const inputs = new Set([...Object.keys(metafile.inputs), ...Object.keys(cjs.metafile.inputs), ...Object.keys(bin.metafile.inputs)]);
 const files = [...inputs].map((f) => relative(fileURLToPath(root), f)).filter((f) => !f.startsWith("node_modules/")).sort();
 writeFileSync(SOURCES_RECORD, `${JSON.stringify(sourcesRecord(root, files), null, 1)}\n`);
+
+// Deno and Bun: the package's entries again (the public one, "pkgkit/recipes", "pkgkit/registry",
+// "pkgkit/cli"), as ES modules of their own in lib/dist/deno-bun/, which `import "pkgkit"` (and
+// the others) get there (package.json exports: "deno", "bun", import; lib/*.deno-bun.mjs) while
+// they were built from the sources on disk, else the sources. A pkg.config.ts run directly
+// (`deno run -A pkg.config.ts show-tag`, `bun pkg.config.ts show-tag`) then loads a few chunks
+// instead of some 70 TypeScript modules and zod's and yaml's many small ones. One build for all four
+// entries, so that they share one copy of each module. Besides the Node builds' packages, dax (the
+// shell on Deno) is bundled in, with the Deno namespace it takes from @deno/shim-deno (a Node
+// polyfill of it: node:net, node:tls, node:dns, ... and `which`) being Deno's own: dax is a Deno
+// library, and this build runs only where Deno (or Bun, which loads zx, never dax) runs it. Its
+// own record of its sources, so the Node builds above stay as they are.
+{
+  const out = new URL("./deno-bun/", dist);
+  /** Each entry: its source and the shim package.json's exports name for Deno and Bun (both relative to lib/). */
+  const entries = {
+    index: { source: "./index.ts", shim: "./index.deno-bun.mjs", spec: '"pkgkit"' },
+    recipes: { source: "../recipes/index.ts", shim: "./recipes.deno-bun.mjs", spec: '"pkgkit/recipes"' },
+    registry: { source: "./registry/index.ts", shim: "./registry.deno-bun.mjs", spec: '"pkgkit/registry"' },
+    cli: { source: "./cli/main.ts", shim: "./cli.deno-bun.mjs", spec: '"pkgkit/cli"' },
+  };
+  const denoShim = {
+    name: "deno-namespace",
+    setup(b) {
+      b.onResolve({ filter: /^@deno\/shim-deno$/ }, (args) => ({ path: args.path, namespace: "deno-namespace" }));
+      b.onLoad({ filter: /.*/, namespace: "deno-namespace" }, () => ({ contents: "export const Deno = globalThis.Deno;", loader: "js" }));
+    },
+  };
+  const denoBun = await build({
+    entryPoints: Object.fromEntries(Object.entries(entries).map(([name, e]) => [name, fileURLToPath(new URL(e.source, import.meta.url))])),
+    outdir: fileURLToPath(out),
+    outExtension: { ".js": ".mjs" },
+    splitting: true,
+    format: "esm",
+    banner: { js: 'import { createRequire as pkgkitCreateRequire } from "node:module"; const require = pkgkitCreateRequire(import.meta.url);' },
+    ...common,
+    target: "esnext",
+    plugins: [denoShim, externalPackagesBut([...BUNDLED, "dax-sh"])],
+    write: false,
+  });
+  // Deno reads every module a string literal names in an import() before it runs anything (so
+  // that they are ready when imported): every chunk of this build, each command's and each lazily
+  // loaded library's, where show-tag needs a few. A chunk named by an expression is read when it
+  // is imported, as on Bun. The chunks' names are esbuild's (`./<name>-<hash>.mjs`), so nothing
+  // else in the code has their form.
+  const chunkImport = /\bimport\("(\.\/[\w-]+\.mjs)"\)/g;
+  mkdirSync(out, { recursive: true });
+  for (const file of denoBun.outputFiles) writeFileSync(file.path, file.text.replace(chunkImport, (_, chunk) => `import(new URL(${JSON.stringify(chunk)}, import.meta.url).href)`));
+  for (const [name, entry] of Object.entries(entries)) {
+    const built = Object.entries(denoBun.metafile.outputs).find(([path, o]) => o.entryPoint && path.endsWith(`/deno-bun/${name}.mjs`));
+    if (!built) throw new Error(`bundle: no lib/dist/deno-bun/${name}.mjs in the Deno and Bun build's outputs`);
+    const names = [...built[1].exports].sort();
+    if (names.length === 0 || names.some((n) => !/^[A-Za-z_$][\w$]*$/.test(n) || n === "default")) throw new Error(`bundle: unexpected exports of lib/dist/deno-bun/${name}.mjs: ${names.join(", ")}`);
+    const shimText = `// Written by lib/bundle.mjs from the exports of its Deno and Bun build of ${entry.source.replace(/^\.\//, "lib/").replace(/^\.\.\//, "")}: edit
+// that, then run \`node lib/bundle.mjs\`. test/unit/entry-shims.test.ts checks these names are its.
+//
+// \`import ${entry.spec}\` on Deno and Bun (package.json exports: "deno", "bun"): that entry of
+// lib/dist/deno-bun/ while it was built from the sources on disk (see lib/bundle.mjs), else the
+// sources, which Deno and Bun compile themselves. Every entry decides alike (lib/deno-bun-fresh.mjs,
+// once a process), so that a process has one copy of each module: the CLI that runs a config file
+// is the one its definePackage came from.
+import { denoBunBundleIsFresh } from "./deno-bun-fresh.mjs";
+
+// Named by expressions, not string literals: Deno would read every module of both (the bundle's
+// chunks and the sources) before running anything, whichever is taken.
+const at = (path) => new URL(path, import.meta.url).href;
+const pkgkit = denoBunBundleIsFresh() ? await import(at("./dist/deno-bun/${name}.mjs")) : await import(at(${JSON.stringify(entry.source)}));
+
+export const {
+${names.map((n) => `  ${n},`).join("\n")}
+} = pkgkit;
+`;
+    const shimFile = new URL(entry.shim, import.meta.url);
+    let before;
+    try {
+      before = readFileSync(shimFile, "utf8");
+    } catch {}
+    if (before !== shimText) writeFileSync(shimFile, shimText);
+  }
+  const sources = Object.keys(denoBun.metafile.inputs).filter((f) => !f.startsWith("deno-namespace:")).map((f) => relative(fileURLToPath(root), f)).filter((f) => !f.startsWith("node_modules/")).sort();
+  writeFileSync(new URL("./sources.json", out), `${JSON.stringify(sourcesRecord(root, sources), null, 1)}\n`);
+}

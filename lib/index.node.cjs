@@ -2,7 +2,7 @@
 // tsx compiles to CommonJS (no package.json around it says "type": "module"): the bundle's public
 // entry built as one CommonJS file (lib/dist/index.cjs, see lib/bundle.mjs) while the bundle was
 // built from the sources on disk, else the sources (lib/index.ts, which tsx compiles, with every
-// source it imports). Deno and Bun load lib/index.ts itself.
+// source it imports). Deno and Bun have an entry of their own (lib/index.deno-bun.mjs).
 "use strict";
 const Module = require("node:module");
 const { dirname, join } = require("node:path");

@@ -13,7 +13,7 @@ import type { AttestationDocument } from "./attest/statement.ts";
 import { builderFor, isMachineProblem, type ArchBuilders, type Builder, type LocalImage } from "./builder.ts";
 import type { Shell } from "./shell.ts";
 import type { Descriptor, Registry } from "./registry/types.ts";
-import { imageBlobsFromArchive, type ImageBlobs } from "./image.ts";
+import type { ImageBlobs } from "./image.ts";
 import { randomUUID } from "node:crypto";
 import { attachAttestations, type Attached } from "./attest/attach.ts";
 import { attestationDocuments, imageFromRegistry } from "./attest/documents.ts";
@@ -387,7 +387,9 @@ async function runPush(step: Extract<Step, { kind: "push" }>, options: RunContex
     const builder = stepBuilder(step, options);
     await local(state, builder.save(step.ref, archive, { signal }));
     signal?.throwIfAborted();
-    const image = await local(state, imageBlobsFromArchive(archive, dir, step.format, step.sourceDateEpoch ?? 0));
+    // lib/image.ts (node:stream, and fflate through gzip.ts) loads with the first push, not with
+    // this module, which lib/index.ts exports (see lib/registry/transport.ts).
+    const image = await local(state, import("./image.ts").then((m) => m.imageBlobsFromArchive(archive, dir, step.format, step.sourceDateEpoch ?? 0)));
     signal?.throwIfAborted();
     if (!step.platform.startsWith(`${image.platform.os}/${image.platform.architecture}`))
       throw new PkgkitError(`${step.ref} in the ${builder.engine ? `engine ${builder.engine}` : "local engine"} is a ${image.platform.os}/${image.platform.architecture} image, expected ${step.platform}; rebuild it with --force`);

@@ -5,8 +5,6 @@
  * kept: a file that a later layer deleted or replaced is not in it.
  */
 import { open, readFile } from "node:fs/promises";
-import { gunzip } from "node:zlib";
-import { promisify } from "node:util";
 import { PkgkitError } from "../errors.ts";
 import type { TarRange } from "../layer-tar.ts";
 import type { Blob } from "../registry/types.ts";
@@ -122,6 +120,8 @@ export async function layerTar(blob: Blob | TarRange, where: string): Promise<Ui
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
       // Off the event loop: a push's other steps (signing, the index merge) go on meanwhile.
+      // node:zlib loads here, not with this module (lib/index.ts reaches it through run.ts).
+      const [{ gunzip }, { promisify }] = await Promise.all([import("node:zlib"), import("node:util")]);
       return await promisify(gunzip)(bytes);
     } catch (err) {
       throw new PkgkitError(`${where}: layer ${blob.digest} is not valid gzip: ${(err as Error).message}`);

@@ -19,7 +19,8 @@ interface Cli {
  * built from the sources on disk: then the bundle's CLI, which loads in a fraction of the time
  * the sources take through tsx's hooks. The bundle's own copies of this module (lib/dist/) import
  * their own build's CLI: `./main.ts` is lib/dist/cli.mjs in the ES module build, and inside
- * lib/dist/index.cjs in the CommonJS one. Deno and Bun load the sources natively and keep doing so.
+ * lib/dist/index.cjs in the CommonJS one. On Deno and Bun, `import "pkgkit"` gives the sources or
+ * their own bundle (lib/index.deno-bun.mjs) as a whole, this module with the CLI beside it.
  */
 async function loadCli(): Promise<Cli> {
   if (runtime === "node" && import.meta.url.endsWith("/lib/cli/entry.ts")) {

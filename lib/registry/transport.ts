@@ -16,13 +16,17 @@
 import { createReadStream } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Readable } from "node:stream";
-import { rootCertificates } from "node:tls";
-import { STATUS_CODES } from "node:http";
+import process from "node:process";
 import { formatDelay, retry } from "../retry.ts";
 import { runtime } from "../runtime.ts";
 import { RegistryError } from "./errors.ts";
 import { isLoopback } from "./names.ts";
+
+// node:http, node:stream and node:tls are loaded where they are first used, not with this module:
+// lib/index.ts exports the registry client, so every script that imports pkgkit (a pkg.config.ts
+// run directly on Bun or Deno) would otherwise load them, about 10 ms on Bun and Deno, for a
+// show-tag that never reaches a registry.
+const builtin = <K extends "node:http" | "node:stream">(id: K) => process.getBuiltinModule(id);
 
 export interface HttpRequest {
   method: "GET" | "HEAD" | "PUT" | "POST" | "PATCH" | "DELETE";
@@ -259,7 +263,7 @@ const shownUrl = (url: string) => {
 
 /** `503 Service Unavailable` */
 export function statusText(status: number): string {
-  const text = STATUS_CODES[status];
+  const text = builtin("node:http").STATUS_CODES[status];
   return text ? `${status} ${text}` : String(status);
 }
 
@@ -449,6 +453,7 @@ function checkLength(contentLength: string | undefined, limit: number | undefine
 
 async function nodeSender(connectMs: number): Promise<Send> {
   const undici = await import("undici");
+  const { rootCertificates } = await import("node:tls");
   const agents = new Map<string, InstanceType<typeof undici.Agent>>();
   const agentFor = (tls: TlsSettings) => {
     const key = tlsKey(tls);
@@ -568,7 +573,7 @@ const fetchBody = (body: HttpRequest["body"], timer: IdleTimer) =>
   body instanceof Uint8Array
     ? body
     : body
-      ? (Readable.toWeb(createReadStream(body.path)) as unknown as ReadableStream<Uint8Array>).pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
+      ? (builtin("node:stream").Readable.toWeb(createReadStream(body.path)) as unknown as ReadableStream<Uint8Array>).pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, out) {
           timer.touch();
           out.enqueue(chunk);
@@ -608,6 +613,7 @@ async function denoSender(): Promise<Send> {
 }
 
 async function bunSender(): Promise<Send> {
+  const { rootCertificates } = await import("node:tls");
   return async (req, tls, waitMs) => {
     const tlsOption = tls.ca.length || !tls.verify ? { tls: { ...(tls.ca.length ? { ca: [...rootCertificates, ...tls.ca] } : {}), rejectUnauthorized: tls.verify } } : {};
     return timedFetch(req.url, tlsOption, req, waitMs);
