@@ -83,6 +83,9 @@ const parts: Record<string, { sources: RegExp; declares: string[] }> = {
   "a run's reports (recipes/report)": { sources: /^recipes\/report\.ts$/, declares: ["summaryTable", "consoleReporter"] },
   "the plan runner (lib/run.ts)": { sources: /^lib\/run\.ts$/, declares: ["runSteps"] },
   "plan formatting (lib/plan/format)": { sources: /^lib\/plan\/format\.ts$/, declares: ["formatPlan"] },
+  "the push and its image export (lib/push, lib/image, lib/gzip and fflate)": { sources: /^(lib\/(push|image|gzip)\.ts|node_modules\/fflate\/.*)$/, declares: ["pushImage", "imageBlobsFromArchive", "deterministicGzip"] },
+  "the attestations a push attaches (lib/attest/attach, documents)": { sources: /^lib\/attest\/(attach|documents)\.ts$/, declares: ["attachAttestations", "attestationDocuments"] },
+  "assembled contexts and the scratch directory (lib/context, lib/scratch)": { sources: /^lib\/(context|scratch)\.ts$/, declares: ["assembleContext", "createScratch"] },
 };
 const declaring = (u: string, names: string[]) => /^lib\/dist\/.*\.mjs$/.test(u) && names.some((n) => readFileSync(join(ROOT, u), "utf8").includes(`function ${n}(`));
 /** The loaded modules (sources, or chunks of the bundle) of each part. */
@@ -105,6 +108,26 @@ for (const mode of ["bundle", "sources"] as const) {
       assert.equal(partsIn(loaded, unused[command]!), none);
     });
   }
+}
+
+// A build runs a plan of build steps: lib/run.ts loads what push, attest, sign and context steps
+// need when such a step runs (lib/image.ts makes fflate's tables as it loads).
+const unusedByBuild = Object.keys(parts).filter((p) => !/^(a run's reports|the plan runner|plan formatting)/.test(p));
+for (const mode of ["bundle", "sources"] as const) {
+  test(`build of a build.yml package (${mode}) evaluates none of the push and its image export, the attestations, assembled contexts, signing, sbom, doctor, apply`, () => {
+    const env: Record<string, string> = mode === "sources" ? { PKGKIT_NO_BUNDLE: "1" } : {};
+    const org = `startup-build-${process.pid}`;
+    try {
+      const loaded = modulesLoaded(["build", "--force", "--arches", "amd64", "--org", org, "yml"], env);
+      assert.ok(loaded.includes(mode === "bundle" ? "lib/dist/cli.mjs" : "lib/cli/main.ts"), loaded.join(" "));
+      assert.ok(partsIn(loaded, ["the plan runner (lib/run.ts)"])["the plan runner (lib/run.ts)"]!.length > 0, `the build ran a plan: ${loaded.join(" ")}`);
+      const none = Object.fromEntries(unusedByBuild.map((p) => [p, [] as string[]]));
+      assert.equal(partsIn(loaded, unusedByBuild), none);
+    } finally {
+      const refs = sh(["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", `${org}/yml`]).stdout.split("\n").filter(Boolean);
+      if (refs.length) sh(["docker", "image", "rm", ...refs]);
+    }
+  });
 }
 
 test("the checks above see each part where it is loaded: every name they look for is declared in the bundle, and a push plan loads signing", () => {
