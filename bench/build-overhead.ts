@@ -46,11 +46,13 @@ const fail = (msg: string): never => {
 // The command pkgkit would run, exactly.
 const planned = timed(["node", BIN, "plan", "--json", ...pkgArgs], { cwd: ROOT });
 if (planned.code !== 0) fail(`pkgkit plan failed (exit ${planned.code}):\n${planned.stderr}`);
-interface PlanStep { kind: string; ref?: string; command?: { argv: string[]; env?: Record<string, string> } }
+interface PlanStep { kind: string; ref?: string; dir?: string; command?: { argv: string[]; env?: Record<string, string> } }
 const steps = (JSON.parse(planned.stdout) as { steps: PlanStep[] }).steps.filter((s) => s.kind === "build");
 if (steps.length !== 1 || !steps[0]!.command) fail(`expected one build step in the plan, got ${steps.length}`);
 const { argv, env: stepEnv } = steps[0]!.command!;
 const ref = steps[0]!.ref!;
+// The directory the build runs in (the package's: its context is `.`), as pkgkit runs it.
+const dir = steps[0]!.dir ?? fail("the build step names no directory");
 const env = { ...process.env, ...stepEnv };
 const existed = timed(["docker", "image", "inspect", "--format", "{{.Id}}", ref]).code === 0;
 
@@ -58,9 +60,9 @@ const ok = (who: string) => (r: RunResult) => {
   if (r.code !== 0) fail(`${who} exited ${r.code}:\n${r.stderr.split("\n").slice(-25).join("\n")}`);
 };
 const runA = () => timed(["node", BIN, "build", ...pkgArgs], { cwd: ROOT });
-const runB = () => timed(argv, { cwd: ROOT, env });
+const runB = () => timed(argv, { cwd: dir, env });
 
-console.error(`raw command: ${argv.join(" ")}`);
+console.error(`raw command, in ${dir}: ${argv.join(" ")}`);
 try {
   const times = interleave(
     [
@@ -71,6 +73,10 @@ try {
     (m) => console.error(m),
   );
   const a = median(times.get("A")!), b = median(times.get("B")!);
+  // Both must build the same image (B once ran in the checkout's root, building its Dockerfile under A's tag).
+  const idAfter = (run: () => RunResult) => (run(), timed(["docker", "image", "inspect", "--format", "{{.Id}}", ref]).stdout.trim());
+  const [idA, idB] = [idAfter(runA), idAfter(runB)];
+  if (!idA || idA !== idB) fail(`A and B built different images under ${ref}: ${idA || "none"} and ${idB || "none"}`);
 
   // Where pkgkit's extra time goes (median of 3 each).
   const piece = (cmd: string[]) => median(Array.from({ length: 3 }, () => timed(cmd, { cwd: ROOT }).ms));
