@@ -1,10 +1,22 @@
 /**
  * Benchmark: the overhead pkgkit adds to a build. Compares, as whole processes, interleaved:
  *   A: node lib/bin.mjs build --force --arches amd64 --org bench examples/hello
- *   B: the exact `docker buildx build ...` argv that A runs (read from `pkgkit plan --json`)
- * With a warm build cache both are mostly cache hits, so the difference is pkgkit's own cost
- * (node + tsx startup, loading the package, git, two Engine API requests: the image before and after
- * the build; `docker buildx version` is asked once and remembered, lib/builder-kind.ts).
+ *   B: the exact `docker buildx build ...` argv that A runs, in the directory A runs it in (the
+ *      build step's `dir`, the package's: the context is `.`), both read from `pkgkit plan --json`
+ * With a warm build cache both are mostly cache hits, so the difference is pkgkit's own cost: node
+ * start-up and the bundle, loading the package, git (six processes at once, each through bash as
+ * zx starts them), and Engine API requests over the engine's socket (lib/engine-api.ts): the
+ * engine's arch, asked as soon as the builder is known (beside git), the image and its plain tag
+ * before the build, the built image after it; `docker buildx version` is asked once and remembered
+ * (lib/builder-kind.ts). At the end it checks that A and B leave the same image under the tag (B
+ * once ran in the checkout's root, building pkgkit's own Dockerfile there).
+ *
+ * Where A's time goes (ms from the process start; medians of 7 interleaved runs, load average
+ * 4.7, 2026-12-02; bench/README.md "build-overhead" has the whole timeline): the command is
+ * dispatched at ~89, the package loaded and git started at ~151, git done at ~189, docker buildx
+ * build spawned at ~198 (218 before the build path was cut: 2170a7b), pkgkit exits ~3 ms after
+ * docker does. The rest of the ~200 ms is node and the bundle (~90 ms before the command runs,
+ * another ~27 ms loading the build command's modules), then zx and the package file (~30 ms).
  *
  *   npx tsx bench/build-overhead.ts [--rounds 5] [--no-cache] [--keep-image]
  *
