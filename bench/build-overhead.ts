@@ -1,10 +1,22 @@
 /**
  * Benchmark: the overhead pkgkit adds to a build. Compares, as whole processes, interleaved:
  *   A: node lib/bin.mjs build --force --arches amd64 --org bench examples/hello
- *   B: the exact `docker buildx build ...` argv that A runs (read from `pkgkit plan --json`)
- * With a warm build cache both are mostly cache hits, so the difference is pkgkit's own cost
- * (node + tsx startup, loading the package, git, two Engine API requests: the image before and after
- * the build; `docker buildx version` is asked once and remembered, lib/builder-kind.ts).
+ *   B: the exact `docker buildx build ...` argv that A runs, in the directory A runs it in (the
+ *      build step's `dir`, the package's: the context is `.`), both read from `pkgkit plan --json`
+ * With a warm build cache both are mostly cache hits, so the difference is pkgkit's own cost: node
+ * start-up and the bundle, loading the package, git (six processes at once, each through bash as
+ * zx starts them), and Engine API requests over the engine's socket (lib/engine-api.ts): the
+ * engine's arch, asked as soon as the builder is known (beside git), the image and its plain tag
+ * before the build, the built image after it; `docker buildx version` is asked once and remembered
+ * (lib/builder-kind.ts). At the end it checks that A and B leave the same image under the tag (B
+ * once ran in the checkout's root, building pkgkit's own Dockerfile there).
+ *
+ * Where A's time goes (ms from the process start; medians of 7 interleaved runs, load average
+ * 4.7, 2026-12-02; bench/README.md "build-overhead" has the whole timeline): the command is
+ * dispatched at ~89, the package loaded and git started at ~151, git done at ~189, docker buildx
+ * build spawned at ~198 (218 before the build path was cut: 2170a7b), pkgkit exits ~3 ms after
+ * docker does. The rest of the ~200 ms is node and the bundle (~90 ms before the command runs,
+ * another ~27 ms loading the build command's modules), then zx and the package file (~30 ms).
  *
  *   npx tsx bench/build-overhead.ts [--rounds 5] [--no-cache] [--keep-image]
  *
@@ -46,11 +58,13 @@ const fail = (msg: string): never => {
 // The command pkgkit would run, exactly.
 const planned = timed(["node", BIN, "plan", "--json", ...pkgArgs], { cwd: ROOT });
 if (planned.code !== 0) fail(`pkgkit plan failed (exit ${planned.code}):\n${planned.stderr}`);
-interface PlanStep { kind: string; ref?: string; command?: { argv: string[]; env?: Record<string, string> } }
+interface PlanStep { kind: string; ref?: string; dir?: string; command?: { argv: string[]; env?: Record<string, string> } }
 const steps = (JSON.parse(planned.stdout) as { steps: PlanStep[] }).steps.filter((s) => s.kind === "build");
 if (steps.length !== 1 || !steps[0]!.command) fail(`expected one build step in the plan, got ${steps.length}`);
 const { argv, env: stepEnv } = steps[0]!.command!;
 const ref = steps[0]!.ref!;
+// The directory the build runs in (the package's: its context is `.`), as pkgkit runs it.
+const dir = steps[0]!.dir ?? fail("the build step names no directory");
 const env = { ...process.env, ...stepEnv };
 const existed = timed(["docker", "image", "inspect", "--format", "{{.Id}}", ref]).code === 0;
 
@@ -58,9 +72,9 @@ const ok = (who: string) => (r: RunResult) => {
   if (r.code !== 0) fail(`${who} exited ${r.code}:\n${r.stderr.split("\n").slice(-25).join("\n")}`);
 };
 const runA = () => timed(["node", BIN, "build", ...pkgArgs], { cwd: ROOT });
-const runB = () => timed(argv, { cwd: ROOT, env });
+const runB = () => timed(argv, { cwd: dir, env });
 
-console.error(`raw command: ${argv.join(" ")}`);
+console.error(`raw command, in ${dir}: ${argv.join(" ")}`);
 try {
   const times = interleave(
     [
@@ -71,6 +85,10 @@ try {
     (m) => console.error(m),
   );
   const a = median(times.get("A")!), b = median(times.get("B")!);
+  // Both must build the same image (B once ran in the checkout's root, building its Dockerfile under A's tag).
+  const idAfter = (run: () => RunResult) => (run(), timed(["docker", "image", "inspect", "--format", "{{.Id}}", ref]).stdout.trim());
+  const [idA, idB] = [idAfter(runA), idAfter(runB)];
+  if (!idA || idA !== idB) fail(`A and B built different images under ${ref}: ${idA || "none"} and ${idB || "none"}`);
 
   // Where pkgkit's extra time goes (median of 3 each).
   const piece = (cmd: string[]) => median(Array.from({ length: 3 }, () => timed(cmd, { cwd: ROOT }).ms));

@@ -72,7 +72,7 @@ export interface Builder {
   load(file: string, options?: { signal?: AbortSignal }): Promise<void>;
   /** Give the image `ref` in its engine the tag `alias` too. */
   tag(ref: string, alias: string): Promise<void>;
-  /** The GOARCH of its engine's machine (`docker version`'s server arch); undefined when it does not say. */
+  /** The GOARCH of its engine's machine (`docker version`'s server arch); undefined when it does not say. Asked once: later calls share the answer. */
   engineArch(): Promise<string | undefined>;
 }
 
@@ -221,6 +221,7 @@ type DockerCli = ReturnType<typeof dockerCli>;
 
 /** What every builder does the same way in its engine, through the docker CLI. */
 function engineOps(shell: Shell, cli: DockerCli): Pick<Builder, "inspect" | "save" | "saveAll" | "provide" | "load" | "tag" | "engineArch"> {
+  let arch: Promise<string | undefined> | undefined;
   return {
     inspect: (refs) => inspectImages(shell, cli, refs),
     save: (ref, file, options) => saveImages(shell, cli, [ref], file, options?.signal),
@@ -241,14 +242,17 @@ function engineOps(shell: Shell, cli: DockerCli): Pick<Builder, "inspect" | "sav
       const r = await shell.exec([...cli.argv, "image", "tag", ref, alias]);
       if (r.code !== 0) throw cli.failed(`image tag ${ref} ${alias}`, r);
     },
-    async engineArch() {
-      const socket = engineSocket(cli.engine);
-      const version = socket ? await engineGet(socket, "/version") : undefined;
-      if (version?.status === 200) return (version.body as { Arch?: string }).Arch || undefined;
-      const r = await shell.exec([...cli.argv, "version", "--format", "{{.Server.Arch}}"]);
-      return r.code === 0 ? r.stdout.trim() || undefined : undefined;
-    },
+    engineArch: () => (arch ??= engineArchOf(shell, cli)),
   };
+}
+
+/** Its engine's GOARCH: `GET /version` over the engine's socket, else `docker version` (see Builder.engineArch). */
+async function engineArchOf(shell: Shell, cli: DockerCli): Promise<string | undefined> {
+  const socket = engineSocket(cli.engine);
+  const version = socket ? await engineGet(socket, "/version") : undefined;
+  if (version?.status === 200) return (version.body as { Arch?: string }).Arch || undefined;
+  const r = await shell.exec([...cli.argv, "version", "--format", "{{.Server.Arch}}"]);
+  return r.code === 0 ? r.stdout.trim() || undefined : undefined;
 }
 
 async function saveImages(shell: Shell, docker: DockerCli, refs: string[], file: string, signal?: AbortSignal): Promise<void> {

@@ -39,27 +39,46 @@ function unixPath(endpoint: string): string | undefined {
   return endpoint.startsWith("unix://") && endpoint.length > "unix://".length ? endpoint.slice("unix://".length) : undefined;
 }
 
-/** A GET to the engine at `socket`: its status and JSON body, or undefined when the engine did not answer. */
+/**
+ * A GET to the engine at `socket`: its status and JSON body, or undefined when the engine did not
+ * answer. One HTTP/1.0 request a connection, written on a plain socket: the engine (Go's net/http)
+ * then answers without chunks and closes the connection after the body, so the answer is the bytes
+ * read until the end, headers first. node:http would do the same at several times the cost on the
+ * build path (its agent, the first request's IP checks: milliseconds a request, before and after
+ * every build). Anything that is not a complete answer of the engine is undefined.
+ */
 export async function engineGet(socket: string, path: string): Promise<{ status: number; body: unknown } | undefined> {
-  const { request } = await import("node:http");
+  if (!/^\/[\x21-\x7e]*$/.test(path)) return undefined;
+  const { connect } = await import("node:net");
   return new Promise((resolve) => {
-    const req = request({ socketPath: socket, path, method: "GET", headers: { host: "docker" }, timeout: REQUEST_TIMEOUT_MS }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("error", () => resolve(undefined));
-      res.on("end", () => {
-        if (!res.headers["api-version"]) return resolve(undefined);
-        try {
-          resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString("utf8")) });
-        } catch {
-          resolve(undefined);
-        }
-      });
-    });
-    req.on("timeout", () => req.destroy());
-    req.on("error", () => resolve(undefined));
-    req.end();
+    const chunks: Buffer[] = [];
+    const conn = connect(socket);
+    conn.setTimeout(REQUEST_TIMEOUT_MS, () => conn.destroy());
+    // Written, not ended: the engine takes a closed request side for a client gone and cancels the request.
+    conn.on("connect", () => conn.write(`GET ${path} HTTP/1.0\r\nHost: docker\r\n\r\n`));
+    conn.on("data", (c: Buffer) => chunks.push(c));
+    conn.on("error", () => resolve(undefined));
+    conn.on("close", () => resolve(parseAnswer(Buffer.concat(chunks))));
   });
+}
+
+/** An engine's HTTP/1.x answer, read to its end: its status and JSON body; undefined if it is not one (no `Api-Version` header, cut short, chunked, not JSON). */
+export function parseAnswer(answer: Buffer): { status: number; body: unknown } | undefined {
+  const end = answer.indexOf("\r\n\r\n");
+  if (end < 0) return undefined;
+  const [statusLine = "", ...lines] = answer.subarray(0, end).toString("latin1").split("\r\n");
+  const status = /^HTTP\/1\.[01] (\d{3})(?: |$)/.exec(statusLine);
+  if (!status) return undefined;
+  const headers = new Map(lines.map((l) => [l.slice(0, l.indexOf(":")).trim().toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]));
+  if (!headers.get("api-version") || headers.has("transfer-encoding")) return undefined;
+  const body = answer.subarray(end + 4);
+  const length = headers.get("content-length");
+  if (length !== undefined && Number(length) !== body.length) return undefined;
+  try {
+    return { status: Number(status[1]), body: JSON.parse(body.toString("utf8")) };
+  } catch {
+    return undefined;
+  }
 }
 
 /** The path of an image inspect, or undefined for a ref that would not survive as a URL path unescaped (or whose `..` would climb out of /images/). */

@@ -15,15 +15,25 @@ import type { Shell } from "./shell.ts";
 import type { Descriptor, Registry } from "./registry/types.ts";
 import type { ImageBlobs } from "./image.ts";
 import { randomUUID } from "node:crypto";
-import { attachAttestations, type Attached } from "./attest/attach.ts";
-import { attestationDocuments, imageFromRegistry } from "./attest/documents.ts";
-import { baseImageRefs } from "./attest/base-images.ts";
+import type { Attached } from "./attest/attach.ts";
 import { readFile } from "node:fs/promises";
-import { mergeIndex, pushImage, type BlobLocations, type MergedIndex, type OwnArch, type PushedImage } from "./push.ts";
-import { runSignStep, type SignOutcome } from "./sign/run.ts";
+import type { BlobLocations, MergedIndex, OwnArch, PushedImage } from "./push.ts";
+import type { SignOutcome } from "./sign/run.ts";
 import type { Signer } from "./sign/types.ts";
-import { createScratch, removeScratch, type Scratch } from "./scratch.ts";
-import { assembleContext, saveImagesInto } from "./context.ts";
+import type { Scratch } from "./scratch.ts";
+
+// What only some steps need is loaded by the first step that needs it, so that a plan of builds
+// loads none of it: the push and its image export (lib/image.ts brings fflate, whose tables are
+// made as it loads, and the registry's modules), the attestations, the signing, the assembled
+// contexts and the scratch directory.
+const imageModule = () => import("./image.ts");
+const pushModule = () => import("./push.ts");
+const attachModule = () => import("./attest/attach.ts");
+const documentsModule = () => import("./attest/documents.ts");
+const baseImagesModule = () => import("./attest/base-images.ts");
+const signModule = () => import("./sign/run.ts");
+const scratchModule = () => import("./scratch.ts");
+const contextModule = () => import("./context.ts");
 
 /** What one step did: its status, when and for how long, and what it produced or why it failed. */
 export interface StepResult {
@@ -173,7 +183,7 @@ export async function run(p: Plan, session: Session, runOptions: RunOptions = {}
     documents: new Map(), builds: new Map(), invocationId: randomUUID(),
   };
   // One scratch directory per run, made before any step starts (steps running at once share it).
-  if (p.steps.some((s) => s.kind === "context" || s.kind === "push" || (s.kind === "tag" && s.from))) state.scratch = await createScratch(options.tmpDir);
+  if (p.steps.some((s) => s.kind === "context" || s.kind === "push" || (s.kind === "tag" && s.from))) state.scratch = await (await scratchModule()).createScratch(options.tmpDir);
   try {
     return await runSteps(p, options, state);
   } finally {
@@ -278,7 +288,7 @@ async function runStep(step: Step, options: RunContext, state: RunState): Promis
       return { index: await runIndex(step, options, state) };
     case "sign":
       return {
-        signed: await runSignStep(step, {
+        signed: await (await signModule()).runSignStep(step, {
           signers: options.signers,
           published: (ref) => state.pushed.get(ref),
           registry: options.registry,
@@ -294,6 +304,7 @@ async function runStep(step: Step, options: RunContext, state: RunState): Promis
     case "context": {
       options.signal?.throwIfAborted();
       const dir = state.scratch!.contextDir(step.package);
+      const { assembleContext, saveImagesInto } = await contextModule();
       await local(state, assembleContext(dir, step.sources));
       if (step.images) await local(state, saveImagesInto(dir, step.images, options.builder, { signal: options.signal, log: (line) => reporter?.stepOutput(step, line) }));
       return {};
@@ -343,7 +354,7 @@ async function baseImages(step: Extract<Step, { kind: "build" }>, cwd: string, o
   const file = at >= 0 ? argv[at + 1] : undefined;
   if (!file) return [];
   const buildArgs = Object.fromEntries(argv.flatMap((a, i) => (argv[i - 1] === "--build-arg" && a.includes("=") ? [[a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]] : [])));
-  const refs = baseImageRefs(await readFile(join(cwd, file), "utf8"), buildArgs);
+  const refs = (await baseImagesModule()).baseImageRefs(await readFile(join(cwd, file), "utf8"), buildArgs);
   if (!refs.length) return [];
   const found = await stepBuilder(step, options).inspect(refs);
   return refs.flatMap((ref) => (found.get(ref) ? [{ ref, digest: found.get(ref)!.id }] : []));
@@ -372,7 +383,7 @@ async function runTag(step: Extract<Step, { kind: "tag" }>, options: RunContext,
       signal?.throwIfAborted();
       await local(state, builder.load(archive, { signal }));
     } finally {
-      if (!signal?.aborted) await removeScratch(dir, options.tmpDir);
+      if (!signal?.aborted) await (await scratchModule()).removeScratch(dir, options.tmpDir);
     }
   }
   if (step.alias) await local(state, builder.tag(step.ref, step.alias));
@@ -387,9 +398,7 @@ async function runPush(step: Extract<Step, { kind: "push" }>, options: RunContex
     const builder = stepBuilder(step, options);
     await local(state, builder.save(step.ref, archive, { signal }));
     signal?.throwIfAborted();
-    // lib/image.ts (node:stream, and fflate through gzip.ts) loads with the first push, not with
-    // this module, which lib/index.ts exports (see lib/registry/transport.ts).
-    const image = await local(state, import("./image.ts").then((m) => m.imageBlobsFromArchive(archive, dir, step.format, step.sourceDateEpoch ?? 0)));
+    const image = await local(state, imageModule().then((m) => m.imageBlobsFromArchive(archive, dir, step.format, step.sourceDateEpoch ?? 0)));
     signal?.throwIfAborted();
     if (!step.platform.startsWith(`${image.platform.os}/${image.platform.architecture}`))
       throw new PkgkitError(`${step.ref} in the ${builder.engine ? `engine ${builder.engine}` : "local engine"} is a ${image.platform.os}/${image.platform.architecture} image, expected ${step.platform}; rebuild it with --force`);
@@ -400,12 +409,12 @@ async function runPush(step: Extract<Step, { kind: "push" }>, options: RunContex
       documents.catch(() => undefined);
       state.documents.set(step.ref, documents);
     }
-    const pushed = await pushImage(registry!, step.repository, step.tag, image, state.blobs, { log: (line) => options.reporter?.stepOutput(step, line) });
+    const pushed = await (await pushModule()).pushImage(registry!, step.repository, step.tag, image, state.blobs, { log: (line) => options.reporter?.stepOutput(step, line) });
     state.pushed.set(step.ref, pushed.descriptor);
     return pushed;
   } finally {
     // The attestation documents read the layers from here while it is being made; the scratch directory goes at the end of the run.
-    if (!signal?.aborted && !state.documents.has(step.ref)) await removeScratch(dir, options.tmpDir);
+    if (!signal?.aborted && !state.documents.has(step.ref)) await (await scratchModule()).removeScratch(dir, options.tmpDir);
   }
 }
 
@@ -421,8 +430,8 @@ async function runAttest(step: AttestStep, options: RunContext, state: RunState)
   const descriptor = step.digest ? { digest: step.digest, size: step.size!, mediaType: step.mediaType! } : state.pushed.get(step.ref);
   if (!descriptor) throw new PkgkitError(`${step.ref}: nothing to attest: ${step.after ?? "the step before"} produced no digest`);
   const made = state.documents.get(step.ref);
-  const documents = made ? await made : await attestationDocumentsOf(step, await imageFromRegistry(registry!, step.repository, descriptor), descriptor, state);
-  return attachAttestations(registry!, options.signers!.get(step.signerId)!, { repository: step.repository, descriptor }, documents);
+  const documents = made ? await made : await attestationDocumentsOf(step, await (await documentsModule()).imageFromRegistry(registry!, step.repository, descriptor), descriptor, state);
+  return (await attachModule()).attachAttestations(registry!, options.signers!.get(step.signerId)!, { repository: step.repository, descriptor }, documents);
 }
 
 /** The SBOM and provenance of `image` (manifest `descriptor`), as `step` describes its package and this run built it. */
@@ -431,7 +440,7 @@ async function attestationDocumentsOf(step: AttestStep, image: ImageBlobs & { cr
   const created = image.created ?? new Date(0);
   const builder = build?.builder ?? "unknown";
   const kind = builder.split("@")[0]!;
-  return attestationDocuments({
+  return (await documentsModule()).attestationDocuments({
     image,
     subject: { name: step.repository, digest: descriptor.digest, arch: step.arch, source: step.source },
     tag: step.tag,
@@ -453,7 +462,7 @@ async function runIndex(step: Extract<Step, { kind: "index" }>, { registry, repo
     if (a.digest) return { arch: a.arch, digest: a.digest };
     throw new PkgkitError(`${a.ref} was neither pushed by this run nor found in the registry`);
   });
-  const merged = await mergeIndex(registry!, step.repository, step.tag, ours, {
+  const merged = await (await pushModule()).mergeIndex(registry!, step.repository, step.tag, ours, {
     alsoTag: step.release ? [step.release] : [],
     log: (line) => reporter?.stepOutput(step, line),
   });

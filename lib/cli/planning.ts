@@ -12,6 +12,7 @@ import type { Plan, ResolvedWith } from "../plan/schema.ts";
 import type { PlanMatrix } from "../apply.ts";
 import { resolveAttestations, resolveBuildMode, resolveVerbosity, type Settings } from "../options.ts";
 import { createSession } from "../session.ts";
+import type { Builder } from "../builder.ts";
 import { graphOfTargets, resolveRunSet, targetsDir, type Targets } from "../../recipes/packages.ts";
 import { planBuild } from "../../recipes/build.ts";
 import { checkLinuxkitFlags } from "./linuxkit.ts";
@@ -64,13 +65,24 @@ export async function planFor(t: Targets, o: ParsedOptions, by?: "arch") {
   const { attestations } = checkBuildFlags(o, false);
   const { workspace, settings } = await settingsFor(t, o, { builders: true });
   buildsAtHead(settings);
-  const [graph, session] = await Promise.all([graphOfTargets(t, settings.packages, workspace), createSession(settings, { builders: "now" })]);
+  const [graph, session] = await Promise.all([graphOfTargets(t, settings.packages, workspace), createSession(settings, { builders: "now" }).then(askEngineArch)]);
   const { packages: all, force } = resolveRunSet(graph, o.force === true);
   const packages = withArches(all);
   const options = { ...session, force, resolved: resolvedWith(t, settings), ...attestations };
   if (!by) return { ...(await planBuild(packages, options)), settings };
   const { planByArch } = await import("../apply.ts");
   return planByArch(packages, async (pkgs) => (await planBuild(pkgs, options)).plan);
+}
+
+/**
+ * The plan's look-ups (lookupEngines) ask the local engine's arch, which the engine is the slowest
+ * to answer (`GET /version`: milliseconds where an image inspect takes one), and which needs no
+ * package: asked as soon as the builder exists, it is answered while git runs, and the look-ups
+ * get the same answer (Builder.engineArch asks once).
+ */
+function askEngineArch<S extends { builder?: Builder }>(session: S): S {
+  session.builder?.engineArch().catch(() => {});
+  return session;
 }
 
 /** Builds use the work tree, so their tags are taken at HEAD (LinuxKit refuses the same). */

@@ -6,10 +6,12 @@ import * as assert from "uvu/assert";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chainRepo, must, pkgkit, pushedManifestOf, ROOT, sh, tmpRepo } from "../helpers.ts";
+import { createServer, connect } from "node:net";
+import { BIN, chainRepo, must, pkgkit, pushedManifestOf, ROOT, sh, shAsync, tmpRepo } from "../helpers.ts";
 import { services } from "../services.ts";
 import { createRegistry } from "../../lib/registry/index.ts";
 import { buildxBuilder } from "../../lib/builder.ts";
+import { engineSocket } from "../../lib/engine-api.ts";
 import { defaultShell, type Shell } from "../../lib/shell.ts";
 
 const svc = services();
@@ -87,6 +89,42 @@ test("look-ups go to the engine API over the engine's unix socket, no docker pro
   } finally {
     if (before === undefined) delete process.env.DOCKER_HOST;
     else process.env.DOCKER_HOST = before;
+  }
+});
+
+test("a build asks the engine, over its socket, for its arch once and for each image of the plan's look-up, then for the built image: one HTTP/1.0 request a connection", async () => {
+  // A unix socket in front of the local engine, passing the bytes both ways, that records each
+  // connection's first line: pkgkit's requests (HTTP/1.0) and the docker CLI's (HTTP/1.1, which the build runs through it too).
+  const engine = engineSocket(undefined)!;
+  const dir = mkdtempSync(join(tmpdir(), "pkgkit-engine-proxy-"));
+  const socket = join(dir, "engine.sock");
+  const firstLines: string[] = [];
+  const proxy = createServer({ allowHalfOpen: true }, (client) => {
+    const upstream = connect(engine);
+    let head = "";
+    const record = (c: Buffer) => {
+      head += c.toString("latin1");
+      if (!head.includes("\r\n")) return client.once("data", record);
+      firstLines.push(head.slice(0, head.indexOf("\r\n")));
+    };
+    client.once("data", record);
+    client.pipe(upstream).on("error", () => client.destroy());
+    upstream.pipe(client).on("error", () => upstream.destroy());
+  });
+  await new Promise<void>((resolve) => proxy.listen(socket, resolve));
+  try {
+    const org = `${ORG}-requests`;
+    const r = await shAsync([process.execPath, BIN, "build", "--force", "--arches", "amd64", "--org", org, HELLO], ROOT, { DOCKER_HOST: `unix://${socket}` });
+    assert.is(r.code, 0, r.stderr);
+    const ours = firstLines.filter((l) => l.endsWith(" HTTP/1.0")).sort();
+    const image = (ref: string) => `GET /images/${ref}/json HTTP/1.0`;
+    // Before the build: the per-arch image and the plain tag (the look-up) and the arch; after it, the built image.
+    assert.equal(ours, [image(`${org}/hello:${TAG}-amd64`), image(`${org}/hello:${TAG}-amd64`), image(`${org}/hello:${TAG}`), "GET /version HTTP/1.0"].sort());
+    assert.ok(firstLines.some((l) => / HTTP\/1\.1$/.test(l)), `the build's docker CLI went through the proxy too: ${firstLines.join(" | ")}`);
+    sh(["docker", "image", "rm", `${org}/hello:${TAG}-amd64`, `${org}/hello:${TAG}`]);
+  } finally {
+    await new Promise((resolve) => proxy.close(resolve));
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -85,6 +85,9 @@ const parts: Record<string, RegExp> = {
   "a run's reports (recipes/report)": /^recipes\/report\.ts$/,
   "the plan runner (lib/run.ts)": /^lib\/run\.ts$/,
   "plan formatting (lib/plan/format)": /^lib\/plan\/format\.ts$/,
+  "the push and its image export (lib/push, lib/image, lib/gzip and fflate)": /^(lib\/(push|image|gzip)\.ts|node_modules\/fflate\/.*)$/,
+  "the attestations a push attaches (lib/attest/attach, documents)": /^lib\/attest\/(attach|documents)\.ts$/,
+  "assembled contexts and the scratch directory (lib/context, lib/scratch)": /^lib\/(context|scratch)\.ts$/,
 };
 /** The loaded modules (sources, or modules that ran inside the bin's build) of each part. */
 function partsIn(loaded: string[], which: string[]): Record<string, string[]> {
@@ -106,6 +109,26 @@ for (const mode of ["bundle", "sources"] as const) {
       assert.equal(partsIn(loaded, unused[command]!), none);
     });
   }
+}
+
+// A build runs a plan of build steps: lib/run.ts loads what push, attest, sign and context steps
+// need when such a step runs (lib/image.ts makes fflate's tables as it loads).
+const unusedByBuild = Object.keys(parts).filter((p) => !/^(a run's reports|the plan runner|plan formatting)/.test(p));
+for (const mode of ["bundle", "sources"] as const) {
+  test(`build of a build.yml package (${mode}) evaluates none of the push and its image export, the attestations, assembled contexts, signing, sbom, doctor, apply`, () => {
+    const env: Record<string, string> = mode === "sources" ? { PKGKIT_NO_BUNDLE: "1" } : {};
+    const org = `startup-build-${process.pid}`;
+    try {
+      const loaded = modulesLoaded(["build", "--force", "--arches", "amd64", "--org", org, "yml"], env);
+      assert.ok(loaded.includes(mode === "bundle" ? BIN_BUILD : "lib/cli/main.ts"), loaded.join(" "));
+      assert.ok(partsIn(loaded, ["the plan runner (lib/run.ts)"])["the plan runner (lib/run.ts)"]!.length > 0, `the build ran a plan: ${loaded.join(" ")}`);
+      const none = Object.fromEntries(unusedByBuild.map((p) => [p, [] as string[]]));
+      assert.equal(partsIn(loaded, unusedByBuild), none);
+    } finally {
+      const refs = sh(["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", `${org}/yml`]).stdout.split("\n").filter(Boolean);
+      if (refs.length) sh(["docker", "image", "rm", ...refs]);
+    }
+  });
 }
 
 test("the checks above see each part where it is loaded: the bin's build holds modules of each under those paths, and a push plan loads signing", () => {
