@@ -47,7 +47,6 @@ import { buildGraph, dependenciesOf, type GraphNode } from "./graph.ts";
 import type { PackageDefinition } from "./define.ts";
 import type { Shell } from "./shell.ts";
 import { checkPackages, contextSources } from "./contain.ts";
-import { canonical } from "./runtime.ts";
 import { PKGKIT_VERSION } from "./version.ts";
 
 export type { ResolveOptions, WorkspaceDefaults } from "./options.ts";
@@ -158,7 +157,7 @@ export interface ResolvedGraph {
  * Resolve `defs` and every package they depend on: load the graph (cycles are errors), query git
  * once for all directories, then compute the tags in dependency order (pure hashing).
  */
-export async function resolveGraph(shell: Shell, defs: PackageDefinition[], options: ResolveOptions = {}, prefetched?: GitPrefetch): Promise<ResolvedGraph> {
+export async function resolveGraph(shell: Shell, defs: PackageDefinition[], options: ResolveOptions = {}): Promise<ResolvedGraph> {
   const orgSource = options.orgSource ?? "--org";
   const runOrg: Setting<string> | undefined =
     options.org === undefined ? undefined : { value: options.org, from: options.orgSource === undefined ? "flag" : "env", name: orgSource };
@@ -178,7 +177,7 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
   const hashDir = (d: PackageDefinition) => hashDirOf(d, options.hashPath);
   const sourceDirs = (d: PackageDefinition) => [d.dir, hashDir(d), ...d.spec.extraSources.map((s) => resolve(d.dir, s.src))];
   // With --hash, git only supplies labels; a package outside git is still fine.
-  const states = await askGit(shell, graph.nodes.flatMap((n) => sourceDirs(n.def)), options, prefetched).catch((err) => {
+  const states = await gitStates(shell, graph.nodes.flatMap((n) => sourceDirs(n.def)), options.hashCommit ?? DEFAULT_HASH_COMMIT, { tagsOnly: options.tagsOnly === true }).catch((err) => {
     if (options.hash !== undefined && err instanceof InputError) return new Map<string, DirState>();
     throw err;
   });
@@ -304,44 +303,6 @@ export async function resolveGraph(shell: Shell, defs: PackageDefinition[], opti
   });
   const out = (n: GraphNode) => resolved.get(n)!;
   return { packages: graph.nodes.map(out), roots: graph.roots.map(out) };
-}
-
-/**
- * The git queries of resolveGraph, started early: for the package directories `dirs` (relative to
- * the working directory, or absolute), asked as resolveGraph would ask with `options`, while the
- * caller loads the package files, so that git runs meanwhile. resolveGraph, given it, takes its
- * answer when the graph's source directories are exactly these (packages that depend on none,
- * with no extra sources), else asks git as without it; a failed prefetch is asked again, so what
- * is reported is what resolveGraph's own query reports. Undefined where it could not be used
- * (`--hash-path`: the directories git is asked about are others).
- */
-export function prefetchGitStates(shell: Shell, dirs: string[], options: ResolveOptions = {}): GitPrefetch | undefined {
-  if (options.hashPath !== undefined || dirs.length === 0) return undefined;
-  const abs = [...new Set(dirs.map((d) => canonical(resolve(d))))];
-  const states = gitStates(shell, abs, options.hashCommit ?? DEFAULT_HASH_COMMIT, { tagsOnly: options.tagsOnly === true });
-  states.catch(() => {}); // its failure is reported by the query that replaces it
-  return { dirs: abs, hashCommit: options.hashCommit, tagsOnly: options.tagsOnly === true, states };
-}
-
-/** Git states asked for ahead of resolveGraph (prefetchGitStates). */
-export interface GitPrefetch {
-  readonly dirs: string[];
-  readonly hashCommit: string | undefined;
-  readonly tagsOnly: boolean;
-  readonly states: Promise<Map<string, DirState>>;
-}
-
-/** gitStates of `dirs` as `options` ask, answered by the prefetch where it asked the same of the same directories. */
-async function askGit(shell: Shell, dirs: string[], options: ResolveOptions, prefetched?: GitPrefetch): Promise<Map<string, DirState>> {
-  const wanted = new Set(dirs);
-  const same =
-    prefetched !== undefined &&
-    prefetched.hashCommit === options.hashCommit &&
-    prefetched.tagsOnly === (options.tagsOnly === true) &&
-    prefetched.dirs.length === wanted.size &&
-    prefetched.dirs.every((d) => wanted.has(d));
-  const early = same ? await prefetched.states.catch(() => undefined) : undefined;
-  return early ?? gitStates(shell, dirs, options.hashCommit ?? DEFAULT_HASH_COMMIT, { tagsOnly: options.tagsOnly === true });
 }
 
 /** `--build-arg-file` args over a package's own; one that names a dependency's build arg is refused (its value is the dependency's tag). */

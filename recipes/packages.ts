@@ -2,7 +2,7 @@
 import process from "node:process";
 import { dirname } from "node:path";
 import { loadPackages } from "../lib/load.ts";
-import { prefetchGitStates, resolveGraph, resolvePackages, type Package, type ResolvedGraph, type ResolveOptions } from "../lib/package.ts";
+import { resolveGraph, resolvePackages, type Package, type ResolvedGraph, type ResolveOptions } from "../lib/package.ts";
 import { findWorkspace, selectPackageDirs, workspaceDefaults, type WorkspaceDefinition } from "../lib/workspace.ts";
 import { defaultShell, type Shell } from "../lib/shell.ts";
 import type { PackageDefinition } from "../lib/define.ts";
@@ -57,11 +57,7 @@ async function graphOfArgs(args: string[], options: ResolveOptions, cwd: string,
   if (options.buildYml !== undefined && args.length === 0)
     throw new InputError(`--build-yml ${JSON.stringify(options.buildYml)}: name the package directories it is read in, e.g. \`pkgkit show-tag --build-yml ${options.buildYml} .\``);
   const selected = await selectPackageDirs(args, { cwd, shell, ...(workspace !== undefined ? { workspace } : {}) });
-  // Git runs while the package files load (for build.yml packages, a show-tag's git processes
-  // take as long as everything else); resolveGraph takes the answer if it asks the same.
-  const prefetched = prefetchGitStates(shell, selected.dirs, options);
-  const defs = await loadPackages(selected.dirs, { buildYml: options.buildYml });
-  const graph = await resolveGraph(shell, defs, { workspace: selected.workspace && workspaceDefaults(selected.workspace), checkPaths: true, ...options }, prefetched);
+  const graph = await resolveGraph(shell, await loadPackages(selected.dirs, { buildYml: options.buildYml }), { workspace: selected.workspace && workspaceDefaults(selected.workspace), checkPaths: true, ...options });
   if (!selected.found) return graph;
   const order = new Map(graph.packages.map((p, i) => [p, i]));
   return { ...graph, roots: [...new Set(graph.roots)].sort((a, b) => order.get(a)! - order.get(b)!) };
