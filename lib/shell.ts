@@ -92,6 +92,10 @@ async function zxShell(): Promise<Shell> {
         nothrow: true,
         verbose: false,
         spawn: spawnQuietStdin(options.signal),
+        // Without input the child's stdin is /dev/null, as on Deno (dax's "null" below), not a pipe
+        // zx leaves open and never writes to: a program reading it got no end of file, and
+        // setting the pipe up cost Bun about 0.5 ms of every spawn (bench/README.md).
+        ...(options.input === undefined ? { stdio: ["ignore", "pipe", "pipe"] as const } : {}),
       })`${argv}`;
       p.stdout.on("data", (c: Buffer) => out.push(c));
       p.stderr.on("data", (c: Buffer) => err.push(c));
