@@ -6,11 +6,12 @@
 // The cache is written once a run ends well (so it holds every function that run compiled), when there
 // was none or V8 rejected it (another Node, other V8 flags, a corrupt file), into the per-user cache
 // directory (lib/user-cache.cjs: refused unless ours and writable by nobody else, since V8 runs
-// what it finds there), one file per bundle file and command: `<bundle>-<build>-<command>.v8`.
-// <bundle> is the bundle file's real path, hashed; <build> its inode, size, mtime and ctime (any
-// rewrite changes the ctime), the Node version and the architecture, hashed: a file for a
-// bundle built since, or for another Node, is never taken, and a new one replaces the files of the
-// same bundle path with another <build>, so the directory does not grow with rebuilds.
+// what it finds there), one file per bundle file, Node and command:
+// `<bundle>-<build>-<node>-<command>.v8`: <bundle> is the bundle file's real path, hashed; <build>
+// its inode, size, mtime and ctime (any rewrite changes the ctime), hashed; <node> the Node version
+// and architecture, hashed. A file for a bundle built since, or for another Node, is never taken,
+// and a new one replaces the files of the same bundle path with another <build>, so the directory
+// does not grow with rebuilds.
 //
 // CommonJS, loaded by the bin before anything else.
 "use strict";
@@ -56,9 +57,11 @@ function cacheFile(file, command) {
   if (!dir) return undefined;
   const st = statSync(file, { bigint: true });
   const bundle = hash(realpathSync(file));
-  const build = hash([st.ino, st.size, st.mtimeNs, st.ctimeNs, process.version, process.arch].join(":"));
+  const build = hash([st.ino, st.size, st.mtimeNs, st.ctimeNs].join(":"));
+  // Each Node its own file (V8 rejects another's), so that two Nodes taking turns do not replace each other's.
+  const node = hash(`${process.version}:${process.arch}`).slice(0, 8);
   const name = /^[a-z][a-z-]{0,40}$/.test(command) ? command : "other";
-  return { dir, bundle, build, path: join(dir, `${bundle}-${build}-${name}.v8`) };
+  return { dir, bundle, build, path: join(dir, `${bundle}-${build}-${node}-${name}.v8`) };
 }
 
 /** Writes the code V8 has for `script` now, and drops this bundle path's files of other builds. Never throws: a cache is optional. */

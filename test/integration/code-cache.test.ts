@@ -65,7 +65,7 @@ test("the first run of a command writes its code cache (0600, in a 0700 director
   const first = entries(cache);
   assert.is(first.size, 1, [...first.keys()].join(" "));
   const [name, entry] = [...first][0]!;
-  assert.match(name, /^[0-9a-f]{16}-[0-9a-f]{16}-show-tag\.v8$/);
+  assert.match(name, /^[0-9a-f]{16}-[0-9a-f]{16}-[0-9a-f]{8}-show-tag\.v8$/);
   assert.is(entry.mode, 0o600);
   assert.is(statSync(join(cache, "pkgkit", "code-v1")).mode & 0o777, 0o700);
   assert.ok(entry.bytes.length > 10_000, `a cache of the code the run compiled: ${entry.bytes.length} bytes`);
@@ -76,7 +76,7 @@ test("the first run of a command writes its code cache (0600, in a 0700 director
   // Each command keeps the code it ran.
   const plan = pkgkit(["plan", "yml"], cache);
   assert.is(plan, without(cache, ["plan", "yml"]));
-  assert.equal([...entries(cache).keys()].map((f) => f.replace(/^[0-9a-f]{16}-[0-9a-f]{16}-/, "")).sort(), ["plan.v8", "show-tag.v8"]);
+  assert.equal([...entries(cache).keys()].map((f) => f.replace(/^[0-9a-f]{16}-[0-9a-f]{16}-[0-9a-f]{8}-/, "")).sort(), ["plan.v8", "show-tag.v8"]);
 });
 
 test("`tsx pkg.config.ts` (no bin) compiles the bundle's CommonJS build with a code cache of its own too (lib/index.node.cjs)", () => {
@@ -161,6 +161,19 @@ test("a rebuilt bundle gets a cache of its own, and the files of its earlier bui
   assert.not.ok(before.includes(ofCopy[0]!), "a new build key");
   assert.ok(ofCopy[0]!.endsWith("-show-tag.v8"));
   assert.ok(after.includes(mine[0]!), "another bundle's file stays");
+});
+
+test("another Node's file of the same bundle stays (a file named as another Node's would be): Nodes taking turns keep one each", () => {
+  const cache = freshCache();
+  pkgkit(["show-tag", "yml"], cache);
+  const [name, entry] = [...entries(cache)][0]!;
+  const other = name.replace(/^([0-9a-f]{16}-[0-9a-f]{16}-)[0-9a-f]{8}-/, "$1ffffffff-");
+  assert.is.not(other, name);
+  writeFileSync(join(cache, "pkgkit", "code-v1", other), entry.bytes);
+  // A run that writes (this command had no file for this Node yet).
+  pkgkit(["plan", "yml"], cache);
+  assert.ok(entries(cache).has(other), [...entries(cache).keys()].join(" "));
+  assert.is(entries(cache).size, 3);
 });
 
 test("eight bins at once on one cold cache: each prints the same, one file is left per command, and no temp file", async () => {
