@@ -28,10 +28,19 @@ function externalPackagesBut(bundled) {
     },
   };
 }
+/**
+ * The end of every shim this script writes: `export const { <names> } = pkgkit;`, the names sorted.
+ * An ES module cannot pick what it re-exports at run time (`export *` is static), so each shim
+ * names the exports of `what` (an entry of a build), which must be plain identifiers.
+ */
+function exportsOf(names, what) {
+  const list = [...names].sort();
+  if (list.length === 0 || list.some((n) => !/^[A-Za-z_$][\w$]*$/.test(n) || n === "default")) throw new Error(`bundle: unexpected exports of ${what}: ${list.join(", ")}`);
+  return `export const {\n${list.map((n) => `  ${n},`).join("\n")}\n} = pkgkit;\n`;
+}
+
 /** lib/index.node.mjs: re-exports `names`, the public entry's, from the bundle or the sources. */
 function esmShim(names) {
-  const list = [...names].sort();
-  if (list.length === 0 || list.some((n) => !/^[A-Za-z_$][\w$]*$/.test(n) || n === "default")) throw new Error(`bundle: unexpected exports of lib/dist/index.mjs: ${list.join(", ")}`);
   return `// Written by lib/bundle.mjs from the exports of its build of lib/index.ts: edit lib/index.ts, then
 // run \`node lib/bundle.mjs\`. test/unit/entry-shims.test.ts checks these names are lib/index.ts's.
 //
@@ -40,7 +49,7 @@ function esmShim(names) {
 // the bin's own build (lib/dist/bin-index.mjs stands for it), so that a config file shares the
 // CLI's modules; elsewhere (\`tsx pkg.config.ts\`), the CommonJS build with the CLI in it, loaded as
 // one file (lib/index.node.cjs). Otherwise the sources (lib/index.ts, which tsx compiles). Deno
-// and Bun import lib/index.ts itself.
+// and Bun have entries of their own (lib/index.deno-bun.mjs).
 import { createRequire } from "node:module";
 import { bundleIsFresh, binIsMain } from "./bundle-sources.cjs";
 
@@ -50,10 +59,7 @@ const pkgkit = !bundleIsFresh()
     ? await import("./dist/bin-index.mjs")
     : createRequire(import.meta.url)("./index.node.cjs");
 
-export const {
-${list.map((n) => `  ${n},`).join("\n")}
-} = pkgkit;
-`;
+${exportsOf(names, "lib/dist/index.mjs")}`;
 }
 
 /** What each source module of the bin's build runs last: its name, noted (see lib/bin-entry.ts). */
@@ -75,16 +81,11 @@ function evaluatedMarkers() {
 }
 /** lib/dist/bin-index.mjs or bin-define.mjs: `names`, the exports of `entry` inside lib/dist/bin.cjs. */
 function binShim(loader, entry, names) {
-  const list = [...names].sort();
-  if (list.length === 0 || list.some((n) => !/^[A-Za-z_$][\w$]*$/.test(n) || n === "default")) throw new Error(`bundle: unexpected exports of ${entry}: ${list.join(", ")}`);
   return `// Written by lib/bundle.mjs: ${entry} for a config file the pkgkit bin loads, from the bin's own
 // build (lib/dist/bin.cjs, which lib/bin.mjs lends as pkgkit.bin), so that it shares the CLI's modules.
 const pkgkit = await globalThis[Symbol.for("pkgkit.bin")].${loader}();
 
-export const {
-${list.map((n) => `  ${n},`).join("\n")}
-} = pkgkit;
-`;
+${exportsOf(names, entry)}`;
 }
 
 const dist = new URL("./dist/", import.meta.url);
@@ -97,8 +98,10 @@ const common = { bundle: true, platform: "node", target: "node20", plugins: [ext
 // Chunks of an earlier build would stay behind, named by their content hashes.
 rmSync(dist, { recursive: true, force: true });
 const { metafile } = await build({
-  // index: the public entry, which the bin gives a pkg.config.ts it loads (see esm-hooks.mjs).
-  // define: what most package files import from it (lib/define-entry.ts, see lib/config-cache.ts).
+  // cli: what lib/index.ts imported by path runs (lib/cli/entry.ts). index and define: nothing
+  // loads them (the bin gives a config file the entries inside its own build, lib/dist/bin.cjs);
+  // built for their export names, which the shims below spell out (lib/index.node.mjs,
+  // lib/dist/bin-index.mjs, lib/dist/bin-define.mjs).
   entryPoints: {
     cli: fileURLToPath(new URL("./cli/main.ts", import.meta.url)),
     index: fileURLToPath(new URL("./index.ts", import.meta.url)),
@@ -234,8 +237,6 @@ writeFileSync(SOURCES_RECORD, `${JSON.stringify(sourcesRecord(root, files), null
   for (const [name, entry] of Object.entries(entries)) {
     const built = Object.entries(denoBun.metafile.outputs).find(([path, o]) => o.entryPoint && path.endsWith(`/deno-bun/${name}.mjs`));
     if (!built) throw new Error(`bundle: no lib/dist/deno-bun/${name}.mjs in the Deno and Bun build's outputs`);
-    const names = [...built[1].exports].sort();
-    if (names.length === 0 || names.some((n) => !/^[A-Za-z_$][\w$]*$/.test(n) || n === "default")) throw new Error(`bundle: unexpected exports of lib/dist/deno-bun/${name}.mjs: ${names.join(", ")}`);
     const shimText = `// Written by lib/bundle.mjs from the exports of its Deno and Bun build of ${entry.source.replace(/^\.\//, "lib/").replace(/^\.\.\//, "")}: edit
 // that, then run \`node lib/bundle.mjs\`. test/unit/entry-shims.test.ts checks these names are its.
 //
@@ -251,10 +252,7 @@ import { denoBunBundleIsFresh } from "./deno-bun-fresh.mjs";
 const at = (path) => new URL(path, import.meta.url).href;
 const pkgkit = denoBunBundleIsFresh() ? await import(at("./dist/deno-bun/${name}.mjs")) : await import(at(${JSON.stringify(entry.source)}));
 
-export const {
-${names.map((n) => `  ${n},`).join("\n")}
-} = pkgkit;
-`;
+${exportsOf(built[1].exports, `lib/dist/deno-bun/${name}.mjs`)}`;
     const shimFile = new URL(entry.shim, import.meta.url);
     let before;
     try {

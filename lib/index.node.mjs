@@ -6,7 +6,7 @@
 // the bin's own build (lib/dist/bin-index.mjs stands for it), so that a config file shares the
 // CLI's modules; elsewhere (`tsx pkg.config.ts`), the CommonJS build with the CLI in it, loaded as
 // one file (lib/index.node.cjs). Otherwise the sources (lib/index.ts, which tsx compiles). Deno
-// and Bun import lib/index.ts itself.
+// and Bun have entries of their own (lib/index.deno-bun.mjs).
 import { createRequire } from "node:module";
 import { bundleIsFresh, binIsMain } from "./bundle-sources.cjs";
 

@@ -4,7 +4,7 @@
 // cache directory is not safely ours, and the output always the same as without it.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BIN, bundledCopy, ROOT, sh, shAsync, tmpRepo } from "../helpers.ts";
@@ -126,7 +126,7 @@ test("a corrupt cache is rejected by V8, the run goes on as without one, and the
   assert.is(entries(cache).get(name)!.mtimeMs, whole.mtimeMs, "the rewritten file is taken");
 });
 
-test("a cache directory another user could write is refused: nothing is written, the run is the same", () => {
+test("a cache directory another user could write, or owns, is refused: nothing is written, the run is the same", () => {
   const open = join(caches, "open");
   mkdirSync(open);
   chmodSync(open, 0o777);
@@ -136,6 +136,14 @@ test("a cache directory another user could write is refused: nothing is written,
   chmodSync(open, 0o700);
   pkgkit(["show-tag", "yml"], open);
   assert.is(entries(open).size, 1);
+  // code-v1 itself owned by another user (root can hand it over): refused, nothing written.
+  if (process.getuid?.() === 0) {
+    const theirs = freshCache();
+    mkdirSync(join(theirs, "pkgkit", "code-v1"), { recursive: true, mode: 0o700 });
+    chownSync(join(theirs, "pkgkit", "code-v1"), 65534, 65534);
+    assert.is(pkgkit(["show-tag", "yml"], theirs), without(freshCache(), ["show-tag", "yml"]));
+    assert.equal([...entries(theirs).keys()], [], "another user's directory: nothing written");
+  }
 });
 
 test("a rebuilt bundle gets a cache of its own, and the files of its earlier build go (a copy of the package)", () => {
