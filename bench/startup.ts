@@ -8,7 +8,7 @@
  * - the single executable (lib/compile.mjs, compiled into the temp dir first) on both packages,
  *   against `node -e 0` and `bun -e 0`: reported only
  * - `deno run -A pkg.config.ts show-tag` and `bun pkg.config.ts show-tag`: at most 40 ms over the
- *   git queries pkgkit makes for the package, run at once by one bash (`git queries`); their
+ *   git queries pkgkit makes for the package, started at once by one sh (`git queries`); their
  *   runs of an empty file are reported beside
  *
  *   npx tsx bench/startup.ts [--rounds 7] [--keep]
@@ -66,18 +66,16 @@ process.on("exit", () => rmSync(dirname(SEA), { recursive: true, force: true }))
 mustRun(["node", join(root, "lib", "compile.mjs"), SEA]);
 
 const run = (argv: string[]) => () => timed(argv, { cwd: repo, env: benchEnv });
-// The git processes pkgkit starts for one package (lib/git.ts: rev-parse beside ls-tree, diff,
-// ls-files, config and show), at once, each through bash as zx starts them, from one bash.
+// The git processes a show-tag starts for one package (lib/git.ts with tagsOnly: rev-parse beside
+// ls-tree, diff and ls-files), at once, each git itself as directShell starts them, from one sh.
 const gitQueries = (dir: string) =>
   [
     ["rev-parse", "--show-toplevel", "HEAD", "HEAD^{tree}"],
     ["ls-tree", "--full-tree", "-z", "-t", "HEAD", "--", dir],
     ["diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", "HEAD", "--", dir],
     ["ls-files", "-z", "-t", "--cached", "--others", "--exclude-standard", "--", dir],
-    ["config", "-z", "--get-regexp", "^(remote\\.origin\\.url|core\\.quotepath)$"],
-    ["--no-pager", "show", "--quiet", "--abbrev=12", "--date=format-local:%Y%m%d%H%M%S", "--format=%cd-%h", "HEAD"],
   ]
-    .map((args) => `bash -c 'git -C "$0" "$@" >/dev/null' ${[repo, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ")} &`)
+    .map((args) => `git -C ${[repo, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ")} >/dev/null &`)
     .join("\n") + "\nwait\n";
 const tagLine = (image: string) => (r: RunResult) => {
   if (r.code !== 0 || !new RegExp(`^bench/${image}:[0-9a-f]{40}\\n$`).test(r.stdout)) {
@@ -98,7 +96,7 @@ const contenders = [
   { name: "bun -e 0", run: run([BUN, "-e", "0"]), check: ok },
   { name: "executable show-tag yml", run: run([SEA, "show-tag", "yml"]), check: tagLine("yml") },
   { name: "executable show-tag ts", run: run([SEA, "show-tag", "ts"]), check: tagLine("ts") },
-  { name: "git queries", run: run(["bash", "-c", gitQueries("dn")]), check: ok },
+  { name: "git queries", run: run(["sh", "-c", gitQueries("dn")]), check: ok },
   { name: "deno empty.ts", run: run([DENO, "run", "-A", "--quiet", "empty.ts"]), check: ok },
   { name: "deno pkg.config.ts show-tag", run: run([DENO, "run", "-A", "--quiet", "dn/pkg.config.ts", "show-tag"]), check: tagLine("dn") },
   { name: "bun empty.ts", run: run([BUN, "empty.ts"]), check: ok },

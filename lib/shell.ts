@@ -1,6 +1,8 @@
 /**
- * The one place pkgkit starts processes. zx on Node and Bun, dax on Deno; either way arguments
- * are passed as an array and quoted by the library, never joined into a shell string.
+ * The one place pkgkit starts processes. Steps run through zx on Node and Bun, dax on Deno; either
+ * way arguments are passed as an array and quoted by the library, never joined into a shell string.
+ * pkgkit's own questions to git, asked on every start to compute tags, go through directShell: the
+ * program itself, started with its argv, no shell and no library between.
  */
 import process from "node:process";
 import { runtime } from "./runtime.ts";
@@ -32,7 +34,7 @@ export interface ExecResult {
 
 /** Runs processes, argv as an array (never a shell string): build steps, builders and Notary go through one. */
 export interface Shell {
-  readonly name: "zx" | "dax";
+  readonly name: "zx" | "dax" | "direct";
   /** Run argv[0] with the rest as arguments. Never throws for a non-zero exit: check `code`. */
   exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
 }
@@ -42,6 +44,87 @@ let cached: Promise<Shell> | undefined;
 export function defaultShell(): Promise<Shell> {
   return (cached ??= runtime === "deno" ? daxShell() : zxShell());
 }
+
+let direct: Shell | undefined;
+/**
+ * A Shell without a shell: argv[0] started with the rest as its arguments (node:child_process on
+ * Node and Bun, Deno.Command on Deno), nothing to quote, no zx or dax loaded. What the recipes
+ * resolve tags with unless given a shell: git's answers need no shell, and loading zx or dax
+ * (and a bash per process) was a large part of a show-tag. A program that cannot be started
+ * exits 127, as under a shell, with the reason on stderr.
+ */
+export function directShell(): Shell {
+  return (direct ??= { name: "direct", exec: runtime === "deno" ? denoExec : spawnExec });
+}
+
+async function spawnExec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+  options.signal?.throwIfAborted();
+  const { spawn } = await import("node:child_process");
+  const out = lineSplitter("stdout", options.onLine);
+  const err = lineSplitter("stderr", options.onLine);
+  return new Promise((done) => {
+    const child = spawn(argv[0]!, argv.slice(1), {
+      cwd: options.cwd,
+      env: options.env ? { ...process.env, ...options.env } : process.env,
+      stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+      ...(options.signal ? { detached: true } : {}),
+    });
+    let failed: string | undefined;
+    child.on("error", (e: NodeJS.ErrnoException) => (failed ??= notStarted(argv[0]!, e.code ?? e.message)));
+    child.stdout!.on("data", (c: Buffer) => out.push(c));
+    child.stderr!.on("data", (c: Buffer) => err.push(c));
+    if (options.input !== undefined) {
+      child.stdin!.on("error", () => {}); // a child that exits before reading it all: its exit code says enough
+      child.stdin!.end(options.input);
+    }
+    if (options.signal) stopOnAbort(options.signal, child);
+    child.on("close", (code, signal) => {
+      const stderr = err.end();
+      done({ code: failed ? 127 : (code ?? 128 + signalNumber(signal)), stdout: out.end(), stderr: failed ? stderr + failed : stderr });
+    });
+  });
+}
+
+declare const Deno: {
+  Command: new (program: string, options: object) => { spawn(): { stdin: WritableStream<Uint8Array>; stdout: ReadableStream<Uint8Array>; stderr: ReadableStream<Uint8Array>; status: Promise<{ code: number; signal: string | null }> } };
+};
+
+async function denoExec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+  options.signal?.throwIfAborted();
+  const out = lineSplitter("stdout", options.onLine);
+  const err = lineSplitter("stderr", options.onLine);
+  let child;
+  try {
+    child = new Deno.Command(argv[0]!, {
+      args: argv.slice(1),
+      cwd: options.cwd,
+      env: options.env,
+      stdin: options.input === undefined ? "null" : "piped",
+      stdout: "piped",
+      stderr: "piped",
+      signal: options.signal,
+    }).spawn();
+  } catch (e) {
+    return { code: 127, stdout: "", stderr: notStarted(argv[0]!, (e as Error).name === "NotFound" ? "ENOENT" : (e as Error).message) };
+  }
+  const drain = async (stream: ReadableStream<Uint8Array>, s: ReturnType<typeof lineSplitter>) => {
+    for await (const c of stream) s.push(c);
+  };
+  const writing =
+    options.input === undefined
+      ? undefined
+      : (async () => {
+          const w = child.stdin.getWriter();
+          await w.write(new TextEncoder().encode(options.input));
+          await w.close();
+        })().catch(() => {}); // a child that exits before reading it all: its exit code says enough
+  const [status] = await Promise.all([child.status, drain(child.stdout, out), drain(child.stderr, err), writing]);
+  return { code: status.signal ? 128 + signalNumber(status.signal) : status.code, stdout: out.end(), stderr: err.end() };
+}
+
+const notStarted = (program: string, reason: string) => `${program}: cannot start it (${reason === "ENOENT" ? "command not found, ENOENT" : reason})\n`;
+const signalNumber = (signal: string | null) => (signal && (SIGNALS as Record<string, number>)[signal]) || 0;
+const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGPIPE: 13, SIGTERM: 15 };
 
 function lineSplitter(stream: "stdout" | "stderr", onLine?: ExecOptions["onLine"]) {
   let buf = "";

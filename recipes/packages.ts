@@ -1,10 +1,14 @@
-/** Recipe: directories in, resolved packages out (load each file, then one batched git query). */
+/**
+ * Recipe: directories in, resolved packages out (load each file, then one batched git query).
+ * Each function takes the Shell git runs through; without one, git is started directly
+ * (lib/shell.ts, directShell): no shell, zx or dax for a question that needs none.
+ */
 import process from "node:process";
 import { dirname } from "node:path";
 import { loadPackages } from "../lib/load.ts";
 import { resolveGraph, resolvePackages, type Package, type ResolvedGraph, type ResolveOptions } from "../lib/package.ts";
 import { findWorkspace, selectPackageDirs, workspaceDefaults, type WorkspaceDefinition } from "../lib/workspace.ts";
-import { defaultShell, type Shell } from "../lib/shell.ts";
+import { directShell, type Shell } from "../lib/shell.ts";
 import type { PackageDefinition } from "../lib/define.ts";
 import { InputError } from "../lib/errors.ts";
 
@@ -13,9 +17,9 @@ export async function packagesFromDirs(dirs: string[], options: ResolveOptions =
   return packagesFromDefinitions(await loadPackages(dirs), options, shell);
 }
 
-/** Resolve already loaded definitions (`resolvePackages` with the default shell unless one is given). */
+/** Resolve already loaded definitions (`resolvePackages`; git runs through `shell` if given, else directly: directShell). */
 export async function packagesFromDefinitions(defs: PackageDefinition[], options: ResolveOptions = {}, shell?: Shell): Promise<Package[]> {
-  return resolvePackages(shell ?? (await defaultShell()), defs, options);
+  return resolvePackages(shell ?? directShell(), defs, options);
 }
 
 /**
@@ -25,13 +29,13 @@ export async function packagesFromDefinitions(defs: PackageDefinition[], options
  * order; named ones in the order given. Dependencies not selected are in `packages`, not `roots`.
  */
 export async function graphFromArgs(args: string[], options: ResolveOptions = {}, cwd = process.cwd(), shell?: Shell): Promise<ResolvedGraph> {
-  return graphOfArgs(args, options, cwd, shell ?? (await defaultShell()));
+  return graphOfArgs(args, options, cwd, shell ?? directShell());
 }
 
 /** The resolved graph of already loaded definitions, with the defaults of the workspace around the first. */
 export async function graphFromDefinitions(defs: PackageDefinition[], options: ResolveOptions = {}, shell?: Shell): Promise<ResolvedGraph> {
   const workspace = defs.length > 0 ? await findWorkspace(dirname(defs[0]!.file)) : undefined;
-  return resolveGraph(shell ?? (await defaultShell()), defs, { workspace: workspace && workspaceDefaults(workspace), checkPaths: true, ...options });
+  return resolveGraph(shell ?? directShell(), defs, { workspace: workspace && workspaceDefaults(workspace), checkPaths: true, ...options });
 }
 
 /** What a command works on: package directories (or globs, or none), or already loaded definitions (a config file run directly). */
@@ -48,7 +52,7 @@ export const targetsDir = (t: Targets, cwd = process.cwd()): string => (t.defs?.
  * the caller found around targetsDir(t) (none: undefined), so that it is looked for once.
  */
 export async function graphOfTargets(t: Targets, options: ResolveOptions, workspace: WorkspaceDefinition | undefined, shell?: Shell): Promise<ResolvedGraph> {
-  const sh = shell ?? (await defaultShell());
+  const sh = shell ?? directShell();
   if (t.defs) return resolveGraph(sh, t.defs, { workspace: workspace && workspaceDefaults(workspace), checkPaths: true, ...options });
   return graphOfArgs(t.dirs, options, process.cwd(), sh, workspace ?? null);
 }

@@ -46,17 +46,17 @@ test.after(() => {
 
 let runs = 0;
 /**
- * `show-tag` of the package, run as its pkg.config.ts under `runtime`: the modules evaluated (file
- * URLs; those inside `pkgkit` relative to it), its stdout and stderr.
+ * `show-tag` (or `command`) of the package, run as its pkg.config.ts under `runtime`: the modules
+ * evaluated (file URLs; those inside `pkgkit` relative to it), its stdout and stderr.
  */
-function showTag(runtime: "deno" | "bun", dir: string, pkgkit: string, env: Record<string, string> = {}, pkg = "dn") {
+function showTag(runtime: "deno" | "bun", dir: string, pkgkit: string, env: Record<string, string> = {}, pkg = "dn", command = "show-tag") {
   const out = join(logs, `${++runs}`);
   const argv =
     runtime === "deno"
-      ? [DENO, "run", "-A", "--quiet", `--coverage=${out}`, `${pkg}/pkg.config.ts`, "show-tag"]
-      : [BUN, "--preload", join(ROOT, "test/module-log-bun.mjs"), `${pkg}/pkg.config.ts`, "show-tag"];
+      ? [DENO, "run", "-A", "--quiet", `--coverage=${out}`, `${pkg}/pkg.config.ts`, command]
+      : [BUN, "--preload", join(ROOT, "test/module-log-bun.mjs"), `${pkg}/pkg.config.ts`, command];
   const r = sh(argv, dir, { ...env, PKGKIT_MODULE_LOG: out });
-  assert.is(r.code, 0, `${runtime} show-tag: ${r.stderr}`);
+  assert.is(r.code, 0, `${runtime} ${command}: ${r.stderr}`);
   const urls =
     runtime === "deno"
       ? readdirSync(out).map((f) => JSON.parse(readFileSync(join(out, f), "utf8")) as { url: string; functions: { ranges: { count: number }[] }[] })
@@ -90,13 +90,13 @@ for (const runtime of ["deno", "bun"] as const) {
       assert.ok(theirs.length > 0, `a chunk declares ${other}`);
       assert.equal(fresh.loaded.filter((u) => theirs.includes(u)), [], other);
     }
-    // The shell is the runtime's own: dax on Deno, with Deno's namespace (not @deno/shim-deno's
-    // polyfill of it), zx on Bun; the other one stays unloaded.
+    // git's tag queries start git itself (lib/shell.ts, directShell): neither shell library, dax
+    // nor zx, loads for a show-tag, nor @deno/shim-deno's polyfill of Deno's namespace.
     const dax = chunksWith(ROOT, "KillController = class");
     const zx = chunksWith(ROOT, "ProcessPromise = class");
     assert.is(dax.length, 1, dax.join(" "));
     assert.is(zx.length, 1, zx.join(" "));
-    assert.equal(fresh.loaded.filter((u) => dax.includes(u) || zx.includes(u)), runtime === "deno" ? dax : zx);
+    assert.equal(fresh.loaded.filter((u) => dax.includes(u) || zx.includes(u)), []);
     assert.equal(fresh.loaded.filter((u) => /(^|\/)node_modules\/@deno\/shim-deno/.test(u)), []);
     // Without the bundle, the sources: the checks above can see them.
     const plain = showTag(runtime, repo.dir, ROOT, { PKGKIT_NO_BUNDLE: "1" });
@@ -104,6 +104,17 @@ for (const runtime of ["deno", "bun"] as const) {
     assert.ok(plain.loaded.includes("lib/index.ts"), plain.loaded.join(" "));
     assert.ok(plain.loaded.includes("lib/cli/show.ts"), plain.loaded.join(" "));
     assert.equal(chunks(plain.loaded), []);
+  });
+}
+
+for (const runtime of ["deno", "bun"] as const) {
+  test(`${runtime}: plan asks the engine through the steps' shell, the runtime's own: ${runtime === "deno" ? "dax, with Deno's namespace (not @deno/shim-deno's polyfill of it)" : "zx"}; the other stays unloaded`, () => {
+    const r = showTag(runtime, repo.dir, ROOT, {}, "dn", "plan");
+    assert.match(r.stdout, "docker buildx build");
+    const dax = chunksWith(ROOT, "KillController = class");
+    const zx = chunksWith(ROOT, "ProcessPromise = class");
+    assert.equal(r.loaded.filter((u) => dax.includes(u) || zx.includes(u)), runtime === "deno" ? dax : zx);
+    assert.equal(r.loaded.filter((u) => /(^|\/)node_modules\/@deno\/shim-deno/.test(u)), []);
   });
 }
 
