@@ -7,7 +7,7 @@
  * (a docker-driver builder is a context). Changing either asks again; a name neither file defines
  * (buildx's "default", or a builder that does not exist) is asked every time.
  */
-import { createHash } from "node:crypto";
+import { nodeCrypto } from "./node-crypto.ts";
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -20,7 +20,7 @@ import { cacheFile, cacheKey, saveCache, stamp, type KindCacheOptions } from "./
 function definingFiles(name: string, env: Record<string, string | undefined>): string[] {
   const config = env.DOCKER_CONFIG || join(homedir(), ".docker");
   const buildx = env.BUILDX_CONFIG || join(config, "buildx");
-  const context = createHash("sha256").update(name).digest("hex");
+  const context = nodeCrypto().createHash("sha256").update(name).digest("hex");
   return [join(buildx, "instances", name), join(config, "contexts", "meta", context, "meta.json")];
 }
 

@@ -94,7 +94,9 @@ const dist = new URL("./dist/", import.meta.url);
 // image.ts (gzip) is in the CLI's first chunk. zx (the shell on Node) too: as a package, Node loads
 // its CommonJS files through the ES module loader (cjs-module-lexer over each), about 17 ms of a
 // 0.16 s show-tag. So a build.yml show-tag loads no package at all. The rest stay packages.
-const common = { bundle: true, platform: "node", target: "node20", plugins: [externalPackagesBut(BUNDLED)], logLevel: "warning", metafile: true };
+// charset "ascii" (esbuild's default, spelled out): every non-ASCII character of the code is
+// escaped, which lib/code-cache.cjs relies on to read the bin's build as latin1 (checked below).
+const common = { bundle: true, platform: "node", target: "node20", charset: "ascii", plugins: [externalPackagesBut(BUNDLED)], logLevel: "warning", metafile: true };
 // Chunks of an earlier build would stay behind, named by their content hashes.
 rmSync(dist, { recursive: true, force: true });
 const { metafile } = await build({
@@ -160,8 +162,15 @@ const bin = await build({
   ...common,
   plugins: [evaluatedMarkers(), ...common.plugins],
 });
-for (const script of ["bin.cjs", "index.cjs"])
-  if (/\bimport\(/.test(readFileSync(new URL(script, dist), "utf8"))) throw new Error(`bundle: lib/dist/${script} still calls import(), which a script compiled through node:vm cannot`);
+for (const script of ["bin.cjs", "index.cjs"]) {
+  const text = readFileSync(new URL(script, dist), "utf8");
+  if (/\bimport\(/.test(text)) throw new Error(`bundle: lib/dist/${script} still calls import(), which a script compiled through node:vm cannot`);
+  // lib/code-cache.cjs reads these as latin1 (a plain copy, where UTF-8 is decoded: about 2 ms of
+  // a start), the same text only while every byte is ASCII. esbuild escapes the code's; what it
+  // cannot escape is a comment it keeps (a property's doc comment): spell those in ASCII.
+  const line = text.split("\n").findIndex((l) => /[^\x00-\x7f]/.test(l));
+  if (line >= 0) throw new Error(`bundle: lib/dist/${script} line ${line + 1} has a non-ASCII character (in a comment kept from the sources?); write it in ASCII: ${text.split("\n")[line].trim()}`);
+}
 // `pkgkit` for a config file the bin loads (lib/config-cache.ts, lib/esm-hooks.mjs,
 // lib/index.node.mjs): ES modules naming the exports of the entries in lib/dist/bin.cjs.
 const defineOut = Object.entries(metafile.outputs).find(([out, o]) => o.entryPoint && out.endsWith("/define.mjs"));

@@ -15,14 +15,23 @@
 //
 // CommonJS, loaded by the bin before anything else.
 "use strict";
-const { createHash } = require("node:crypto");
 const { accessSync, constants, readdirSync, readFileSync, realpathSync, statSync, unlinkSync } = require("node:fs");
 const { createRequire, wrap } = require("node:module");
 const { dirname, join } = require("node:path");
 const { Script } = require("node:vm");
 const { userCacheDir, writeAtomic } = require("./user-cache.cjs");
 
-const hash = (text) => createHash("sha256").update(text).digest("hex").slice(0, 16);
+/**
+ * 16 hex digits of FNV-1a (64 bits) over the UTF-16 units of `text`: a name, not a defence (the
+ * directory is ours alone, see above, and V8 checks what it takes), so node:crypto, a few
+ * milliseconds to load, stays unloaded.
+ * @param {string} text
+ */
+function hash(text) {
+  let h = 0xcbf29ce484222325n;
+  for (let i = 0; i < text.length; i++) h = BigInt.asUintN(64, (h ^ BigInt(text.charCodeAt(i))) * 0x100000001b3n);
+  return h.toString(16).padStart(16, "0");
+}
 
 /**
  * Evaluates `file`, a CommonJS module that requires nothing relative to itself but packages and
@@ -34,7 +43,9 @@ const hash = (text) => createHash("sha256").update(text).digest("hex").slice(0, 
  * @param {{ exports: unknown, loaded?: boolean }} [module]
  */
 function requireWithCodeCache(file, command, module = { exports: {}, filename: file, id: file, loaded: false }) {
-  const source = readFileSync(file, "utf8");
+  // latin1: a plain copy of the bytes, where UTF-8 would be decoded; the same text, since lib/bundle.mjs
+  // builds these files in ASCII.
+  const source = readFileSync(file, "latin1");
   const cached = cacheFile(file, command);
   let cachedData;
   if (cached) {

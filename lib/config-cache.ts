@@ -33,7 +33,7 @@
  *   targets. Its key covers its own key and those of everything it imports, transitively; files
  *   importing each other (a cycle) share one key over all of them (strongly connected components).
  */
-import { createHash } from "node:crypto";
+import { nodeCrypto } from "./node-crypto.ts";
 import { readFileSync, realpathSync, statSync } from "node:fs";
 import { createRequire, isBuiltin } from "node:module";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
@@ -111,7 +111,7 @@ interface Tsconfig {
 class Ineligible extends Error {}
 
 const sha256 = (...parts: (string | Uint8Array)[]) => {
-  const h = createHash("sha256");
+  const h = nodeCrypto().createHash("sha256");
   for (const p of parts) h.update(`${p.length}:`).update(p).update("\0");
   return h.digest("hex");
 };

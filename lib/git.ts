@@ -12,11 +12,11 @@
  *               `ls-files --exclude-standard --others` lists, as LinuxKit reads that text (see
  *               contentHash below)
  */
-import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { lstat, readFile } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { InputError } from "./errors.ts";
+import { nodeCrypto } from "./node-crypto.ts";
 import { canonical } from "./runtime.ts";
 import type { ExecResult, Shell } from "./shell.ts";
 
@@ -214,7 +214,7 @@ export async function contentHash(state: DirState, dir: string): Promise<string>
   // A quoted name stands as one opaque token: it starts with '"', so trimming never reaches into it.
   const shown = (names: string[]) => names.map((n) => (quoted(n, quotePath) ? QUOTED : n)).map((n) => `${n}\n`).join("");
   const text = goTrimSpace(`${shown(under(state.files.tracked))}\n${shown(under(state.files.untracked))}`);
-  const h = createHash("sha256");
+  const h = nodeCrypto().createHash("sha256");
   for (const line of text.split("\n")) {
     if (line === QUOTED) continue;
     const file = join(dir, line);

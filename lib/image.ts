@@ -6,7 +6,8 @@
  * and its times clamped, and a Docker v2 or OCI manifest is made over them. So the same build
  * inputs give the same bytes, whichever engine built them and whichever runtime pushes them.
  */
-import { createHash } from "node:crypto";
+import type { Hash } from "node:crypto";
+import { nodeCrypto } from "./node-crypto.ts";
 import { createReadStream, createWriteStream } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
@@ -75,7 +76,7 @@ export async function tarEntries(file: string): Promise<Map<string, TarEntry>> {
   return entries;
 }
 
-function hashing(hash: ReturnType<typeof createHash>, count: { n: number }) {
+function hashing(hash: Hash, count: { n: number }) {
   return new Transform({
     transform(chunk: Buffer, _enc, done) {
       hash.update(chunk);
@@ -136,14 +137,14 @@ export async function imageBlobsFromArchive(archive: string, dir: string, format
     index[0]!.Layers.map(async (name, i): Promise<{ blob: Blob; diffId: string; exportedLayer: TarRange }> => {
       const e = entries.get(name);
       if (!e) throw new PkgkitError(`${archive}: no layer ${name} in the image archive`);
-      const exported = createHash("sha256");
+      const exported = nodeCrypto().createHash("sha256");
       const source = e.size === 0 ? [Buffer.alloc(0)] : createReadStream(archive, { start: e.offset, end: e.offset + e.size - 1 });
       await pipeline(source, hashing(exported, { n: 0 }), new Writable({ write: (_c, _e, done) => done() }));
       if (`sha256:${exported.digest("hex")}` !== diffIds[i])
         throw new PkgkitError(`${archive}: layer ${name} does not match its diff_id ${diffIds[i]}`);
       const path = join(dir, `layer-${i}.tar.gz`);
-      const raw = createHash("sha256");
-      const packed = createHash("sha256");
+      const raw = nodeCrypto().createHash("sha256");
+      const packed = nodeCrypto().createHash("sha256");
       const packedCount = { n: 0 };
       const exportedLayer = { file: archive, offset: e.offset, size: e.size };
       const layer = Readable.from(normalisedLayer(exportedLayer, epoch));

@@ -12,7 +12,8 @@
  * Nothing is extracted: headers are read from the archive where the layer lies, and contents are
  * copied from there.
  */
-import { createHash } from "node:crypto";
+import type { Hash } from "node:crypto";
+import { nodeCrypto } from "./node-crypto.ts";
 import { open, type FileHandle } from "node:fs/promises";
 import { PkgkitError } from "./errors.ts";
 
@@ -260,7 +261,7 @@ export async function tarListing(source: AsyncIterable<Uint8Array> | Iterable<Ui
   let buf = Buffer.alloc(0);
   let meta: { pax: Map<string, string>; long?: string; longLink?: string } = { pax: new Map() };
   /** The entry whose data is streaming past, or a PAX/long-name header's data being collected. */
-  let data: { left: number; pad: number; file?: TarFile; hash?: ReturnType<typeof createHash>; collect?: Buffer[]; type?: string } | undefined;
+  let data: { left: number; pad: number; file?: TarFile; hash?: Hash; collect?: Buffer[]; type?: string } | undefined;
   let ended = false;
   for await (const chunk of source) {
     if (ended) continue;
@@ -312,7 +313,7 @@ export async function tarListing(source: AsyncIterable<Uint8Array> | Iterable<Ui
       };
       files.push(file);
       meta = { pax: new Map() };
-      data = { left: size, pad, file, ...(file.type === "0" ? { hash: createHash("sha256") } : {}) };
+      data = { left: size, pad, file, ...(file.type === "0" ? { hash: nodeCrypto().createHash("sha256") } : {}) };
     }
   }
   return files;

@@ -31,10 +31,10 @@
  * replaced by hash (lib/tagtemplate.ts).
  * Precedence for other settings (org, arches, network, cache, content trust): see lib/options.ts.
  */
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { InputError } from "./errors.ts";
+import { nodeCrypto } from "./node-crypto.ts";
 import { contentHash, DEFAULT_HASH_COMMIT, gitStates, type DirState } from "./git.ts";
 import { formatRef, imageRef, MAX_NAME_LENGTH, MAX_TAG_LENGTH, tagRe, withArch, type ImageRef } from "./names.ts";
 import { contextPath, PINNED_IMAGE, type Arch, type PackageSpec } from "./spec.ts";
@@ -337,8 +337,8 @@ function dockerImagesOf(def: PackageDefinition): DockerImages {
   return { refs, ...(target !== undefined ? { target } : {}), ...(targetDir !== undefined ? { targetDir } : {}) };
 }
 
-const sha1 = (s: string) => createHash("sha1").update(s).digest("hex");
-const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
+const sha1 = (s: string) => nodeCrypto().createHash("sha1").update(s).digest("hex");
+const sha256 = (s: string) => nodeCrypto().createHash("sha256").update(s).digest("hex");
 
 /** The directory whose tree names a package: the package's, or with --hash-path the parent given (checked). */
 function hashDirOf(def: PackageDefinition, hashPath: string | undefined): string {

@@ -14,7 +14,7 @@ import { builderFor, isMachineProblem, type ArchBuilders, type Builder, type Loc
 import type { Shell } from "./shell.ts";
 import type { Descriptor, Registry } from "./registry/types.ts";
 import type { ImageBlobs } from "./image.ts";
-import { randomUUID } from "node:crypto";
+import { nodeCrypto } from "./node-crypto.ts";
 import type { Attached } from "./attest/attach.ts";
 import { readFile } from "node:fs/promises";
 import type { BlobLocations, MergedIndex, OwnArch, PushedImage } from "./push.ts";
@@ -180,7 +180,7 @@ export async function run(p: Plan, session: Session, runOptions: RunOptions = {}
     pushed: new Map(), indexEntries: new Map(), blobs: new Map(), local: new Set(),
     attestAfter: new Map(p.steps.flatMap((s) => (s.kind === "attest" && s.after ? [[s.after, s] as const] : []))),
     attestedBuilds: new Set(p.steps.flatMap((s) => (s.kind === "attest" && s.build ? [s.build] : []))),
-    documents: new Map(), builds: new Map(), invocationId: randomUUID(),
+    documents: new Map(), builds: new Map(), invocationId: nodeCrypto().randomUUID(),
   };
   // One scratch directory per run, made before any step starts (steps running at once share it).
   if (p.steps.some((s) => s.kind === "context" || s.kind === "push" || (s.kind === "tag" && s.from))) state.scratch = await (await scratchModule()).createScratch(options.tmpDir);

@@ -8,7 +8,6 @@
 // CommonJS, so that the bin loads it before any bundle (lib/code-cache.cjs) and the config cache
 // (an ES module in the bundle) imports it too: one copy of these checks.
 "use strict";
-const { randomBytes } = require("node:crypto");
 const { closeSync, lstatSync, mkdirSync, openSync, realpathSync, renameSync, unlinkSync, writeSync } = require("node:fs");
 const { homedir } = require("node:os");
 const { dirname, isAbsolute, join } = require("node:path");
@@ -63,7 +62,7 @@ function safeDirectory(dir) {
  * @param {string | Uint8Array} data
  */
 function writeAtomic(path, data) {
-  const temp = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+  const temp = `${path}.${process.pid}.${require("node:crypto").randomBytes(6).toString("hex")}.tmp`;
   const fd = openSync(temp, "wx", 0o600);
   try {
     const bytes = typeof data === "string" ? Buffer.from(data) : data;

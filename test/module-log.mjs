@@ -6,7 +6,8 @@
 // build requires the packages it does not bundle. And the bin's build (lib/dist/bin.cjs) is one
 // file holding pkgkit's modules and those of the packages bundled in, each of which notes its name
 // once it has run (lib/bundle.mjs, pkgkit.evaluated): those names, each as `bundle:<path from the
-// package root>` (lib/bin-entry.ts, its entry, among them whenever it ran).
+// package root>` (lib/bin-entry.ts, its entry, among them whenever it ran). And Node's own modules
+// loaded in this thread (process.moduleLoadList), each as `builtin:<name>` (`builtin:crypto`).
 import { appendFileSync } from "node:fs";
 import { createRequire, register } from "node:module";
 import { pathToFileURL } from "node:url";
@@ -21,6 +22,7 @@ register(`data:text/javascript,${encodeURIComponent(hook)}`);
 const requireCache = createRequire(import.meta.url).cache;
 process.on("exit", () => {
   const evaluated = globalThis[Symbol.for("pkgkit.evaluated")] ?? [];
-  const lines = [...Object.keys(requireCache).map((file) => pathToFileURL(file).href), ...evaluated.map((name) => `bundle:${name}`)];
+  const builtins = process.moduleLoadList.flatMap((m) => (/^NativeModule (?!internal\/)/.test(m) ? [`builtin:${m.slice("NativeModule ".length)}`] : []));
+  const lines = [...Object.keys(requireCache).map((file) => pathToFileURL(file).href), ...evaluated.map((name) => `bundle:${name}`), ...builtins];
   if (lines.length) appendFileSync(process.env.PKGKIT_MODULE_LOG, lines.map((l) => `${l}\n`).join(""));
 });

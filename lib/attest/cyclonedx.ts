@@ -4,7 +4,7 @@
  * owns; files no package owns are top-level too. Deterministic like the SPDX document: the serial
  * number is a name-based UUID of the image digest, the timestamp SOURCE_DATE_EPOCH's.
  */
-import { createHash } from "node:crypto";
+import { nodeCrypto } from "../node-crypto.ts";
 import { PKGKIT_VERSION } from "../version.ts";
 import type { DescribedPackage, ImageFile, ImageInventory, InventoryPackage } from "./inventory.ts";
 import { LICENSE_EXPRESSION, spdxNamespace, spdxTimestamp } from "./spdx.ts";
@@ -39,7 +39,7 @@ export interface CdxBom {
 /** RFC 4122 name-based UUID (version 5, SHA-1) of `name` in the URL namespace. */
 function uuidV5Url(name: string): string {
   const namespace = Uint8Array.from("6ba7b8119dad11d180b400c04fd430c8".match(/../g)!, (b) => parseInt(b, 16));
-  const h = createHash("sha1").update(namespace).update(name).digest("hex").slice(0, 32);
+  const h = nodeCrypto().createHash("sha1").update(namespace).update(name).digest("hex").slice(0, 32);
   const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
   const x = `${h.slice(0, 12)}5${h.slice(13, 16)}${variant}${h.slice(17)}`;
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;

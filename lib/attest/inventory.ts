@@ -2,7 +2,7 @@
  * What an SBOM says, whatever its format: the image's regular files with their checksums, its
  * installed packages and which files each owns, and the pkgkit package the image was built from.
  */
-import { createHash } from "node:crypto";
+import { nodeCrypto } from "../node-crypto.ts";
 import type { ImageBlobs } from "../image.ts";
 import { osPackages, purl, type OsPackage } from "./pkgdb.ts";
 import { imageRootfs, resolvePath } from "./rootfs.ts";
@@ -60,7 +60,7 @@ export interface DescribedPackage {
   purl: string;
 }
 
-const hex = (algorithm: string, data: Uint8Array) => createHash(algorithm).update(data).digest("hex");
+const hex = (algorithm: string, data: Uint8Array) => nodeCrypto().createHash(algorithm).update(data).digest("hex");
 const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The files and packages of an image's final filesystem (its layers applied, whiteouts honoured). */

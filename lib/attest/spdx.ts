@@ -3,7 +3,7 @@
  * is sorted, identifiers come from paths and package URLs, the namespace from the image digest and
  * the creation time from SOURCE_DATE_EPOCH.
  */
-import { createHash } from "node:crypto";
+import { nodeCrypto } from "../node-crypto.ts";
 import { PKGKIT_VERSION } from "../version.ts";
 import type { DescribedPackage, ImageInventory, InventoryPackage } from "./inventory.ts";
 
@@ -54,7 +54,7 @@ export interface SpdxDocument {
   relationships: SpdxRelationship[];
 }
 
-const shortHash = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 8);
+const shortHash = (text: string) => nodeCrypto().createHash("sha256").update(text).digest("hex").slice(0, 8);
 /** `SPDXRef-<kind>-<readable part>-<8 hex of the key>`: readable, and unique because the key is (a path, a purl). */
 const spdxId = (kind: string, readable: string, key: string) => `SPDXRef-${kind}-${readable.replace(/[^A-Za-z0-9.-]+/g, "-").replace(/^-|-$/g, "")}-${shortHash(key)}`;
 

@@ -4,7 +4,8 @@
  * predicate (an SBOM, a provenance); the envelope signs the statement's exact bytes through DSSE's
  * pre-authentication encoding (PAE), which cosign and every in-toto verifier check.
  */
-import { createPublicKey, verify as cryptoVerify, type KeyObject } from "node:crypto";
+import type { KeyObject } from "node:crypto";
+import { nodeCrypto } from "../node-crypto.ts";
 
 /** `_type` of an in-toto statement, v1. */
 export const IN_TOTO_STATEMENT = "https://in-toto.io/Statement/v1";
@@ -103,11 +104,11 @@ export const namesDigest = (s: Statement, digest: string) => s.subject?.some((x)
 
 /** Whether one of the envelope's signatures verifies over PAE(payloadType, payload) with `key` (ECDSA, DER signatures as cosign writes). */
 export function envelopeVerifies(env: DsseEnvelope, key: KeyObject | string): boolean {
-  const pub = typeof key === "string" ? createPublicKey(key) : key;
+  const pub = typeof key === "string" ? nodeCrypto().createPublicKey(key) : key;
   const message = pae(env.payloadType, Buffer.from(env.payload, "base64"));
   return env.signatures.some((s) => {
     try {
-      return cryptoVerify("sha256", message, pub, Buffer.from(s.sig, "base64"));
+      return nodeCrypto().verify("sha256", message, pub, Buffer.from(s.sig, "base64"));
     } catch {
       return false;
     }

@@ -198,12 +198,12 @@ export const observedSchema = z.object({
   localEngine: z.optional(lookups),
   /**
    * Push plans of packages that sign: for each image and index already in the registry,
-   * `<ref>@<digest>` → the signer (its description) it is signed with, null when the package's
+   * `<ref>@<digest>` -> the signer (its description) it is signed with, null when the package's
    * signer finds no signature. What is pushed by the plan is signed by it, and not looked up.
    */
   signatures: z.optional(lookups),
   /**
-   * Push plans that attest: for each arch image already in the registry, `<ref>@<digest>` → the
+   * Push plans that attest: for each arch image already in the registry, `<ref>@<digest>` -> the
    * signer (its description) whose attestations of it verify, null when one is missing or does not verify.
    */
   attestations: z.optional(lookups),

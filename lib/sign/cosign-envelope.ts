@@ -10,7 +10,7 @@
  *    names the signer's certificate or key (PEM) as `publicKey`, as Rekor logs it; DSSE readers
  *    (cosign, in-toto) ignore that field.
  */
-import { createHash } from "node:crypto";
+import { nodeCrypto } from "../node-crypto.ts";
 import { PkgkitError } from "../errors.ts";
 
 /** The bundle's DSSE envelope, as @sigstore/bundle holds it. */
@@ -63,7 +63,7 @@ export async function loggedEnvelope(envelope: BundleEnvelope, entry: LoggedEntr
   } else {
     throw new PkgkitError(`sigstore: Rekor recorded the attestation as a ${kind} entry; cosign's .att image needs a dsse 0.0.1 or intoto 0.0.2 entry (sigstore.rekorEntryType: dsse or intoto)`);
   }
-  const actual = createHash("sha256").update(bytes).digest("hex");
+  const actual = nodeCrypto().createHash("sha256").update(bytes).digest("hex");
   if (actual !== logged)
     throw new PkgkitError(`sigstore: the Rekor ${kind} entry logged envelope hash ${logged ?? "(none)"}, not ${actual}, the SHA-256 of the envelope for the .att image; cosign verify-attestation would refuse it`);
   return new TextEncoder().encode(bytes);

@@ -8,7 +8,8 @@
  * package's first push) wants one valid for a while yet, and a signature made with one about to
  * expire fetches a new one first (once; if that fails, the signature fails).
  */
-import { generateKeyPairSync, sign as cryptoSign, type KeyObject } from "node:crypto";
+import type { KeyObject } from "node:crypto";
+import { nodeCrypto } from "../node-crypto.ts";
 import process from "node:process";
 import { InputError, PkgkitError } from "../errors.ts";
 import { redact, rememberSecret } from "./secrets.ts";
@@ -101,7 +102,7 @@ export function keylessCertificates(options: KeylessOptions) {
   async function fetchCertificate(): Promise<Certificate> {
     const t = await token();
     const claims = checkIdentityToken(t, new Date(now()));
-    const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const { publicKey, privateKey } = nodeCrypto().generateKeyPairSync("ec", { namedCurve: "P-256" });
     const spki = publicKey.export({ type: "spki", format: "der" });
     const { FulcioSigner } = await import("@sigstore/sign");
     const fulcio = new FulcioSigner({
@@ -109,7 +110,7 @@ export function keylessCertificates(options: KeylessOptions) {
       identityProvider: { getToken: async () => t.value },
       keyHolder: {
         sign: async (data: Buffer) => ({
-          signature: cryptoSign("sha256", data, privateKey),
+          signature: nodeCrypto().sign("sha256", data, privateKey),
           key: { $case: "publicKey", publicKey: publicKey.export({ type: "spki", format: "pem" }).toString() },
         }),
       },
@@ -148,7 +149,7 @@ export function keylessCertificates(options: KeylessOptions) {
   const signer: CertifiedSigner = {
     async sign(data) {
       const c = await certificate(SIGN_MARGIN_MS);
-      return { signature: cryptoSign("sha256", data, c.key), key: { $case: "x509Certificate", certificate: c.pem } };
+      return { signature: nodeCrypto().sign("sha256", data, c.key), key: { $case: "x509Certificate", certificate: c.pem } };
     },
   };
 

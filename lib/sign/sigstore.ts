@@ -8,7 +8,8 @@
  * signature over cosign's simple-signing payload (the `.sig` layer), and a DSSE bundle (v0.3)
  * over an in-toto statement with predicate https://sigstore.dev/cosign/sign/v1 (the referrer).
  */
-import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from "node:crypto";
+import type { KeyObject } from "node:crypto";
+import { nodeCrypto } from "../node-crypto.ts";
 import { existsSync, readFileSync } from "node:fs";
 import process from "node:process";
 import { explainedByDoctor, InputError, PkgkitError } from "../errors.ts";
@@ -47,7 +48,7 @@ export function loadPrivateKey(file: string, passwordEnv = "COSIGN_PASSWORD"): K
   if (encrypted && !password) throw explainedByDoctor(new InputError(`signing key ${file} is encrypted: set its password in $${passwordEnv}`));
   let key: KeyObject;
   try {
-    key = createPrivateKey(password ? { key: pem, passphrase: rememberSecret(password) } : pem);
+    key = nodeCrypto().createPrivateKey(password ? { key: pem, passphrase: rememberSecret(password) } : pem);
   } catch {
     // The library's message says nothing more useful, and must not get the chance to quote the password.
     throw explainedByDoctor(new InputError(
@@ -63,14 +64,14 @@ export function loadPrivateKey(file: string, passwordEnv = "COSIGN_PASSWORD"): K
 
 export function loadPublicKey(file: string): KeyObject {
   try {
-    return createPublicKey(readFileSync(file, "utf8"));
+    return nodeCrypto().createPublicKey(readFileSync(file, "utf8"));
   } catch (e) {
     throw new PkgkitError(`public key ${file}: cannot read it as a PEM public key (${(e as NodeJS.ErrnoException).code ?? "invalid PEM"})`);
   }
 }
 
 /** The hint a bundle names its key by: base64 SHA-256 of the DER public key. */
-export const keyHint = (pub: KeyObject) => createHash("sha256").update(pub.export({ type: "spki", format: "der" })).digest("base64");
+export const keyHint = (pub: KeyObject) => nodeCrypto().createHash("sha256").update(pub.export({ type: "spki", format: "der" })).digest("base64");
 
 /**
  * What plans name a key file by besides its path, so that another key put at the same path changes
@@ -90,12 +91,12 @@ export function keyFingerprint(file: string): string {
   const encrypted = pem.includes("ENCRYPTED");
   if (!encrypted) {
     try {
-      return `public key ${keyHint(pem.includes("PUBLIC KEY") ? createPublicKey(pem) : createPublicKey(createPrivateKey(pem)))}`;
+      return `public key ${keyHint(pem.includes("PUBLIC KEY") ? nodeCrypto().createPublicKey(pem) : nodeCrypto().createPublicKey(nodeCrypto().createPrivateKey(pem)))}`;
     } catch {
       // Not a key this runtime reads: signing says why; the file's digest still tells it from another.
     }
   }
-  return `${encrypted ? "encrypted " : ""}file sha256 ${createHash("sha256").update(bytes).digest("base64")}`;
+  return `${encrypted ? "encrypted " : ""}file sha256 ${nodeCrypto().createHash("sha256").update(bytes).digest("base64")}`;
 }
 
 interface Keyed {
@@ -126,13 +127,13 @@ export function sigstoreSigner(options: SigstoreOptions, deps: SigstoreSignerDep
   const keyPairSigner = (): Keyed => {
     if (keySigner) return keySigner;
     const key = loadPrivateKey(options.key!, passwordEnv);
-    const pub = createPublicKey(key);
+    const pub = nodeCrypto().createPublicKey(key);
     const probe = Buffer.from("pkgkit: proof that the key signs");
-    if (!cryptoVerify("sha256", probe, pub, cryptoSign("sha256", probe, key)))
+    if (!nodeCrypto().verify("sha256", probe, pub, nodeCrypto().sign("sha256", probe, key)))
       throw new InputError(`signing key ${options.key}: a signature made with it does not verify with its own public key; use another key`);
     const publicKey = pub.export({ type: "spki", format: "pem" }).toString();
     const hint = keyHint(pub);
-    return (keySigner = { sign: async (data) => ({ signature: cryptoSign("sha256", data, key), key: { $case: "publicKey", publicKey, hint } }) });
+    return (keySigner = { sign: async (data) => ({ signature: nodeCrypto().sign("sha256", data, key), key: { $case: "publicKey", publicKey, hint } }) });
   };
   const signerNow = (): Keyed => (certificates ? certificates.signer : keyPairSigner());
 
@@ -150,7 +151,7 @@ export function sigstoreSigner(options: SigstoreOptions, deps: SigstoreSignerDep
     };
   }
 
-  const publicKey = (): KeyObject => (options.publicKey ? loadPublicKey(options.publicKey) : createPublicKey(loadPrivateKey(options.key!, passwordEnv)));
+  const publicKey = (): KeyObject => (options.publicKey ? loadPublicKey(options.publicKey) : nodeCrypto().createPublicKey(loadPrivateKey(options.key!, passwordEnv)));
 
   return {
     name: "sigstore",
@@ -242,7 +243,7 @@ export function sigstoreSigner(options: SigstoreOptions, deps: SigstoreSignerDep
           } catch {
             return false;
           }
-          return claimed === target.digest && !!sig && cryptoVerify("sha256", l.payload, pub, Buffer.from(sig, "base64"));
+          return claimed === target.digest && !!sig && nodeCrypto().verify("sha256", l.payload, pub, Buffer.from(sig, "base64"));
         });
         if (!good) return { ...base, ok: false, detail: layers.length ? `none of the ${layers.length} signature(s) at ${target.repository}:sha256-….sig is by key ${keyHint(pub)}` : "no cosign signature (sha256-<hex>.sig) for this digest" };
         for (const b of bundles) if (!(await verifyBundle(b.bundle, target.digest, { publicKey: pub }))) return { ...base, ok: true, detail: `cosign signature and Sigstore bundle ${b.digest} verify with key ${keyHint(pub)}` };
@@ -287,7 +288,7 @@ async function timestampOf(url: string, data: Uint8Array): Promise<string> {
   const { TSAWitness } = await import("@sigstore/sign");
   const { HashAlgorithm } = await import("@sigstore/protobuf-specs");
   // The witness timestamps a bundle's signature bytes: hand it `data` as one.
-  const messageDigest = { algorithm: HashAlgorithm.SHA2_256, digest: createHash("sha256").update(data).digest() };
+  const messageDigest = { algorithm: HashAlgorithm.SHA2_256, digest: nodeCrypto().createHash("sha256").update(data).digest() };
   const vm = await new TSAWitness({ tsaBaseURL: url, timeout: WITNESS_TIMEOUT_MS }).testify({ $case: "messageSignature", messageSignature: { messageDigest, signature: Buffer.from(data) } });
   return Buffer.from(vm.rfc3161Timestamps![0]!.signedTimestamp).toString("base64");
 }

@@ -4,7 +4,7 @@
 // itself and logged as `bundle:<path>` (lib/bundle.mjs). Not timed: bench/startup.ts times it.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BIN, ROOT, sh, tmpRepo } from "../helpers.ts";
@@ -169,6 +169,20 @@ test("a build.yml-only run on the bundle loads no TypeScript compiler and no pac
     assert.ok(loaded.includes(BIN_BUILD), `the bundle ran: ${loaded.join(" ")}`);
     assert.equal(loaded.filter((u) => typeScript.test(sourceOf(u))), [], command);
     assert.equal(filesOnly(loaded).filter((u) => /(^|\/)node_modules\//.test(u)), [], `${command}: no package`);
+  }
+});
+
+test("show-tag of a clean build.yml package on the bundle loads neither node:crypto nor the steps' shell; a dirty one hashes its files, and the check sees node:crypto then", () => {
+  const clean = run(["show-tag", "yml"]);
+  assert.ok(clean.loaded.includes("builtin:child_process"), `the log holds Node's modules: ${clean.loaded.join(" ")}`);
+  assert.equal(clean.loaded.filter((u) => u === "builtin:crypto" || /^node_modules\/zx\//.test(sourceOf(u))), []);
+  writeFileSync(join(repo.dir, "yml/untracked.txt"), "dirty\n");
+  try {
+    const dirty = run(["show-tag", "yml"]);
+    assert.match(dirty.stdout, /-dirty-[0-9a-f]{7}\n$/);
+    assert.ok(dirty.loaded.includes("builtin:crypto"), dirty.loaded.join(" "));
+  } finally {
+    rmSync(join(repo.dir, "yml/untracked.txt"));
   }
 });
 

@@ -13,7 +13,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const LAYERS: [name: string, modules: string[]][] = [
   ["base", [
     "lib/errors.ts", "lib/version.ts", "lib/limits.ts", "lib/retry.ts", "lib/runtime.ts", "lib/concurrency.ts", "lib/glob.ts",
-    "lib/yaml.ts", "lib/pemfile.ts", "lib/shell.ts", "lib/scratch.ts", "lib/registry/digest.ts", "lib/gzip.ts", "lib/user-cache.cjs",
+    "lib/yaml.ts", "lib/pemfile.ts", "lib/shell.ts", "lib/scratch.ts", "lib/registry/digest.ts", "lib/gzip.ts", "lib/user-cache.cjs", "lib/node-crypto.ts",
   ]],
   ["spec, names, options", ["lib/names.ts", "lib/tagtemplate.ts", "lib/spec.ts", "lib/define.ts", "lib/sign/schema.ts", "lib/options.ts"]],
   ["adapters: Builder, Registry, Signer", ["lib/builder-kind.ts", "lib/buildx-driver.ts", "lib/engine-api.ts", "lib/engine-errors.ts", "lib/builder.ts", "lib/image.ts", "lib/layer-tar.ts", "lib/registry/*", "lib/sign/*",
