@@ -29,6 +29,7 @@ export const {
   definePackage,
   defineWorkspace,
   detectBuilder,
+  directShell,
   formatPlan,
   formatRef,
   imageRef,

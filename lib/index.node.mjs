@@ -32,6 +32,7 @@ export const {
   definePackage,
   defineWorkspace,
   detectBuilder,
+  directShell,
   formatPlan,
   formatRef,
   imageRef,

@@ -48,7 +48,7 @@ export type { Registry } from "./registry/types.ts";
 export { createSigner } from "./sign/index.ts";
 export type { Signer } from "./sign/types.ts";
 export type { SignerConfig } from "./sign/schema.ts";
-export { defaultShell, type Shell } from "./shell.ts";
+export { defaultShell, directShell, type Shell } from "./shell.ts";
 
 // Errors: each carries the exit code the CLI exits with.
 export { PkgkitError, InputError, SpecError, StalePlanError, ExitCode } from "./errors.ts";

@@ -63,7 +63,7 @@ const PUBLIC: Record<keyof typeof ENTRIES, string[]> = {
     "plan", "formatPlan", "Plan", "Step", "PlanOptions", "parsePlanFile", "selectPlan", "planByArch", "PlanMatrix",
     "run", "Result", "StepResult", "Reporter", "RunOptions",
     "resolveSettings", "Settings", "createSession", "completeSession", "Session", "SessionParts", "SessionNeeds",
-    "buildxBuilder", "legacyBuilder", "detectBuilder", "Builder", "createRegistry", "Registry", "createSigner", "Signer", "SignerConfig", "defaultShell", "Shell",
+    "buildxBuilder", "legacyBuilder", "detectBuilder", "Builder", "createRegistry", "Registry", "createSigner", "Signer", "SignerConfig", "defaultShell", "directShell", "Shell",
     "PkgkitError", "InputError", "SpecError", "StalePlanError", "ExitCode",
   ],
   "pkgkit/recipes": [
