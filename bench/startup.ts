@@ -2,8 +2,9 @@
  * Benchmark: start-up of commands that do not build, each run interleaved with its yardstick in
  * one script (whole processes, medians), against issue 13's targets:
  *
- * - `node lib/bin.mjs show-tag <build.yml package>`: at most 1.8x `node -e 0`
- * - `node lib/bin.mjs show-tag <pkg.config.ts package>`: at most 2.5x `node -e 0`
+ * - `pkgkit show-tag <build.yml package>` (node and the bin package.json names, lib/bin.cjs): at
+ *   most 1.8x `node -e 0`; `node lib/bin.mjs`, its ES module twin, reported beside
+ * - `pkgkit show-tag <pkg.config.ts package>`: at most 2.5x `node -e 0`
  * - `tsx <pkg.config.ts> show-tag`: at most 1.25x `tsx empty.ts` (and `npx tsx`, reported only)
  * - the single executable (lib/compile.mjs, compiled into the temp dir first) on both packages,
  *   against `node -e 0` and `bun -e 0`: reported only
@@ -15,14 +16,16 @@
  *
  * The packages live in a throwaway git repository (one commit), so git's share is the same for all.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { benchEnv, interleave, median, mustRun, parseFlags, secs, table, timed, type RunResult } from "./common.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const BIN = join(root, "lib", "bin.mjs");
+// The bin package.json names (lib/bin.cjs), as `pkgkit` runs it; its ES module twin is reported beside.
+const BIN = join(root, (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { bin: { pkgkit: string } }).bin.pkgkit);
+const ESM_BIN = join(root, "lib", "bin.mjs");
 const TSX = join(root, "node_modules", ".bin", "tsx");
 const BUN = join(root, "node_modules", ".bin", "bun");
 const DENO = join(root, "node_modules", ".bin", "deno");
@@ -90,6 +93,7 @@ const contenders = [
   { name: "node -e 0", run: run(["node", "-e", "0"]), check: ok },
   { name: "pkgkit show-tag yml", run: run(["node", BIN, "show-tag", "yml"]), check: tagLine("yml") },
   { name: "pkgkit show-tag ts", run: run(["node", BIN, "show-tag", "ts"]), check: tagLine("ts") },
+  { name: "lib/bin.mjs show-tag yml", run: run(["node", ESM_BIN, "show-tag", "yml"]), check: tagLine("yml") },
   { name: "tsx empty.ts", run: run([TSX, "empty.ts"]), check: ok },
   { name: "tsx pkg.config.ts show-tag", run: run([TSX, "ts/pkg.config.ts", "show-tag"]), check: tagLine("ts") },
   { name: "npx tsx pkg.config.ts show-tag", run: run(["npx", "--no-install", "tsx", "ts/pkg.config.ts", "show-tag"]), check: tagLine("ts") },
@@ -110,6 +114,7 @@ console.log(table([["command", "median (s)"], ...contenders.map((c) => [c.name, 
 const ratios: [string, string, number | undefined][] = [
   ["pkgkit show-tag yml", "node -e 0", 1.8],
   ["pkgkit show-tag ts", "node -e 0", 2.5],
+  ["lib/bin.mjs show-tag yml", "node -e 0", undefined],
   ["tsx pkg.config.ts show-tag", "tsx empty.ts", 1.25],
   ["npx tsx pkg.config.ts show-tag", "tsx empty.ts", undefined],
   ["executable show-tag yml", "node -e 0", undefined],

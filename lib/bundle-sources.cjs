@@ -114,15 +114,16 @@ function recordIfUnchanged() {
 }
 
 /**
- * Whether this process is this package's bin (lib/bin.mjs, by whatever link it was started), which
- * runs the bundled CLI as ES modules: an entry module then picks the bundle's ES module entry,
- * whose modules the CLI shares, rather than its CommonJS build.
+ * Whether this process is this package's bin (lib/bin.cjs or lib/bin.mjs, by whatever link it was
+ * started), which runs the bin's build (lib/dist/bin.cjs): an entry module then picks that build's
+ * public entry (lib/dist/bin-index.mjs), whose modules the CLI shares, rather than another build.
  * @returns {boolean}
  */
 function binIsMain() {
   if (!process.argv[1]) return false;
   try {
-    return realpathSync(process.argv[1]) === realpathSync(join(__dirname, "bin.mjs"));
+    const main = realpathSync(process.argv[1]);
+    return main === realpathSync(join(__dirname, "bin.cjs")) || main === realpathSync(join(__dirname, "bin.mjs"));
   } catch {
     return false;
   }

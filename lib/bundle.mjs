@@ -82,7 +82,7 @@ function evaluatedMarkers() {
 /** lib/dist/bin-index.mjs or bin-define.mjs: `names`, the exports of `entry` inside lib/dist/bin.cjs. */
 function binShim(loader, entry, names) {
   return `// Written by lib/bundle.mjs: ${entry} for a config file the pkgkit bin loads, from the bin's own
-// build (lib/dist/bin.cjs, which lib/bin.mjs lends as pkgkit.bin), so that it shares the CLI's modules.
+// build (lib/dist/bin.cjs, which lib/bin-node.cjs lends as pkgkit.bin), so that it shares the CLI's modules.
 const pkgkit = await globalThis[Symbol.for("pkgkit.bin")].${loader}();
 
 ${exportsOf(names, entry)}`;

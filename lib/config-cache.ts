@@ -42,7 +42,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { importModule } from "./runtime.ts";
 import { userCacheDir, writeAtomic } from "./user-cache.cjs";
 
-/** What the bin (lib/bin.mjs) offers when it runs a fresh bundle on Node. */
+/** What the bin (lib/bin-node.cjs) offers when it runs a fresh bundle on Node. */
 export interface ConfigLoader {
   /** The bundle's digest (lib/dist/cli.sources.json): its identity. */
   bundleDigest: string;
@@ -57,7 +57,7 @@ export interface ConfigLoader {
   root: string;
   /**
    * Take compiled modules (source URL → compiled URL) for this process; false once tsx is
-   * registered in it, after which every config loads through tsx (see lib/bin.mjs).
+   * registered in it, after which every config loads through tsx (see lib/bin-node.cjs).
    */
   claim(modules: [string, string][]): boolean;
   /** True once tsx is registered in this process. */

@@ -7,7 +7,7 @@
 // resolves to the one in the bin's build (lib/dist/bin-index.mjs stands for it): built from the same
 // sources, it spares compiling them, and shares the CLI's modules.
 //
-// A config file the bin loaded compiled from its cache before this was registered (lib/bin.mjs,
+// A config file the bin loaded compiled from its cache before this was registered (lib/bin-node.cjs,
 // lib/config-cache.ts) resolves to that compiled module, so it is not loaded a second time.
 
 /** @type {{ source: string, bundle: string } | undefined} */

@@ -186,6 +186,37 @@ test("show-tag of a clean build.yml package on the bundle loads neither node:cry
   }
 });
 
+test("the bin package.json names, lib/bin.cjs, starts without lib/bin.mjs (no ES module entry) and prints what lib/bin.mjs prints: the bundle while fresh, the sources else; Deno and Bun get lib/bin.mjs through it", () => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { bin: Record<string, string> };
+  assert.equal(pkg.bin, { pkgkit: "./lib/bin.cjs" });
+  const CJS_BIN = join(ROOT, "lib/bin.cjs");
+  const runCjs = (args: string[], env: Record<string, string> = {}) => {
+    const log = join(logs, `${++runs}.txt`);
+    const r = sh([process.execPath, "--import", join(ROOT, "test/module-log.mjs"), CJS_BIN, ...args], repo.dir, { ...freshCache(), ...env, PKGKIT_MODULE_LOG: log });
+    return { ...r, loaded: readFileSync(log, "utf8").trim().split("\n").map((u) => u.replace(`file://${ROOT}/`, "")) };
+  };
+  const esm = run(["show-tag", "yml", "ts"]);
+  const fresh = runCjs(["show-tag", "yml", "ts"]);
+  assert.is(fresh.code, 0, fresh.stderr);
+  assert.is(fresh.stdout, esm.stdout);
+  assert.ok(fresh.loaded.includes(BIN_BUILD), fresh.loaded.join(" "));
+  assert.ok(esm.loaded.includes("lib/bin.mjs"), `the check sees lib/bin.mjs: ${esm.loaded.join(" ")}`);
+  assert.equal(fresh.loaded.filter((u) => u === "lib/bin.mjs"), []);
+  const sources = runCjs(["show-tag", "yml", "ts"], { PKGKIT_NO_BUNDLE: "1" });
+  assert.is(sources.stdout, esm.stdout);
+  assert.ok(sources.loaded.includes("lib/cli/main.ts") && !sources.loaded.includes(BIN_BUILD), sources.loaded.join(" "));
+  // Bad input: the same error and exit code as lib/bin.mjs's.
+  const bad = runCjs(["show-tag", "no-such-dir"]);
+  assert.is(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, "no-such-dir: not a directory");
+  for (const runtime of [join(ROOT, "node_modules/.bin/bun"), join(ROOT, "node_modules/.bin/deno")]) {
+    const argv = runtime.endsWith("deno") ? [runtime, "run", "-A", "--quiet", CJS_BIN] : [runtime, CJS_BIN];
+    const r = sh([...argv, "show-tag", "yml"], repo.dir);
+    assert.is(r.code, 0, `${runtime}: ${r.stderr}`);
+    assert.is(r.stdout, esm.stdout.split("\n")[0] + "\n", runtime);
+  }
+});
+
 test("a pkg.config.ts run on the bundle: the first (cold cache) compiles it with esbuild, without tsx; the second (cache hit) loads no compiler and none of pkgkit's .ts sources, and prints the same", () => {
   for (const command of ["show-tag", "plan"]) {
     const cache = freshCache();

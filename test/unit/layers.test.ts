@@ -25,7 +25,7 @@ const LAYERS: [name: string, modules: string[]][] = [
   ["session", ["lib/session.ts"]],
   ["recipes", ["recipes/*"]],
   ["cli", ["lib/cli/*"]],
-  ["entry", ["lib/index.ts", "lib/define-entry.ts", "lib/bin-entry.ts", "lib/index.node.mjs", "lib/index.node.cjs", "lib/bin.mjs", "lib/sea.ts", "lib/esm-hooks.mjs", "lib/bundle-sources.cjs", "lib/code-cache.cjs",
+  ["entry", ["lib/index.ts", "lib/define-entry.ts", "lib/bin-entry.ts", "lib/index.node.mjs", "lib/index.node.cjs", "lib/bin.mjs", "lib/bin.cjs", "lib/bin-node.cjs", "lib/sea.ts", "lib/esm-hooks.mjs", "lib/bundle-sources.cjs", "lib/code-cache.cjs",
     "lib/index.deno-bun.mjs", "lib/recipes.deno-bun.mjs", "lib/registry.deno-bun.mjs", "lib/cli.deno-bun.mjs", "lib/deno-bun-fresh.mjs"]],
 ];
 /** Build scripts, not modules of the program. */
