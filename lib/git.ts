@@ -13,7 +13,6 @@
  *               contentHash below)
  */
 import { existsSync } from "node:fs";
-import { lstat, readFile } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { InputError } from "./errors.ts";
 import { nodeCrypto } from "./node-crypto.ts";
@@ -215,6 +214,9 @@ export async function contentHash(state: DirState, dir: string): Promise<string>
   const shown = (names: string[]) => names.map((n) => (quoted(n, quotePath) ? QUOTED : n)).map((n) => `${n}\n`).join("");
   const text = goTrimSpace(`${shown(under(state.files.tracked))}\n${shown(under(state.files.untracked))}`);
   const h = nodeCrypto().createHash("sha256");
+  // Loaded by the first dirty package: node:fs/promises brings readline with it, which a start
+  // that hashes nothing (through lib/bin.cjs, no ES module loader) never loads.
+  const { lstat, readFile } = await import("node:fs/promises");
   for (const line of text.split("\n")) {
     if (line === QUOTED) continue;
     const file = join(dir, line);

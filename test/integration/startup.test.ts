@@ -172,15 +172,15 @@ test("a build.yml-only run on the bundle loads no TypeScript compiler and no pac
   }
 });
 
-test("show-tag of a clean build.yml package on the bundle loads neither node:crypto nor the steps' shell; a dirty one hashes its files, and the check sees node:crypto then", () => {
+test("show-tag of a clean build.yml package on the bundle loads neither node:crypto, node:fs/promises nor the steps' shell; a dirty one hashes its files, and the check sees those two then", () => {
   const clean = run(["show-tag", "yml"]);
   assert.ok(clean.loaded.includes("builtin:child_process"), `the log holds Node's modules: ${clean.loaded.join(" ")}`);
-  assert.equal(clean.loaded.filter((u) => u === "builtin:crypto" || /^node_modules\/zx\//.test(sourceOf(u))), []);
+  assert.equal(clean.loaded.filter((u) => u === "builtin:crypto" || u === "builtin:fs/promises" || /^node_modules\/zx\//.test(sourceOf(u))), []);
   writeFileSync(join(repo.dir, "yml/untracked.txt"), "dirty\n");
   try {
     const dirty = run(["show-tag", "yml"]);
     assert.match(dirty.stdout, /-dirty-[0-9a-f]{7}\n$/);
-    assert.ok(dirty.loaded.includes("builtin:crypto"), dirty.loaded.join(" "));
+    assert.ok(dirty.loaded.includes("builtin:crypto") && dirty.loaded.includes("builtin:fs/promises"), dirty.loaded.join(" "));
   } finally {
     rmSync(join(repo.dir, "yml/untracked.txt"));
   }
