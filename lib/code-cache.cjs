@@ -11,13 +11,14 @@
 // its inode, size, mtime and ctime (any rewrite changes the ctime), hashed; <node> the Node version
 // and architecture, hashed. A file for a bundle built since, or for another Node, is never taken,
 // and a new one replaces the files of the same bundle path with another <build>, so the directory
-// does not grow with rebuilds.
+// does not grow with rebuilds; any file not rewritten for 60 days goes when another is written (the
+// files of a copy of pkgkit since deleted).
 //
 // CommonJS, loaded by the bin before anything else.
 "use strict";
 const { accessSync, constants, readdirSync, readFileSync, realpathSync, statSync, unlinkSync } = require("node:fs");
 const { createRequire, wrap } = require("node:module");
-const { dirname, join } = require("node:path");
+const { basename, dirname, join } = require("node:path");
 const { Script } = require("node:vm");
 const { userCacheDir, writeAtomic } = require("./user-cache.cjs");
 
@@ -75,14 +76,32 @@ function cacheFile(file, command) {
   return { dir, bundle, build, path: join(dir, `${bundle}-${build}-${node}-${name}.v8`) };
 }
 
-/** Writes the code V8 has for `script` now, and drops this bundle path's files of other builds. Never throws: a cache is optional. */
+/**
+ * A file not rewritten for this long goes when another is written: the files of a copy of pkgkit
+ * since deleted (its bundle path hashed into the name, so nothing else tells them), and, at worst,
+ * the file of a command still in use, which its next run writes again.
+ */
+const STALE_MS = 60 * 24 * 60 * 60 * 1000;
+
+/**
+ * Writes the code V8 has for `script` now, and drops this bundle path's files of other builds and
+ * any file not written for STALE_MS. Never throws: a cache is optional.
+ */
 function save(script, cached) {
   try {
     // Serializing costs milliseconds: not for a directory that cannot take the file.
     accessSync(cached.dir, constants.W_OK);
     writeAtomic(cached.path, script.createCachedData());
-    for (const f of readdirSync(cached.dir))
-      if (f.startsWith(`${cached.bundle}-`) && !f.startsWith(`${cached.bundle}-${cached.build}-`) && f.endsWith(".v8")) unlinkSync(join(cached.dir, f));
+    const now = Date.now();
+    for (const f of readdirSync(cached.dir)) {
+      // .tmp: what a writer stopped between writing and renaming left (lib/user-cache.cjs, writeAtomic).
+      if (!(f.endsWith(".v8") || f.endsWith(".tmp")) || f === basename(cached.path)) continue;
+      const file = join(cached.dir, f);
+      const otherBuild = f.endsWith(".v8") && f.startsWith(`${cached.bundle}-`) && !f.startsWith(`${cached.bundle}-${cached.build}-`);
+      try {
+        if (otherBuild || now - statSync(file).mtimeMs > STALE_MS) unlinkSync(file);
+      } catch {}
+    }
   } catch {}
 }
 

@@ -4,7 +4,7 @@
 // cache directory is not safely ours, and the output always the same as without it.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BIN, bundledCopy, ROOT, sh, shAsync, tmpRepo } from "../helpers.ts";
@@ -182,6 +182,32 @@ test("another Node's file of the same bundle stays (a file named as another Node
   pkgkit(["plan", "yml"], cache);
   assert.ok(entries(cache).has(other), [...entries(cache).keys()].join(" "));
   assert.is(entries(cache).size, 3);
+});
+
+test("a file not written for 60 days (a deleted copy's, or a temp file a stopped writer left) goes when another is written; a recent one of another bundle stays", () => {
+  const cache = freshCache();
+  pkgkit(["show-tag", "yml"], cache);
+  const dir = join(cache, "pkgkit", "code-v1");
+  const [name, entry] = [...entries(cache)][0]!;
+  const old = new Date(Date.now() - 61 * 24 * 60 * 60 * 1000);
+  const recentOther = `${"a".repeat(16)}-${"b".repeat(16)}-${"c".repeat(8)}-show-tag.v8`;
+  const staleOther = `${"d".repeat(16)}-${"e".repeat(16)}-${"f".repeat(8)}-show-tag.v8`;
+  const staleTemp = `${name}.12345.abcdefabcdef.tmp`;
+  for (const f of [recentOther, staleOther, staleTemp]) writeFileSync(join(dir, f), entry.bytes);
+  for (const f of [staleOther, staleTemp]) utimesSync(join(dir, f), old, old);
+  // This checkout's own file, not written for as long: it goes too, and its command writes it again.
+  utimesSync(join(dir, name), old, old);
+  // A run that writes (plan had no file yet).
+  pkgkit(["plan", "yml"], cache);
+  const left = [...entries(cache).keys()].sort();
+  assert.equal(left, [recentOther, name.replace(/-show-tag\.v8$/, "-plan.v8")].sort());
+  // A run that reads writes nothing and removes nothing.
+  utimesSync(join(dir, recentOther), old, old);
+  pkgkit(["plan", "yml"], cache);
+  assert.ok(entries(cache).has(recentOther));
+  // show-tag writes its file again, and the stale one goes with that write.
+  pkgkit(["show-tag", "yml"], cache);
+  assert.equal([...entries(cache).keys()].sort(), [name, name.replace(/-show-tag\.v8$/, "-plan.v8")].sort());
 });
 
 test("eight bins at once on one cold cache: each prints the same, one file is left per command, and no temp file", async () => {
