@@ -47,7 +47,7 @@ function startBundle() {
   const bundle = record ? new URL("./dist/", self) : undefined;
   // load.ts calls this before importing a pkg.config.ts.
   globalThis[Symbol.for("pkgkit.loadTypeScript")] = () => loadTypeScript(bundle);
-  if (!bundle || !record) return undefined;
+  if (!record) return undefined;
   // load.ts asks config-cache.ts for a compiled config first, with this (its ConfigLoader).
   globalThis[Symbol.for("pkgkit.configLoader")] = {
     bundleDigest: record.sha256,

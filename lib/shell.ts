@@ -4,6 +4,8 @@
  * pkgkit's own questions to git, asked on every start to compute tags, go through directShell: the
  * program itself, started with its argv, no shell and no library between.
  */
+import type { ChildProcess, SpawnOptions } from "node:child_process";
+import { constants } from "node:os";
 import process from "node:process";
 import { runtime } from "./runtime.ts";
 
@@ -63,21 +65,18 @@ async function spawnExec(argv: readonly string[], options: ExecOptions = {}): Pr
   const out = lineSplitter("stdout", options.onLine);
   const err = lineSplitter("stderr", options.onLine);
   return new Promise((done) => {
-    const child = spawn(argv[0]!, argv.slice(1), {
-      cwd: options.cwd,
-      env: options.env ? { ...process.env, ...options.env } : process.env,
-      stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
-      ...(options.signal ? { detached: true } : {}),
-    });
+    const child = startChild(
+      spawn,
+      argv[0]!,
+      argv.slice(1),
+      { cwd: options.cwd, env: options.env ? { ...process.env, ...options.env } : process.env, stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"] },
+      options.signal,
+    );
     let failed: string | undefined;
     child.on("error", (e: NodeJS.ErrnoException) => (failed ??= notStarted(argv[0]!, e.code ?? e.message)));
     child.stdout!.on("data", (c: Buffer) => out.push(c));
     child.stderr!.on("data", (c: Buffer) => err.push(c));
-    if (options.input !== undefined) {
-      child.stdin!.on("error", () => {}); // a child that exits before reading it all: its exit code says enough
-      child.stdin!.end(options.input);
-    }
-    if (options.signal) stopOnAbort(options.signal, child);
+    if (options.input !== undefined) child.stdin!.end(options.input);
     child.on("close", (code, signal) => {
       const stderr = err.end();
       done({ code: failed ? 127 : (code ?? 128 + signalNumber(signal)), stdout: out.end(), stderr: failed ? stderr + failed : stderr });
@@ -157,8 +156,8 @@ async function drain(stream: ReadableStream<Uint8Array>, into: ReturnType<typeof
 }
 
 const notStarted = (program: string, reason: string) => `${program}: cannot start it (${reason === "ENOENT" ? "command not found, ENOENT" : reason})\n`;
-const signalNumber = (signal: string | null) => (signal && (SIGNALS as Record<string, number>)[signal]) || 0;
-const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGPIPE: 13, SIGTERM: 15 };
+/** A signal's number (the platform's table), 0 for none or an unknown name. */
+const signalNumber = (signal: string | null) => (signal && (constants.signals as Record<string, number>)[signal]) || 0;
 
 function lineSplitter(stream: "stdout" | "stderr", onLine?: ExecOptions["onLine"]) {
   let buf = "";
@@ -187,14 +186,9 @@ function lineSplitter(stream: "stdout" | "stderr", onLine?: ExecOptions["onLine"
 async function zxShell(): Promise<Shell> {
   const { $ } = await import("zx/core"); // the process API alone, without zx's globals (faster start)
   const { spawn } = await import("node:child_process");
-  // zx writes `input` without an error listener: a child that exits before reading all of it (a
-  // missing program) crashed the whole process with EPIPE (Node and Bun). Its exit code says enough.
-  const spawnQuietStdin = (signal?: AbortSignal) => ((command: string, args: readonly string[], opts: object) => {
-    const child = spawn(command, args, { ...opts, ...(signal ? { detached: true } : {}) });
-    child.stdin?.on("error", () => {});
-    if (signal) stopOnAbort(signal, child);
-    return child;
-  }) as typeof spawn;
+  // zx writes `input` without an error listener: startChild adds one (see there).
+  const spawnQuietStdin = (signal?: AbortSignal) =>
+    ((command: string, args: readonly string[], opts: SpawnOptions) => startChild(spawn, command, args, opts, signal)) as typeof spawn;
   return {
     name: "zx",
     async exec(argv, options = {}) {
@@ -220,6 +214,19 @@ async function zxShell(): Promise<Shell> {
       return { code: result.exitCode ?? 1, stdout: out.end(), stderr: err.end() };
     },
   };
+}
+
+/**
+ * node:child_process's spawn, for zx and directShell alike: with a `signal`, in a process group of
+ * its own, which an abort stops (stopOnAbort); its stdin's write errors ignored, since a child
+ * that exits before reading all of its input (a missing program) would otherwise crash the whole
+ * process with EPIPE (Node and Bun), and its exit code says enough.
+ */
+function startChild(spawn: typeof import("node:child_process").spawn, command: string, args: readonly string[], opts: SpawnOptions, signal?: AbortSignal): ChildProcess {
+  const child = spawn(command, args, { ...opts, ...(signal ? { detached: true } : {}) });
+  child.stdin?.on("error", () => {});
+  if (signal) stopOnAbort(signal, child);
+  return child;
 }
 
 /** On abort, SIGTERM the child's process group, then SIGKILL what is left of it. */

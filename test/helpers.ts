@@ -1,5 +1,5 @@
 /** Shared test helpers: throwaway git repos and running the real CLI. */
-import { copyFileSync, cpSync, mkdtempSync, mkdirSync, writeFileSync, rmSync, symlinkSync } from "node:fs";
+import { copyFileSync, cpSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,6 +11,8 @@ import { imageBlobsFromArchive } from "../lib/image.ts";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const BIN = join(ROOT, "lib/bin.mjs");
+/** The bin package.json names: what `pkgkit` and `npx pkgkit` run. */
+export const PACKAGE_BIN = join(ROOT, (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { bin: { pkgkit: string } }).bin.pkgkit);
 
 export function sh(cmd: string[], cwd?: string, env?: Record<string, string>): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(cmd[0]!, cmd.slice(1), { cwd, encoding: "utf8", env: { ...process.env, ...env } });

@@ -12,7 +12,7 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { must, pkgkit, pushedManifestOf, ROOT, sh, shAsync } from "../helpers.ts";
+import { must, PACKAGE_BIN, pkgkit, pushedManifestOf, ROOT, sh, shAsync } from "../helpers.ts";
 import { services } from "../services.ts";
 import { createRegistry } from "../../lib/registry/index.ts";
 import type { PlanMatrix } from "../../lib/apply.ts";
@@ -32,10 +32,9 @@ interface Job { needs?: string; steps: Step[]; strategy?: { matrix: { arch: stri
 const workflow = parse(readFileSync(WORKFLOW, "utf8")) as { env: Record<string, string>; jobs: Record<string, Job> };
 
 /** `npx pkgkit ...` runs this checkout's bin, the one package.json names; anything else npx would fetch fails. */
-const NPM_BIN = join(ROOT, (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { bin: { pkgkit: string } }).bin.pkgkit);
 const shims = join(TMP, "bin");
 mkdirSync(shims);
-writeFileSync(join(shims, "npx"), `#!/bin/sh\n[ "$1" = pkgkit ] || { echo "npx stand-in: only pkgkit" >&2; exit 127; }\nshift\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(NPM_BIN)} "$@"\n`);
+writeFileSync(join(shims, "npx"), `#!/bin/sh\n[ "$1" = pkgkit ] || { echo "npx stand-in: only pkgkit" >&2; exit 127; }\nshift\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(PACKAGE_BIN)} "$@"\n`);
 chmodSync(join(shims, "npx"), 0o755);
 
 /** The workflow expressions the `run` steps' environment uses, and nothing else. */

@@ -7,7 +7,7 @@ import * as assert from "uvu/assert";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BIN, ROOT, sh, tmpRepo } from "../helpers.ts";
+import { BIN, PACKAGE_BIN, ROOT, sh, tmpRepo } from "../helpers.ts";
 import { BUILD_YML, CONFIG_FILE } from "../../lib/load.ts";
 
 // The pkg.config.ts imports "pkgkit" as a user's does, through node_modules/pkgkit (a link to this checkout).
@@ -31,12 +31,17 @@ test.after(() => {
 let runs = 0;
 /** A fresh, empty cache for compiled config files (lib/config-cache.ts). */
 const freshCache = () => ({ XDG_CACHE_HOME: mkdtempSync(join(logs, "cache-")) });
-/** The module URLs Node loads for one pkgkit command, relative to the checkout where inside it; its stdout. */
-function run(args: string[], env: Record<string, string> = {}): { loaded: string[]; stdout: string } {
+/** One pkgkit command through `bin`: its result, and the module URLs Node loaded, relative to the checkout where inside it. */
+function logged(bin: string, args: string[], env: Record<string, string> = {}) {
   const log = join(logs, `${++runs}.txt`);
-  const r = sh([process.execPath, "--import", join(ROOT, "test/module-log.mjs"), BIN, ...args], repo.dir, { ...freshCache(), ...env, PKGKIT_MODULE_LOG: log });
+  const r = sh([process.execPath, "--import", join(ROOT, "test/module-log.mjs"), bin, ...args], repo.dir, { ...freshCache(), ...env, PKGKIT_MODULE_LOG: log });
+  return { ...r, loaded: readFileSync(log, "utf8").trim().split("\n").map((u) => u.replace(`file://${ROOT}/`, "")) };
+}
+/** The module URLs Node loads for one pkgkit command (lib/bin.mjs, exit 0 asserted); its stdout. */
+function run(args: string[], env: Record<string, string> = {}): { loaded: string[]; stdout: string } {
+  const r = logged(BIN, args, env);
   assert.is(r.code, 0, `pkgkit ${args.join(" ")}: ${r.stderr}`);
-  return { loaded: readFileSync(log, "utf8").trim().split("\n").map((u) => u.replace(`file://${ROOT}/`, "")), stdout: r.stdout };
+  return r;
 }
 const modulesLoaded = (args: string[], env: Record<string, string> = {}) => run(args, env).loaded;
 
@@ -189,12 +194,8 @@ test("show-tag of a clean build.yml package on the bundle loads neither node:cry
 test("the bin package.json names, lib/bin.cjs, starts without lib/bin.mjs (no ES module entry) and prints what lib/bin.mjs prints: the bundle while fresh, the sources else; Deno and Bun get lib/bin.mjs through it", () => {
   const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { bin: Record<string, string> };
   assert.equal(pkg.bin, { pkgkit: "./lib/bin.cjs" });
-  const CJS_BIN = join(ROOT, "lib/bin.cjs");
-  const runCjs = (args: string[], env: Record<string, string> = {}) => {
-    const log = join(logs, `${++runs}.txt`);
-    const r = sh([process.execPath, "--import", join(ROOT, "test/module-log.mjs"), CJS_BIN, ...args], repo.dir, { ...freshCache(), ...env, PKGKIT_MODULE_LOG: log });
-    return { ...r, loaded: readFileSync(log, "utf8").trim().split("\n").map((u) => u.replace(`file://${ROOT}/`, "")) };
-  };
+  const CJS_BIN = PACKAGE_BIN;
+  const runCjs = (args: string[], env: Record<string, string> = {}) => logged(CJS_BIN, args, env);
   const esm = run(["show-tag", "yml", "ts"]);
   const fresh = runCjs(["show-tag", "yml", "ts"]);
   assert.is(fresh.code, 0, fresh.stderr);

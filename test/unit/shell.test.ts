@@ -5,7 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { mkdtempSync, realpathSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { constants, tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultShell, directShell, type Shell } from "../../lib/shell.ts";
 
@@ -68,6 +68,13 @@ for (const shell of shells) {
     });
   }
 }
+
+test("direct: a program a signal ends exits 128 plus the signal's number, as under a shell, whichever the signal", async () => {
+  for (const sig of ["TERM", "USR1", "USR2"] as const) {
+    const r = await directShell().exec(["sh", "-c", `kill -${sig} $$; sleep 5`]);
+    assert.is(r.code, 128 + constants.signals[`SIG${sig}`], `SIG${sig}: ${JSON.stringify(r)}`);
+  }
+});
 
 test("directShell is one object, named direct, and asks for no shell library", () => {
   assert.is(directShell(), directShell());
