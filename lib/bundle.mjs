@@ -9,14 +9,26 @@
 // lib/dist/cli.sources.json, which records the source files both were built from and their
 // digest (bundle-sources.cjs): the bundle is used only while the files on disk give that digest;
 // otherwise the sources load through tsx, so a stale bundle never runs.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { relative } from "node:path";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { SOURCES_RECORD, sourcesRecord } from "./bundle-sources.cjs";
 
 const root = new URL("../", import.meta.url);
 const BUNDLED = ["zod", "yaml", "fflate", "zx"];
+/** The name of the Bun build's entry (bunBuild), which is no file. */
+const BUN_ENTRIES = "pkgkit-bun-entries.mjs";
+/** esbuild plugin for the Bun build (bunBuild): `import process from "node:process"` is the global process. */
+const PROCESS_GLOBAL = "pkgkit-process-global";
+const processGlobal = {
+  name: PROCESS_GLOBAL,
+  setup(b) {
+    b.onResolve({ filter: /^node:process$/ }, () => ({ path: "process", namespace: PROCESS_GLOBAL }));
+    b.onLoad({ filter: /.*/, namespace: PROCESS_GLOBAL }, () => ({ contents: "export default globalThis.process;", loader: "js" }));
+  },
+};
 
 /** Every package import (a dependency's own dependencies too) stays external, but those of `bundled`. */
 function externalPackagesBut(bundled) {
@@ -254,12 +266,14 @@ writeFileSync(SOURCES_RECORD, `${JSON.stringify(sourcesRecord(root, files), null
 // sources, which Deno and Bun compile themselves. Every entry decides alike (lib/deno-bun-fresh.mjs,
 // once a process), so that a process has one copy of each module: the CLI that runs a config file
 // is the one its definePackage came from.
-import { denoBunBundleIsFresh } from "./deno-bun-fresh.mjs";
+// On Bun, the bytecode build of the same entries (lib/dist/deno-bun/bun.js) comes first, while the
+// Bun running it is the one that built it.
+import { bunEntry, denoBunBundleIsFresh } from "./deno-bun-fresh.mjs";
 
 // Named by expressions, not string literals: Deno would read every module of both (the bundle's
 // chunks and the sources) before running anything, whichever is taken.
 const at = (path) => new URL(path, import.meta.url).href;
-const pkgkit = denoBunBundleIsFresh() ? await import(at("./dist/deno-bun/${name}.mjs")) : await import(at(${JSON.stringify(entry.source)}));
+const pkgkit = denoBunBundleIsFresh() ? ((await bunEntry("${name}")) ?? (await import(at("./dist/deno-bun/${name}.mjs")))) : await import(at(${JSON.stringify(entry.source)}));
 
 ${exportsOf(built[1].exports, `lib/dist/deno-bun/${name}.mjs`)}`;
     const shimFile = new URL(entry.shim, import.meta.url);
@@ -269,6 +283,71 @@ ${exportsOf(built[1].exports, `lib/dist/deno-bun/${name}.mjs`)}`;
     } catch {}
     if (before !== shimText) writeFileSync(shimFile, shimText);
   }
-  const sources = Object.keys(denoBun.metafile.inputs).filter((f) => !f.startsWith("deno-namespace:")).map((f) => relative(fileURLToPath(root), f)).filter((f) => !f.startsWith("node_modules/")).sort();
-  writeFileSync(new URL("./sources.json", out), `${JSON.stringify(sourcesRecord(root, sources), null, 1)}\n`);
+  const forBun = await bunBuild(out);
+  const inputs = new Set([...Object.keys(denoBun.metafile.inputs), ...(forBun?.inputs ?? [])]);
+  const sources = [...inputs].filter((f) => !f.startsWith("deno-namespace:")).map((f) => relative(fileURLToPath(root), f)).filter((f) => !f.startsWith("node_modules/")).sort();
+  // `bun`: the Bun (version+revision) that built bun.js's bytecode, which only that Bun takes.
+  writeFileSync(new URL("./sources.json", out), `${JSON.stringify({ ...sourcesRecord(root, sources), ...(forBun && { bun: forBun.bun }) }, null, 1)}\n`);
+}
+
+/**
+ * Bun: the Deno and Bun build's four entries once more, as one CommonJS file with JavaScriptCore
+ * bytecode beside it, lib/dist/deno-bun/bun.js (and bun.js.jsc), which the shims take on Bun
+ * instead of the ES module chunks while the Bun running them is the one that built it
+ * (lib/deno-bun-fresh.mjs). Bun then neither parses nor compiles pkgkit's code on a start
+ * (bench/README.md, "startup": `bun pkg.config.ts show-tag` 51.8 -> 35.0 ms). Bun caches bytecode
+ * for no ES module outside a single executable, hence CommonJS. Made in two steps: esbuild bundles
+ * as for the chunks (the same packages bundled in, each module's evaluated marker as in the bin's
+ * build, every entry evaluated on first use: `entries.index()`), then `bun build --bytecode`
+ * compiles that file. esbuild writes CommonJS too: in one ES module file every module's imports
+ * of Node's modules would head the file, so a show-tag would load node:stream, node:tls and
+ * node:zlib, which only a push's modules use (11 ms); in CommonJS each lazily evaluated module
+ * requires its own. `import process from "node:process"` becomes the global process (the same
+ * object on Bun), not esbuild's copy of node:process's properties, whose reading makes Bun
+ * build each lazy one (12 ms). Bun's bundler would write import.meta.url (and __filename) as the
+ * path of the file it read, here on the building machine: the code reads its own location from
+ * pkgkitImportMetaUrl instead, which the banner takes from the loaded file's __filename (Bun
+ * leaves a banner's code as it is). Without Bun (node_modules/.bin/bun) there is no such build,
+ * and Bun loads the chunks.
+ * @param {URL} out lib/dist/deno-bun/
+ * @returns {Promise<{ bun: string, inputs: string[] } | undefined>}
+ */
+async function bunBuild(out) {
+  const bun = fileURLToPath(new URL("../node_modules/.bin/bun", import.meta.url));
+  if (!existsSync(bun)) {
+    console.error(`bundle: no ${relative(fileURLToPath(root), bun)}, so no bytecode build for Bun (it loads lib/dist/deno-bun/'s ES modules)`);
+    return undefined;
+  }
+  // bun build names its output after its input: lib/dist/bun-input/bun.cjs -> lib/dist/deno-bun/bun.js.
+  const input = fileURLToPath(new URL("../bun-input/bun.cjs", out));
+  const outfile = fileURLToPath(new URL("./bun.js", out));
+  const bundled = await build({
+    stdin: {
+      contents: ["index: ./index.ts", "recipes: ../recipes/index.ts", "registry: ./registry/index.ts", "cli: ./cli/main.ts"]
+        .map((e) => e.split(": "))
+        .reduce((js, [name, path]) => `${js}  ${name}: () => import(${JSON.stringify(path)}),\n`, "export const entries = {\n")
+        .concat("};\n"),
+      resolveDir: fileURLToPath(new URL(".", import.meta.url)),
+      sourcefile: BUN_ENTRIES,
+      loader: "js",
+    },
+    outfile: input,
+    format: "cjs",
+    define: { "import.meta.url": "pkgkitImportMetaUrl" },
+    ...common,
+    target: "esnext",
+    plugins: [evaluatedMarkers(), processGlobal, externalPackagesBut(BUNDLED)],
+  });
+  const run = (args) => {
+    const r = spawnSync(bun, args, { cwd: fileURLToPath(root), encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`bundle: ${bun} ${args.join(" ")} failed (exit ${r.status ?? r.signal}): ${r.error?.message ?? r.stderr}`);
+    return r.stdout;
+  };
+  run(["build", input, "--target=bun", "--format=cjs", "--bytecode", "--packages=external", "--banner", 'var pkgkitImportMetaUrl = require("node:url").pathToFileURL(__filename).href;', "--outdir", fileURLToPath(out)]);
+  rmSync(dirname(input), { recursive: true });
+  const text = readFileSync(outfile, "utf8");
+  if (!existsSync(`${outfile}.jsc`)) throw new Error(`bundle: bun build wrote no ${outfile}.jsc`);
+  if (!text.startsWith("// @bun @bytecode @bun-cjs\n")) throw new Error(`bundle: ${outfile} does not start as Bun's bytecode build does`);
+  if (text.includes(fileURLToPath(root))) throw new Error(`bundle: ${outfile} names this checkout's path (${fileURLToPath(root)}): import.meta.url or __filename left for Bun to fill in?`);
+  return { bun: run(["-e", 'process.stdout.write(Bun.version + "+" + Bun.revision)']), inputs: Object.keys(bundled.metafile.inputs).filter((f) => !f.endsWith(BUN_ENTRIES) && !f.startsWith(`${PROCESS_GLOBAL}:`)) };
 }

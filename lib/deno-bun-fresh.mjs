@@ -14,6 +14,8 @@ const ROOT = new URL("../", import.meta.url);
 
 /** @type {boolean | undefined} */
 let fresh;
+/** @type {{ files?: unknown, sha256?: unknown, bun?: unknown } | undefined} */
+let record;
 
 /** @returns {boolean} */
 export function denoBunBundleIsFresh() {
@@ -22,7 +24,6 @@ export function denoBunBundleIsFresh() {
 
 function decide() {
   if (process.env.PKGKIT_NO_BUNDLE) return false;
-  let record;
   try {
     record = JSON.parse(readFileSync(RECORD, "utf8"));
   } catch {
@@ -30,4 +31,28 @@ function decide() {
   }
   if (typeof Deno === "undefined") return sourcesUnchanged(ROOT, record);
   return Array.isArray(record?.files) && typeof record.sha256 === "string" && sourcesDigest(ROOT, record.files) === record.sha256;
+}
+
+/** @type {Promise<{ entries: Record<string, () => Promise<object>> } | undefined> | undefined} */
+let bunBuild;
+
+/**
+ * On Bun, while the bundle is fresh and this Bun is the one that built it (the record's `bun`,
+ * version and revision: bytecode is that build's alone), the entry `name` of the bytecode build,
+ * lib/dist/deno-bun/bun.js (lib/bundle.mjs), evaluated on first use. Otherwise undefined: the
+ * ES module chunks beside it (or the sources) serve. Decided once a process, as above, so that
+ * every entry comes from the same build.
+ * @param {"index" | "recipes" | "registry" | "cli"} name
+ * @returns {Promise<object | undefined>}
+ */
+export async function bunEntry(name) {
+  const build = await (bunBuild ??= loadBunBuild());
+  return build?.entries[name]();
+}
+
+async function loadBunBuild() {
+  if (typeof Bun === "undefined" || !denoBunBundleIsFresh() || record?.bun !== `${Bun.version}+${Bun.revision}`) return undefined;
+  // By an expression, as the shims name the chunks (lib/bundle.mjs).
+  const at = (path) => new URL(path, import.meta.url).href;
+  return import(at("./dist/deno-bun/bun.js"));
 }

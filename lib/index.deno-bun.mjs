@@ -6,12 +6,14 @@
 // sources, which Deno and Bun compile themselves. Every entry decides alike (lib/deno-bun-fresh.mjs,
 // once a process), so that a process has one copy of each module: the CLI that runs a config file
 // is the one its definePackage came from.
-import { denoBunBundleIsFresh } from "./deno-bun-fresh.mjs";
+// On Bun, the bytecode build of the same entries (lib/dist/deno-bun/bun.js) comes first, while the
+// Bun running it is the one that built it.
+import { bunEntry, denoBunBundleIsFresh } from "./deno-bun-fresh.mjs";
 
 // Named by expressions, not string literals: Deno would read every module of both (the bundle's
 // chunks and the sources) before running anything, whichever is taken.
 const at = (path) => new URL(path, import.meta.url).href;
-const pkgkit = denoBunBundleIsFresh() ? await import(at("./dist/deno-bun/index.mjs")) : await import(at("./index.ts"));
+const pkgkit = denoBunBundleIsFresh() ? ((await bunEntry("index")) ?? (await import(at("./dist/deno-bun/index.mjs")))) : await import(at("./index.ts"));
 
 export const {
   ExitCode,

@@ -2,10 +2,11 @@
 // show-tag` load, where the config imports "pkgkit" as a user's does (node_modules/pkgkit, its
 // "deno" and "bun" exports: lib/index.deno-bun.mjs). Modules actually evaluated, counted as Deno's
 // coverage lists them (each script V8 ran) and as a Bun plugin sees them load
-// (test/module-log-bun.mjs). Not timed: bench/startup.ts times it.
+// (test/module-log-bun.mjs); inside the bytecode build Bun takes (lib/dist/deno-bun/bun.js), as
+// each module notes once it ran (`bundle:<path>`). Not timed: bench/startup.ts times it.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bundledCopy, ROOT, sh, tmpRepo } from "../helpers.ts";
@@ -63,47 +64,68 @@ function showTag(runtime: "deno" | "bun", dir: string, pkgkit: string, env: Reco
           // The script's own function (its top level) ran at least once.
           .filter((s) => s.functions[0]?.ranges[0]?.count)
           .map((s) => s.url)
-      : readFileSync(out, "utf8").trim().split("\n").map((p) => `file://${p}`);
+      : readFileSync(out, "utf8").trim().split("\n").map((p) => (p.startsWith("bundle:") ? p : `file://${p}`));
   const loaded = urls.map((u) => u.replace(`file://${pkgkit}/`, ""));
   return { loaded, stdout: r.stdout, stderr: r.stderr };
 }
 
 const sources = (loaded: string[]) => loaded.filter((u) => /^(lib|recipes)\/.*\.ts$/.test(u));
-const chunks = (loaded: string[]) => loaded.filter((u) => u.startsWith("lib/dist/deno-bun/"));
-/** The chunks of the Deno and Bun build in `pkgkit` holding `text` (esbuild names chunks by content hash). */
+const chunks = (loaded: string[]) => loaded.filter((u) => u.startsWith("lib/dist/deno-bun/") && u !== BUN_BUILD);
+/** Bun's bytecode build of the four entries (lib/bundle.mjs), and the modules in it that ran. */
+const BUN_BUILD = "lib/dist/deno-bun/bun.js";
+const evaluated = (loaded: string[]) => loaded.flatMap((u) => (u.startsWith("bundle:") ? [u.slice("bundle:".length)] : []));
+/** Whatever of pkgkit's bundles ran: Deno's chunks, or Bun's bytecode build and the modules it evaluated. */
+const bundled = (loaded: string[]) => [...chunks(loaded), ...loaded.filter((u) => u === BUN_BUILD), ...evaluated(loaded)];
+/** The chunks of the Deno and Bun build in `pkgkit` holding `text` (esbuild names chunks by content hash; not Bun's one file, which holds everything). */
 const chunksWith = (pkgkit: string, text: string) =>
-  readdirSync(join(pkgkit, "lib/dist/deno-bun")).filter((f) => readFileSync(join(pkgkit, "lib/dist/deno-bun", f), "utf8").includes(text)).map((f) => `lib/dist/deno-bun/${f}`);
+  readdirSync(join(pkgkit, "lib/dist/deno-bun"))
+    .filter((f) => f.endsWith(".mjs") && readFileSync(join(pkgkit, "lib/dist/deno-bun", f), "utf8").includes(text))
+    .map((f) => `lib/dist/deno-bun/${f}`);
 
 for (const runtime of ["deno", "bun"] as const) {
-  test(`${runtime}: a pkg.config.ts run directly gets pkgkit from the Deno and Bun bundle, none of its .ts sources, and prints what the sources print`, () => {
+  test(`${runtime}: a pkg.config.ts run directly gets pkgkit from ${runtime === "deno" ? "the Deno and Bun bundle's chunks" : "the bytecode build (lib/dist/deno-bun/bun.js)"}, none of its .ts sources, and prints what the sources print`, () => {
     const fresh = showTag(runtime, repo.dir, ROOT);
     assert.match(fresh.stdout, TAG);
     assert.ok(fresh.loaded.includes("lib/index.deno-bun.mjs"), fresh.loaded.join(" "));
-    assert.ok(fresh.loaded.includes("lib/dist/deno-bun/index.mjs"), fresh.loaded.join(" "));
     assert.equal(sources(fresh.loaded), []);
-    // The CLI is the bundle's too: show-tag's chunk, and no other command's.
-    const show = chunksWith(ROOT, "function showTag(");
-    assert.is(show.length, 1, show.join(" "));
-    assert.ok(fresh.loaded.includes(show[0]!), fresh.loaded.join(" "));
-    for (const other of ["function formatDoctor(", "function packageSbom(", "function migrate("]) {
-      const theirs = chunksWith(ROOT, other);
-      assert.ok(theirs.length > 0, `a chunk declares ${other}`);
-      assert.equal(fresh.loaded.filter((u) => theirs.includes(u)), [], other);
-    }
-    // git's tag queries start git itself (lib/shell.ts, directShell): neither shell library, dax
-    // nor zx, loads for a show-tag, nor @deno/shim-deno's polyfill of Deno's namespace.
     const dax = chunksWith(ROOT, "KillController = class");
     const zx = chunksWith(ROOT, "ProcessPromise = class");
     assert.is(dax.length, 1, dax.join(" "));
     assert.is(zx.length, 1, zx.join(" "));
-    assert.equal(fresh.loaded.filter((u) => dax.includes(u) || zx.includes(u)), []);
+    if (runtime === "deno") {
+      assert.ok(fresh.loaded.includes("lib/dist/deno-bun/index.mjs"), fresh.loaded.join(" "));
+      assert.not.ok(fresh.loaded.includes(BUN_BUILD), fresh.loaded.join(" "));
+      // The CLI is the bundle's too: show-tag's chunk, and no other command's.
+      const show = chunksWith(ROOT, "function showTag(");
+      assert.is(show.length, 1, show.join(" "));
+      assert.ok(fresh.loaded.includes(show[0]!), fresh.loaded.join(" "));
+      for (const other of ["function formatDoctor(", "function packageSbom(", "function migrate("]) {
+        const theirs = chunksWith(ROOT, other);
+        assert.ok(theirs.length > 0, `a chunk declares ${other}`);
+        assert.equal(fresh.loaded.filter((u) => theirs.includes(u)), [], other);
+      }
+      // git's tag queries start git itself (lib/shell.ts, directShell): neither shell library, dax
+      // nor zx, loads for a show-tag.
+      assert.equal(fresh.loaded.filter((u) => dax.includes(u) || zx.includes(u)), []);
+    } else {
+      // One file, none of the chunks; inside it, show-tag's command and no other's.
+      assert.ok(fresh.loaded.includes(BUN_BUILD), fresh.loaded.join(" "));
+      assert.equal(chunks(fresh.loaded), []);
+      const ran = evaluated(fresh.loaded);
+      for (const mod of ["lib/index.ts", "lib/cli/main.ts", "lib/cli/show.ts", "lib/git.ts"]) assert.ok(ran.includes(mod), `${mod} ran: ${ran.join(" ")}`);
+      for (const mod of ["lib/cli/doctor.ts", "lib/cli/sbom.ts", "lib/cli/migrate.ts"]) assert.not.ok(ran.includes(mod), mod);
+      // Neither shell library: zx (bundled in) never ran; dax is not in it, and never loaded.
+      assert.equal(ran.filter((m) => m.includes("node_modules/zx/")), []);
+      assert.equal(fresh.loaded.filter((u) => u.includes("/dax-sh/")), []);
+    }
+    // Nor @deno/shim-deno's polyfill of Deno's namespace.
     assert.equal(fresh.loaded.filter((u) => /(^|\/)node_modules\/@deno\/shim-deno/.test(u)), []);
     // Without the bundle, the sources: the checks above can see them.
     const plain = showTag(runtime, repo.dir, ROOT, { PKGKIT_NO_BUNDLE: "1" });
     assert.is(plain.stdout, fresh.stdout);
     assert.ok(plain.loaded.includes("lib/index.ts"), plain.loaded.join(" "));
     assert.ok(plain.loaded.includes("lib/cli/show.ts"), plain.loaded.join(" "));
-    assert.equal(chunks(plain.loaded), []);
+    assert.equal(bundled(plain.loaded), []);
   });
 }
 
@@ -113,7 +135,13 @@ for (const runtime of ["deno", "bun"] as const) {
     assert.match(r.stdout, "docker buildx build");
     const dax = chunksWith(ROOT, "KillController = class");
     const zx = chunksWith(ROOT, "ProcessPromise = class");
-    assert.equal(r.loaded.filter((u) => dax.includes(u) || zx.includes(u)), runtime === "deno" ? dax : zx);
+    if (runtime === "deno") assert.equal(r.loaded.filter((u) => dax.includes(u) || zx.includes(u)), dax);
+    else {
+      // zx inside the bytecode build ran; dax, which it does not hold, never loaded.
+      assert.ok(r.loaded.includes(BUN_BUILD), r.loaded.join(" "));
+      assert.ok(evaluated(r.loaded).some((m) => m.startsWith("node_modules/zx/")), evaluated(r.loaded).join(" "));
+      assert.equal(r.loaded.filter((u) => dax.includes(u) || zx.includes(u) || u.includes("/dax-sh/")), []);
+    }
     assert.equal(r.loaded.filter((u) => /(^|\/)node_modules\/@deno\/shim-deno/.test(u)), []);
   });
 }
@@ -122,21 +150,69 @@ for (const runtime of ["deno", "bun"] as const) {
   test(`${runtime}: a config importing "pkgkit" and "pkgkit/recipes" gets both from the bundle, or both from the sources: one copy of each module`, () => {
     const fresh = showTag(runtime, repo.dir, ROOT, {}, "dr");
     assert.match(fresh.stdout, RECIPES_TAG);
-    assert.ok(fresh.loaded.includes("lib/recipes.deno-bun.mjs") && fresh.loaded.includes("lib/dist/deno-bun/recipes.mjs"), fresh.loaded.join(" "));
-    assert.ok(fresh.loaded.includes("lib/dist/deno-bun/index.mjs"), fresh.loaded.join(" "));
+    assert.ok(fresh.loaded.includes("lib/recipes.deno-bun.mjs"), fresh.loaded.join(" "));
+    if (runtime === "deno") assert.ok(fresh.loaded.includes("lib/dist/deno-bun/recipes.mjs") && fresh.loaded.includes("lib/dist/deno-bun/index.mjs"), fresh.loaded.join(" "));
+    else {
+      assert.equal(chunks(fresh.loaded), []);
+      assert.ok(evaluated(fresh.loaded).includes("recipes/index.ts") && evaluated(fresh.loaded).includes("lib/index.ts"), fresh.loaded.join(" "));
+    }
     assert.equal(sources(fresh.loaded), []);
     const plain = showTag(runtime, repo.dir, ROOT, { PKGKIT_NO_BUNDLE: "1" }, "dr");
     assert.is(plain.stdout, fresh.stdout);
     assert.ok(plain.loaded.includes("recipes/index.ts") && plain.loaded.includes("lib/index.ts"), plain.loaded.join(" "));
-    assert.equal(chunks(plain.loaded), []);
+    assert.equal(bundled(plain.loaded), []);
   });
 }
+
+test("bun: each entry's shim gives the bytecode build's entry, the same names and the same values (one copy of each module)", () => {
+  const script = join(logs, "entries.mjs");
+  writeFileSync(
+    script,
+    `import { bunEntry } from ${JSON.stringify(join(ROOT, "lib/deno-bun-fresh.mjs"))};
+const out = {};
+for (const name of ["index", "recipes", "registry", "cli"]) {
+  const shim = await import(${JSON.stringify(join(ROOT, "lib"))} + "/" + name + ".deno-bun.mjs");
+  const built = await bunEntry(name);
+  out[name] = { shim: Object.keys(shim).sort(), built: built ? Object.keys(built).sort() : null, same: !!built && Object.keys(shim).every((k) => shim[k] === built[k]) };
+}
+console.log(JSON.stringify(out));
+`,
+  );
+  const r = sh([BUN, script], logs);
+  assert.is(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as Record<string, { shim: string[]; built: string[] | null; same: boolean }>;
+  for (const [name, e] of Object.entries(out)) {
+    assert.ok(e.shim.length > 0, name);
+    assert.equal(e.built, e.shim, name);
+    assert.ok(e.same, `${name}: every export is the bytecode build's`);
+  }
+});
+
+test("bun: a bytecode build another Bun made (its record names another version) is not taken: the chunks run, and print the same", () => {
+  const record = join(copy, "lib/dist/deno-bun/sources.json");
+  const text = readFileSync(record, "utf8");
+  const built = showTag("bun", copyRepo.dir, copy);
+  assert.ok(built.loaded.includes(BUN_BUILD), built.loaded.join(" "));
+  try {
+    const r = JSON.parse(text) as { bun: string };
+    assert.match(r.bun, /^\d+\.\d+\.\d+.*\+[0-9a-f]{40}$/);
+    writeFileSync(record, JSON.stringify({ ...r, bun: r.bun.replace(/\+.*/, "+0000000000000000000000000000000000000000") }));
+    const other = showTag("bun", copyRepo.dir, copy);
+    assert.is(other.stdout, built.stdout);
+    assert.not.ok(other.loaded.includes(BUN_BUILD), other.loaded.join(" "));
+    assert.equal(evaluated(other.loaded), []);
+    assert.ok(other.loaded.includes("lib/dist/deno-bun/index.mjs"), other.loaded.join(" "));
+    assert.equal(sources(other.loaded), []);
+  } finally {
+    writeFileSync(record, text);
+  }
+});
 
 test("deno and bun: a bundle older than a source it was built from never runs: the edited sources do", () => {
   for (const runtime of ["deno", "bun"] as const) {
     const before = showTag(runtime, copyRepo.dir, copy);
     assert.match(before.stdout, TAG);
-    assert.ok(chunks(before.loaded).length > 0, `${runtime}: the copy's bundle ran: ${before.loaded.join(" ")}`);
+    assert.ok(bundled(before.loaded).length > 0, `${runtime}: the copy's bundle ran: ${before.loaded.join(" ")}`);
   }
   // The edit shows itself when it runs.
   appendFileSync(join(copy, "lib/cli/show.ts"), '\nconsole.error("pkgkit-test: the edited show.ts ran");\n');
@@ -144,7 +220,7 @@ test("deno and bun: a bundle older than a source it was built from never runs: t
     const after = showTag(runtime, copyRepo.dir, copy);
     assert.match(after.stdout, TAG);
     assert.match(after.stderr, "pkgkit-test: the edited show.ts ran");
-    assert.equal(chunks(after.loaded), [], runtime);
+    assert.equal(bundled(after.loaded), [], runtime);
     assert.ok(after.loaded.includes("lib/index.ts") && after.loaded.includes("lib/cli/show.ts"), `${runtime}: ${after.loaded.join(" ")}`);
   }
 });

@@ -43,8 +43,12 @@ for (const { shim, entry, bundle, source } of denoBunShims) {
     assert.equal(names, Object.keys(entry).sort(), `run \`node lib/bundle.mjs\` to rewrite ${shim}`);
   });
 
-  test(`${shim} takes the Deno and Bun bundle while it is fresh, else the sources, both named by expressions (Deno reads every module a literal import() names before it runs)`, () => {
-    assert.match(text, new RegExp(`= denoBunBundleIsFresh\\(\\) \\? await import\\(at\\("${escape(bundle)}"\\)\\) : await import\\(at\\("${escape(source)}"\\)\\);`));
+  test(`${shim} takes the Deno and Bun bundle while it is fresh (on Bun its bytecode build first, while that Bun built it), else the sources, both named by expressions (Deno reads every module a literal import() names before it runs)`, () => {
+    const name = /\.\/dist\/deno-bun\/(\w+)\.mjs$/.exec(bundle)![1]!;
+    assert.match(
+      text,
+      new RegExp(`= denoBunBundleIsFresh\\(\\) \\? \\(\\(await bunEntry\\("${name}"\\)\\) \\?\\? \\(await import\\(at\\("${escape(bundle)}"\\)\\)\\)\\) : await import\\(at\\("${escape(source)}"\\)\\);`),
+    );
     assert.not.match(text, /import\("/);
   });
 }
