@@ -283,7 +283,15 @@ ${exportsOf(built[1].exports, `lib/dist/deno-bun/${name}.mjs`)}`;
     } catch {}
     if (before !== shimText) writeFileSync(shimFile, shimText);
   }
-  const forBun = await bunBuild(out);
+  // The bytecode build is a start-up gain only: if Bun fails to make it, the chunks serve Bun as
+  // they serve Deno, and the install goes on (the startup tests fail on a checkout without it).
+  let forBun;
+  try {
+    forBun = await bunBuild(out);
+  } catch (e) {
+    for (const f of ["./bun.js", "./bun.js.jsc", "../bun-input/"]) rmSync(new URL(f, out), { recursive: true, force: true });
+    console.error(`bundle: ${e instanceof Error ? e.message : e}\nbundle: so no bytecode build for Bun (it loads lib/dist/deno-bun/'s ES modules)`);
+  }
   const inputs = new Set([...Object.keys(denoBun.metafile.inputs), ...(forBun?.inputs ?? [])]);
   const sources = [...inputs].filter((f) => !f.startsWith("deno-namespace:")).map((f) => relative(fileURLToPath(root), f)).filter((f) => !f.startsWith("node_modules/")).sort();
   // `bun`: the Bun (version+revision) that built bun.js's bytecode, which only that Bun takes.
@@ -308,7 +316,7 @@ ${exportsOf(built[1].exports, `lib/dist/deno-bun/${name}.mjs`)}`;
  * path of the file it read, here on the building machine: the code reads its own location from
  * pkgkitImportMetaUrl instead, which the banner takes from the loaded file's __filename (Bun
  * leaves a banner's code as it is). Without Bun (node_modules/.bin/bun) there is no such build,
- * and Bun loads the chunks.
+ * and Bun loads the chunks; a failure throws, and the caller leaves no part of the build behind.
  * @param {URL} out lib/dist/deno-bun/
  * @returns {Promise<{ bun: string, inputs: string[] } | undefined>}
  */

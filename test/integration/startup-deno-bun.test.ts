@@ -6,7 +6,7 @@
 // each module notes once it ran (`bundle:<path>`). Not timed: bench/startup.ts times it.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bundledCopy, ROOT, sh, tmpRepo } from "../helpers.ts";
@@ -205,6 +205,39 @@ test("bun: a bytecode build another Bun made (its record names another version) 
     assert.equal(sources(other.loaded), []);
   } finally {
     writeFileSync(record, text);
+  }
+});
+
+test("bun: when Bun cannot make the bytecode build, lib/bundle.mjs says why and goes on: none of the build is left, the record names no Bun, and Bun takes the chunks", () => {
+  // A checkout like bundledCopy's whose node_modules/.bin/bun fails: links to every package and
+  // every other bin.
+  const broken = mkdtempSync(join(tmpdir(), "pkgkit-startup-no-bytecode-"));
+  const brokenRepo = repoUsing(broken);
+  try {
+    cpSync(join(ROOT, "lib"), join(broken, "lib"), { recursive: true, filter: (f) => !f.startsWith(join(ROOT, "lib/dist")) });
+    cpSync(join(ROOT, "recipes"), join(broken, "recipes"), { recursive: true });
+    for (const f of ["package.json", "tsconfig.json"]) cpSync(join(ROOT, f), join(broken, f));
+    mkdirSync(join(broken, "node_modules/.bin"), { recursive: true });
+    for (const d of readdirSync(join(ROOT, "node_modules")).filter((d) => d !== ".bin")) symlinkSync(join(ROOT, "node_modules", d), join(broken, "node_modules", d));
+    for (const b of readdirSync(join(ROOT, "node_modules/.bin")).filter((b) => b !== "bun")) symlinkSync(join(ROOT, "node_modules/.bin", b), join(broken, "node_modules/.bin", b));
+    writeFileSync(join(broken, "node_modules/.bin/bun"), "#!/bin/sh\necho 'pkgkit-test: this bun fails' >&2\nexit 3\n", { mode: 0o755 });
+    const r = sh([process.execPath, join(broken, "lib/bundle.mjs")], tmpdir());
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stderr, "pkgkit-test: this bun fails");
+    assert.match(r.stderr, "so no bytecode build for Bun");
+    for (const f of ["lib/dist/deno-bun/bun.js", "lib/dist/deno-bun/bun.js.jsc", "lib/dist/bun-input"]) assert.not.ok(existsSync(join(broken, f)), f);
+    const record = JSON.parse(readFileSync(join(broken, "lib/dist/deno-bun/sources.json"), "utf8")) as { files: string[]; bun?: string };
+    assert.ok(record.files.includes("lib/index.ts"), record.files.join(" "));
+    assert.is(record.bun, undefined);
+    const ran = showTag("bun", brokenRepo.dir, broken);
+    assert.match(ran.stdout, TAG);
+    assert.ok(ran.loaded.includes("lib/dist/deno-bun/index.mjs"), ran.loaded.join(" "));
+    assert.not.ok(ran.loaded.includes(BUN_BUILD), ran.loaded.join(" "));
+    assert.equal(evaluated(ran.loaded), []);
+    assert.equal(sources(ran.loaded), []);
+  } finally {
+    rmSync(broken, { recursive: true, force: true });
+    brokenRepo.rm();
   }
 });
 
