@@ -290,7 +290,8 @@ ${exportsOf(built[1].exports, `lib/dist/deno-bun/${name}.mjs`)}`;
     forBun = await bunBuild(out);
   } catch (e) {
     for (const f of ["./bun.js", "./bun.js.jsc", "../bun-input/"]) rmSync(new URL(f, out), { recursive: true, force: true });
-    console.error(`bundle: ${e instanceof Error ? e.message : e}\nbundle: so no bytecode build for Bun (it loads lib/dist/deno-bun/'s ES modules)`);
+    const why = e instanceof Error ? e.message : String(e);
+    console.error(`${why.startsWith("bundle: ") ? why : `bundle: ${why}`}\nbundle: so no bytecode build for Bun (it loads lib/dist/deno-bun/'s ES modules)`);
   }
   const inputs = new Set([...Object.keys(denoBun.metafile.inputs), ...(forBun?.inputs ?? [])]);
   const sources = [...inputs].filter((f) => !f.startsWith("deno-namespace:")).map((f) => relative(fileURLToPath(root), f)).filter((f) => !f.startsWith("node_modules/")).sort();
@@ -356,6 +357,8 @@ async function bunBuild(out) {
   const text = readFileSync(outfile, "utf8");
   if (!existsSync(`${outfile}.jsc`)) throw new Error(`bundle: bun build wrote no ${outfile}.jsc`);
   if (!text.startsWith("// @bun @bytecode @bun-cjs\n")) throw new Error(`bundle: ${outfile} does not start as Bun's bytecode build does`);
-  if (text.includes(fileURLToPath(root))) throw new Error(`bundle: ${outfile} names this checkout's path (${fileURLToPath(root)}): import.meta.url or __filename left for Bun to fill in?`);
+  for (const [file, content] of [[outfile, text], [`${outfile}.jsc`, readFileSync(`${outfile}.jsc`, "latin1")]]) {
+    if (content.includes(fileURLToPath(root))) throw new Error(`bundle: ${file} names this checkout's path (${fileURLToPath(root)}): import.meta.url or __filename left for Bun to fill in?`);
+  }
   return { bun: run(["-e", 'process.stdout.write(Bun.version + "+" + Bun.revision)']), inputs: Object.keys(bundled.metafile.inputs).filter((f) => !f.endsWith(BUN_ENTRIES) && !f.startsWith(`${PROCESS_GLOBAL}:`)) };
 }

@@ -225,6 +225,7 @@ test("bun: when Bun cannot make the bytecode build, lib/bundle.mjs says why and 
     assert.is(r.code, 0, r.stderr);
     assert.match(r.stderr, "pkgkit-test: this bun fails");
     assert.match(r.stderr, "so no bytecode build for Bun");
+    assert.not.match(r.stderr, "bundle: bundle:");
     for (const f of ["lib/dist/deno-bun/bun.js", "lib/dist/deno-bun/bun.js.jsc", "lib/dist/bun-input"]) assert.not.ok(existsSync(join(broken, f)), f);
     const record = JSON.parse(readFileSync(join(broken, "lib/dist/deno-bun/sources.json"), "utf8")) as { files: string[]; bun?: string };
     assert.ok(record.files.includes("lib/index.ts"), record.files.join(" "));
