@@ -23,16 +23,16 @@
  * Target (issue 13): median(A) / median(B) <= 1.30; E / B is printed against it too. Exit 2 if
  * examples/hello lacks its busybox binaries.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { interleave, median, parseFlags, secs, table, timed, type RunResult } from "./common.ts";
+import { interleave, median, PACKAGE_BIN, parseFlags, secs, table, timed, type RunResult } from "./common.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(here, "..");
 // The bin package.json names (lib/bin.cjs), as `pkgkit` runs it.
-const BIN = join(ROOT, (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { bin: { pkgkit: string } }).bin.pkgkit);
+const BIN = PACKAGE_BIN;
 const PKG = "examples/hello";
 const TARGET = 1.3;
 const usage = `usage: npx tsx bench/build-overhead.ts [--rounds 5] [--no-cache] [--keep-image]`;

@@ -5,7 +5,14 @@
 import { spawnSync, type SpawnSyncOptions } from "node:child_process";
 import { performance } from "node:perf_hooks";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The bin package.json names (lib/bin.cjs): what `pkgkit` runs, in a Makefile or a shell. */
+export const PACKAGE_BIN = (() => {
+  const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+  return join(root, (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { bin: { pkgkit: string } }).bin.pkgkit);
+})();
 
 export interface RunResult {
   ms: number;

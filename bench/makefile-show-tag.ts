@@ -10,16 +10,16 @@
  * temp dir first). Prints the times, their ratios to A, and each loop's ratio to linuxkit's loop
  * against issue 13's target (at most 2x). Exits 1 if the tools' tags differ.
  */
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { benchEnv, interleave, median, mustRun, parseFlags, secs, table, timed, type RunResult } from "./common.ts";
+import { benchEnv, interleave, median, mustRun, PACKAGE_BIN, parseFlags, secs, table, timed, type RunResult } from "./common.ts";
 import { linuxkitOracle } from "../test/linuxkit.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 // The bin package.json names (lib/bin.cjs), as `pkgkit` in a Makefile runs it.
-const BIN = resolve(here, "..", (JSON.parse(readFileSync(resolve(here, "..", "package.json"), "utf8")) as { bin: { pkgkit: string } }).bin.pkgkit);
+const BIN = PACKAGE_BIN;
 const usage = "usage: npx tsx bench/makefile-show-tag.ts [--size 90] [--rounds 3] [--dirty-percent 5] [--linuxkit <bin>] [--keep]";
 const flags = parseFlags(process.argv.slice(2), { size: "string", rounds: "string", "dirty-percent": "string", linuxkit: "string", keep: "boolean" }, usage);
 const size = Number.parseInt(String(flags.size ?? "90"), 10);

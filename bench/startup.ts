@@ -16,15 +16,15 @@
  *
  * The packages live in a throwaway git repository (one commit), so git's share is the same for all.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { benchEnv, interleave, median, mustRun, parseFlags, secs, table, timed, type RunResult } from "./common.ts";
+import { benchEnv, interleave, median, mustRun, PACKAGE_BIN, parseFlags, secs, table, timed, type RunResult } from "./common.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 // The bin package.json names (lib/bin.cjs), as `pkgkit` runs it; its ES module twin is reported beside.
-const BIN = join(root, (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { bin: { pkgkit: string } }).bin.pkgkit);
+const BIN = PACKAGE_BIN;
 const ESM_BIN = join(root, "lib", "bin.mjs");
 const TSX = join(root, "node_modules", ".bin", "tsx");
 const BUN = join(root, "node_modules", ".bin", "bun");

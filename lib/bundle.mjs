@@ -287,7 +287,7 @@ ${exportsOf(built[1].exports, `lib/dist/deno-bun/${name}.mjs`)}`;
   // they serve Deno, and the install goes on (the startup tests fail on a checkout without it).
   let forBun;
   try {
-    forBun = await bunBuild(out);
+    forBun = await bunBuild(out, entries);
   } catch (e) {
     for (const f of ["./bun.js", "./bun.js.jsc", "../bun-input/"]) rmSync(new URL(f, out), { recursive: true, force: true });
     const why = e instanceof Error ? e.message : String(e);
@@ -319,9 +319,10 @@ ${exportsOf(built[1].exports, `lib/dist/deno-bun/${name}.mjs`)}`;
  * leaves a banner's code as it is). Without Bun (node_modules/.bin/bun) there is no such build,
  * and Bun loads the chunks; a failure throws, and the caller leaves no part of the build behind.
  * @param {URL} out lib/dist/deno-bun/
+ * @param {Record<string, { source: string }>} entries the Deno and Bun build's, sources relative to lib/
  * @returns {Promise<{ bun: string, inputs: string[] } | undefined>}
  */
-async function bunBuild(out) {
+async function bunBuild(out, entries) {
   const bun = fileURLToPath(new URL("../node_modules/.bin/bun", import.meta.url));
   if (!existsSync(bun)) {
     console.error(`bundle: no ${relative(fileURLToPath(root), bun)}, so no bytecode build for Bun (it loads lib/dist/deno-bun/'s ES modules)`);
@@ -332,10 +333,7 @@ async function bunBuild(out) {
   const outfile = fileURLToPath(new URL("./bun.js", out));
   const bundled = await build({
     stdin: {
-      contents: ["index: ./index.ts", "recipes: ../recipes/index.ts", "registry: ./registry/index.ts", "cli: ./cli/main.ts"]
-        .map((e) => e.split(": "))
-        .reduce((js, [name, path]) => `${js}  ${name}: () => import(${JSON.stringify(path)}),\n`, "export const entries = {\n")
-        .concat("};\n"),
+      contents: `export const entries = {\n${Object.entries(entries).map(([name, e]) => `  ${name}: () => import(${JSON.stringify(e.source)}),\n`).join("")}};\n`,
       resolveDir: fileURLToPath(new URL(".", import.meta.url)),
       sourcefile: BUN_ENTRIES,
       loader: "js",

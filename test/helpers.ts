@@ -1,5 +1,5 @@
 /** Shared test helpers: throwaway git repos and running the real CLI. */
-import { copyFileSync, cpSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync, symlinkSync } from "node:fs";
+import { copyFileSync, cpSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -45,12 +45,28 @@ export function shAsync(cmd: string[], cwd?: string, env?: Record<string, string
  * it there, so the checkout's own bundle is never rewritten and no later suite runs a stale one.
  */
 export function bundledCopy(prefix: string): string {
+  const copy = checkoutCopy(prefix);
+  must([process.execPath, join(copy, "lib/bundle.mjs")], tmpdir());
+  return copy;
+}
+
+/**
+ * bundledCopy's copy before its bundle is built. With `bins`, node_modules is a directory of links
+ * to this checkout's packages and bins but those named, which are the scripts given.
+ */
+export function checkoutCopy(prefix: string, bins: Record<string, string> = {}): string {
   const copy = mkdtempSync(join(tmpdir(), prefix));
   cpSync(join(ROOT, "lib"), join(copy, "lib"), { recursive: true, filter: (f) => !f.startsWith(join(ROOT, "lib/dist")) });
   cpSync(join(ROOT, "recipes"), join(copy, "recipes"), { recursive: true });
   for (const f of ["package.json", "tsconfig.json"]) cpSync(join(ROOT, f), join(copy, f));
-  symlinkSync(join(ROOT, "node_modules"), join(copy, "node_modules"));
-  must([process.execPath, join(copy, "lib/bundle.mjs")], tmpdir());
+  if (!Object.keys(bins).length) {
+    symlinkSync(join(ROOT, "node_modules"), join(copy, "node_modules"));
+    return copy;
+  }
+  mkdirSync(join(copy, "node_modules/.bin"), { recursive: true });
+  for (const d of readdirSync(join(ROOT, "node_modules")).filter((d) => d !== ".bin")) symlinkSync(join(ROOT, "node_modules", d), join(copy, "node_modules", d));
+  for (const b of readdirSync(join(ROOT, "node_modules/.bin")).filter((b) => !(b in bins))) symlinkSync(join(ROOT, "node_modules/.bin", b), join(copy, "node_modules/.bin", b));
+  for (const [b, script] of Object.entries(bins)) writeFileSync(join(copy, "node_modules/.bin", b), script, { mode: 0o755 });
   return copy;
 }
 

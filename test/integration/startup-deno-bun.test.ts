@@ -6,10 +6,10 @@
 // each module notes once it ran (`bundle:<path>`). Not timed: bench/startup.ts times it.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bundledCopy, ROOT, sh, tmpRepo } from "../helpers.ts";
+import { bundledCopy, checkoutCopy, ROOT, sh, tmpRepo } from "../helpers.ts";
 
 const DENO = join(ROOT, "node_modules/.bin/deno");
 const BUN = join(ROOT, "node_modules/.bin/bun");
@@ -208,39 +208,44 @@ test("bun: a bytecode build another Bun made (its record names another version) 
   }
 });
 
-test("bun: when Bun cannot make the bytecode build, lib/bundle.mjs says why and goes on: none of the build is left, the record names no Bun, and Bun takes the chunks", () => {
-  // A checkout like bundledCopy's whose node_modules/.bin/bun fails: links to every package and
-  // every other bin.
-  const broken = mkdtempSync(join(tmpdir(), "pkgkit-startup-no-bytecode-"));
-  const brokenRepo = repoUsing(broken);
-  try {
-    cpSync(join(ROOT, "lib"), join(broken, "lib"), { recursive: true, filter: (f) => !f.startsWith(join(ROOT, "lib/dist")) });
-    cpSync(join(ROOT, "recipes"), join(broken, "recipes"), { recursive: true });
-    for (const f of ["package.json", "tsconfig.json"]) cpSync(join(ROOT, f), join(broken, f));
-    mkdirSync(join(broken, "node_modules/.bin"), { recursive: true });
-    for (const d of readdirSync(join(ROOT, "node_modules")).filter((d) => d !== ".bin")) symlinkSync(join(ROOT, "node_modules", d), join(broken, "node_modules", d));
-    for (const b of readdirSync(join(ROOT, "node_modules/.bin")).filter((b) => b !== "bun")) symlinkSync(join(ROOT, "node_modules/.bin", b), join(broken, "node_modules/.bin", b));
-    writeFileSync(join(broken, "node_modules/.bin/bun"), "#!/bin/sh\necho 'pkgkit-test: this bun fails' >&2\nexit 3\n", { mode: 0o755 });
-    const r = sh([process.execPath, join(broken, "lib/bundle.mjs")], tmpdir());
-    assert.is(r.code, 0, r.stderr);
-    assert.match(r.stderr, "pkgkit-test: this bun fails");
-    assert.match(r.stderr, "so no bytecode build for Bun");
-    assert.not.match(r.stderr, "bundle: bundle:");
-    for (const f of ["lib/dist/deno-bun/bun.js", "lib/dist/deno-bun/bun.js.jsc", "lib/dist/bun-input"]) assert.not.ok(existsSync(join(broken, f)), f);
-    const record = JSON.parse(readFileSync(join(broken, "lib/dist/deno-bun/sources.json"), "utf8")) as { files: string[]; bun?: string };
-    assert.ok(record.files.includes("lib/index.ts"), record.files.join(" "));
-    assert.is(record.bun, undefined);
-    const ran = showTag("bun", brokenRepo.dir, broken);
-    assert.match(ran.stdout, TAG);
-    assert.ok(ran.loaded.includes("lib/dist/deno-bun/index.mjs"), ran.loaded.join(" "));
-    assert.not.ok(ran.loaded.includes(BUN_BUILD), ran.loaded.join(" "));
-    assert.equal(evaluated(ran.loaded), []);
-    assert.equal(sources(ran.loaded), []);
-  } finally {
-    rmSync(broken, { recursive: true, force: true });
-    brokenRepo.rm();
-  }
-});
+// A node_modules/.bin/bun that fails, and two that "build" a file naming the checkout's path (as
+// Bun's bundler would fill in import.meta.url), in the JavaScript or in the bytecode beside it.
+const fakeBuild = (js: string, jsc: string) => `#!/bin/sh
+[ "$1" = build ] || { printf '1.0.0+0000000000000000000000000000000000000000'; exit 0; }
+while [ $# -gt 0 ]; do [ "$1" = --outdir ] && out=$2; shift; done
+printf '// @bun @bytecode @bun-cjs\\n%s\\n' "${js}" > "$out/bun.js"
+printf '%s' "${jsc}" > "$out/bun.js.jsc"
+`;
+for (const [what, script, why] of [
+  ["exits 3", "#!/bin/sh\necho 'pkgkit-test: this bun fails' >&2\nexit 3\n", "pkgkit-test: this bun fails"],
+  ["leaves the checkout's path in bun.js", fakeBuild('var where = \\"$PWD/\\";', "bytecode"), "bun.js names this checkout's path"],
+  ["leaves the checkout's path in bun.js.jsc", fakeBuild("var where;", "$PWD/"), "bun.js.jsc names this checkout's path"],
+] as const) {
+  test(`bun: when Bun's bytecode build ${what}, lib/bundle.mjs says why and goes on: none of the build is left, the record names no Bun, and Bun takes the chunks`, () => {
+    const broken = checkoutCopy("pkgkit-startup-no-bytecode-", { bun: script });
+    const brokenRepo = repoUsing(broken);
+    try {
+      const r = sh([process.execPath, join(broken, "lib/bundle.mjs")], tmpdir());
+      assert.is(r.code, 0, r.stderr);
+      assert.match(r.stderr, why);
+      assert.match(r.stderr, "so no bytecode build for Bun");
+      assert.not.match(r.stderr, "bundle: bundle:");
+      for (const f of ["lib/dist/deno-bun/bun.js", "lib/dist/deno-bun/bun.js.jsc", "lib/dist/bun-input"]) assert.not.ok(existsSync(join(broken, f)), f);
+      const record = JSON.parse(readFileSync(join(broken, "lib/dist/deno-bun/sources.json"), "utf8")) as { files: string[]; bun?: string };
+      assert.ok(record.files.includes("lib/index.ts"), record.files.join(" "));
+      assert.is(record.bun, undefined);
+      const ran = showTag("bun", brokenRepo.dir, broken);
+      assert.match(ran.stdout, TAG);
+      assert.ok(ran.loaded.includes("lib/dist/deno-bun/index.mjs"), ran.loaded.join(" "));
+      assert.not.ok(ran.loaded.includes(BUN_BUILD), ran.loaded.join(" "));
+      assert.equal(evaluated(ran.loaded), []);
+      assert.equal(sources(ran.loaded), []);
+    } finally {
+      rmSync(broken, { recursive: true, force: true });
+      brokenRepo.rm();
+    }
+  });
+}
 
 test("deno and bun: a bundle older than a source it was built from never runs: the edited sources do", () => {
   for (const runtime of ["deno", "bun"] as const) {
